@@ -1,0 +1,105 @@
+"""The data contract (DESIGN.md "Data contract"): kinds, columns, keys.
+
+Columns are matched by header name, case- and space-insensitive, never by
+position.  ``KINDS`` is the single source of truth used by the readers, the
+validators, the loader, the sample generator and the docs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    key: tuple[str, ...]  # natural key in core (after derivation)
+    grain: str
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+OUTCOME_ITEMS = tuple(f"item_{i}" for i in range(1, 21))
+
+KINDS: dict[str, Kind] = {
+    "clients": Kind(
+        "clients",
+        required=("client_id", "display_name"),
+        optional=("birth_year", "sex", "primary_complaint", "complaint_region", "intake_date", "status", "notes"),
+        key=("client_id",),
+        grain="one row per client",
+    ),
+    "visits": Kind(
+        "visits",
+        required=("visit_id", "client_id", "visit_date"),
+        optional=("therapist", "duration_min", "pressure", "pain_pre", "pain_post", "pain_region", "techniques",
+                  "focus_muscles", "client_feedback", "homecare", "notes"),
+        key=("visit_id",),
+        grain="one row per visit",
+    ),
+    "rom": Kind(
+        "rom",
+        required=("visit_id", "joint", "movement", "degrees"),
+        optional=("side", "timing", "instrument", "measured_by"),
+        key=("visit_id", "joint", "movement", "side", "timing"),
+        grain="one row per ROM reading",
+    ),
+    "self_reports": Kind(
+        "self_reports",
+        required=("client_id", "reported_at", "pain"),
+        optional=("region", "did_homecare", "pgic", "note"),
+        key=("client_id", "reported_at", "region"),
+        grain="one row per client report between visits",
+    ),
+    "trigger_points": Kind(
+        "trigger_points",
+        required=("visit_id", "muscle"),
+        optional=("side", "referral_region", "tenderness", "released"),
+        key=("visit_id", "muscle", "side"),
+        grain="one row per trigger point found in a visit",
+    ),
+    "outcome_measures": Kind(
+        "outcome_measures",
+        required=("client_id", "taken_on", "instrument"),
+        optional=OUTCOME_ITEMS + ("total_score",),
+        key=("client_id", "taken_on", "instrument"),
+        grain="one row per questionnaire taken",
+    ),
+}
+
+# ROM and trigger-point files may name a visit by client_id + visit_date instead of visit_id.
+VISIT_REFERENCE_ALTERNATIVE = ("client_id", "visit_date")
+VISIT_CHILD_KINDS = ("rom", "trigger_points")
+
+
+def normalise_header(header: object) -> str:
+    """'Client ID ' -> 'client_id'; 'Pain (pre)' -> 'pain_pre'."""
+    text = str(header).strip().lower().replace("\ufeff", "")
+    text = re.sub(r"[^0-9a-z]+", "_", text)
+    return text.strip("_")
+
+
+def detect_kind(headers: list[str], filename: str = "") -> str | None:
+    """Guess the kind from normalised headers (and, to break ties, the file name)."""
+    cols = set(headers)
+    stem = filename.lower()
+    for name in KINDS:
+        if stem.startswith(name) or stem.startswith(name.rstrip("s")):
+            return name
+    scores = {}
+    for name, kind in KINDS.items():
+        required = set(kind.required)
+        if name in VISIT_CHILD_KINDS:
+            required = (required - {"visit_id"}) | ({"visit_id"} if "visit_id" in cols else set(VISIT_REFERENCE_ALTERNATIVE))
+        if name == "visits" and "visit_id" not in cols:
+            required = required - {"visit_id"}
+        if required <= cols:
+            scores[name] = len(cols & set(kind.columns))
+    if not scores:
+        return None
+    return max(scores, key=lambda k: (scores[k], -list(KINDS).index(k)))
