@@ -1,0 +1,4 @@
+from knotwork.cli import main
+import sys
+
+sys.exit(main())

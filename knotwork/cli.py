@@ -1,0 +1,136 @@
+"""The ``knotwork`` command line (DESIGN.md "The command line": a stable contract).
+
+Sits on top of both packages: it may import ``pipelines`` and ``dashboard``.
+Each sub-command lives in a small function; ``build_parser`` lists only what
+works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pipelines.db import ENV_VAR, default_db_path, resolve_db_path
+
+
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="PATH",
+                   help=f"database file (default: ${ENV_VAR} or {default_db_path()})")
+
+
+def cmd_init(args) -> int:
+    from pipelines.db import write_connection
+    from pipelines.marts import rebuild_marts
+
+    path = resolve_db_path(args.db)
+    with write_connection(path) as con:
+        rebuild_marts(con)
+    print(f"database ready at {path}")
+    return 0
+
+
+def _print_report(rep) -> None:
+    if rep.error:
+        print(f"error: {rep.error}", file=sys.stderr)
+        return
+    print(f"{rep.path} ({rep.kind}): {rep.rows_read} rows read: {rep.inserted} loaded, {rep.updated} updated, "
+          f"{rep.unchanged} unchanged, {rep.rejected} rejected")
+    for note in rep.notes:
+        print(f"  note: {note}")
+    for r in rep.rejects[:50]:
+        col = f" {r.column}" if r.column else ""
+        print(f"  line {r.line}{col}: {r.reason}")
+    if len(rep.rejects) > 50:
+        print(f"  … {len(rep.rejects) - 50} more problems (see the Import page or `--json`)")
+    for w in rep.warnings[:20]:
+        print(f"  line {w['line']} (kept): {w['message']}")
+    if len(rep.warnings) > 20:
+        print(f"  … {len(rep.warnings) - 20} more warnings")
+
+
+def cmd_ingest(args) -> int:
+    from pipelines.ingest import ingest_files
+
+    rename = None
+    if args.mapping:
+        from pipelines.mappings import load_mapping  # arrives with the import page (issue 6)
+
+        rename = load_mapping(args.mapping, db=args.db)
+    progress = None
+    if not args.json and sys.stderr.isatty():
+        def progress(n, msg):
+            print(f"\r  {msg}", end="", file=sys.stderr, flush=True)
+    reports = ingest_files(args.files, db=args.db, kind=args.kind, rename=rename, mapping_name=args.mapping,
+                           progress=progress)
+    if progress:
+        print("", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"files": [r.to_json() for r in reports]}, ensure_ascii=False, default=str))
+        for r in reports:
+            if r.error:
+                print(f"error: {r.error}", file=sys.stderr)
+    else:
+        for r in reports:
+            _print_report(r)
+    return 1 if any(r.error for r in reports) else 0
+
+
+def cmd_sample(args) -> int:
+    from pipelines.sample import generate
+
+    summary = generate(args.out, n_clients=args.clients, seed=args.seed)
+    counts = ", ".join(f"{v:,} {k}" for k, v in summary.items() if isinstance(v, int))
+    print(f"wrote a synthetic practice to {args.out}: {counts}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="knotwork",
+        description="Outcome tracking for neuromuscular (trigger point) therapy practices.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("init", help="create an empty database with the current schema")
+    _db_arg(p)
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("ingest", help="import CSV/XLSX files (clients, visits, rom, self_reports, trigger_points, outcome_measures)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    _db_arg(p)
+    p.add_argument("--kind", choices=["clients", "visits", "rom", "self_reports", "trigger_points", "outcome_measures"],
+                   help="kind of every file (default: detected from columns and file name)")
+    p.add_argument("--json", action="store_true", help="print the import report as one JSON object")
+    p.set_defaults(func=cmd_ingest, mapping=None)
+
+    p = sub.add_parser("sample", help="write a synthetic practice (CSV files + truth.json) with planted technique effects")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--clients", type=int, default=40, metavar="N")
+    p.add_argument("--seed", type=int, default=7, metavar="S")
+    p.set_defaults(func=cmd_sample)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one line for the user, no traceback
+        from pipelines.db import DatabaseBusy
+        from pipelines.readers import FileProblem
+
+        if isinstance(exc, (FileProblem, DatabaseBusy, FileNotFoundError)):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

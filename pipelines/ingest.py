@@ -1,0 +1,402 @@
+"""Import files into the warehouse: read ▶ validate ▶ raw → staging → core ▶ marts.
+
+One file is one transaction: a crash or kill part-way leaves the database as it
+was before that file, and running the import again finishes the job.  Every
+row read ends up counted exactly once as inserted, updated, unchanged or
+rejected (``rows_read = inserted + updated + unchanged + rejected``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pandas as pd
+
+from pipelines import vocab as V
+from pipelines.contract import KINDS, VISIT_CHILD_KINDS, detect_kind
+from pipelines.db import write_connection
+from pipelines.marts import rebuild_marts
+from pipelines.readers import FileProblem, TableFile, open_table
+from pipelines.validate import FIELDS, validate_chunk
+
+Progress = Callable[[int, str], None]
+
+# Columns core keeps for bookkeeping; they never make a row "changed".
+BOOKKEEPING = ("source_import", "source_line", "updated_at", "source", "visit_id_derived")
+
+
+@dataclass
+class Reject:
+    line: int
+    column: str | None
+    value: str | None
+    reason: str
+
+
+@dataclass
+class FileReport:
+    path: str
+    kind: str | None
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    import_id: int | None = None
+
+    def to_json(self) -> dict:
+        out = {
+            "path": self.path, "kind": self.kind, "rows_read": self.rows_read, "inserted": self.inserted,
+            "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
+            "rejects": [asdict(r) for r in self.rejects],
+            "warnings": self.warnings, "notes": self.notes,
+        }
+        if self.error:
+            out["error"] = self.error
+        return out
+
+    @property
+    def accounted(self) -> bool:
+        return self.inserted + self.updated + self.unchanged + self.rejected == self.rows_read
+
+
+def _q(identifier: str) -> str:
+    """Quote an identifier (column names come from the contract or a file header, never values)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def required_columns_missing(kind: str, columns: set[str]) -> list[str]:
+    spec = KINDS[kind]
+    missing = []
+    for col in spec.required:
+        if col in columns:
+            continue
+        if col == "visit_id" and kind == "visits":
+            continue  # derived from client_id + visit_date
+        if col == "visit_id" and kind in VISIT_CHILD_KINDS and {"client_id", "visit_date"} <= columns:
+            continue
+        missing.append(col if col != "visit_id" or kind == "visits" else "visit_id (or client_id and visit_date)")
+    return missing
+
+
+def prepare(path: str | Path, kind: str | None = None, rename: dict[str, str] | None = None) -> tuple[TableFile, str, set[str], list[str]]:
+    """Open the file and settle its kind and columns, or raise FileProblem (nothing written)."""
+    table = open_table(path)
+    columns = [rename.get(c, c) if rename else c for c in table.columns]
+    if kind is None:
+        kind = detect_kind(columns, table.path.name)
+        if kind is None:
+            raise FileProblem(f"{table.path.name}: cannot tell which kind of file this is from its columns; pass --kind")
+    elif kind not in KINDS:
+        raise FileProblem(f"unknown kind '{kind}' (expected one of: {', '.join(KINDS)})")
+    present = set(columns)
+    missing = required_columns_missing(kind, present)
+    if missing:
+        raise FileProblem(f"{table.path.name}: required column '{missing[0]}' is missing for a {kind} file")
+    known = set(FIELDS[kind])
+    notes = list(table.notes)
+    ignored = [h for h, c in zip(table.headers, columns) if c not in known]
+    if ignored:
+        notes.append("ignored columns (kept in the raw layer): " + ", ".join(ignored))
+    if kind == "visits" and "visit_id" not in present:
+        notes.append("no visit_id column: visit ids derived from client_id + visit_date (+ a sequence for same-day visits)")
+    return table, kind, present & known, notes
+
+
+def ingest_file(path: str | Path, db=None, kind: str | None = None, rename: dict[str, str] | None = None,
+                mapping_name: str | None = None, day_first: bool | None = None,
+                progress: Progress | None = None) -> FileReport:
+    """Import one file.  Raises FileProblem (nothing written) when it cannot be read at all."""
+    table, kind, present, notes = prepare(path, kind, rename)
+    if day_first is None:
+        day_first = _settings_day_first(db)
+    report = FileReport(str(path), kind, notes=notes)
+    with write_connection(db) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _ingest(con, table, kind, present, rename, mapping_name, day_first, report, progress)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    assert report.accounted, f"row accounting broken for {path}: {report}"
+    return report
+
+
+def _settings_day_first(db) -> bool:
+    try:
+        from pipelines.settings import load_settings, settings_path_for
+        from pipelines.db import resolve_db_path
+        settings = load_settings(settings_path_for(resolve_db_path(db)))
+        return str(settings.get("import", {}).get("date_order", "day_first")) != "month_first"
+    except Exception:  # settings are optional; the contract's default is day/month
+        return True
+
+
+def _vocabularies(con: duckdb.DuckDBPyConnection) -> dict[str, V.Vocabulary]:
+    """Built-in vocabularies extended with the practice's accepted entries."""
+    rows = con.execute("SELECT vocabulary, value FROM core.vocabulary_extensions").fetchall()
+    extra: dict[str, list[str]] = {}
+    for voc, value in rows:
+        extra.setdefault(voc, []).append(value)
+    out = {}
+    for kind_fields in FIELDS.values():
+        for name, spec in kind_fields.items():
+            if spec.vocab is not None and spec.unknown == "extend" and extra.get(spec.vocab.name):
+                out[spec.vocab.name + ":" + name] = spec.vocab.extended(extra[spec.vocab.name])
+    return out
+
+
+def _stage(con, table: TableFile, kind: str, present: set[str], rename, day_first: bool,
+           vocabularies, progress: Progress | None):
+    """Read and validate every chunk into TEMP tables; return (rows, evidence, new_vocab)."""
+    for t in ("incoming", "file_rejects", "file_warnings", "file_raw"):
+        con.execute(f"DROP TABLE IF EXISTS temp.{t}")
+    con.execute("CREATE TEMP TABLE file_rejects (_line BIGINT, \"column\" VARCHAR, value VARCHAR, reason VARCHAR)")
+    con.execute("CREATE TEMP TABLE file_warnings (_line BIGINT, \"column\" VARCHAR, value VARCHAR, message VARCHAR)")
+    con.execute("CREATE TEMP TABLE file_raw (line BIGINT, payload VARCHAR)")
+    rows = 0
+    evidence = {"day_first": 0, "month_first": 0, "ambiguous": 0}
+    new_vocab: dict = {}
+    header_of = dict(zip([rename.get(c, c) if rename else c for c in table.columns], table.headers))
+    created = False
+    for chunk in table.chunks(rename):
+        rows += len(chunk)
+        result = validate_chunk(kind, chunk, day_first=day_first, vocabularies=vocabularies, present=present)
+        evidence = {k: evidence[k] + result.date_evidence.get(k, 0) for k in evidence}
+        new_vocab.update(result.new_vocab)
+        clean = result.clean
+        if not created:
+            _create_incoming(con, kind, clean)
+            created = True
+        if len(clean):
+            con.register("chunk_clean", clean)
+            con.execute("INSERT INTO incoming BY NAME SELECT * FROM chunk_clean")
+        con.unregister("chunk_clean")
+        for name, frame in (("file_rejects", result.rejects), ("file_warnings", result.warnings)):
+            if len(frame):
+                con.register("chunk_frame", frame)
+                con.execute(f"INSERT INTO {name} SELECT * FROM chunk_frame")
+                con.unregister("chunk_frame")
+        raw = chunk.drop(columns=["_shape"]).rename(columns=lambda c: header_of.get(c, c) if c != "_line" else c)
+        con.register("chunk_raw", raw)
+        fields = ", ".join(f"{_q(h)} := {_q(h)}" for h in raw.columns if h != "_line")
+        con.execute(f"INSERT INTO file_raw SELECT _line, to_json(struct_pack({fields})) FROM chunk_raw")
+        con.unregister("chunk_raw")
+        if progress:
+            progress(rows, f"read {rows:,} rows")
+    return rows, evidence, new_vocab
+
+
+def _create_incoming(con, kind: str, clean: pd.DataFrame) -> None:
+    """TEMP table typed like core (a first chunk of empty cells must not decide the types)."""
+    core_types = dict(con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'core' AND table_name = ?",
+        [kind]).fetchall())
+    core_types.update({"visit_date": "DATE", "client_id": "VARCHAR", "_line": "BIGINT"})
+    if kind == "self_reports":
+        core_types["reported_at"] = "TIMESTAMP"
+    cols = ", ".join(f"{_q(c)} {core_types.get(c, 'VARCHAR')}" for c in clean.columns)
+    con.execute(f"CREATE TEMP TABLE incoming ({cols})")
+
+
+def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping_name, day_first: bool,
+            report: FileReport, progress: Progress | None) -> None:
+    vocabularies = _vocabularies(con)
+    rows, evidence, new_vocab = _stage(con, table, kind, present, rename, day_first, vocabularies, progress)
+    if evidence["month_first"] and not evidence["day_first"] and day_first:
+        day_first = False
+        rows, evidence, new_vocab = _stage(con, table, kind, present, rename, day_first, vocabularies, progress)
+    elif evidence["day_first"] and not evidence["month_first"] and not day_first:
+        day_first = True
+        rows, evidence, new_vocab = _stage(con, table, kind, present, rename, day_first, vocabularies, progress)
+    report.rows_read = rows
+    order = "day/month (14/03/2026)" if day_first else "month/day (03/14/2026)"
+    if evidence["day_first"] and evidence["month_first"]:
+        report.notes.append(f"dates in this file use both day/month and month/day order; read as {order}, the others were rejected")
+    elif evidence["day_first"] or evidence["month_first"]:
+        report.notes.append(f"dates read as {order}: values in the file settle the order")
+    elif evidence["ambiguous"]:
+        report.notes.append(f"dates such as 05/01/2026 read as {order}, the practice setting: nothing in the file settles the order")
+
+    import_id = con.execute("SELECT nextval('raw.import_id_seq')").fetchone()[0]
+    report.import_id = import_id
+
+    _derive_and_check(con, kind, present, import_id)
+    counts = _upsert(con, kind, present, import_id)
+    report.inserted, report.updated, report.unchanged = counts
+
+    for (voc, value), closest in new_vocab.items():
+        con.execute(
+            "INSERT INTO core.vocabulary_extensions SELECT ?, ?, ?, ? WHERE NOT EXISTS "
+            "(SELECT 1 FROM core.vocabulary_extensions WHERE vocabulary = ? AND value = ?)",
+            [voc, value, closest, import_id, voc, value])
+
+    rejected_lines = con.execute("SELECT count(DISTINCT _line) FROM file_rejects").fetchone()[0]
+    report.rejected = rejected_lines
+    rej = con.execute("SELECT _line, \"column\", value, reason FROM file_rejects ORDER BY _line, \"column\" NULLS FIRST").fetchall()
+    report.rejects = [Reject(int(r[0]), r[1], r[2], r[3]) for r in rej]
+    warns = con.execute("SELECT _line, \"column\", value, message FROM file_warnings ORDER BY _line").fetchall()
+    report.warnings = [{"line": int(w[0]), "column": w[1], "value": w[2], "message": w[3]} for w in warns]
+
+    path = str(table.path)
+    new_file = con.execute("SELECT count(*) = 0 FROM raw.files WHERE file_hash = ?", [table.file_hash]).fetchone()[0]
+    if new_file:
+        con.execute("INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, now())",
+                    [table.file_hash, kind, path, table.headers, rows])
+        con.execute("INSERT INTO raw.rows SELECT ?, line, payload FROM file_raw", [table.file_hash])
+    con.execute("INSERT INTO raw.rejects SELECT ?, ?, _line, \"column\", value, reason FROM file_rejects", [import_id, path])
+    con.execute("INSERT INTO raw.warnings SELECT ?, ?, _line, \"column\", value, message FROM file_warnings", [import_id, path])
+    con.execute(
+        "INSERT INTO raw.imports VALUES (?, now(), now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [import_id, path, table.file_hash, kind, mapping_name, rows, report.inserted, report.updated,
+         report.unchanged, report.rejected, report.notes])
+    con.execute(f"CREATE OR REPLACE TABLE staging.{kind} AS SELECT * EXCLUDE (_status) FROM incoming")
+    if progress:
+        progress(rows, "rebuilding the marts")
+    rebuild_marts(con)
+
+
+def _reject_sql(con, where_sql: str, column: str | None, value_sql: str, reason_sql: str, params=()) -> None:
+    """Move rows of ``incoming`` matching ``where_sql`` to the rejects with a reason built in SQL."""
+    con.execute(
+        f"INSERT INTO file_rejects SELECT _line, ?, {value_sql}, {reason_sql} FROM incoming WHERE {where_sql}",
+        [column, *params])
+    con.execute(f"DELETE FROM incoming WHERE {where_sql}", list(params))
+
+
+def _derive_and_check(con, kind: str, present: set[str], import_id: int) -> None:
+    cols = {r[0] for r in con.execute("DESCRIBE incoming").fetchall()}
+    if kind == "visits":
+        if "visit_id" not in present:
+            con.execute("ALTER TABLE incoming ADD COLUMN visit_id VARCHAR")
+            con.execute("""
+                UPDATE incoming SET visit_id = d.derived FROM (
+                    SELECT _line, client_id || '-' || strftime(visit_date, '%Y%m%d')
+                        || CASE WHEN row_number() OVER (PARTITION BY client_id, visit_date ORDER BY _line) > 1
+                                THEN '-' || row_number() OVER (PARTITION BY client_id, visit_date ORDER BY _line)
+                                ELSE '' END AS derived
+                    FROM incoming) d
+                WHERE incoming._line = d._line""")
+            con.execute("ALTER TABLE incoming ADD COLUMN visit_id_derived BOOLEAN DEFAULT true")
+        else:
+            con.execute("ALTER TABLE incoming ADD COLUMN visit_id_derived BOOLEAN DEFAULT false")
+    if kind in VISIT_CHILD_KINDS and "visit_id" not in cols:
+        con.execute("ALTER TABLE incoming ADD COLUMN visit_id VARCHAR")
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE visit_match AS
+            SELECT incoming._line, count(v.visit_id) AS n, min(v.visit_id) AS visit_id
+            FROM incoming LEFT JOIN core.visits v
+              ON v.client_id = incoming.client_id AND v.visit_date = incoming.visit_date
+            GROUP BY incoming._line""")
+        con.execute("UPDATE incoming SET visit_id = m.visit_id FROM visit_match m WHERE m._line = incoming._line AND m.n = 1")
+        _reject_sql(con, "_line IN (SELECT _line FROM visit_match WHERE n = 0)", "visit_date",
+                    "strftime(visit_date, '%Y-%m-%d')",
+                    "'no visit of client ' || client_id || ' on ' || strftime(visit_date, '%Y-%m-%d') || '; import the visit first'")
+        _reject_sql(con, "_line IN (SELECT _line FROM visit_match WHERE n > 1)", "visit_date",
+                    "strftime(visit_date, '%Y-%m-%d')",
+                    "'client ' || client_id || ' has several visits on ' || strftime(visit_date, '%Y-%m-%d') || '; give the visit_id'")
+
+    key = KINDS[kind].key
+    key_list = ", ".join(key)
+    # Duplicates inside the file: the last row wins, earlier ones are reported (engineering.md §2:
+    # DuckDB keeps the *first* of in-batch duplicates on upsert, so never rely on that).
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE dupes AS
+        SELECT _line, last_line FROM (
+            SELECT _line,
+                   max(_line) OVER (PARTITION BY {key_list}) AS last_line
+            FROM incoming)
+        WHERE _line <> last_line""")
+    key_text = " || ', ' || ".join(f"'{k}=' || coalesce(CAST({k} AS VARCHAR), '')" for k in key)
+    con.execute(f"""
+        INSERT INTO file_rejects
+        SELECT i._line, NULL, {key_text}, 'duplicate of line ' || d.last_line || ' (same {key_list}); the later row is kept'
+        FROM incoming i JOIN dupes d ON d._line = i._line""")
+    con.execute("DELETE FROM incoming WHERE _line IN (SELECT _line FROM dupes)")
+
+    if kind in ("visits", "self_reports", "outcome_measures"):
+        _reject_sql(con, "client_id NOT IN (SELECT client_id FROM core.clients)", "client_id", "client_id",
+                    "'client_id ' || client_id || ' is not a known client; import the clients file first'")
+    if kind in VISIT_CHILD_KINDS:
+        _reject_sql(con, "visit_id NOT IN (SELECT visit_id FROM core.visits)", "visit_id", "visit_id",
+                    "'visit_id ' || visit_id || ' is not a known visit; import the visits file first'")
+
+
+def _upsert(con, kind: str, present: set[str], import_id: int) -> tuple[int, int, int]:
+    key = KINDS[kind].key
+    core_cols = [r[0] for r in con.execute(f"DESCRIBE core.{kind}").fetchall()]
+    incoming_cols = {r[0] for r in con.execute("DESCRIBE incoming").fetchall()}
+    value_cols = [c for c in core_cols if c not in key and c not in BOOKKEEPING]
+    join = " AND ".join(f"c.{_q(k)} IS NOT DISTINCT FROM i.{_q(k)}" for k in key)
+
+    # The row as it will stand in core: columns the file does not have keep their current value.
+    def final_expr(c: str) -> str:
+        if c in incoming_cols:
+            return f"i.{_q(c)}"
+        return f"c.{_q(c)}"
+
+    select_final = ", ".join(f"{final_expr(c)} AS {_q(c)}" for c in core_cols if c not in BOOKKEEPING)
+    changed = " OR ".join(f"({final_expr(c)} IS DISTINCT FROM c.{_q(c)})" for c in value_cols) or "false"
+    extra_bookkeeping = ""
+    if kind == "visits":
+        extra_bookkeeping = ", i.visit_id_derived AS visit_id_derived"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE classified AS
+        SELECT {select_final}{extra_bookkeeping}, i._line AS _line,
+               CASE WHEN c.{_q(key[0])} IS NULL THEN 'inserted'
+                    WHEN {changed} THEN 'updated'
+                    ELSE 'unchanged' END AS _status
+        FROM incoming i LEFT JOIN core.{kind} c ON {join}""")
+    counts = dict(con.execute("SELECT _status, count(*) FROM classified GROUP BY _status").fetchall())
+    con.execute(f"""
+        DELETE FROM core.{kind} c
+        WHERE EXISTS (SELECT 1 FROM classified i WHERE i._status = 'updated' AND {join})""")
+    target_cols = [c for c in core_cols if c not in BOOKKEEPING] + (["visit_id_derived"] if kind == "visits" else [])
+    col_list = ", ".join(_q(c) for c in target_cols)
+    con.execute(f"""
+        INSERT INTO core.{kind} ({col_list}, source_import, source_line, updated_at)
+        SELECT {col_list}, ?, _line, now() FROM classified WHERE _status IN ('inserted', 'updated')""",
+                [import_id])
+    con.execute("ALTER TABLE incoming ADD COLUMN _status VARCHAR")
+    con.execute("UPDATE incoming SET _status = c._status FROM classified c WHERE c._line = incoming._line")
+    return counts.get("inserted", 0), counts.get("updated", 0), counts.get("unchanged", 0)
+
+
+def ingest_files(paths: list[str | Path], db=None, kind: str | None = None, rename=None, mapping_name=None,
+                 progress: Progress | None = None) -> list[FileReport]:
+    """Import several files, each in its own transaction.  A file that cannot be read
+    gets a report with ``error`` set; the others are still imported."""
+    reports = []
+    for path in _order_by_dependency(paths, kind):
+        try:
+            reports.append(ingest_file(path, db=db, kind=kind, rename=rename, mapping_name=mapping_name, progress=progress))
+        except FileProblem as exc:
+            reports.append(FileReport(str(path), kind, error=str(exc)))
+    return reports
+
+
+def _order_by_dependency(paths, kind) -> list:
+    """Parents before children (clients, then visits, then the rest), so one command loads a folder."""
+    if kind is not None:
+        return list(paths)
+    order = {name: i for i, name in enumerate(KINDS)}
+
+    def rank(p):
+        try:
+            t = open_table(p)
+            k = detect_kind(t.columns, t.path.name)
+        except FileProblem:
+            k = None
+        return order.get(k, len(order))
+
+    return sorted(paths, key=rank)

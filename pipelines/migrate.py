@@ -1,0 +1,48 @@
+"""Ordered, recorded schema migrations.
+
+Each file in ``sql/migrations`` is named ``NNNN_description.sql`` and runs once,
+in order, inside one transaction with its row in ``meta.migrations``.  A
+database made by an older Knotwork is brought up to date on the next write.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import duckdb
+
+MIGRATIONS_PACKAGE = "pipelines.sql.migrations"
+
+
+def available_migrations() -> list[tuple[str, str]]:
+    files = resources.files(MIGRATIONS_PACKAGE)
+    found = sorted((f.name, f.read_text(encoding="utf-8")) for f in files.iterdir() if f.name.endswith(".sql"))
+    return found
+
+
+def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta' AND table_name = 'migrations'"
+    ).fetchone()[0]
+    if not exists:
+        return []
+    return [r[0] for r in con.execute("SELECT name FROM meta.migrations ORDER BY name").fetchall()]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply every migration not yet recorded; return the names applied now."""
+    done = set(applied_migrations(con))
+    applied = []
+    for name, sql in available_migrations():
+        if name in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO meta.migrations (name, applied_at) VALUES (?, now())", [name])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied
