@@ -19,6 +19,7 @@ citation that did not say it.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import tomllib
 from importlib import resources
@@ -33,10 +34,15 @@ SOURCE_SUFFIX = "_source"
 DATE_ORDERS = ("day_first", "month_first")
 
 
-def default_settings() -> dict[str, Any]:
-    """The packaged defaults (a fresh copy each call; safe to mutate)."""
+@functools.lru_cache(maxsize=1)
+def _packaged_defaults() -> dict[str, Any]:
     text = resources.files("pipelines").joinpath(DEFAULTS_RESOURCE).read_text(encoding="utf-8")
     return tomllib.loads(text)
+
+
+def default_settings() -> dict[str, Any]:
+    """The packaged defaults (a fresh copy each call; safe to mutate)."""
+    return copy.deepcopy(_packaged_defaults())
 
 
 def settings_path_for(db_path: str | Path) -> Path:
@@ -182,7 +188,7 @@ def threshold(settings: dict[str, Any] | None, dotted_key: str) -> Any:
 
     ``settings=None`` reads the packaged defaults.  A missing key raises ``KeyError`` naming it.
     """
-    return _lookup(default_settings() if settings is None else settings, dotted_key)
+    return copy.deepcopy(_lookup(_packaged_defaults() if settings is None else settings, dotted_key))
 
 
 def threshold_source(settings: dict[str, Any] | None, dotted_key: str) -> str:
