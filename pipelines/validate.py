@@ -292,6 +292,10 @@ def validate_chunk(kind: str, chunk: pd.DataFrame, *, day_first: bool = True,
         col.reject(late, "birth_year", chunk["birth_year"], "birth_year " + chunk["birth_year"].astype(str) + " is in the future")
 
     rejects, warnings = col.frames()
+    ragged = set(lines[short | long_].tolist())
+    if ragged:
+        # Cells of a ragged row are misaligned: the shape is the one problem worth reporting.
+        rejects = rejects[~rejects["_line"].isin(ragged) | rejects["column"].isna()]
     bad_lines = set(rejects["_line"].tolist())
     if bad_lines:
         clean = clean[~clean["_line"].isin(bad_lines)]

@@ -1,0 +1,43 @@
+"""Shared fixtures: real DuckDB files in a temporary folder, the committed sample practice."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+MESSY = SAMPLE / "messy"
+SAMPLE_ORDER = ["clients.csv", "visits.csv", "rom.csv", "self_reports.csv", "trigger_points.csv", "outcome_measures.csv"]
+
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    return tmp_path / "test.duckdb"
+
+
+def write_csv(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text.lstrip("\n"), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory) -> Path:
+    """The committed solo practice, imported once per test session (read-only for tests)."""
+    from pipelines.ingest import ingest_files
+
+    path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
+    reports = ingest_files([SAMPLE / f for f in SAMPLE_ORDER if (SAMPLE / f).exists()], db=path)
+    assert all(r.error is None for r in reports), [r.error for r in reports]
+    return path
+
+
+@pytest.fixture
+def sample_db_copy(sample_db, tmp_path) -> Path:
+    """A private, writable copy of the sample database."""
+    copy = tmp_path / "sample-copy.duckdb"
+    shutil.copy(sample_db, copy)
+    return copy
