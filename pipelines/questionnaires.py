@@ -184,13 +184,16 @@ NOTHING_REASON = "not scorable: no item responses and no total_score"
 
 
 def _formula(name: str, sums: Any, n: Any) -> Any:
-    """The score from the sum of the answered items and their number (scalars or arrays)."""
+    """The score from the sum of the answered items and their number (scalars or arrays).
+
+    Written multiply-first so whole-number results are exact (14 / 50 * 100 would be 28.000000000000004).
+    """
     if name in ("NDI", "ODI"):
-        return sums / (5 * n) * 100
+        return sums * 100 / (5 * n)  # = sum / (5 n) x 100
     if name == "PSFS":
         return sums / n
     if name == "QuickDASH":
-        return (sums / n - 1) * 25
+        return (sums - n) * 25 / n  # = ((sum / n) - 1) x 25
     return sums * INSTRUMENTS[name].n_items / n  # LEFS: the plain sum when all 20 are answered
 
 
@@ -267,7 +270,7 @@ def score_questionnaire(instrument: str, items: Mapping[str, Any] | Iterable[Any
     if limit is not None and missing > limit:
         return result(None, n, n_items, _not_scorable_reason(name, n))
     score = float(_formula(name, sums, n))
-    raw = sums / n * spec.n_items if name == "NDI" else None  # raw /50, missing item mean-imputed (= % / 2)
+    raw = sums * spec.n_items / n if name == "NDI" else None  # raw /50, missing item mean-imputed (= % / 2)
     reason = _prorated_reason(name, n, sums) if missing else None
     if total is not None and abs(total - score) > TOTAL_MISMATCH_TOLERANCE:
         reason = _mismatch_note(total, score) if reason is None else f"{reason}; {_mismatch_note(total, score)}"
@@ -475,7 +478,7 @@ def score_frame(df: pd.DataFrame, *, errors: str = "raise") -> pd.DataFrame:
         with np.errstate(invalid="ignore", divide="ignore"):
             score[r] = _formula(name, sums[ok], n[ok])
             if name == "NDI":
-                raw[r] = sums[ok] / n[ok] * spec.n_items
+                raw[r] = sums[ok] * spec.n_items / n[ok]
         scorable[r] = True
         prorated[r] = missing[ok] > 0
         for i in np.flatnonzero(ok & (missing > 0)):
@@ -493,16 +496,21 @@ def score_frame(df: pd.DataFrame, *, errors: str = "raise") -> pd.DataFrame:
     for col in ("client_id", "taken_on"):
         if col in df.columns:
             out[col] = df[col]
-    out["instrument"] = names
+    # Text columns stay object dtype so a missing value is None on every pandas version
+    # (pandas 3 would infer its string dtype and turn None into NaN).
+    def text(values: np.ndarray) -> pd.Series:
+        return pd.Series(values, index=index, dtype=object)
+
+    out["instrument"] = text(names)
     out["score"] = score
-    out["scale_label"] = scale_label
-    out["direction"] = direction
+    out["scale_label"] = text(scale_label)
+    out["direction"] = text(direction)
     out["n_answered"] = n_answered
     out["n_items"] = n_items
     out["prorated"] = prorated
     out["scorable"] = scorable
-    out["reason"] = reason
-    out["band"] = band
+    out["reason"] = text(reason)
+    out["band"] = text(band)
     out["raw"] = raw
     out["total_only"] = total_only
     return out
