@@ -12,7 +12,8 @@ from importlib import resources
 import duckdb
 
 # Order matters: later marts read earlier ones.
-MART_ORDER = ("rom_changes", "visit_outcomes", "client_progress", "technique_use", "client_summary")
+MART_ORDER = ("rom_changes", "visit_outcomes", "client_progress", "technique_use", "client_summary",
+              "self_reports", "trigger_points", "outcome_measures", "practice_weekly")
 
 
 def mart_sql(name: str) -> str:

@@ -1,0 +1,15 @@
+-- Grain: one row per questionnaire taken (client × date × instrument), items as recorded.
+-- Scoring happens in Python (pipelines.questionnaires.score_frame), one formula for every reader.
+with
+
+outcome_measures as (
+    select * from core.outcome_measures
+),
+
+final as (
+    select
+        outcome_measures.* exclude (source_import, source_line, updated_at)
+    from outcome_measures
+)
+
+select * from final
