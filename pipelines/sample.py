@@ -253,22 +253,25 @@ QUESTIONNAIRE = {"neck": "NDI", "head": "NDI", "upper_back": "NDI", "low_back": 
 QUESTIONNAIRE_ITEMS = {"NDI": (10, 0, 5, 0.15, 0.33), "ODI": (10, 0, 5, 0.1, 0.38),
                        "QuickDASH": (11, 1, 5, 1.1, 0.3), "PSFS": (3, 0, 10, 9.6, -0.85)}
 
-FIRST_NAMES = [
-    "Aaliyah", "Abdul", "Ada", "Adrian", "Aiko", "Aisha", "Alba", "Alejandro", "Amara", "Amir", "Anders",
-    "Aoife", "Arjun", "Astrid", "Beatriz", "Benedikt", "Bianca", "Bongani", "Bruno", "Camila", "Carlos",
-    "Cecilia", "Chiara", "Chidi", "Clara", "Colm", "Dalia", "Daniel", "Darius", "Delphine", "Dmitri",
-    "Eamon", "Elif", "Elodie", "Emeka", "Emil", "Esther", "Fatima", "Felix", "Fiona", "Francesca", "Gabriel",
-    "Greta", "Hamid", "Hannah", "Haruto", "Helga", "Hugo", "Ibrahim", "Ines", "Ingrid", "Isaac", "Ivana",
-    "Jamal", "Javier", "Jonas", "José", "Julia", "Kai", "Kamala", "Kenji", "Kwame", "Lars", "Layla",
-    "Leandro", "Leila", "Lena", "Liam", "Lucia", "Luis", "Magnus", "Malik", "Margot", "Mateo", "Mei",
-    "Miguel", "Mira", "Moana", "Nadia", "Naomi", "Niamh", "Nikolai", "Nina", "Noah", "Olga", "Oliver",
-    "Omar", "Oskar", "Paolo", "Patrice", "Petra", "Priya", "Quentin", "Rafael", "Rania", "Rashid",
-    "Renata", "Rohan", "Rosa", "Ruth", "Sakura", "Salma", "Santiago", "Sergei", "Shira", "Simone",
-    "Sofia", "Søren", "Stellan", "Sunita", "Tariq", "Teodor", "Thandiwe", "Tobias", "Tomasz", "Ulla",
-    "Valentina", "Vikram", "Wanjiru", "Wei", "Xavier", "Yara", "Yusuf", "Zainab", "Zoë", "Agnes",
-    "Bernard", "Constance", "Declan", "Edith", "Florian", "Gwen", "Horatio", "Imogen", "Jasper", "Keiko",
-    "Lorenzo", "Maeve", "Nils", "Odette", "Pilar", "Rhys", "Selma", "Thea", "Ugo", "Vera", "Wilhelmina",
+FEMALE_NAMES = [
+    "Aaliyah", "Ada", "Agnes", "Aiko", "Aisha", "Alba", "Amara", "Aoife", "Astrid", "Beatriz", "Bianca",
+    "Camila", "Cecilia", "Chiara", "Clara", "Constance", "Dalia", "Delphine", "Edith", "Elif", "Elodie",
+    "Esther", "Fatima", "Fiona", "Francesca", "Greta", "Gwen", "Hannah", "Helga", "Imogen", "Ines", "Ingrid",
+    "Ivana", "Julia", "Kamala", "Keiko", "Layla", "Leila", "Lena", "Lucia", "Maeve", "Margot", "Mei", "Mira",
+    "Moana", "Nadia", "Naomi", "Niamh", "Nina", "Odette", "Olga", "Petra", "Pilar", "Priya", "Rania", "Renata",
+    "Rosa", "Ruth", "Sakura", "Salma", "Selma", "Shira", "Simone", "Sofia", "Sunita", "Thandiwe", "Thea",
+    "Ulla", "Valentina", "Vera", "Wanjiru", "Wilhelmina", "Yara", "Zainab", "Zoë",
 ]
+MALE_NAMES = [
+    "Abdul", "Adrian", "Alejandro", "Amir", "Anders", "Arjun", "Benedikt", "Bernard", "Bongani", "Bruno",
+    "Carlos", "Chidi", "Colm", "Daniel", "Darius", "Declan", "Dmitri", "Eamon", "Emeka", "Emil", "Felix",
+    "Florian", "Gabriel", "Hamid", "Haruto", "Horatio", "Hugo", "Ibrahim", "Isaac", "Jamal", "Jasper",
+    "Javier", "Jonas", "José", "Kai", "Kenji", "Kwame", "Lars", "Leandro", "Liam", "Lorenzo", "Luis",
+    "Magnus", "Malik", "Mateo", "Miguel", "Nikolai", "Nils", "Noah", "Oliver", "Omar", "Oskar", "Paolo",
+    "Patrice", "Quentin", "Rafael", "Rashid", "Rhys", "Rohan", "Santiago", "Sergei", "Søren", "Stellan",
+    "Tariq", "Teodor", "Tobias", "Tomasz", "Ugo", "Vikram", "Wei", "Xavier", "Yusuf",
+]
+FIRST_NAMES = FEMALE_NAMES + MALE_NAMES
 LAST_INITIALS = list("ABCDEFGHIJKLMNOPRSTVWY")
 THERAPIST_SURNAMES = [
     "Abbott", "Banerjee", "Castillo", "Dubois", "Eriksen", "Fischer", "Gallagher", "Horvath", "Ivanova",
@@ -592,12 +595,19 @@ def _date_col(days: np.ndarray) -> pa.Array:
     return pa.array(np.asarray(days, dtype=np.int32), pa.date32())
 
 
+_ACRONYMS = {"trp", "tpt", "nmt", "mfr", "dtm", "pnf", "met", "prt", "cff", "iastm", "mld", "scm", "ql", "tmj",
+             "lbp", "ecrb", "ecrl", "fcr", "si joint"}
+
+
 def _spellings(vocab, canonical: str) -> list[str]:
     """Alias spellings of ``canonical`` that the vocabulary resolves back to it."""
     out: list[str] = []
     for alias in vocab.entries[canonical]:
-        for form in (alias, alias.title() if len(alias) > 4 else alias.upper(),
-                     "TrP" if alias == "trp" else alias):
+        if alias in _ACRONYMS:
+            forms = {"trp": ("TRP", "TrP"), "si joint": ("SI joint",)}.get(alias, (alias.upper(),))
+        else:
+            forms = (alias, alias[:1].upper() + alias[1:], alias.title())
+        for form in forms:
             if ";" in form or "," in form or form in out or normalise(form) == normalise(canonical):
                 continue
             if vocab.resolve(form).canonical == canonical:
@@ -660,16 +670,36 @@ def _suffix_free(names: list[str]) -> list[str]:
     return sorted(set(keep), key=keep.index)
 
 
-def display_names(n: int, rng: np.random.Generator) -> list[str]:
-    """n unique names "First L."; with more clients than combinations, every name gets a number."""
-    firsts = _suffix_free(FIRST_NAMES)
-    combos = [f"{f} {i}." for f in firsts for i in LAST_INITIALS]
-    if n <= len(combos):
-        pick = rng.permutation(len(combos))[:n]
-        return [combos[i] for i in pick]
+def display_names(n: int, rng: np.random.Generator, sex: np.ndarray | None = None) -> list[str]:
+    """n unique display names "First L." (first name matching ``sex``: 0 female, 1 male, else any).
+
+    No name is contained in another (first names that end another are dropped), so a
+    client's name can never turn up inside someone else's report.  With more clients than
+    combinations, every name gets a fixed-width number ("Ada K. 004217").
+    """
+    firsts = set(_suffix_free(FIRST_NAMES))
+    pools = [[f for f in FEMALE_NAMES if f in firsts], [f for f in MALE_NAMES if f in firsts]]
+    pools.append(pools[0] + pools[1])
+    sex = np.full(n, 2) if sex is None else np.where(np.isin(sex, (0, 1)), sex, 2)
+    combos = [[f"{f} {i}." for f in pool for i in LAST_INITIALS] for pool in pools]
+    names = np.empty(n, dtype=object)
+    fits = all((sex == g).sum() + (g < 2) * (sex == 2).sum() <= len(combos[g]) for g in (0, 1))
+    if fits and n <= len(combos[2]):
+        used: set[str] = set()
+        for g in (0, 1, 2):
+            idx = np.flatnonzero(sex == g)
+            free = [x for x in combos[g] if x not in used]
+            pick = rng.permutation(len(free))[:idx.size]
+            chosen = [free[i] for i in pick]
+            names[idx] = chosen
+            used.update(chosen)
+        return list(names)
     width = len(str(n))
-    pick = rng.integers(0, len(combos), n)
-    return [f"{combos[j]} {i + 1:0{width}d}" for i, j in enumerate(pick)]
+    for g in (0, 1, 2):
+        idx = np.flatnonzero(sex == g)
+        pick = rng.integers(0, len(combos[g]), idx.size)
+        names[idx] = [f"{combos[g][j]} {i + 1:0{width}d}" for i, j in zip(idx, pick)]
+    return list(names)
 
 
 def therapist_names(ctx: _Context) -> list[str]:
@@ -720,7 +750,7 @@ def _clients_table(ctx: _Context, c: dict, rng: np.random.Generator) -> pa.Table
     regions = _Speller(REGIONS, CLIENT_REGIONS, ctx.alias_rate, ctx.rng_alias)
     return pa.table({
         "client_id": _client_ids(ctx),
-        "display_name": _strings(display_names(n, rng)),
+        "display_name": _strings(display_names(n, rng, sex)),
         "birth_year": _int_col(birth_year),
         "sex": _take(["female", "male", "other", "unknown"], sex),
         "primary_complaint": _take(texts, codes),
