@@ -50,6 +50,7 @@ import datetime as dt
 import json
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -1035,11 +1036,18 @@ def _write_csv(table: pa.Table, path: Path, kind: str) -> None:
     try:
         con.register("t", table)
         tmp = path.with_suffix(".csv.tmp")
-        options = "HEADER, DELIMITER ','"
         quoted = _FORCE_QUOTE.get(kind)
-        if quoted:
-            options += ", FORCE_QUOTE (" + ", ".join(quoted) + ")"
-        con.execute(f"COPY (SELECT * FROM t) TO '{_sql_path(tmp)}' ({options})")
+        if not quoted:
+            con.execute(f"COPY (SELECT * FROM t) TO '{_sql_path(tmp)}' (HEADER, DELIMITER ',')")
+        else:
+            # FORCE_QUOTE would quote those header names too: write the plain header ourselves
+            body = path.with_suffix(".csv.body")
+            con.execute(f"COPY (SELECT * FROM t) TO '{_sql_path(body)}' (HEADER false, DELIMITER ',', "
+                        f"FORCE_QUOTE ({', '.join(quoted)}))")
+            with open(tmp, "wb") as fh, open(body, "rb") as src:
+                fh.write((",".join(columns) + "\n").encode("utf-8"))
+                shutil.copyfileobj(src, fh, 16 << 20)
+            body.unlink()
         os.replace(tmp, path)
     finally:
         con.close()
@@ -1089,6 +1097,21 @@ def _truth(ctx: _Context, seed: int, end_date: dt.date, start_date: dt.date, sum
         "visit_trend": float(p["visit_trend"]),
         "visit_trend_meaning": "points added to the immediate change per visit number after the first (linear)",
         "lasting_fraction": float(p["lasting_fraction"]),
+        "latent_process": {
+            "pain_pre": f"latent pain + N(0, {PAIN_REPORT_NOISE}), rounded to half points, clipped 0-10",
+            "first_visit": "latent pain = chronic level mu + peak, peak = 0.8 + Gamma(2, 0.6) (booked at a peak)",
+            "next_visit": (f"L_next = m_next + rho * (L - m_next) + carry_over * change + N(0, 0.6) "
+                           f"+ flare-up U(1, 2.5) with probability 0.05 + Gamma(2, 0.6) when the gap exceeds 35 "
+                           f"days; rho = exp(-gap_days / {DRIFT_DAYS:g}); clipped to 0.2-9.8"),
+            "chronic_level": ("m_next = clip(m + lasting_fraction * response * s, floor, 9.5), response = technique "
+                              "effects + synergy + h(pressure) + client effect, floor = 0.5 * mu, "
+                              "s = clip((m - floor) / (mu - floor), 0, 1.5)"),
+            "self_reports": (f"pain = round(L_next + (L + change - L_next) * exp(-days_since_visit / "
+                             f"{RELIEF_FADE_DAYS:g}) + N(0, 0.7)), clipped 0-10"),
+            "rom": (f"degrees = normal * (1 - client restriction - {ROM_PAIN_DEFICIT} * side weight * pain / 10) "
+                    "+ instrument noise (goniometer 4, inclinometer 3.5, CROM 3 degrees SD); pain = latent pain "
+                    "before (timing pre) or latent pain + change (timing post)"),
+        },
         "client_sd": float(p["client_sd"]),
         "noise_sd": float(p["noise_sd"]),
         "confounding": ("technique choice depends only on the observed pain_pre and the complaint region "
