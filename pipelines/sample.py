@@ -533,7 +533,6 @@ def _simulate_visits(ctx: _Context, c: dict, rng: np.random.Generator) -> dict:
     order = np.lexsort((v["k"], v["client"], v["day"]))
     v = {key: val[order] for key, val in v.items()}
     v["n"] = order.size
-    v["last"] = np.zeros(v["n"], dtype=bool)
     nvis = np.bincount(v["client"], minlength=n)
     # the last visit of each client: the one with k == visits - 1
     v["last"] = v["k"] == nvis[v["client"]] - 1
