@@ -344,8 +344,7 @@ def _check_vocab(col, name, text, empty, spec, voc, new_vocab) -> pd.Series:
             new_vocab[(voc.name, V.normalise(raw))] = r.suggestion
             warn[raw] = f"new {voc.name} '{raw}' accepted as a practice-defined entry (closest known: {r.suggestion})"
         else:
-            hint = f"; did you mean '{r.suggestion}'?" if r.suggestion and r.score >= 0.5 else f"; known values: {', '.join(voc.canonical_names[:12])}"
-            reason[raw] = f"{name} '{raw}' is not a known {voc.name}{hint}"
+            reason[raw] = _unknown_reason(name, raw, r, voc)
     mapped = text.map(canonical)
     if reason:
         bad = text.isin(list(reason))
@@ -354,6 +353,15 @@ def _check_vocab(col, name, text, empty, spec, voc, new_vocab) -> pd.Series:
         flagged = text.isin(list(warn))
         col.warn(flagged, name, text, text.map(warn))
     return mapped.where(~empty, None)
+
+
+def _unknown_reason(name: str, raw: str, r: V.Resolution, voc: V.Vocabulary) -> str:
+    names = voc.canonical_names
+    if r.likely_typo or (r.suggestion and r.score >= 0.6 and len(names) > 8):
+        return f"{name} '{raw}' is not a known {voc.name}; did you mean '{r.suggestion}'?"
+    if len(names) <= 8:
+        return f"{name} '{raw}' is not one of: {', '.join(names)}"
+    return f"{name} '{raw}' is not a known {voc.name} (closest: '{r.suggestion}')"
 
 
 def _check_vocab_list(col, name, text, spec, voc, new_vocab) -> pd.Series:
@@ -430,4 +438,4 @@ def _check_questionnaire(col: _Collector, clean: pd.DataFrame, chunk: pd.DataFra
         col.reject(has & (val % 1 != 0), item, text, item + " " + text + " must be a whole number")
     total = clean["total_score"] if "total_score" in clean else pd.Series(np.nan, index=clean.index)
     nothing = inst.notna() & (answered == 0) & total.isna()
-    col.reject(nothing, "item_1", "", "no item answers and no total_score")
+    col.reject(nothing, "total_score", "", "no item answers and no total_score")

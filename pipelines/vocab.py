@@ -258,5 +258,6 @@ def rom_bounds(joint: str, movement: str) -> tuple[float, float, float | None]:
     norm = ROM_NORMS.get((joint, movement))
     if norm is None:
         return ROM_HARD_MIN, 360.0, None
-    hard_max = max(norm.normal * ROM_HARD_MAX_FACTOR, ROM_HARD_MAX_FLOOR)
+    # Twice the norm, but never more than 90° beyond it (a 360° shoulder is a typo, not a finding).
+    hard_max = max(min(norm.normal * ROM_HARD_MAX_FACTOR, norm.normal + 90), ROM_HARD_MAX_FLOOR)
     return ROM_HARD_MIN, hard_max, max(norm.normal * (1 + ROM_FLAG_MARGIN), norm.normal + 10)
