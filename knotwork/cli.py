@@ -101,8 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(p)
     p.add_argument("--kind", choices=["clients", "visits", "rom", "self_reports", "trigger_points", "outcome_measures"],
                    help="kind of every file (default: detected from columns and file name)")
+    p.add_argument("--mapping", metavar="NAME",
+                   help="apply a saved column mapping (built-in, e.g. google_forms_checkin, or from the "
+                        "mappings/ folder next to the database); it may also set the kind and date order")
     p.add_argument("--json", action="store_true", help="print the import report as one JSON object")
-    p.set_defaults(func=cmd_ingest, mapping=None)
+    p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("sample", help="write a synthetic practice (CSV files + truth.json) with planted technique effects")
     p.add_argument("--out", required=True, metavar="DIR")

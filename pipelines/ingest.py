@@ -92,6 +92,9 @@ def prepare(path: str | Path, kind: str | None = None, rename: dict[str, str] | 
     """Open the file and settle its kind and columns, or raise FileProblem (nothing written)."""
     table = open_table(path)
     columns = [rename.get(c, c) if rename else c for c in table.columns]
+    doubled = sorted({c for c in columns if columns.count(c) > 1})
+    if doubled:
+        raise FileProblem(f"{table.path.name}: two columns would both be read as '{doubled[0]}'; check the column mapping")
     if kind is None:
         kind = detect_kind(columns, table.path.name)
         if kind is None:
@@ -115,8 +118,16 @@ def prepare(path: str | Path, kind: str | None = None, rename: dict[str, str] | 
 def ingest_file(path: str | Path, db=None, kind: str | None = None, rename: dict[str, str] | None = None,
                 mapping_name: str | None = None, day_first: bool | None = None,
                 progress: Progress | None = None) -> FileReport:
-    """Import one file.  Raises FileProblem (nothing written) when it cannot be read at all."""
+    """Import one file.  Raises FileProblem (nothing written) when it cannot be read at all.
+
+    A saved mapping (``pipelines.mappings.ColumnMapping`` as ``rename``) may also say the
+    file's kind and date order; explicit ``kind`` / ``day_first`` arguments win over it.
+    """
+    if kind is None:
+        kind = getattr(rename, "kind", None)
     table, kind, present, notes = prepare(path, kind, rename)
+    if day_first is None:
+        day_first = getattr(rename, "day_first", None)
     if day_first is None:
         day_first = _settings_day_first(db)
     report = FileReport(str(path), kind, notes=notes)
@@ -226,7 +237,8 @@ def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping
     elif evidence["day_first"] or evidence["month_first"]:
         report.notes.append(f"dates read as {order}: values in the file settle the order")
     elif evidence["ambiguous"]:
-        report.notes.append(f"dates such as 05/01/2026 read as {order}, the practice setting: nothing in the file settles the order")
+        source = "the column mapping's date order" if getattr(rename, "day_first", None) is not None else "the practice setting"
+        report.notes.append(f"dates such as 05/01/2026 read as {order}, {source}: nothing in the file settles the order")
 
     import_id = con.execute("SELECT nextval('raw.import_id_seq')").fetchone()[0]
     report.import_id = import_id
@@ -307,6 +319,11 @@ def _derive_and_check(con, kind: str, present: set[str], import_id: int) -> None
                     "'client ' || client_id || ' has several visits on ' || strftime(visit_date, '%Y-%m-%d') || '; give the visit_id'")
 
     key = KINDS[kind].key
+    # An optional key column the file lacks (a check-in form without a region question) is NULL.
+    have = {r[0] for r in con.execute("DESCRIBE incoming").fetchall()}
+    for k in key:
+        if k not in have:
+            con.execute(f"ALTER TABLE incoming ADD COLUMN {_q(k)} VARCHAR")
     key_list = ", ".join(key)
     # Duplicates inside the file: the last row wins, earlier ones are reported (engineering.md §2:
     # DuckDB keeps the *first* of in-batch duplicates on upsert, so never rely on that).
