@@ -86,6 +86,35 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from dashboard.server import serve
+
+    path = resolve_db_path(args.db)
+    if not path.exists():
+        print(f"note: no database at {path} yet; the dashboard will say how to create one", file=sys.stderr)
+    print(f"Knotwork dashboard on http://{args.address}:{args.port} (database {path}); Ctrl+C stops it",
+          file=sys.stderr)
+    serve(path, port=args.port, address=args.address)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from dashboard.server import ensure_demo_db, serve
+
+    db = ensure_demo_db(force=args.rebuild, log=lambda m: print(m, file=sys.stderr))
+    print(f"Knotwork demo on http://{args.address}:{args.port} (database {db}); Ctrl+C stops it", file=sys.stderr)
+    serve(db, port=args.port, address=args.address)
+    return 0
+
+
+def _server_args(p: argparse.ArgumentParser) -> None:
+    from dashboard.server import DEFAULT_ADDRESS, DEFAULT_PORT
+
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N", help=f"port (default {DEFAULT_PORT})")
+    p.add_argument("--address", default=DEFAULT_ADDRESS, metavar="ADDR",
+                   help=f"address to listen on (default {DEFAULT_ADDRESS}: this computer only)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="knotwork",
@@ -112,6 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clients", type=int, default=40, metavar="N")
     p.add_argument("--seed", type=int, default=7, metavar="S")
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("serve", help="start the dashboard on a database")
+    _db_arg(p)
+    _server_args(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="build the demo database from data/sample/ (if needed) and start the dashboard on it")
+    _server_args(p)
+    p.add_argument("--rebuild", action="store_true", help="rebuild the demo database even if it is up to date")
+    p.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -1,0 +1,225 @@
+"""Client progress: how one client is doing across visits (pain, ROM, techniques, trigger points)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, metrics, queries
+from pipelines.clinical import PAIN_CLINICALLY_IMPORTANT, PAIN_SOME, PAIN_WORSE
+from pipelines.settings import threshold_source
+
+db = queries.current_db()
+ver = queries.version(db)
+settings = queries.practice_settings(db)
+today = dt.date.today()
+
+st.title("Client progress")
+clients = queries.clients(db, ver)
+if clients.empty:
+    st.info("No clients in this database yet. Import your clients and visits with "
+            "`knotwork ingest clients.csv visits.csv …`, or try the demo practice with `knotwork demo`.",
+            icon=":material/person_add:")
+    st.stop()
+
+# --- Client picker, kept in sync with ?client=ID so a link (or a reload) opens the same client.
+ids = clients["client_id"].tolist()
+names = dict(zip(ids, clients["display_name"]))
+wanted = st.query_params.get("client")
+if wanted in names and st.session_state.get("cp_client") != wanted:
+    st.session_state["cp_client"] = wanted
+
+
+def _sync_query_param() -> None:
+    chosen = st.session_state.get("cp_client")
+    if chosen:
+        st.query_params["client"] = chosen
+    else:
+        st.query_params.pop("client", None)
+
+
+pick, dates = st.columns([3, 2], vertical_alignment="bottom")
+client_id = pick.selectbox("Client", ids, index=None, key="cp_client", on_change=_sync_query_param,
+                           format_func=lambda c: f"{names[c]} ({c})",
+                           placeholder="Type a name or client id to search…")
+
+if client_id is None:
+    recent = clients[clients["last_visit_date"].notna()].sort_values("last_visit_date", ascending=False).head(8)
+    if len(recent):
+        st.markdown("**Seen recently**")
+        with st.container(horizontal=True):
+            for row in recent.itertuples():
+                st.page_link("app_pages/client_progress.py", label=f"{row.display_name} ({row.client_id})",
+                             query_params={"client": row.client_id}, icon=":material/person:")
+    st.stop()
+
+summary = queries.client(db, ver, client_id).iloc[0]
+first, last = summary["first_visit_date"], summary["last_visit_date"]
+if pd.isna(first):
+    st.info(f"{names[client_id]} has no visits recorded yet. Their progress appears here after the first visit "
+            "is imported.", icon=":material/event_available:")
+    st.stop()
+first, last = pd.Timestamp(first).date(), pd.Timestamp(last).date()
+chosen = dates.date_input("Dates", value=(first, last), min_value=first, max_value=max(last, today),
+                          key=f"cp_dates_{client_id}")
+start, end = (chosen if isinstance(chosen, (tuple, list)) and len(chosen) == 2 else (first, last))
+
+complaint = summary["primary_complaint"] if pd.notna(summary["primary_complaint"]) else "no complaint recorded"
+status_txt = charts.pretty(summary["status"]) if pd.notna(summary["status"]) else "status not recorded"
+st.caption(f"{complaint} · {status_txt} · first visit {first:%d %b %Y}")
+
+visits = queries.client_visits(db, ver, client_id, start, end)
+if visits.empty:
+    st.info("No visits in the selected dates. Widen the date range to see this client's visits.",
+            icon=":material/date_range:")
+    st.stop()
+
+# --- Headline ------------------------------------------------------------------------------
+head = metrics.client_headline(visits, settings, today, n_visits_total=int(summary["n_visits"]),
+                               last_visit_date=summary["last_visit_date"])
+rule = metrics.pain_rule_text(settings)
+with st.container(horizontal=True):
+    st.metric("Visits", head.n_visits if head.n_visits == head.n_visits_total else f"{head.n_visits} of {head.n_visits_total}",
+              border=True)
+    st.metric("Pain: baseline → latest",
+              f"{charts.fmt_points(head.baseline)} → {charts.fmt_points(head.latest)}" if head.baseline is not None else "n/a",
+              border=True, help="Before-visit pain (0–10 NPRS). Baseline = the first visit with a pain score.")
+    change_txt = "n/a"
+    if head.change is not None:
+        pct = f" ({head.pct_change:+.0f} %)".replace("-", "−") if head.pct_change is not None else " (% n/a)"
+        change_txt = f"{charts.fmt_points(head.change, signed=True)}{pct}"
+    st.metric("Change from baseline", change_txt, border=True, help="Negative = less pain than at baseline.")
+    st.metric("Days since last visit", head.days_since_last_visit if head.days_since_last_visit is not None else "n/a",
+              border=True, help=f"Last visit {head.last_visit_date:%d %b %Y}" if head.last_visit_date else None)
+
+source_note = f"Rule: {rule} ({metrics.pain_rule_source(settings)})."
+if head.n_visits_total == 1:
+    st.info("Only one visit so far: this is the baseline. Progress against it shows from the second visit.",
+            icon=":material/looks_one:")
+elif head.status is None:
+    st.info("Pain before the visit has not been recorded often enough to judge progress.", icon=":material/help:")
+else:
+    message = {
+        PAIN_CLINICALLY_IMPORTANT: ("success", "Clinically important improvement: pain is " + rule + "."),
+        PAIN_SOME: ("info", "Some improvement, not yet clinically important (that needs " + rule + ")."),
+        PAIN_WORSE: ("error", "Pain is worse than at baseline. Worth discussing a different approach or a referral."),
+    }.get(head.status, ("warning", "No important change from baseline yet (clinically important = " + rule + ")."))
+    getattr(st, message[0])(message[1])
+st.caption(source_note)
+
+# --- Pain across visits -------------------------------------------------------------------
+st.subheader("Pain across visits")
+reports = queries.client_self_reports(db, ver, client_id, start, end)
+level = metrics.important_pain_level(head.baseline, settings)
+trend = metrics.theil_sen_trend(visits)
+band_label = (f"Clinically important improvement: pain ≤ {charts.fmt_points(level)}" if level is not None else "")
+if visits["pain_pre"].notna().any() or len(reports):
+    fig = charts.pain_chart(visits, reports, baseline=head.baseline, important_level=level, band_label=band_label,
+                            trend=trend, categories=metrics.pain_category_per_visit(visits, settings))
+    st.plotly_chart(fig, config=charts.PLOTLY_CONFIG, key="cp_pain")
+    notes = []
+    if level is None and head.baseline is not None:
+        notes.append(f"a baseline of {charts.fmt_points(head.baseline)} is too low for a {rule} change, so no band is drawn")
+    if trend is None:
+        notes.append("the trend line needs at least 3 visits with pain scores")
+    n_no_post = int(visits["pain_post"].isna().sum())
+    if n_no_post:
+        notes.append(f"pain after the visit was not recorded for {n_no_post} of {len(visits)} visits")
+    st.caption("Green band: " + rule + ". Trend: Theil–Sen median slope of pain before each visit (robust to "
+               "one-off bad days)." + ("" if not notes else " Note: " + "; ".join(notes) + "."))
+else:
+    st.info("No pain scores recorded for these visits.", icon=":material/info:")
+
+# --- Range of motion ----------------------------------------------------------------------
+st.subheader("Range of motion")
+series = metrics.rom_series(queries.client_rom(db, ver, client_id, start, end), settings)
+if not series:
+    st.info("No range-of-motion readings recorded for this client in these dates.", icon=":material/straighten:")
+else:
+    cols = st.columns(2)
+    for i, s in enumerate(series):
+        label = f"Normal {s.normal:g}°" if s.normal else ""
+        fig = charts.rom_chart(s.readings, title=s.title, normal=s.normal, normal_label=label, mdc=s.mdc)
+        cols[i % 2].plotly_chart(fig, config=charts.PLOTLY_CONFIG, key=f"cp_rom_{i}")
+    sources = sorted({metrics.cite(s.normal_source) for s in series if s.normal_source})
+    mdcs = sorted({s.mdc for s in series})
+    st.caption(
+        "Dashed line: normal active range (" + "; ".join(sources) + "). Hollow markers: the change during the visit "
+        f"is smaller than the measurement error (MDC {', '.join(f'{m:g}°' for m in mdcs)}; "
+        f"{metrics.cite(threshold_source(settings, 'rom.mdc_spine_crom_or_between_raters'))}) and may not be real.")
+
+# --- Techniques ---------------------------------------------------------------------------
+st.subheader("Techniques and immediate relief")
+if not any(len(t) for t in visits["techniques"]):
+    st.info("No techniques recorded for these visits.", icon=":material/info:")
+else:
+    st.plotly_chart(charts.technique_grid_chart(visits), config=charts.PLOTLY_CONFIG, key="cp_grid")
+    st.caption("Cells are coloured by the visit's immediate relief (pain before − after); grey cells: relief not "
+               "recorded. Bars below: relief per visit (red = pain went up). Squares: pressure (1 light … 5 very deep).")
+    response = metrics.technique_response(visits)
+    st.markdown("**This client's response per technique**")
+    if response.empty:
+        st.info("Needs visits with pain recorded both before and after.", icon=":material/info:")
+    else:
+        table = pd.DataFrame({
+            "Technique": response["technique"].map(charts.pretty),
+            "Visits with": response["n_with"],
+            "Mean change with": response["mean_with"],
+            "Visits without": response["n_without"],
+            "Mean change without": response["mean_without"],
+            "Difference": response["difference"],
+            "Note": [("always used: nothing to compare" if nw == 0 else "indicative only (few visits)" if ind else "")
+                     for nw, ind in zip(response["n_without"], response["indicative"])],
+        })
+        st.dataframe(table, hide_index=True, key="cp_response", height=38 + 35 * len(table), column_config={
+            c: st.column_config.NumberColumn(format="%+.1f") for c in ("Mean change with", "Mean change without",
+                                                                          "Difference")})
+        min_arm = metrics.MIN_VISITS_PER_ARM
+        few = bool(response["indicative"].any())
+        st.caption(
+            "Change = pain after − before the visit (negative = relief). Difference < 0: more relief in visits with "
+            "the technique. Techniques are chosen by the therapist, not at random, so this describes this client's "
+            "visits; it does not prove a technique works."
+            + (f" **Indicative only**: fewer than {min_arm} visits with or without a technique." if few else ""))
+
+# --- Trigger points -----------------------------------------------------------------------
+st.subheader("Trigger points")
+points = queries.client_trigger_points(db, ver, client_id, start, end)
+if points.empty:
+    st.info("No trigger points recorded for this client in these dates.", icon=":material/info:")
+else:
+    tp = metrics.trigger_point_summary(points)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.trigger_point_frequency_chart(tp), config=charts.PLOTLY_CONFIG, key="cp_tp_freq")
+    right.plotly_chart(charts.tenderness_chart(points), config=charts.PLOTLY_CONFIG, key="cp_tp_tender")
+    with st.expander("Referral regions and tenderness per muscle"):
+        st.dataframe(pd.DataFrame({
+            "Muscle": tp["muscle"].map(charts.pretty), "Side": tp["side"].map(charts.pretty),
+            "Visits found": tp["times_found"], "Refers to": tp["referral_regions"],
+            "First tenderness": tp["first_tenderness"], "Last tenderness": tp["last_tenderness"],
+            "Fully released": tp["released_fully"],
+        }), hide_index=True, key="cp_tp_table")
+
+# --- Questionnaires -----------------------------------------------------------------------
+scores = queries.client_outcome_scores(db, ver, client_id, start, end)
+if len(scores):
+    st.subheader("Questionnaires")
+    instruments = [i for i in scores["instrument"].dropna().unique()]
+    cols = st.columns(2)
+    for i, name in enumerate(instruments):
+        part = scores[scores["instrument"] == name]
+        q = settings.get("questionnaires", {}).get(name, {})
+        mcid = q.get("mcid")
+        label = f"Clinically important improvement (MCID {mcid:g})" if mcid else ""
+        fig = charts.outcome_chart(part, instrument=name, unit=q.get("score_unit", "score"),
+                                   higher_is_better=q.get("direction") == "higher_is_better", mcid=mcid,
+                                   mcid_label=label, score_range=tuple(q["range"]) if q.get("range") else None)
+        cols[i % 2].plotly_chart(fig, config=charts.PLOTLY_CONFIG, key=f"cp_q_{i}")
+    sources = [f"{n}: {metrics.cite(threshold_source(settings, f'questionnaires.{n}.mcid'))}." for n in instruments
+               if settings.get("questionnaires", {}).get(n, {}).get("mcid")]
+    unscored = scores[~scores["scorable"].astype(bool)]
+    st.caption("Green band: a clinically important improvement on the first score. " + " · ".join(sources)
+               + (f" {len(unscored)} questionnaire(s) could not be scored: "
+                  + "; ".join(sorted(set(unscored['reason'].astype(str)))) if len(unscored) else ""))

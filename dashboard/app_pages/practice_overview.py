@@ -1,0 +1,102 @@
+"""Practice overview: who is improving, who needs a different approach or a referral."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, metrics, queries
+
+db = queries.current_db()
+ver = queries.version(db)
+settings = queries.practice_settings(db)
+today = dt.date.today()
+
+st.title("Practice overview")
+clients = queries.clients(db, ver)
+if clients.empty:
+    st.info("No clients in this database yet. Import your clients and visits with "
+            "`knotwork ingest clients.csv visits.csv …`, or try the demo practice with `knotwork demo`.",
+            icon=":material/person_add:")
+    st.stop()
+
+weekly = queries.practice_weekly(db, ver)
+attention = metrics.attention_list(clients, settings)
+seen_twice = clients[(clients["n_visits"] >= 2) & clients["baseline_pain"].notna() & clients["latest_pain"].notna()]
+improved = metrics.pain_category_per_visit(
+    seen_twice.rename(columns={"latest_pain": "pain_pre"}), settings) == "improved" if len(seen_twice) else pd.Series([])
+
+# --- Headline -----------------------------------------------------------------------------
+active = clients["status"].isna() | (clients["status"] == "active")
+recent = weekly.tail(4)["n_visits"].sum() if len(weekly) else 0
+before = weekly.iloc[-8:-4]["n_visits"].sum() if len(weekly) >= 8 else None
+with st.container(horizontal=True):
+    st.metric("Active clients", int(active.sum()), border=True, help=f"{len(clients)} clients in total")
+    st.metric("Visits, last 4 weeks", int(recent), delta=None if before is None else int(recent - before), border=True,
+              delta_color="off", delta_description="vs the 4 weeks before",
+              help="The four calendar weeks up to the practice's latest visit.")
+    st.metric("Clinically important improvement",
+              f"{int(improved.sum())} of {len(seen_twice)}" if len(seen_twice) else "n/a", border=True,
+              help="Clients seen at least twice whose latest pain is " + metrics.pain_rule_text(settings) + ".")
+    st.metric("Need attention", len(attention), border=True)
+
+# --- Needs attention ----------------------------------------------------------------------
+st.subheader("Needs attention")
+after = metrics.attention_after_visits(settings)
+if attention.empty:
+    st.success("No active client is worse than at baseline or without a clinically important improvement after "
+               f"{after} visits.", icon=":material/check_circle:")
+else:
+    st.dataframe(pd.DataFrame({
+        "Client": attention["display_name"] + " (" + attention["client_id"] + ")",
+        "Visits": attention["n_visits"].astype(int),
+        "Baseline pain": attention["baseline_pain"],
+        "Latest pain": attention["latest_pain"],
+        "Change": attention["change_from_baseline"],
+        "Reason": attention["reason"],
+        "Last visit": pd.to_datetime(attention["last_visit_date"]).dt.date,
+        "Complaint": attention["primary_complaint"].fillna("—"),
+    }), hide_index=True, key="po_attention", column_config={
+        "Baseline pain": st.column_config.NumberColumn(format="%.1f"),
+        "Latest pain": st.column_config.NumberColumn(format="%.1f"),
+        "Change": st.column_config.NumberColumn(format="%+.1f"),
+        "Last visit": st.column_config.DateColumn(format="DD MMM YYYY"),
+    })
+    with st.container(horizontal=True):
+        for row in attention.itertuples():
+            st.page_link("app_pages/client_progress.py", label=f"{row.display_name}",
+                         query_params={"client": row.client_id}, icon=":material/arrow_forward:")
+st.caption(f"Active clients whose latest pain is worse than at their first visit, or who have had {after} or more "
+           f"visits without a clinically important improvement ({metrics.pain_rule_text(settings)}). The "
+           f"{after}-visit rule is a practice setting (attention.no_important_change_after_visits), not a published "
+           "threshold.")
+
+# --- Charts -------------------------------------------------------------------------------
+progress = queries.practice_progress(db, ver, metrics.MAX_VISIT_NUMBER)
+by_visit = metrics.improvement_by_visit(progress, settings)
+left, right = st.columns(2)
+with left:
+    if weekly.empty:
+        st.info("No visits imported yet.", icon=":material/event_busy:")
+    else:
+        st.plotly_chart(charts.visits_per_week_chart(weekly), config=charts.PLOTLY_CONFIG, key="po_weekly")
+with right:
+    if by_visit["n_clients"].sum() == 0:
+        st.info("Improvement by visit needs pain scores before visits.", icon=":material/info:")
+    else:
+        st.plotly_chart(charts.improvement_by_visit_chart(by_visit), config=charts.PLOTLY_CONFIG, key="po_by_visit")
+        st.caption(f"Improved = pain before visit k is {metrics.pain_rule_text(settings)} "
+                   f"({metrics.pain_rule_source(settings)}). n = clients seen at least k times; whiskers: 95 % "
+                   "Wilson intervals. Clients who stop coming drop out of later points, so later visits over-represent "
+                   "clients who stayed.")
+
+relief = queries.practice_relief(db, ver)
+if relief.empty:
+    st.info("The distribution of immediate relief needs visits with pain recorded before and after.",
+            icon=":material/info:")
+else:
+    st.plotly_chart(charts.relief_histogram(relief), config=charts.PLOTLY_CONFIG, key="po_relief")
+    st.caption(f"{len(relief)} visits with pain recorded before and after. Relief within a visit is a weaker sign "
+               "than lasting change between visits: pain often returns partly by the next visit.")

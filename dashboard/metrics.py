@@ -1,0 +1,369 @@
+"""Small, pure summaries the dashboard shows: headline numbers, trends, attention flags.
+
+No Streamlit and no database here: every function takes DataFrames from
+``dashboard.queries`` (or anything shaped like them) and the practice settings, so the
+same numbers can be tested directly and reused by reports.  Clinical rules come from
+``pipelines.clinical`` (thresholds from the practice settings, each with its source).
+
+Sign conventions follow ``pipelines.clinical``: ``pain_change = post − pre`` (negative =
+relief); a change from baseline is ``latest − baseline`` (negative = better).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pipelines.clinical import IMPROVED, PAIN_WORSE, classify_change, needs_attention, pain_status
+from pipelines.settings import threshold, threshold_source
+
+# Below this many visits in either arm a within-client comparison is only indicative
+# (clinical.md §5.3: 80 % power at n = 8 only for d_z ≥ 1.16).
+MIN_VISITS_PER_ARM = 8
+# Visit numbers shown on the practice "improvement by visit" chart.
+MAX_VISIT_NUMBER = 12
+DAYS_PER_MONTH = 30.4375
+
+
+def _number(value) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def important_pain_level(baseline: float | None, settings: dict | None) -> float | None:
+    """Highest pain that is a clinically important improvement on ``baseline``.
+
+    At least ``pain.mcid_points`` **and** at least ``pain.mcid_pct`` % below baseline
+    (Farrar 2001; clinical.md §1.4): ``baseline − max(points, baseline · pct / 100)``.
+    None when the baseline is missing or too low for such an improvement to exist.
+    """
+    base = _number(baseline)
+    if base is None:
+        return None
+    points = float(threshold(settings, "pain.mcid_points"))
+    pct = float(threshold(settings, "pain.mcid_pct"))
+    level = base - max(points, base * pct / 100.0)
+    return level if level >= 0 else None
+
+
+def pain_rule_text(settings: dict | None) -> str:
+    """"at least 2 points and at least 30 % below baseline" with the current settings."""
+    points = float(threshold(settings, "pain.mcid_points"))
+    pct = float(threshold(settings, "pain.mcid_pct"))
+    return f"at least {points:g} points and at least {pct:g} % below baseline"
+
+
+_INTERNAL_REF = re.compile(r"\s*\((?:see )?clinical\.md[^()]*\)|clinical\.md §[\d.]+(?:, §[\d.]+)*\s*")
+
+
+def cite(source: str) -> str:
+    """A settings citation as shown to a therapist: without pointers into Knotwork's own
+    reference notes ("(clinical.md §1.4)"), which mean nothing outside the project."""
+    return _INTERNAL_REF.sub("", str(source)).strip().rstrip(";,").strip()
+
+
+def pain_rule_source(settings: dict | None) -> str:
+    """The citations behind the pain rule (points and percentage), each once."""
+    parts = [cite(threshold_source(settings, "pain.mcid_points")), cite(threshold_source(settings, "pain.mcid_pct"))]
+    return "; ".join(dict.fromkeys(p for p in parts if p))
+
+
+@dataclass(frozen=True)
+class Headline:
+    n_visits: int
+    n_visits_total: int
+    baseline: float | None
+    baseline_date: dt.date | None
+    latest: float | None
+    latest_date: dt.date | None
+    change: float | None  # latest − baseline (negative = better)
+    pct_change: float | None  # None when baseline is 0 (clinical.md §1.4: "n/a")
+    status: str | None  # pipelines.clinical.pain_status
+    days_since_last_visit: int | None
+    last_visit_date: dt.date | None
+
+
+def _as_date(value) -> dt.date | None:
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return pd.Timestamp(value).date()
+
+
+def client_headline(visits: pd.DataFrame, settings: dict | None, today: dt.date,
+                    n_visits_total: int | None = None, last_visit_date=None) -> Headline:
+    """Headline for one client from their visits (the selected date range).
+
+    The baseline is the client's first recorded ``pain_pre`` (``baseline_pain`` from the
+    mart, not the first visit inside the range), so narrowing the dates never moves it.
+    """
+    n = len(visits)
+    total = n if n_visits_total is None else int(n_visits_total)
+    last_overall = _as_date(last_visit_date) if last_visit_date is not None else (
+        _as_date(visits["visit_date"].max()) if n else None)
+    days = (today - last_overall).days if last_overall else None
+    if n == 0:
+        return Headline(0, total, None, None, None, None, None, None, None, days, last_overall)
+    ordered = visits.sort_values(["visit_date", "visit_number"])
+    baseline = _number(ordered["baseline_pain"].iloc[0]) if "baseline_pain" in ordered else None
+    with_pain = ordered[ordered["pain_pre"].notna()]
+    baseline_date = None
+    if baseline is not None and "baseline_date" in ordered:
+        baseline_date = _as_date(ordered["baseline_date"].iloc[0])
+    latest = _number(with_pain["pain_pre"].iloc[-1]) if len(with_pain) else None
+    latest_date = _as_date(with_pain["visit_date"].iloc[-1]) if len(with_pain) else None
+    change = pct = status = None
+    if baseline is not None and latest is not None:
+        change = latest - baseline
+        pct = (change / baseline * 100.0) if baseline > 0 else None
+        status = pain_status(baseline, latest, settings)
+    return Headline(n, total, baseline, baseline_date, latest, latest_date, change, pct, status, days, last_overall)
+
+
+@dataclass(frozen=True)
+class Trend:
+    slope_per_month: float  # NPRS points per month (negative = improving)
+    low_per_month: float
+    high_per_month: float
+    dates: list  # two dates: start and end of the fitted line
+    values: list  # fitted pain at those dates
+    n: int
+
+
+def theil_sen_trend(visits: pd.DataFrame, min_points: int = 3) -> Trend | None:
+    """Robust trend of ``pain_pre`` over visit date (``scipy.stats.theilslopes``, 95 % CI).
+
+    Needs at least ``min_points`` visits with pain on at least two different days.
+    """
+    data = visits[visits["pain_pre"].notna()].sort_values("visit_date")
+    if len(data) < min_points:
+        return None
+    dates = pd.to_datetime(data["visit_date"])
+    x = ((dates - dates.iloc[0]).dt.days).to_numpy(dtype=float)
+    if np.unique(x).size < 2:
+        return None
+    y = data["pain_pre"].to_numpy(dtype=float)
+    res = stats.theilslopes(y, x, alpha=0.95)
+    slope, intercept, low, high = res.slope, res.intercept, res.low_slope, res.high_slope
+    ends = np.array([x.min(), x.max()])
+    fitted = np.clip(intercept + slope * ends, 0, 10)
+    return Trend(slope * DAYS_PER_MONTH, low * DAYS_PER_MONTH, high * DAYS_PER_MONTH,
+                 [dates.iloc[0].date(), dates.iloc[-1].date()], [float(v) for v in fitted], len(data))
+
+
+def pain_category_per_visit(visits: pd.DataFrame, settings: dict | None) -> pd.Series:
+    """``pipelines.clinical.classify_change`` of each visit's pain_pre against the baseline
+    with the practice pain rule (improved / unchanged / deteriorated; None without pain)."""
+    if visits.empty:
+        return pd.Series([], dtype=object)
+    return classify_change(visits["baseline_pain"].astype(float), visits["pain_pre"].astype(float),
+                           mid=float(threshold(settings, "pain.mcid_points")),
+                           pct=float(threshold(settings, "pain.mcid_pct")))
+
+
+def technique_response(visits: pd.DataFrame, min_per_arm: int = MIN_VISITS_PER_ARM) -> pd.DataFrame:
+    """This client's immediate pain change in visits with vs without each technique.
+
+    One row per technique the client received: ``n_with``, ``mean_with``, ``n_without``,
+    ``mean_without`` (visits with both pain values only; change = post − pre, negative =
+    relief), ``difference`` = mean_with − mean_without (negative = more relief with it)
+    and ``indicative`` (fewer than ``min_per_arm`` visits in either arm).  Sorted by
+    difference.  Descriptive only: techniques are chosen by the therapist, not at random.
+    """
+    cols = ["technique", "n_with", "mean_with", "n_without", "mean_without", "difference", "indicative"]
+    data = visits[visits["pain_change"].notna()]
+    if data.empty:
+        return pd.DataFrame(columns=cols)
+    techs = sorted({t for ts in visits["techniques"] for t in (ts if ts is not None else [])})
+    rows = []
+    for tech in techs:
+        used = data["techniques"].map(lambda ts, t=tech: ts is not None and t in list(ts))
+        with_, without = data.loc[used, "pain_change"], data.loc[~used, "pain_change"]
+        mean_with = float(with_.mean()) if len(with_) else float("nan")
+        mean_without = float(without.mean()) if len(without) else float("nan")
+        rows.append({
+            "technique": tech,
+            "n_with": int(len(with_)),
+            "mean_with": mean_with,
+            "n_without": int(len(without)),
+            "mean_without": mean_without,
+            "difference": mean_with - mean_without,
+            "indicative": bool(len(with_) < min_per_arm or len(without) < min_per_arm),
+        })
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(["difference", "technique"], na_position="last").reset_index(drop=True)
+
+
+def wilson_interval(k: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+    """95 % Wilson score interval for k successes out of n (proportions, 0–1)."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        denom = 1 + z ** 2 / n
+        centre = (p + z ** 2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z ** 2 / (4 * n ** 2)) / denom
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
+def improvement_by_visit(progress: pd.DataFrame, settings: dict | None,
+                         max_visit: int = MAX_VISIT_NUMBER) -> pd.DataFrame:
+    """Share of clients whose pain at visit k is clinically importantly below their baseline.
+
+    ``progress`` has one row per client and visit (``client_id, visit_number,
+    baseline_pain, pain_pre``).  For k = 1 … ``max_visit``: ``n_clients`` = clients seen at
+    least k times with a pain score at visit k, ``n_improved`` = those whose pain_pre is
+    ``improved`` by :func:`pipelines.clinical.classify_change` with the practice pain rule,
+    ``pct_improved`` and a 95 % Wilson interval (``ci_low``, ``ci_high``, in %).
+    """
+    ks = np.arange(1, max_visit + 1)
+    data = progress[progress["visit_number"].between(1, max_visit)
+                    & progress["pain_pre"].notna() & progress["baseline_pain"].notna()].copy()
+    if data.empty:
+        counts = pd.DataFrame({"visit_number": ks, "n_clients": 0, "n_improved": 0})
+    else:
+        data["improved"] = pain_category_per_visit(data, settings).to_numpy() == IMPROVED
+        counts = (data.groupby("visit_number")
+                  .agg(n_clients=("client_id", "nunique"), n_improved=("improved", "sum"))
+                  .reindex(ks, fill_value=0).rename_axis("visit_number").reset_index())
+    n = counts["n_clients"].to_numpy(dtype=float)
+    k = counts["n_improved"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        counts["pct_improved"] = np.where(n > 0, k / n * 100, np.nan)
+    low, high = wilson_interval(k, n)
+    counts["ci_low"] = np.where(n > 0, low * 100, np.nan)
+    counts["ci_high"] = np.where(n > 0, high * 100, np.nan)
+    counts["n_clients"] = counts["n_clients"].astype(int)
+    counts["n_improved"] = counts["n_improved"].astype(int)
+    return counts
+
+
+def attention_after_visits(settings: dict | None) -> int:
+    return int(threshold(settings, "attention.no_important_change_after_visits"))
+
+
+def flag_worse_any_time(settings: dict | None) -> bool:
+    """Whether a client whose pain is worse than baseline is flagged before the visit count
+    is reached (``attention.flag_worse_than_baseline``, default true)."""
+    value = (settings or {}).get("attention", {}).get("flag_worse_than_baseline", True)
+    return bool(value)
+
+
+def attention_list(clients: pd.DataFrame, settings: dict | None) -> pd.DataFrame:
+    """Active clients who need a second look, with the reason.
+
+    ``clients`` is the ``client_summary`` mart.  A client is listed when their status is
+    active (or not recorded) and either
+
+    * their latest pain is *worse* than baseline (:func:`pipelines.clinical.pain_status`),
+      at any visit count (``attention.flag_worse_than_baseline``, default on), or
+    * after ``attention.no_important_change_after_visits`` visits [4] their pain is not a
+      clinically important improvement on baseline (:func:`pipelines.clinical.needs_attention`).
+    """
+    cols = list(clients.columns) + ["pain_status", "reason"]
+    active = clients[clients["status"].isna() | (clients["status"] == "active")]
+    active = active[active["baseline_pain"].notna() & active["latest_pain"].notna()
+                    & (active["n_visits"] >= 2)].copy()
+    if active.empty:
+        return pd.DataFrame(columns=cols)
+    baseline = active["baseline_pain"].astype(float)
+    latest = active["latest_pain"].astype(float)
+    status = pain_status(baseline, latest, settings)
+    stalled = needs_attention(baseline, latest, active["n_visits"].astype(float), settings)
+    worse = (status == PAIN_WORSE) & flag_worse_any_time(settings)
+    after = attention_after_visits(settings)
+    active["pain_status"] = status
+    reason = np.where(worse, "pain worse than at the first visit",
+                      np.where(stalled, f"no clinically important improvement after {after}+ visits", None))
+    active["reason"] = reason
+    out = active[worse | stalled]
+    return out.sort_values(["reason", "change_from_baseline", "display_name"],
+                           ascending=[False, False, True]).reset_index(drop=True)
+
+
+def trigger_point_summary(points: pd.DataFrame) -> pd.DataFrame:
+    """One row per muscle and side: visits found, referral regions, first/last tenderness."""
+    cols = ["muscle", "side", "times_found", "referral_regions", "first_tenderness", "last_tenderness",
+            "released_fully", "first_found", "last_found"]
+    if points.empty:
+        return pd.DataFrame(columns=cols)
+    ordered = points.sort_values(["visit_date", "visit_number"])
+
+    def regions(s: pd.Series) -> str:
+        vals = [v for v in s.dropna().unique() if str(v).strip()]
+        return ", ".join(str(v).replace("_", " ") for v in sorted(vals)) or "—"
+
+    def first_valid(s: pd.Series):
+        s = s.dropna()
+        return float(s.iloc[0]) if len(s) else float("nan")
+
+    def last_valid(s: pd.Series):
+        s = s.dropna()
+        return float(s.iloc[-1]) if len(s) else float("nan")
+
+    out = ordered.groupby(["muscle", "side"], dropna=False).agg(
+        times_found=("visit_id", "nunique"),
+        referral_regions=("referral_region", regions),
+        first_tenderness=("tenderness", first_valid),
+        last_tenderness=("tenderness", last_valid),
+        released_fully=("released", lambda s: int((s == "yes").sum())),
+        first_found=("visit_date", "min"),
+        last_found=("visit_date", "max"),
+    ).reset_index()
+    return out.sort_values(["times_found", "muscle"], ascending=[False, True]).reset_index(drop=True)[cols]
+
+
+@dataclass(frozen=True)
+class RomSeries:
+    joint: str
+    movement: str
+    side: str
+    readings: pd.DataFrame  # rom rows for this series, plus is_real (|change| ≥ mdc)
+    mdc: float
+    normal: float | None
+    normal_source: str | None
+    instruments: tuple[str, ...]
+
+    @property
+    def title(self) -> str:
+        side = "" if self.side in (None, "none") else f" ({self.side})"
+        return f"{self.joint.replace('_', ' ').capitalize()} {self.movement.replace('_', ' ')}{side}"
+
+
+def rom_series(rom: pd.DataFrame, settings: dict | None) -> list[RomSeries]:
+    """One series per joint × movement × side, each reading flagged real or within error.
+
+    The MDC comes from :func:`pipelines.clinical.rom_mdc` for the series' instrument
+    (clinical.md §2.2); readings by more than one rater or instrument get the larger,
+    between-rater MDC because a change across them cannot be told from measurement noise.
+    The normal value and its named source come from ``pipelines.vocab.ROM_NORMS``.
+    """
+    from pipelines.clinical import rom_change_is_real, rom_mdc, rom_norm
+
+    out: list[RomSeries] = []
+    if rom.empty:
+        return out
+    for (joint, movement, side), part in rom.groupby(["joint", "movement", "side"], sort=True, dropna=False):
+        part = part.sort_values("visit_date").copy()
+        instruments = tuple(sorted({str(i) for i in part["instrument"].dropna()}))
+        raters = {str(r) for r in part["measured_by"].dropna()} if "measured_by" in part else set()
+        same_rater = len(raters) <= 1 and len(instruments) <= 1
+        instrument = instruments[0] if len(instruments) == 1 else None
+        mdc = rom_mdc(instrument, joint, same_rater=same_rater, settings=settings)
+        part["is_real"] = rom_change_is_real(part["degrees_change"].astype(float), instrument, joint,
+                                             same_rater=same_rater, settings=settings).to_numpy()
+        norm = rom_norm(joint, movement)
+        out.append(RomSeries(joint, movement, side, part, mdc,
+                             float(norm.normal) if norm is not None and norm.normal > 0 else None,
+                             norm.source if norm is not None else None, instruments))
+    return out
