@@ -393,10 +393,17 @@ def _check_vocab_list(col, name, text, spec, voc, new_vocab) -> pd.Series:
         col.warn(pd.Series(text.index.isin(warn_items.index), index=text.index), name, values, values.map(warn))
     canon = exploded.map(mapping).dropna()
     # Sorted and de-duplicated, so the same set of techniques always compares equal.
-    lists = canon.groupby(level=0).agg(lambda s: sorted(set(s)))
-    out = pd.Series([[] for _ in range(len(text))], index=text.index, dtype=object)
-    out.loc[lists.index] = lists
-    return out
+    # (Built with numpy: a per-row groupby lambda is ~100x slower at clinic sizes.)
+    pairs = pd.DataFrame({"row": text.index.get_indexer(canon.index), "value": canon.to_numpy(dtype=object)})
+    pairs = pairs.drop_duplicates().sort_values(["row", "value"], kind="stable")
+    result: list[list[str]] = [[] for _ in range(len(text))]
+    if len(pairs):
+        rows = pairs["row"].to_numpy()
+        values = pairs["value"].to_numpy(dtype=object)
+        starts = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
+        for start, stop in zip(starts, np.r_[starts[1:], len(rows)]):
+            result[rows[start]] = values[start:stop].tolist()
+    return pd.Series(result, index=text.index, dtype=object)
 
 
 def _check_rom_bounds(col: _Collector, clean: pd.DataFrame, chunk: pd.DataFrame) -> None:
