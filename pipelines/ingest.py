@@ -275,7 +275,7 @@ def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping
     con.execute(f"CREATE OR REPLACE TABLE staging.{kind} AS SELECT * EXCLUDE (_status) FROM incoming")
     if progress:
         progress(rows, "rebuilding the marts")
-    rebuild_marts(con)
+    rebuild_marts(con, {kind})
 
 
 def _reject_sql(con, where_sql: str, column: str | None, value_sql: str, reason_sql: str, params=()) -> None:

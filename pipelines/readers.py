@@ -69,7 +69,7 @@ class TableFile:
             next(reader)  # header
             start = reader.line_num + 1
             for row in reader:
-                if row and any(cell.strip() for cell in row):
+                if row and "".join(row).strip():
                     # A ragged row is kept as-is: the validator rejects it with its width.
                     if len(row) < width:
                         row = row + [""] * (width - len(row))

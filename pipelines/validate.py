@@ -143,6 +143,8 @@ class _Collector:
         if not mask.any():
             return
         n = int(mask.sum())
+        if callable(texts):  # build messages for the few bad rows only, not the whole chunk
+            texts = texts(values[mask]).reindex(mask.index)
         part = pd.DataFrame({
             "_line": self.lines[mask].to_numpy(),
             "column": [column] * n,
@@ -248,7 +250,8 @@ def validate_chunk(kind: str, chunk: pd.DataFrame, *, day_first: bool = True,
     short = shape == "\x00short"
     long_ = shape.str.startswith("\x00long")
     col.reject(short, None, "", "the row has fewer cells than the header; a delimiter or quote is probably missing")
-    col.reject(long_, None, "", "the row has more cells than the header (" + shape.str.slice(5) + " extra); a value probably contains an unquoted delimiter")
+    if long_.any():
+        col.reject(long_, None, "", "the row has more cells than the header (" + shape.str.slice(5) + " extra); a value probably contains an unquoted delimiter")
 
     for name, spec in specs.items():
         if name not in present:
@@ -266,10 +269,10 @@ def validate_chunk(kind: str, chunk: pd.DataFrame, *, day_first: bool = True,
             evidence = {k: evidence[k] + ev[k] for k in evidence}
             parsed = parse_dates(text, day_first)
             bad = ~empty & parsed.isna()
-            col.reject(bad, name, text, name + " '" + text + "' is not a date (write it like 2026-03-14)")
+            col.reject(bad, name, text, lambda t: name + " '" + t + "' is not a date (write it like 2026-03-14)")
             future = parsed >= now
-            col.reject(future, name, text, name + " " + text + " is in the future")
-            col.reject(parsed < EARLIEST, name, text, name + " " + text + " is before 1900")
+            col.reject(future, name, text, lambda t: name + " " + t + " is in the future")
+            col.reject(parsed < EARLIEST, name, text, lambda t: name + " " + t + " is before 1900")
             clean[name] = parsed.dt.normalize() if spec.kind == "date" else parsed
         elif spec.kind == "vocab":
             voc = (vocabularies or {}).get(spec.vocab.name + ":" + name, spec.vocab)
@@ -289,7 +292,7 @@ def validate_chunk(kind: str, chunk: pd.DataFrame, *, day_first: bool = True,
         _check_questionnaire(col, clean, chunk, present)
     if kind == "clients" and "birth_year" in clean:
         late = clean["birth_year"] > today().year
-        col.reject(late, "birth_year", chunk["birth_year"], "birth_year " + chunk["birth_year"].astype(str) + " is in the future")
+        col.reject(late, "birth_year", chunk["birth_year"], lambda t: "birth_year " + t.astype(str) + " is in the future")
 
     rejects, warnings = col.frames()
     ragged = set(lines[short | long_].tolist())
@@ -311,19 +314,19 @@ def _check_number(col: _Collector, name: str, text: pd.Series, empty: pd.Series,
     # A decimal comma ("7,5") is common in semicolon-separated European exports.
     num = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce").astype("float64")
     not_num = ~empty & num.isna()
-    col.reject(not_num, name, text, name + " '" + text + "' is not a number")
+    col.reject(not_num, name, text, lambda t: name + " '" + t + "' is not a number")
     ok = num.notna()
     if spec.lo is not None or spec.hi is not None:
         lo = -np.inf if spec.lo is None else spec.lo
         hi = np.inf if spec.hi is None else spec.hi
         out = ok & ((num < lo) | (num > hi))
         rng = f"{_fmt_num(lo)}–{_fmt_num(hi)}" if spec.hi is not None else f"at least {_fmt_num(lo)}"
-        col.reject(out, name, text, name + " " + text + f" is outside {rng}")
+        col.reject(out, name, text, lambda t: name + " " + t + f" is outside {rng}")
         ok = ok & ~out
     if spec.step == 0.5:
-        col.reject(ok & ((num * 2) % 1 != 0), name, text, name + " " + text + " must be a whole or half point")
+        col.reject(ok & ((num * 2) % 1 != 0), name, text, lambda t: name + " " + t + " must be a whole or half point")
     elif spec.step == 1:
-        col.reject(ok & (num % 1 != 0), name, text, name + " " + text + " must be a whole number")
+        col.reject(ok & (num % 1 != 0), name, text, lambda t: name + " " + t + " must be a whole number")
     return num
 
 
@@ -348,10 +351,10 @@ def _check_vocab(col, name, text, empty, spec, voc, new_vocab) -> pd.Series:
     mapped = text.map(canonical)
     if reason:
         bad = text.isin(list(reason))
-        col.reject(bad, name, text, text.map(reason))
+        col.reject(bad, name, text, lambda t: t.map(reason))
     if warn:
         flagged = text.isin(list(warn))
-        col.warn(flagged, name, text, text.map(warn))
+        col.warn(flagged, name, text, lambda t: t.map(warn))
     return mapped.where(~empty, None)
 
 
@@ -385,12 +388,12 @@ def _check_vocab_list(col, name, text, spec, voc, new_vocab) -> pd.Series:
         mask = text.index.isin(first_bad.index)
         values = pd.Series("", index=text.index)
         values.loc[first_bad.index] = first_bad
-        col.reject(pd.Series(mask, index=text.index), name, values, values.map(reason))
+        col.reject(pd.Series(mask, index=text.index), name, values, lambda v: v.map(reason))
     if warn:
         warn_items = exploded[exploded.isin(list(warn))].groupby(level=0).first()
         values = pd.Series("", index=text.index)
         values.loc[warn_items.index] = warn_items
-        col.warn(pd.Series(text.index.isin(warn_items.index), index=text.index), name, values, values.map(warn))
+        col.warn(pd.Series(text.index.isin(warn_items.index), index=text.index), name, values, lambda v: v.map(warn))
     canon = exploded.map(mapping).dropna()
     # Sorted and de-duplicated, so the same set of techniques always compares equal.
     # (Built with numpy: a per-row groupby lambda is ~100x slower at clinic sizes.)
@@ -416,13 +419,14 @@ def _check_rom_bounds(col: _Collector, clean: pd.DataFrame, chunk: pd.DataFrame)
     text = chunk["degrees"].astype(str).str.strip()
     label = clean["joint"].fillna("") + " " + clean["movement"].fillna("").str.replace("_", " ")
     out = deg.notna() & ((deg < lo) | (deg > hi))
-    col.reject(out, "degrees", text, "degrees " + text + " is not plausible for " + label + " (allowed "
-               + lo.map(_fmt_num) + "–" + hi.map(_fmt_num) + "°)")
+    col.reject(out, "degrees", text, lambda t: "degrees " + t + " is not plausible for " + label[t.index] + " (allowed "
+               + lo[t.index].map(_fmt_num) + "–" + hi[t.index].map(_fmt_num) + "°)")
     beyond = deg.notna() & ~out & (deg > flag)
     norm = pd.Series([V.ROM_NORMS[k].normal if k in V.ROM_NORMS else np.nan for k in keys], index=clean.index)
-    col.warn(beyond, "degrees", text, "degrees " + text + " is well beyond the normal " + norm.map(_fmt_num) + "° for " + label + "; kept, please check")
+    col.warn(beyond, "degrees", text, lambda t: "degrees " + t + " is well beyond the normal " + norm[t.index].map(_fmt_num)
+             + "° for " + label[t.index] + "; kept, please check")
     unknown_pair = clean["joint"].notna() & clean["movement"].notna() & pd.Series([k not in V.ROM_NORMS for k in keys], index=clean.index)
-    col.warn(unknown_pair, "movement", clean["movement"].fillna(""), "no normative value for " + label + "; kept without a reference")
+    col.warn(unknown_pair, "movement", clean["movement"].fillna(""), lambda t: "no normative value for " + label[t.index] + "; kept without a reference")
 
 
 def _check_questionnaire(col: _Collector, clean: pd.DataFrame, chunk: pd.DataFrame, present: set[str]) -> None:
