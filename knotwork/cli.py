@@ -107,6 +107,22 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_backup(args) -> int:
+    from pipelines.backup import backup
+
+    folder = backup(resolve_db_path(args.db), args.dir)
+    print(f"backup written to {folder}")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from pipelines.backup import restore
+
+    path = restore(args.dir, args.db)
+    print(f"restored into {path}")
+    return 0
+
+
 def _server_args(p: argparse.ArgumentParser) -> None:
     from dashboard.server import DEFAULT_ADDRESS, DEFAULT_PORT
 
@@ -151,6 +167,16 @@ def build_parser() -> argparse.ArgumentParser:
     _server_args(p)
     p.add_argument("--rebuild", action="store_true", help="rebuild the demo database even if it is up to date")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("backup", help="write a portable backup (Parquet files) of the database into DIR")
+    p.add_argument("dir", metavar="DIR")
+    _db_arg(p)
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="restore a backup from DIR into a new database file (--db)")
+    p.add_argument("dir", metavar="DIR")
+    _db_arg(p)
+    p.set_defaults(func=cmd_restore)
     return parser
 
 
@@ -168,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.db import DatabaseBusy
         from pipelines.readers import FileProblem
 
-        if isinstance(exc, (FileProblem, DatabaseBusy, FileNotFoundError)):
+        if isinstance(exc, (FileProblem, DatabaseBusy, FileNotFoundError, FileExistsError)):
             print(f"error: {exc}", file=sys.stderr)
             return 1
         raise
