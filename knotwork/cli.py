@@ -177,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", metavar="DIR")
     _db_arg(p)
     p.set_defaults(func=cmd_restore)
+
+    from knotwork.sharing_cli import add_commands as add_sharing_commands  # report, share, revoke, set-password
+
+    add_sharing_commands(sub)
     return parser
 
 
