@@ -62,9 +62,11 @@ if pd.isna(first):
             "is imported.", icon=":material/event_available:")
     st.stop()
 first, last = pd.Timestamp(first).date(), pd.Timestamp(last).date()
-chosen = dates.date_input("Dates", value=(first, last), min_value=first, max_value=max(last, today),
+# Up to today by default: self-reports since the last visit are what a therapist wants to see first.
+until = max(last, today)
+chosen = dates.date_input("Dates", value=(first, until), min_value=first, max_value=until,
                           key=f"cp_dates_{client_id}")
-start, end = (chosen if isinstance(chosen, (tuple, list)) and len(chosen) == 2 else (first, last))
+start, end = (chosen if isinstance(chosen, (tuple, list)) and len(chosen) == 2 else (first, until))
 
 complaint = summary["primary_complaint"] if pd.notna(summary["primary_complaint"]) else "no complaint recorded"
 status_txt = charts.pretty(summary["status"]) if pd.notna(summary["status"]) else "status not recorded"

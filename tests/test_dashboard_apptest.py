@@ -1,0 +1,396 @@
+"""The therapist dashboard, driven through its entry point with Streamlit's AppTest.
+
+Every page is reached the way a user reaches it (``dashboard/streamlit_app.py`` +
+``switch_page``), and the charts are checked for what they *contain*: the figure JSON is
+decoded and compared with ground truth computed here, independently, from ``core`` tables.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from pipelines.vocab import ROM_NORMS
+from tests.conftest import write_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "dashboard" / "streamlit_app.py")
+CLIENT_PAGE = "app_pages/client_progress.py"
+PRACTICE_PAGE = "app_pages/practice_overview.py"
+TIMEOUT = 30
+
+
+@pytest.fixture(autouse=True)
+def clear_streamlit_caches():
+    """st caches are process-global: without this a test sees the previous test's database."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def use_db(monkeypatch):
+    def use(path: Path) -> Path:
+        monkeypatch.setenv("KNOTWORK_DB", str(path))
+        return path
+    return use
+
+
+@pytest.fixture
+def sample(use_db, sample_db) -> Path:
+    return use_db(sample_db)
+
+
+def sql(db: Path, query: str, params: list | None = None) -> pd.DataFrame:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(query, params or []).df()
+    finally:
+        con.close()
+
+
+def run_app(client: str | None = None, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if client is not None:
+        at.query_params["client"] = client
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        if client is not None:
+            at.query_params["client"] = client
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+# --- reading Plotly figures out of AppTest ---------------------------------------------------
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def title(fig: dict) -> str:
+    t = fig["layout"].get("title", {})
+    return t.get("text", "") if isinstance(t, dict) else str(t)
+
+
+def figure(at: AppTest, starts_with: str) -> dict:
+    found = [f for f in figures(at) if title(f).startswith(starts_with)]
+    assert len(found) == 1, [title(f) for f in figures(at)]
+    return found[0]
+
+
+def decode(values) -> np.ndarray:
+    """Plotly 7 sends numeric arrays as base64 typed arrays: {'dtype': 'f8', 'bdata': '...'}."""
+    if isinstance(values, dict) and "bdata" in values:
+        arr = np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"]))
+        return arr.reshape(values["shape"]) if "shape" in values and isinstance(values["shape"], list) else arr
+    return np.asarray(values)
+
+
+def trace(fig: dict, name: str) -> dict:
+    found = [t for t in fig["data"] if t.get("name") == name]
+    assert len(found) == 1, [t.get("name") for t in fig["data"]]
+    return found[0]
+
+
+def table_with(at: AppTest, column: str) -> pd.DataFrame:
+    """The one dataframe on the page that has ``column`` (AppTest does not expose display keys)."""
+    found = [d.value for d in at.dataframe if column in d.value.columns]
+    assert len(found) == 1, [list(d.value.columns) for d in at.dataframe]
+    return found[0]
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+# --- client progress -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def busy_client(sample_db) -> str:
+    """The sample client with the most visits (ties by id): some lack pain after the visit."""
+    return sql(sample_db, """
+        SELECT client_id FROM core.visits GROUP BY client_id ORDER BY count(*) DESC, client_id LIMIT 1
+    """).iloc[0, 0]
+
+
+def test_client_page_starts_with_a_searchable_picker(sample):
+    """It lists every client as "Name (ID)" and offers recently seen clients as links."""
+    at = run_app()
+    picker = at.selectbox(key="cp_client")
+    clients = sql(sample, "SELECT client_id, display_name FROM core.clients")
+    assert picker.value is None
+    assert sorted(picker.options) == sorted(f"{n} ({c})" for c, n in zip(clients.client_id, clients.display_name))
+    assert len(at.get("plotly_chart")) == 0
+    links = at.page_link
+    assert 1 <= len(links) <= 8
+    ids = set(clients.client_id)
+    assert all(link.proto.query_string.removeprefix("client=") in ids for link in links)
+
+
+def test_pain_chart_holds_exactly_the_clients_visits(sample, busy_client):
+    """Picking a client draws their visits, and only theirs: dates and pain before/after from core.visits."""
+    at = run_app()
+    at.selectbox(key="cp_client").select(busy_client).run()
+    assert not at.exception
+    assert at.query_params["client"] in (busy_client, [busy_client])
+
+    fig = figure(at, "Pain before and after each visit")
+    truth = sql(sample, "SELECT visit_id, visit_date, pain_pre, pain_post FROM core.visits WHERE client_id = ? "
+                        "ORDER BY visit_date, visit_id", [busy_client])
+    pre = truth[truth.pain_pre.notna()]
+    before = trace(fig, "Pain before the visit")
+    assert list(before["x"]) == [d.date().isoformat() for d in pre.visit_date]
+    np.testing.assert_allclose(decode(before["y"]), pre.pain_pre.to_numpy(dtype=float))
+    assert [row[0] for row in before["customdata"]] == list(pre.visit_id)
+
+    post = truth[truth.pain_post.notna()]
+    assert len(post) < len(truth), "the chosen client should have a visit without pain after"
+    after = trace(fig, "Pain after the visit")
+    assert list(after["x"]) == [d.date().isoformat() for d in post.visit_date]
+    np.testing.assert_allclose(decode(after["y"]), post.pain_post.to_numpy(dtype=float))
+
+    reports = sql(sample, "SELECT pain FROM core.self_reports WHERE client_id = ? ORDER BY reported_at", [busy_client])
+    np.testing.assert_allclose(decode(trace(fig, "Self-report between visits")["y"]), reports.pain.to_numpy(dtype=float))
+    assert any(t["name"].startswith("Trend (Theil–Sen)") for t in fig["data"])
+    assert fig["layout"]["yaxis"]["title"]["text"] == "Pain (0–10 NPRS)"
+
+
+def test_headline_and_band_follow_the_pain_rule(sample, busy_client):
+    """Visits, baseline → latest and the band edge (2 points and 30 % below baseline) match core.visits."""
+    at = run_app(client=busy_client)
+    truth = sql(sample, "SELECT pain_pre FROM core.visits WHERE client_id = ? ORDER BY visit_date, visit_id",
+                [busy_client])
+    pains = truth.pain_pre.dropna().to_numpy()
+    baseline, latest = pains[0], pains[-1]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Visits"] == str(len(truth))
+    assert metrics["Pain: baseline → latest"] == f"{baseline:.1f} → {latest:.1f}"
+    fig = figure(at, "Pain before and after each visit")
+    band = [s for s in fig["layout"]["shapes"] if s.get("type") == "rect"]
+    assert len(band) == 1
+    assert band[0]["y1"] == pytest.approx(baseline - max(2.0, 0.3 * baseline))
+    improved = (baseline - latest >= 2) and ((baseline - latest) / baseline >= 0.3)
+    if improved:
+        assert "Clinically important improvement" in texts(at.success)
+    else:
+        assert not at.success
+
+
+def test_rom_charts_one_per_joint_movement_side_with_the_norm(sample, busy_client):
+    at = run_app(client=busy_client)
+    series = sql(sample, """
+        SELECT DISTINCT rom.joint, rom.movement, rom.side
+        FROM core.rom JOIN core.visits USING (visit_id) WHERE visits.client_id = ?""", [busy_client])
+    assert len(series) > 0
+    rom_figs = [f for f in figures(at) if any(t.get("name") == "Before" for t in f["data"])]
+    assert len(rom_figs) == len(series)
+    for fig in rom_figs:
+        degrees = {tuple(r) for r in series.itertuples(index=False)}
+        assert fig["layout"]["yaxis"]["title"]["text"] == "Degrees"
+        lines = [s for s in fig["layout"].get("shapes", []) if s.get("type") == "line"]
+        norms = {n.normal for (j, m), n in ROM_NORMS.items() if any(j == d[0] and m == d[1] for d in degrees)}
+        assert all(line["y0"] in norms for line in lines)
+
+
+def test_technique_grid_and_response_table(sample, busy_client):
+    at = run_app(client=busy_client)
+    fig = figure(at, "What was done in each visit")
+    techniques = sql(sample, "SELECT DISTINCT unnest(techniques) AS t FROM core.visits WHERE client_id = ?",
+                     [busy_client]).t
+    heat = [t for t in fig["data"] if t["type"] == "heatmap"][0]
+    assert len(heat["y"]) == len(techniques)
+    n_visits = sql(sample, "SELECT count(*) AS n FROM core.visits WHERE client_id = ?", [busy_client]).n[0]
+    assert len(heat["x"]) == n_visits
+    table = table_with(at, "Visits with")
+    assert len(table) == len(techniques)
+    both = sql(sample, "SELECT count(*) AS n FROM core.visits WHERE client_id = ? AND pain_pre IS NOT NULL "
+                       "AND pain_post IS NOT NULL", [busy_client]).n[0]
+    assert ((table["Visits with"] + table["Visits without"]) == both).all()
+
+
+def test_one_visit_client_gets_a_helpful_message(sample):
+    one = sql(sample, "SELECT client_id FROM core.visits GROUP BY client_id HAVING count(*) = 1 ORDER BY 1 LIMIT 1")
+    at = run_app(client=one.iloc[0, 0])
+    assert "Only one visit so far" in texts(at.info)
+    assert "trend line needs at least 3 visits" in texts(at.caption)
+    assert len(figure(at, "Pain before and after each visit")["data"]) >= 1
+
+
+def test_client_with_no_visits(use_db, tmp_path):
+    db = tiny_practice(use_db, tmp_path)
+    at = run_app(client="N1")
+    assert "has no visits recorded yet" in texts(at.info)
+    assert len(at.get("plotly_chart")) == 0
+
+
+def test_visits_without_post_pain_or_rom(use_db, tmp_path):
+    """Nothing to compare before/after and no ROM: the page says so in place of each chart."""
+    tiny_practice(use_db, tmp_path)
+    at = run_app(client="P1")
+    info = texts(at.info)
+    assert "No range-of-motion readings recorded" in info
+    assert "Needs visits with pain recorded both before and after" in info
+    assert "No trigger points recorded" in info
+    assert "pain after the visit was not recorded for 3 of 3 visits" in texts(at.caption)
+    fig = figure(at, "Pain before and after each visit")
+    assert [t["name"] for t in fig["data"] if t["name"] == "Pain after the visit"] == []
+    np.testing.assert_allclose(decode(trace(fig, "Pain before the visit")["y"]), [7.0, 6.0, 6.5])
+
+
+def test_unknown_client_in_the_url_is_ignored(sample):
+    at = run_app(client="NOPE")
+    assert at.selectbox(key="cp_client").value is None
+    assert len(at.get("plotly_chart")) == 0
+
+
+# --- practice overview ---------------------------------------------------------------------
+
+ATTENTION_TRUTH = """
+WITH ordered AS (
+    SELECT client_id, pain_pre,
+           row_number() OVER (PARTITION BY client_id ORDER BY visit_date, visit_id) AS k,
+           count(*) OVER (PARTITION BY client_id) AS n
+    FROM core.visits
+),
+per_client AS (
+    SELECT client_id, max(n) AS n_visits,
+           arg_min(pain_pre, k) FILTER (WHERE pain_pre IS NOT NULL) AS baseline,
+           arg_max(pain_pre, k) FILTER (WHERE pain_pre IS NOT NULL) AS latest
+    FROM ordered GROUP BY client_id
+)
+SELECT clients.client_id
+FROM per_client JOIN core.clients USING (client_id)
+WHERE coalesce(clients.status, 'active') = 'active'
+  AND n_visits >= 2 AND baseline IS NOT NULL AND latest IS NOT NULL
+  AND (latest - baseline >= 1                                   -- worse than baseline
+       OR (n_visits >= 4 AND NOT (baseline - latest >= 2 AND (baseline - latest) >= 0.3 * baseline)))
+ORDER BY 1
+"""
+
+
+def test_needs_attention_list_matches_an_independent_sql_ground_truth(sample):
+    at = run_app(page=PRACTICE_PAGE)
+    truth = sql(sample, ATTENTION_TRUTH).client_id.tolist()
+    assert truth, "the sample practice should have clients who need attention"
+    shown = table_with(at, "Reason")
+    ids = sorted(shown["Client"].str.extract(r"\((\w+)\)$")[0])
+    assert ids == truth
+    assert {m.label: m.value for m in at.metric}["Need attention"] == str(len(truth))
+    linked = sorted(link.proto.query_string.removeprefix("client=") for link in at.page_link)
+    assert linked == truth
+
+
+def test_practice_charts_hold_the_practice_numbers(sample):
+    at = run_app(page=PRACTICE_PAGE)
+    weekly = figure(at, "Visits per week")
+    assert decode(weekly["data"][0]["y"]).sum() == sql(sample, "SELECT count(*) AS n FROM core.visits").n[0]
+
+    relief = figure(at, "Immediate change in pain during visits")
+    both = sql(sample, "SELECT pain_post - pain_pre AS d FROM core.visits WHERE pain_pre IS NOT NULL AND pain_post IS NOT NULL")
+    assert sum(decode(t["y"]).sum() for t in relief["data"]) == len(both)
+    assert "negative = relief" in relief["layout"]["xaxis"]["title"]["text"]
+
+    by_visit = figure(at, "Share of clients with a clinically important improvement")
+    pts = by_visit["data"][0]
+    x, y = decode(pts["x"]), decode(pts["y"])
+    # Visit 3, computed here from core.visits: pain before visit 3 at least 2 points and 30 % below the first.
+    k3 = sql(sample, """
+        WITH o AS (SELECT client_id, pain_pre, row_number() OVER (PARTITION BY client_id ORDER BY visit_date, visit_id) k
+                   FROM core.visits),
+             b AS (SELECT client_id, arg_min(pain_pre, k) FILTER (WHERE pain_pre IS NOT NULL) AS base FROM o GROUP BY 1)
+        SELECT count(*) AS n, count(*) FILTER (WHERE base - pain_pre >= 2 AND base - pain_pre >= 0.3 * base) AS k
+        FROM o JOIN b USING (client_id) WHERE o.k = 3 AND pain_pre IS NOT NULL AND base IS NOT NULL""")
+    assert y[list(x).index(3)] == pytest.approx(k3.k[0] / k3.n[0] * 100)
+    assert f"n={k3.n[0]}" in by_visit["layout"]["xaxis"]["ticktext"][2]
+    assert x.min() == 1 and x.max() <= 12
+
+
+# --- empty, missing, busy and outdated databases -------------------------------------------
+
+def empty_db(path: Path) -> Path:
+    from pipelines.db import write_connection
+    from pipelines.marts import rebuild_marts
+
+    with write_connection(path) as con:
+        rebuild_marts(con)
+    return path
+
+
+@pytest.mark.parametrize("page", [None, PRACTICE_PAGE])
+def test_empty_database_explains_what_to_do(use_db, tmp_path, page):
+    use_db(empty_db(tmp_path / "empty.duckdb"))
+    at = run_app(page=page)
+    assert "No clients in this database yet" in texts(at.info)
+    assert len(at.get("plotly_chart")) == 0
+
+
+def test_missing_database_file(use_db, tmp_path):
+    use_db(tmp_path / "nowhere.duckdb")
+    at = run_app()
+    assert "There is no Knotwork database" in texts(at.info)
+
+
+def test_busy_database_shows_a_friendly_message(sample, monkeypatch):
+    """An import holding the write lock past the retry window must not put a traceback on screen."""
+    import contextlib
+
+    from dashboard import queries
+    from pipelines.db import DatabaseBusy
+
+    @contextlib.contextmanager
+    def busy(*args, **kwargs):
+        raise DatabaseBusy("held by an import")
+        yield
+
+    monkeypatch.setattr(queries, "read_connection", busy)
+    for page in (None, PRACTICE_PAGE):
+        st.cache_data.clear()
+        at = run_app(page=page)
+        assert "data is being updated" in texts(at.warning)
+
+
+def test_database_from_an_older_version_says_how_to_refresh(use_db, sample_db_copy):
+    """A database whose marts predate this dashboard (no practice_weekly) gets instructions, not a traceback."""
+    from pipelines.db import write_connection
+
+    with write_connection(sample_db_copy) as con:
+        con.execute("DROP TABLE marts.practice_weekly")
+    use_db(sample_db_copy)
+    at = run_app(page=PRACTICE_PAGE)
+    assert "knotwork init" in texts(at.warning)
+
+
+# --- a tiny hand-made practice -------------------------------------------------------------
+
+def tiny_practice(use_db, tmp_path: Path) -> Path:
+    """P1: three visits with pain before only, no ROM or trigger points.  N1: no visits at all."""
+    from pipelines.ingest import ingest_files
+
+    d = tmp_path / "csv"
+    d.mkdir()
+    today = dt.date.today()
+    days = [today - dt.timedelta(days=n) for n in (30, 20, 10)]
+    files = [
+        write_csv(d, "clients.csv", "client_id,display_name,status\nP1,Pat Lee,active\nN1,Noor Ahmed,active\n"),
+        write_csv(d, "visits.csv", "visit_id,client_id,visit_date,pain_pre,pain_post,techniques\n"
+                                   f"V1,P1,{days[0]},7,,trigger point;stretching\n"
+                                   f"V2,P1,{days[1]},6,,swedish\n"
+                                   f"V3,P1,{days[2]},6.5,,trigger point\n"),
+    ]
+    db = tmp_path / "tiny.duckdb"
+    reports = ingest_files(files, db=db)
+    assert all(r.error is None and r.rejected == 0 for r in reports), [(r.error, r.rejects) for r in reports]
+    return use_db(db)
