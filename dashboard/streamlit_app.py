@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
-from dashboard import queries
+from dashboard import access, queries
 from pipelines.db import DatabaseBusy
 
 st.set_page_config(page_title="Knotwork", page_icon=":material/monitor_heart:", layout="wide")
@@ -33,10 +33,16 @@ PAGES = [
             url_path="client", default=True),
     st.Page("app_pages/practice_overview.py", title="Practice overview", icon=":material/groups:",
             url_path="practice"),
+    st.Page("app_pages/sharing.py", title="Share with client", icon=":material/share:", url_path="share"),
 ]
 
-page = st.navigation(PAGES, position="top")
 db = queries.current_db()
+# Private links (?t=…), presentation mode and the therapist password come first: a client's
+# session never builds the navigation below, so no therapist page can be reached from it.
+if access.gate(db):
+    st.stop()
+
+page = st.navigation(PAGES, position="top")
 
 if not Path(db).exists():
     st.title("Knotwork")
@@ -59,3 +65,4 @@ except duckdb.CatalogException:
         icon=":material/update:")
 
 st.caption(f"Data: {queries.database_label(db)}. Nothing leaves this computer.")
+access.sign_out_button(db)

@@ -55,8 +55,9 @@ def verify_password(password: str, encoded: str) -> bool:
             return False
         salt = base64.b64decode(salt_b64, validate=True)
         expected = base64.b64decode(key_b64, validate=True)
-        key = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=len(expected),
-                             maxmem=MAXMEM)
+        if len(expected) != KEY_LEN or len(salt) < SALT_LEN:
+            return False  # a truncated key would otherwise match its own prefix
+        key = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=KEY_LEN, maxmem=MAXMEM)
     except (ValueError, KeyError, TypeError):
         return False
     return hmac.compare_digest(key, expected)

@@ -3,7 +3,6 @@ A4 and Letter whose charts are neither split across pages nor clipped."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -15,6 +14,7 @@ import pytest
 from dashboard.client_view import load_client, rom_series
 from dashboard.reports import PLOTLY_CONFIG, build_report_html, write_report
 from pipelines.db import read_connection
+from tests.sharing_helpers import PLOTLY_JS_MIN, new_plot_calls, strip_plotly_js
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -22,7 +22,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext") or not shutil.which("pdfinfo"),
                                    reason="poppler-utils (pdftotext, pdfinfo) not installed")
-PLOTLY_JS_MIN = 100_000  # the embedded library is ~4.8 MB; a figure's own script is ~15 kB
 
 
 @pytest.fixture(scope="module")
@@ -38,33 +37,6 @@ def long_client(sample_db) -> str:
 @pytest.fixture(scope="module")
 def report(sample_db, long_client) -> str:
     return build_report_html(sample_db, long_client)
-
-
-def strip_plotly_js(html: str) -> str:
-    """The report with the embedded plotly.js library replaced by a marker.
-
-    The library's own source mentions CDN and map-tile URLs as string constants (map styles,
-    a topojson default) that a scatter chart never requests; the browser test below proves
-    nothing is fetched.  Everything *else* in the file must be free of URLs."""
-    return re.sub(r"<script([^>]*)>(.*?)</script>",
-                  lambda m: m.group(0) if len(m.group(2)) < PLOTLY_JS_MIN else "<script>/*plotly.js*/</script>",
-                  html, flags=re.S)
-
-
-def new_plot_calls(html: str) -> list[tuple[list, dict, dict]]:
-    """(data, layout, config) of every ``Plotly.newPlot(id, data, layout, config)`` in the file."""
-    decoder = json.JSONDecoder()
-    calls = []
-    for m in re.finditer(r"Plotly\.newPlot\(", html):
-        i = m.end()
-        values = []
-        for _ in range(4):
-            while html[i] in " \n\r\t,":
-                i += 1
-            value, i = decoder.raw_decode(html, i)
-            values.append(value)
-        calls.append((values[1], values[2], values[3]))
-    return calls
 
 
 def test_html_has_no_remote_script_style_font_or_image(report):
