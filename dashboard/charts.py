@@ -51,6 +51,9 @@ SIDE_COLORS = {"left": OKABE_ITO["blue"], "right": OKABE_ITO["orange"], "none": 
 SERIES = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "vermillion", "reddish_purple", "sky_blue", "black")]
 # Light → dark blue, for "more is more" heatmaps (readable in greyscale too).
 SEQUENTIAL_BLUE = [[0.0, "#DCEBF7"], [0.5, "#56B4E9"], [1.0, "#0B3C5D"]]
+# Pain went up (vermillion) … no change (near white) … relief (dark blue): colour-blind safe ends.
+DIVERGING_RELIEF = [[0.0, "#D55E00"], [0.35, "#F5C9A8"], [0.5, "#F4F4F4"], [0.6, "#DCEBF7"], [0.8, "#56B4E9"],
+                    [1.0, "#0B3C5D"]]
 BAND_OPACITY = 0.13
 
 PAIN_AXIS = "Pain (0–10 NPRS)"
@@ -112,6 +115,21 @@ def _layout(fig: go.Figure, title: str, height: int, **kwargs) -> go.Figure:
 def _dates(values: Iterable) -> list[str]:
     """ISO date strings (keeps figure JSON plain and identical across pandas versions)."""
     return [pd.Timestamp(v).date().isoformat() for v in values]
+
+
+def _date_axis(fig: go.Figure, dates: Iterable, **kwargs) -> None:
+    """A date x-axis that never zooms into hours: at least two weeks wide, padded at both ends.
+
+    With one visit (or all readings on one day) Plotly would otherwise label the axis
+    "00:00, 12:00" and draw a single point at the edge.
+    """
+    values = pd.to_datetime(pd.Series(list(dates)), errors="coerce").dropna()
+    if values.empty:
+        fig.update_xaxes(type="date", **kwargs)
+        return
+    lo, hi = values.min(), values.max()
+    pad = max(pd.Timedelta(days=7) - (hi - lo) / 2, (hi - lo) * 0.03, pd.Timedelta(days=2))
+    fig.update_xaxes(type="date", range=[(lo - pad).isoformat(), (hi + pad).isoformat()], **kwargs)
 
 
 def empty_figure(message: str, title: str = "", height: int = 240) -> go.Figure:
@@ -211,7 +229,10 @@ def pain_chart(visits: pd.DataFrame, self_reports: pd.DataFrame | None = None, *
                            f"{fmt_points(trend.high_per_month, True)})<extra></extra>")))
 
     fig.update_yaxes(title_text=PAIN_AXIS, range=[-0.3, 10.3], dtick=2, zeroline=False)
-    fig.update_xaxes(title_text="Date", type="date")
+    shown = list(v["visit_date"])
+    if self_reports is not None and len(self_reports):
+        shown += list(self_reports["reported_at"])
+    _date_axis(fig, shown, title_text="Date")
     return _layout(fig, title, 430)
 
 
@@ -230,9 +251,8 @@ def rom_chart(series: pd.DataFrame, *, title: str, normal: float | None = None,
     s = series.sort_values("visit_date").reset_index(drop=True)
     fig = go.Figure()
     if normal is not None and normal > 0:
-        fig.add_hline(y=normal, line_dash="dash", line_color=COLORS["reference"], line_width=1.5,
-                      annotation_text=normal_label, annotation_position="top left",
-                      annotation_font={"size": 11, "color": GREY})
+        fig.add_hline(y=normal, line_dash="dash", line_color=COLORS["reference"], line_width=1.5)
+        title = f"{title} <span style='font-size:12px;color:{GREY};font-weight:normal'>· {normal_label}</span>"
     both = s[s["degrees_pre"].notna() & s["degrees_post"].notna()]
     if len(both):
         xs: list = []
@@ -274,10 +294,9 @@ def rom_chart(series: pd.DataFrame, *, title: str, normal: float | None = None,
     top = max([v for v in [normal, values.max() if len(values) else None] if v is not None] + [10.0])
     bottom = min(0.0, float(values.min()) if len(values) else 0.0)
     fig.update_yaxes(title_text="Degrees", range=[bottom, top * 1.12], rangemode="tozero")
-    fig.update_xaxes(title_text=None)
-    fig = _layout(fig, title, 300)
-    fig.update_layout(margin={"l": 55, "r": 15, "t": 45, "b": 30}, title_font_size=14,
-                      legend={"y": -0.22, "font": {"size": 11}})
+    _date_axis(fig, s["visit_date"], title_text=None)
+    fig = _layout(fig, title, 260, showlegend=False)
+    fig.update_layout(margin={"l": 55, "r": 15, "t": 45, "b": 30}, title_font_size=14)
     return fig
 
 
@@ -286,7 +305,8 @@ def rom_chart(series: pd.DataFrame, *, title: str, normal: float | None = None,
 # ---------------------------------------------------------------------------
 
 def _visit_labels(v: pd.DataFrame) -> list[str]:
-    return [f"#{int(n)} · {pd.Timestamp(d):%d %b}" for n, d in zip(v["visit_number"], v["visit_date"])]
+    """Short category labels ("#7"); the date is in every hover text."""
+    return [f"#{int(n)}" for n in v["visit_number"]]
 
 
 def technique_grid_chart(visits: pd.DataFrame,
@@ -311,23 +331,25 @@ def technique_grid_chart(visits: pd.DataFrame,
     z = np.full((len(techs), len(v)), np.nan)
     used_unknown = np.full((len(techs), len(v)), np.nan)
     hover = np.full((len(techs), len(v)), "", dtype=object)
+    dates = [f"{pd.Timestamp(d):%d %b %Y}" for d in v["visit_date"]]
     for j, (ts, r) in enumerate(zip(v["techniques"], relief)):
         for i, t in enumerate(techs):
             if t in ts:
                 if math.isnan(r):
                     used_unknown[i, j] = 1
-                    hover[i, j] = f"{pretty(t)} used; relief not recorded"
+                    hover[i, j] = f"{dates[j]}: {pretty(t)} used; relief not recorded"
                 else:
                     z[i, j] = r
-                    hover[i, j] = f"{pretty(t)} used; relief {fmt_points(r)} points"
+                    hover[i, j] = f"{dates[j]}: {pretty(t)} used; relief {fmt_points(r)} points"
     ylabels = [pretty(t) for t in techs]
     finite = relief[np.isfinite(relief)]
-    zmax = max(3.0, float(finite.max()) if len(finite) else 3.0)
+    zmax = max(3.0, float(finite.abs().max()) if len(finite) else 3.0)
     fig.add_trace(go.Heatmap(
-        x=labels, y=ylabels, z=z, zmin=0, zmax=zmax, colorscale=SEQUENTIAL_BLUE, xgap=2, ygap=2,
+        x=labels, y=ylabels, z=z, zmin=-zmax, zmax=zmax, zmid=0, colorscale=DIVERGING_RELIEF, xgap=2, ygap=2,
         customdata=hover, hovertemplate="%{x}<br>%{customdata}<extra></extra>", name="Technique used",
         colorbar={"title": {"text": "Relief<br>(points)", "side": "top"}, "len": 0.45, "y": 1, "yanchor": "top",
-                  "thickness": 12}), row=1, col=1)
+                  "thickness": 12, "tickvals": [-zmax, 0, zmax],
+                  "ticktext": [f"{-zmax:g} (worse)", "0", f"+{zmax:g}"]}), row=1, col=1)
     if np.isfinite(used_unknown).any():
         fig.add_trace(go.Heatmap(
             x=labels, y=ylabels, z=used_unknown, colorscale=[[0, LIGHT_GREY], [1, LIGHT_GREY]], showscale=False,
@@ -336,20 +358,23 @@ def technique_grid_chart(visits: pd.DataFrame,
     bar_colors = [COLORS["worse"] if (not math.isnan(r) and r < 0) else COLORS["bars"] for r in relief]
     fig.add_trace(go.Bar(
         x=labels, y=relief.to_numpy(), marker_color=bar_colors, name="Immediate relief",
-        customdata=np.column_stack([v["pain_pre"].map(fmt_points), v["pain_post"].map(fmt_points)]),
-        hovertemplate="%{x}<br>Relief %{y:.1f} points (%{customdata[0]} → %{customdata[1]})<extra></extra>",
+        customdata=np.column_stack([v["pain_pre"].map(fmt_points), v["pain_post"].map(fmt_points), dates]),
+        hovertemplate="Visit %{x}, %{customdata[2]}<br>Relief %{y:.1f} points (%{customdata[0]} → %{customdata[1]})<extra></extra>",
         showlegend=False), row=2, col=1)
     pressure = v["pressure"].astype(float)
     fig.add_trace(go.Scatter(
         x=labels, y=pressure.to_numpy(), mode="markers+lines", name="Pressure",
         line={"color": LIGHT_GREY, "width": 1}, marker={"size": 9, "color": OKABE_ITO["vermillion"], "symbol": "square"},
-        hovertemplate="%{x}<br>Pressure %{y:.0f} of 5<extra></extra>", showlegend=False), row=3, col=1)
+        customdata=np.column_stack([dates]),
+        hovertemplate="Visit %{x}, %{customdata[0]}<br>Pressure %{y:.0f} of 5<extra></extra>", showlegend=False),
+        row=3, col=1)
     fig.update_yaxes(autorange="reversed", row=1, col=1)
     fig.update_yaxes(title_text="Relief<br>(points)", zeroline=True, zerolinecolor=GREY, row=2, col=1)
     fig.update_yaxes(title_text="Pressure<br>(1–5)", range=[0.5, 5.5], dtick=1, row=3, col=1)
-    fig.update_xaxes(tickangle=-45, type="category", row=3, col=1)
-    fig = _layout(fig, title, 150 + grid_h + 130 + 70 + 40)
-    fig.update_layout(margin={"l": 150, "r": 20, "t": 60, "b": 80})
+    fig.update_xaxes(type="category", row=3, col=1)
+    fig.update_xaxes(title_text="Visit", row=3, col=1)
+    fig = _layout(fig, title, 150 + grid_h + 130 + 70 + 20)
+    fig.update_layout(margin={"l": 150, "r": 20, "t": 60, "b": 60})
     return fig
 
 
@@ -421,7 +446,7 @@ def tenderness_chart(points: pd.DataFrame, top_n: int = 6,
             customdata=np.column_stack([m["visit_number"].astype(int).astype(str)]),
             hovertemplate=f"{pretty(muscle)}<br>Visit %{{customdata[0]}} (%{{x|%d %b %Y}}): tenderness %{{y:.1f}} / 10<extra></extra>"))
     fig.update_yaxes(title_text="Tenderness (0–10)", range=[-0.3, 10.3], dtick=2)
-    fig.update_xaxes(title_text="Date")
+    _date_axis(fig, p["visit_date"], title_text="Date")
     return _layout(fig, title, 360)
 
 
@@ -457,7 +482,7 @@ def outcome_chart(scores: pd.DataFrame, *, instrument: str, unit: str, higher_is
     direction = "higher is better" if higher_is_better else "lower is better"
     fig.update_yaxes(title_text=f"{instrument} score, {unit.split(';')[0].strip()}",
                      range=list(score_range) if score_range else None)
-    fig.update_xaxes(title_text="Date")
+    _date_axis(fig, s["taken_on"], title_text="Date")
     return _layout(fig, f"{instrument} over time ({direction})", 320)
 
 
@@ -501,6 +526,7 @@ def improvement_by_visit_chart(data: pd.DataFrame, *, rule_text: str = "",
     fig.update_yaxes(title_text="Clients improved (%)", range=[-5, 105], ticksuffix=" %")
     ks = data["visit_number"].astype(int).tolist()
     fig.update_xaxes(title_text="Visit number (n = clients seen that many times)", tickmode="array", tickvals=ks,
+                     tickangle=0,
                      ticktext=[f"{k}<br><span style='font-size:11px;color:{GREY}'>n={n}</span>"
                                for k, n in zip(ks, data["n_clients"].astype(int))],
                      range=[0.5, max(ks + [12]) + 0.5])
@@ -531,8 +557,9 @@ def relief_histogram(relief: pd.DataFrame, title: str = "Immediate change in pai
                 hovertemplate="Change %{x:+.1f} points: %{y:.0f} visits (%{customdata[0]} %)<extra></extra>"))
         median = float(values.median())
         fig.add_vline(x=median, line_dash="dash", line_color=COLORS["trend"])
-        fig.add_annotation(x=median, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
-                           text=f"Median {fmt_points(median, True)}", font={"size": 12})
-    fig.update_xaxes(title_text="Change in pain during the visit (points, post − pre; negative = relief)", dtick=1)
+        fig.add_annotation(x=median, y=0.98, yref="paper", yanchor="top", xanchor="right", showarrow=False,
+                           text=f"median {fmt_points(median, True)} ", font={"size": 12}, bgcolor="rgba(255,255,255,0.8)")
+    fig.update_xaxes(title_text="Change during the visit (points; negative = relief)", dtick=1)
     fig.update_yaxes(title_text="Visits")
-    return _layout(fig, title, 360, bargap=0.05)
+    # No legend: the colours are explained in the caption, and a legend crowds a half-width chart.
+    return _layout(fig, title, 340, bargap=0.05, showlegend=False)

@@ -123,7 +123,9 @@ def client_headline(visits: pd.DataFrame, settings: dict | None, today: dt.date,
     latest = _number(with_pain["pain_pre"].iloc[-1]) if len(with_pain) else None
     latest_date = _as_date(with_pain["visit_date"].iloc[-1]) if len(with_pain) else None
     change = pct = status = None
-    if baseline is not None and latest is not None:
+    # A single pain score is the baseline itself: there is no change to speak of yet.
+    only_baseline = len(with_pain) == 1 and (baseline_date is None or latest_date == baseline_date)
+    if baseline is not None and latest is not None and not only_baseline:
         change = latest - baseline
         pct = (change / baseline * 100.0) if baseline > 0 else None
         status = pain_status(baseline, latest, settings)
@@ -283,8 +285,8 @@ def attention_list(clients: pd.DataFrame, settings: dict | None) -> pd.DataFrame
     worse = (status == PAIN_WORSE) & flag_worse_any_time(settings)
     after = attention_after_visits(settings)
     active["pain_status"] = status
-    reason = np.where(worse, "pain worse than at the first visit",
-                      np.where(stalled, f"no clinically important improvement after {after}+ visits", None))
+    reason = np.where(worse, "worse than at the first visit",
+                      np.where(stalled, f"no important improvement after {after}+ visits", None))
     active["reason"] = reason
     out = active[worse | stalled]
     return out.sort_values(["reason", "change_from_baseline", "display_name"],

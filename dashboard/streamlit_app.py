@@ -31,6 +31,9 @@ st.markdown("<style>[data-testid='stMainBlockContainer']{padding-top:3.5rem}</st
 PAGES = [
     st.Page("app_pages/client_progress.py", title="Client progress", icon=":material/person:",
             url_path="client", default=True),
+    st.Page("app_pages/log_visit.py", title="Log a visit", icon=":material/edit_note:", url_path="log"),
+    st.Page("app_pages/clients.py", title="Clients", icon=":material/group_add:", url_path="clients"),
+    st.Page("app_pages/import_data.py", title="Import", icon=":material/upload_file:", url_path="import"),
     st.Page("app_pages/practice_overview.py", title="Practice overview", icon=":material/groups:",
             url_path="practice"),
     st.Page("app_pages/sharing.py", title="Share with client", icon=":material/share:", url_path="share"),

@@ -142,15 +142,17 @@ if not series:
 else:
     cols = st.columns(2)
     for i, s in enumerate(series):
-        label = f"Normal {s.normal:g}°" if s.normal else ""
+        label = f"normal {s.normal:g}°" if s.normal else ""
         fig = charts.rom_chart(s.readings, title=s.title, normal=s.normal, normal_label=label, mdc=s.mdc)
         cols[i % 2].plotly_chart(fig, config=charts.PLOTLY_CONFIG, key=f"cp_rom_{i}")
     sources = sorted({metrics.cite(s.normal_source) for s in series if s.normal_source})
     mdcs = sorted({s.mdc for s in series})
     st.caption(
-        "Dashed line: normal active range (" + "; ".join(sources) + "). Hollow markers: the change during the visit "
-        f"is smaller than the measurement error (MDC {', '.join(f'{m:g}°' for m in mdcs)}; "
-        f"{metrics.cite(threshold_source(settings, 'rom.mdc_spine_crom_or_between_raters'))}) and may not be real.")
+        "**Blue**: before the visit. **Orange**: after the visit; filled when the change is larger than the "
+        f"measurement error (MDC {', '.join(f'{m:g}°' for m in mdcs)}), hollow when it is within it and may not be "
+        "real. **Dashed line**: normal active range (" + "; ".join(sources) + "). MDC: "
+        f"{metrics.cite(threshold_source(settings, 'rom.mdc_same_rater_extremity_goniometer'))}; "
+        f"{metrics.cite(threshold_source(settings, 'rom.mdc_spine_crom_or_between_raters'))}.")
 
 # --- Techniques ---------------------------------------------------------------------------
 st.subheader("Techniques and immediate relief")
@@ -165,19 +167,27 @@ else:
     if response.empty:
         st.info("Needs visits with pain recorded both before and after.", icon=":material/info:")
     else:
+        def signed(col: str) -> pd.Series:
+            return response[col].map(lambda x: "—" if pd.isna(x) else charts.fmt_points(x, signed=True))
+
         table = pd.DataFrame({
             "Technique": response["technique"].map(charts.pretty),
             "Visits with": response["n_with"],
-            "Mean change with": response["mean_with"],
+            "Mean with": signed("mean_with"),
             "Visits without": response["n_without"],
-            "Mean change without": response["mean_without"],
-            "Difference": response["difference"],
-            "Note": [("always used: nothing to compare" if nw == 0 else "indicative only (few visits)" if ind else "")
+            "Mean without": signed("mean_without"),
+            "Difference": signed("difference"),
+            "Note": [("always used" if nw == 0 else "indicative" if ind else "")
                      for nw, ind in zip(response["n_without"], response["indicative"])],
         })
         st.dataframe(table, hide_index=True, key="cp_response", height=38 + 35 * len(table), column_config={
-            c: st.column_config.NumberColumn(format="%+.1f") for c in ("Mean change with", "Mean change without",
-                                                                          "Difference")})
+            "Mean with": st.column_config.TextColumn(help="Mean change in pain in visits with it (points)",
+                                                     alignment="right"),
+            "Mean without": st.column_config.TextColumn(help="Mean change in pain in visits without it (points)",
+                                                        alignment="right"),
+            "Difference": st.column_config.TextColumn(help="With − without; below 0 = more relief with it",
+                                                      alignment="right"),
+        })
         min_arm = metrics.MIN_VISITS_PER_ARM
         few = bool(response["indicative"].any())
         st.caption(

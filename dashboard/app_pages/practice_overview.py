@@ -51,18 +51,18 @@ if attention.empty:
 else:
     st.dataframe(pd.DataFrame({
         "Client": attention["display_name"] + " (" + attention["client_id"] + ")",
+        "Reason": attention["reason"],
         "Visits": attention["n_visits"].astype(int),
         "Baseline pain": attention["baseline_pain"],
         "Latest pain": attention["latest_pain"],
         "Change": attention["change_from_baseline"],
-        "Reason": attention["reason"],
         "Last visit": pd.to_datetime(attention["last_visit_date"]).dt.date,
         "Complaint": attention["primary_complaint"].fillna("—"),
     }), hide_index=True, key="po_attention", column_config={
         "Baseline pain": st.column_config.NumberColumn(format="%.1f"),
         "Latest pain": st.column_config.NumberColumn(format="%.1f"),
         "Change": st.column_config.NumberColumn(format="%+.1f"),
-        "Last visit": st.column_config.DateColumn(format="DD MMM YYYY"),
+        "Last visit": st.column_config.DateColumn(format="D MMM YYYY"),
     })
     with st.container(horizontal=True):
         for row in attention.itertuples():
@@ -76,6 +76,16 @@ st.caption(f"Active clients whose latest pain is worse than at their first visit
 # --- Charts -------------------------------------------------------------------------------
 progress = queries.practice_progress(db, ver, metrics.MAX_VISIT_NUMBER)
 by_visit = metrics.improvement_by_visit(progress, settings)
+if by_visit["n_clients"].sum() == 0:
+    st.info("Improvement by visit needs pain scores before visits.", icon=":material/info:")
+else:
+    st.plotly_chart(charts.improvement_by_visit_chart(by_visit), config=charts.PLOTLY_CONFIG, key="po_by_visit")
+    st.caption(f"Improved = pain before visit k is {metrics.pain_rule_text(settings)} "
+               f"({metrics.pain_rule_source(settings)}). n = clients seen at least k times; whiskers: 95 % Wilson "
+               "intervals. Clients who stop coming drop out of later points, so later visits over-represent clients "
+               "who stayed.")
+
+relief = queries.practice_relief(db, ver)
 left, right = st.columns(2)
 with left:
     if weekly.empty:
@@ -83,20 +93,11 @@ with left:
     else:
         st.plotly_chart(charts.visits_per_week_chart(weekly), config=charts.PLOTLY_CONFIG, key="po_weekly")
 with right:
-    if by_visit["n_clients"].sum() == 0:
-        st.info("Improvement by visit needs pain scores before visits.", icon=":material/info:")
+    if relief.empty:
+        st.info("The distribution of immediate relief needs visits with pain recorded before and after.",
+                icon=":material/info:")
     else:
-        st.plotly_chart(charts.improvement_by_visit_chart(by_visit), config=charts.PLOTLY_CONFIG, key="po_by_visit")
-        st.caption(f"Improved = pain before visit k is {metrics.pain_rule_text(settings)} "
-                   f"({metrics.pain_rule_source(settings)}). n = clients seen at least k times; whiskers: 95 % "
-                   "Wilson intervals. Clients who stop coming drop out of later points, so later visits over-represent "
-                   "clients who stayed.")
-
-relief = queries.practice_relief(db, ver)
-if relief.empty:
-    st.info("The distribution of immediate relief needs visits with pain recorded before and after.",
-            icon=":material/info:")
-else:
-    st.plotly_chart(charts.relief_histogram(relief), config=charts.PLOTLY_CONFIG, key="po_relief")
-    st.caption(f"{len(relief)} visits with pain recorded before and after. Relief within a visit is a weaker sign "
-               "than lasting change between visits: pain often returns partly by the next visit.")
+        st.plotly_chart(charts.relief_histogram(relief), config=charts.PLOTLY_CONFIG, key="po_relief")
+        st.caption(f"{len(relief)} visits with pain recorded before and after. Blue: less pain after the visit; "
+                   "grey: no change; red: more pain. Relief within a visit is a weaker sign than lasting change "
+                   "between visits: pain often returns partly by the next visit.")
