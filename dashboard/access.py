@@ -65,8 +65,12 @@ def is_client_session() -> bool:
     return SHARE_KEY in st.session_state or PRESENT_KEY in st.session_state
 
 
-def gate(db: str, settings: dict | None = None) -> bool:
-    """Handle links, presentation mode and login.  True = this run is handled; stop the script."""
+def gate(db: str, settings: dict | None = None, pages: list | None = None) -> bool:
+    """Handle links, presentation mode and login.  True = this run is handled; stop the script.
+
+    ``pages`` (the therapist ``st.Page`` list) is only used by the login form: it registers
+    them hidden and runs none, so after signing in the therapist lands on the page whose
+    address they opened.  Client sessions never register any page."""
     token = st.query_params.get("t")
     if token is not None:
         st.session_state[SHARE_KEY] = str(token)
@@ -80,6 +84,8 @@ def gate(db: str, settings: dict | None = None) -> bool:
         _presentation(db, settings if settings is not None else _practice_settings(db))
         return True
     if password_is_set(db, None) and not st.session_state.get(AUTH_KEY):
+        if pages:
+            st.navigation(pages, position="hidden")  # keeps the requested address; nothing is run
         _login(db)
         return True
     return False

@@ -23,7 +23,9 @@ import streamlit as st
 from dashboard import access, queries
 from pipelines.db import DatabaseBusy
 
-st.set_page_config(page_title="Knotwork", page_icon=":material/monitor_heart:", layout="wide")
+# An emoji favicon is drawn locally (an inline SVG); a ":material/…:" favicon makes every browser
+# that opens the app, a client's link included, fetch the icon from fonts.gstatic.com.
+st.set_page_config(page_title="Knotwork", page_icon="🪢", layout="wide")
 # Streamlit leaves 8 rem above the first element under the top navigation; a therapist
 # opening a client before a visit should see the headline numbers without scrolling.
 st.markdown("<style>[data-testid='stMainBlockContainer']{padding-top:3.5rem}</style>", unsafe_allow_html=True)
@@ -42,7 +44,7 @@ PAGES = [
 db = queries.current_db()
 # Private links (?t=…), presentation mode and the therapist password come first: a client's
 # session never builds the navigation below, so no therapist page can be reached from it.
-if access.gate(db):
+if access.gate(db, pages=PAGES):
     st.stop()
 
 page = st.navigation(PAGES, position="top")

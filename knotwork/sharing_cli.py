@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 
 from pipelines.db import ENV_VAR, default_db_path, resolve_db_path
-
-BASE_URL_ENV = "KNOTWORK_BASE_URL"
+from pipelines.share import BASE_URL_ENV
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
@@ -29,15 +27,9 @@ def _error(message: str) -> int:
 def base_url(db, explicit: str | None = None) -> str:
     """--base-url, else $KNOTWORK_BASE_URL, else ``[sharing] base_url`` in the practice settings,
     else http://127.0.0.1:8501/."""
-    from pipelines.settings import load_settings, settings_path_for
-    from pipelines.share import DEFAULT_BASE_URL
+    from pipelines.share import DEFAULT_BASE_URL, configured_base_url
 
-    if explicit:
-        return explicit
-    if os.environ.get(BASE_URL_ENV):
-        return os.environ[BASE_URL_ENV]
-    settings = load_settings(settings_path_for(resolve_db_path(db)))
-    return str(settings.get("sharing", {}).get("base_url") or DEFAULT_BASE_URL)
+    return explicit or configured_base_url(db) or DEFAULT_BASE_URL
 
 
 def cmd_report(args) -> int:

@@ -75,6 +75,23 @@ def link_url(token: str, base_url: str | None = None) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, urlencode({"t": token}), ""))
 
 
+BASE_URL_ENV = "KNOTWORK_BASE_URL"
+
+
+def configured_base_url(db=None) -> str | None:
+    """The address clients use, when the practice set one: ``$KNOTWORK_BASE_URL``, else
+    ``[sharing] base_url`` in the practice settings file beside the database; else None."""
+    import os
+
+    from pipelines.db import resolve_db_path
+    from pipelines.settings import load_settings, settings_path_for
+
+    if os.environ.get(BASE_URL_ENV):
+        return os.environ[BASE_URL_ENV]
+    settings = load_settings(settings_path_for(resolve_db_path(db)))
+    return str(settings.get("sharing", {}).get("base_url") or "") or None
+
+
 def _hash(pepper_hex: str, token: str) -> str:
     return hmac.new(bytes.fromhex(pepper_hex), token.encode("ascii"), hashlib.sha256).hexdigest()
 

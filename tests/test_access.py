@@ -89,13 +89,20 @@ def test_without_a_password_the_therapist_pages_open(db, monkeypatch):
 @pytest.mark.parametrize("page", THERAPIST_PAGES)
 def test_with_a_password_every_therapist_page_shows_only_the_login_form(db, monkeypatch, page):
     set_password(PASSWORD, db)
-    at = app_test(db, monkeypatch, run=False)
-    at.switch_page(page)
-    at.run()
+    at = app_test(db, monkeypatch)  # AppTest ignores switch_page before the first run
+    at.switch_page(page).run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Knotwork"]
     assert len(at.text_input) == 1 and at.text_input[0].key == "kw_login_pw"
     assert not _shows_therapist_content(at, db)
+
+
+@pytest.mark.parametrize("page", THERAPIST_PAGES)
+def test_without_a_password_switching_reaches_each_page(db, monkeypatch, page):
+    at = app_test(db, monkeypatch)
+    at.switch_page(page).run()
+    assert not at.exception
+    assert [t.value for t in at.title] != ["Knotwork"] and "kw_login_pw" not in [t.key for t in at.text_input]
 
 
 def test_wrong_password_gets_a_message_and_the_right_one_opens_the_pages(db, monkeypatch):

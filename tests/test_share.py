@@ -278,3 +278,24 @@ def test_cli_share_prints_only_a_link_and_revoke_ends_it(db):
 def test_cli_share_base_url_from_flag(db):
     out = _knotwork("share", CLIENT, "--db", str(db), "--base-url", "https://knotwork.example.org/")
     assert out.stdout.strip().startswith("https://knotwork.example.org/?t=")
+
+
+def test_share_page_shows_a_new_link_once_and_ends_it(db, monkeypatch):
+    at = app_test(db, monkeypatch)
+    at.switch_page("app_pages/sharing.py").run()
+    at.selectbox(key="sh_client").set_value(CLIENT).run()
+    at.number_input(key="sh_days").set_value(3)
+    at.text_input(key="sh_base").input("https://knotwork.example.org/")
+    at.button(key="FormSubmitter:sh_new_link-Create link").click().run()
+    assert not at.exception
+    urls = [c.value for c in at.code]
+    assert len(urls) == 1 and urls[0].startswith("https://knotwork.example.org/?t=")
+    token = urls[0].split("t=", 1)[1]
+    assert resolve_token(token, db) == CLIENT
+    table = at.dataframe[0].value
+    assert list(table["status"]) == ["live"] and token not in table.to_string()
+    at.run()  # the link is not shown again
+    assert not at.code
+    at.button(key="sh_revoke_all").click().run()
+    assert resolve_token(token, db) is None
+    assert list(at.dataframe[0].value["status"]) == ["revoked"]

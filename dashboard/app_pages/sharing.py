@@ -4,7 +4,7 @@ report, and make or end private links."""
 from __future__ import annotations
 
 import datetime as dt
-import os
+from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
@@ -13,7 +13,8 @@ from dashboard.access import start_presentation
 from dashboard.reports import build_report_html, report_filename, report_pdf_bytes
 from pipelines.db import data_version, read_connection, resolve_db_path
 from pipelines.passwords import password_is_set
-from pipelines.share import DEFAULT_BASE_URL, DEFAULT_DAYS, ShareError, create_link, list_links, revoke, utcnow
+from pipelines.share import (DEFAULT_BASE_URL, DEFAULT_DAYS, ShareError, configured_base_url, create_link, list_links,
+                             revoke, utcnow)
 
 db = str(resolve_db_path(None))
 
@@ -39,6 +40,8 @@ if current in names and "sh_client" not in st.session_state:
 client_id = st.selectbox("Client", ids, index=None, key="sh_client", format_func=lambda c: f"{names[c]} ({c})",
                          placeholder="Type a name or client id to search…")
 if client_id is None:
+    st.caption("Choose a client to show them their progress on this screen, download their report, "
+               "or make a private link they can open at home.")
     st.stop()
 name = names[client_id]
 
@@ -73,7 +76,19 @@ c2.download_button(f"Download report (PDF, {paper})", data=lambda: report_pdf_by
 st.subheader("Private link")
 st.write("A link the client opens on their own phone or computer to see this view and send a pain check-in "
          "between visits. It carries no name or id, only a random code; it expires, and you can end it at any time.")
-base_default = os.environ.get("KNOTWORK_BASE_URL") or DEFAULT_BASE_URL
+
+
+def _this_address() -> str | None:
+    """The address this page was opened at (behind a reverse proxy: the proxy's), without path or query."""
+    try:
+        url = st.context.url
+    except Exception:
+        return None
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}/" if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+base_default = configured_base_url(db) or _this_address() or DEFAULT_BASE_URL
 with st.form("sh_new_link"):
     days = st.number_input("Valid for (days)", min_value=1, max_value=365, value=DEFAULT_DAYS, step=1, key="sh_days")
     base = st.text_input("Address the client will use", value=base_default, key="sh_base",
