@@ -123,6 +123,17 @@ def cmd_restore(args) -> int:
     return 0
 
 
+def cmd_techniques(args) -> int:
+    from pipelines.techniques import format_table, technique_report
+
+    report = technique_report(args.db, outcome=args.outcome, mixes=not args.json)
+    if args.json:
+        print(json.dumps(report.to_records(), ensure_ascii=False))
+    else:
+        print(format_table(report))
+    return 0
+
+
 def _server_args(p: argparse.ArgumentParser) -> None:
     from dashboard.server import DEFAULT_ADDRESS, DEFAULT_PORT
 
@@ -157,6 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clients", type=int, default=40, metavar="N")
     p.add_argument("--seed", type=int, default=7, metavar="S")
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("techniques", help="technique-response table: adjusted effect of each technique on pain, "
+                                          "with n, 95 % interval and Holm-adjusted p")
+    _db_arg(p)
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON list: technique, n_visits, n_clients, effect (adjusted change in pain, 0-10, "
+                        "negative = relief), ci_low, ci_high, p_adjusted (null below the minimum n), method, note")
+    p.add_argument("--outcome", default="pain_change",
+                   choices=["pain_change", "carryover_change", "self_report_change", "rom_change"],
+                   help="outcome analysed (default: immediate change in pain, post - pre)")
+    p.set_defaults(func=cmd_techniques)
 
     p = sub.add_parser("serve", help="start the dashboard on a database")
     _db_arg(p)
