@@ -16,7 +16,9 @@ no navigation is built, so no therapist page can be reached from this session.
    when one is set.
 3. **Therapist login**: when ``[security] password_hash`` is set (``knotwork set-password``),
    every therapist page waits for the password (scrypt hash, ``hmac.compare_digest``;
-   ``pipelines.passwords``).  Failed attempts are throttled per server process.
+   ``pipelines.passwords``).  Failed attempts are throttled per server process.  Without a
+   password the therapist pages open only for a browser on this computer (:func:`is_remote`),
+   so a client who reloads a link page from home never lands on them.
 """
 
 from __future__ import annotations
@@ -83,12 +85,42 @@ def gate(db: str, settings: dict | None = None, pages: list | None = None) -> bo
     if PRESENT_KEY in st.session_state:
         _presentation(db, settings if settings is not None else _practice_settings(db))
         return True
-    if password_is_set(db, None) and not st.session_state.get(AUTH_KEY):
+    if not password_is_set(db, None):
+        if is_remote():
+            _local_only()
+            return True
+        return False
+    if not st.session_state.get(AUTH_KEY):
         if pages:
             st.navigation(pages, position="hidden")  # keeps the requested address; nothing is run
         _login(db)
         return True
     return False
+
+
+# Headers a reverse proxy adds; their presence means the browser is not on this computer.
+FORWARD_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host")
+
+
+def is_remote() -> bool:
+    """True when this session's browser is not on the computer running Knotwork: the socket's
+    peer is not loopback, or a reverse proxy forwarded the request.  Fails closed: a request
+    can make itself look more remote (add a header), never less."""
+    try:
+        ip = st.context.ip_address  # None for 127.0.0.1 / ::1
+        headers = {str(k).lower() for k in (st.context.headers or {}).keys()}
+    except Exception:
+        return False  # no browser session (bare run / AppTest): nothing remote about it
+    if not isinstance(ip, str):  # AppTest has no socket (it returns a mock): treat as local
+        ip = None
+    return ip is not None or any(h in headers for h in FORWARD_HEADERS)
+
+
+def _local_only() -> None:
+    st.title("Knotwork")
+    st.info("The therapist pages open only on the computer that runs Knotwork until a password is set "
+            "(`knotwork set-password`).")
+    st.write("If you are a client, please open the link your therapist sent you again.")
 
 
 def _practice_settings(db: str) -> dict | None:
@@ -165,6 +197,7 @@ def _presentation(db: str, settings: dict | None) -> None:
 def _login(db: str) -> None:
     st.title("Knotwork")
     st.write("The therapist pages are protected. Please enter the practice password.")
+    st.caption("If you are a client, please open the link your therapist sent you again.")
     with st.form("kw_login", clear_on_submit=True):
         pw = st.text_input("Password", type="password", key="kw_login_pw")
         sent = st.form_submit_button("Sign in", type="primary")
