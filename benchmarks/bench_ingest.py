@@ -35,8 +35,8 @@ FILES = ["clients", "visits", "rom", "self_reports", "trigger_points", "outcome_
 
 CHILD = r"""
 import sys, time, resource, json
-method, folder, db = sys.argv[1], sys.argv[2], sys.argv[3]
-files = [f"{folder}/{k}.csv" for k in {files!r}]
+method, folder, db, kinds = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+files = [f"{folder}/{k}.csv" for k in kinds]
 t0 = time.perf_counter()
 if method == "knotwork":
     from pipelines.ingest import ingest_files
@@ -47,7 +47,7 @@ elif method == "pandas":
     import duckdb, pandas as pd
     con = duckdb.connect(db)
     rows = 0
-    for f, k in zip(files, {files!r}):
+    for f, k in zip(files, kinds):
         df = pd.read_csv(f)
         for c in df.columns:
             if c.endswith(("_date", "_at", "_on")):
@@ -55,20 +55,20 @@ elif method == "pandas":
         df = df.drop_duplicates()
         rows += len(df)
         con.register("df", df)
-        con.execute(f"CREATE TABLE {{k}} AS SELECT * FROM df")
+        con.execute(f"CREATE TABLE {k} AS SELECT * FROM df")
     con.close()
 elif method == "duckdb_csv":
     import duckdb
     con = duckdb.connect(db)
     rows = 0
-    for f, k in zip(files, {files!r}):
-        con.execute(f"CREATE TABLE {{k}} AS SELECT * FROM read_csv(?)", [f])
-        rows += con.execute(f"SELECT count(*) FROM {{k}}").fetchone()[0]
+    for f, k in zip(files, kinds):
+        con.execute(f"CREATE TABLE {k} AS SELECT * FROM read_csv(?)", [f])
+        rows += con.execute(f"SELECT count(*) FROM {k}").fetchone()[0]
     con.close()
 elapsed = time.perf_counter() - t0
-print(json.dumps({{"seconds": elapsed, "rows": rows,
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
-""".format(files=FILES)
+print(json.dumps({"seconds": elapsed, "rows": rows,
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
 
 
 def ensure_practice(size: str) -> Path:
@@ -85,7 +85,7 @@ def ensure_practice(size: str) -> Path:
 def run_once(method: str, folder: Path, db: Path) -> dict:
     for p in (db, Path(str(db) + ".wal")):
         p.unlink(missing_ok=True)
-    proc = subprocess.run([sys.executable, "-c", CHILD, method, str(folder), str(db)],
+    proc = subprocess.run([sys.executable, "-c", CHILD, method, str(folder), str(db), json.dumps(FILES)],
                           capture_output=True, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
