@@ -135,6 +135,8 @@ def pick_client(page, name: str, client_id: str) -> None:
 
 
 def test_client_page_in_a_real_browser_and_ingest_while_serving(server, browser, tmp_path):
+    from playwright.sync_api import expect
+
     url, db = server
     con = duckdb.connect(str(db), read_only=True)
     client_id, name = con.execute("""
@@ -150,9 +152,8 @@ def test_client_page_in_a_real_browser_and_ingest_while_serving(server, browser,
     pick_client(page, name, client_id)
 
     assert f"client={client_id}" in page.url
-    page.locator(".js-plotly-plot").first.wait_for(timeout=20_000)
-    page.wait_for_timeout(500)
-    assert page.locator(".js-plotly-plot").count() == expected_client_charts(db, client_id)
+    # Plotly draws each chart after the script run ends: poll until all of them are there.
+    expect(page.locator(".js-plotly-plot")).to_have_count(expected_client_charts(db, client_id), timeout=30_000)
     assert page.get_by_test_id("stException").count() == 0
     assert page.get_by_text("Pain before and after each visit").count() >= 1
     full_screenshot(page, ARTIFACTS / "client_progress_desktop.png")
@@ -179,6 +180,8 @@ def test_client_page_in_a_real_browser_and_ingest_while_serving(server, browser,
 
 
 def test_every_page_renders_at_desktop_and_tablet_width(server, browser):
+    from playwright.sync_api import expect
+
     url, db = server
     con = duckdb.connect(str(db), read_only=True)
     client_id = con.execute("SELECT client_id FROM core.visits GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()[0]
@@ -191,8 +194,7 @@ def test_every_page_renders_at_desktop_and_tablet_width(server, browser):
         for name, (path, n_charts) in pages.items():
             page.goto(url + path)
             wait_for_app(page)
-            page.locator(".js-plotly-plot").first.wait_for(timeout=20_000)
-            assert page.locator(".js-plotly-plot").count() == n_charts, (name, label)
+            expect(page.locator(".js-plotly-plot")).to_have_count(n_charts, timeout=30_000)
             assert page.get_by_test_id("stException").count() == 0, (name, label)
             full_screenshot(page, ARTIFACTS / f"{name}_{label}.png")
         page.close()
