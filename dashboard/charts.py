@@ -8,7 +8,6 @@ clinical thresholds are drawn as labelled bands, and every trace has hover text.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Any, Iterable
 
