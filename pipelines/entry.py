@@ -162,6 +162,9 @@ def _client_exists(con, client_id: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM core.clients WHERE client_id = ?", [client_id]).fetchone()[0])
 
 
+_SUGGESTION = re.compile(r"(did you mean|closest known:) '?[a-z_]+'?")
+
+
 def _result_problems(result, field_of=lambda line, column: (column, None, column)) -> tuple[list[Problem], list[Problem]]:
     """Problems and warnings from a ChunkResult; ``field_of(line, column) -> (field, row, column)``."""
     problems, warnings, seen = [], [], set()
@@ -172,7 +175,7 @@ def _result_problems(result, field_of=lambda line, column: (column, None, column
             label = LABELS.get(col or "", col)
             if row is not None:
                 label = f"{GROUP_LABELS.get(fld, fld)} {row + 1}, {label}"
-            msg = humanise(column, str(message), label)
+            msg = _SUGGESTION.sub(lambda m: m.group(0).replace("_", " "), humanise(column, str(message), label))
             if (fld, row, msg) in seen:
                 continue
             seen.add((fld, row, msg))
@@ -256,11 +259,13 @@ def check_visit(entry: VisitEntry, con: duckdb.DuckDBPyConnection, visit_id: str
 
     # ROM: each editor row is up to two readings (before / after), like two lines of a ROM file.
     rom_rows = _nonblank_rows(entry.rom, ("joint", "movement", "degrees_pre", "degrees_post"))
-    readings, lines, origin = [], [], {}
+    readings, lines, origin, unmeasured = [], [], {}, []
     for i, r in rom_rows:
         if _is_blank(r.get("degrees_pre")) and _is_blank(r.get("degrees_post")):
-            problems.append(Problem("rom", f"ROM row {i + 1}: enter the degrees before or after (or delete the row)",
-                                    i, "degrees_pre"))
+            # A movement listed but not measured today (the editor starts with last visit's list).
+            what = " ".join(cell(r.get(c)).replace("_", " ") for c in ("joint", "movement", "side")
+                            if cell(r.get(c)) and cell(r.get(c)) != "none")
+            unmeasured.append(f"row {i + 1} ({what or 'no movement'})")
             continue
         for timing in ("pre", "post"):
             deg = r.get(f"degrees_{timing}")
@@ -271,6 +276,9 @@ def check_visit(entry: VisitEntry, con: duckdb.DuckDBPyConnection, visit_id: str
             origin[line] = (i, timing)
             readings.append({"visit_id": visit_id or "new", "joint": r.get("joint"), "movement": r.get("movement"),
                              "side": r.get("side"), "timing": timing, "degrees": deg, "instrument": r.get("instrument")})
+    if unmeasured and readings:
+        warnings.append(Problem("rom", "ROM rows without degrees were not saved: " + ", ".join(unmeasured), None,
+                                "degrees_pre"))
     rom_clean: list[dict[str, Any]] = []
     if readings:
         rom_cols = ("visit_id", "joint", "movement", "side", "timing", "degrees", "instrument")
@@ -617,6 +625,52 @@ def next_client_id(db=None) -> str:
 # Questionnaires (item by item)
 # ---------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class QuestionnaireForm:
+    """How the item-by-item form shows one instrument: short item titles and the two anchors.
+
+    Only section titles are given (the client answers on the instrument's own form, whose
+    statements the therapist transcribes as numbers); ranges and scoring are those of
+    :mod:`pipelines.questionnaires`.
+    """
+
+    instrument: str
+    items: tuple[str, ...]
+    low: str  # what the lowest item value means
+    high: str  # what the highest item value means
+    note: str = ""
+
+
+QUESTIONNAIRE_FORMS: dict[str, QuestionnaireForm] = {
+    "NDI": QuestionnaireForm("NDI", (
+        "Pain intensity", "Personal care", "Lifting", "Reading", "Headaches", "Concentration", "Work", "Driving",
+        "Sleeping", "Recreation"), "0 = no problem", "5 = worst statement",
+        "Leave an item blank if the client skipped it (often Driving); one blank item is allowed."),
+    "ODI": QuestionnaireForm("ODI", (
+        "Pain intensity", "Personal care", "Lifting", "Walking", "Sitting", "Standing", "Sleeping", "Sex life",
+        "Social life", "Travelling"), "0 = no problem", "5 = worst statement",
+        "Blank items reduce the denominator; more than 2 blank: not scored."),
+    "PSFS": QuestionnaireForm("PSFS", tuple(f"Activity {i}" for i in range(1, 6)),
+                              "0 = unable to perform", "10 = able at pre-injury level",
+                              "Rate the same activities at every follow-up (note their names in the visit notes); "
+                              "leave unused activities blank."),
+    "QuickDASH": QuestionnaireForm("QuickDASH", (
+        "Open a tight or new jar", "Heavy household chores", "Carry a shopping bag or briefcase", "Wash your back",
+        "Use a knife to cut food", "Recreation with force or impact through arm, shoulder or hand",
+        "Interfered with social activities", "Limited in work or daily activities", "Arm, shoulder or hand pain",
+        "Tingling (pins and needles)", "Difficulty sleeping because of pain"), "1 = no difficulty / none",
+        "5 = unable / extreme", "One blank item is allowed."),
+    "LEFS": QuestionnaireForm("LEFS", (
+        "Usual work, housework or school", "Usual hobbies, recreation or sport", "Getting into or out of the bath",
+        "Walking between rooms", "Putting on shoes or socks", "Squatting", "Lifting a bag of groceries from the floor",
+        "Light activities around the home", "Heavy activities around the home", "Getting into or out of a car",
+        "Walking 2 blocks", "Walking a mile", "Going up or down 10 stairs", "Standing for 1 hour", "Sitting for 1 hour",
+        "Running on even ground", "Running on uneven ground", "Sharp turns while running fast", "Hopping",
+        "Rolling over in bed"), "0 = extreme difficulty / unable", "4 = no difficulty",
+        "Up to 2 blank items are prorated."),
+}
+
+
 @dataclass
 class QuestionnaireEntry:
     client_id: Any = None
@@ -638,6 +692,9 @@ def check_questionnaire(entry: QuestionnaireEntry, con) -> tuple[list[Problem], 
               "total_score": entry.total_score}
     result = validate_chunk("outcome_measures", _one_row(values), vocabularies=_vocabularies(con), present=set(values))
     problems, warnings = _result_problems(result)
+    for p in problems:
+        if "no item answers" in p.message:
+            p.field, p.message = "items", "No answers entered: answer the items the client filled in"
     client_id = cell(entry.client_id)
     if client_id and not _client_exists(con, client_id):
         problems.append(Problem("client_id", f"Client: {client_id} is not a known client"))

@@ -73,7 +73,6 @@ def test_a_logged_visit_is_in_core_and_the_marts_at_once_with_a_derived_id(pract
     ({"client_id": "C99"}, "client_id", "C99 is not a known client"),
     ({"rom": [{"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 900}]}, "rom",
      "ROM row 1, degrees before: 900 is not plausible for cervical rotation"),
-    ({"rom": [{"joint": "cervical", "movement": "rotation"}]}, "rom", "ROM row 1: enter the degrees"),
     ({"rom": [{"joint": "neck", "movement": "twist", "degrees_pre": 40}]}, "rom", "ROM row 1, movement"),
     ({"trigger_points": [{"muscle": "scm", "tenderness": 11}]}, "trigger_points",
      "Trigger point row 1, tenderness: 11 is outside 0–10"),
@@ -131,6 +130,15 @@ def test_a_visit_cannot_be_edited_onto_another_client_or_after_deletion(practice
     E.delete_visit(vid, db=practice)
     with pytest.raises(E.EntryError, match="no longer exists"):
         E.save_visit(good_visit(), db=practice, visit_id=vid)
+
+
+def test_a_rom_row_without_degrees_is_not_saved_and_says_so(practice):
+    rom = [{"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 50},
+           {"joint": "cervical", "movement": "flexion", "side": "none"}]
+    saved = E.save_visit(good_visit(rom=rom), db=practice)
+    assert [w.message for w in saved.warnings if w.field == "rom"] == [
+        "ROM rows without degrees were not saved: row 2 (cervical flexion)"]
+    assert rows(practice, "SELECT movement, timing FROM core.rom") == [("rotation", "pre")]
 
 
 def test_duplicate_rom_rows_are_refused(practice):
