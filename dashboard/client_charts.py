@@ -17,12 +17,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.charts import COLORS, GREY, SERIES
+from dashboard.charts import COLORS, GREY, SIDE_COLORS
 from dashboard.client_view import ClientData, ClientSummary, rom_series
 
 # The therapist charts' Okabe–Ito colours (dashboard/charts.py), so both views read alike.
 PRE, POST, CHECKIN, GOOD = COLORS["pre"], COLORS["post"], COLORS["self_report"], COLORS["improvement"]
-SERIES_COLOURS = tuple(SERIES[:4])
 GOAL_FILL = "rgba(0, 158, 115, 0.12)"  # COLORS["improvement"], light
 
 # A4 is 210 mm wide; minus 2 × 15 mm margins = 180 mm = 680 CSS px (96 px per inch).
@@ -94,12 +93,13 @@ def pain_chart(data: ClientData, summary: ClientSummary, width: int | None = Non
 
 
 def rom_chart(data: ClientData, width: int | None = None,
-              title: str | None = "How far you can move (at the start of each visit)") -> go.Figure | None:
+              title: str | None = "How far you can move (at the start of each visit)",
+              summary: ClientSummary | None = None) -> go.Figure | None:
     """Range of motion at the start of each visit for the movements measured most often, one
     small panel each, with the typical adult range as a dashed grey line (explained in the
     caption :data:`ROM_CAPTION`, not on the panel where it would cover the data).  None when
     never measured."""
-    series = rom_series(data)
+    series = rom_series(data, first=[line.label for line in summary.rom_lines] if summary else None)
     if series.empty:
         return None
     labels = list(dict.fromkeys(series["label"]))
@@ -107,11 +107,11 @@ def rom_chart(data: ClientData, width: int | None = None,
     cols = 1 if n == 1 else 2
     rows = math.ceil(n / cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=labels, horizontal_spacing=0.12,
-                        vertical_spacing=0.2 if rows > 1 else 0.1)
+                        vertical_spacing=min(0.2, 75 / (220 * rows)) if rows > 1 else 0.1)  # ~75 px between rows
     for i, label in enumerate(labels):
         g = series[series["label"] == label].sort_values("visit_date")
         r, c = i // cols + 1, i % cols + 1
-        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        colour = SIDE_COLORS.get(g["side"].iloc[0], SIDE_COLORS["none"])  # left / right / both, as on the therapist page
         fig.add_trace(go.Scatter(
             x=pd.to_datetime(g["visit_date"]), y=g["degrees"], mode="lines+markers", name=label, showlegend=False,
             line=dict(color=colour, width=2.5), marker=dict(size=7),

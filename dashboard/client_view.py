@@ -96,7 +96,7 @@ MOVEMENT_WORDS: dict[tuple[str, str], str] = {
     ("ankle", "eversion"): "Turning the sole of your foot outward",
 }
 
-MAX_ROM_SERIES = 4
+MAX_ROM_SERIES = 6
 
 
 def region_words(region: str | None) -> str | None:
@@ -404,21 +404,27 @@ def summarise(data: ClientData, settings: dict | None = None) -> ClientSummary:
     )
 
 
-def rom_series(data: ClientData, limit: int = MAX_ROM_SERIES) -> pd.DataFrame:
-    """ROM 'before the session' readings for the chart: the movements measured most often
-    (at most ``limit``), one instrument each, with a plain label and the typical range."""
+def rom_series(data: ClientData, limit: int = MAX_ROM_SERIES, first: list[str] | None = None) -> pd.DataFrame:
+    """ROM 'before the session' readings for the chart, one instrument per movement, with a
+    plain label, the side and the typical range: the movements named in ``first`` (the
+    summary's sentences, real changes first) lead, then the ones measured most often; at most
+    ``limit``."""
     r = data.rom.dropna(subset=["degrees_pre"]) if len(data.rom) else data.rom
     if r is None or len(r) == 0:
-        return pd.DataFrame(columns=["label", "visit_date", "degrees", "typical"])
+        return pd.DataFrame(columns=["label", "side", "visit_date", "degrees", "typical"])
     r = r.assign(instrument=r["instrument"].fillna("unknown"))
-    sizes = r.groupby(["joint", "movement", "side", "instrument"]).size().sort_values(ascending=False)
-    keep = list(sizes.index[:limit])
+    sizes = r.groupby(["joint", "movement", "side", "instrument"]).size()
+    rank = {label: i for i, label in enumerate(first or [])}
+    keys = sorted(sizes.index, key=lambda k: (rank.get(movement_words(k[0], k[1], k[2]), len(rank)), -sizes[k],
+                                               movement_words(k[0], k[1], k[2])))
+    keep = keys[:limit]
     parts = []
     for joint, movement, side, instrument in keep:
         g = r[(r["joint"] == joint) & (r["movement"] == movement) & (r["side"] == side) & (r["instrument"] == instrument)]
         norm = clinical.rom_norm(joint, movement)
         parts.append(pd.DataFrame({
             "label": movement_words(joint, movement, side),
+            "side": side,
             "visit_date": g["visit_date"].to_numpy(),
             "degrees": g["degrees_pre"].astype(float).to_numpy(),
             "typical": float(norm.normal) if norm is not None and norm.normal > 0 else float("nan"),

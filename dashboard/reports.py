@@ -156,7 +156,8 @@ def report_body(data: ClientData, summary: ClientSummary, today: dt.date) -> str
     parts.append(
         f"<header><h1>Your progress</h1>"
         f"<p class=\"meta\"><strong>{esc(summary.name)}</strong>"
-        + (f" &middot; {esc(summary.region.capitalize())}" if summary.region else "")
+        + (f" &middot; {esc(data.primary_complaint or summary.region.capitalize())}"
+           if (data.primary_complaint or summary.region) else "")
         + (f" &middot; {esc(span)}" if span else "")
         + f"</p><p class=\"meta\">Report made on {esc(fmt_date(today))}</p></header>")
     parts.append(f"<div class=\"headline tone-{esc(summary.tone)}\"><span class=\"tag\">{esc(TONE_TAG.get(summary.tone, ''))}</span>"
@@ -187,7 +188,8 @@ def report_body(data: ClientData, summary: ClientSummary, today: dt.date) -> str
             "<table><thead><tr><th>Technique</th><th>What it is</th><th class=\"num\">Visits</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"]))
 
-    rom_fig = charts.rom_chart(data, width=charts.PRINT_WIDTH, title="Measured at the start of each visit")
+    rom_fig = charts.rom_chart(data, width=charts.PRINT_WIDTH, title="Measured at the start of each visit",
+                               summary=summary)
     if summary.rom_lines or rom_fig is not None:
         # Heading + sentences and chart + caption are two blocks, so a page is not left half
         # empty when the whole section does not fit below "What we did".

@@ -65,7 +65,7 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
         return
     summary = summarise(data, settings)
 
-    st.title("Your progress")
+    st.title("Your progress", anchor=False)
     span = ""
     if summary.n_visits:
         span = f" · {summary.n_visits} visit{'s' if summary.n_visits != 1 else ''} since {fmt_date(summary.first_visit)}"
@@ -75,7 +75,7 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
         if line:
             st.write(line)
 
-    st.subheader("Pain")
+    st.subheader("Pain", anchor=False)
     st.plotly_chart(client_charts.pain_chart(data, summary, title=None), config=CHART_CONFIG,
                     key="cv_pain_chart", width="stretch")
     if summary.goal_level is not None:
@@ -83,21 +83,21 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
                    f"first visit. {summary.rule_text}")
 
     if summary.homecare:
-        st.subheader("Your home care")
+        st.subheader("Your home care", anchor=False)
         for d, text in summary.homecare:
             st.markdown(f"- **{_md(text)}** (from {fmt_date(d)})")
 
     if summary.rom_lines:
-        st.subheader("How far you can move")
+        st.subheader("How far you can move", anchor=False)
         for line in summary.rom_lines:
             st.markdown(f"- {_md(line.text)}")
-        fig = client_charts.rom_chart(data, title=None)
+        fig = client_charts.rom_chart(data, title=None, summary=summary)
         if fig is not None:
             st.plotly_chart(fig, config=CHART_CONFIG, key="cv_rom_chart", width="stretch")
             st.caption(client_charts.ROM_CAPTION)
 
     if summary.techniques:
-        st.subheader("What we did")
+        st.subheader("What we did", anchor=False)
         for name, what, n in summary.techniques:
             st.markdown(f"- **{_md(name)}**{' – ' + _md(what) if what else ''} ({n} visit{'s' if n != 1 else ''})")
 
@@ -118,7 +118,7 @@ def _md(text: str) -> str:
 def _download(db: str, client_id: str, name: str, settings: dict | None) -> None:
     from dashboard.reports import build_report_html, report_filename
 
-    st.subheader("Keep a copy")
+    st.subheader("Keep a copy", anchor=False)
     st.download_button(
         "Download your report (HTML)",
         data=lambda: build_report_html(db, client_id, settings),  # built only when clicked
@@ -130,7 +130,7 @@ def _download(db: str, client_id: str, name: str, settings: dict | None) -> None
 def _checkin_form(db: str, data: ClientData) -> None:
     from pipelines.checkin import record_checkin
 
-    st.subheader("How are you today?")
+    st.subheader("How are you today?", anchor=False)
     st.write("Tell your therapist how your pain has been since your last visit. Only your therapist sees this.")
     regions = _regions(db, data_version(db))
     default_region = data.complaint_region if data.complaint_region in regions else None
