@@ -38,6 +38,8 @@ PAGES = [
     st.Page("app_pages/import_data.py", title="Import", icon=":material/upload_file:", url_path="import"),
     st.Page("app_pages/practice_overview.py", title="Practice overview", icon=":material/groups:",
             url_path="practice"),
+    st.Page("app_pages/techniques.py", title="Technique response", icon=":material/science:",
+            url_path="techniques"),
     st.Page("app_pages/sharing.py", title="Share with client", icon=":material/share:", url_path="share"),
 ]
 

@@ -11,6 +11,7 @@ Unit tests use small hand-built visit frames where the answer is known by constr
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import json
 import math
@@ -513,3 +514,163 @@ def test_cli_on_an_empty_database(tmp_path):
     assert _cli("init", "--db", str(db))[0] == 0
     code, text = _cli("techniques", "--db", str(db), "--json")
     assert code == 0 and json.loads(text) == []
+
+
+# ---------------------------------------------------------------------------
+# Charts (pure functions) and the dashboard page (AppTest through the entry point)
+# ---------------------------------------------------------------------------
+
+def _decode(values):
+    """Plotly encodes numeric arrays as base64 typed arrays in figure JSON (engineering.md §3)."""
+    import base64
+
+    if isinstance(values, dict) and "bdata" in values:
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
+
+
+def test_forest_plot_shows_estimates_counts_and_the_zero_line():
+    from dashboard import technique_charts as tc
+
+    def use(c, k, rng):
+        base = [t for t in ("a", "c") if rng.random() < 0.5] or ["a"]
+        return base + (["rare"] if c < 5 and k < 2 else [])
+
+    rep = tq.analyse(_frame(effects={"a": -1.0, "c": -0.5, "rare": 0.0}, use=use), min_clients=8)
+    fig = tc.forest_plot(rep.techniques, axis_title=tq.OUTCOMES["pain_change"].axis_title, title="t", min_clients=8)
+    assert fig.layout.xaxis.title.text == "Adjusted change in pain (points, 0–10); negative = more relief"
+    assert any(s.type == "line" and s.x0 == 0 and s.x1 == 0 for s in fig.layout.shapes)  # the zero line
+    points = [tr for tr in fig.data if tr.mode == "markers"]
+    xs = sorted(x for tr in points for x in tr.x)
+    assert xs == sorted(rep.techniques.loc[rep.techniques["estimable"], "effect"])
+    for tr in points:  # intervals are the CIs
+        for x, plus, minus, y in zip(tr.x, tr.error_x.array, tr.error_x.arrayminus, tr.y):
+            row = rep.techniques[rep.techniques["effect"] == x].iloc[0]
+            assert x + plus == pytest.approx(row["ci_high"]) and x - minus == pytest.approx(row["ci_low"])
+            assert f"{row['n_visits']:,} visits, {row['n_clients']:,} clients" in y  # n on every row
+    greyed = [tr for tr in fig.data if tr.mode == "text"]
+    assert len(greyed) == 1 and len(greyed[0].y) == 1 and "Rare" in greyed[0].y[0]
+    assert "5 clients" in greyed[0].y[0] and "minimum 8" in greyed[0].text[0]
+
+
+def test_pressure_chart_plots_adjusted_means_with_intervals():
+    from dashboard import technique_charts as tc
+
+    rep = tq.analyse(_frame(n_clients=60))
+    fig = tc.pressure_chart(rep.pressure, axis_title="Adjusted mean change (points (0-10))")
+    line = fig.data[0]
+    est = rep.pressure[rep.pressure["estimable"]]
+    assert list(line.x) == est["pressure"].tolist()
+    assert np.allclose(line.y, est["adjusted_mean"])
+    assert np.allclose(np.array(line.y) + np.array(line.error_y.array), est["ci_high"])
+    assert fig.layout.xaxis.title.text.startswith("Pressure (1 = light")
+
+
+def test_teaching_chart_labels_unadjusted_as_not_an_effect():
+    from dashboard import technique_charts as tc
+
+    rep = tq.analyse(_frame(n_clients=60))
+    fig = tc.adjusted_vs_unadjusted_chart(rep.techniques, axis_title="points")
+    names = [tr.name for tr in fig.data if tr.name]
+    assert "Unadjusted difference — not an effect" in names and "Adjusted effect" in names
+
+
+@pytest.fixture(scope="module")
+def page_practice(tmp_path_factory) -> Path:
+    db, _ = _practice(tmp_path_factory.mktemp("page"), 60, 21, kinds=("clients", "visits", "self_reports"))
+    return db
+
+
+@pytest.fixture
+def page_db(page_practice, monkeypatch):
+    import streamlit as st
+
+    db = page_practice
+    monkeypatch.setenv("KNOTWORK_DB", str(db))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield db
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _page(db):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "dashboard" / "streamlit_app.py"), default_timeout=90)
+    at.run()
+    at.switch_page("app_pages/techniques.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _plotly(at, key=None):
+    charts = at.get("plotly_chart")
+    specs = [json.loads(c.proto.spec) for c in charts]
+    return specs
+
+
+def test_page_shows_the_forest_plot_caveats_and_counts(page_db):
+    """It draws the adjusted effects the analysis computes, with the caveats beside them."""
+    at = _page(page_db)
+    assert [t.value for t in at.title] == ["Technique response"]
+    expected = tq.technique_report(page_db)
+    specs = _plotly(at)
+    forest = specs[0]
+    assert forest["layout"]["xaxis"]["title"]["text"] == tq.OUTCOMES["pain_change"].axis_title
+    xs = sorted(x for tr in forest["data"] if tr.get("mode") == "markers" for x in _decode(tr["x"]))
+    want = sorted(expected.techniques.loc[expected.techniques["estimable"], "effect"])
+    assert np.allclose(xs, want)
+    info = " ".join(i.value for i in at.info)
+    for phrase in ("Observational data", "Confounding by indication", "Regression to the mean", "Small numbers"):
+        assert phrase in info
+    assert "not an effect" in info
+    table = at.dataframe[0].value
+    assert list(table["Visits"]) == list(expected.techniques["n_visits"])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Visits analysed"] == f"{expected.n_visits:,}"
+    assert metrics["Method"] == "Mixed model"
+
+
+def test_page_filters_and_drill_down(page_db):
+    """It re-runs the analysis for a complaint region and lists the visits behind a technique."""
+    at = _page(page_db)
+    region = tq.filter_options(page_db)["regions"][0]
+    at.multiselect(key="tq_regions").set_value([region]).run()
+    assert not at.exception
+    expected = tq.technique_report(page_db, regions=[region])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Visits analysed"] == f"{expected.n_visits:,}"
+    at.selectbox(key="tq_drill").set_value("swedish").run()
+    drill = at.dataframe[-1].value  # the drill-down table is the last one on the page
+    want = tq.technique_visits(tq.load_visits(page_db, regions=[region]), "swedish")
+    assert len(drill) == len(want) > 0
+    assert drill["Techniques"].str.contains("Swedish").all()
+    assert set(drill["Complaint region"]) == {region}
+    at.radio(key="tq_drill_kind").set_value("Mix").run()
+    mix = at.selectbox(key="tq_drill_mix").value
+    drill = at.dataframe[-1].value
+    assert len(drill) == len(tq.technique_visits(tq.load_visits(page_db, regions=[region]), mix=mix)) > 0
+
+
+def test_page_with_too_few_clients_shows_counts_and_the_fallback(page_db):
+    """It says which method it fell back to and shows no estimate when two days hold five clients."""
+    at = _page(page_db)
+    at.date_input(key="tq_dates").set_value((dt.date(2026, 11, 19), dt.date(2026, 11, 20))).run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Method"] == "OLS (fallback)"
+    assert metrics["Techniques with an estimate"].startswith("0 of")
+    assert any("only 5 clients" in w.value for w in at.warning)
+    forest = _plotly(at)[0]
+    assert not [tr for tr in forest["data"] if tr.get("mode") == "markers"]  # no point estimates, only counts
+    assert [tr for tr in forest["data"] if tr.get("mode") == "text"]
+
+
+def test_page_without_the_outcome_recorded_says_what_is_missing(page_db):
+    """It explains, instead of drawing empty charts, when no visit has the chosen outcome (no ROM imported)."""
+    at = _page(page_db)
+    at.selectbox(key="tq_outcome").set_value("rom_change").run()
+    assert not at.exception
+    assert any("No visits match these filters" in i.value and "no rom change" in i.value for i in at.info)
+    assert not at.get("plotly_chart")

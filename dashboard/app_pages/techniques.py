@@ -1,0 +1,182 @@
+"""Technique response: which techniques, pairs and mixes go with more relief, for whom, at what pressure.
+
+Thin page: filters in, ``dashboard.technique_queries`` (cached analysis from
+``pipelines.techniques``) and ``dashboard.technique_charts`` out.  Every estimate is shown
+with its n and 95 % interval, estimates below the minimum n are replaced by their counts,
+and the caveats of observational data sit next to the numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import queries
+from dashboard import technique_charts as tc
+from dashboard import technique_queries as tqq
+from dashboard.charts import PLOTLY_CONFIG, pretty
+from pipelines import techniques as tq
+
+db = queries.current_db()
+ver = queries.version(db)
+settings = queries.practice_settings(db)
+min_n = tqq.min_clients(settings)
+
+st.title("Technique response")
+st.caption("Which techniques, pairs and mixes go with more relief in this practice, adjusted for pain before the "
+           "visit, visit number, pressure and complaint region, with each client's own level as a random effect. "
+           "Every estimate comes with its n and 95 % interval.")
+
+opts = tqq.options(db, ver)
+if opts["first_date"] is None:
+    st.info("No visits yet. Technique response needs visits with techniques and pain before and after; import them "
+            "with `knotwork ingest visits.csv …`, or try the demo practice with `knotwork demo`.",
+            icon=":material/science:")
+    st.stop()
+
+# --- Filters --------------------------------------------------------------------------------
+first, last = opts["first_date"], opts["last_date"]
+with st.container(horizontal=True):
+    outcome = st.selectbox("Outcome", list(tq.OUTCOMES), format_func=lambda k: tq.OUTCOMES[k].label,
+                           key="tq_outcome")
+    regions = st.multiselect("Complaint region", opts["regions"], format_func=pretty, key="tq_regions",
+                             placeholder="All regions")
+    therapists = st.multiselect("Therapist", opts["therapists"], key="tq_therapists", placeholder="All therapists")
+    dates = st.date_input("Visit dates", value=(first, last), min_value=first, max_value=last, key="tq_dates",
+                          format="YYYY-MM-DD")
+dates = tuple(dates) if isinstance(dates, (tuple, list)) else (dates,)
+date_from = dates[0] if len(dates) >= 1 else None
+date_to = dates[1] if len(dates) >= 2 else None
+filters = (tuple(regions) or None, tuple(therapists) or None, date_from, date_to)
+oc = tq.OUTCOMES[outcome]
+
+rep = tqq.report(db, ver, outcome, *filters, min_n)
+
+if rep.n_visits == 0 or rep.method == "none":
+    st.info(f"No visits match these filters with {oc.label.lower()} recorded"
+            + (f" ({', '.join(f'{n} {why}' for why, n in rep.excluded.items())})" if rep.excluded else "")
+            + ". Widen the filters or choose another outcome.", icon=":material/filter_alt_off:")
+    st.stop()
+
+# --- Headline ---------------------------------------------------------------------------------
+n_est = int(rep.techniques["estimable"].sum())
+with st.container(horizontal=True):
+    st.metric("Visits analysed", f"{rep.n_visits:,}", border=True,
+              help="; ".join(f"{n:,} visits left out: {why}" for why, n in rep.excluded.items()) or None)
+    st.metric("Clients", f"{rep.n_clients:,}", border=True)
+    st.metric("Techniques with an estimate", f"{n_est} of {len(rep.techniques)}", border=True,
+              help=f"An estimate needs at least {min_n} clients who had the technique and {min_n} who did not.")
+    st.metric("Method", "Mixed model" if not rep.is_fallback else "OLS (fallback)", border=True, help=rep.method)
+
+st.info("**Read with care.**\n\n" + "\n".join(f"- {c}" for c in rep.caveats), icon=":material/info:")
+for warning in rep.warnings:
+    st.warning(warning, icon=":material/warning:")
+
+# --- Forest plot -------------------------------------------------------------------------------
+st.plotly_chart(tc.forest_plot(rep.techniques, axis_title=oc.axis_title, min_clients=min_n,
+                               title=f"Adjusted effect of each technique — {oc.label.lower()}"),
+                config=PLOTLY_CONFIG, key="tq_forest")
+st.caption(f"Points: adjusted effect ({oc.unit}; {oc.direction}); bars: 95 % intervals. Method: {rep.method}. "
+           f"Adjusted for {', '.join(rep.adjusted_for)}. Filled points: Holm-adjusted p < 0.05 across the "
+           f"{n_est} techniques estimated. Grey rows: fewer than {min_n} clients with or without the technique, so "
+           f"only the counts are shown ({tqq.min_clients_source(settings)}).")
+st.dataframe(tc.technique_table(rep.techniques), hide_index=True, key="tq_table", column_config={
+    "Adjusted effect": st.column_config.NumberColumn(format="%+.2f"),
+    "Effect size": st.column_config.NumberColumn(format="%+.2f", help="Adjusted effect ÷ SD of the visit-level "
+                                                 "outcome after adjustment (client + residual)"),
+})
+
+# --- Pairs, mixes, pressure, subgroups, teaching ----------------------------------------------
+tab_pairs, tab_mixes, tab_pressure, tab_region, tab_teach = st.tabs(
+    ["Pairs", "Mixes", "Pressure", "By complaint region", "Why adjust?"])
+
+with tab_pairs:
+    st.info("A pair's **synergy** is what the two add *beyond* the sum of their separate effects (the interaction "
+            "a×b in the model with every technique's main effect). Shown for pairs where at least "
+            f"{min_n} clients had both, and {min_n} each had one without the other. A synergy that survives Holm "
+            "is added to the main model; the two techniques' rows above then mean 'used without the partner'.",
+            icon=":material/join_inner:")
+    if rep.pairs.empty:
+        st.caption("No two techniques were used together in these visits.")
+    else:
+        st.dataframe(tc.pair_table(rep.pairs), hide_index=True, key="tq_pairs", column_config={
+            "Synergy (interaction)": st.column_config.NumberColumn(format="%+.2f")})
+
+with tab_mixes:
+    st.info("A **mix** is the exact set of techniques used in a visit. Each mix is compared with all other visits, "
+            "adjusted for the same covariates (not for the techniques, which is the point of a mix). Mixes used with "
+            f"fewer than {min_n} clients or in fewer than {max(tq.MIN_VISITS_PER_MIX, min_n)} visits show counts only.",
+            icon=":material/blender:")
+    mixes = rep.mixes
+    if mixes.empty:
+        st.caption("No mixes in these visits.")
+    else:
+        est_mixes = mixes[mixes["estimable"]]
+        if len(est_mixes):
+            st.plotly_chart(tc.forest_plot(est_mixes.head(25), axis_title=oc.axis_title.replace(
+                "Adjusted change", "Adjusted difference vs other visits"), label_col="mix", label=tc.mix_label,
+                title="Mixes vs all other visits (adjusted)"), config=PLOTLY_CONFIG, key="tq_mix_forest")
+        st.dataframe(tc.mix_table(mixes), hide_index=True, key="tq_mixes", column_config={
+            "Adjusted mean change": st.column_config.NumberColumn(format="%+.2f"),
+            "vs other visits": st.column_config.NumberColumn(format="%+.2f")})
+
+with tab_pressure:
+    st.plotly_chart(tc.pressure_chart(rep.pressure, axis_title=f"Adjusted mean change ({oc.unit})"),
+                    config=PLOTLY_CONFIG, key="tq_pressure")
+    ref = rep.reference_pressure
+    st.caption("Adjusted mean change at each pressure: every analysed visit's prediction with the pressure set to "
+               "that level, averaged (the techniques, pain before and visit numbers as they were). "
+               + (f"Differences are tested against pressure {ref}. " if ref else "")
+               + f"Levels used with fewer than {min_n} clients show counts only. Pressure is chosen with the "
+               "client's tolerance and the techniques, so this too is an association.")
+
+with tab_region:
+    st.caption("Each complaint region analysed on its own (same model); Holm across the whole table. Small regions "
+               "show counts only. Fitting one model per region takes a moment on a large practice.")
+    if st.toggle("Estimate within each complaint region", key="tq_by_region"):
+        sub = tqq.by_region(db, ver, outcome, *filters, min_n)
+        st.dataframe(tc.subgroup_table(sub), hide_index=True, key="tq_region_table", column_config={
+            "Adjusted effect": st.column_config.NumberColumn(format="%+.2f")})
+
+with tab_teach:
+    st.info(f"**Unadjusted difference — not an effect.** The orange diamonds are the plain mean {oc.unit} in visits "
+            "with a technique minus visits without it. They mix the technique up with why it was chosen: techniques "
+            "kept for high pain get credit for regression to the mean, techniques used when pain is already low look "
+            "worse. The blue points are the adjusted estimates above. Shown for teaching only.",
+            icon=":material/school:")
+    if n_est:
+        st.plotly_chart(tc.adjusted_vs_unadjusted_chart(rep.techniques,
+                                                        axis_title=oc.axis_title.replace("Adjusted change", "Change")),
+                        config=PLOTLY_CONFIG, key="tq_teach")
+
+# --- Drill-down -------------------------------------------------------------------------------
+st.subheader("Visits behind an estimate")
+frame = tqq.visits(db, ver, *filters)
+kind = st.radio("Look at", ["Technique", "Mix"], horizontal=True, key="tq_drill_kind")
+if kind == "Technique":
+    choices = list(rep.techniques.sort_values("n_visits", ascending=False)["technique"])
+    picked = st.selectbox("Technique", choices, format_func=pretty, key="tq_drill")
+    rows = tq.technique_visits(frame, picked)
+    what = f"used {pretty(picked).lower()}"
+else:
+    choices = list(rep.mixes.sort_values("n_visits", ascending=False)["mix"])
+    picked = st.selectbox("Mix", choices, format_func=tc.mix_label, key="tq_drill_mix")
+    rows = tq.technique_visits(frame, mix=picked)
+    what = f"had exactly {tc.mix_label(picked).lower()}"
+st.caption(f"{len(rows):,} visits of {rows['client_id'].nunique():,} clients {what} (with the filters above; the "
+           "model uses those with the outcome and pain before recorded).")
+rows = rows.assign(technique_set=rows["technique_set"].map(tc.mix_label))
+st.dataframe(rows.rename(columns={
+    "visit_id": "Visit", "client_id": "Client", "visit_date": "Date", "visit_number": "Visit no.",
+    "therapist": "Therapist", "complaint_region": "Complaint region", "pressure": "Pressure",
+    "technique_set": "Techniques", "pain_pre": "Pain before", "pain_post": "Pain after",
+    "pain_change": "Change", "carryover_change": "Carry-over", "self_report_change": "Self-report change (7 d)",
+    "rom_mean_change_deg": "ROM change (°)"}), hide_index=True, key="tq_drill_table", column_config={
+    "Date": st.column_config.DateColumn(format="D MMM YYYY"),
+    "Pressure": st.column_config.NumberColumn(format="%d"),
+    "Change": st.column_config.NumberColumn(format="%+.1f"),
+    "Carry-over": st.column_config.NumberColumn(format="%+.1f"),
+    "Self-report change (7 d)": st.column_config.NumberColumn(format="%+.1f"),
+    "ROM change (°)": st.column_config.NumberColumn(format="%+.1f"),
+})
