@@ -366,3 +366,38 @@ def test_an_unrecognised_file_asks_for_its_kind_and_suggests_columns(tmp_path, d
     assert dict(zip(mapping["column"], mapping["imports_as"])) == {
         "Date": "visit_date (required)", "Client": "client_id (required)", "Pain before": "pain_pre",
         "Pain after": "pain_post", "What we did": "(not imported)"}
+
+
+# ---------------------------------------------------------------------------
+# Questionnaire change on the client page
+# ---------------------------------------------------------------------------
+
+def test_client_page_shows_each_questionnaires_change_in_mcids_with_its_verdict(db):
+    from pipelines.questionnaires import score_questionnaire
+    from pipelines.settings import threshold
+
+    client = "C0027"
+    rows = sql(db, "SELECT instrument, taken_on, " + ", ".join(f"item_{i}" for i in range(1, 21)) + ", total_score "
+                   "FROM core.outcome_measures WHERE client_id = ? ORDER BY instrument, taken_on", [client])
+    expected = {}
+    for name in sorted({r[0] for r in rows}):
+        mine = [r for r in rows if r[0] == name]
+        first, last = (score_questionnaire(name, list(r[2:22]), r[22]).score for r in (mine[0], mine[-1]))
+        better = (last - first) * (1 if name in ("PSFS", "LEFS") else -1)
+        expected[name] = better / threshold(None, f"questionnaires.{name}.mcid")
+    assert len(expected) >= 2
+
+    at = open_page(PROGRESS, client=client)
+    (fig,) = [json.loads(el.proto.spec) for el in at.get("plotly_chart")
+              if "change since the first" in json.loads(el.proto.spec)["layout"]["title"]["text"]]
+    got = {}
+    for trace in fig["data"]:
+        for y, x in zip(trace["y"], decode(trace["x"])):
+            got[y.split()[0]] = (x, trace["name"])
+    assert set(got) == set(expected)
+    for name, ratio in expected.items():
+        assert got[name][0] == pytest.approx(ratio)
+        verdict = "Important improvement" if ratio >= 1 - 1e-9 else "Important worsening" if ratio <= -1 else "No important change"
+        assert got[name][1] == verdict
+    caption = " ".join(c.value for c in at.caption)
+    assert "MCID 20" in caption and "Young" in caption and "MDC" in caption

@@ -235,3 +235,13 @@ if len(scores):
     st.caption("Green band: a clinically important improvement on the first score. " + " · ".join(sources)
                + (f" {len(unscored)} questionnaire(s) could not be scored: "
                   + "; ".join(sorted(set(unscored['reason'].astype(str)))) if len(unscored) else ""))
+    # Verdict per questionnaire since the first one (issue 6: pipelines/outcomes.py, dashboard/questionnaire_charts.py).
+    from dashboard.questionnaire_charts import change_caption, questionnaire_change_chart
+    from pipelines.outcomes import classify_outcomes, outcome_summary
+
+    q_summary = outcome_summary(classify_outcomes(scores, settings), settings)
+    if (q_summary["n"] >= 2).any():
+        st.plotly_chart(questionnaire_change_chart(q_summary), config=charts.PLOTLY_CONFIG, key="cp_q_change")
+        st.caption(change_caption(q_summary, metrics.cite))
+    st.page_link("app_pages/log_visit.py", label="Enter a questionnaire", query_params={"client": client_id},
+                 icon=":material/checklist:")
