@@ -107,7 +107,7 @@ def full_screenshot(page, path: Path) -> None:
 
 
 def expected_client_charts(db: Path, client_id: str) -> int:
-    """Pain + one ROM chart per joint/movement/side + technique grid + 2 trigger-point charts + questionnaires."""
+    """Pain + one ROM chart per joint/movement/side + technique grid + 2 trigger-point charts + one per questionnaire."""
     con = duckdb.connect(str(db), read_only=True)
     try:
         rom = con.execute("SELECT count(DISTINCT (joint, movement, side)) FROM core.rom JOIN core.visits USING (visit_id) "
@@ -123,6 +123,21 @@ def expected_client_charts(db: Path, client_id: str) -> int:
     return 1 + rom + (1 if techniques else 0) + (2 if tp else 0) + questionnaires
 
 
+def assert_all_charts_drawn(page, at_least: int) -> int:
+    """Every chart Streamlit placed on the page has been drawn by Plotly, and there are at least ``at_least``.
+
+    Plotly draws after the script run ends, so poll.  Pages may gain charts over time (other
+    features add panels), hence "at least" for the total but "every one" for drawing.
+    """
+    from playwright.sync_api import expect
+
+    containers = page.get_by_test_id("stPlotlyChart")
+    expect(containers.nth(at_least - 1)).to_be_attached(timeout=30_000)
+    n = containers.count()
+    expect(page.locator(".js-plotly-plot")).to_have_count(n, timeout=30_000)
+    return n
+
+
 def pick_client(page, name: str, client_id: str) -> None:
     """Type to search in the client selectbox and choose the match, as a therapist would."""
     box = page.get_by_test_id("stSelectbox").first
@@ -135,8 +150,6 @@ def pick_client(page, name: str, client_id: str) -> None:
 
 
 def test_client_page_in_a_real_browser_and_ingest_while_serving(server, browser, tmp_path):
-    from playwright.sync_api import expect
-
     url, db = server
     con = duckdb.connect(str(db), read_only=True)
     client_id, name = con.execute("""
@@ -152,8 +165,7 @@ def test_client_page_in_a_real_browser_and_ingest_while_serving(server, browser,
     pick_client(page, name, client_id)
 
     assert f"client={client_id}" in page.url
-    # Plotly draws each chart after the script run ends: poll until all of them are there.
-    expect(page.locator(".js-plotly-plot")).to_have_count(expected_client_charts(db, client_id), timeout=30_000)
+    assert_all_charts_drawn(page, expected_client_charts(db, client_id))
     assert page.get_by_test_id("stException").count() == 0
     assert page.get_by_text("Pain before and after each visit").count() >= 1
     full_screenshot(page, ARTIFACTS / "client_progress_desktop.png")
@@ -180,8 +192,6 @@ def test_client_page_in_a_real_browser_and_ingest_while_serving(server, browser,
 
 
 def test_every_page_renders_at_desktop_and_tablet_width(server, browser):
-    from playwright.sync_api import expect
-
     url, db = server
     con = duckdb.connect(str(db), read_only=True)
     client_id = con.execute("SELECT client_id FROM core.visits GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()[0]
@@ -194,7 +204,7 @@ def test_every_page_renders_at_desktop_and_tablet_width(server, browser):
         for name, (path, n_charts) in pages.items():
             page.goto(url + path)
             wait_for_app(page)
-            expect(page.locator(".js-plotly-plot")).to_have_count(n_charts, timeout=30_000)
+            assert_all_charts_drawn(page, n_charts)
             assert page.get_by_test_id("stException").count() == 0, (name, label)
             full_screenshot(page, ARTIFACTS / f"{name}_{label}.png")
         page.close()
