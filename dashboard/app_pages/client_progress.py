@@ -243,5 +243,5 @@ if len(scores):
     if (q_summary["n"] >= 2).any():
         st.plotly_chart(questionnaire_change_chart(q_summary), config=charts.PLOTLY_CONFIG, key="cp_q_change")
         st.caption(change_caption(q_summary, metrics.cite))
-    st.page_link("app_pages/log_visit.py", label="Enter a questionnaire", query_params={"client": client_id},
-                 icon=":material/checklist:")
+    st.page_link("app_pages/log_visit.py", label="Enter a questionnaire",
+                 query_params={"client": client_id, "tab": "questionnaire"}, icon=":material/checklist:")

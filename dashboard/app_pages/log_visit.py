@@ -45,8 +45,6 @@ for key, default in (("lv_gen", 0), ("lv_qgen", 0), ("lv_problems", []), ("lv_q_
                      ("lv_prefill", None)):
     ss.setdefault(key, default)
 wanted = st.query_params.get("client")
-if wanted in names and "lv_client" not in ss:
-    ss["lv_client"] = wanted
 
 
 def _client_label(cid: str) -> str:
@@ -89,6 +87,10 @@ def _show(*fields: str, kind: str = "lv_problems") -> None:
             st.error(p.message, icon=":material/error:")
 
 
+if wanted in names and ss.get("lv_client") != wanted and not ss.get("lv_edit"):
+    # Opened from a link (client page, Clients page): the address says which client.
+    ss["lv_client"] = wanted
+    _reset_form()
 reset = ss.pop("lv_reset", None)
 if reset:  # after a save or delete: a fresh form, set before any widget exists
     _reset_form()
@@ -156,7 +158,9 @@ else:
                    "day; to change the first one, pick it under *Edit or delete an earlier visit*.",
                    icon=":material/event_repeat:")
 
-visit_tab, questionnaire_tab = st.tabs(["Visit", "Questionnaire (NDI, ODI, PSFS, QuickDASH, LEFS)"], key="lv_tabs")
+TABS = ["Visit", "Questionnaire (NDI, ODI, PSFS, QuickDASH, LEFS)"]
+visit_tab, questionnaire_tab = st.tabs(TABS, key="lv_tabs",
+                                       default=TABS[1] if st.query_params.get("tab") == "questionnaire" else TABS[0])
 
 # --- The visit form ----------------------------------------------------------------------------
 ROM_EDITOR_COLUMNS = list(entry.ROM_COLUMNS)
