@@ -58,6 +58,14 @@ if not Path(db).exists():
         "Create one and import your files with `knotwork ingest clients.csv visits.csv … --db PATH`, "
         "or look around with the demo practice: `knotwork demo`.",
         icon=":material/database:")
+    # Or start from nothing in the app: add clients on the Clients page, import on the Import page.
+    if st.button("Start an empty practice here", key="create_db", icon=":material/add_circle:", type="primary"):
+        from pipelines.db import write_connection
+        from pipelines.marts import rebuild_marts
+
+        with write_connection(db) as con:
+            rebuild_marts(con)
+        st.rerun()
     st.stop()
 
 try:

@@ -401,3 +401,21 @@ def test_client_page_shows_each_questionnaires_change_in_mcids_with_its_verdict(
         assert got[name][1] == verdict
     caption = " ".join(c.value for c in at.caption)
     assert "MCID 20" in caption and "Young" in caption and "MDC" in caption
+
+
+def test_a_new_practice_starts_in_the_app_without_the_command_line(tmp_path, monkeypatch):
+    db = tmp_path / "fresh" / "practice.duckdb"
+    monkeypatch.setenv("KNOTWORK_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.button(key="create_db").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert db.exists()
+    at.switch_page(CLIENTS)
+    at.run()
+    assert at.text_input(key="cl_id_0_new").value == "C0001"
+    at.text_input(key="cl_name_0_new").set_value("First Client")
+    at.button(key="cl_save").click()
+    at.run()
+    assert sql(db, "SELECT client_id, display_name FROM core.clients") == [("C0001", "First Client")]

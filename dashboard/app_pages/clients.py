@@ -87,7 +87,7 @@ with st.form(f"cl_form_{suffix}", border=True, enter_to_submit=False):
         _show("birth_year")
     with d:
         _show("sex")
-    a, b, c, d = st.columns([2.5, 1.7, 1.3, 2])
+    a, b, c, d = st.columns([2.2, 1.6, 1.6, 2])
     complaint = a.text_input("Main complaint", value=current.primary_complaint or "", key=f"cl_complaint_{suffix}",
                              placeholder="e.g. Neck pain with headaches")
     regions = list(dict.fromkeys([*options["region"], *([current.complaint_region] if current.complaint_region else [])]))

@@ -53,6 +53,10 @@ def _client_label(cid: str) -> str:
     return f"{names[cid]} ({cid}){tail}"
 
 
+def _pain(value) -> str:
+    return "–" if value is None or pd.isna(value) else f"{float(value) + 0.0:g}"  # + 0.0: never "-0"
+
+
 def _reset_form() -> None:
     ss["lv_gen"] += 1
     ss["lv_problems"] = []
@@ -131,8 +135,8 @@ if client_id is None:
 
 recent = eq.client_recent_visits(db, ver, client_id)
 visit_labels = {
-    r.visit_id: f"{pd.Timestamp(r.visit_date):%d %b %Y} · pain {charts.fmt_points(r.pain_pre)} → "
-                f"{charts.fmt_points(r.pain_post)} · {', '.join(charts.pretty(t) for t in r.techniques[:3]) or 'no techniques'}"
+    r.visit_id: f"{pd.Timestamp(r.visit_date):%d %b %Y} · pain {_pain(r.pain_pre)} → {_pain(r.pain_post)} · "
+                f"{', '.join(charts.pretty(t) for t in r.techniques[:3]) or 'no techniques'}"
     for r in recent.itertuples()}
 which.selectbox("Edit or delete an earlier visit", [None, *visit_labels], key="lv_edit_pick", on_change=_start_edit,
                 format_func=lambda v: "— no, log a new visit —" if v is None else visit_labels.get(v, v))
