@@ -113,7 +113,7 @@ def record_checkin(client_id: str, values: dict, db=None, source: str = "link",
                 "INSERT INTO core.self_reports (client_id, reported_at, pain, region, did_homecare, pgic, note, source, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
                 [client_id, r["reported_at"], r["pain"], r["region"], r["did_homecare"], r["pgic"], r["note"], source])
-            rebuild_marts(con)
+            rebuild_marts(con, changed={"self_reports"})  # only the marts that read core.self_reports
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
