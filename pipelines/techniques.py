@@ -518,6 +518,38 @@ class _ExtraColumnScreen:
         return out
 
 
+    def fit_many(self, Z: scipy.sparse.spmatrix, with_mean: bool = False) -> list[dict | None]:
+        """:meth:`fit` for every column of a sparse 0/1 matrix at once (same numbers, no Python loop).
+
+        Cluster-robust fits need each column's full residual vector, so they go one by one.
+        """
+        Z = scipy.sparse.csc_matrix(Z, dtype=float)
+        if self.cov != "model":
+            return [self.fit(Z[:, j].toarray().ravel(), with_mean) for j in range(Z.shape[1])]
+        g = self.groups
+        if g.theta.any():
+            zbar = scipy.sparse.diags(g.theta / g.sizes) @ (g.ind @ Z)  # theta_i * client means, G x M
+            Zs = scipy.sparse.csc_matrix(Z - g.ind.T @ zbar)
+        else:
+            Zs = Z
+        QZ = np.asarray((Zs.T @ self.Q).T)  # k x M
+        zz = np.asarray(Zs.multiply(Zs).sum(axis=0)).ravel()
+        s = zz - (QZ ** 2).sum(axis=0)
+        b = np.asarray(Zs.T @ self.ry).ravel() / np.where(s > 0, s, np.nan)
+        one_minus = 1.0 - np.asarray(Zs.T @ self.h).ravel()
+        out: list[dict | None] = []
+        for j in range(Z.shape[1]):
+            if not s[j] > 1e-9 * max(zz[j], 1e-12):
+                out.append(None)
+                continue
+            res = {"est": float(b[j]), "dist": "t", "df": self.df, "se": math.sqrt(g.sigma2 / s[j])}
+            if with_mean:
+                res["mean"] = self.mean0 + one_minus[j] * b[j]
+                res["mean_se"] = math.sqrt(g.sigma2 * (self.xAx + one_minus[j] ** 2 / s[j]))
+            out.append(res)
+        return out
+
+
 def _ci_p(est, se, dist, df):
     if not (se > 0) or math.isnan(est):
         return float("nan"), float("nan"), float("nan")
@@ -998,19 +1030,16 @@ def _pair_candidates(model_techs, T, techs, codes, min_n) -> list[dict]:
 
 
 def _screen_pairs(design, groups, cov_kind, candidates, skip, T, techs) -> dict[tuple[str, str], dict]:
-    screen = None
-    out = {}
-    for row in candidates:
-        key = (row["technique_a"], row["technique_b"])
-        if not row["_ok"] or key in skip:
-            continue
-        if screen is None:
-            screen = _ExtraColumnScreen(design.y, design.X, groups, cov_kind)
-        z = T[:, techs.index(key[0])] * T[:, techs.index(key[1])]
-        res = screen.fit(z)
-        if res is not None:
-            out[key] = res
-    return out
+    keys = [(r["technique_a"], r["technique_b"]) for r in candidates
+            if r["_ok"] and (r["technique_a"], r["technique_b"]) not in skip]
+    if not keys:
+        return {}
+    cols = []
+    for a, b in keys:
+        cols.append(scipy.sparse.csc_matrix((T[:, techs.index(a)] * T[:, techs.index(b)])[:, None]))
+    Z = scipy.sparse.hstack(cols, format="csc")
+    results = _ExtraColumnScreen(design.y, design.X, groups, cov_kind).fit_many(Z)
+    return {key: res for key, res in zip(keys, results) if res is not None}
 
 
 def _select_interactions(design, groups, cov_kind, candidates, T, techs) -> list[tuple[str, str]]:
@@ -1106,37 +1135,44 @@ def _pressure_table(design, fit, df, labels, codes, ref_p, min_n) -> pd.DataFram
 def _mix_table(df, y, C, groups, cov_kind, codes, min_n) -> pd.DataFrame:
     """Each full mix vs all other visits, adjusted for the covariates (no technique columns)."""
     mix_codes, mix_names = pd.factorize(df["technique_set"])
-    counts = np.bincount(mix_codes, minlength=len(mix_names))
-    rows = []
-    screen = None
+    n_mix, n = len(mix_names), len(df)
+    counts = np.bincount(mix_codes, minlength=n_mix)
+    # clients per mix, and clients with at least one visit of another mix
+    pairs = np.unique(np.column_stack([mix_codes, codes]), axis=0)
+    n_cl = np.bincount(pairs[:, 0], minlength=n_mix)
+    distinct = np.bincount(pairs[:, 1], minlength=int(codes.max()) + 1)
+    only = pairs[distinct[pairs[:, 1]] == 1, 0]  # clients whose every visit had this one mix
+    n_rest = int(np.unique(codes).size) - np.bincount(only, minlength=n_mix)
+    sums = np.bincount(mix_codes, weights=y, minlength=n_mix)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unadjusted = sums / counts - (y.sum() - sums) / (n - counts)
     min_visits = max(MIN_VISITS_PER_MIX, min_n)
+    ok = (n_cl >= min_n) & (n_rest >= min_n) & (counts >= min_visits) & (counts < n)
+    fits: dict[int, dict | None] = {}
+    idx = np.flatnonzero(ok)
+    if idx.size:
+        Z = scipy.sparse.csc_matrix((np.ones(n), (np.arange(n), mix_codes)), shape=(n, n_mix))[:, idx]
+        for k, res in zip(idx, _ExtraColumnScreen(y, C, groups, cov_kind).fit_many(Z, with_mean=True)):
+            fits[int(k)] = res
+    rows = []
     for k in np.argsort(-counts, kind="stable"):
-        mix, n_vis = mix_names[k], int(counts[k])
-        mask = mix_codes == k
-        n_cl = _clients_with(mask, codes)
-        n_rest = _clients_with(~mask, codes)
-        row = {"mix": mix, "n_techniques": len(str(mix).split("+")), "n_visits": int(n_vis), "n_clients": n_cl,
-               "estimable": False, "adjusted_mean": float("nan"), "adjusted_mean_low": float("nan"),
-               "adjusted_mean_high": float("nan"), "effect": float("nan"), "ci_low": float("nan"),
-               "ci_high": float("nan"), "se": float("nan"), "p": float("nan"), "p_adjusted": float("nan"),
-               "unadjusted_difference": float(y[mask].mean() - y[~mask].mean()) if (~mask).any() else float("nan"),
-               "note": ""}
-        if n_cl < min_n or n_rest < min_n or n_vis < min_visits:
-            row["note"] = (f"too few: {n_vis} visits of {n_cl} clients with this mix, {n_rest} clients without "
-                           f"(minimum {min_visits} visits and {min_n} clients each)")
-            rows.append(row)
-            continue
-        if screen is None:
-            screen = _ExtraColumnScreen(y, C, groups, cov_kind)
-        res = screen.fit(mask.astype(float), with_mean=True)
-        if res is None:
+        mix = mix_names[k]
+        row = {"mix": mix, "n_techniques": len(str(mix).split("+")), "n_visits": int(counts[k]),
+               "n_clients": int(n_cl[k]), "estimable": False, "adjusted_mean": float("nan"),
+               "adjusted_mean_low": float("nan"), "adjusted_mean_high": float("nan"), "effect": float("nan"),
+               "ci_low": float("nan"), "ci_high": float("nan"), "se": float("nan"), "p": float("nan"),
+               "p_adjusted": float("nan"), "unadjusted_difference": float(unadjusted[k]), "note": ""}
+        if not ok[k]:
+            row["note"] = (f"too few: {counts[k]} visits of {n_cl[k]} clients with this mix, {n_rest[k]} clients "
+                           f"without (minimum {min_visits} visits and {min_n} clients each)")
+        elif fits.get(int(k)) is None:
             row["note"] = "cannot be separated from the covariates"
-            rows.append(row)
-            continue
-        lo, hi, p = _ci_p(res["est"], res["se"], res["dist"], res["df"])
-        mlo, mhi, _ = _ci_p(res["mean"], res["mean_se"], res["dist"], res["df"])
-        row.update(estimable=True, effect=res["est"], se=res["se"], ci_low=lo, ci_high=hi, p=p,
-                   adjusted_mean=res["mean"], adjusted_mean_low=mlo, adjusted_mean_high=mhi)
+        else:
+            res = fits[int(k)]
+            lo, hi, p = _ci_p(res["est"], res["se"], res["dist"], res["df"])
+            mlo, mhi, _ = _ci_p(res["mean"], res["mean_se"], res["dist"], res["df"])
+            row.update(estimable=True, effect=res["est"], se=res["se"], ci_low=lo, ci_high=hi, p=p,
+                       adjusted_mean=res["mean"], adjusted_mean_low=mlo, adjusted_mean_high=mhi)
         rows.append(row)
     out = pd.DataFrame(rows, columns=MIX_COLUMNS)
     if len(out):

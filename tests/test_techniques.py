@@ -674,3 +674,22 @@ def test_page_without_the_outcome_recorded_says_what_is_missing(page_db):
     assert not at.exception
     assert any("No visits match these filters" in i.value and "no rom change" in i.value for i in at.info)
     assert not at.get("plotly_chart")
+
+
+def test_vectorised_screen_equals_one_by_one():
+    """It gets identical numbers from the all-columns-at-once screen and the per-column screen."""
+    import scipy.sparse
+
+    df = _frame(n_clients=50, effects={"a": -1.0, "b": 0.2, "c": -0.5})
+    y = df["pain_change"].to_numpy(float)
+    codes = pd.factorize(df["client_id"])[0]
+    _, T = tq._indicators(df)
+    X = np.column_stack([np.ones(len(df)), df["pain_pre"], T])
+    Z = np.column_stack([T[:, 0] * T[:, 1], T[:, 1] * T[:, 2], T[:, 0] * T[:, 2]])
+    for tau2, cov in ((0.3, "model"), (0.0, "model"), (0.3, "cluster")):
+        screen = tq._ExtraColumnScreen(y, X, tq._Groups(codes, tau2, 1.0), cov)
+        many = screen.fit_many(scipy.sparse.csc_matrix(Z), with_mean=True)
+        for j in range(Z.shape[1]):
+            one = screen.fit(Z[:, j], with_mean=True)
+            for key in ("est", "se", "mean", "mean_se"):
+                assert many[j][key] == pytest.approx(one[key], rel=1e-9)
