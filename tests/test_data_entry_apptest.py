@@ -366,6 +366,9 @@ def test_an_unrecognised_file_asks_for_its_kind_and_suggests_columns(tmp_path, d
     assert dict(zip(mapping["column"], mapping["imports_as"])) == {
         "Date": "visit_date (required)", "Client": "client_id (required)", "Pain before": "pain_pre",
         "Pain after": "pain_post", "What we did": "(not imported)"}
+    # The upload was previewed, not imported: no copy of it is left on disk.
+    import tempfile
+    assert not list(Path(tempfile.gettempdir()).glob("knotwork-upload-*/my_old_sheet.csv"))
 
 
 # ---------------------------------------------------------------------------

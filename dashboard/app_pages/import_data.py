@@ -46,16 +46,12 @@ def _slug(text: str) -> str:
 
 
 def _saved_upload(uploaded) -> Path:
-    """The upload as a file on disk (same name, so the kind can be read from it), written once."""
-    paths = ss.setdefault("im_paths", {})
-    path = Path(paths.get(uploaded.file_id, "")) if uploaded.file_id in paths else None
-    if path is None or not path.exists():
-        for old in paths.values():  # one upload at a time: drop the previous one
-            shutil.rmtree(Path(old).parent, ignore_errors=True)
-        folder = Path(tempfile.mkdtemp(prefix="knotwork-upload-"))
-        path = folder / Path(uploaded.name).name
-        path.write_bytes(uploaded.getvalue())
-        ss["im_paths"] = {uploaded.file_id: str(path)}
+    """The upload as a file on disk for the import engine, under its own name (the kind can be read
+    from it).  Written for this run only and removed at the end of it (``finally`` below), so no
+    copy of a client file outlives the page run, imported or not."""
+    folder = Path(tempfile.mkdtemp(prefix="knotwork-upload-"))
+    path = folder / Path(uploaded.name).name
+    path.write_bytes(uploaded.getvalue())
     return path
 
 
@@ -82,135 +78,136 @@ report = ss.get("im_report")
 if uploaded is not None:
     path = _saved_upload(uploaded)
     try:
-        table = open_table(path)
-    except FileProblem as exc:
-        st.error(f"This file cannot be imported: {exc}", icon=":material/block:")
-        st.stop()
-    headers = table.headers
-
-    # --- Which mapping, which kind ---------------------------------------------------------
-    profiles = M.list_profiles(db)
-    fitting = [p.name for p in M.profiles_for(headers, db)]
-    names = [None, *fitting, *[p.name for p in profiles if p.name not in fitting]]
-    by_name = {p.name: p for p in profiles}
-    left, right = st.columns(2)
-    profile_name = left.selectbox(
-        "Column mapping", names, index=1 if fitting else 0, key=f"im_profile_{uploaded.file_id}",
-        format_func=lambda n: "None: match columns by name" if n is None else
-        f"{n}{' (fits this file)' if n in fitting else ''}{' · built-in' if by_name[n].builtin else ''}",
-        help="A saved mapping remembers which column is which, so the next export of the same form needs no clicks.")
-    profile = by_name.get(profile_name)
-    if profile is not None and profile_name in fitting:
-        left.caption(f"Applied saved mapping **{profile.name}**: {profile.description or 'no description'}")
-    detected = (profile.kind if profile and profile.kind else None) or M.guess_kind(headers, table.path.name)
-    kinds = list(KINDS)
-    kind = right.selectbox("This file holds", kinds, index=kinds.index(detected) if detected else None,
-                           key=f"im_kind_{uploaded.file_id}_{profile_name}", format_func=lambda k: KIND_LABELS[k],
-                           placeholder="Choose what the file holds")
-    if detected is None:
-        right.caption("Could not tell from the columns; please choose.")
-    if kind is None:
-        st.stop()
-
-    # --- Columns ---------------------------------------------------------------------------
-    if profile is not None and profile_name in fitting:
-        wanted = {normalise_header(h): t for h, t in profile.columns.items()}
-        initial = {h: (wanted.get(normalise_header(h)) or None) for h in headers}
-        initial = {h: (t if t in FIELDS[kind] else None) for h, t in initial.items()}
-    else:
-        initial = {h: t for h, (t, _) in M.suggest_mapping(headers, kind).items()}
-    first_rows = next(table.chunks()).head(50)
-    examples = {h: ", ".join([v for v in first_rows[c].astype(str).tolist() if v.strip()][:3])[:60]
-                for h, c in zip(headers, table.columns)}
-    editor = pd.DataFrame({"column": headers, "example": [examples[h] for h in headers],
-                           "imports_as": [initial[h] or IGNORE for h in headers]})
-    required = set(KINDS[kind].required)
-    target_options = [IGNORE, *[f"{c} (required)" if c in required else c for c in FIELDS[kind]]]
-    editor["imports_as"] = editor["imports_as"].map(lambda t: f"{t} (required)" if t in required else t)
-    st.markdown("**Columns** — check what each column of your file becomes in Knotwork")
-    edited = st.data_editor(
-        editor, key=f"im_map_{uploaded.file_id}_{profile_name}_{kind}", hide_index=True, width="stretch",
-        disabled=["column", "example"], column_config={
-            "column": st.column_config.TextColumn("Column in your file"),
-            "example": st.column_config.TextColumn("First values"),
-            "imports_as": st.column_config.SelectboxColumn("Imports as", options=target_options, required=True),
-        })
-    choices = {h: (None if t in (IGNORE, None) or pd.isna(t) else str(t).replace(" (required)", ""))
-               for h, t in zip(edited["column"], edited["imports_as"])}
-    order_default = profile.date_order if profile is not None else None
-    date_order = st.radio("Dates in this file", list(DATE_ORDERS), index=list(DATE_ORDERS).index(order_default),
-                          key=f"im_dates_{uploaded.file_id}_{profile_name}", format_func=DATE_ORDERS.get, horizontal=True)
-    day_first = None if date_order is None else date_order == "day_first"
-    try:
-        rename = M.mapping_from_choices(choices, name=profile_name, kind=kind, day_first=day_first)
-    except M.MappingProblem as exc:
-        st.error(f"{exc}. Set one of them to '{IGNORE}'.", icon=":material/block:")
-        st.stop()
-    missing = required_columns_missing(kind, set(t for t in choices.values() if t))
-    if missing:
-        st.error(f"A {KIND_LABELS[kind].lower()} file needs a column for **{missing[0]}**: choose which column it is "
-                 "above.", icon=":material/block:")
-
-    # --- Preview ---------------------------------------------------------------------------
-    if not missing:
         try:
-            pv = M.preview(path, kind, rename, db=db, n_rows=20, day_first=day_first)
+            table = open_table(path)
         except FileProblem as exc:
-            st.error(str(exc), icon=":material/block:")
+            st.error(f"This file cannot be imported: {exc}", icon=":material/block:")
             st.stop()
-        total = _count_rows(path)
-        st.markdown(f"**Check** — the first {len(pv.rows)} of about {total:,} rows, with the import's own rules")
-        if pv.n_bad:
-            st.warning(f"{pv.n_ok} rows look fine, {pv.n_bad} would be rejected (reason in the *problems* column). "
-                       "You can import anyway: rejected rows are kept with their reason to fix and re-import.",
-                       icon=":material/rule:")
+        headers = table.headers
+
+        # --- Which mapping, which kind ---------------------------------------------------------
+        profiles = M.list_profiles(db)
+        fitting = [p.name for p in M.profiles_for(headers, db)]
+        names = [None, *fitting, *[p.name for p in profiles if p.name not in fitting]]
+        by_name = {p.name: p for p in profiles}
+        left, right = st.columns(2)
+        profile_name = left.selectbox(
+            "Column mapping", names, index=1 if fitting else 0, key=f"im_profile_{uploaded.file_id}",
+            format_func=lambda n: "None: match columns by name" if n is None else
+            f"{n}{' (fits this file)' if n in fitting else ''}{' · built-in' if by_name[n].builtin else ''}",
+            help="A saved mapping remembers which column is which, so the next export of the same form needs no clicks.")
+        profile = by_name.get(profile_name)
+        if profile is not None and profile_name in fitting:
+            left.caption(f"Applied saved mapping **{profile.name}**: {profile.description or 'no description'}")
+        detected = (profile.kind if profile and profile.kind else None) or M.guess_kind(headers, table.path.name)
+        kinds = list(KINDS)
+        kind = right.selectbox("This file holds", kinds, index=kinds.index(detected) if detected else None,
+                               key=f"im_kind_{uploaded.file_id}_{profile_name}", format_func=lambda k: KIND_LABELS[k],
+                               placeholder="Choose what the file holds")
+        if detected is None:
+            right.caption("Could not tell from the columns; please choose.")
+        if kind is None:
+            st.stop()
+
+        # --- Columns ---------------------------------------------------------------------------
+        if profile is not None and profile_name in fitting:
+            wanted = {normalise_header(h): t for h, t in profile.columns.items()}
+            initial = {h: (wanted.get(normalise_header(h)) or None) for h in headers}
+            initial = {h: (t if t in FIELDS[kind] else None) for h, t in initial.items()}
         else:
-            st.success(f"All {pv.n_ok} rows checked look fine.", icon=":material/task_alt:")
-        for note in pv.notes:
-            st.caption(note)
-        st.dataframe(pv.rows, hide_index=True, key="im_preview", height=min(38 + 35 * len(pv.rows), 420),
-                     column_config={"line": st.column_config.NumberColumn("Line", format="%d", width="small"),
-                                    "problems": st.column_config.TextColumn(
-                                        "Problems", width="large" if pv.n_bad else "small")})
+            initial = {h: t for h, (t, _) in M.suggest_mapping(headers, kind).items()}
+        first_rows = next(table.chunks()).head(50)
+        examples = {h: ", ".join([v for v in first_rows[c].astype(str).tolist() if v.strip()][:3])[:60]
+                    for h, c in zip(headers, table.columns)}
+        editor = pd.DataFrame({"column": headers, "example": [examples[h] for h in headers],
+                               "imports_as": [initial[h] or IGNORE for h in headers]})
+        required = set(KINDS[kind].required)
+        target_options = [IGNORE, *[f"{c} (required)" if c in required else c for c in FIELDS[kind]]]
+        editor["imports_as"] = editor["imports_as"].map(lambda t: f"{t} (required)" if t in required else t)
+        st.markdown("**Columns** — check what each column of your file becomes in Knotwork")
+        edited = st.data_editor(
+            editor, key=f"im_map_{uploaded.file_id}_{profile_name}_{kind}", hide_index=True, width="stretch",
+            disabled=["column", "example"], column_config={
+                "column": st.column_config.TextColumn("Column in your file"),
+                "example": st.column_config.TextColumn("First values"),
+                "imports_as": st.column_config.SelectboxColumn("Imports as", options=target_options, required=True),
+            })
+        choices = {h: (None if t in (IGNORE, None) or pd.isna(t) else str(t).replace(" (required)", ""))
+                   for h, t in zip(edited["column"], edited["imports_as"])}
+        order_default = profile.date_order if profile is not None else None
+        date_order = st.radio("Dates in this file", list(DATE_ORDERS), index=list(DATE_ORDERS).index(order_default),
+                              key=f"im_dates_{uploaded.file_id}_{profile_name}", format_func=DATE_ORDERS.get, horizontal=True)
+        day_first = None if date_order is None else date_order == "day_first"
+        try:
+            rename = M.mapping_from_choices(choices, name=profile_name, kind=kind, day_first=day_first)
+        except M.MappingProblem as exc:
+            st.error(f"{exc}. Set one of them to '{IGNORE}'.", icon=":material/block:")
+            st.stop()
+        missing = required_columns_missing(kind, set(t for t in choices.values() if t))
+        if missing:
+            st.error(f"A {KIND_LABELS[kind].lower()} file needs a column for **{missing[0]}**: choose which column it is "
+                     "above.", icon=":material/block:")
 
-        with st.expander("Save this mapping for next time"):
-            a, b = st.columns([1, 2])
-            suggested = profile.name if profile is not None and not profile.builtin else _slug(Path(uploaded.name).stem)
-            save_name = a.text_input("Name", value=suggested, key=f"im_save_name_{uploaded.file_id}")
-            description = b.text_input("Description", value=profile.description if profile is not None else "",
-                                       key=f"im_save_desc_{uploaded.file_id}", placeholder="e.g. Google Forms check-in")
-            if st.button("Save mapping", key="im_save_mapping", icon=":material/bookmark_add:"):
-                try:
-                    saved_path = M.save_profile(M.MappingProfile(
-                        _slug(save_name), {h: (t or M.IGNORE) for h, t in choices.items()}, kind=kind,
-                        date_order=date_order, description=description), db=db)
-                except M.MappingProblem as exc:
-                    st.error(str(exc))
-                else:
-                    st.success(f"Saved as **{saved_path.stem}** ({saved_path}). Next time a file with these columns "
-                               "comes in, it is applied by itself; on the command line: "
-                               f"`knotwork ingest FILE --mapping {saved_path.stem}`.")
-
-        if st.button(f"Import {total:,} rows", type="primary", key="im_go", icon=":material/upload:"):
-            bar = st.progress(0.0, text="Starting…")
-
-            def progress(rows: int, message: str) -> None:
-                bar.progress(min(rows / total, 1.0) * 0.9 if "marts" not in message else 0.95, text=message)
-
+        # --- Preview ---------------------------------------------------------------------------
+        if not missing:
             try:
-                rep = ingest_file(path, db=db, kind=kind, rename=rename, mapping_name=profile_name,
-                                  day_first=day_first, progress=progress)
+                pv = M.preview(path, kind, rename, db=db, n_rows=20, day_first=day_first)
             except FileProblem as exc:
-                bar.empty()
-                st.error(f"Nothing was imported: {exc}", icon=":material/block:")
+                st.error(str(exc), icon=":material/block:")
                 st.stop()
-            bar.progress(1.0, text="Done")
-            ss["im_report"] = {"file": uploaded.name, **rep.to_json(), "import_id": rep.import_id}
-            ss["im_rejects_pick"] = rep.import_id
-            shutil.rmtree(path.parent, ignore_errors=True)
-            ss["im_paths"] = {}
-            ss["im_gen"] += 1  # an empty uploader, with the report on top
-            st.rerun()
+            total = _count_rows(path)
+            st.markdown(f"**Check** — the first {len(pv.rows)} of about {total:,} rows, with the import's own rules")
+            if pv.n_bad:
+                st.warning(f"{pv.n_ok} rows look fine, {pv.n_bad} would be rejected (reason in the *problems* column). "
+                           "You can import anyway: rejected rows are kept with their reason to fix and re-import.",
+                           icon=":material/rule:")
+            else:
+                st.success(f"All {pv.n_ok} rows checked look fine.", icon=":material/task_alt:")
+            for note in pv.notes:
+                st.caption(note)
+            st.dataframe(pv.rows, hide_index=True, key="im_preview", height=min(38 + 35 * len(pv.rows), 420),
+                         column_config={"line": st.column_config.NumberColumn("Line", format="%d", width="small"),
+                                        "problems": st.column_config.TextColumn(
+                                            "Problems", width="large" if pv.n_bad else "small")})
+
+            with st.expander("Save this mapping for next time"):
+                a, b = st.columns([1, 2])
+                suggested = profile.name if profile is not None and not profile.builtin else _slug(Path(uploaded.name).stem)
+                save_name = a.text_input("Name", value=suggested, key=f"im_save_name_{uploaded.file_id}")
+                description = b.text_input("Description", value=profile.description if profile is not None else "",
+                                           key=f"im_save_desc_{uploaded.file_id}", placeholder="e.g. Google Forms check-in")
+                if st.button("Save mapping", key="im_save_mapping", icon=":material/bookmark_add:"):
+                    try:
+                        saved_path = M.save_profile(M.MappingProfile(
+                            _slug(save_name), {h: (t or M.IGNORE) for h, t in choices.items()}, kind=kind,
+                            date_order=date_order, description=description), db=db)
+                    except M.MappingProblem as exc:
+                        st.error(str(exc))
+                    else:
+                        st.success(f"Saved as **{saved_path.stem}** ({saved_path}). Next time a file with these columns "
+                                   "comes in, it is applied by itself; on the command line: "
+                                   f"`knotwork ingest FILE --mapping {saved_path.stem}`.")
+
+            if st.button(f"Import {total:,} rows", type="primary", key="im_go", icon=":material/upload:"):
+                bar = st.progress(0.0, text="Starting…")
+
+                def progress(rows: int, message: str) -> None:
+                    bar.progress(min(rows / total, 1.0) * 0.9 if "marts" not in message else 0.95, text=message)
+
+                try:
+                    rep = ingest_file(path, db=db, kind=kind, rename=rename, mapping_name=profile_name,
+                                      day_first=day_first, progress=progress)
+                except FileProblem as exc:
+                    bar.empty()
+                    st.error(f"Nothing was imported: {exc}", icon=":material/block:")
+                    st.stop()
+                bar.progress(1.0, text="Done")
+                ss["im_report"] = {"file": uploaded.name, **rep.to_json(), "import_id": rep.import_id}
+                ss["im_rejects_pick"] = rep.import_id
+                ss["im_gen"] += 1  # an empty uploader, with the report on top
+                st.rerun()
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
 
 # --- The report of the last import ------------------------------------------------------------
 if report:
