@@ -53,19 +53,20 @@ def _row_label(name: str, n_visits, n_clients) -> str:
 
 
 def forest_plot(rows: pd.DataFrame, *, axis_title: str, title: str, label_col: str = "technique",
-                min_clients: int | None = None, label=pretty) -> go.Figure:
-    """Adjusted effects with 95 % intervals, one row each, most relief at the top.
+                min_clients: int | None = None, label=pretty, higher_is_better: bool = False) -> go.Figure:
+    """Adjusted effects with 95 % intervals, one row each, the best at the top.
 
     ``rows`` needs ``label_col``, ``n_visits``, ``n_clients``, ``estimable``, ``effect``,
     ``ci_low``, ``ci_high``, ``p_adjusted`` and ``note``.  Rows without an estimate are listed
     below the estimated ones, greyed, with their counts.
     """
-    est = rows[rows["estimable"].astype(bool)].sort_values("effect", ascending=False)
+    # plotly draws the first category at the bottom: sort so the best (most relief) ends on top
+    est = rows[rows["estimable"].astype(bool)].sort_values("effect", ascending=higher_is_better)
     low = rows[~rows["estimable"].astype(bool)].sort_values("n_clients")
     fig = go.Figure()
     labels_low = [_row_label(label(r[label_col]), r["n_visits"], r["n_clients"]) for _, r in low.iterrows()]
     labels_est = [_row_label(label(r[label_col]), r["n_visits"], r["n_clients"]) for _, r in est.iterrows()]
-    order = labels_low + labels_est  # plotly draws the first category at the bottom
+    order = labels_low + labels_est
     if len(low):
         fig.add_trace(go.Scatter(
             x=[0.0] * len(low), y=labels_low, mode="text", name="No estimate (too few clients)",
@@ -139,10 +140,10 @@ def pressure_chart(pressure: pd.DataFrame, *, axis_title: str,
     return _layout(fig, title, 380)
 
 
-def adjusted_vs_unadjusted_chart(techniques: pd.DataFrame, *, axis_title: str,
+def adjusted_vs_unadjusted_chart(techniques: pd.DataFrame, *, axis_title: str, higher_is_better: bool = False,
                                  title: str = "Why adjust: unadjusted differences vs adjusted effects") -> go.Figure:
     """Teaching view: the raw with-vs-without difference (labelled *not an effect*) next to the estimate."""
-    est = techniques[techniques["estimable"].astype(bool)].sort_values("effect", ascending=False)
+    est = techniques[techniques["estimable"].astype(bool)].sort_values("effect", ascending=higher_is_better)
     labels = [pretty(t) for t in est["technique"]]
     fig = go.Figure()
     for i, (_, r) in enumerate(est.iterrows()):

@@ -103,6 +103,7 @@ class Outcome:
     direction: str  # what a negative number means
     axis_title: str
     extra_covariates: tuple[str, ...] = ()
+    higher_is_better: bool = False  # pain: lower is better; ROM: more movement is better
 
 
 OUTCOMES: dict[str, Outcome] = {
@@ -126,7 +127,7 @@ OUTCOMES: dict[str, Outcome] = {
         "rom_change", "rom_mean_change_deg",
         "Range of motion: mean change over the visit's paired readings (after - before)",
         "degrees", "positive = more movement",
-        "Adjusted change in range of motion (degrees); positive = more movement"),
+        "Adjusted change in range of motion (degrees); positive = more movement", higher_is_better=True),
 }
 
 CAVEATS: tuple[str, ...] = (
@@ -758,7 +759,8 @@ def analyse(visits: pd.DataFrame, outcome: str | Outcome = "pain_change", *, min
                            "; the pair's synergy is in the pairs table")
     tech_df = pd.DataFrame([base_rows[t] for t in techs], columns=TECHNIQUE_COLUMNS)
     tech_df["p_adjusted"] = holm(tech_df["p"].where(tech_df["estimable"]))
-    tech_df = tech_df.sort_values(["estimable", "effect", "n_visits"], ascending=[False, True, False],
+    tech_df = tech_df.sort_values(["estimable", "effect", "n_visits"],
+                                  ascending=[False, not oc.higher_is_better, False],
                                   na_position="last").reset_index(drop=True)
 
     # --- pressure-response ----------------------------------------------------------------
@@ -767,7 +769,7 @@ def analyse(visits: pd.DataFrame, outcome: str | Outcome = "pain_change", *, min
     # --- mixes ----------------------------------------------------------------------------
     mix_df = pd.DataFrame(columns=MIX_COLUMNS)
     if mixes:
-        mix_df = _mix_table(df, y, C, groups, cov_kind, codes, min_n)
+        mix_df = _mix_table(df, y, C, groups, cov_kind, codes, min_n, oc.higher_is_better)
 
     return TechniqueReport(
         outcome=oc, method=method, method_reason=reason, min_clients=min_n, n_visits=len(df),
@@ -1132,7 +1134,7 @@ def _pressure_table(design, fit, df, labels, codes, ref_p, min_n) -> pd.DataFram
     return pd.DataFrame(rows, columns=PRESSURE_COLUMNS)
 
 
-def _mix_table(df, y, C, groups, cov_kind, codes, min_n) -> pd.DataFrame:
+def _mix_table(df, y, C, groups, cov_kind, codes, min_n, higher_is_better: bool = False) -> pd.DataFrame:
     """Each full mix vs all other visits, adjusted for the covariates (no technique columns)."""
     mix_codes, mix_names = pd.factorize(df["technique_set"])
     n_mix, n = len(mix_names), len(df)
@@ -1178,7 +1180,7 @@ def _mix_table(df, y, C, groups, cov_kind, codes, min_n) -> pd.DataFrame:
     if len(out):
         out["estimable"] = out["estimable"].astype(bool)
         out["p_adjusted"] = holm(out["p"].where(out["estimable"]))
-        out = out.sort_values(["estimable", "effect", "n_visits"], ascending=[False, True, False],
+        out = out.sort_values(["estimable", "effect", "n_visits"], ascending=[False, not higher_is_better, False],
                               na_position="last").reset_index(drop=True)
     return out
 

@@ -75,6 +75,7 @@ for warning in rep.warnings:
 
 # --- Forest plot -------------------------------------------------------------------------------
 st.plotly_chart(tc.forest_plot(rep.techniques, axis_title=oc.axis_title, min_clients=min_n,
+                               higher_is_better=oc.higher_is_better,
                                title=f"Adjusted effect of each technique — {oc.label.lower()}"),
                 config=PLOTLY_CONFIG, key="tq_forest")
 st.caption(f"Points: adjusted effect ({oc.unit}; {oc.direction}); bars: 95 % intervals. Method: {rep.method}. "
@@ -116,6 +117,7 @@ with tab_mixes:
         if len(est_mixes):
             st.plotly_chart(tc.forest_plot(est_mixes.head(25), axis_title=oc.axis_title.replace(
                 "Adjusted change", "Adjusted difference vs other visits"), label_col="mix", label=tc.mix_label,
+                higher_is_better=oc.higher_is_better,
                 title="Mixes vs all other visits (adjusted)"), config=PLOTLY_CONFIG, key="tq_mix_forest")
         st.dataframe(tc.mix_table(mixes), hide_index=True, key="tq_mixes", column_config={
             "Adjusted mean change": st.column_config.NumberColumn(format="%+.2f"),
@@ -146,7 +148,7 @@ with tab_teach:
             "worse. The blue points are the adjusted estimates above. Shown for teaching only.",
             icon=":material/school:")
     if n_est:
-        st.plotly_chart(tc.adjusted_vs_unadjusted_chart(rep.techniques,
+        st.plotly_chart(tc.adjusted_vs_unadjusted_chart(rep.techniques, higher_is_better=oc.higher_is_better,
                                                         axis_title=oc.axis_title.replace("Adjusted change", "Change")),
                         config=PLOTLY_CONFIG, key="tq_teach")
 
