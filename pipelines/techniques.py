@@ -144,6 +144,9 @@ CAVEATS: tuple[str, ...] = (
     "Small numbers: with few clients the intervals are wide and chance differences look real. "
     "An estimate is shown only when enough clients had the technique and enough did not, and p-values "
     "are adjusted for the number of comparisons (Holm).",
+    "Floor of the scale: pain cannot fall below 0, so when pain before the visit is already low the "
+    "possible relief is capped. This makes the strongest techniques look slightly weaker than they are "
+    "(a few percent), most visibly in large practices where the intervals are narrow.",
 )
 
 
