@@ -106,7 +106,8 @@ def write_connection(db: str | os.PathLike | None = None, timeout_s: float = 30.
     path.parent.mkdir(parents=True, exist_ok=True)
     con = _connect_with_retry(path, False, WRITE_CONFIG, timeout_s)
     try:
-        con.execute("SET enable_progress_bar = false")  # it would print into the CLI's own output
+        with contextlib.suppress(duckdb.Error):  # in Jupyter this setting wants ipywidgets; harmless to skip
+            con.execute("SET enable_progress_bar = false")  # it would print into the CLI's own output
         migrate(con)
         yield con
         with contextlib.suppress(duckdb.Error):
