@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("techniques", help="technique-response table: adjusted effect of each technique on pain, "
-                                          "with n, 95 % interval and Holm-adjusted p")
+                                          "with n, 95 %% interval and Holm-adjusted p")
     _db_arg(p)
     p.add_argument("--json", action="store_true",
                    help="print a JSON list: technique, n_visits, n_clients, effect (adjusted change in pain, 0-10, "
