@@ -335,19 +335,7 @@ def _resolve_unique(values: pd.Series, voc: V.Vocabulary) -> dict[str, V.Resolut
 
 
 def _check_vocab(col, name, text, empty, spec, voc, new_vocab) -> pd.Series:
-    res = _resolve_unique(text, voc)
-    canonical = {}
-    reason = {}
-    warn = {}
-    for raw, r in res.items():
-        if r.known:
-            canonical[raw] = r.canonical
-        elif spec.unknown == "extend" and not r.likely_typo:
-            canonical[raw] = V.normalise(raw)
-            new_vocab[(voc.name, V.normalise(raw))] = r.suggestion
-            warn[raw] = f"new {voc.name} '{raw}' accepted as a practice-defined entry (closest known: {r.suggestion})"
-        else:
-            reason[raw] = _unknown_reason(name, raw, r, voc)
+    canonical, reason, warn = _judge_values(_resolve_unique(text, voc), name, spec, voc, new_vocab, _unknown_reason)
     mapped = text.map(canonical)
     if reason:
         bad = text.isin(list(reason))
@@ -356,6 +344,26 @@ def _check_vocab(col, name, text, empty, spec, voc, new_vocab) -> pd.Series:
         flagged = text.isin(list(warn))
         col.warn(flagged, name, text, lambda t: t.map(warn))
     return mapped.where(~empty, None)
+
+
+def _judge_values(res: dict[str, V.Resolution], name: str, spec: Field, voc: V.Vocabulary, new_vocab: dict,
+                  unknown_reason) -> tuple[dict, dict, dict]:
+    """Split distinct raw values into canonical names, rejects (with reasons) and accepted new entries."""
+    canonical, reason, warn = {}, {}, {}
+    for raw, r in res.items():
+        if r.known:
+            canonical[raw] = r.canonical
+        elif spec.unknown == "extend" and not r.likely_typo:
+            canonical[raw] = V.normalise(raw)
+            new_vocab[(voc.name, V.normalise(raw))] = r.suggestion
+            warn[raw] = f"new {voc.name} '{raw}' accepted as a practice-defined entry (closest known: {r.suggestion})"
+        else:
+            reason[raw] = unknown_reason(name, raw, r, voc)
+    return canonical, reason, warn
+
+
+def _list_item_reason(name: str, raw: str, r: V.Resolution, voc: V.Vocabulary) -> str:
+    return f"{name}: '{raw}' is not a known {voc.name}; did you mean '{r.suggestion}'?"
 
 
 def _unknown_reason(name: str, raw: str, r: V.Resolution, voc: V.Vocabulary) -> str:
@@ -371,17 +379,7 @@ def _check_vocab_list(col, name, text, spec, voc, new_vocab) -> pd.Series:
     items = text.str.split(r"\s*[;,|]\s*", regex=True)
     exploded = items.explode()
     exploded = exploded[exploded.notna() & (exploded.str.strip() != "")].str.strip()
-    res = _resolve_unique(exploded, voc)
-    mapping, reason, warn = {}, {}, {}
-    for raw, r in res.items():
-        if r.known:
-            mapping[raw] = r.canonical
-        elif spec.unknown == "extend" and not r.likely_typo:
-            mapping[raw] = V.normalise(raw)
-            new_vocab[(voc.name, V.normalise(raw))] = r.suggestion
-            warn[raw] = f"new {voc.name} '{raw}' accepted as a practice-defined entry (closest known: {r.suggestion})"
-        else:
-            reason[raw] = f"{name}: '{raw}' is not a known {voc.name}; did you mean '{r.suggestion}'?"
+    mapping, reason, warn = _judge_values(_resolve_unique(exploded, voc), name, spec, voc, new_vocab, _list_item_reason)
     if reason:
         bad_items = exploded[exploded.isin(list(reason))]
         first_bad = bad_items.groupby(level=0).first()

@@ -41,3 +41,16 @@ def sample_db_copy(sample_db, tmp_path) -> Path:
     copy = tmp_path / "sample-copy.duckdb"
     shutil.copy(sample_db, copy)
     return copy
+
+
+@pytest.fixture
+def clean_streamlit_caches():
+    """st caches are process-global: without this an AppTest sees the previous test's database
+    (engineering.md §3).  Use with ``pytestmark = pytest.mark.usefixtures("clean_streamlit_caches")``."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()

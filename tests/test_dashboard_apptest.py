@@ -29,14 +29,7 @@ PRACTICE_PAGE = "app_pages/practice_overview.py"
 TIMEOUT = 30
 
 
-@pytest.fixture(autouse=True)
-def clear_streamlit_caches():
-    """st caches are process-global: without this a test sees the previous test's database."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("clean_streamlit_caches")
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import SAMPLE
@@ -31,13 +30,7 @@ CLIENT = "C0002"
 TODAY = dt.date.today()
 
 
-@pytest.fixture(autouse=True)
-def clear_streamlit_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("clean_streamlit_caches")
 
 
 @pytest.fixture

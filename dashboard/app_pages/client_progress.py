@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, metrics, queries
+from dashboard import charts, metrics, page_parts, queries
 from pipelines.clinical import PAIN_CLINICALLY_IMPORTANT, PAIN_SOME, PAIN_WORSE
 from pipelines.settings import threshold_source
 
@@ -17,12 +17,7 @@ settings = queries.practice_settings(db)
 today = dt.date.today()
 
 st.title("Client progress")
-clients = queries.clients(db, ver)
-if clients.empty:
-    st.info("No clients in this database yet. Import your clients and visits with "
-            "`knotwork ingest clients.csv visits.csv …`, or try the demo practice with `knotwork demo`.",
-            icon=":material/person_add:")
-    st.stop()
+clients = page_parts.clients_or_stop(db, ver)
 
 # --- Client picker, kept in sync with ?client=ID so a link (or a reload) opens the same client.
 ids = clients["client_id"].tolist()

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, metrics, queries
+from dashboard import charts, metrics, page_parts, queries
 
 db = queries.current_db()
 ver = queries.version(db)
@@ -15,12 +15,7 @@ settings = queries.practice_settings(db)
 today = dt.date.today()
 
 st.title("Practice overview")
-clients = queries.clients(db, ver)
-if clients.empty:
-    st.info("No clients in this database yet. Import your clients and visits with "
-            "`knotwork ingest clients.csv visits.csv …`, or try the demo practice with `knotwork demo`.",
-            icon=":material/person_add:")
-    st.stop()
+clients = page_parts.clients_or_stop(db, ver)
 
 weekly = queries.practice_weekly(db, ver)
 attention = metrics.attention_list(clients, settings)
