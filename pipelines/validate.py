@@ -408,6 +408,8 @@ def _check_vocab_list(col, name, text, spec, voc, new_vocab) -> pd.Series:
 
 
 def _check_rom_bounds(col: _Collector, clean: pd.DataFrame, chunk: pd.DataFrame) -> None:
+    # A chunk whose joints are all unknown has an all-NaN float column; text from here on.
+    clean = clean.assign(joint=clean["joint"].astype(object), movement=clean["movement"].astype(object))
     keys = list(zip(clean["joint"].fillna(""), clean["movement"].fillna("")))
     bounds = {k: V.rom_bounds(*k) for k in set(keys)}
     lo = pd.Series([bounds[k][0] for k in keys], index=clean.index)
