@@ -42,6 +42,9 @@ WRITE_CONFIG = {
 }
 
 
+WRITER_MEMORY_LIMIT = os.environ.get("KNOTWORK_WRITER_MEMORY", "4GB")
+
+
 class DatabaseBusy(RuntimeError):
     """Another process holds the write lock for longer than we are willing to wait."""
 
@@ -108,6 +111,9 @@ def write_connection(db: str | os.PathLike | None = None, timeout_s: float = 30.
     try:
         with contextlib.suppress(duckdb.Error):  # in Jupyter this setting wants ipywidgets; harmless to skip
             con.execute("SET enable_progress_bar = false")  # it would print into the CLI's own output
+        # DuckDB's default (80 % of RAM) let a 29-million-row import peak at 12.9 GB; the
+        # importer's temp tables spill to disk instead (benchmarks/RESULTS.md).
+        con.execute("SET memory_limit = ?", [WRITER_MEMORY_LIMIT])
         migrate(con)
         yield con
         with contextlib.suppress(duckdb.Error):
