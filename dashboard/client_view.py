@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from dashboard.metrics import important_pain_level
 from pipelines import clinical
 from pipelines.db import read_connection
 from pipelines.settings import threshold
@@ -234,16 +235,6 @@ class ClientSummary:
     rule_text: str = ""
 
 
-def goal_level(baseline: float | None, settings: dict | None) -> float | None:
-    """Pain at or below which the change from ``baseline`` is one most people notice."""
-    if baseline is None or (isinstance(baseline, float) and math.isnan(baseline)):
-        return None
-    points = float(threshold(settings, "pain.mcid_points"))
-    pct = float(threshold(settings, "pain.mcid_pct"))
-    level = baseline - max(points, baseline * pct / 100.0)
-    return level if level >= 0 else None
-
-
 def rule_text(settings: dict | None) -> str:
     points = float(threshold(settings, "pain.mcid_points"))
     pct = float(threshold(settings, "pain.mcid_pct"))
@@ -394,7 +385,7 @@ def summarise(data: ClientData, settings: dict | None = None) -> ClientSummary:
         first_visit=v["visit_date"].min() if len(v) else None,
         last_visit=v["visit_date"].max() if len(v) else None,
         headline=headline, tone=tone, status=status, baseline=baseline, latest=latest,
-        goal_level=goal_level(baseline, settings) if baseline is not None and len(v.dropna(subset=["pain_pre"])) else None,
+        goal_level=important_pain_level(baseline, settings) if baseline is not None and len(v.dropna(subset=["pain_pre"])) else None,
         session_line=session_line(data),
         checkin_line=checkin_line(data),
         rom_lines=rom_lines(data, settings),

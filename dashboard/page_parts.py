@@ -17,3 +17,8 @@ def clients_or_stop(db: str, ver: str) -> pd.DataFrame:
                 icon=":material/person_add:")
         st.stop()
     return clients
+
+
+def date_input_format(settings: dict) -> str:
+    """The date-picker format that matches the practice's day/month order setting."""
+    return "MM/DD/YYYY" if settings.get("import", {}).get("date_order") == "month_first" else "DD/MM/YYYY"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from pipelines.db import ENV_VAR, default_db_path, resolve_db_path
 
@@ -55,7 +54,7 @@ def cmd_ingest(args) -> int:
 
     rename = None
     if args.mapping:
-        from pipelines.mappings import load_mapping  # arrives with the import page (issue 6)
+        from pipelines.mappings import load_mapping
 
         rename = load_mapping(args.mapping, db=args.db)
     progress = None

@@ -8,8 +8,6 @@ rejected (``rows_read = inserted + updated + unchanged + rejected``).
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines import vocab as V
-from pipelines.contract import KINDS, OUTCOME_ITEMS
+from pipelines.contract import OUTCOME_ITEMS
 
 EARLIEST = pd.Timestamp("1900-01-01")
 

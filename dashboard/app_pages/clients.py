@@ -12,7 +12,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, entry_queries as eq, queries
+from dashboard import charts, entry_queries as eq, page_parts, queries
 from pipelines import entry
 from pipelines.vocab import CLIENT_STATUS, SEX
 
@@ -21,7 +21,7 @@ ver = queries.version(db)
 settings = queries.practice_settings(db)
 ss = st.session_state
 today = dt.date.today()
-DATE_FORMAT = "MM/DD/YYYY" if settings.get("import", {}).get("date_order") == "month_first" else "DD/MM/YYYY"
+DATE_FORMAT = page_parts.date_input_format(settings)
 STATUS_LABELS = {"active": "Active", "discharged": "Discharged", "referred_out": "Referred out"}
 
 for key, default in (("cl_gen", 0), ("cl_problems", [])):

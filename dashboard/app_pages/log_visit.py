@@ -13,7 +13,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, entry_queries as eq, queries
+from dashboard import charts, entry_queries as eq, page_parts, queries
 from pipelines import entry
 from pipelines.outcomes import classify_outcomes, outcome_summary
 from pipelines.questionnaires import INSTRUMENTS
@@ -24,7 +24,7 @@ ver = queries.version(db)
 settings = queries.practice_settings(db)
 ss = st.session_state
 today = dt.date.today()
-DATE_FORMAT = "MM/DD/YYYY" if settings.get("import", {}).get("date_order") == "month_first" else "DD/MM/YYYY"
+DATE_FORMAT = page_parts.date_input_format(settings)
 
 st.title("Log a visit")
 clients = eq.all_clients(db, ver)

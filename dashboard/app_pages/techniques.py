@@ -8,7 +8,6 @@ and the caveats of observational data sit next to the numbers.
 
 from __future__ import annotations
 
-import datetime as dt
 
 import streamlit as st
 
