@@ -22,7 +22,6 @@ second and third visit that day.  An edited visit keeps its id.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 from dataclasses import asdict, dataclass, field
@@ -32,6 +31,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from pipelines import audit
 from pipelines.db import read_connection, write_connection
 from pipelines.marts import rebuild_marts
 from pipelines.questionnaires import INSTRUMENTS, Score, score_questionnaire
@@ -347,17 +347,12 @@ def _like_escape(text: str) -> str:
     return re.sub(r"([\\%_])", r"\\\1", text)
 
 
-def _json(value: Any) -> str | None:
-    if value is None:
-        return None
-    return json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
-
-
-def _audit(con, action: str, kind: str, key: str, before: Any, after: Any) -> None:
-    con.execute(
-        'INSERT INTO meta.audit (audit_id, "at", action, kind, key, before, after) '
-        "VALUES (nextval('meta.audit_id_seq'), now(), ?, ?, ?, ?, ?)",
-        [action, kind, key, _json(before), _json(after)])
+def _audit(con, action: str, kind: str, key: str, before: Any, after: Any, actor: str | None = None) -> None:
+    """The change's row in the practice audit log, in the caller's transaction.  ``actor``
+    defaults to "therapist (dashboard)" inside the app (pipelines.audit.default_actor)."""
+    snap = after or before or {}
+    client_id = snap.get("client_id") if isinstance(snap, dict) else None
+    audit.record(con, action, kind, key, before=before, after=after, actor=actor, client_id=client_id)
 
 
 def _record_vocab(con, new_vocab: dict) -> None:
@@ -391,7 +386,7 @@ def visit_snapshot(con, visit_id: str) -> dict[str, Any] | None:
     return visit
 
 
-def save_visit(entry: VisitEntry, db=None, visit_id: str | None = None) -> Saved:
+def save_visit(entry: VisitEntry, db=None, visit_id: str | None = None, actor: str | None = None) -> Saved:
     """Add a visit (``visit_id=None``) or replace an existing one, with its ROM and trigger points.
 
     One transaction: check (raises :class:`EntryError`, nothing stored), write core, audit,
@@ -438,7 +433,7 @@ def save_visit(entry: VisitEntry, db=None, visit_id: str | None = None) -> Saved
             _record_vocab(con, checked.new_vocab)
             after = visit_snapshot(con, vid)
             action = "insert" if visit_id is None else "update"
-            _audit(con, action, "visits", vid, before, after)
+            _audit(con, action, "visits", vid, before, after, actor)
             rebuild_marts(con)
             con.execute("COMMIT")
         except BaseException:
@@ -455,7 +450,7 @@ def _as_date(value: Any) -> dt.date | None:
     return value
 
 
-def delete_visit(visit_id: str, db=None) -> Saved:
+def delete_visit(visit_id: str, db=None, actor: str | None = None) -> Saved:
     """Delete a visit with its ROM readings and trigger points; the audit row keeps all of it."""
     with write_connection(db) as con:
         con.execute("BEGIN TRANSACTION")
@@ -465,7 +460,7 @@ def delete_visit(visit_id: str, db=None) -> Saved:
                 raise EntryError([Problem("visit_id", f"Visit: {visit_id} does not exist (deleted already?)")])
             for table in ("rom", "trigger_points", "visits"):
                 con.execute(f"DELETE FROM core.{table} WHERE visit_id = ?", [visit_id])
-            _audit(con, "delete", "visits", visit_id, before, None)
+            _audit(con, "delete", "visits", visit_id, before, None, actor)
             rebuild_marts(con)
             con.execute("COMMIT")
         except BaseException:
@@ -559,7 +554,7 @@ def client_snapshot(con, client_id: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def save_client(entry: ClientEntry, db=None, editing: bool = False) -> Saved:
+def save_client(entry: ClientEntry, db=None, editing: bool = False, actor: str | None = None) -> Saved:
     """Add a client or update one (the client id never changes), with an audit row."""
     with write_connection(db) as con:
         con.execute("BEGIN TRANSACTION")
@@ -577,7 +572,7 @@ def save_client(entry: ClientEntry, db=None, editing: bool = False) -> Saved:
                         f"VALUES ({', '.join('?' for _ in row)}, NULL, NULL, now())", list(row.values()))
             _record_vocab(con, new_vocab)
             action = "update" if editing else "insert"
-            _audit(con, action, "clients", cid, before, client_snapshot(con, cid))
+            _audit(con, action, "clients", cid, before, client_snapshot(con, cid), actor)
             rebuild_marts(con)
             con.execute("COMMIT")
         except BaseException:
@@ -714,7 +709,7 @@ def check_questionnaire(entry: QuestionnaireEntry, con) -> tuple[list[Problem], 
     return problems, warnings, clean, score
 
 
-def save_questionnaire(entry: QuestionnaireEntry, db=None) -> Saved:
+def save_questionnaire(entry: QuestionnaireEntry, db=None, actor: str | None = None) -> Saved:
     """Store one questionnaire (item responses as given); a second one for the same client,
     date and instrument replaces the first, as a corrected import row would."""
     with write_connection(db) as con:
@@ -736,7 +731,7 @@ def save_questionnaire(entry: QuestionnaireEntry, db=None) -> Saved:
                 f"source_import, source_line, updated_at) VALUES (?, ?, ?, {', '.join('?' for _ in item_cols)}, ?, NULL, NULL, now())",
                 [cid, taken, inst, *values, None if total is None else float(total)])
             _audit(con, "update" if before else "insert", "outcome_measures", key, before,
-                   _questionnaire_snapshot(con, cid, taken, inst))
+                   _questionnaire_snapshot(con, cid, taken, inst), actor)
             rebuild_marts(con)
             con.execute("COMMIT")
         except BaseException:
@@ -745,7 +740,7 @@ def save_questionnaire(entry: QuestionnaireEntry, db=None) -> Saved:
     return Saved("update" if before else "insert", key, warnings, score)
 
 
-def delete_questionnaire(client_id: str, taken_on: Any, instrument: str, db=None) -> Saved:
+def delete_questionnaire(client_id: str, taken_on: Any, instrument: str, db=None, actor: str | None = None) -> Saved:
     with write_connection(db) as con:
         con.execute("BEGIN TRANSACTION")
         try:
@@ -756,7 +751,7 @@ def delete_questionnaire(client_id: str, taken_on: Any, instrument: str, db=None
                 raise EntryError([Problem("instrument", f"No {instrument} on {taken} for {client_id}")])
             con.execute("DELETE FROM core.outcome_measures WHERE client_id = ? AND taken_on = ? AND instrument = ?",
                         [client_id, taken, instrument])
-            _audit(con, "delete", "outcome_measures", key, before, None)
+            _audit(con, "delete", "outcome_measures", key, before, None, actor)
             rebuild_marts(con)
             con.execute("COMMIT")
         except BaseException:
@@ -781,7 +776,7 @@ def audit_log(db=None, kind: str | None = None, key: str | None = None, limit: i
     """The latest audit rows, newest first (optionally for one kind and key)."""
     with read_connection(db) as con:
         return con.execute(
-            'SELECT audit_id, "at", action, kind, key, CAST(before AS VARCHAR) AS before, CAST(after AS VARCHAR) AS after '
+            'SELECT audit_id, "at", actor, action, kind, key, CAST(before AS VARCHAR) AS before, CAST(after AS VARCHAR) AS after '
             "FROM meta.audit WHERE (? IS NULL OR kind = ?) AND (? IS NULL OR key = ?) "
             "ORDER BY audit_id DESC LIMIT ?", [kind, kind, key, key, limit]).df()
 

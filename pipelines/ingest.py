@@ -15,6 +15,7 @@ from typing import Callable
 import duckdb
 import pandas as pd
 
+from pipelines import audit
 from pipelines import vocab as V
 from pipelines.contract import KINDS, VISIT_CHILD_KINDS, detect_kind
 from pipelines.db import write_connection
@@ -115,7 +116,7 @@ def prepare(path: str | Path, kind: str | None = None, rename: dict[str, str] | 
 
 def ingest_file(path: str | Path, db=None, kind: str | None = None, rename: dict[str, str] | None = None,
                 mapping_name: str | None = None, day_first: bool | None = None,
-                progress: Progress | None = None) -> FileReport:
+                progress: Progress | None = None, actor: str | None = None) -> FileReport:
     """Import one file.  Raises FileProblem (nothing written) when it cannot be read at all.
 
     A saved mapping (``pipelines.mappings.ColumnMapping`` as ``rename``) may also say the
@@ -133,12 +134,20 @@ def ingest_file(path: str | Path, db=None, kind: str | None = None, rename: dict
         con.execute("BEGIN TRANSACTION")
         try:
             _ingest(con, table, kind, present, rename, mapping_name, day_first, report, progress)
+            _audit_import(con, report, actor)  # next to raw.imports, in the same transaction
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
     assert report.accounted, f"row accounting broken for {path}: {report}"
     return report
+
+
+def _audit_import(con, report: FileReport, actor: str | None) -> None:
+    counts = {k: getattr(report, k) for k in ("rows_read", "inserted", "updated", "unchanged", "rejected")}
+    audit.record(con, "import", report.kind, report.import_id, after={"path": report.path, **counts}, actor=actor,
+                 detail=f"{Path(report.path).name}: {report.rows_read} rows read: {report.inserted} loaded, "
+                        f"{report.updated} updated, {report.unchanged} unchanged, {report.rejected} rejected")
 
 
 def _settings_day_first(db) -> bool:
@@ -388,13 +397,14 @@ def _upsert(con, kind: str, present: set[str], import_id: int) -> tuple[int, int
 
 
 def ingest_files(paths: list[str | Path], db=None, kind: str | None = None, rename=None, mapping_name=None,
-                 progress: Progress | None = None) -> list[FileReport]:
+                 progress: Progress | None = None, actor: str | None = None) -> list[FileReport]:
     """Import several files, each in its own transaction.  A file that cannot be read
     gets a report with ``error`` set; the others are still imported."""
     reports = []
     for path in _order_by_dependency(paths, kind):
         try:
-            reports.append(ingest_file(path, db=db, kind=kind, rename=rename, mapping_name=mapping_name, progress=progress))
+            reports.append(ingest_file(path, db=db, kind=kind, rename=rename, mapping_name=mapping_name, progress=progress,
+                                       actor=actor))
         except FileProblem as exc:
             reports.append(FileReport(str(path), kind, error=str(exc)))
     return reports

@@ -29,11 +29,25 @@ def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute("SELECT name FROM meta.migrations ORDER BY name").fetchall()]
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply every migration not yet recorded; return the names applied now."""
+def pending_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Migrations this code has that the database has not had (works on a read-only connection).
+
+    The dashboard only reads, so it cannot bring an old database up to date itself; it uses
+    this to say "run `knotwork init`" instead of failing on a missing column."""
+    done = set(applied_migrations(con))
+    return [name for name, _ in available_migrations() if name not in done]
+
+
+def migrate(con: duckdb.DuckDBPyConnection, upto: str | None = None) -> list[str]:
+    """Apply every migration not yet recorded; return the names applied now.
+
+    ``upto`` (a file name such as ``0001_layers.sql``) stops after that migration: tests use it
+    to build a database exactly as an older Knotwork left it."""
     done = set(applied_migrations(con))
     applied = []
     for name, sql in available_migrations():
+        if upto is not None and name > upto:
+            break
         if name in done:
             continue
         con.execute("BEGIN TRANSACTION")
