@@ -307,25 +307,50 @@ def _pdf_with_cli(exe: str, src: Path, out: Path, timeout_s: float) -> None:
         raise ReportError(f"Chromium could not print the report ({exc})") from exc
 
 
-def report_pdf_bytes(db, client_id: str, paper: str = "A4", settings: dict | None = None) -> bytes:
+def report_pdf_bytes(db, client_id: str, paper: str = "A4", settings: dict | None = None,
+                     actor: str | None = None) -> bytes:
     with tempfile.TemporaryDirectory(prefix="knotwork-pdf-") as tmp:
         out = Path(tmp) / "report.pdf"
         html_to_pdf(build_report_html(db, client_id, settings, paper=paper), out, paper)
-        return out.read_bytes()
+        data = out.read_bytes()
+    audit_export(db, client_id, f"PDF ({_paper(paper)})", actor)
+    return data
 
 
-def write_report(db, client_id: str, out: str | Path, paper: str | None = None) -> Path:
-    """Write the report to ``out``: ``.html`` or ``.pdf`` (by suffix)."""
+def report_html_download(db, client_id: str, settings: dict | None = None, actor: str | None = None) -> str:
+    """The HTML report for a download button: built, then its export audited."""
+    text = build_report_html(db, client_id, settings)
+    audit_export(db, client_id, "HTML", actor)
+    return text
+
+
+def audit_export(db, client_id: str, what: str, actor: str | None = None, out: Path | None = None) -> bool:
+    """One ``export`` row in the audit log.  An export only reads, so this is a short write of
+    its own, made *after* the file exists: if an import holds the database the file is still
+    delivered and the row waits in the queue (pipelines.audit.record_soon).  False = queued."""
+    from pipelines import audit
+
+    where = f" to {out}" if out is not None else " (downloaded)"
+    return audit.record_soon(db, "export", "report", client_id, client_id=client_id, actor=actor,
+                             detail=f"progress report of {client_id}, {what}{where}")
+
+
+def write_report(db, client_id: str, out: str | Path, paper: str | None = None, actor: str | None = None) -> Path:
+    """Write the report to ``out``: ``.html`` or ``.pdf`` (by suffix), and audit the export."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix in (".html", ".htm"):
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(build_report_html(db, client_id, paper=paper), encoding="utf-8")
-        return out
-    if suffix == ".pdf":
+        what = "HTML"
+    elif suffix == ".pdf":
         paper = paper or "A4"
-        return html_to_pdf(build_report_html(db, client_id, paper=paper), out, paper)
-    raise ReportError(f"--out must end in .html or .pdf, got {out.name!r}")
+        html_to_pdf(build_report_html(db, client_id, paper=paper), out, paper)
+        what = f"PDF ({_paper(paper)})"
+    else:
+        raise ReportError(f"--out must end in .html or .pdf, got {out.name!r}")
+    audit_export(db, client_id, what, actor, out=out.resolve())
+    return out
 
 
 def report_filename(display_name: str, suffix: str, today: dt.date | None = None) -> str:

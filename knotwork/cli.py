@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 
+from pipelines.audit import cli_actor
 from pipelines.db import ENV_VAR, default_db_path, resolve_db_path
 
 
@@ -62,7 +63,7 @@ def cmd_ingest(args) -> int:
         def progress(n, msg):
             print(f"\r  {msg}", end="", file=sys.stderr, flush=True)
     reports = ingest_files(args.files, db=args.db, kind=args.kind, rename=rename, mapping_name=args.mapping,
-                           progress=progress)
+                           progress=progress, actor=cli_actor())
     if progress:
         print("", file=sys.stderr)
     if args.json:
@@ -109,7 +110,7 @@ def cmd_demo(args) -> int:
 def cmd_backup(args) -> int:
     from pipelines.backup import backup
 
-    folder = backup(resolve_db_path(args.db), args.dir)
+    folder = backup(resolve_db_path(args.db), args.dir, actor=cli_actor())
     print(f"backup written to {folder}")
     return 0
 
@@ -117,7 +118,7 @@ def cmd_backup(args) -> int:
 def cmd_restore(args) -> int:
     from pipelines.backup import restore
 
-    path = restore(args.dir, args.db)
+    path = restore(args.dir, args.db, actor=cli_actor())
     print(f"restored into {path}")
     return 0
 

@@ -11,6 +11,7 @@ import argparse
 import getpass
 import sys
 
+from pipelines.audit import cli_actor
 from pipelines.db import ENV_VAR, default_db_path, resolve_db_path
 from pipelines.share import BASE_URL_ENV
 
@@ -22,6 +23,16 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
 def _error(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 1
+
+
+def _note_queued(db) -> None:
+    """Say so when an audit row could not be written yet (an import held the database)."""
+    from pipelines.audit import pending_count
+
+    n = pending_count(db)
+    if n:
+        print(f"note: the database is busy (an import?); {n} audit log entr{'ies' if n != 1 else 'y'} will be "
+              "written on the next backup, export or visit to the Records page", file=sys.stderr)
 
 
 def base_url(db, explicit: str | None = None) -> str:
@@ -40,12 +51,13 @@ def cmd_report(args) -> int:
     if not path.exists():
         return _error(f"no Knotwork database at {path}")
     try:
-        out = write_report(path, args.client_id, args.out, paper=args.paper)
+        out = write_report(path, args.client_id, args.out, paper=args.paper, actor=cli_actor())
     except UnknownClient:
         return _error(f"no client with id {args.client_id!r}")
     except ReportError as exc:
         return _error(str(exc))
     print(f"wrote {out}")
+    _note_queued(path)
     return 0
 
 
@@ -57,7 +69,8 @@ def cmd_share(args) -> int:
     if not path.exists():
         return _error(f"no Knotwork database at {path}")
     try:
-        link = create_link(args.client_id, days=args.days, db=path, base_url=base_url(path, args.base_url))
+        link = create_link(args.client_id, days=args.days, db=path, base_url=base_url(path, args.base_url),
+                           actor=cli_actor())
     except ShareError as exc:
         return _error(str(exc))
     print(link.url)
@@ -76,7 +89,7 @@ def cmd_revoke(args) -> int:
     if not path.exists():
         return _error(f"no Knotwork database at {path}")
     try:
-        n = revoke(args.token, client_id=args.client, db=path)
+        n = revoke(args.token, client_id=args.client, db=path, actor=cli_actor())
     except ShareError as exc:
         return _error(str(exc))
     if args.client is not None:
@@ -105,7 +118,7 @@ def cmd_set_password(args) -> int:
 
     path = resolve_db_path(args.db)
     if args.remove:
-        written = set_password(None, path)
+        written = set_password(None, path, actor=cli_actor())
         print(f"password removed from {written}; the therapist pages are open to anyone who can reach them")
         return 0
     password = _read_password()
@@ -114,8 +127,9 @@ def cmd_set_password(args) -> int:
     problem = check_strength(password)
     if problem:
         return _error(f"{problem}; nothing changed")
-    written = set_password(password, path)
+    written = set_password(password, path, actor=cli_actor())
     print(f"password set: only its scrypt hash is stored, in {written}")
+    _note_queued(path)
     return 0
 
 

@@ -41,8 +41,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from pipelines.db import DatabaseBusy, read_connection, resolve_db_path, write_connection
 
 DASHBOARD = "therapist (dashboard)"
@@ -157,7 +155,7 @@ def _take_pending(db) -> tuple[Path | None, list[list]]:
     return taken, rows
 
 
-def _give_back(db, taken: Path | None) -> None:
+def give_back_pending(db, taken: Path | None) -> None:
     if taken is None:
         return
     with open(pending_path(db), "a", encoding="utf-8") as fh:
@@ -167,14 +165,14 @@ def _give_back(db, taken: Path | None) -> None:
 
 def flush_pending(con, db) -> tuple[Path | None, int]:
     """Write queued rows on ``con`` (the caller commits); returns the taken queue file and how
-    many rows.  After the commit call :func:`_done_pending`, on failure :func:`_give_back`."""
+    many rows.  After the commit call :func:`done_pending`, on failure :func:`give_back_pending`."""
     taken, rows = _take_pending(db)
     for row in rows:
         con.execute(INSERT_SQL, row)
     return taken, len(rows)
 
 
-def _done_pending(taken: Path | None) -> None:
+def done_pending(taken: Path | None) -> None:
     if taken is not None:
         taken.unlink(missing_ok=True)
 
@@ -201,10 +199,10 @@ def write_now(db, rows: list[list], timeout_s: float = SHORT_WRITE_S) -> bool:
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
-                _give_back(db, taken)
+                give_back_pending(db, taken)
                 taken = None
                 raise
-        _done_pending(taken)
+        done_pending(taken)
         return True
     except DatabaseBusy:
         for row in rows:
@@ -231,7 +229,7 @@ limit ?
 
 
 def read_log(db=None, actions: list[str] | None = None, kinds: list[str] | None = None, client_id: str | None = None,
-             since: dt.date | None = None, until: dt.date | None = None, limit: int = 5000) -> pd.DataFrame:
+             since: dt.date | None = None, until: dt.date | None = None, limit: int = 5000) -> "pd.DataFrame":
     """Audit rows, newest first, filtered by action(s), kind(s), client and date range (inclusive)."""
     actions = list(actions) if actions else None
     kinds = list(kinds) if kinds else None

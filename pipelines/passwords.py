@@ -87,8 +87,14 @@ def password_is_set(db=None, settings: dict | None = None) -> bool:
     return bool(password_hash(db, settings))
 
 
-def set_password(password: str | None, db=None) -> Path:
-    """Store the hash of ``password`` (``None`` or '' removes the password).  Returns the file."""
+def set_password(password: str | None, db=None, actor: str | None = None) -> Path:
+    """Store the hash of ``password`` (``None`` or '' removes the password).  Returns the file.
+
+    The change is audited (never the password or its hash).  The settings file is not in the
+    database, so the audit row is a short write of its own (queued if an import holds the
+    database, pipelines.audit); a practice with no database yet has no log to write to."""
+    from pipelines import audit
+
     path = settings_file(db)
     settings = load_settings(path)
     settings.setdefault("security", {})["password_hash"] = hash_password(password) if password else ""
@@ -97,6 +103,10 @@ def set_password(password: str | None, db=None) -> Path:
         os.chmod(written, 0o600)  # the hash is not the password, but there is no reason to share it
     except OSError:
         pass
+    if resolve_db_path(db).exists():
+        audit.record_soon(db, "password", "password", "therapist password", actor=actor,
+                          detail=("therapist password set" if password else "therapist password removed")
+                                 + f" (in {written.name})")
     return written
 
 

@@ -29,6 +29,7 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from pipelines import audit
 from pipelines.db import read_connection, write_connection
 
 INVALID_LINK_MESSAGE = "This link is not valid any more. Please ask your therapist for a new one."
@@ -115,8 +116,11 @@ def _has_share_tables(con) -> bool:
 
 
 def create_link(client_id: str, days: float = DEFAULT_DAYS, db=None, base_url: str | None = None,
-                now: dt.datetime | None = None) -> ShareLink:
-    """Make a new link for ``client_id`` valid for ``days`` days; the token is returned once."""
+                now: dt.datetime | None = None, actor: str | None = None) -> ShareLink:
+    """Make a new link for ``client_id`` valid for ``days`` days; the token is returned once.
+
+    The audit row (same transaction) names the link by its id only: the log is shown and
+    downloaded, and even the visible prefix is part of the token."""
     try:
         days = float(days)
     except (TypeError, ValueError):
@@ -134,10 +138,14 @@ def create_link(client_id: str, days: float = DEFAULT_DAYS, db=None, base_url: s
             if not known:
                 raise ShareError(f"no client with id {client_id!r}")
             pepper = _pepper(con, create=True)
+            link_id = con.execute("SELECT nextval('meta.share_link_id_seq')").fetchone()[0]
             con.execute(
                 "INSERT INTO meta.share_links (link_id, client_id, token_hash, token_prefix, created_at, expires_at) "
-                "VALUES (nextval('meta.share_link_id_seq'), ?, ?, ?, ?, ?)",
-                [client_id, _hash(pepper, token), token[:PREFIX_LEN], now, expires])
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [link_id, client_id, _hash(pepper, token), token[:PREFIX_LEN], now, expires])
+            audit.record(con, "share", "share_link", link_id, actor=actor, client_id=client_id,
+                         after={"link_id": link_id, "expires_at": expires, "days": days},
+                         detail=f"link #{link_id} for {client_id}, valid {days:g} days until {expires:%Y-%m-%d %H:%M} UTC")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -173,7 +181,7 @@ def resolve_token(token: object, db=None, now: dt.datetime | None = None) -> str
 
 
 def revoke(token_or_prefix: str | None = None, client_id: str | None = None, db=None,
-           now: dt.datetime | None = None) -> int:
+           now: dt.datetime | None = None, actor: str | None = None) -> int:
     """End one link (by its full token or an unambiguous prefix of ≥ 6 characters) or every
     live link of ``client_id``.  Returns how many links were ended (0 = nothing matched)."""
     if (token_or_prefix is None) == (client_id is None):
@@ -190,6 +198,12 @@ def revoke(token_or_prefix: str | None = None, client_id: str | None = None, db=
             if ids:
                 con.execute("UPDATE meta.share_links SET revoked = true, revoked_at = ? "
                             "WHERE list_contains(?, link_id) AND NOT revoked", [now, ids])
+                # One audit row per link ended, so each link's story reads start to end in the log.
+                for link_id, owner in con.execute("SELECT link_id, client_id FROM meta.share_links "
+                                                  "WHERE list_contains(?, link_id) ORDER BY link_id", [ids]).fetchall():
+                    audit.record(con, "revoke", "share_link", link_id, actor=actor, client_id=owner,
+                                 detail=f"link #{link_id} for {owner} ended"
+                                        + (" (all of the client's links)" if client_id is not None else ""))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -220,7 +234,7 @@ def _ids_for_token(con, text: str) -> list[int]:
 
 @dataclass(frozen=True)
 class LinkInfo:
-    link_id: int
+    link_id: int  # what the audit log names a link by
     client_id: str
     token_prefix: str
     created_at: dt.datetime

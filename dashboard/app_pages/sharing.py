@@ -10,7 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import start_presentation
-from dashboard.reports import build_report_html, report_filename, report_pdf_bytes
+from dashboard.reports import report_filename, report_html_download, report_pdf_bytes
+from pipelines.audit import DASHBOARD
 from pipelines.db import data_version, read_connection, resolve_db_path
 from pipelines.passwords import password_is_set
 from pipelines.share import (DEFAULT_BASE_URL, DEFAULT_DAYS, ShareError, configured_base_url, create_link, list_links,
@@ -64,10 +65,11 @@ st.write("A file the client keeps: plain-language summary, charts, what was done
 paper = st.radio("Paper size for the PDF", ["A4", "Letter"], horizontal=True, key="sh_paper")
 
 c1, c2 = st.columns(2)
-c1.download_button("Download report (HTML)", data=lambda: build_report_html(db, client_id),
+# Built only when clicked; each download leaves an "export" row in the audit log (Records page).
+c1.download_button("Download report (HTML)", data=lambda: report_html_download(db, client_id, actor=DASHBOARD),
                    file_name=report_filename(name, "html"), mime="text/html", on_click="ignore",
                    icon=":material/download:", key="sh_html")
-c2.download_button(f"Download report (PDF, {paper})", data=lambda: report_pdf_bytes(db, client_id, paper),
+c2.download_button(f"Download report (PDF, {paper})", data=lambda: report_pdf_bytes(db, client_id, paper, actor=DASHBOARD),
                    file_name=report_filename(name, "pdf"), mime="application/pdf", on_click="ignore",
                    icon=":material/picture_as_pdf:", key="sh_pdf",
                    help="Printed by headless Chromium; takes a few seconds.")
@@ -97,7 +99,7 @@ with st.form("sh_new_link"):
     make = st.form_submit_button("Create link")
 if make:
     try:
-        link = create_link(client_id, days=days, db=db, base_url=base)
+        link = create_link(client_id, days=days, db=db, base_url=base, actor=DASHBOARD)
     except ShareError as exc:
         st.error(str(exc))
     else:
@@ -111,7 +113,8 @@ if make:
 links = list_links(client_id, db)
 if links:
     now = utcnow()
-    table = pd.DataFrame([{"starts with": lk.token_prefix, "created (UTC)": lk.created_at, "expires (UTC)": lk.expires_at,
+    # "link #" is how the audit log (Records page) names a link; it never shows a token.
+    table = pd.DataFrame([{"link #": lk.link_id, "starts with": lk.token_prefix, "created (UTC)": lk.created_at, "expires (UTC)": lk.expires_at,
                            "status": lk.status(now)} for lk in links])
     st.dataframe(table, hide_index=True, width="stretch")
     live = [lk for lk in links if lk.status(now) == "live"]
@@ -119,10 +122,10 @@ if links:
         c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
         prefix = c1.selectbox("End one link", [lk.token_prefix for lk in live], key="sh_revoke_one")
         if c2.button("End this link", key="sh_revoke_btn"):
-            revoke(prefix, db=db)
+            revoke(prefix, db=db, actor=DASHBOARD)
             st.rerun()
         if st.button(f"End all {len(live)} live link(s) of {name}", key="sh_revoke_all"):
-            revoke(client_id=client_id, db=db)
+            revoke(client_id=client_id, db=db, actor=DASHBOARD)
             st.rerun()
 else:
     st.caption("No links made for this client yet.")
