@@ -75,7 +75,7 @@ def all_clients(db: str, version: str) -> pd.DataFrame:
 
 
 AUDIT_SQL = """
-select audit_id, "at", action, kind, key, cast(before as varchar) as before, cast(after as varchar) as after
+select audit_id, "at", actor, action, kind, key, cast(before as varchar) as before, cast(after as varchar) as after
 from meta.audit
 where kind = ? and (key = ? or key like ? escape '\\')
 order by audit_id desc
@@ -88,8 +88,8 @@ def audit_for(db: str, version: str, kind: str, key: str) -> pd.DataFrame:
     """Audit rows of one client or visit (questionnaire keys start with ``client_id|``), newest first."""
     try:
         return _frame(db, AUDIT_SQL, [kind, key, key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "|%"])
-    except Exception:  # a database from before migration 0003 has no audit yet
-        return pd.DataFrame(columns=["audit_id", "at", "action", "kind", "key", "before", "after"])
+    except Exception:  # a database from before migrations 0003/0004 has no audit (or no actor) yet
+        return pd.DataFrame(columns=["audit_id", "at", "actor", "action", "kind", "key", "before", "after"])
 
 
 IMPORTS_SQL = """
@@ -132,3 +132,25 @@ order by taken_on desc, instrument
 def client_questionnaires(db: str, version: str, client_id: str) -> pd.DataFrame:
     """The client's stored questionnaires (date, instrument), newest first."""
     return _frame(db, QUESTIONNAIRES_SQL, [client_id])
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def audit_log(db: str, version: str, actions: tuple[str, ...] = (), kinds: tuple[str, ...] = (),
+              client_id: str | None = None, since=None, until=None, limit: int = 5000) -> pd.DataFrame:
+    """The practice audit log for the Records page, newest first, filtered (pipelines.audit.read_log)."""
+    from pipelines.audit import read_log
+
+    return read_log(db, list(actions) or None, list(kinds) or None, client_id, since, until, limit)
+
+
+AUDIT_FACETS_SQL = """
+select action, kind, count(*) as n, min("at")::date as first_day, max("at")::date as last_day
+from meta.audit
+group by action, kind
+"""
+
+
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def audit_facets(db: str, version: str) -> pd.DataFrame:
+    """Which actions and kinds the log holds (the Records page's filter choices) and its date span."""
+    return _frame(db, AUDIT_FACETS_SQL)

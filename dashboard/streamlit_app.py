@@ -41,6 +41,7 @@ PAGES = [
     st.Page("app_pages/techniques.py", title="Technique response", icon=":material/science:",
             url_path="techniques"),
     st.Page("app_pages/sharing.py", title="Share with client", icon=":material/share:", url_path="share"),
+    st.Page("app_pages/records.py", title="Records", icon=":material/history:", url_path="records"),
 ]
 
 db = queries.current_db()
