@@ -1,4 +1,5 @@
 -- Grain: one row per client (every client, including those with no visits yet).
+-- Stored sorted by client so a one-client read skips other clients' row groups (zone maps).
 with
 
 clients as (
@@ -45,3 +46,4 @@ final as (
 )
 
 select * from final
+order by client_id

@@ -1,4 +1,5 @@
 -- Grain: one row per questionnaire taken (client × date × instrument), items as recorded.
+-- Stored sorted by client so a one-client read skips other clients' row groups (zone maps).
 -- Scoring happens in Python (pipelines.questionnaires.score_frame), one formula for every reader.
 with
 
@@ -13,3 +14,4 @@ final as (
 )
 
 select * from final
+order by client_id, taken_on, instrument

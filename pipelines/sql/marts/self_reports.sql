@@ -1,4 +1,5 @@
 -- Grain: one row per between-visit self-report.
+-- Stored sorted by client so a one-client read skips other clients' row groups (zone maps).
 -- days_since_last_visit = days from the client's most recent visit on or before the report
 -- (NULL when the report came before the first visit); last_visit_number is that visit's number.
 with
@@ -49,3 +50,4 @@ final as (
 )
 
 select * from final
+order by client_id, reported_at

@@ -1,4 +1,5 @@
 -- Grain: one row per trigger point found in a visit (visit × muscle × side).
+-- Stored sorted by client so a one-client read skips other clients' row groups (zone maps).
 with
 
 trigger_points as (
@@ -25,3 +26,4 @@ final as (
 )
 
 select * from final
+order by client_id, visit_date, visit_id, muscle, side

@@ -1,4 +1,5 @@
 -- Grain: one row per visit.
+-- Stored sorted by client so a one-client read skips other clients' row groups (zone maps).
 -- pain_change = pain_post - pain_pre (negative = relief); pain_pct_change is NULL when pain_pre = 0.
 -- carryover_change = next visit's pain_pre - this visit's pain_pre (negative = lasting improvement).
 with
@@ -70,3 +71,4 @@ final as (
 )
 
 select * from final
+order by client_id, visit_date, visit_id
