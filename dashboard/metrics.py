@@ -223,7 +223,10 @@ def improvement_by_visit(progress: pd.DataFrame, settings: dict | None,
     """Share of clients whose pain at visit k is clinically importantly below their baseline.
 
     ``progress`` has one row per client and visit (``client_id, visit_number,
-    baseline_pain, pain_pre``).  For k = 1 … ``max_visit``: ``n_clients`` = clients seen at
+    baseline_pain, pain_pre``), or, pre-aggregated in SQL, one row per (visit_number,
+    baseline_pain, pain_pre) with the number of clients in ``n_rows``
+    (:func:`dashboard.queries.practice_progress_counts`; the same numbers without shipping
+    every visit of a large practice).  For k = 1 … ``max_visit``: ``n_clients`` = clients seen at
     least k times with a pain score at visit k, ``n_improved`` = those whose pain_pre is
     ``improved`` by :func:`pipelines.clinical.classify_change` with the practice pain rule,
     ``pct_improved`` and a 95 % Wilson interval (``ci_low``, ``ci_high``, in %).
@@ -235,8 +238,12 @@ def improvement_by_visit(progress: pd.DataFrame, settings: dict | None,
         counts = pd.DataFrame({"visit_number": ks, "n_clients": 0, "n_improved": 0})
     else:
         data["improved"] = pain_category_per_visit(data, settings).to_numpy() == IMPROVED
-        counts = (data.groupby("visit_number")
-                  .agg(n_clients=("client_id", "nunique"), n_improved=("improved", "sum"))
+        if "n_rows" in data:  # counted rows: each is n_rows clients with these values
+            data["n_improved"] = data["improved"] * data["n_rows"]
+            agg = {"n_clients": ("n_rows", "sum"), "n_improved": ("n_improved", "sum")}
+        else:
+            agg = {"n_clients": ("client_id", "nunique"), "n_improved": ("improved", "sum")}
+        counts = (data.groupby("visit_number").agg(**agg)
                   .reindex(ks, fill_value=0).rename_axis("visit_number").reset_index())
     n = counts["n_clients"].to_numpy(dtype=float)
     k = counts["n_improved"].to_numpy(dtype=float)

@@ -3,9 +3,13 @@
 How reading works (DESIGN.md "Architecture"; engineering.md §1):
 
 * Each cached function opens a short-lived, hardened, read-only connection with
-  :func:`pipelines.db.read_connection`, runs its query with bound ``?`` parameters and
+  :func:`pipelines.db.read_connection`, runs its query batch with bound ``?`` parameters and
   closes it.  No connection outlives a query batch or is shared across sessions or
   reruns, so ``knotwork ingest`` into the same file is never blocked by the dashboard.
+  The client page is one batch (:func:`load_client_page`: one connection, all of the
+  client's rows); its per-table functions narrow that cached batch to the chosen dates.
+* Practice-wide pages get aggregates, never every visit: at 2.5 million visits shipping
+  rows to pandas took seconds (benchmarks/RESULTS.md), a ``GROUP BY`` in DuckDB milliseconds.
 * Results are cached with ``st.cache_data`` by plain arguments only: the database path,
   its :func:`pipelines.db.data_version` token (changes when the file changes, so an import
   shows up on the next rerun) and, for client data, the ``client_id``.  Caches are global
@@ -45,8 +49,20 @@ def _frame(db: str, sql: str, params: list | None = None) -> pd.DataFrame:
         return con.execute(sql, params or []).df()
 
 
-def _dates(start: dt.date | None, end: dt.date | None) -> list:
-    return [start or dt.date(1900, 1, 1), end or dt.date(9999, 12, 31)]
+def _in_dates(frame: pd.DataFrame, column: str, start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
+    """Rows whose ``column`` (a date) lies in [start, end], either bound optional.
+
+    The client page reads all of a client's rows once (:func:`client_page`) and narrows them
+    here, so moving the date picker costs no database round trip."""
+    if start is None and end is None:
+        return frame.reset_index(drop=True)
+    dates = pd.to_datetime(frame[column])
+    keep = pd.Series(True, index=frame.index)
+    if start is not None:
+        keep &= dates >= pd.Timestamp(start)
+    if end is not None:
+        keep &= dates <= pd.Timestamp(end)
+    return frame[keep].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------
@@ -98,10 +114,9 @@ where client_id = ?
 """
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
 def client(db: str, version: str, client_id: str) -> pd.DataFrame:
     """The client's summary row (empty frame for an unknown id)."""
-    return _frame(db, CLIENT_SQL, [client_id])
+    return client_page(db, version, client_id)["summary"]
 
 
 CLIENT_VISITS_SQL = """
@@ -136,34 +151,30 @@ from marts.visit_outcomes as visit_outcomes
 inner join marts.client_progress as client_progress on client_progress.visit_id = visit_outcomes.visit_id
 left join baseline on baseline.client_id = visit_outcomes.client_id
 where visit_outcomes.client_id = ?
-  and visit_outcomes.visit_date between ? and ?
+  and client_progress.client_id = ?
 order by visit_outcomes.visit_date, visit_outcomes.visit_number
 """
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
 def client_visits(db: str, version: str, client_id: str, start: dt.date | None = None,
                   end: dt.date | None = None) -> pd.DataFrame:
     """The client's visits in the date range, with baseline pain (one row per visit)."""
-    df = _frame(db, CLIENT_VISITS_SQL, [client_id, client_id, *_dates(start, end)])
-    df["techniques"] = df["techniques"].map(lambda ts: list(ts) if ts is not None else [])
-    return df
+    return _in_dates(client_page(db, version, client_id)["visits"], "visit_date", start, end)
 
 
 SELF_REPORTS_SQL = """
 select reported_at, report_date, pain, region, did_homecare, pgic, note,
        last_visit_number, days_since_last_visit
 from marts.self_reports
-where client_id = ? and report_date between ? and ?
+where client_id = ?
 order by reported_at
 """
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
 def client_self_reports(db: str, version: str, client_id: str, start: dt.date | None = None,
                         end: dt.date | None = None) -> pd.DataFrame:
     """The client's between-visit pain reports in the date range."""
-    return _frame(db, SELF_REPORTS_SQL, [client_id, *_dates(start, end)])
+    return _in_dates(client_page(db, version, client_id)["self_reports"], "report_date", start, end)
 
 
 ROM_SQL = """
@@ -181,37 +192,35 @@ select
     rom_changes.measured_by
 from marts.rom_changes as rom_changes
 inner join marts.visit_outcomes as visit_outcomes on visit_outcomes.visit_id = rom_changes.visit_id
-where visit_outcomes.client_id = ? and visit_outcomes.visit_date between ? and ?
+where rom_changes.client_id = ? and visit_outcomes.client_id = ?
 order by rom_changes.joint, rom_changes.movement, rom_changes.side, visit_outcomes.visit_date
 """
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
 def client_rom(db: str, version: str, client_id: str, start: dt.date | None = None,
                end: dt.date | None = None) -> pd.DataFrame:
     """The client's ROM readings, one row per visit × joint × movement × side (pre and post)."""
-    return _frame(db, ROM_SQL, [client_id, *_dates(start, end)])
+    return _in_dates(client_page(db, version, client_id)["rom"], "visit_date", start, end)
 
 
 TRIGGER_POINTS_SQL = """
 select visit_id, visit_date, visit_number, muscle, side, referral_region, tenderness, released
 from marts.trigger_points
-where client_id = ? and visit_date between ? and ?
+where client_id = ?
 order by visit_date, muscle, side
 """
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
 def client_trigger_points(db: str, version: str, client_id: str, start: dt.date | None = None,
                           end: dt.date | None = None) -> pd.DataFrame:
     """Trigger points found in the client's visits in the date range."""
-    return _frame(db, TRIGGER_POINTS_SQL, [client_id, *_dates(start, end)])
+    return _in_dates(client_page(db, version, client_id)["trigger_points"], "visit_date", start, end)
 
 
 OUTCOME_MEASURES_SQL = """
 select *
 from marts.outcome_measures
-where client_id = ? and taken_on between ? and ?
+where client_id = ?
 order by taken_on, instrument
 """
 
@@ -223,10 +232,41 @@ def client_outcome_scores(db: str, version: str, client_id: str, start: dt.date 
 
     Rows that cannot be scored keep ``score`` NaN and say why in ``reason``.
     """
-    raw = _frame(db, OUTCOME_MEASURES_SQL, [client_id, *_dates(start, end)])
+    raw = _in_dates(client_page(db, version, client_id)["outcome_measures"], "taken_on", start, end)
     if raw.empty:
         return pd.DataFrame(columns=["client_id", "taken_on", "instrument", "score", "scorable", "reason"])
     return score_frame(raw, errors="mark")
+
+
+# One batch per client: every read above in a single short-lived connection.
+CLIENT_PAGE_SQL = {  # name -> (sql, how many times the client id is bound)
+    "summary": (CLIENT_SQL, 1),
+    "visits": (CLIENT_VISITS_SQL, 3),
+    "self_reports": (SELF_REPORTS_SQL, 1),
+    "rom": (ROM_SQL, 2),
+    "trigger_points": (TRIGGER_POINTS_SQL, 1),
+    "outcome_measures": (OUTCOME_MEASURES_SQL, 1),
+}
+
+
+def load_client_page(db: str, client_id: str) -> dict[str, pd.DataFrame]:
+    """All of one client's rows the client page shows, read in one connection (not cached).
+
+    Every mart read here is stored sorted by ``client_id`` (``pipelines/sql/marts``), so each
+    ``client_id = ?`` filter skips the row groups of other clients via DuckDB's min/max zone
+    maps instead of scanning the practice: the cost stays flat from 40 to 100,000 clients.
+    ``benchmarks/run.py`` times this function as ``queries.client_ms``.
+    """
+    with read_connection(db) as con:
+        out = {name: con.execute(sql, [client_id] * n).df() for name, (sql, n) in CLIENT_PAGE_SQL.items()}
+    out["visits"]["techniques"] = out["visits"]["techniques"].map(lambda ts: list(ts) if ts is not None else [])
+    return out
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def client_page(db: str, version: str, client_id: str) -> dict[str, pd.DataFrame]:
+    """:func:`load_client_page`, cached by plain arguments: path, data version, client id."""
+    return load_client_page(db, client_id)
 
 
 # ---------------------------------------------------------------------------
@@ -244,6 +284,25 @@ where visit_number <= ?
 def practice_progress(db: str, version: str, max_visit: int) -> pd.DataFrame:
     """Every client's pain at visits 1 … ``max_visit`` with their baseline."""
     return _frame(db, PROGRESS_SQL, [max_visit])
+
+
+PROGRESS_COUNTS_SQL = """
+select visit_number, baseline_pain, pain_pre, count(*) as n_rows
+from marts.client_progress
+where visit_number between 1 and ?
+  and pain_pre is not null and baseline_pain is not null
+group by all
+order by all
+"""
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def practice_progress_counts(db: str, version: str, max_visit: int) -> pd.DataFrame:
+    """How many clients had each (visit k, baseline pain, pain before visit k): one row per
+    combination (a few thousand at most, pain being scored in half points) instead of one per
+    client and visit; :func:`dashboard.metrics.improvement_by_visit` weighs them by ``n_rows``.
+    ``client_progress`` has one row per client and visit number, so rows are clients."""
+    return _frame(db, PROGRESS_COUNTS_SQL, [max_visit])
 
 
 WEEKLY_SQL = """
@@ -270,6 +329,21 @@ where pain_change is not null
 def practice_relief(db: str, version: str) -> pd.DataFrame:
     """Every visit with both pain scores (immediate change = post − pre)."""
     return _frame(db, RELIEF_SQL)
+
+
+RELIEF_COUNTS_SQL = """
+select pain_change, count(*) as n_visits
+from marts.visit_outcomes
+where pain_change is not null
+group by pain_change
+order by pain_change
+"""
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def practice_relief_counts(db: str, version: str) -> pd.DataFrame:
+    """Number of visits per immediate pain change (post − pre), for the practice histogram."""
+    return _frame(db, RELIEF_COUNTS_SQL)
 
 
 def database_label(db: str) -> str:
