@@ -252,6 +252,15 @@ def describe_change(before: str | None, after: str | None) -> str:
     return "; ".join(parts) or "no field changed"
 
 
+def describe_import(after: str) -> str:
+    """An import's counts in words, leaving out the zeros that say nothing (rejected always shown)."""
+    c = json.loads(after)
+    parts = [f"{c.get('inserted', 0):,} new"]
+    parts += [f"{c[k]:,} {k}" for k in ("updated", "unchanged") if c.get(k)]
+    parts.append(f"{c.get('rejected', 0):,} rejected")
+    return f"{Path(str(c.get('path', ''))).name}: {c.get('rows_read', 0):,} rows, " + ", ".join(parts)
+
+
 def _short(value: Any, width: int = 60) -> str:
     if value is None or value == "" or value == []:
         return "(empty)"

@@ -21,7 +21,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from dashboard import entry_queries as eq, queries
+from dashboard import entry_queries as eq, page_parts, queries
 from pipelines import audit
 from pipelines.backup import backup, backups_root, list_backups, new_backup_folder, zip_backup
 from pipelines.db import DatabaseBusy, read_connection
@@ -82,7 +82,8 @@ with log_tab:
                               format_func=lambda c: f"{names[c]} ({c})")
         today = dt.date.today()  # not the last entry's day: a backup made now must not fall outside the filter
         days = f4.date_input("Dates", value=(min(first, today), today), min_value=min(first, today),
-                             max_value=max(last, today), key="rec_days")
+                             max_value=max(last, today), key="rec_days",
+                             format=page_parts.date_input_format(queries.practice_settings(db)))
         since, until = (days[0], days[-1]) if isinstance(days, (tuple, list)) and days else (None, None)
 
         log = eq.audit_log(db, ver, tuple(actions), tuple(kinds), client, since, until)
@@ -91,6 +92,8 @@ with log_tab:
         def _details(r) -> str:
             if r.action == "update":
                 return audit.describe_change(r.before, r.after)
+            if r.action == "import" and isinstance(r.after, str):
+                return audit.describe_import(r.after)
             return r.detail if isinstance(r.detail, str) and r.detail else ""
 
         def _record(r) -> str:
@@ -112,11 +115,13 @@ with log_tab:
         st.caption(f"{len(shown):,} of {total:,} entries" + (" (the newest 5,000)" if len(shown) == 5000 else ""))
         st.dataframe(shown, hide_index=True, width="stretch", key="rec_log", height=min(38 + 35 * max(len(shown), 1), 560),
                      column_config={
-                         "When": st.column_config.DatetimeColumn(format="DD MMM YYYY HH:mm:ss", width="small"),
-                         "Who": st.column_config.TextColumn(width="small"),
-                         "What": st.column_config.TextColumn(width="small"),
-                         "Record": st.column_config.TextColumn(width="small"),
-                         "Details": st.column_config.TextColumn(width="large"),
+                         # Fixed widths: on a tablet the table scrolls sideways instead of cutting words.
+                         "When": st.column_config.DatetimeColumn(format="DD MMM YYYY HH:mm", width=130),
+                         "Who": st.column_config.TextColumn(width=170),
+                         "What": st.column_config.TextColumn(width=160),
+                         "Record": st.column_config.TextColumn(width=220),
+                         "Client": st.column_config.TextColumn(width=140),
+                         "Details": st.column_config.TextColumn(width=420),
                      })
         st.download_button("Download as CSV", data=to_csv_bytes(shown), file_name=f"knotwork-audit-{dt.date.today()}.csv",
                            mime="text/csv", icon=":material/download:", key="rec_csv", on_click="ignore",
