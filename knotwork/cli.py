@@ -62,8 +62,16 @@ def cmd_ingest(args) -> int:
     if not args.json and sys.stderr.isatty():
         def progress(n, msg):
             print(f"\r  {msg}", end="", file=sys.stderr, flush=True)
-    reports = ingest_files(args.files, db=args.db, kind=args.kind, rename=rename, mapping_name=args.mapping,
-                           progress=progress, actor=cli_actor())
+    from pathlib import Path
+
+    from pipelines.db import import_waits
+
+    # Another import (or the app) holding the database: wait for it with one line on stderr, up to
+    # pipelines.db.IMPORT_WAIT_S; past that main() prints DatabaseBusy as one line and exits 1.
+    names = ", ".join(Path(f).name for f in args.files[:3]) + (" …" if len(args.files) > 3 else "")
+    with import_waits(f"an import of {names}", notice=lambda m: print(m, file=sys.stderr, flush=True)):
+        reports = ingest_files(args.files, db=args.db, kind=args.kind, rename=rename, mapping_name=args.mapping,
+                               progress=progress, actor=cli_actor())
     if progress:
         print("", file=sys.stderr)
     if args.json:

@@ -12,16 +12,35 @@ both (reference/engineering.md §1).  Knotwork's pattern:
 * Both sides retry a lock conflict with a bounded back-off; a reader that
   still cannot get in raises :class:`DatabaseBusy`, which the dashboard shows
   as "data is being updated" instead of a traceback.
+
+Waiting, in numbers (the bounds are named constants below, each with its reason):
+a page read waits :data:`READ_WAIT_S`, a form's save :data:`FORM_WAIT_S`, an import
+:data:`IMPORT_WAIT_S` (inside :func:`import_waits`, which the CLI and the Import page use and
+which also names the import for the "being updated" message).
+
+Inside one process (the Streamlit server: the Import page and forms write while other
+sessions' threads read) DuckDB refuses a read-only connection next to a read-write one
+("different configuration", engineering.md §1.1).  So in-process writers take turns on a
+per-file lock, and while one of them holds the file, readers of this process *join* its
+database instance with the writer's configuration inside a ``READ ONLY`` transaction: they
+keep reading the last committed data (snapshot isolation) instead of waiting for the import.
+While a writer of this process is still waiting for the file, new readers stand back so a
+stream of short reads cannot starve it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import datetime as dt
+import json
 import os
 import random
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 
@@ -45,8 +64,57 @@ WRITE_CONFIG = {
 WRITER_MEMORY_LIMIT = os.environ.get("KNOTWORK_WRITER_MEMORY", "4GB")
 
 
+# --- How long each kind of access waits for the file (seconds) ----------------------------------
+# A page read: long enough to ride out a form's save or a small import (well under a second, a
+# clinic-size file ~10 s is the exception), short enough that the page says "updating" soon
+# instead of looking frozen; the dashboard then retries by itself (dashboard/streamlit_app.py).
+READ_WAIT_S = 5.0
+# A form's Save / a client's Send: someone is looking at a spinner.  After this the form says
+# "not saved yet, try again" and keeps everything typed.
+FORM_WAIT_S = 15.0
+# An import waiting for another import: a network-size practice (29 M rows) holds the lock for
+# ~6.6 minutes (benchmarks/RESULTS.md), so wait more than twice that before giving up.
+IMPORT_WAIT_S = 15 * 60.0
+# Back-off between attempts: short at first (a page read takes ~20 ms), capped so a writer
+# still catches the gaps between many readers' short connections.
+_FIRST_DELAY_S = 0.02
+_MAX_DELAY_S = 0.25
+
+
 class DatabaseBusy(RuntimeError):
-    """Another process holds the write lock for longer than we are willing to wait."""
+    """Another writer holds the database for longer than we are willing to wait.
+
+    ``activity`` says who, when known ("an import of visits.csv, started 14:03")."""
+
+    def __init__(self, message: str, activity: str | None = None):
+        super().__init__(message)
+        self.activity = activity
+
+
+@dataclass(frozen=True)
+class _WaitPolicy:
+    timeout_s: float | None  # None: FORM_WAIT_S, read when the write starts
+    notice: Callable[[str], None] | None
+    label: str
+
+
+# Context-local, so the CLI's or one Streamlit session's import policy never leaks into another
+# thread (a new thread starts with the default: a form's bound).
+_policy: contextvars.ContextVar[_WaitPolicy] = contextvars.ContextVar(
+    "knotwork_write_wait", default=_WaitPolicy(None, None, "a change made in the app"))
+
+
+@contextlib.contextmanager
+def import_waits(label: str, notice: Callable[[str], None] | None = None,
+                 timeout_s: float | None = None) -> Iterator[None]:
+    """Writes inside this block are an import: they wait up to ``timeout_s`` (default
+    :data:`IMPORT_WAIT_S`) for another writer, call ``notice(message)`` once when they have to
+    wait, and tell readers who is writing."""
+    token = _policy.set(_WaitPolicy(IMPORT_WAIT_S if timeout_s is None else timeout_s, notice, label))
+    try:
+        yield
+    finally:
+        _policy.reset(token)
 
 
 def default_data_dir() -> Path:
@@ -72,43 +140,153 @@ def _is_lock_error(exc: Exception) -> bool:
     return ("lock" in text and ("conflict" in text or "could not set" in text)) or "different configuration" in text
 
 
-def _connect_with_retry(path: Path, read_only: bool, config: dict, timeout_s: float) -> duckdb.DuckDBPyConnection:
+# --- In-process writers (the Streamlit server) ---------------------------------------------------
+_state = threading.Lock()
+_turns: dict[str, threading.Lock] = {}  # one writer of this process per file at a time
+_active: dict[str, int] = {}  # writers of this process holding the file open
+_waiting: dict[str, int] = {}  # writers of this process waiting for it
+
+
+def _key(path: Path) -> str:
+    return str(path.resolve())
+
+
+def _bump(table: dict[str, int], key: str, by: int) -> None:
+    with _state:
+        table[key] = table.get(key, 0) + by
+        if table[key] <= 0:
+            del table[key]
+
+
+def _activity_path(path: Path) -> Path:
+    return Path(str(path) + ".writing")
+
+
+def _note_activity(path: Path, label: str) -> None:
+    """Who holds the write lock, for readers' "being updated" message (best effort, never fatal)."""
+    with contextlib.suppress(OSError):
+        _activity_path(path).write_text(json.dumps(
+            {"pid": os.getpid(), "label": label, "started": dt.datetime.now().isoformat(timespec="seconds")}))
+
+
+def current_activity(db: str | os.PathLike | None = None) -> str | None:
+    """"an import of visits.csv, started 14:03" while a live writer holds the file, else None."""
+    try:
+        info = json.loads(_activity_path(resolve_db_path(db)).read_text())
+        os.kill(int(info["pid"]), 0)  # a writer killed mid-import leaves its note behind: ignore it
+        started = dt.datetime.fromisoformat(info["started"])
+        return f"{info['label']}, started {started:%H:%M}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _connect_with_retry(path: Path, read_only: bool, config: dict, timeout_s: float,
+                        on_wait: Callable[[], None] | None = None,
+                        join_writer: bool = False) -> duckdb.DuckDBPyConnection:
+    """Connect, retrying lock conflicts with back-off until ``timeout_s``, then DatabaseBusy.
+
+    ``join_writer`` (readers only): while a writer of this process holds the file, connect to its
+    instance instead (see the module docstring); while one waits for it, stand back."""
     deadline = time.monotonic() + timeout_s
-    delay = 0.02
+    delay = _FIRST_DELAY_S
+    key = _key(path)
     while True:
         try:
+            if join_writer and _active.get(key):
+                return duckdb.connect(str(path), read_only=False, config=dict(WRITE_CONFIG))
+            if join_writer and _waiting.get(key):
+                raise _StandBack()
             return duckdb.connect(str(path), read_only=read_only, config=dict(config))
-        except (duckdb.IOException, duckdb.ConnectionException) as exc:
-            if not _is_lock_error(exc) or time.monotonic() >= deadline:
-                if _is_lock_error(exc):
-                    raise DatabaseBusy(f"the database {path} is in use by another process; try again shortly") from exc
+        except (duckdb.IOException, duckdb.ConnectionException, _StandBack) as exc:
+            if not (isinstance(exc, _StandBack) or _is_lock_error(exc)):
                 raise
-            time.sleep(delay * (1 + random.random()))
-            delay = min(delay * 2, 0.5)
+            if time.monotonic() >= deadline:
+                raise DatabaseBusy(f"the database {path} is busy: another import or change is writing to it; "
+                                   "try again shortly",
+                                   current_activity(path)) from None
+            if on_wait is not None:
+                on_wait()
+                on_wait = None
+            time.sleep(min(delay * (1 + random.random()), max(deadline - time.monotonic(), 0)))
+            delay = min(delay * 2, _MAX_DELAY_S)
+
+
+class _StandBack(Exception):
+    """A writer of this process is waiting for the file: readers let it in first."""
 
 
 @contextlib.contextmanager
-def read_connection(db: str | os.PathLike | None = None, timeout_s: float = 5.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived, hardened, read-only connection.  Use it for one batch of queries."""
+def read_connection(db: str | os.PathLike | None = None,
+                    timeout_s: float = READ_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived, hardened, read-only connection.  Use it for one batch of queries.
+
+    While a writer of this process holds the file it is a connection to the writer's instance in
+    a READ ONLY transaction (writes refused, last committed data visible)."""
     path = resolve_db_path(db)
     if not path.exists():
         raise FileNotFoundError(f"no Knotwork database at {path}; create one with `knotwork init` or `knotwork demo`")
-    con = _connect_with_retry(path, True, HARDENED_READ_CONFIG, timeout_s)
+    con = _connect_with_retry(path, True, HARDENED_READ_CONFIG, timeout_s, join_writer=True)
     try:
+        if not _is_read_only(con):
+            con.execute("BEGIN TRANSACTION READ ONLY")
         yield con
     finally:
-        con.close()
+        con.close()  # a joined reader's transaction is rolled back: it never wrote anything
+
+
+def _is_read_only(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        return bool(con.execute("SELECT current_setting('access_mode') = 'read_only'").fetchone()[0])
+    except duckdb.Error:
+        return False
 
 
 @contextlib.contextmanager
-def write_connection(db: str | os.PathLike | None = None, timeout_s: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection, migrated to the current schema; checkpointed and closed on exit."""
+def write_connection(db: str | os.PathLike | None = None,
+                     timeout_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection, migrated to the current schema; checkpointed and closed on exit.
+
+    Waits :data:`FORM_WAIT_S` for the file (or, inside :func:`import_waits`, the import's bound),
+    then raises :class:`DatabaseBusy`; nothing has been written then."""
     from pipelines.migrate import migrate  # local import: migrate uses this module
 
+    policy = _policy.get()
+    timeout = timeout_s if timeout_s is not None else policy.timeout_s if policy.timeout_s is not None else FORM_WAIT_S
+    deadline = time.monotonic() + timeout
     path = resolve_db_path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = _connect_with_retry(path, False, WRITE_CONFIG, timeout_s)
+    key = _key(path)
+    notice = policy.notice
+    waited = False
+
+    def on_wait() -> None:
+        nonlocal waited
+        if not waited and notice is not None:
+            who = current_activity(path)
+            notice(f"waiting for another import to finish ({who})…" if who and "import" in who else
+                   "waiting for another import or change to finish…")
+        waited = True
+
+    with _state:
+        turn = _turns.setdefault(key, threading.Lock())
+    _bump(_waiting, key, 1)
     try:
+        if not turn.acquire(blocking=False):
+            on_wait()
+            if not turn.acquire(timeout=max(deadline - time.monotonic(), 0)):
+                raise DatabaseBusy(f"the database {path} is busy: another import or change is writing to it; "
+                                   "try again shortly",
+                                   current_activity(path))
+        try:
+            con = _connect_with_retry(path, False, WRITE_CONFIG, max(deadline - time.monotonic(), 0), on_wait)
+        except BaseException:
+            turn.release()
+            raise
+    finally:
+        _bump(_waiting, key, -1)
+    _bump(_active, key, 1)
+    try:
+        _note_activity(path, policy.label)
         with contextlib.suppress(duckdb.Error):  # in Jupyter this setting wants ipywidgets; harmless to skip
             con.execute("SET enable_progress_bar = false")  # it would print into the CLI's own output
         # DuckDB's default (80 % of RAM) let a 29-million-row import peak at 12.9 GB; the
@@ -119,7 +297,11 @@ def write_connection(db: str | os.PathLike | None = None, timeout_s: float = 30.
         with contextlib.suppress(duckdb.Error):
             con.execute("CHECKPOINT")
     finally:
+        _bump(_active, key, -1)
+        with contextlib.suppress(OSError):
+            _activity_path(path).unlink()
         con.close()
+        turn.release()
 
 
 def data_version(db: str | os.PathLike | None = None) -> str:
