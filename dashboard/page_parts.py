@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import queries
+from pipelines.db import DatabaseBusy
 
 
 def clients_or_stop(db: str, ver: str) -> pd.DataFrame:
@@ -22,3 +23,12 @@ def clients_or_stop(db: str, ver: str) -> pd.DataFrame:
 def date_input_format(settings: dict) -> str:
     """The date-picker format that matches the practice's day/month order setting."""
     return "MM/DD/YYYY" if settings.get("import", {}).get("date_order") == "month_first" else "DD/MM/YYYY"
+
+
+def not_saved_busy(busy: DatabaseBusy, button: str) -> None:
+    """A form's save waited its bound (pipelines.db.FORM_WAIT_S) for an import: say so, keep the form.
+
+    Shown in the same run, without st.rerun, so every value typed stays in its widget."""
+    what = f" ({busy.activity})" if busy.activity else ""
+    st.warning(f"**Not saved yet**: the data is being updated right now{what}. Everything you entered is still "
+               f"here; press **{button}** again in a moment.", icon=":material/hourglass_top:")

@@ -5,7 +5,7 @@ problems become friendly messages instead of tracebacks:
 
 * no database file yet → how to make one;
 * an import holding the write lock (``pipelines.db.DatabaseBusy``) → "data is being
-  updated, try again in a moment";
+  updated", naming the import, and the page reruns by itself once it can read again;
 * a database built by an older Knotwork without the marts this version reads → how to
   refresh it.
 
@@ -15,13 +15,14 @@ Pages live in ``dashboard/app_pages/`` and stay thin: read widgets, call
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import duckdb
 import streamlit as st
 
 from dashboard import access, queries
-from pipelines.db import DatabaseBusy
+from pipelines.db import DatabaseBusy, read_connection
 
 # An emoji favicon is drawn locally (an inline SVG); a ":material/…:" favicon makes every browser
 # that opens the app, a client's link included, fetch the icon from fonts.gstatic.com.
@@ -44,10 +45,77 @@ PAGES = [
     st.Page("app_pages/records.py", title="Records", icon=":material/history:", url_path="records"),
 ]
 
+# While an import holds the database (another program: `knotwork ingest`), pages cannot read it.
+# The page says so and checks every AUTO_RETRY_EVERY_S whether the data can be read again, then
+# reruns itself, for up to AUTO_RETRY_FOR_S (a network-size import takes ~7 minutes,
+# pipelines.db.IMPORT_WAIT_S); after that only the button is left, so a session left open on a
+# database that stays locked does not poll it for ever.
+AUTO_RETRY_EVERY_S = 2.0
+AUTO_RETRY_FOR_S = 15 * 60.0
+BUSY_SINCE = "kw_busy_since"
+PROBE_LATER = "kw_busy_probe_later"
+
+
+def _keep_typed_values() -> None:
+    """A page stopped by a busy database may not have drawn its forms, and Streamlit forgets the
+    values of widgets that are not drawn in a run.  Re-assigning them to session state keeps them
+    (Streamlit's documented way to carry widget values across pages), so when the page shows again
+    everything typed before the save is still there.  Widgets drawn in this run, buttons and data
+    editors refuse the assignment; the first two keep their values anyway."""
+    for key in list(st.session_state.keys()):
+        try:
+            st.session_state[key] = st.session_state[key]
+        except Exception:  # StreamlitAPIException and friends: that widget needs nothing
+            pass
+
+
+def _updating(db: str, busy: DatabaseBusy, client: bool = False) -> None:
+    since = st.session_state.setdefault(BUSY_SINCE, time.monotonic())
+    _keep_typed_values()
+    # The fragment's first call is part of this very run: it must not probe then, or a page that
+    # failed while the probe succeeds would rerun at once, over and over (no 2-second pause).
+    st.session_state[PROBE_LATER] = True
+    if client:  # plain words, and nothing about the practice's files
+        st.warning("Your therapist’s records are being updated right now. This page will show your progress again "
+                "by itself in a moment.", icon=":material/hourglass_top:")
+        if time.monotonic() - since < AUTO_RETRY_FOR_S:
+            _retry_when_readable(db)
+        return
+    what = f" ({busy.activity})" if busy.activity else ""
+    if time.monotonic() - since < AUTO_RETRY_FOR_S:
+        st.warning(f"**The data is being updated right now{what}.** This page shows the new data by itself as soon "
+                "as the update is done.", icon=":material/hourglass_top:")
+        _retry_when_readable(db)
+    else:
+        st.warning(f"The data is still being updated{what}. Try again in a moment.", icon=":material/hourglass:")
+    st.button("Try again now", key="busy_retry", icon=":material/refresh:")
+
+
+@st.fragment(run_every=AUTO_RETRY_EVERY_S)
+def _retry_when_readable(db: str) -> None:
+    """Re-runs alone every few seconds; once the database can be read, the whole page runs again."""
+    if st.session_state.pop(PROBE_LATER, False):
+        return
+    try:
+        with read_connection(db, timeout_s=0):
+            pass
+    except DatabaseBusy:
+        return
+    st.rerun(scope="app")
+
+
 db = queries.current_db()
 # Private links (?t=…), presentation mode and the therapist password come first: a client's
 # session never builds the navigation below, so no therapist page can be reached from it.
-if access.gate(db, pages=PAGES):
+# On top of the page, so a page interrupted part-way by a busy database says so where one looks first.
+busy_box = st.container()
+try:
+    if access.gate(db, pages=PAGES):
+        st.session_state.pop(BUSY_SINCE, None)
+        st.stop()
+except DatabaseBusy as busy:  # a client's link or presentation view reading while an import runs
+    with busy_box:
+        _updating(db, busy, client=access.is_client_session())
     st.stop()
 
 page = st.navigation(PAGES, position="top")
@@ -71,9 +139,10 @@ if not Path(db).exists():
 
 try:
     page.run()
-except DatabaseBusy:
-    st.warning("The data is being updated right now. Try again in a moment.", icon=":material/hourglass:")
-    st.button("Try again", key="busy_retry")
+    st.session_state.pop(BUSY_SINCE, None)
+except DatabaseBusy as busy:
+    with busy_box:
+        _updating(db, busy)
 except duckdb.CatalogException:
     st.warning(
         "This database was made by an older version of Knotwork and lacks tables this dashboard reads. "

@@ -18,7 +18,7 @@ import streamlit as st
 
 from dashboard import client_charts
 from dashboard.client_view import (REGION_WORDS, ClientData, UnknownClient, fmt_date, load_client, summarise)
-from pipelines.db import data_version, read_connection
+from pipelines.db import DatabaseBusy, data_version, read_connection
 
 CHART_CONFIG = {"displayModeBar": False, "showSendToCloud": False, "displaylogo": False}
 
@@ -134,7 +134,12 @@ def _checkin_form(db: str, data: ClientData) -> None:
     st.write("Tell your therapist how your pain has been since your last visit. Only your therapist sees this.")
     regions = _regions(db, data_version(db))
     default_region = data.complaint_region if data.complaint_region in regions else None
-    with st.form("cv_checkin", clear_on_submit=True):
+    # The form is emptied only after a check-in is stored (not on every Send), so nothing the client
+    # typed is lost when it cannot be saved yet.
+    if st.session_state.pop("cv_clear", False):
+        for key in ("cv_pain", "cv_region", "cv_homecare", "cv_note"):
+            st.session_state.pop(key, None)
+    with st.form("cv_checkin", clear_on_submit=False):
         pain = st.segmented_control("Pain right now (0 = none, 10 = the worst you can imagine)", list(range(11)),
                                     key="cv_pain")
         region = st.selectbox("Where?", regions, index=regions.index(default_region) if default_region else None,
@@ -144,6 +149,9 @@ def _checkin_form(db: str, data: ClientData) -> None:
                             horizontal=True, key="cv_homecare")
         note = st.text_area("Anything else? (optional)", max_chars=2000, key="cv_note")
         sent = st.form_submit_button("Send", type="primary")
+    thanks = st.session_state.pop("cv_thanks", None)
+    if thanks:
+        st.success(thanks)
     if not sent:
         return
     if pain is None:
@@ -151,9 +159,16 @@ def _checkin_form(db: str, data: ClientData) -> None:
         return
     values = {"pain": pain, "region": region, "did_homecare": None if homecare is None else homecare == "Yes",
               "note": note.strip() or None}
-    result = record_checkin(data.client_id, values, db=db, source="link")
+    try:
+        result = record_checkin(data.client_id, values, db=db, source="link")
+    except DatabaseBusy:
+        st.warning("Your check-in could not be saved just yet: your therapist’s records are being updated. "
+                   "What you entered is still here. Please press Send again in a minute.")
+        return
     if result.ok:
-        st.success("Thank you! Your check-in was saved and your therapist will see it.")
+        st.session_state["cv_thanks"] = "Thank you! Your check-in was saved and your therapist will see it."
+        st.session_state["cv_clear"] = True
+        st.rerun()
     else:
         st.error("Nothing was saved. Please check: " + "; ".join(result.errors))
 

@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboard import charts, entry_queries as eq, page_parts, queries
 from pipelines import entry
+from pipelines.db import DatabaseBusy
 from pipelines.vocab import CLIENT_STATUS, SEX
 
 db = queries.current_db()
@@ -116,12 +117,15 @@ if submitted:
     except entry.EntryError as exc:
         ss["cl_problems"] = exc.problems
         st.rerun()
-    ss["cl_flash"] = (f"{'Updated' if editing else 'Added'} {display_name} ({saved.key}).",
-                      [w.message for w in saved.warnings])
-    _reset()
-    if not editing:
-        ss["cl_pick_next"] = saved.key
-    st.rerun()
+    except DatabaseBusy as busy:  # no st.rerun/st.stop: the form keeps every value typed
+        page_parts.not_saved_busy(busy, "Save changes" if editing else "Add client")
+    else:
+        ss["cl_flash"] = (f"{'Updated' if editing else 'Added'} {display_name} ({saved.key}).",
+                          [w.message for w in saved.warnings])
+        _reset()
+        if not editing:
+            ss["cl_pick_next"] = saved.key
+        st.rerun()
 
 if editing:
     links = st.container(horizontal=True)

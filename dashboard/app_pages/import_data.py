@@ -20,6 +20,7 @@ import streamlit as st
 from dashboard import entry_queries as eq, queries
 from pipelines import mappings as M
 from pipelines.contract import KINDS, normalise_header
+from pipelines.db import DatabaseBusy, import_waits
 from pipelines.ingest import ingest_file, required_columns_missing
 from pipelines.readers import FileProblem, open_table
 from pipelines.safe_csv import to_csv_bytes
@@ -194,12 +195,25 @@ if uploaded is not None:
                 def progress(rows: int, message: str) -> None:
                     bar.progress(min(rows / total, 1.0) * 0.9 if "marts" not in message else 0.95, text=message)
 
+                def waiting(message: str) -> None:  # another import (CLI or another session) holds the data
+                    bar.progress(0.0, text=message[0].upper() + message[1:])
+
                 try:
-                    rep = ingest_file(path, db=db, kind=kind, rename=rename, mapping_name=profile_name,
-                                      day_first=day_first, progress=progress)
+                    # An import's bound (pipelines.db.IMPORT_WAIT_S), and other sessions' "being updated"
+                    # message names this file.
+                    with import_waits(f"an import of {uploaded.name} from the Import page", notice=waiting):
+                        rep = ingest_file(path, db=db, kind=kind, rename=rename, mapping_name=profile_name,
+                                          day_first=day_first, progress=progress)
                 except FileProblem as exc:
                     bar.empty()
                     st.error(f"Nothing was imported: {exc}", icon=":material/block:")
+                    st.stop()
+                except DatabaseBusy as busy:
+                    bar.empty()
+                    what = f" ({busy.activity})" if busy.activity else ""
+                    st.warning(f"Nothing was imported yet: the data has been busy for too long{what}. Your file and "
+                               "choices are still here; press Import again when the other import has finished.",
+                               icon=":material/hourglass:")
                     st.stop()
                 bar.progress(1.0, text="Done")
                 ss["im_report"] = {"file": uploaded.name, **rep.to_json(), "import_id": rep.import_id}

@@ -15,6 +15,7 @@ import streamlit as st
 
 from dashboard import charts, entry_queries as eq, page_parts, queries
 from pipelines import entry
+from pipelines.db import DatabaseBusy
 from pipelines.outcomes import classify_outcomes, outcome_summary
 from pipelines.questionnaires import INSTRUMENTS
 from pipelines.vocab import INSTRUMENTS as ROM_INSTRUMENTS, JOINTS, MOVEMENTS, RELEASED, SIDES
@@ -150,11 +151,15 @@ if editing:
         st.write(f"Delete the visit of {pd.Timestamp(prefill.visit_date):%d %b %Y} with its ROM readings and "
                  "trigger points? The audit log keeps a copy.")
         if st.button("Yes, delete this visit", key="lv_delete_confirm", type="primary"):
-            entry.delete_visit(editing, db=db)
-            ss["lv_flash"] = ("success", f"Deleted the visit of {pd.Timestamp(prefill.visit_date):%d %b %Y} "
-                                         f"for {names[client_id]}.", [], client_id)
-            ss["lv_reset"] = "deleted"
-            st.rerun()
+            try:
+                entry.delete_visit(editing, db=db)
+            except DatabaseBusy as busy:  # the rest of the page still runs: nothing on it is lost
+                page_parts.not_saved_busy(busy, "Yes, delete this visit")
+            else:
+                ss["lv_flash"] = ("success", f"Deleted the visit of {pd.Timestamp(prefill.visit_date):%d %b %Y} "
+                                             f"for {names[client_id]}.", [], client_id)
+                ss["lv_reset"] = "deleted"
+                st.rerun()
 else:
     same_day = recent[pd.to_datetime(recent["visit_date"]).dt.date == visit_date] if len(recent) else recent
     if len(same_day):
@@ -277,13 +282,16 @@ with visit_tab:
         except entry.EntryError as exc:
             ss["lv_problems"] = exc.problems
             st.rerun()
-        verb = "Updated" if editing else "Saved"
-        ss["lv_flash"] = ("success", f"{verb} the visit of {visit_date:%d %b %Y} for {names[client_id]} ({saved.key}).",
-                          [w.message for w in saved.warnings], client_id)
-        if therapist:
-            ss["lv_last_therapist"] = therapist
-        ss["lv_reset"] = "changes saved" if editing else "new visit saved"
-        st.rerun()
+        except DatabaseBusy as busy:  # no st.rerun/st.stop: the form keeps every value typed
+            page_parts.not_saved_busy(busy, "Save changes" if editing else "Save visit")
+        else:
+            verb = "Updated" if editing else "Saved"
+            ss["lv_flash"] = ("success", f"{verb} the visit of {visit_date:%d %b %Y} for {names[client_id]} ({saved.key}).",
+                              [w.message for w in saved.warnings], client_id)
+            if therapist:
+                ss["lv_last_therapist"] = therapist
+            ss["lv_reset"] = "changes saved" if editing else "new visit saved"
+            st.rerun()
 
     st.page_link("app_pages/client_progress.py", label=f"See {names[client_id]}'s progress",
                  query_params={"client": client_id}, icon=":material/monitoring:")
@@ -321,25 +329,28 @@ with questionnaire_tab:
         except entry.EntryError as exc:
             ss["lv_q_problems"] = exc.problems
             st.rerun()
-        ss["lv_q_problems"] = []
-        ss["lv_qgen"] += 1
-        score = saved.score
-        text = f"Saved {instrument} of {visit_date:%d %b %Y} for {names[client_id]}"
-        if score is not None and score.scorable:
-            band = f", {score.band}" if score.band else ""
-            text += f": score {score.score:.1f} ({score.scale_label}{band})."
+        except DatabaseBusy as busy:  # no st.rerun/st.stop: the answers stay picked
+            page_parts.not_saved_busy(busy, f"Save {instrument}")
         else:
-            text += "."
-        extra = [w.message for w in saved.warnings]
-        scored = queries.client_outcome_scores(db, queries.version(db), client_id)
-        summary = outcome_summary(classify_outcomes(scored, settings), settings)
-        row = summary[summary["instrument"] == instrument]
-        if len(row) and row.iloc[0]["category"] is not None and pd.notna(row.iloc[0]["change"]):
-            r = row.iloc[0]
-            extra.append(f"Since the first {instrument} ({pd.Timestamp(r['first_date']):%d %b %Y}): "
-                         f"{r['change']:+.1f} → {r['category']} (important change = {r['mcid']:g} points).")
-        ss["lv_flash"] = ("success", text, extra, client_id)
-        st.rerun()
+            ss["lv_q_problems"] = []
+            ss["lv_qgen"] += 1
+            score = saved.score
+            text = f"Saved {instrument} of {visit_date:%d %b %Y} for {names[client_id]}"
+            if score is not None and score.scorable:
+                band = f", {score.band}" if score.band else ""
+                text += f": score {score.score:.1f} ({score.scale_label}{band})."
+            else:
+                text += "."
+            extra = [w.message for w in saved.warnings]
+            scored = queries.client_outcome_scores(db, queries.version(db), client_id)
+            summary = outcome_summary(classify_outcomes(scored, settings), settings)
+            row = summary[summary["instrument"] == instrument]
+            if len(row) and row.iloc[0]["category"] is not None and pd.notna(row.iloc[0]["change"]):
+                r = row.iloc[0]
+                extra.append(f"Since the first {instrument} ({pd.Timestamp(r['first_date']):%d %b %Y}): "
+                             f"{r['change']:+.1f} → {r['category']} (important change = {r['mcid']:g} points).")
+            ss["lv_flash"] = ("success", text, extra, client_id)
+            st.rerun()
     stored = eq.client_questionnaires(db, ver, client_id)
     if len(stored):
         st.caption("Stored for this client: " + ", ".join(
