@@ -19,11 +19,16 @@ from pipelines import audit
 from pipelines import vocab as V
 from pipelines.contract import KINDS, VISIT_CHILD_KINDS, detect_kind
 from pipelines.db import write_connection
+from pipelines.fast_import import FastStage, load_source
 from pipelines.marts import rebuild_marts
 from pipelines.readers import FileProblem, TableFile, open_table
 from pipelines.validate import FIELDS, validate_chunk
 
 Progress = Callable[[int, str], None]
+
+# CSV files DuckDB can read with exact line numbers take the fast path (pipelines/fast_import.py);
+# tests switch it off to compare both paths on the same files.
+FAST_PATH = True
 
 # Columns core keeps for bookkeeping; they never make a row "changed".
 BOOKKEEPING = ("source_import", "source_line", "updated_at", "source", "visit_id_derived")
@@ -131,9 +136,12 @@ def ingest_file(path: str | Path, db=None, kind: str | None = None, rename: dict
         day_first = _settings_day_first(db)
     report = FileReport(str(path), kind, notes=notes)
     with write_connection(db) as con:
+        # Read by DuckDB before the transaction: a file DuckDB cannot parse raises here, and an
+        # error inside the transaction would abort it.  temp.src is this connection's alone.
+        src_names = load_source(con, table) if FAST_PATH else None
         con.execute("BEGIN TRANSACTION")
         try:
-            _ingest(con, table, kind, present, rename, mapping_name, day_first, report, progress)
+            _ingest(con, table, kind, present, rename, mapping_name, day_first, report, progress, src_names)
             _audit_import(con, report, actor)  # next to raw.imports, in the same transaction
             con.execute("COMMIT")
         except BaseException:
@@ -227,16 +235,61 @@ def _create_incoming(con, kind: str, clean: pd.DataFrame) -> None:
     con.execute(f"CREATE TEMP TABLE incoming ({cols})")
 
 
+def _settle_day_first(evidence: dict[str, int], day_first: bool) -> bool:
+    """Values that can only be read one way (25/03, 03/25) overrule the setting."""
+    if evidence["month_first"] and not evidence["day_first"]:
+        return False
+    if evidence["day_first"] and not evidence["month_first"]:
+        return True
+    return day_first
+
+
+def _stage_fast(con, table: TableFile, kind: str, present: set[str], rename, day_first: bool,
+                vocabularies, progress: Progress | None, src_names: list[str]):
+    """The fast path (pipelines/fast_import.py) over ``temp.src`` as read by ``load_source``."""
+    for t in ("incoming", "file_rejects", "file_warnings"):
+        con.execute(f"DROP TABLE IF EXISTS temp.{t}")
+    con.execute("CREATE TEMP TABLE file_rejects (_line BIGINT, \"column\" VARCHAR, value VARCHAR, reason VARCHAR)")
+    con.execute("CREATE TEMP TABLE file_warnings (_line BIGINT, \"column\" VARCHAR, value VARCHAR, message VARCHAR)")
+    stage = FastStage(con, table, kind, src_names, rename, present, vocabularies)
+    stage.build()
+    rows = con.execute("SELECT count(*) FROM temp.checked").fetchone()[0]
+    if progress:
+        progress(rows, f"read {rows:,} rows")
+    _create_incoming(con, kind, pd.DataFrame(columns=["_line", *stage.columns()]))
+    con.execute("INSERT INTO incoming BY NAME SELECT * EXCLUDE (_clean) FROM temp.checked WHERE _clean")
+    # Only the doubtful rows can carry day/month evidence (clean dates are ISO), so the order is
+    # settled before they are validated: one pass, no re-staging.
+    evidence = stage.date_evidence()
+    day_first = _settle_day_first(evidence, day_first)
+    new_vocab: dict = {}
+    for chunk in stage.doubtful_chunks():
+        result = validate_chunk(kind, chunk, day_first=day_first, vocabularies=vocabularies, present=present)
+        new_vocab.update(result.new_vocab)
+        for name, frame in (("incoming", result.clean), ("file_rejects", result.rejects), ("file_warnings", result.warnings)):
+            if len(frame):
+                con.register("chunk_frame", frame)
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM chunk_frame")
+                con.unregister("chunk_frame")
+    stage.raw_view(table.headers)
+    if progress:
+        progress(rows, f"checked {rows:,} rows")
+    return rows, evidence, new_vocab, day_first
+
+
 def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping_name, day_first: bool,
-            report: FileReport, progress: Progress | None) -> None:
+            report: FileReport, progress: Progress | None, src_names: list[str] | None = None) -> None:
     vocabularies = _vocabularies(con)
-    rows, evidence, new_vocab = _stage(con, table, kind, present, rename, day_first, vocabularies, progress)
-    if evidence["month_first"] and not evidence["day_first"] and day_first:
-        day_first = False
+    fast = None if src_names is None else _stage_fast(con, table, kind, present, rename, day_first,
+                                                      vocabularies, progress, src_names)
+    if fast is not None:
+        rows, evidence, new_vocab, day_first = fast
+    else:
         rows, evidence, new_vocab = _stage(con, table, kind, present, rename, day_first, vocabularies, progress)
-    elif evidence["day_first"] and not evidence["month_first"] and not day_first:
-        day_first = True
-        rows, evidence, new_vocab = _stage(con, table, kind, present, rename, day_first, vocabularies, progress)
+        settled = _settle_day_first(evidence, day_first)
+        if settled != day_first:
+            day_first = settled
+            rows, evidence, new_vocab = _stage(con, table, kind, present, rename, day_first, vocabularies, progress)
     report.rows_read = rows
     order = "day/month (14/03/2026)" if day_first else "month/day (03/14/2026)"
     if evidence["day_first"] and evidence["month_first"]:
