@@ -1244,11 +1244,27 @@ def technique_visits(visits: pd.DataFrame, technique: str | None = None, mix: st
 
 def technique_report(db=None, outcome: str = "pain_change", *, regions=None, therapists=None, date_from=None,
                      date_to=None, min_clients: int | None = None, pairs: bool = True,
-                     mixes: bool = True) -> TechniqueReport:
-    """Load (with filters) and analyse in one call; the minimum n comes from the practice settings."""
-    visits = load_visits(db, regions=regions, therapists=therapists, date_from=date_from, date_to=date_to)
+                     mixes: bool = True, path: str = "auto") -> TechniqueReport:
+    """Load (with filters) and analyse in one call; the minimum n comes from the practice settings.
+
+    This is "the technique analysis" the page, ``knotwork techniques`` and the benchmarks call.
+    ``path``: ``"auto"`` picks by size - up to ``technique_sql.LARGE_DATA_VISITS`` visits the
+    mixed model on the visit frame (:func:`analyse`), above it the within-client estimates from
+    SQL aggregates (:mod:`pipelines.technique_sql`, the importer's stored result when it answers
+    exactly this question); ``"mixed"`` / ``"within"`` force one (tests, comparisons).
+    """
+    from pipelines import technique_sql
+
+    if path not in ("auto", "mixed", "within"):
+        raise ValueError("path must be 'auto', 'mixed' or 'within'")
     if min_clients is None:
         min_clients = settings_min_clients(db)
+    filters = {"regions": regions, "therapists": therapists, "date_from": date_from, "date_to": date_to}
+    if path == "within" or (path == "auto" and technique_sql.is_large(technique_sql.count_visits(db, **filters))):
+        if path == "within":
+            return technique_sql.report(db, outcome, min_clients=min_clients, **filters)
+        return technique_sql.large_report(db, outcome, min_clients=min_clients, **filters)
+    visits = load_visits(db, **filters)
     return analyse(visits, outcome, min_clients=min_clients, pairs=pairs, mixes=mixes)
 
 

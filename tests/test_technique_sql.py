@@ -1,0 +1,202 @@
+"""The large-practice technique path (pipelines.technique_sql): same answers on small data.
+
+* The SQL estimator (within-client / client fixed effects from SQL aggregates, cluster-robust
+  by client from per-client score sums) equals statsmodels OLS with one dummy per client and
+  cluster-robust covariance, to 1e-8, on the committed sample practice.
+* It agrees with the mixed model within the intervals there, recovers planted effects on a
+  generated practice and finds nothing in practices without effects.
+* The importer's stored result is used only while the data are exactly those it was computed
+  from; a change makes the next view compute afresh.
+* The page says which method was used and what it means, and lists the visits behind an estimate.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from pipelines import technique_sql as ts
+from pipelines import techniques as tq
+from pipelines.db import read_connection, write_connection
+from pipelines.ingest import ingest_files
+from pipelines.sample import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _ols_with_client_dummies(db, outcome="pain_change"):
+    """The reference: statsmodels OLS of the same design plus one dummy per client, clustered by client."""
+    oc = tq.OUTCOMES[outcome]
+    df, _ = tq.prepare(tq.load_visits(db), oc)
+    fit = ts.within_fit(db, outcome)
+    cols = {}
+    for name in fit["names"]:
+        if name.startswith("tech["):
+            t = name[5:-1]
+            cols[name] = df["techniques"].map(lambda ts_, t=t: float(t in ts_))
+        elif name.startswith("pressure["):
+            level = name[9:-1]
+            cols[name] = (tq._pressure_labels(df["pressure"]) == level).astype(float)
+        else:
+            cols[name] = df[name].astype(float)
+    X = pd.DataFrame(cols)
+    dummies = pd.get_dummies(df["client_id"], dtype=float)
+    design = pd.concat([X, dummies], axis=1).to_numpy()
+    codes = pd.factorize(df["client_id"])[0]
+    res = sm.OLS(df[oc.column].to_numpy(float), design).fit(cov_type="cluster", cov_kwds={"groups": codes})
+    k = X.shape[1]
+    return fit, res, k, len(df), dummies.shape[1]
+
+
+@pytest.mark.parametrize("outcome", ["pain_change", "carryover_change"])
+def test_sql_estimator_equals_ols_with_client_dummies(sample_db, outcome):
+    """Coefficients and cluster-robust covariance equal statsmodels' to 1e-8 (same small-sample factor)."""
+    fit, res, k, n, g = _ols_with_client_dummies(sample_db, outcome)
+    assert fit["n"] == n and fit["n_clients"] == g
+    assert k == len(fit["names"]) >= 10  # techniques, pressure levels, pain before, visit number (+ days to next)
+    np.testing.assert_allclose(fit["beta"], res.params[:k], rtol=1e-8, atol=1e-10)
+    # statsmodels counts the client dummies in its (N-1)/(N-K) factor; ours does not (they are
+    # nested in the clusters, Cameron & Miller 2015) - the two sandwiches differ by exactly that
+    ours_as_statsmodels = fit["cov_robust"] * (n - k) / (n - k - g)
+    np.testing.assert_allclose(ours_as_statsmodels, res.cov_params()[:k, :k], rtol=1e-8, atol=1e-14)
+    # and the model-based covariance is OLS's too
+    np.testing.assert_allclose(fit["cov_model"], res.model.fit().cov_params()[:k, :k], rtol=1e-8, atol=1e-14)
+
+
+def test_within_estimates_agree_with_the_mixed_model_on_the_sample(sample_db):
+    """On the committed practice every technique's two estimates are within each other's intervals."""
+    mixed = tq.technique_report(sample_db, path="mixed")
+    within = tq.technique_report(sample_db, path="within")
+    assert within.method == ts.METHOD and "mixed model" in mixed.method
+    m = mixed.techniques.set_index("technique")
+    w = within.techniques.set_index("technique")
+    both = [t for t in w.index if w.loc[t, "estimable"] and m.loc[t, "estimable"]]
+    assert len(both) >= 8
+    for t in both:
+        half = max(m.loc[t, "ci_high"] - m.loc[t, "effect"], w.loc[t, "ci_high"] - w.loc[t, "effect"])
+        assert abs(m.loc[t, "effect"] - w.loc[t, "effect"]) <= half, t
+        assert w.loc[t, "ci_low"] < w.loc[t, "effect"] < w.loc[t, "ci_high"]
+    # counts are the same whichever path
+    assert (m.loc[w.index, "n_visits"] == w["n_visits"]).all()
+    assert (m.loc[w.index, "n_clients"] == w["n_clients"]).all()
+    assert (m.loc[w.index, "n_clients_without"] == w["n_clients_without"]).all()
+    assert np.allclose(m.loc[w.index, "unadjusted_difference"], w["unadjusted_difference"], equal_nan=True)
+    assert within.n_visits == mixed.n_visits and within.excluded == mixed.excluded
+    # what is not computed at this size is said, not silently missing
+    assert any("not screened" in x for x in within.warnings)
+    assert within.pairs.empty and not within.mixes["estimable"].any()
+
+
+def _practice(folder: Path, n_clients: int, seed: int, effects="default") -> tuple[Path, dict]:
+    generate(folder / "csv", n_clients=n_clients, seed=seed, effects=effects)
+    db = folder / "knotwork.duckdb"
+    reports = ingest_files([folder / "csv" / f"{k}.csv" for k in ("clients", "visits")], db=db)
+    assert all(r.error is None for r in reports), [r.error for r in reports]
+    return db, json.loads((folder / "csv" / "truth.json").read_text())
+
+
+def test_within_path_recovers_planted_effects(tmp_path):
+    """On a 300-client generated practice the strongest planted technique comes first and zeros look like zero."""
+    db, truth = _practice(tmp_path, 300, 21)
+    rep = tq.technique_report(db, path="within")
+    t = rep.techniques[rep.techniques["estimable"]].set_index("technique")
+    planted = pd.Series(truth["technique_effects"])
+    best = planted.idxmin()
+    assert t["effect"].idxmin() == best
+    # the planted zeros: none is declared an effect after Holm
+    zeros = [x for x in planted.index if planted[x] == 0 and x in t.index]
+    assert zeros and (t.loc[zeros, "p_adjusted"] >= 0.05).all()
+    # rank agreement with the planted values
+    assert t["effect"].corr(planted[t.index], method="spearman") > 0.7
+
+
+def test_within_path_finds_nothing_in_practices_without_effects(tmp_path):
+    """No technique at Holm p < .05 in (nearly) every one of 12 practices with nothing planted."""
+    false = 0
+    for seed in range(300, 312):
+        db, _ = _practice(tmp_path / f"n{seed}", 60, seed, effects="none")
+        t = tq.technique_report(db, path="within").techniques
+        t = t[t["estimable"]]
+        assert len(t) >= 8
+        false += int((t["p_adjusted"] < 0.05).any())
+    assert false <= 1
+
+
+def test_stored_result_is_used_only_for_the_data_it_was_computed_from(sample_db_copy, monkeypatch):
+    """The importer's stored result answers the default view; any change to the visits retires it."""
+    monkeypatch.setattr(ts, "LARGE_DATA_VISITS", 10)  # the sample practice counts as large here
+    with write_connection(sample_db_copy) as con:
+        assert ts.store_default_report(con, db=sample_db_copy, min_clients=8)
+    stored = ts.stored_report(sample_db_copy, "pain_change", 8)
+    fresh = ts.report(sample_db_copy, "pain_change", min_clients=8)
+    assert stored is not None
+    pd.testing.assert_frame_equal(stored.techniques, fresh.techniques, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(stored.pressure, fresh.pressure, check_exact=False, rtol=1e-12)
+    assert stored.method == fresh.method and stored.warnings == fresh.warnings
+    assert ts.stored_report(sample_db_copy, "pain_change", 5) is None  # another minimum n: not stored
+    # the page's entry point takes the stored one when nothing is filtered
+    assert tq.technique_report(sample_db_copy, min_clients=8).techniques.equals(stored.techniques)
+    # a changed visit (as a form or a restore would write, without refreshing the store)
+    with write_connection(sample_db_copy) as con:
+        con.execute("UPDATE marts.visit_outcomes SET pain_post = pain_post - 1, pain_change = pain_change - 1 "
+                    "WHERE visit_id = (SELECT min(visit_id) FROM marts.visit_outcomes WHERE pain_change IS NOT NULL "
+                    "AND pain_pre IS NOT NULL AND len(techniques) > 0)")
+    assert ts.stored_report(sample_db_copy, "pain_change", 8) is None
+    after = tq.technique_report(sample_db_copy, min_clients=8)
+    moved = after.techniques.set_index("technique")["effect"] - stored.techniques.set_index("technique")["effect"]
+    assert moved.abs().max() > 1e-6
+
+
+def test_below_the_size_limit_nothing_is_stored(sample_db_copy):
+    with write_connection(sample_db_copy) as con:
+        assert ts.store_default_report(con, db=sample_db_copy) is False
+    with read_connection(sample_db_copy) as con:
+        assert not con.execute(ts._sql("store_exists")).fetchone()[0]
+
+
+def test_drill_down_lists_the_newest_visits_and_counts_them_all(sample_db):
+    frame, n_visits, n_clients = ts.drill_visits(sample_db, technique="swedish", limit=5)
+    want = tq.technique_visits(tq.load_visits(sample_db), "swedish")
+    assert n_visits == len(want) > 5 and n_clients == want["client_id"].nunique()
+    assert len(frame) == 5
+    assert list(frame["visit_date"]) == sorted(want["visit_date"], reverse=True)[:5]
+    assert frame["technique_set"].str.contains("swedish").all()
+
+
+# ---------------------------------------------------------------------------
+# The page at "large" size (the limit lowered so the sample practice takes the SQL path)
+# ---------------------------------------------------------------------------
+
+@pytest.fixture
+def large_page_db(sample_db, monkeypatch, clean_streamlit_caches):
+    monkeypatch.setenv("KNOTWORK_DB", str(sample_db))
+    monkeypatch.setattr(ts, "LARGE_DATA_VISITS", 10)
+    return sample_db
+
+
+def test_page_says_which_method_and_what_it_means(large_page_db):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "dashboard" / "streamlit_app.py"), default_timeout=90)
+    at.run()
+    at.switch_page("app_pages/techniques.py").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Method"] == "Within-client"
+    expected = tq.technique_report(large_page_db)
+    assert metrics["Visits analysed"] == f"{expected.n_visits:,}"
+    info = " ".join(i.value for i in at.info)
+    assert "comparing every client with themselves" in info
+    assert "not screened" in " ".join(w.value for w in at.warning)
+    table = at.dataframe[0].value
+    assert list(table["Visits"]) == list(expected.techniques["n_visits"])
+    drill = at.dataframe[-1].value
+    caption = " ".join(c.value for c in at.caption)
+    _, n_visits, _ = ts.drill_visits(large_page_db, technique=at.selectbox(key="tq_drill").value)
+    assert f"{n_visits:,} visits" in caption
+    assert 0 < len(drill) <= ts.DRILL_LIMIT
