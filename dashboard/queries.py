@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from types import MappingProxyType
 
 import pandas as pd
 import streamlit as st
@@ -100,10 +101,30 @@ order by display_name, client_id
 """
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def clients(db: str, version: str) -> pd.DataFrame:
-    """One row per client (``marts.client_summary``), ordered by name."""
+# Held once per data version (st.cache_resource), not copied: at network size this frame is
+# 100,000 rows, and st.cache_data's pickled copy cost ~70 ms on every rerun of every page.
+@st.cache_resource(ttl=TTL, max_entries=4, show_spinner=False)
+def _clients_shared(db: str, version: str) -> pd.DataFrame:
     return _frame(db, CLIENTS_SQL)
+
+
+def clients(db: str, version: str) -> pd.DataFrame:
+    """One row per client (``marts.client_summary``), ordered by name.
+
+    A shallow copy of the shared frame: under pandas' copy-on-write a caller that changes it
+    changes only its copy, never what other sessions see."""
+    return _clients_shared(db, version).copy(deep=False)
+
+
+@st.cache_resource(ttl=TTL, max_entries=4, show_spinner=False)
+def _client_labels(db: str, version: str) -> dict[str, str]:
+    shared = _clients_shared(db, version)
+    return dict(zip(shared["client_id"], shared["display_name"] + " (" + shared["client_id"] + ")"))
+
+
+def client_labels(db: str, version: str) -> MappingProxyType:
+    """``{client_id: "Name (client_id)"}`` for pickers, built once per data version (read-only)."""
+    return MappingProxyType(_client_labels(db, version))
 
 
 CLIENT_SQL = """

@@ -21,9 +21,9 @@ clients = page_parts.clients_or_stop(db, ver)
 
 # --- Client picker, kept in sync with ?client=ID so a link (or a reload) opens the same client.
 ids = clients["client_id"].tolist()
-names = dict(zip(ids, clients["display_name"]))
+labels = queries.client_labels(db, ver)  # built once per data version: 100,000 of them in a network
 wanted = st.query_params.get("client")
-if wanted in names and st.session_state.get("cp_client") != wanted:
+if wanted in labels and st.session_state.get("cp_client") != wanted:
     st.session_state["cp_client"] = wanted
 
 
@@ -37,7 +37,7 @@ def _sync_query_param() -> None:
 
 pick, dates = st.columns([3, 2], vertical_alignment="bottom")
 client_id = pick.selectbox("Client", ids, index=None, key="cp_client", on_change=_sync_query_param,
-                           format_func=lambda c: f"{names[c]} ({c})",
+                           format_func=labels.__getitem__,
                            placeholder="Type a name or client id to search…")
 
 if client_id is None:
@@ -53,7 +53,7 @@ if client_id is None:
 summary = queries.client(db, ver, client_id).iloc[0]
 first, last = summary["first_visit_date"], summary["last_visit_date"]
 if pd.isna(first):
-    st.info(f"{names[client_id]} has no visits recorded yet. Their progress appears here after the first visit "
+    st.info(f"{summary['display_name']} has no visits recorded yet. Their progress appears here after the first visit "
             "is imported.", icon=":material/event_available:")
     st.stop()
 first, last = pd.Timestamp(first).date(), pd.Timestamp(last).date()

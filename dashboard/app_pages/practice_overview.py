@@ -19,24 +19,36 @@ st.title("Practice overview")
 clients = page_parts.clients_or_stop(db, ver)
 
 weekly = queries.practice_weekly(db, ver)
-attention = metrics.attention_list(clients, settings)
-seen_twice = clients[(clients["n_visits"] >= 2) & clients["baseline_pain"].notna() & clients["latest_pain"].notna()]
-improved = metrics.pain_category_per_visit(
-    seen_twice.rename(columns={"latest_pain": "pain_pre"}), settings) == "improved" if len(seen_twice) else pd.Series([])
+# How many attention links are drawn under the table; the table itself lists every client.
+MAX_LINKS = 12
+
+
+@st.cache_data(ttl=queries.TTL, max_entries=16, show_spinner=False)
+def client_figures(db: str, version: str, settings: dict) -> tuple[pd.DataFrame, int, int]:
+    """Attention list and "clinically important improvement: k of n", once per data version and
+    settings (a network has 100,000 clients: ~0.4 s that need not run on every click)."""
+    every = queries.clients(db, version)
+    seen_twice = every[(every["n_visits"] >= 2) & every["baseline_pain"].notna() & every["latest_pain"].notna()]
+    n_improved = int((metrics.pain_category_per_visit(
+        seen_twice.rename(columns={"latest_pain": "pain_pre"}), settings) == "improved").sum()) if len(seen_twice) else 0
+    return metrics.attention_list(every, settings), n_improved, len(seen_twice)
+
+
+attention, n_improved, n_seen_twice = client_figures(db, ver, settings)
 
 # --- Headline -----------------------------------------------------------------------------
 active = clients["status"].isna() | (clients["status"] == "active")
 recent = weekly.tail(4)["n_visits"].sum() if len(weekly) else 0
 before = weekly.iloc[-8:-4]["n_visits"].sum() if len(weekly) >= 8 else None
 with st.container(horizontal=True):
-    st.metric("Active clients", int(active.sum()), border=True, help=f"{len(clients)} clients in total")
+    st.metric("Active clients", f"{int(active.sum()):,}", border=True, help=f"{len(clients):,} clients in total")
     st.metric("Visits, last 4 weeks", int(recent), delta=None if before is None else int(recent - before), border=True,
               delta_color="off", delta_description="vs the 4 weeks before",
               help="The four calendar weeks up to the practice's latest visit.")
     st.metric("Clinically important improvement",
-              f"{int(improved.sum())} of {len(seen_twice)}" if len(seen_twice) else "n/a", border=True,
+              f"{n_improved:,} of {n_seen_twice:,}" if n_seen_twice else "n/a", border=True,
               help="Clients seen at least twice whose latest pain is " + metrics.pain_rule_text(settings) + ".")
-    st.metric("Need attention", len(attention), border=True)
+    st.metric("Need attention", f"{len(attention):,}", border=True)
 
 # --- Needs attention ----------------------------------------------------------------------
 st.subheader("Needs attention")
@@ -60,10 +72,15 @@ else:
         "Change": st.column_config.NumberColumn(format="%+.1f"),
         "Last visit": st.column_config.DateColumn(format="D MMM YYYY"),
     })
+    # A link per client up to MAX_LINKS: a clinic group can have thousands on this list, and
+    # thousands of buttons help nobody (the table above sorts and searches them all).
     with st.container(horizontal=True):
-        for row in attention.itertuples():
+        for row in attention.head(MAX_LINKS).itertuples():
             st.page_link("app_pages/client_progress.py", label=f"{row.display_name}",
                          query_params={"client": row.client_id}, icon=":material/arrow_forward:")
+    if len(attention) > MAX_LINKS:
+        st.caption(f"Links to the first {MAX_LINKS} of {len(attention):,}. Search the table (its toolbar) or pick "
+                   "a client on Client progress for the others.")
 st.caption(f"Active clients whose latest pain is worse than at their first visit, or who have had {after} or more "
            f"visits without a clinically important improvement ({metrics.pain_rule_text(settings)}). The "
            f"{after}-visit rule is a practice setting (attention.no_important_change_after_visits), not a published "
