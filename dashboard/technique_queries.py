@@ -6,6 +6,12 @@ exactly those: a new import changes the version and the next rerun recomputes; t
 sessions with the same filters share one analysis.  Filters are tuples (hashable) and are
 passed to :func:`pipelines.techniques.load_visits` as bound SQL parameters.  The database
 is read through ``pipelines.db.read_connection`` (short-lived, read-only), never held open.
+
+Size decides the path (``pipelines.technique_sql.LARGE_DATA_VISITS``): a practice up to that
+many visits (after the filters) gets the mixed model on the visit frame, as before; above it
+the within-client estimates from SQL aggregates (or the importer's stored result), and the
+visit frame is never loaded - 2.4 million visits in pandas were ~10 GB, and ``st.cache_data``
+copies (pickles) a cached frame on every rerun, which made even warm reruns take 17 s.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from pipelines import technique_sql as tsql
 from pipelines import techniques as tq
 
 TTL = "1h"
@@ -33,11 +40,25 @@ def visits(db: str, version: str, regions: tuple[str, ...] | None, therapists: t
     return tq.load_visits(db, regions=regions, therapists=therapists, date_from=date_from, date_to=date_to)
 
 
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def n_visits(db: str, version: str, regions: tuple[str, ...] | None, therapists: tuple[str, ...] | None,
+             date_from: dt.date | None, date_to: dt.date | None) -> int:
+    """How many visits the filters select (one count; decides the path)."""
+    return tsql.count_visits(db, regions=regions, therapists=therapists, date_from=date_from, date_to=date_to)
+
+
+def is_large(db: str, version: str, *filters) -> bool:
+    return tsql.is_large(n_visits(db, version, *filters))
+
+
 @st.cache_data(ttl=TTL, max_entries=32, show_spinner="Fitting the technique model…")
 def report(db: str, version: str, outcome: str, regions: tuple[str, ...] | None,
            therapists: tuple[str, ...] | None, date_from: dt.date | None, date_to: dt.date | None,
            min_clients: int) -> tq.TechniqueReport:
     """The full analysis (techniques, pairs, mixes, pressure) for one outcome and filter set."""
+    if is_large(db, version, regions, therapists, date_from, date_to):
+        return tsql.large_report(db, outcome, regions=regions, therapists=therapists, date_from=date_from,
+                                 date_to=date_to, min_clients=min_clients)
     frame = visits(db, version, regions, therapists, date_from, date_to)
     return tq.analyse(frame, outcome, min_clients=min_clients)
 
@@ -47,8 +68,21 @@ def by_region(db: str, version: str, outcome: str, regions: tuple[str, ...] | No
               therapists: tuple[str, ...] | None, date_from: dt.date | None, date_to: dt.date | None,
               min_clients: int) -> pd.DataFrame:
     """Technique estimates within each complaint region (Holm across the whole table)."""
+    if is_large(db, version, regions, therapists, date_from, date_to):
+        levels = list(regions) if regions else options(db, version)["regions"]
+        return tsql.subgroups(db, outcome, levels=levels, therapists=therapists, date_from=date_from,
+                              date_to=date_to, min_clients=min_clients)
     frame = visits(db, version, regions, therapists, date_from, date_to)
     return tq.subgroups(frame, "complaint_region", outcome, min_clients=min_clients)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def drill(db: str, version: str, technique: str | None, mix: str | None, regions: tuple[str, ...] | None,
+          therapists: tuple[str, ...] | None, date_from: dt.date | None, date_to: dt.date | None
+          ) -> tuple[pd.DataFrame, int, int]:
+    """Large practices: the newest visits behind a technique or mix, and how many visits/clients in all."""
+    return tsql.drill_visits(db, technique=technique, mix=mix, regions=regions, therapists=therapists,
+                             date_from=date_from, date_to=date_to)
 
 
 def min_clients(settings: dict) -> int:

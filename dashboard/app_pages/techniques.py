@@ -15,6 +15,7 @@ from dashboard import queries
 from dashboard import technique_charts as tc
 from dashboard import technique_queries as tqq
 from dashboard.charts import PLOTLY_CONFIG, pretty
+from pipelines import technique_sql as tsql
 from pipelines import techniques as tq
 
 db = queries.current_db()
@@ -23,9 +24,7 @@ settings = queries.practice_settings(db)
 min_n = tqq.min_clients(settings)
 
 st.title("Technique response")
-st.caption("Which techniques, pairs and mixes go with more relief in this practice, adjusted for pain before the "
-           "visit, visit number, pressure and complaint region, with each client's own level as a random effect. "
-           "Every estimate comes with its n and 95 % interval.")
+intro = st.empty()  # filled once the method is known (it depends on the practice's size)
 
 opts = tqq.options(db, ver)
 if opts["first_date"] is None:
@@ -47,10 +46,22 @@ with st.container(horizontal=True):
 dates = tuple(dates) if isinstance(dates, (tuple, list)) else (dates,)
 date_from = dates[0] if len(dates) >= 1 else None
 date_to = dates[1] if len(dates) >= 2 else None
+# the whole range is no date filter at all: same visits, and one cache entry (and the importer's
+# stored result of a large practice) serves both
+if date_from is not None and date_from <= first:
+    date_from = None
+if date_to is not None and date_to >= last:
+    date_to = None
 filters = (tuple(regions) or None, tuple(therapists) or None, date_from, date_to)
 oc = tq.OUTCOMES[outcome]
 
 rep = tqq.report(db, ver, outcome, *filters, min_n)
+within = rep.method == tsql.METHOD
+intro.caption("Which techniques, pairs and mixes go with more relief in this practice, adjusted for pain before the "
+              "visit, visit number, pressure and "
+              + ("each client's own level: every client is compared with themselves. " if within else
+                 "complaint region, with each client's own level as a random effect. ")
+              + "Every estimate comes with its n and 95 % interval.")
 
 if rep.n_visits == 0 or rep.method == "none":
     st.info(f"No visits match these filters with {oc.label.lower()} recorded"
@@ -66,8 +77,12 @@ with st.container(horizontal=True):
     st.metric("Clients", f"{rep.n_clients:,}", border=True)
     st.metric("Techniques with an estimate", f"{n_est} of {len(rep.techniques)}", border=True,
               help=f"An estimate needs at least {min_n} clients who had the technique and {min_n} who did not.")
-    st.metric("Method", "Mixed model" if not rep.is_fallback else "OLS (fallback)", border=True, help=rep.method)
+    st.metric("Method", "Within-client" if within else "Mixed model" if not rep.is_fallback else "OLS (fallback)",
+              border=True, help=rep.method)
 
+if within:
+    st.info(f"**How these are estimated ({rep.n_visits:,} visits).** " + tsql.METHOD_PLAIN,
+            icon=":material/compare_arrows:")
 st.info("**Read with care.**\n\n" + "\n".join(f"- {c}" for c in rep.caveats), icon=":material/info:")
 for warning in rep.warnings:
     st.warning(warning, icon=":material/warning:")
@@ -97,7 +112,11 @@ with tab_pairs:
             f"{min_n} clients had both, and {min_n} each had one without the other. A synergy that survives Holm "
             "is added to the main model; the two techniques' rows above then mean 'used without the partner'.",
             icon=":material/join_inner:")
-    if rep.pairs.empty:
+    if within:
+        st.caption(f"Not screened for a practice this size (over {tsql.LARGE_DATA_VISITS:,} visits): see the note "
+                   "at the top. Narrow the filters (a region, a therapist, a date range) below that size to screen "
+                   "pairs with the mixed model.")
+    elif rep.pairs.empty:
         st.caption("No two techniques were used together in these visits.")
     else:
         st.dataframe(tc.pair_table(rep.pairs), hide_index=True, key="tq_pairs", column_config={
@@ -109,6 +128,10 @@ with tab_mixes:
             f"fewer than {min_n} clients or in fewer than {max(tq.MIN_VISITS_PER_MIX, min_n)} visits show counts only.",
             icon=":material/blender:")
     mixes = rep.mixes
+    if within:
+        st.caption(f"For a practice this size (over {tsql.LARGE_DATA_VISITS:,} visits) the table gives each mix's "
+                   "visits, clients and the unadjusted difference only (not an effect); narrow the filters below "
+                   "that size for adjusted comparisons.")
     if mixes.empty:
         st.caption("No mixes in these visits.")
     else:
@@ -153,20 +176,26 @@ with tab_teach:
 
 # --- Drill-down -------------------------------------------------------------------------------
 st.subheader("Visits behind an estimate")
-frame = tqq.visits(db, ver, *filters)
 kind = st.radio("Look at", ["Technique", "Mix"], horizontal=True, key="tq_drill_kind")
 if kind == "Technique":
     choices = list(rep.techniques.sort_values("n_visits", ascending=False)["technique"])
     picked = st.selectbox("Technique", choices, format_func=pretty, key="tq_drill")
-    rows = tq.technique_visits(frame, picked)
     what = f"used {pretty(picked).lower()}"
+    drill_args = (picked, None)
 else:
     choices = list(rep.mixes.sort_values("n_visits", ascending=False)["mix"])
     picked = st.selectbox("Mix", choices, format_func=tc.mix_label, key="tq_drill_mix")
-    rows = tq.technique_visits(frame, mix=picked)
     what = f"had exactly {tc.mix_label(picked).lower()}"
-st.caption(f"{len(rows):,} visits of {rows['client_id'].nunique():,} clients {what} (with the filters above; the "
-           "model uses those with the outcome and pain before recorded).")
+    drill_args = (None, picked)
+if within:  # never the whole visit frame at this size: the newest visits, and the full count from SQL
+    rows, n_rows, n_row_clients = tqq.drill(db, ver, *drill_args, *filters)
+    shown = f" The newest {len(rows):,} are listed." if len(rows) < n_rows else ""
+else:
+    frame = tqq.visits(db, ver, *filters)
+    rows = tq.technique_visits(frame, technique=drill_args[0], mix=drill_args[1])
+    n_rows, n_row_clients, shown = len(rows), rows["client_id"].nunique(), ""
+st.caption(f"{n_rows:,} visits of {n_row_clients:,} clients {what} (with the filters above; the "
+           "model uses those with the outcome and pain before recorded)." + shown)
 rows = rows.assign(technique_set=rows["technique_set"].map(tc.mix_label))
 st.dataframe(rows.rename(columns={
     "visit_id": "Visit", "client_id": "Client", "visit_date": "Date", "visit_number": "Visit no.",
