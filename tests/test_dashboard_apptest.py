@@ -311,6 +311,42 @@ def test_practice_charts_hold_the_practice_numbers(sample):
     assert x.min() == 1 and x.max() <= 12
 
 
+def test_practice_aggregates_from_sql_give_the_same_numbers_as_every_row(sample):
+    """The overview reads counts (per visit, baseline and pain; per pain change) instead of every
+    visit; the figures must be exactly those computed from the rows themselves."""
+    from dashboard import metrics, queries
+
+    rows = sql(sample, "SELECT client_id, visit_number, baseline_pain, pain_pre FROM marts.client_progress")
+    counts = queries.practice_progress_counts(str(sample), "v", metrics.MAX_VISIT_NUMBER)
+    assert counts["n_rows"].sum() < len(rows)  # it is an aggregate
+    pd.testing.assert_frame_equal(metrics.improvement_by_visit(counts, None), metrics.improvement_by_visit(rows, None))
+
+    relief = queries.practice_relief_counts(str(sample), "v")
+    every = sql(sample, "SELECT pain_post - pain_pre AS d FROM core.visits WHERE pain_pre IS NOT NULL AND pain_post IS NOT NULL")
+    assert dict(zip(relief["pain_change"], relief["n_visits"])) == every["d"].value_counts().to_dict()
+
+
+def test_client_page_batch_is_one_client_and_follows_the_dates(sample, busy_client):
+    """One read for the whole client page; the date picker then narrows it without the database,
+    and nothing of another client is in it."""
+    from dashboard import queries
+
+    data = queries.load_client_page(str(sample), busy_client)
+    for name in ("visits", "self_reports", "trigger_points", "outcome_measures"):
+        if "client_id" in data[name]:
+            assert set(data[name]["client_id"]) <= {busy_client}, name
+    ids = sql(sample, "SELECT visit_id FROM core.visits WHERE client_id = ? ORDER BY visit_date, visit_id", [busy_client])
+    assert data["visits"]["visit_id"].tolist() == ids["visit_id"].tolist()
+    assert set(data["rom"]["visit_id"]) <= set(ids["visit_id"])
+    dates = sorted(data["visits"]["visit_date"])
+    start, end = dates[2].date(), dates[-3].date()
+    narrowed = queries.client_visits(str(sample), queries.version(str(sample)), busy_client, start, end)
+    truth = sql(sample, "SELECT visit_id FROM core.visits WHERE client_id = ? AND visit_date BETWEEN ? AND ? "
+                        "ORDER BY visit_date, visit_id", [busy_client, start, end])
+    assert narrowed["visit_id"].tolist() == truth["visit_id"].tolist()
+    assert 0 < len(narrowed) < len(ids)
+
+
 # --- empty, missing, busy and outdated databases -------------------------------------------
 
 def empty_db(path: Path) -> Path:

@@ -97,3 +97,48 @@ def test_every_visit_belongs_to_a_known_client_and_every_reading_to_a_known_visi
     assert con.execute("SELECT count(*) FROM core.visits WHERE client_id NOT IN (SELECT client_id FROM core.clients)").fetchone() == (0,)
     for child in ("rom", "trigger_points"):
         assert con.execute(f"SELECT count(*) FROM core.{child} WHERE visit_id NOT IN (SELECT visit_id FROM core.visits)").fetchone() == (0,)
+
+
+# --- physical layout: one client's rows are contiguous (issue 7) ---------------------------
+
+CLIENT_SORTED = ["visit_outcomes", "client_progress", "client_summary", "self_reports", "trigger_points",
+                 "outcome_measures", "rom_changes"]
+
+
+@pytest.mark.parametrize("mart", CLIENT_SORTED)
+def test_marts_the_client_page_reads_are_stored_sorted_by_client(con, mart):
+    """Stored order = client order, so DuckDB's min/max zone maps let `client_id = ?` skip the row
+    groups of every other client (the client page stays fast at 100,000 clients)."""
+    ids = [r[0] for r in con.execute(f"SELECT client_id FROM marts.{mart}").fetchall()]  # storage order
+    assert len(ids) > 1 and None not in ids
+    assert ids == sorted(ids)
+
+
+def test_rom_changes_carry_the_visits_client(con):
+    bad = con.execute("""
+        SELECT count(*) FROM marts.rom_changes r JOIN core.visits v USING (visit_id)
+        WHERE r.client_id IS DISTINCT FROM v.client_id""").fetchone()
+    assert bad == (0,)
+    assert con.execute("SELECT count(*) FROM marts.rom_changes").fetchone() == con.execute(
+        "SELECT count(*) FROM (SELECT DISTINCT visit_id, joint, movement, side FROM core.rom)").fetchone()
+
+
+def test_a_mart_built_by_older_sql_is_rebuilt_at_the_next_write(sample_db_copy):
+    """After an upgrade changes a mart's SQL, any write (here: a self-report-only change) rebuilds
+    that mart and the marts reading it, so the dashboard never reads an old layout."""
+    from pipelines.db import write_connection
+    from pipelines.marts import mart_fingerprint, rebuild_marts
+
+    with write_connection(sample_db_copy) as con:
+        # What an older Knotwork left behind: rom_changes without client_id, and no fingerprint.
+        con.execute("CREATE OR REPLACE TABLE marts.rom_changes AS SELECT * EXCLUDE (client_id) FROM marts.rom_changes")
+        rebuilt = rebuild_marts(con, {"self_reports"})
+        assert rebuilt[0] == "rom_changes" and "visit_outcomes" in rebuilt and "self_reports" in rebuilt
+        assert "outcome_measures" not in rebuilt  # unrelated marts are left alone
+        cols = [r[0] for r in con.execute("DESCRIBE marts.rom_changes").fetchall()]
+        assert "client_id" in cols
+        comment = con.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = 'marts' "
+                              "AND table_name = 'rom_changes'").fetchone()[0]
+        assert comment == mart_fingerprint("rom_changes")
+        # With every fingerprint current, a self-report write rebuilds only what reads self-reports.
+        assert rebuild_marts(con, {"self_reports"}) == ["self_reports"]
