@@ -130,17 +130,16 @@ with log_tab:
         edits = log[log["action"].isin(["insert", "update", "delete"])]
         if len(edits):
             with st.expander("A change in full (the record before and after)"):
-                pick = st.selectbox(
-                    "Change", edits.index.tolist(), key="rec_pick",
-                    format_func=lambda i: f"{pd.Timestamp(edits.at[i, 'at']):%d %b %Y %H:%M} · "
-                                          f"{audit.ACTION_WORDS[edits.at[i, 'action']]} "
-                                          f"{audit.KIND_WORDS.get(edits.at[i, 'kind'], edits.at[i, 'kind'])} "
-                                          f"{edits.at[i, 'key']}")
+                # Plain text choices (not row numbers): nothing to look up when the filters change.
+                labels = {f"{pd.Timestamp(r.at):%d %b %Y %H:%M} · {audit.ACTION_WORDS[r.action]} "
+                          f"{audit.KIND_WORDS.get(r.kind, r.kind)} {r.key} (#{r.audit_id})": r
+                          for r in edits.itertuples()}
+                row = labels[st.selectbox("Change", list(labels), key="rec_pick")]
                 b, a = st.columns(2)
                 b.markdown("**Before**")
-                b.json(json.loads(edits.at[pick, "before"]) if isinstance(edits.at[pick, "before"], str) else {})
+                b.json(json.loads(row.before) if isinstance(row.before, str) else {})
                 a.markdown("**After**")
-                a.json(json.loads(edits.at[pick, "after"]) if isinstance(edits.at[pick, "after"], str) else {})
+                a.json(json.loads(row.after) if isinstance(row.after, str) else {})
 
 # --- Backups -----------------------------------------------------------------------------------
 with backup_tab:
