@@ -42,7 +42,8 @@ recent = weekly.tail(4)["n_visits"].sum() if len(weekly) else 0
 before = weekly.iloc[-8:-4]["n_visits"].sum() if len(weekly) >= 8 else None
 with st.container(horizontal=True):
     st.metric("Active clients", f"{int(active.sum()):,}", border=True, help=f"{len(clients):,} clients in total")
-    st.metric("Visits, last 4 weeks", int(recent), delta=None if before is None else int(recent - before), border=True,
+    st.metric("Visits, last 4 weeks", f"{int(recent):,}", delta=None if before is None else f"{int(recent - before):+,}",
+              border=True,
               delta_color="off", delta_description="vs the 4 weeks before",
               help="The four calendar weeks up to the practice's latest visit.")
     st.metric("Clinically important improvement",
