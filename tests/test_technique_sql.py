@@ -195,6 +195,11 @@ def test_page_says_which_method_and_what_it_means(large_page_db):
     assert "not screened" in " ".join(w.value for w in at.warning)
     table = at.dataframe[0].value
     assert list(table["Visits"]) == list(expected.techniques["n_visits"])
+    # the visits behind an estimate are looked up on request at this size
+    n_tables = len(at.dataframe)
+    at.toggle(key="tq_drill_show").set_value(True).run()
+    assert not at.exception, at.exception
+    assert len(at.dataframe) == n_tables + 1
     drill = at.dataframe[-1].value
     caption = " ".join(c.value for c in at.caption)
     _, n_visits, _ = ts.drill_visits(large_page_db, technique=at.selectbox(key="tq_drill").value)

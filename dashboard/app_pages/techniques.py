@@ -187,26 +187,31 @@ else:
     picked = st.selectbox("Mix", choices, format_func=tc.mix_label, key="tq_drill_mix")
     what = f"had exactly {tc.mix_label(picked).lower()}"
     drill_args = (None, picked)
-if within:  # never the whole visit frame at this size: the newest visits, and the full count from SQL
-    rows, n_rows, n_row_clients = tqq.drill(db, ver, *drill_args, *filters)
-    shown = f" The newest {len(rows):,} are listed." if len(rows) < n_rows else ""
+rows = None
+if within:  # never the whole visit frame at this size: on request, the newest visits and the full count from SQL
+    if st.toggle("List the visits", key="tq_drill_show",
+                 help="A practice this size has up to a million visits behind one technique: they are looked "
+                      f"up when asked for, and the newest {tsql.DRILL_LIMIT} are listed."):
+        rows, n_rows, n_row_clients = tqq.drill(db, ver, *drill_args, *filters)
+        shown = f" The newest {len(rows):,} are listed." if len(rows) < n_rows else ""
 else:
     frame = tqq.visits(db, ver, *filters)
     rows = tq.technique_visits(frame, technique=drill_args[0], mix=drill_args[1])
     n_rows, n_row_clients, shown = len(rows), rows["client_id"].nunique(), ""
-st.caption(f"{n_rows:,} visits of {n_row_clients:,} clients {what} (with the filters above; the "
-           "model uses those with the outcome and pain before recorded)." + shown)
-rows = rows.assign(technique_set=rows["technique_set"].map(tc.mix_label))
-st.dataframe(rows.rename(columns={
-    "visit_id": "Visit", "client_id": "Client", "visit_date": "Date", "visit_number": "Visit no.",
-    "therapist": "Therapist", "complaint_region": "Complaint region", "pressure": "Pressure",
-    "technique_set": "Techniques", "pain_pre": "Pain before", "pain_post": "Pain after",
-    "pain_change": "Change", "carryover_change": "Carry-over", "self_report_change": "Self-report change (7 d)",
-    "rom_mean_change_deg": "ROM change (°)"}), hide_index=True, key="tq_drill_table", column_config={
-    "Date": st.column_config.DateColumn(format="D MMM YYYY"),
-    "Pressure": st.column_config.NumberColumn(format="%d"),
-    "Change": st.column_config.NumberColumn(format="%+.1f"),
-    "Carry-over": st.column_config.NumberColumn(format="%+.1f"),
-    "Self-report change (7 d)": st.column_config.NumberColumn(format="%+.1f"),
-    "ROM change (°)": st.column_config.NumberColumn(format="%+.1f"),
-})
+if rows is not None:
+    st.caption(f"{n_rows:,} visits of {n_row_clients:,} clients {what} (with the filters above; the "
+               "model uses those with the outcome and pain before recorded)." + shown)
+    rows = rows.assign(technique_set=rows["technique_set"].map(tc.mix_label))
+    st.dataframe(rows.rename(columns={
+        "visit_id": "Visit", "client_id": "Client", "visit_date": "Date", "visit_number": "Visit no.",
+        "therapist": "Therapist", "complaint_region": "Complaint region", "pressure": "Pressure",
+        "technique_set": "Techniques", "pain_pre": "Pain before", "pain_post": "Pain after",
+        "pain_change": "Change", "carryover_change": "Carry-over", "self_report_change": "Self-report change (7 d)",
+        "rom_mean_change_deg": "ROM change (°)"}), hide_index=True, key="tq_drill_table", column_config={
+        "Date": st.column_config.DateColumn(format="D MMM YYYY"),
+        "Pressure": st.column_config.NumberColumn(format="%d"),
+        "Change": st.column_config.NumberColumn(format="%+.1f"),
+        "Carry-over": st.column_config.NumberColumn(format="%+.1f"),
+        "Self-report change (7 d)": st.column_config.NumberColumn(format="%+.1f"),
+        "ROM change (°)": st.column_config.NumberColumn(format="%+.1f"),
+    })
