@@ -39,9 +39,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines.db import DatabaseBusy, read_connection, resolve_db_path, write_connection
+
+if TYPE_CHECKING:  # pandas only for the annotation: the CLI imports this module and starts faster without it
+    import pandas as pd
 
 DASHBOARD = "therapist (dashboard)"
 CLIENT_LINK = "client via share link"
@@ -229,7 +232,7 @@ limit ?
 
 
 def read_log(db=None, actions: list[str] | None = None, kinds: list[str] | None = None, client_id: str | None = None,
-             since: dt.date | None = None, until: dt.date | None = None, limit: int = 5000) -> "pd.DataFrame":
+             since: dt.date | None = None, until: dt.date | None = None, limit: int = 5000) -> pd.DataFrame:
     """Audit rows, newest first, filtered by action(s), kind(s), client and date range (inclusive)."""
     actions = list(actions) if actions else None
     kinds = list(kinds) if kinds else None

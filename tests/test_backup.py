@@ -11,7 +11,6 @@ import subprocess
 import sys
 import zipfile
 from io import BytesIO
-from pathlib import Path
 
 import duckdb
 import pytest
