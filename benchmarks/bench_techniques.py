@@ -14,6 +14,23 @@ later runs reuse it.  Then, ``--repeat`` times each (median reported):
 Usage::
 
     python benchmarks/bench_techniques.py [--size clinic|solo] [--repeat 3]
+    python benchmarks/bench_techniques.py --pages [--sizes solo clinic network] [--repeat 3]
+
+``--pages`` measures the technique page on the databases ``bench_ingest.py`` built
+(``benchmarks/out/bench-<size>-knotwork.duckdb``, opened read-only, never modified), each run
+in a fresh child process so its peak RSS is the page's alone:
+
+* ``analysis``  - ``pipelines.techniques.technique_report(db)``, "the technique analysis
+  queries" (auto path: mixed model up to ``technique_sql.LARGE_DATA_VISITS`` visits, the
+  within-client SQL path above), computed (no stored result);
+* ``store``     - ``technique_sql.store_default_report`` (what the import would add), on a
+  writable copy ``benchmarks/out/techniques-<size>-stored.duckdb`` (large sizes only);
+* ``cold``      - AppTest render of the page in a fresh process, caches cleared, on the
+  imported database (computed) and on the copy with the stored result (the first view after
+  an import that stores it); ``warm`` - the same page rerun (median of the reruns).
+
+Wall time and the process's CPU time are both recorded: the build machine is shared (load
+averages of 5-20 were seen), and CPU seconds show the work done independent of the queue.
 
 Writes ``benchmarks/out/techniques-<size>.json`` and prints a Markdown table for
 ``RESULTS_techniques.md``.  The machines here are 2-core and shared: the load average at the
@@ -134,5 +151,110 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+PAGE_CHILD = r"""
+import json, os, resource, statistics, sys, time
+t_start, c_start = time.perf_counter(), time.process_time()
+db, app, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
+os.environ["KNOTWORK_DB"] = db
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+st.cache_data.clear(); st.cache_resource.clear()
+at = AppTest.from_file(app, default_timeout=900)
+at.run()
+at.switch_page("app_pages/techniques.py")
+t0, c0 = time.perf_counter(), time.process_time()
+at.run()
+cold, cold_cpu = time.perf_counter() - t0, time.process_time() - c0
+assert not at.exception, [e.value for e in at.exception]
+warm, warm_cpu = [], []
+for _ in range(repeat):
+    t0, c0 = time.perf_counter(), time.process_time()
+    at.run()
+    warm.append(time.perf_counter() - t0); warm_cpu.append(time.process_time() - c0)
+metrics = {m.label: m.value for m in at.metric}
+print(json.dumps({"cold_s": cold, "cold_cpu_s": cold_cpu, "warm_s": statistics.median(warm), "warm_runs_s": warm,
+                  "warm_cpu_s": statistics.median(warm_cpu), "method": metrics.get("Method"),
+                  "visits_analysed": metrics.get("Visits analysed"), "charts": len(at.get("plotly_chart")),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+ANALYSIS_CHILD = r"""
+import json, resource, sys, time
+db = sys.argv[1]
+from pipelines import techniques as tq
+t0, c0 = time.perf_counter(), time.process_time()
+rep = tq.technique_report(db, path="auto")
+out = {"analysis_s": time.perf_counter() - t0, "analysis_cpu_s": time.process_time() - c0, "method": rep.method,
+       "visits": rep.n_visits, "clients": rep.n_clients,
+       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+       "techniques": rep.techniques[["technique", "n_visits", "n_clients", "effect", "ci_low", "ci_high",
+                                     "p_adjusted"]].to_dict("records")}
+print(json.dumps(out, default=float))
+"""
+
+STORE_CHILD = r"""
+import json, sys, time
+db = sys.argv[1]
+from pipelines import technique_sql as ts
+from pipelines.db import write_connection
+t0, c0 = time.perf_counter(), time.process_time()
+with write_connection(db) as con:
+    stored = ts.store_default_report(con, db=db)
+print(json.dumps({"stored": stored, "store_s": time.perf_counter() - t0, "store_cpu_s": time.process_time() - c0}))
+"""
+
+
+def _child(code: str, *args: str) -> dict:
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-3000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def pages(sizes: list[str], repeat: int) -> int:
+    import shutil
+
+    from pipelines import technique_sql
+
+    app = str(ROOT / "dashboard" / "streamlit_app.py")
+    rows = []
+    for size in sizes:
+        db = OUT / f"bench-{size}-knotwork.duckdb"
+        if not db.exists():
+            sys.exit(f"{db} is missing: run benchmarks/bench_ingest.py --sizes {size} first")
+        res: dict = {"size": size, "machine": machine(), "limit_visits": technique_sql.LARGE_DATA_VISITS}
+        res["analysis"] = _child(ANALYSIS_CHILD, str(db))
+        res["page_computed"] = _child(PAGE_CHILD, str(db), app, str(repeat))
+        if technique_sql.is_large(res["analysis"]["visits"]):
+            copy = OUT / f"techniques-{size}-stored.duckdb"
+            shutil.copy(db, copy)  # the benchmark databases are never modified
+            res["store"] = _child(STORE_CHILD, str(copy))
+            res["page_stored"] = _child(PAGE_CHILD, str(copy), app, str(repeat))
+        res["load_average_at_end"] = list(os.getloadavg())
+        (OUT / f"techniques-pages-{size}.json").write_text(json.dumps(res, indent=1, default=str))
+        rows.append(res)
+        print(f"{size}: done", file=sys.stderr)
+    print("| size | visits analysed | method | analysis s (CPU s) | page cold, computed s (CPU s) | "
+          "store s | page cold, stored s (CPU s) | page warm s (CPU s) | peak RSS MB | load avg start/end |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for r in rows:
+        a, pc, ps = r["analysis"], r["page_computed"], r.get("page_stored")
+        warm = ps or pc
+        rss = max(pc["peak_rss_mb"], ps["peak_rss_mb"] if ps else 0)
+        print(f"| {r['size']} | {a['visits']:,} | {'within-client' if 'within' in a['method'] else 'mixed model'} "
+              f"| {a['analysis_s']:.2f} ({a['analysis_cpu_s']:.2f}) | {pc['cold_s']:.2f} ({pc['cold_cpu_s']:.2f}) | "
+              + (f"{r['store']['store_s']:.1f} | {ps['cold_s']:.2f} ({ps['cold_cpu_s']:.2f})" if ps else "- | -")
+              + f" | {warm['warm_s']:.2f} ({warm['warm_cpu_s']:.2f}) | {rss:,.0f} | "
+              f"{r['machine']['load_average_at_start'][0]:.1f} / {r['load_average_at_end'][0]:.1f} |")
+    return 0
+
+
 if __name__ == "__main__":
+    if "--pages" in sys.argv:
+        ap = argparse.ArgumentParser()
+        ap.add_argument("--pages", action="store_true")
+        ap.add_argument("--sizes", nargs="+", default=["solo", "clinic", "network"])
+        ap.add_argument("--repeat", type=int, default=3)
+        a = ap.parse_args()
+        sys.exit(pages(a.sizes, a.repeat))
     sys.exit(main())

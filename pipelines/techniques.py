@@ -1274,7 +1274,7 @@ def format_table(report: TechniqueReport) -> str:
     lines = [f"Technique response - {oc.label}; {oc.unit}, {oc.direction}",
              f"{report.n_visits:,} visits of {report.n_clients:,} clients; method: {report.method}",
              f"Adjusted for: {', '.join(report.adjusted_for) or 'nothing'}"
-             + ("; each client's own level as a random effect" if not report.is_fallback else "")]
+             + ("; each client's own level as a random effect" if "random intercept" in report.method else "")]
     if report.excluded:
         lines.append("Left out: " + "; ".join(f"{n:,} visits with {why}" for why, n in report.excluded.items()))
     lines.append("")

@@ -205,3 +205,10 @@ def test_page_says_which_method_and_what_it_means(large_page_db):
     _, n_visits, _ = ts.drill_visits(large_page_db, technique=at.selectbox(key="tq_drill").value)
     assert f"{n_visits:,} visits" in caption
     assert 0 < len(drill) <= ts.DRILL_LIMIT
+
+
+def test_cli_table_names_the_within_client_method(sample_db):
+    """``knotwork techniques`` on a large practice says how the numbers were made, and not 'random effect'."""
+    text = tq.format_table(tq.technique_report(sample_db, path="within"))
+    assert ts.METHOD in text and "random effect" not in text
+    assert "not screened" in text and "Observational data" in text
