@@ -54,3 +54,22 @@ def clean_streamlit_caches():
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+# Hypothesis profiles (tests/test_hostile_input.py): "ci" keeps the property tests under about a
+# minute on two cores; `HYPOTHESIS_PROFILE=slow` tries many more hostile files.  No deadline:
+# one example is a real import into a real DuckDB file, whose time varies with the machine.
+try:
+    from hypothesis import HealthCheck, settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile(
+        "ci", deadline=None, max_examples=40, derandomize=False, print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    _hypothesis_settings.register_profile(
+        "slow", deadline=None, max_examples=600, print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    import os as _os
+
+    _hypothesis_settings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # hypothesis comes with the [test] extra; without it the other tests still run
+    pass
