@@ -15,6 +15,7 @@ Pages live in ``dashboard/app_pages/`` and stay thin: read widgets, call
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import duckdb
 import streamlit as st
 
 from dashboard import access, queries
-from pipelines.db import DatabaseBusy, read_connection
+from pipelines.db import DatabaseBusy, read_connection, start_read_budget
 
 # An emoji favicon is drawn locally (an inline SVG); a ":material/…:" favicon makes every browser
 # that opens the app, a client's link included, fetch the icon from fonts.gstatic.com.
@@ -54,19 +55,38 @@ AUTO_RETRY_EVERY_S = 2.0
 AUTO_RETRY_FOR_S = 15 * 60.0
 BUSY_SINCE = "kw_busy_since"
 PROBE_LATER = "kw_busy_probe_later"
+KEPT = "kw_busy_kept_values"
 
 
 def _keep_typed_values() -> None:
     """A page stopped by a busy database may not have drawn its forms, and Streamlit forgets the
-    values of widgets that are not drawn in a run.  Re-assigning them to session state keeps them
-    (Streamlit's documented way to carry widget values across pages), so when the page shows again
-    everything typed before the save is still there.  Widgets drawn in this run, buttons and data
-    editors refuse the assignment; the first two keep their values anyway."""
+    values of widgets that are not drawn in a run (and the browser shows a redrawn widget empty
+    unless its value is set in the run that draws it).  So the values are put aside here and set
+    again by :func:`_restore_typed_values` at the start of the next full run: everything typed
+    before the save is still there when the page comes back.  Only plain values (text, numbers,
+    dates, choices): buttons (bool), uploads and data editors must never be set this way
+    (Streamlit raises when such a widget is drawn next)."""
+    kept = st.session_state.get(KEPT, {})
     for key in list(st.session_state.keys()):
+        value = st.session_state[key]
+        items = value if isinstance(value, (list, tuple)) else [value]
+        # kw_…: the access gate's own state (links, presentation, sign-in) is never replayed.
+        if str(key).startswith("kw_") or isinstance(value, bool) or value is None or not all(_plain(v) for v in items):
+            continue
+        kept[key] = value
+    st.session_state[KEPT] = kept
+
+
+def _restore_typed_values() -> None:
+    for key, value in st.session_state.pop(KEPT, {}).items():
         try:
-            st.session_state[key] = st.session_state[key]
-        except Exception:  # StreamlitAPIException and friends: that widget needs nothing
+            st.session_state[key] = value
+        except Exception:  # StreamlitAPIException: a widget that cannot be set; it keeps its own value
             pass
+
+
+def _plain(value) -> bool:
+    return isinstance(value, (str, int, float, dt.date, dt.time)) and not isinstance(value, bool)
 
 
 def _updating(db: str, busy: DatabaseBusy, client: bool = False) -> None:
@@ -104,6 +124,8 @@ def _retry_when_readable(db: str) -> None:
     st.rerun(scope="app")
 
 
+_restore_typed_values()
+start_read_budget()  # this run's reads share READ_WAIT_S of waiting (pipelines.db)
 db = queries.current_db()
 # Private links (?t=…), presentation mode and the therapist password come first: a client's
 # session never builds the navigation below, so no therapist page can be reached from it.

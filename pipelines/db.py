@@ -104,6 +104,18 @@ _policy: contextvars.ContextVar[_WaitPolicy] = contextvars.ContextVar(
     "knotwork_write_wait", default=_WaitPolicy(None, None, "a change made in the app"))
 
 
+# A page makes many short reads; during an import of several files each one could wait its
+# whole READ_WAIT_S between two files' transactions and the page would hang for a minute.  A
+# budget shared by the reads of one page run bounds the run's total waiting instead; once spent,
+# the next conflict is DatabaseBusy at once ("being updated", and the page retries by itself).
+_read_budget: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("knotwork_read_budget", default=None)
+
+
+def start_read_budget(seconds: float | None = None) -> None:
+    """Reads from here on (in this thread/context) share ``seconds`` (default READ_WAIT_S) of waiting."""
+    _read_budget.set([READ_WAIT_S if seconds is None else seconds])
+
+
 @contextlib.contextmanager
 def import_waits(label: str, notice: Callable[[str], None] | None = None,
                  timeout_s: float | None = None) -> Iterator[None]:
@@ -225,7 +237,14 @@ def read_connection(db: str | os.PathLike | None = None,
     path = resolve_db_path(db)
     if not path.exists():
         raise FileNotFoundError(f"no Knotwork database at {path}; create one with `knotwork init` or `knotwork demo`")
-    con = _connect_with_retry(path, True, HARDENED_READ_CONFIG, timeout_s, join_writer=True)
+    budget = _read_budget.get()
+    started = time.monotonic()
+    try:
+        con = _connect_with_retry(path, True, HARDENED_READ_CONFIG,
+                                  timeout_s if budget is None else min(timeout_s, budget[0]), join_writer=True)
+    finally:
+        if budget is not None:  # only the waiting counts, not an uncontended open (~20 ms)
+            budget[0] = max(budget[0] - max(time.monotonic() - started - 0.1, 0.0), 0.0)
     try:
         if not _is_read_only(con):
             con.execute("BEGIN TRANSACTION READ ONLY")
