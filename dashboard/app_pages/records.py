@@ -100,6 +100,8 @@ with log_tab:
             if r.action == "import":  # the key is the import's number, not a record's
                 return f"{r.kind.replace('_', ' ')} file (import {r.key})"
             word = audit.KIND_WORDS.get(r.kind, r.kind)
+            if r.kind == "share_link":
+                return f"{word} #{r.key}"  # as the sharing page's "link #" column names it
             if r.kind in ("database", "password"):
                 return word
             return word if r.kind == "report" else f"{word} {r.key}"
