@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+import os
 import subprocess
 import sys
 import time
@@ -302,3 +303,85 @@ def test_back_up_now_makes_a_backup_that_restores_to_the_same_data(db, monkeypat
 
     restored = restore(made[0].folder, tmp_path / "restored.duckdb")
     assert every_table(restored, skip_restore_rows=True) == every_table(db)
+
+
+# ---------------------------------------------------------------------------
+# In a real browser: what the therapist clicks
+# ---------------------------------------------------------------------------
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium not installed")
+def test_in_a_browser_downloads_are_audited_the_log_csv_is_formula_safe_and_the_backup_zip_restores(tmp_path):
+    import csv
+    import io
+    import zipfile
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_e2e_browser import (BROWSER_ARGS, CHROMIUM, free_port, knotwork_command, pick_client, wait_for_app,
+                                        wait_healthy)
+
+    from tests.conftest import SAMPLE_ORDER
+
+    db = tmp_path / "practice.duckdb"
+    ingest_files([SAMPLE / f for f in SAMPLE_ORDER], db=db)
+    client = entry.load_client(CLIENT, db)
+    client.notes = '=HYPERLINK("http://evil.example")'
+    entry.save_client(client, db, editing=True)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "KNOTWORK_DB"} | {"HOME": str(tmp_path)}
+    proc = subprocess.Popen([*knotwork_command(), "serve", "--db", str(db), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
+            page = browser.new_page(viewport={"width": 1366, "height": 1000}, accept_downloads=True)
+
+            # The sharing page's HTML report: the download is audited as the dashboard.
+            page.goto(url + "/share")
+            wait_for_app(page)
+            pick_client(page, "Elif B.", CLIENT)
+            start = last_id(db)
+            with page.expect_download() as dl:
+                page.get_by_role("button", name="Download report (HTML)").click()
+            assert Path(dl.value.path()).read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+            deadline = time.monotonic() + 20
+            while not new_rows(db, start) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert [(r["action"], r["client_id"], r["actor"]) for r in new_rows(db, start)] == [
+                ("export", CLIENT, audit.DASHBOARD)]
+
+            # The log as CSV: every row, the formula kept as text.
+            page.goto(url + "/records")
+            wait_for_app(page)
+            with page.expect_download() as dl:
+                # The page's own button (the table's toolbar has a "Download as CSV" of its own).
+                page.get_by_test_id("stDownloadButton").get_by_role("button", name="Download as CSV").click()
+            text = Path(dl.value.path()).read_text(encoding="utf-8-sig")
+            table = list(csv.DictReader(io.StringIO(text)))
+            assert len(table) == rows(db, "SELECT count(*) FROM meta.audit")[0][0]
+            assert table[0]["What"] == "exported a report" and table[0]["Who"] == audit.DASHBOARD
+            edited = [r["Details"] for r in table if r["What"] == "edited"]
+            assert edited == ['notes: (empty) → =HYPERLINK("http://evil.example")']  # inside text: inert
+            assert not any(v.startswith(("=", "+", "-", "@")) for r in table for v in r.values() if v)
+
+            # Back up now, download the zip, restore it: the same practice.
+            page.get_by_role("tab", name="Backups").click()
+            page.get_by_role("button", name="Back up now").click()
+            wait_for_app(page)
+            page.get_by_text("Backed up to").wait_for(timeout=30_000)
+            with page.expect_download() as dl:
+                page.get_by_role("button", name="Download as zip").click()
+            with zipfile.ZipFile(dl.value.path()) as zf:
+                zf.extractall(tmp_path / "unzipped")
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    (folder,) = list((tmp_path / "unzipped").iterdir())
+    restored = restore(folder, tmp_path / "restored.duckdb")
+    assert every_table(restored, skip_restore_rows=True) == every_table(db)
+    assert rows(db, "SELECT action, actor FROM meta.audit ORDER BY audit_id DESC LIMIT 1") == [
+        ("backup", audit.DASHBOARD)]
