@@ -139,8 +139,10 @@ def check_hostile_file(base_db: Path, hf: HostileFile) -> None:
             con.close()
         assert lines == rep.rejected and empty_reasons == 0
         assert n_clients >= 2, "an SQL fragment in a cell reached the database as SQL"
-        physical_lines = hf.data.decode("utf-8-sig").count("\n") + hf.data.decode("utf-8-sig").count("\r") + 1
-        assert all(1 < r.line <= physical_lines for r in rep.rejects)
+        if hf.name.endswith(".csv"):
+            text = hf.data.decode("utf-8-sig")
+            physical_lines = text.count("\n") + text.count("\r") + 1
+            assert all(1 < r.line <= physical_lines for r in rep.rejects)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
