@@ -174,21 +174,45 @@ def _activity_path(path: Path) -> Path:
     return Path(str(path) + ".writing")
 
 
+def _process_started(pid: int) -> str:
+    """When process ``pid`` started (Linux /proc; "" elsewhere): with the pid, it tells a live
+    writer from an unrelated process that later got the pid of a writer killed mid-import."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
 def _note_activity(path: Path, label: str) -> None:
-    """Who holds the write lock, for readers' "being updated" message (best effort, never fatal)."""
+    """Who holds the write lock, and the data version before it started (best effort, never fatal).
+
+    Readers use it for the "being updated" message and as their cache key while the writer
+    works (:func:`data_version`)."""
+    pid = os.getpid()
     with contextlib.suppress(OSError):
         _activity_path(path).write_text(json.dumps(
-            {"pid": os.getpid(), "label": label, "started": dt.datetime.now().isoformat(timespec="seconds")}))
+            {"pid": pid, "pid_started": _process_started(pid), "label": label, "version": _file_version(path),
+             "started": dt.datetime.now().isoformat(timespec="seconds")}))
+
+
+def _live_note(path: Path) -> dict | None:
+    try:
+        info = json.loads(_activity_path(path).read_text())
+        pid = int(info["pid"])
+        os.kill(pid, 0)  # a writer killed mid-import leaves its note behind: ignore it
+        if _process_started(pid) != info.get("pid_started", ""):
+            return None  # ...even when its pid has been given to another process since
+        return info
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def current_activity(db: str | os.PathLike | None = None) -> str | None:
     """"an import of visits.csv, started 14:03" while a live writer holds the file, else None."""
+    info = _live_note(resolve_db_path(db))
     try:
-        info = json.loads(_activity_path(resolve_db_path(db)).read_text())
-        os.kill(int(info["pid"]), 0)  # a writer killed mid-import leaves its note behind: ignore it
-        started = dt.datetime.fromisoformat(info["started"])
-        return f"{info['label']}, started {started:%H:%M}"
-    except (OSError, ValueError, KeyError, TypeError):
+        return f"{info['label']}, started {dt.datetime.fromisoformat(info['started']):%H:%M}" if info else None
+    except (KeyError, ValueError, TypeError):
         return None
 
 
@@ -324,8 +348,20 @@ def write_connection(db: str | os.PathLike | None = None,
 
 
 def data_version(db: str | os.PathLike | None = None) -> str:
-    """A cheap token that changes whenever the database file changes (cache key for readers)."""
+    """A cheap token that changes whenever the committed data changes (cache key for readers).
+
+    File mtime and size of the database and its WAL, so a change that only reached the WAL counts,
+    and so does a checkpoint.  While a writer holds the file, the version from before it started
+    (its note): the data readers may see is still that one (they read the last committed state),
+    and pages cached at it keep showing while the import runs instead of waiting for the lock."""
     path = resolve_db_path(db)
+    note = _live_note(path)
+    if note and note.get("version"):
+        return str(note["version"])
+    return _file_version(path)
+
+
+def _file_version(path: Path) -> str:
     parts = []
     for p in (path, Path(str(path) + ".wal")):
         try:

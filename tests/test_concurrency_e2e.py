@@ -243,7 +243,7 @@ def run_load(server_url: str, db: Path, tmp_path: Path, sessions: int, n_clients
 
 def test_imports_while_three_sessions_use_the_dashboard(server, tmp_path):  # noqa: F811
     url, db = server
-    load = run_load(url, db, tmp_path, sessions=3, n_clients=60, min_loads=4)
+    load = run_load(url, db, tmp_path, sessions=3, n_clients=40, min_loads=4)
     (ARTIFACTS / "concurrency_load.json").write_text(json.dumps(load, indent=2))
     print("\nconcurrency load:", json.dumps(load))
     # Somebody had to wait: the overlapping CLI import or the Import page (proves they overlapped).

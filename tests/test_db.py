@@ -109,8 +109,27 @@ def test_a_form_write_waits_its_bound_then_busy_and_writes_nothing(small_db, hol
 
 
 def test_a_note_left_by_a_killed_writer_is_ignored(small_db):
-    Path(str(small_db) + ".writing").write_text('{"pid": 999999999, "label": "an import", "started": "2026-01-01T10:00:00"}')
+    Path(str(small_db) + ".writing").write_text('{"pid": 999999999, "label": "an import", "version": "x", '
+                                                 '"started": "2026-01-01T10:00:00"}')
     assert kdb.current_activity(small_db) is None
+    assert data_version(small_db) != "x"  # a dead writer's note never freezes the dashboard's cache key
+    # ...nor a note whose pid now belongs to another process (here: this one, started at another time)
+    import os
+    Path(str(small_db) + ".writing").write_text(f'{{"pid": {os.getpid()}, "pid_started": "1", "label": "an import", '
+                                                 f'"version": "x", "started": "2026-01-01T10:00:00"}}')
+    assert kdb.current_activity(small_db) is None and data_version(small_db) != "x"
+
+
+def test_while_an_import_holds_the_file_the_version_stays_the_last_one_readers_can_see(small_db, holder):
+    """Pages cached at the version before the import keep showing during it; the next one after it is new."""
+    before = data_version(small_db)
+    h = holder()  # it has committed a row and still holds the file: readers cannot see that row yet
+    assert Path(str(small_db) + ".wal").exists() or kdb._file_version(small_db) != before
+    assert data_version(small_db) == before
+    h.release()
+    after = data_version(small_db)
+    assert after != before
+    assert count(small_db) == 1
 
 
 # --- the same process (the Streamlit server: Import page + other sessions) -------------------------
@@ -270,3 +289,84 @@ def test_a_cli_import_past_its_bound_gives_one_line_and_a_nonzero_exit(sample_db
     assert lines[1].startswith("error: ") and "busy" in lines[1] and "Traceback" not in err
     with read_connection(sample_db_copy) as con:
         assert con.execute("SELECT count(*) FROM core.clients WHERE client_id = 'W002'").fetchone()[0] == 0
+
+
+# --- what a user sees when a save has to wait (AppTest: the real app, in this process) ----------
+
+@pytest.fixture
+def import_in_this_process():
+    """The Import page's import running in the server process (a thread here) until stopped."""
+    threads = []
+
+    def start(db: Path) -> threading.Event:
+        inside, stop = threading.Event(), threading.Event()
+
+        def run():
+            with import_waits("an import of visits.csv from the Import page"):
+                with write_connection(db) as con:
+                    con.execute("BEGIN TRANSACTION")
+                    inside.set()
+                    stop.wait(60)
+                    con.execute("COMMIT")
+
+        t = threading.Thread(target=run)
+        t.start()
+        assert inside.wait(30)
+        threads.append((t, stop))
+        return stop
+
+    yield start
+    for t, stop in threads:
+        stop.set()
+        t.join(60)
+
+
+def test_a_clients_check_in_during_an_import_keeps_what_they_typed_and_saves_on_the_next_send(
+        sample_db_copy, monkeypatch, import_in_this_process):
+    from pipelines.share import create_link
+    from tests.sharing_helpers import app_test
+
+    db = sample_db_copy
+    link = create_link("C0009", db=db)
+    monkeypatch.setattr(kdb, "FORM_WAIT_S", 1.0)
+    stop = import_in_this_process(db)
+    at = app_test(db, monkeypatch, token=link.token)  # the client's page reads while the import runs
+    assert not at.exception and "Your progress" in " ".join(m.value for m in at.title)
+    at.segmented_control(key="cv_pain").set_value(4)
+    at.text_area(key="cv_note").input("Stiff after gardening")
+    at.button(key="FormSubmitter:cv_checkin-Send").click().run()
+    assert not at.exception
+    assert any("could not be saved just yet" in w.value and "still here" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+    assert at.segmented_control(key="cv_pain").value == 4  # nothing the client typed is lost
+    assert at.text_area(key="cv_note").value == "Stiff after gardening"
+    stop.set()
+    at.button(key="FormSubmitter:cv_checkin-Send").click().run()
+    assert any("Thank you" in s.value for s in at.success), [w.value for w in at.warning]
+    with read_connection(db) as con:
+        assert con.execute("SELECT pain, note FROM core.self_reports WHERE client_id = 'C0009' AND source = 'link'"
+                           ).fetchall() == [(4.0, "Stiff after gardening")]
+    assert at.text_area(key="cv_note").value == ""  # emptied once stored
+
+
+def test_adding_a_client_during_an_import_says_not_saved_yet_and_keeps_the_form(
+        sample_db_copy, monkeypatch, import_in_this_process):
+    from tests.sharing_helpers import app_test
+
+    db = sample_db_copy
+    monkeypatch.setattr(kdb, "FORM_WAIT_S", 1.0)
+    at = app_test(db, monkeypatch, run=False)
+    at.switch_page("app_pages/clients.py").run()
+    stop = import_in_this_process(db)
+    name = next(t for t in at.text_input if t.label == "Name")
+    name.input("Noor Waits")
+    at.button(key="cl_save").click().run()
+    assert not at.exception
+    assert any("Not saved yet" in w.value and "Add client" in w.value and "import of visits.csv" in w.value
+               for w in at.warning), [w.value for w in at.warning]
+    assert next(t for t in at.text_input if t.label == "Name").value == "Noor Waits"
+    stop.set()
+    at.button(key="cl_save").click().run()
+    assert any("Added Noor Waits" in s.value for s in at.success), [w.value for w in at.warning]
+    with read_connection(db) as con:
+        assert con.execute("SELECT count(*) FROM core.clients WHERE display_name = 'Noor Waits'").fetchone()[0] == 1
