@@ -174,21 +174,33 @@ def _p_text(p) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def _ci_text(lo, hi) -> str:
+def _ci_text(lo, hi, digits: int = 2) -> str:
     if _isnan(lo) or _isnan(hi):
         return "—"
-    return f"{lo:+.2f} to {hi:+.2f}".replace("-", "−")
+    return f"{lo:+.{digits}f} to {hi:+.{digits}f}".replace("-", "−")
+
+
+def effect_digits(techniques: pd.DataFrame) -> int:
+    """Decimals that show the estimates apart: 3 when every interval is narrower than 0.05.
+
+    A network-sized practice has intervals of ±0.003 points; with two decimals a clear small
+    effect reads "−0.00 (−0.01 to −0.00)".
+    """
+    est = techniques[techniques["estimable"]] if "estimable" in techniques else techniques
+    widths = (est["ci_high"] - est["ci_low"]).dropna()
+    return 3 if len(widths) and float(widths.max()) < 0.05 else 2
 
 
 def technique_table(techniques: pd.DataFrame) -> pd.DataFrame:
     """One display row per technique; estimates blank below the minimum n."""
     t = techniques
+    digits = effect_digits(t)
     return pd.DataFrame({
         "Technique": [pretty(x) for x in t["technique"]],
         "Visits": t["n_visits"].astype(int),
         "Clients": t["n_clients"].astype(int),
         "Adjusted effect": t["effect"].astype(float),
-        "95 % CI": [_ci_text(a, b) for a, b in zip(t["ci_low"], t["ci_high"])],
+        "95 % CI": [_ci_text(a, b, digits) for a, b in zip(t["ci_low"], t["ci_high"])],
         "p (Holm)": [_p_text(p) for p in t["p_adjusted"]],
         "Effect size": t["effect_size"].astype(float),
         "Note": t["note"].fillna(""),
@@ -221,6 +233,17 @@ def mix_table(mixes: pd.DataFrame) -> pd.DataFrame:
         "95 % CI": [_ci_text(a, b) for a, b in zip(m["ci_low"], m["ci_high"])],
         "p (Holm)": [_p_text(x) for x in m["p_adjusted"]],
         "Note": m["note"].fillna(""),
+    })
+
+
+def mix_counts_table(mixes: pd.DataFrame) -> pd.DataFrame:
+    """Mixes of a practice too large for adjusted mix comparisons: counts and the labelled raw difference."""
+    m = mixes
+    return pd.DataFrame({
+        "Mix": [mix_label(x) for x in m["mix"]],
+        "Visits": m["n_visits"].astype(int),
+        "Clients": m["n_clients"].astype(int),
+        "Unadjusted difference (not an effect)": m["unadjusted_difference"].astype(float),
     })
 
 

@@ -96,8 +96,11 @@ st.caption(f"Points: adjusted effect ({oc.unit}; {oc.direction}); bars: 95 % int
            f"Adjusted for {', '.join(rep.adjusted_for)}. Filled points: Holm-adjusted p < 0.05 across the "
            f"{n_est} techniques estimated. Grey rows: fewer than {min_n} clients with or without the technique, so "
            f"only the counts are shown ({tqq.min_clients_source(settings)}).")
+digits = tc.effect_digits(rep.techniques)
 st.dataframe(tc.technique_table(rep.techniques), hide_index=True, key="tq_table", column_config={
-    "Adjusted effect": st.column_config.NumberColumn(format="%+.2f"),
+    "Visits": st.column_config.NumberColumn(format="localized"),
+    "Clients": st.column_config.NumberColumn(format="localized"),
+    "Adjusted effect": st.column_config.NumberColumn(format=f"%+.{digits}f"),
     "Effect size": st.column_config.NumberColumn(format="%+.2f", help="Adjusted effect ÷ SD of the visit-level "
                                                  "outcome after adjustment (client + residual)"),
 })
@@ -107,43 +110,52 @@ tab_pairs, tab_mixes, tab_pressure, tab_region, tab_teach = st.tabs(
     ["Pairs", "Mixes", "Pressure", "By complaint region", "Why adjust?"])
 
 with tab_pairs:
-    st.info("A pair's **synergy** is what the two add *beyond* the sum of their separate effects (the interaction "
-            "a×b in the model with every technique's main effect). Shown for pairs where at least "
-            f"{min_n} clients had both, and {min_n} each had one without the other. A synergy that survives Holm "
-            "is added to the main model; the two techniques' rows above then mean 'used without the partner'.",
-            icon=":material/join_inner:")
     if within:
-        st.caption(f"Not screened for a practice this size (over {tsql.LARGE_DATA_VISITS:,} visits): see the note "
-                   "at the top. Narrow the filters (a region, a therapist, a date range) below that size to screen "
-                   "pairs with the mixed model.")
-    elif rep.pairs.empty:
-        st.caption("No two techniques were used together in these visits.")
+        st.info("A pair's **synergy** is what the two add *beyond* the sum of their separate effects. Pairs are not "
+                f"screened for a practice this size (over {tsql.LARGE_DATA_VISITS:,} visits): see the note at the "
+                "top. Narrow the filters (a region, a therapist, a date range) below that size to screen pairs with "
+                "the mixed model.", icon=":material/join_inner:")
     else:
-        st.dataframe(tc.pair_table(rep.pairs), hide_index=True, key="tq_pairs", column_config={
-            "Synergy (interaction)": st.column_config.NumberColumn(format="%+.2f")})
+        st.info("A pair's **synergy** is what the two add *beyond* the sum of their separate effects (the interaction "
+                "a×b in the model with every technique's main effect). Shown for pairs where at least "
+                f"{min_n} clients had both, and {min_n} each had one without the other. A synergy that survives Holm "
+                "is added to the main model; the two techniques' rows above then mean 'used without the partner'.",
+                icon=":material/join_inner:")
+        if rep.pairs.empty:
+            st.caption("No two techniques were used together in these visits.")
+        else:
+            st.dataframe(tc.pair_table(rep.pairs), hide_index=True, key="tq_pairs", column_config={
+                "Synergy (interaction)": st.column_config.NumberColumn(format="%+.2f")})
 
 with tab_mixes:
-    st.info("A **mix** is the exact set of techniques used in a visit. Each mix is compared with all other visits, "
-            "adjusted for the same covariates (not for the techniques, which is the point of a mix). Mixes used with "
-            f"fewer than {min_n} clients or in fewer than {max(tq.MIN_VISITS_PER_MIX, min_n)} visits show counts only.",
-            icon=":material/blender:")
-    mixes = rep.mixes
     if within:
-        st.caption(f"For a practice this size (over {tsql.LARGE_DATA_VISITS:,} visits) the table gives each mix's "
-                   "visits, clients and the unadjusted difference only (not an effect); narrow the filters below "
-                   "that size for adjusted comparisons.")
-    if mixes.empty:
-        st.caption("No mixes in these visits.")
+        st.info("A **mix** is the exact set of techniques used in a visit. For a practice this size (over "
+                f"{tsql.LARGE_DATA_VISITS:,} visits) each mix is listed with its visits and clients and the plain "
+                "difference between its visits and all others, which mixes the mix up with why it was chosen: it is "
+                "not an effect. Narrow the filters (a region, a therapist, a date range) below that size for "
+                "adjusted mix comparisons.", icon=":material/blender:")
+        st.dataframe(tc.mix_counts_table(rep.mixes), hide_index=True, key="tq_mix_counts", column_config={
+            "Visits": st.column_config.NumberColumn(format="localized"),
+            "Clients": st.column_config.NumberColumn(format="localized"),
+            "Unadjusted difference (not an effect)": st.column_config.NumberColumn(format="%+.2f")})
     else:
-        est_mixes = mixes[mixes["estimable"]]
-        if len(est_mixes):
-            st.plotly_chart(tc.forest_plot(est_mixes.head(25), axis_title=oc.axis_title.replace(
-                "Adjusted change", "Adjusted difference vs other visits"), label_col="mix", label=tc.mix_label,
-                higher_is_better=oc.higher_is_better,
-                title="Mixes vs all other visits (adjusted)"), config=PLOTLY_CONFIG, key="tq_mix_forest")
-        st.dataframe(tc.mix_table(mixes), hide_index=True, key="tq_mixes", column_config={
-            "Adjusted mean change": st.column_config.NumberColumn(format="%+.2f"),
-            "vs other visits": st.column_config.NumberColumn(format="%+.2f")})
+        st.info("A **mix** is the exact set of techniques used in a visit. Each mix is compared with all other "
+                "visits, adjusted for the same covariates (not for the techniques, which is the point of a mix). Mixes "
+                f"used with fewer than {min_n} clients or in fewer than {max(tq.MIN_VISITS_PER_MIX, min_n)} visits "
+                "show counts only.", icon=":material/blender:")
+        mixes = rep.mixes
+        if mixes.empty:
+            st.caption("No mixes in these visits.")
+        else:
+            est_mixes = mixes[mixes["estimable"]]
+            if len(est_mixes):
+                st.plotly_chart(tc.forest_plot(est_mixes.head(25), axis_title=oc.axis_title.replace(
+                    "Adjusted change", "Adjusted difference vs other visits"), label_col="mix", label=tc.mix_label,
+                    higher_is_better=oc.higher_is_better,
+                    title="Mixes vs all other visits (adjusted)"), config=PLOTLY_CONFIG, key="tq_mix_forest")
+            st.dataframe(tc.mix_table(mixes), hide_index=True, key="tq_mixes", column_config={
+                "Adjusted mean change": st.column_config.NumberColumn(format="%+.2f"),
+                "vs other visits": st.column_config.NumberColumn(format="%+.2f")})
 
 with tab_pressure:
     st.plotly_chart(tc.pressure_chart(rep.pressure, axis_title=f"Adjusted mean change ({oc.unit})"),
