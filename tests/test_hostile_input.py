@@ -299,6 +299,21 @@ def test_ingest_json_output_carries_hostile_values_as_json(base_db):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@settings(max_examples=EXAMPLES * 3)
+@given(name=st.one_of(round_trip_text(), st.text()))
+def test_report_download_name_is_safe_for_any_client_name(name):
+    """The report's file name comes from the client's name: no path, no hidden or reversing characters."""
+    import unicodedata
+
+    from dashboard.reports import report_filename
+
+    out = report_filename(name, "html")
+    assert out.startswith("progress-") and out.endswith(".html")
+    assert not any(ch in out for ch in "/\\:*?\"<>|") and ".." not in out
+    assert not any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in out)
+    STATS["report names checked"] += 1
+
+
 def test_backup_writes_no_spreadsheet_files(base_db, tmp_path):
     """Backups are Parquet (typed columns, no formulas) plus DuckDB's SQL scripts: no CSV at all."""
     from pipelines.backup import backup
