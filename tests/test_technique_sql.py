@@ -212,3 +212,31 @@ def test_cli_table_names_the_within_client_method(sample_db):
     text = tq.format_table(tq.technique_report(sample_db, path="within"))
     assert ts.METHOD in text and "random effect" not in text
     assert "not screened" in text and "Observational data" in text
+
+
+def test_subgroups_by_region_at_large_size(sample_db):
+    """One within-client fit per complaint region; Holm across the whole table; small regions show counts only."""
+    levels = tq.filter_options(sample_db)["regions"]
+    sub = ts.subgroups(sample_db, levels=levels, min_clients=3)
+    assert set(sub["complaint_region"]) == set(levels)
+    est = sub[sub["estimable"]]
+    assert len(est) > 0 and (est["method"] == ts.METHOD).all()
+    assert np.allclose(est["p_adjusted"], tq.holm(sub["p"].where(sub["estimable"]))[sub["estimable"].to_numpy()])
+    one = est["complaint_region"].iloc[0]
+    alone = ts.report(sample_db, regions=[one], min_clients=3).techniques.set_index("technique")
+    mine = est[est["complaint_region"] == one].set_index("technique")
+    assert np.allclose(mine["effect"], alone.loc[mine.index, "effect"])
+
+
+def test_table_shows_three_decimals_when_intervals_are_narrow():
+    """At network size a clear small effect must not read '-0.00 (-0.01 to -0.00)'."""
+    from dashboard import technique_charts as tc
+
+    t = pd.DataFrame([{"technique": "cupping", "n_visits": 85_992, "n_clients": 45_698, "n_clients_without": 99_203,
+                       "estimable": True, "effect": -0.0047, "ci_low": -0.0078, "ci_high": -0.0017, "se": 0.0016,
+                       "p": 0.003, "p_adjusted": 0.019, "effect_size": -0.01, "unadjusted_difference": 0.28,
+                       "note": ""}])
+    assert tc.effect_digits(t) == 3
+    assert tc.technique_table(t)["95 % CI"].iloc[0] == "−0.008 to −0.002"
+    wide = t.assign(ci_low=-0.4, ci_high=0.3)
+    assert tc.effect_digits(wide) == 2 and tc.technique_table(wide)["95 % CI"].iloc[0] == "−0.40 to +0.30"
