@@ -35,8 +35,9 @@ One run of one size:
    page rerun).  ``pages.<page>_ms`` is the cold median; warm medians are alongside, and
    ``pages.client_next_ms``: another client picked in the page afterwards (the therapist's
    everyday case: the practice's client list is cached, this client's rows are not).
-   ``peak_rss_mb`` is this process's peak (the dashboard's), also reported after the first two
-   pages only, since the technique analysis dominates it.
+   The client and overview pages run in one dashboard process, the technique page in another
+   (its analysis dominates memory and time, and ``--technique-limit S`` can stop it and record
+   that instead of a figure); ``peak_rss_mb`` is the larger of the two, each also reported.
 
 Figures are medians of ``--repeat`` runs (raw runs in the JSON).  At network size the import and
 the technique analysis run once each (minutes).  Never used as a timed test: ``tests/
@@ -146,7 +147,7 @@ def _client_digest(visits, rom, reports, response) -> dict:
     return {"visits": v, "rom": r, "self_reports": s.reset_index(drop=True), "response": resp}
 
 
-def child_queries(db: str, repeat: int, technique_repeat: int, digest_path: str) -> dict:
+def child_queries(db: str, repeat: int, digest_path: str) -> dict:
     import pickle
 
     import duckdb
@@ -168,20 +169,27 @@ def child_queries(db: str, repeat: int, technique_repeat: int, digest_path: str)
         t0 = time.perf_counter()
         data, response = client_page()
         runs.append(time.perf_counter() - t0)
+    with open(digest_path, "wb") as fh:
+        pickle.dump({"client": _client_digest(data["visits"], data["rom"], data["self_reports"], response)}, fh)
+    return {"client_id": client_id, "client_runs_ms": [r * 1000 for r in runs],
+            "client_ms": _median_ms(runs), "client_visits": len(data["visits"]), "peak_rss_mb": _rss_mb()}
+
+
+def child_techniques(db: str, repeat: int, digest_path: str) -> dict:
+    """The technique analysis on its own (its own peak RSS; the parent can stop it at a time limit)."""
+    import pickle
+
     analysis = _technique_analysis()
     t_runs = []
-    for _ in range(technique_repeat):
+    for _ in range(repeat):
         t0 = time.perf_counter()
         report = analysis(db)
         t_runs.append(time.perf_counter() - t0)
     tech = report.techniques[["technique", "n_visits", "n_clients", "unadjusted_difference"]]
     with open(digest_path, "wb") as fh:
-        pickle.dump({"client": _client_digest(data["visits"], data["rom"], data["self_reports"], response),
-                     "techniques": tech.reset_index(drop=True), "excluded": dict(report.excluded),
+        pickle.dump({"techniques": tech.reset_index(drop=True), "excluded": dict(report.excluded),
                      "n_visits": int(report.n_visits)}, fh)
-    return {"client_id": client_id, "client_runs_ms": [r * 1000 for r in runs],
-            "client_ms": _median_ms(runs), "client_visits": len(data["visits"]),
-            "techniques_runs_ms": [r * 1000 for r in t_runs], "techniques_ms": _median_ms(t_runs),
+    return {"techniques_runs_ms": [r * 1000 for r in t_runs], "techniques_ms": _median_ms(t_runs),
             "technique_method": report.method, "technique_analysis": TECHNIQUE_ANALYSIS,
             "peak_rss_mb": _rss_mb()}
 
@@ -269,7 +277,7 @@ def child_pandas(folder: str, client_id: str, repeat: int, technique_repeat: int
             "peak_rss_mb": _rss_mb()}
 
 
-def child_pages(db: str, client_id: str, repeat: int, technique_repeat: int) -> dict:
+def child_pages(db: str, client_id: str, repeat: int, pages: str) -> dict:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
@@ -283,9 +291,10 @@ def child_pages(db: str, client_id: str, repeat: int, technique_repeat: int) -> 
                                         "ORDER BY n_visits DESC, client_id LIMIT ?", [client_id, 20]).fetchall()]
     con.close()
     out: dict = {}
-    for name, page in PAGES.items():
+    for name in pages.split(","):
+        page = PAGES[name]
         cold, warm, nxt = [], [], []
-        for _ in range(technique_repeat if name == "techniques" else repeat):
+        for _ in range(repeat):
             st.cache_data.clear()
             st.cache_resource.clear()
             at = AppTest.from_file(str(APP), default_timeout=1800)
@@ -319,17 +328,24 @@ def child_pages(db: str, client_id: str, repeat: int, technique_repeat: int) -> 
     return out
 
 
-CHILDREN = {"ingest": child_ingest, "raw": child_raw, "queries": child_queries, "pandas": child_pandas,
-            "pages": child_pages}
+CHILDREN = {"ingest": child_ingest, "raw": child_raw, "queries": child_queries, "techniques": child_techniques,
+            "pandas": child_pandas, "pages": child_pages}
 
 
 # ---------------------------------------------------------------------------
 # Parent
 # ---------------------------------------------------------------------------
 
-def run_child(name: str, *args) -> dict:
+class TimedOut(Exception):
+    pass
+
+
+def run_child(name: str, *args, timeout: float | None = None) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, *map(str, args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:  # subprocess.run kills the child
+        raise TimedOut(f"{name} stopped after {timeout:.0f} s") from exc
     if proc.returncode != 0:
         raise SystemExit(f"benchmark step {name!r} failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -402,6 +418,9 @@ def check_agreement(ours: dict, theirs: dict) -> dict:
     for part in ("visits", "rom", "self_reports", "response"):
         pd.testing.assert_frame_equal(ours["client"][part], theirs["client"][part], check_dtype=False,
                                       check_exact=False, rtol=1e-9, obj=f"client {part}")
+    if "techniques" not in ours:  # the analysis was stopped at the time limit: nothing to compare
+        return {"client_rows": {k: len(v) for k, v in ours["client"].items()}, "techniques": None,
+                "technique_counts_equal": None, "analysis_excluded_visits": None}
     a = ours["techniques"].set_index("technique")
     b = theirs["techniques"].set_index("technique")
     excluded = sum(ours["excluded"].values())
@@ -429,6 +448,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="runs per median (default 5; imports and the technique analysis run once at network size)")
     ap.add_argument("--cache", default=str(OUT / "cache"), metavar="DIR", help="generated practices, reused")
     ap.add_argument("--work", default=None, metavar="DIR", help="where the databases go (default: the cache)")
+    ap.add_argument("--technique-limit", type=float, default=None, metavar="S",
+                    help="stop the technique analysis / technique page after S seconds and record that (default: no limit)")
     args = ap.parse_args(argv)
     size = args.size
     big = size == "network"
@@ -472,25 +493,38 @@ def main(argv: list[str] | None = None) -> None:
         "raw_duckdb_peak_rss_mb": max(r["peak_rss_mb"] for r in raw_runs),
     }
 
+    limit = args.technique_limit
     with tempfile.TemporaryDirectory() as tmp:
-        ours_path, theirs_path = Path(tmp) / "ours.pkl", Path(tmp) / "theirs.pkl"
-        q = run_child("queries", db, repeat, heavy_repeat, ours_path)
-        say(f"queries: client {q['client_ms']:.0f} ms, techniques {q['techniques_ms']:.0f} ms")
+        ours_path, tech_path, theirs_path = (Path(tmp) / f"{n}.pkl" for n in ("ours", "techniques", "theirs"))
+        q = run_child("queries", db, repeat, ours_path)
+        say(f"queries: client {q['client_ms']:.0f} ms")
+        try:
+            t = run_child("techniques", db, heavy_repeat, tech_path, timeout=limit)
+            say(f"technique analysis {t['techniques_ms']:.0f} ms")
+        except TimedOut as exc:
+            t = {"techniques_ms": None, "techniques_runs_ms": [], "timed_out": str(exc), "peak_rss_mb": None,
+                 "technique_method": None, "technique_analysis": TECHNIQUE_ANALYSIS}
+            say(f"technique analysis: {exc}")
         p = run_child("pandas", folder, q["client_id"], repeat, heavy_repeat, theirs_path)
         say(f"pandas: load {p['load_s']:.1f} s, client {p['client_ms']:.0f} ms, techniques {p['techniques_ms']:.0f} ms")
         import pickle
 
-        with open(ours_path, "rb") as fh:
-            ours = pickle.load(fh)
+        ours = {}
+        for path in (ours_path, tech_path):
+            if path.exists():
+                with open(path, "rb") as fh:
+                    ours.update(pickle.load(fh))
         with open(theirs_path, "rb") as fh:
             theirs = pickle.load(fh)
         agreement = check_agreement(ours, theirs)
     say(f"dashboard and pandas agree: {agreement}")
-    result["queries"] = {"client_ms": q["client_ms"], "techniques_ms": q["techniques_ms"],
-                         "client_runs_ms": q["client_runs_ms"], "techniques_runs_ms": q["techniques_runs_ms"],
+    result["queries"] = {"client_ms": q["client_ms"], "techniques_ms": t["techniques_ms"],
+                         "client_runs_ms": q["client_runs_ms"], "techniques_runs_ms": t["techniques_runs_ms"],
                          "client_id": q["client_id"], "client_visits": q["client_visits"],
-                         "technique_analysis": q["technique_analysis"], "technique_method": q["technique_method"],
-                         "peak_rss_mb": q["peak_rss_mb"]}
+                         "technique_analysis": t["technique_analysis"], "technique_method": t["technique_method"],
+                         "peak_rss_mb": q["peak_rss_mb"], "techniques_peak_rss_mb": t["peak_rss_mb"]}
+    if "timed_out" in t:
+        result["queries"]["techniques_timed_out"] = t["timed_out"]
     result["pandas_baseline"] = {"client_ms": p["client_ms"], "techniques_ms": p["techniques_ms"],
                                  "client_runs_ms": p["client_runs_ms"], "techniques_runs_ms": p["techniques_runs_ms"],
                                  "load_s": p["load_s"], "peak_rss_mb": p["peak_rss_mb"],
@@ -498,22 +532,31 @@ def main(argv: list[str] | None = None) -> None:
                                                         "n visits, n clients, Welch 95 % interval"}
     result["agreement"] = agreement
     result["speedup_vs_pandas"] = {"client": p["client_ms"] / q["client_ms"],
-                                   "techniques": p["techniques_ms"] / q["techniques_ms"]}
+                                   "techniques": p["techniques_ms"] / t["techniques_ms"] if t["techniques_ms"] else None}
 
-    pg = run_child("pages", db, q["client_id"], repeat, heavy_repeat)
-    say("pages: " + ", ".join(f"{k} {pg[k]['cold_ms']:.0f}/{pg[k]['warm_ms']:.0f} ms" for k in PAGES))
+    # One dashboard process for the client and overview pages, another for the technique page
+    # (which can be stopped at the time limit); peak_rss_mb is the larger of the two.
+    pg = run_child("pages", db, q["client_id"], repeat, "client,overview")
+    try:
+        pt = run_child("pages", db, q["client_id"], heavy_repeat, "techniques", timeout=limit)
+        pg["techniques"] = pt["techniques"]
+    except TimedOut as exc:
+        pt = {"peak_rss_mb": None}
+        pg["techniques"] = {"cold_ms": None, "warm_ms": None, "timed_out": str(exc)}
+    say("pages (cold/warm ms): " + ", ".join(f"{k} {pg[k]['cold_ms']}/{pg[k]['warm_ms']}" for k in PAGES))
     result["pages"] = {f"{k}_ms": pg[k]["cold_ms"] for k in PAGES}
     result["pages"].update({f"{k}_warm_ms": pg[k]["warm_ms"] for k in PAGES})
     result["pages"]["client_next_ms"] = pg["client"]["next_client_ms"]
     result["pages"]["runs"] = {k: pg[k] for k in PAGES}
     result["pages"]["measures"] = ("AppTest server-side render; <page>_ms = cold median (caches cleared), warm = rerun, "
                                    "client_next = another client picked after that (its rows not cached yet)")
-    result["peak_rss_mb"] = pg["peak_rss_mb"]
-    result["peak_rss_is"] = "the dashboard (pages) process: client, overview and technique pages in one process"
+    result["peak_rss_mb"] = max(v for v in (pg["peak_rss_mb"], pt["peak_rss_mb"]) if v is not None)
+    result["peak_rss_is"] = ("the dashboard: the larger of its two benchmark processes (client + overview pages; "
+                             "technique page)")
     result["peak_rss_mb_by_process"] = {
         "ingest": result["ingest"]["peak_rss_mb"], "raw_duckdb": result["ingest"]["raw_duckdb_peak_rss_mb"],
-        "queries": q["peak_rss_mb"], "pandas_baseline": p["peak_rss_mb"],
-        "dashboard_client_and_overview": pg["overview"]["peak_rss_mb_so_far"], "dashboard": pg["peak_rss_mb"]}
+        "queries": q["peak_rss_mb"], "technique_analysis": t["peak_rss_mb"], "pandas_baseline": p["peak_rss_mb"],
+        "dashboard_client_and_overview": pg["peak_rss_mb"], "dashboard_techniques": pt["peak_rss_mb"]}
     result["database_mb"] = round(db.stat().st_size / 1024 ** 2, 1)
     result["total_s"] = time.perf_counter() - t_start
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
