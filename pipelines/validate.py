@@ -189,7 +189,9 @@ def date_order_evidence(text: pd.Series) -> dict[str, int]:
 def parse_dates(text: pd.Series, day_first: bool = True) -> pd.Series:
     """Parse ISO dates/datetimes and the common spreadsheet forms; NaT where impossible."""
     text = text.str.strip()
-    out = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    # A UTC mark or offset ("…T08:30:00Z", "+02:00") is read as UTC and stored without a zone,
+    # like every other time here (tz-aware values made the "in the future" check crash).
+    out = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
     todo = out.isna() & (text != "")
     if todo.any():
         parts = text[todo].str.extract(_DMY)
@@ -430,7 +432,7 @@ def _check_rom_bounds(col: _Collector, clean: pd.DataFrame, chunk: pd.DataFrame)
 
 
 def _check_questionnaire(col: _Collector, clean: pd.DataFrame, chunk: pd.DataFrame, present: set[str]) -> None:
-    inst = clean["instrument"]
+    inst = clean["instrument"].astype(object)  # all-empty chunks give a float column
     answered = pd.Series(0, index=clean.index)
     for i, item in enumerate(OUTCOME_ITEMS, start=1):
         if item not in present:
