@@ -297,3 +297,28 @@ def test_a_page_says_updating_then_shows_the_data_by_itself_and_a_form_keeps_its
     page.get_by_role("button", name="Add client").click()
     page.get_by_text(re.compile(r"Added Hana Patient")).wait_for(timeout=60_000)
     assert page.get_by_test_id("stException").count() == 0
+
+
+def test_the_import_page_waits_for_another_import_and_says_so(server, browser, tmp_path):  # noqa: F811
+    url, db = server
+    ARTIFACTS.mkdir(exist_ok=True)
+    new = tmp_path / "clients_from_page.csv"
+    new.write_text("client_id,display_name,status\nN010,Ines Patience,active\n", encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(url + "/import")
+    wait_for_app(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(new))
+    wait_for_app(page)
+    holder = Holder(db, "an import of visits.csv")  # `knotwork ingest` in another window
+    try:
+        page.get_by_role("button", name=re.compile(r"^Import \d+ rows")).click()
+        page.get_by_text("Waiting for another import to finish (an import of visits.csv").wait_for(timeout=60_000)
+        assert page.get_by_test_id("stException").count() == 0
+        page.screenshot(path=str(ARTIFACTS / "import_page_waiting.png"))
+    finally:
+        holder.release()
+    page.get_by_role("heading", name=f"Imported {new.name}").wait_for(timeout=120_000)
+    wait_for_app(page)
+    metrics = {m.split("\n")[0]: m.split("\n")[-1] for m in page.get_by_test_id("stMetric").all_inner_texts()}
+    assert metrics["Rows read"] == "1" and metrics["Loaded"] == "1", metrics
+    assert page.get_by_test_id("stException").count() == 0 and not FORBIDDEN.search(page.inner_text("body"))

@@ -196,7 +196,8 @@ if uploaded is not None:
                     bar.progress(min(rows / total, 1.0) * 0.9 if "marts" not in message else 0.95, text=message)
 
                 def waiting(message: str) -> None:  # another import (CLI or another session) holds the data
-                    bar.progress(0.0, text=message[0].upper() + message[1:])
+                    bar.progress(0.0, text=f":material/hourglass_top: {message[0].upper() + message[1:]} This import "
+                                           "starts by itself as soon as that one is done.")
 
                 try:
                     # An import's bound (pipelines.db.IMPORT_WAIT_S), and other sessions' "being updated"
