@@ -26,6 +26,13 @@ database instance with the writer's configuration inside a ``READ ONLY`` transac
 keep reading the last committed data (snapshot isolation) instead of waiting for the import.
 While a writer of this process is still waiting for the file, new readers stand back so a
 stream of short reads cannot starve it.
+
+A writer leaves a small note beside the file (``<db>.writing``: pid, what, since when, and the
+data version before it started) while it holds the lock.  Readers use it to name the import
+in the "being updated" message, and :func:`data_version` returns the version it recorded, so
+pages cached before the import keep showing the last committed data while it runs.  A note
+left by a killed writer is ignored (pid no longer alive, or alive but started at another time).
+The reads of one page run share one wait budget (:func:`start_read_budget`).
 """
 
 from __future__ import annotations
