@@ -6,6 +6,9 @@ everything on this machine and out of sight of a client looking at the screen:
 * ``--browser.gatherUsageStats false``: no telemetry;
 * ``--client.showErrorDetails none``: no tracebacks in the browser;
 * ``--client.toolbarMode viewer``: no developer menu or "Deploy" button;
+* ``--client.disableDataExport true``: no built-in "Download as CSV" on tables, which would write
+  cells such as ``=HYPERLINK(...)`` as live spreadsheet formulas; the pages that offer a CSV use
+  ``pipelines.safe_csv`` instead;
 * ``--server.address 127.0.0.1``: reachable only from this computer unless asked otherwise;
 * ``--server.fileWatcherType none`` and ``--global.developmentMode false``: a product, not a
   development server.
@@ -45,6 +48,7 @@ def build_command(port: int = DEFAULT_PORT, address: str = DEFAULT_ADDRESS,
         "--browser.gatherUsageStats", "false",
         "--client.showErrorDetails", "none",
         "--client.toolbarMode", "viewer",
+        "--client.disableDataExport", "true",
         "--server.address", address,
         "--server.port", str(int(port)),
         "--server.fileWatcherType", "none",

@@ -211,7 +211,7 @@ def test_serve_command_keeps_everything_local_and_quiet():
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("streamlit_app.py")
     assert flags == {**flags, "--server.headless": "true", "--browser.gatherUsageStats": "false",
                      "--client.showErrorDetails": "none", "--client.toolbarMode": "viewer",
-                     "--server.address": "127.0.0.1", "--server.port": "8765",
+                     "--client.disableDataExport": "true", "--server.address": "127.0.0.1", "--server.port": "8765",
                      "--server.fileWatcherType": "none", "--global.developmentMode": "false"}
     env = server.server_env("rel/x.duckdb", base={})
     assert env == {"KNOTWORK_DB": str(Path("rel/x.duckdb").resolve())}
