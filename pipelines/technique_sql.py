@@ -63,9 +63,8 @@ METHOD_PLAIN = (
     "Intervals allow for the visits of one client being alike (cluster-robust by client)."
 )
 NOT_AT_THIS_SIZE = (
-    "Pairs (synergy) are not screened above {limit:,} visits: that screen needs per-client statistics for every "
-    "candidate pair, too slow to compute here. A real synergy between two techniques is then shared out between "
-    "their two main effects. Mixes show their counts and the unadjusted difference only."
+    "Mixes are not compared one by one above {limit:,} visits (each would need its own per-client statistics): "
+    "they show their counts and the unadjusted difference only. Pairs (synergy) are screened as usual."
 )
 
 PRESSURE_SQL_LEVELS = ("1", "2", "3", "4", "5", "unknown")  # the fixed columns of clients.sql/residuals.sql
@@ -204,7 +203,8 @@ def _independent_columns(A: np.ndarray, order: list[int]) -> list[int]:
 # ---------------------------------------------------------------------------
 
 def within_fit(db=None, outcome: str | tq.Outcome = "pain_change", *, regions=None, therapists=None,
-               date_from=None, date_to=None) -> dict[str, Any]:
+               date_from=None, date_to=None, min_clients: int = tq.DEFAULT_MIN_CLIENTS_PER_ARM,
+               pairs: bool = True) -> dict[str, Any]:
     """Fit the within-client model from SQL aggregates; returns coefficients, covariances and the counts.
 
     Keys: ``names`` (regressor labels like techniques.analyse's: ``tech[x]``, ``pressure[4]``,
@@ -216,10 +216,11 @@ def within_fit(db=None, outcome: str | tq.Outcome = "pain_change", *, regions=No
     oc = tq.OUTCOMES[outcome] if isinstance(outcome, str) else outcome
     filters = _filter_params(regions, therapists, date_from, date_to)
     with read_connection(db) as con:
-        return within_fit_on(con, oc, filters)
+        return within_fit_on(con, oc, filters, min_clients=min_clients, pairs=pairs)
 
 
-def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any]) -> dict[str, Any]:
+def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any], *, min_clients: int = tq.DEFAULT_MIN_CLIENTS_PER_ARM,
+                  pairs: bool = True) -> dict[str, Any]:
     """:func:`within_fit` on an open connection (read-only, or the importer's, see :func:`store_default_report`)."""
     cont = _continuous(bool(oc.extra_covariates))
     cont_names = ["pain_pre", "visit_number", *oc.extra_covariates]
@@ -229,7 +230,7 @@ def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any]) -> dict[str, Any
                            "mix_clients": dict(con.execute(_sql("mix_clients")).fetchall())}
     N = int(np.asarray(combos["n"]).sum()) if len(combos["n"]) else 0
     G = len(clients["n"])
-    out.update(n=N, n_clients=G)
+    out.update(n=N, n_clients=G, min_clients=min_clients)
     if N == 0 or G < 2:
         out["beta"] = None
         return out
@@ -258,11 +259,30 @@ def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any]) -> dict[str, Any
     k = K.size
     rss = max(yy - float(b_k @ beta_k), 0.0)
     sigma2 = rss / max(N - G - k, 1)
+
+    # synergy screen (pairs): every pair's column is constant within a cell, so its within-client
+    # cross-products come from the same aggregates plus per-client pair counts (one more query)
+    screen = None
+    if pairs:
+        screen = _pair_screen(con, combos, names, levels, cont, K, A, b, yy, S, Sy, n_i, N, G, min_clients)
+    chosen = screen["chosen"] if screen else []
+    if chosen:  # the final model carries the chosen synergies as extra columns
+        A, b, S = screen["A"], screen["b"], screen["S"]
+        K = np.concatenate([K, screen["chosen_cols"]])
+        A_k, b_k = A[np.ix_(K, K)], b[K]
+        beta_k = np.linalg.solve(A_k, b_k)
+        bread = np.linalg.inv(A_k)
+        k = K.size
+        rss = max(yy - float(b_k @ beta_k), 0.0)
+        sigma2 = rss / max(N - G - k, 1)
     beta = np.zeros(A.shape[0])
     beta[K] = beta_k
+    pair_names = [f"tech[{a}]×tech[{b_}]" for a, b_ in chosen]
 
     # second pass: per-client score sums with the fitted coefficients bound
     fitted = D @ beta[:kt + kp]  # the 0/1 part of x'b, one value per (technique set, pressure) cell
+    for (a, b_), col in zip(chosen, screen["chosen_cols"] if chosen else []):
+        fitted = fitted + beta[col] * _cell_has_pair(combos, a, b_)
     con.execute(_sql("fitted"), {"sets": [str(x) for x in combos["technique_set"]],
                                  "labels": [str(x) for x in combos["pressure_label"]],
                                  "fitted": [float(x) for x in fitted]})
@@ -272,13 +292,16 @@ def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any]) -> dict[str, Any
     res_t = con.execute(_sql("residual_techniques"), {**params, "names": names}).fetchnumpy()
 
     R_i = np.asarray(res["s_r"], dtype=float)
-    XR = np.zeros((G, A.shape[0]))  # sum_t x_it r_it per client
+    XR = np.zeros((G, A.shape[0]))  # sum_t x_it r_it per client (columns as A: techniques, pressure, continuous, pairs)
     XR[np.asarray(res_t["cc"], dtype=np.int64), np.asarray(res_t["tc"], dtype=np.int64) - 1] = \
         np.asarray(res_t["s_r"], dtype=float)
     for j, level in enumerate(levels):
         XR[:, kt + j] = np.asarray(res["s_r" + level], dtype=float)
     for j, a in enumerate(cont):
         XR[:, kt + kp + j] = np.asarray(res["s_r" + a], dtype=float)
+    for (a, b_), col in zip(chosen, screen["chosen_cols"] if chosen else []):
+        r_pair = con.execute(_sql("residual_pair"), {**params, "a": a, "b": b_}).fetchnumpy()
+        XR[np.asarray(r_pair["cc"], dtype=np.int64), col] = np.asarray(r_pair["s_r"], dtype=float)
     scores = (XR - S * (R_i / n_i)[:, None])[:, K]  # sum_t x_it (r_it - mean_i r)
     meat = scores.T @ scores
     factor = (G / max(G - 1, 1)) * ((N - 1) / max(N - k, 1))
@@ -290,7 +313,9 @@ def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any]) -> dict[str, Any
     tau2 = max(float(np.average((alpha - np.average(alpha, weights=n_i)) ** 2, weights=n_i))
                - sigma2 * float(np.mean(1.0 / n_i)), 0.0)
 
-    out.update(names=[all_names[j] for j in keep_sorted], all_names=all_names, keep=keep_sorted,
+    all_names = all_names + pair_names
+    out.update(names=[all_names[j] for j in K], all_names=all_names, keep=list(K), interactions=chosen,
+               pair_screen=screen,
                beta=beta_k, cov_robust=cov_robust, cov_model=sigma2 * bread, sigma2=sigma2, tau2=tau2,
                levels=levels, reference_pressure=ref, factor=factor, k=k, scores=scores, bread=bread,
                S=S, Sy=Sy, n_i=n_i, D=D, y_sum=float(Sy.sum()))
@@ -306,7 +331,8 @@ def report(db=None, outcome: str = "pain_change", *, regions=None, therapists=No
     """The technique report of a large practice by the within-client path (see the module docstring)."""
     oc = tq.OUTCOMES[outcome] if isinstance(outcome, str) else outcome
     min_n = int(min_clients if min_clients is not None else tq.settings_min_clients(db))
-    fit = within_fit(db, oc, regions=regions, therapists=therapists, date_from=date_from, date_to=date_to)
+    fit = within_fit(db, oc, regions=regions, therapists=therapists, date_from=date_from, date_to=date_to,
+                     min_clients=min_n)
     return report_from_fit(fit, min_n)
 
 
@@ -322,6 +348,10 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> tq.TechniqueReport:
                                 "too few visits with this outcome to analyse")
 
     warn: list[str] = [NOT_AT_THIS_SIZE.format(limit=LARGE_DATA_VISITS)]
+    partners: dict[str, list[str]] = {}
+    for a, b_ in fit.get("interactions", []):
+        partners.setdefault(a, []).append(b_)
+        partners.setdefault(b_, []).append(a)
     col = {name: i for i, name in enumerate(fit["names"])}
     beta, cov = fit["beta"], fit["cov_robust"]
     df = max(G - 1, 1)
@@ -350,6 +380,9 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> tq.TechniqueReport:
         row.update(estimable=True, effect=est, se=se, ci_low=lo, ci_high=hi, p=p,
                    effect_size=est / sd_total if sd_total > 0 else float("nan"),
                    note=f"from the {within[j]:,} clients who had visits with and without it")
+        if t in partners:
+            row["note"] = ("effect when used without " + " or ".join(partners[t]) +
+                           "; the pair's synergy is in the pairs table")
     tech_df = pd.DataFrame([base_rows[t] for t in names], columns=tq.TECHNIQUE_COLUMNS)
     tech_df["p_adjusted"] = tq.holm(tech_df["p"].where(tech_df["estimable"]))
     tech_df = tech_df.sort_values(["estimable", "effect", "n_visits"],
@@ -365,10 +398,50 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> tq.TechniqueReport:
     ref = fit["reference_pressure"]
     return tq.TechniqueReport(
         outcome=oc, method=METHOD, method_reason=None, min_clients=min_n, n_visits=N, n_clients=G,
-        excluded=fit["excluded"], techniques=tech_df, pairs=pd.DataFrame(columns=tq.PAIR_COLUMNS), mixes=mix_df,
+        excluded=fit["excluded"], techniques=tech_df, pairs=_pair_table(fit, df), mixes=mix_df,
         pressure=pressure_df, reference_pressure=int(ref) if ref not in (None, "unknown") else None,
-        warnings=warn, client_variance=fit["tau2"], residual_variance=fit["sigma2"],
+        model_interactions=list(fit.get("interactions", [])), warnings=warn, client_variance=fit["tau2"], residual_variance=fit["sigma2"],
         covariates=[n for n in fit["names"] if not n.startswith("tech[")], adjusted_for=adjusted_for)
+
+
+def _pair_table(fit, df) -> pd.DataFrame:
+    """Pairs as techniques._pair_table: chosen synergies from the final model (cluster-robust), others screened."""
+    screen = fit.get("pair_screen") or {"candidates": [], "results": {}}
+    chosen = list(fit.get("interactions", []))
+    col = {name: i for i, name in enumerate(fit["names"])}
+    rows = []
+    for j, cand in enumerate(screen["candidates"]):
+        a, b_ = cand["technique_a"], cand["technique_b"]
+        row = {"technique_a": a, "technique_b": b_, "n_visits_both": cand["n_visits_both"],
+               "n_clients_both": cand["n_clients_both"], "n_clients_a_only": cand["n_clients_a_only"],
+               "n_clients_b_only": cand["n_clients_b_only"], "estimable": False, "interaction": float("nan"),
+               "ci_low": float("nan"), "ci_high": float("nan"), "se": float("nan"), "p": float("nan"),
+               "p_adjusted": float("nan"), "in_main_model": False, "note": ""}
+        if (a, b_) in chosen:
+            i = col[f"tech[{a}]×tech[{b_}]"]
+            est, se = float(fit["beta"][i]), math.sqrt(max(fit["cov_robust"][i, i], 0.0))
+            lo, hi, p = tq._ci_p(est, se, "t", df)
+            row.update(estimable=True, interaction=est, se=se, ci_low=lo, ci_high=hi, p=p, in_main_model=True,
+                       note="synergy included in the main model")
+        elif j in screen["results"]:
+            r = screen["results"][j]
+            lo, hi, p = tq._ci_p(r["est"], r["se"], "t", df)
+            row.update(estimable=True, interaction=r["est"], se=r["se"], ci_low=lo, ci_high=hi, p=p)
+        elif cand["ok"]:
+            row["note"] = "collinear with the main effects: the interaction cannot be estimated"
+        else:
+            min_n = fit.get("min_clients", tq.DEFAULT_MIN_CLIENTS_PER_ARM)
+            row["note"] = (f"too few clients: {row['n_clients_both']} with both, {row['n_clients_a_only']} "
+                           f"with {a} only, {row['n_clients_b_only']} with {b_} only (minimum {min_n} each)")
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=tq.PAIR_COLUMNS)
+    if len(out):
+        out["estimable"] = out["estimable"].astype(bool)
+        out["in_main_model"] = out["in_main_model"].astype(bool)
+        out["p_adjusted"] = tq.holm(out["p"].where(out["estimable"]))
+        out = out.sort_values(["estimable", "p", "n_visits_both"], ascending=[False, True, False],
+                              na_position="last").reset_index(drop=True)
+    return out
 
 
 def _technique_counts(combos, clients, client_tech, names, oc) -> dict[str, dict]:
@@ -537,7 +610,7 @@ def store_default_report(con, db=None, min_clients: int | None = None) -> bool:
         con.execute(statement)
     fingerprint = data_fingerprint(con)
     for key in STORED_OUTCOMES:
-        rep = report_from_fit(within_fit_on(con, tq.OUTCOMES[key], _filter_params()), min_n)
+        rep = report_from_fit(within_fit_on(con, tq.OUTCOMES[key], _filter_params(), min_clients=min_n), min_n)
         params = {"outcome": key, "min_clients": min_n, "fingerprint": fingerprint, "payload": report_to_json(rep)}
         delete, insert = _statements("store_replace")
         con.execute(delete, {k: params[k] for k in ("outcome", "min_clients")})
@@ -678,3 +751,100 @@ def drill_visits(db=None, *, technique: str | None = None, mix: str | None = Non
         frame = con.execute(_sql("drill"), {**params, "limit": int(limit)}).df()
         n_visits, n_clients = con.execute(_sql("drill_count"), params).fetchone()
     return frame, int(n_visits), int(n_clients)
+
+
+# ---------------------------------------------------------------------------
+# Synergy screen from aggregates (forward selection, as techniques._select_interactions)
+# ---------------------------------------------------------------------------
+
+def _cell_has_pair(combos: dict, a: str, b: str) -> np.ndarray:
+    return np.array([a in ts and b in ts for ts in combos["techniques"]], dtype=float)
+
+
+def _pair_screen(con, combos, names, levels, cont, K, A, b, yy, S, Sy, n_i, N, G, min_n) -> dict | None:
+    """Screen every pair's interaction a×b given the within-client main-effects model.
+
+    Exactly the within-client (client fixed effects) fit with the pair's column added, for every
+    pair at once (Frisch-Waugh-Lovell on the Gram matrix), with model-based standard errors,
+    as the mixed-model path screens; a pair whose synergy survives Holm's step-down threshold is
+    added (at most techniques.MAX_MODEL_INTERACTIONS), the rest are screened again given it.
+    Returns the pair table's numbers, the chosen pairs and the Gram matrices extended by them.
+    """
+    kept_techs = [names[j] for j in K if j < len(names)]
+    index = {t: i for i, t in enumerate(names)}
+    cp = con.execute(_sql("client_pairs"), {"names": names}).fetchnumpy()
+    ta = np.asarray(cp["ta"], dtype=np.int64) - 1
+    tb = np.asarray(cp["tb"], dtype=np.int64) - 1
+    cc = np.asarray(cp["cc"], dtype=np.int64)
+    cnt = np.asarray(cp["n"], dtype=float)
+    n_c = np.asarray(combos["n"], dtype=float)
+    candidates = []
+    for i, a in enumerate(kept_techs):
+        for b_ in kept_techs[i + 1:]:
+            z = _cell_has_pair(combos, a, b_)
+            if not (z * n_c).any():
+                continue
+            sel = (ta == index[a]) & (tb == index[b_])
+            sz = np.zeros(G)
+            sz[cc[sel]] = cnt[sel]
+            with_a, with_b = S[:, index[a]], S[:, index[b_]]
+            row = {"technique_a": a, "technique_b": b_, "n_visits_both": int((z * n_c).sum()),
+                   "n_clients_both": int((sz > 0).sum()), "n_clients_a_only": int((with_a > sz).sum()),
+                   "n_clients_b_only": int((with_b > sz).sum()), "z": z, "sz": sz}
+            row["ok"] = min(row["n_clients_both"], row["n_clients_a_only"], row["n_clients_b_only"]) >= min_n
+            candidates.append(row)
+    if not candidates:
+        return {"candidates": [], "chosen": [], "results": {}}
+    # Gram matrix of [all base columns, all candidate pair columns], within clients
+    D = _design_blocks(combos, names, levels)
+    sums_c = np.column_stack([np.asarray(combos["s_" + a], dtype=float) for a in cont])
+    s_y = np.asarray(combos["s_y"], dtype=float)
+    Z = np.column_stack([c["z"] for c in candidates])  # cells x P
+    Sz = np.column_stack([c["sz"] for c in candidates])  # clients x P
+    ZtX = np.hstack([Z.T @ (D * n_c[:, None]), Z.T @ sums_c]) - Sz.T @ (S / n_i[:, None])
+    Zty = Z.T @ s_y - Sz.T @ (Sy / n_i)
+    ZtZ = Z.T @ (Z * n_c[:, None]) - Sz.T @ (Sz / n_i[:, None])
+    k0, P = A.shape[0], Z.shape[1]
+    M = np.zeros((k0 + P, k0 + P))
+    M[:k0, :k0], M[k0:, :k0], M[:k0, k0:], M[k0:, k0:] = A, ZtX, ZtX.T, ZtZ
+    v = np.concatenate([b, Zty])
+    df = float(max(G - 1, 1))
+
+    def screen_given(base: list[int], skip: set[int]) -> dict[int, dict]:
+        B = np.array(base)
+        MB = M[np.ix_(B, B)]
+        beta_B = np.linalg.solve(MB, v[B])
+        sigma2 = max(yy - float(v[B] @ beta_B), 0.0) / max(N - G - B.size, 1)
+        out = {}
+        for j in range(P):
+            if j in skip or not candidates[j]["ok"]:
+                continue
+            col = k0 + j
+            m = M[B, col]
+            g = np.linalg.solve(MB, m)
+            s = M[col, col] - float(m @ g)
+            if not s > 1e-9 * max(M[col, col], 1e-12):
+                continue
+            est = (v[col] - float(m @ beta_B)) / s
+            out[j] = {"est": est, "se": math.sqrt(sigma2 / s), "dist": "t", "df": df}
+        return out
+
+    base = list(K)
+    chosen_j: list[int] = []
+    for _ in range(tq.MAX_MODEL_INTERACTIONS):
+        results = screen_given(base, set(chosen_j))
+        if not results:
+            break
+        pvals = {j: tq._ci_p(r["est"], r["se"], "t", df)[2] for j, r in results.items()}
+        j, p = min(pvals.items(), key=lambda kv: kv[1])
+        if not p < tq.ALPHA / len(pvals):
+            break
+        chosen_j.append(j)
+        base.append(k0 + j)
+    results = screen_given(base, set(chosen_j))  # the others, given the chosen ones (the table's numbers)
+    # the Gram matrices extended by the chosen columns (for the final fit)
+    ext = list(range(k0)) + [k0 + j for j in chosen_j]
+    return {"candidates": candidates, "chosen": [(candidates[j]["technique_a"], candidates[j]["technique_b"])
+                                                 for j in chosen_j],
+            "chosen_index": chosen_j, "chosen_cols": np.arange(k0, k0 + len(chosen_j)),
+            "A": M[np.ix_(ext, ext)], "b": v[ext], "S": np.hstack([S, Sz[:, chosen_j]]), "results": results}

@@ -36,7 +36,10 @@ def _ols_with_client_dummies(db, outcome="pain_change"):
     fit = ts.within_fit(db, outcome)
     cols = {}
     for name in fit["names"]:
-        if name.startswith("tech["):
+        if "×" in name:  # a synergy the screen put in the model: both techniques in the visit
+            a, b = (part[5:-1] for part in name.split("×"))
+            cols[name] = df["techniques"].map(lambda ts_, a=a, b=b: float(a in ts_ and b in ts_))
+        elif name.startswith("tech["):
             t = name[5:-1]
             cols[name] = df["techniques"].map(lambda ts_, t=t: float(t in ts_))
         elif name.startswith("pressure["):
@@ -87,9 +90,14 @@ def test_within_estimates_agree_with_the_mixed_model_on_the_sample(sample_db):
     assert (m.loc[w.index, "n_clients_without"] == w["n_clients_without"]).all()
     assert np.allclose(m.loc[w.index, "unadjusted_difference"], w["unadjusted_difference"], equal_nan=True)
     assert within.n_visits == mixed.n_visits and within.excluded == mixed.excluded
-    # what is not computed at this size is said, not silently missing
-    assert any("not screened" in x for x in within.warnings)
-    assert within.pairs.empty and not within.mixes["estimable"].any()
+    # the same synergies are screened into the model; what is not computed at this size is said
+    assert within.model_interactions == mixed.model_interactions
+    pm = mixed.pairs.set_index(["technique_a", "technique_b"])
+    pw = within.pairs.set_index(["technique_a", "technique_b"])
+    assert set(pw.index) == set(pm.index)
+    assert (pw["estimable"] == pm.loc[pw.index, "estimable"]).all()
+    assert any("not compared one by one" in x for x in within.warnings)
+    assert not within.mixes["estimable"].any()
 
 
 def _practice(folder: Path, n_clients: int, seed: int, effects="default") -> tuple[Path, dict]:
@@ -113,6 +121,11 @@ def test_within_path_recovers_planted_effects(tmp_path):
     assert zeros and (t.loc[zeros, "p_adjusted"] >= 0.05).all()
     # rank agreement with the planted values
     assert t["effect"].corr(planted[t.index], method="spearman") > 0.7
+    # the planted synergy is screened into the model, with an interval around it
+    pair = tuple(sorted(truth["synergy"]["techniques"]))
+    assert rep.model_interactions[:1] == [pair]
+    row = rep.pairs[(rep.pairs["technique_a"] == pair[0]) & (rep.pairs["technique_b"] == pair[1])].iloc[0]
+    assert row["in_main_model"] and row["ci_low"] - 0.1 < truth["synergy"]["effect"] < row["ci_high"] + 0.1
 
 
 def test_within_path_finds_nothing_in_practices_without_effects(tmp_path):
@@ -192,7 +205,7 @@ def test_page_says_which_method_and_what_it_means(large_page_db):
     assert metrics["Visits analysed"] == f"{expected.n_visits:,}"
     info = " ".join(i.value for i in at.info)
     assert "comparing every client with themselves" in info
-    assert "not screened" in " ".join(w.value for w in at.warning)
+    assert "not compared one by one" in " ".join(w.value for w in at.warning)
     table = at.dataframe[0].value
     assert list(table["Visits"]) == list(expected.techniques["n_visits"])
     # the visits behind an estimate are looked up on request at this size
@@ -211,7 +224,7 @@ def test_cli_table_names_the_within_client_method(sample_db):
     """``knotwork techniques`` on a large practice says how the numbers were made, and not 'random effect'."""
     text = tq.format_table(tq.technique_report(sample_db, path="within"))
     assert ts.METHOD in text and "random effect" not in text
-    assert "not screened" in text and "Observational data" in text
+    assert "not compared one by one" in text and "Observational data" in text
 
 
 def test_subgroups_by_region_at_large_size(sample_db):
