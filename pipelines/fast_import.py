@@ -7,8 +7,8 @@ that DuckDB can read with exact line numbers:
 1. DuckDB reads the file as text (``all_varchar``) into ``temp.src``; columns are matched
    **by header name** (engineering.md §2), and the row's line is its position + 2 -- only when
    the file has exactly one physical line per row (no quoted newline, no blank line, no lone
-   carriage return), which is checked by counting lines first.  Otherwise the caller falls
-   back to the Python reader for the whole file.
+   carriage return): DuckDB's row count must equal the physical lines ``open_table`` counted.
+   Otherwise the caller falls back to the Python reader for the whole file.
 2. A **conservative** SQL predicate marks the rows the Python validator would certainly
    accept with no reject and no warning (ISO dates, plain numbers inside their bounds,
    vocabulary values already known, no stray whitespace ...).  Those rows are cast in SQL.
@@ -21,8 +21,6 @@ holds the file.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pandas as pd
 
@@ -59,29 +57,12 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def count_lines(path: Path) -> int | None:
-    """Physical lines as Python's csv module counts them, or None when a lone CR makes that unclear."""
-    lf = cr = crlf = 0
-    last = b""
-    prev_cr = False
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 23), b""):
-            lf += block.count(b"\n")
-            cr += block.count(b"\r")
-            crlf += block.count(b"\r\n") + (1 if prev_cr and block[:1] == b"\n" else 0)
-            prev_cr = block[-1:] == b"\r"
-            last = block[-1:]
-    if cr != crlf:
-        return None
-    return lf + (0 if last == b"\n" else 1)
-
-
 def load_source(con, table: TableFile) -> list[str] | None:
     """Read the CSV into ``temp.src``; return DuckDB's column names in header order, or None
     when this file needs the Python reader (line numbers or columns would not be exact)."""
     if table.path.suffix.lower() not in CSV_SUFFIXES:
         return None
-    lines = count_lines(table.path)
+    lines = table.physical_lines  # counted by readers.open_table in its one pass over the bytes
     if lines is None:
         return None
     try:
@@ -258,11 +239,7 @@ class FastStage:
         checks = self.kind_checks()
         out = [f"{_q('t:' + c)} AS {_q(c)}" if c in typed else f"{_lit(self.specs[c].default)} AS {_q(c)}"
                for c in self.columns()]
-        everything = " || ".join(f"coalesce(s.{_q(n)}, '')" for n in self.src_names)
-        # A row of blank cells is skipped like the Python reader does; the whole-row regex is
-        # costly, so it only runs when the first cell does not already start with a character.
-        first = f"coalesce(s.{_q(self.src_names[0])}, '')"
-        blank = f"(CASE WHEN regexp_matches({first}, {_lit(STARTS_WITH_TEXT)}) THEN false ELSE regexp_full_match({everything}, {_lit(ALL_SPACE)}) END)"
+        blank = self.blank_row()
         cells = ", ".join(f"{self.cell(n)} AS {_q('r:' + n)}" for n in names)
         maps = f"CROSS JOIN (SELECT {', '.join(self.maps)}) maps" if self.maps else ""
         # Vocabulary lookups, then the typed values, then the checks: each computed once per row.
@@ -278,13 +255,23 @@ class FastStage:
                     {maps}))
             {' '.join(self.joins)}""")
 
+    def blank_row(self) -> str:
+        """SQL: the row's cells are all blank (the Python reader skips it, uncounted).  The
+        whole-row regex is costly, so it only runs when the first cell does not start with text."""
+        everything = " || ".join(f"coalesce(s.{_q(n)}, '')" for n in self.src_names)
+        first = f"coalesce(s.{_q(self.src_names[0])}, '')"
+        return (f"(CASE WHEN regexp_matches({first}, {_lit(STARTS_WITH_TEXT)}) THEN false"
+                f" ELSE regexp_full_match({everything}, {_lit(ALL_SPACE)}) END)")
+
     def raw_view(self, headers: list[str]) -> None:
-        """``temp.file_raw`` (line, payload): every row read as JSON of header -> cell text."""
+        """``temp.file_raw`` (line, payload): every row read as JSON of header -> cell text,
+        straight from ``temp.src`` (a join back from the checked rows would cost a hash table
+        the size of the file)."""
         fields = ", ".join(f"{_q(h)} := coalesce(s.{_q(n)}, '')" for h, n in zip(headers, self.src_names))
         self.con.execute(f"""
             CREATE TEMP VIEW file_raw AS
-            SELECT c._line AS line, to_json(struct_pack({fields})) AS payload
-            FROM temp.checked c JOIN temp.src s ON s.rowid = c._line - 2 + {self.base}""")
+            SELECT s.rowid - {self.base} + 2 AS line, to_json(struct_pack({fields})) AS payload
+            FROM temp.src s WHERE NOT {self.blank_row()}""")
 
     def doubtful_chunks(self):
         """The rows that are not certainly clean, as the text chunks the validator takes."""

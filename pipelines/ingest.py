@@ -471,7 +471,7 @@ def _order_by_dependency(paths, kind) -> list:
 
     def rank(p):
         try:
-            t = open_table(p)
+            t = open_table(p, scan=False)  # the header says the kind; the import checks the rest
             k = detect_kind(t.columns, t.path.name)
         except FileProblem:
             k = None

@@ -11,6 +11,7 @@ can find it in the spreadsheet or a text editor.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
@@ -40,6 +41,9 @@ class TableFile:
     file_hash: str
     delimiter: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Physical lines as Python's csv module counts them (header included); None when unknown or
+    # unclear (a lone carriage return).  Lets DuckDB read the file when it has one line per row.
+    physical_lines: int | None = None
 
     def chunks(self, rename: dict[str, str] | None = None) -> Iterator[pd.DataFrame]:
         """DataFrames of text (``""`` for empty cells) with a ``_line`` column.
@@ -140,14 +144,47 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _scan_text_file(path: Path) -> tuple[str, int | None]:
+    """One pass over the bytes: the hash, the physical line count, and a check that the whole
+    file is UTF-8 (raises FileProblem), without holding it in memory."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lf = cr = crlf = offset = 0
+    prev_cr = False
+    last = b""
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 23), b""):
+            digest.update(block)
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                raise FileProblem(f"{path.name}: not UTF-8 text (byte {offset + exc.start} cannot be decoded); "
+                                  "save it as 'CSV UTF-8'") from exc
+            lf += block.count(b"\n")
+            cr += block.count(b"\r")
+            crlf += block.count(b"\r\n") + (1 if prev_cr and block[:1] == b"\n" else 0)
+            prev_cr = block[-1:] == b"\r"
+            last = block[-1:]
+            offset += len(block)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise FileProblem(f"{path.name}: not UTF-8 text (the last bytes cannot be decoded); save it as 'CSV UTF-8'") from exc
+    # csv counts "\n", "\r\n" and a lone "\r" as line ends; the lone one is too rare to count here.
+    lines = None if cr != crlf else lf + (0 if last == b"\n" else 1)
+    return digest.hexdigest(), lines
+
+
 def _sniff_delimiter(header_line: str) -> str:
     counts = {d: header_line.count(d) for d in (",", ";", "\t")}
     best = max(counts, key=counts.get)
     return best if counts[best] > 0 else ","
 
 
-def open_table(path: str | Path) -> TableFile:
-    """Open a CSV or XLSX file and read its header; raise FileProblem if it cannot be imported."""
+def open_table(path: str | Path, scan: bool = True) -> TableFile:
+    """Open a CSV or XLSX file and read its header; raise FileProblem if it cannot be imported.
+
+    ``scan=False`` reads the header only (no hash, no whole-file checks): enough to tell the kind."""
     path = Path(path)
     if not path.exists():
         raise FileProblem(f"{path}: no such file")
@@ -164,21 +201,17 @@ def open_table(path: str | Path) -> TableFile:
         head = fh.read(64 * 1024)
     if b"\x00" in head or head.startswith(b"PK\x03\x04"):
         raise FileProblem(f"{path.name}: not a text CSV file (it looks binary; is it a spreadsheet saved with the wrong extension?)")
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            text = fh.read(64 * 1024)
-            # Check the whole file decodes, without holding it in memory.
-            for _ in iter(lambda: fh.read(1 << 20), ""):
-                pass
-    except UnicodeDecodeError as exc:
-        raise FileProblem(f"{path.name}: not UTF-8 text (byte {exc.start} cannot be decoded); save it as 'CSV UTF-8'") from exc
+    file_hash, lines = _scan_text_file(path) if scan else ("", None)
+    # The head holds the header line; a multi-byte character cut at its end is not an error.
+    text = head.decode("utf-8-sig", errors="ignore")
     first_line = next((ln for ln in io.StringIO(text) if ln.strip()), "")
     if not first_line.strip():
         raise FileProblem(f"{path.name}: the file is empty")
     delimiter = "\t" if suffix == ".tsv" else _sniff_delimiter(first_line)
     header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter))
     header = _trim_header(tuple(header))
-    table = TableFile(path, header, [normalise_header(h) for h in header], file_sha256(path), delimiter)
+    table = TableFile(path, header, [normalise_header(h) for h in header], file_hash, delimiter,
+                      physical_lines=lines)
     _check_header(table)
     return table
 
