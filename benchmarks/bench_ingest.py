@@ -110,8 +110,8 @@ def main() -> None:
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     print(f"machine: {machine()}")
-    print("| size | method | rows | median s | rows/s | peak RSS MB | vs duckdb_csv |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| size | method | rows | median s | rows/s | peak RSS MB | time vs duckdb_csv | rows/s as % of duckdb_csv |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for size in args.sizes:
         folder = ensure_practice(size)
         results = {}
@@ -126,7 +126,8 @@ def main() -> None:
             rss = max(r["max_rss_mb"] for r in runs)
             rows = runs[0]["rows"]
             summary[method] = {"median_s": med, "rows": rows, "rows_per_s": rows / med, "peak_rss_mb": rss, "runs": runs}
-            print(f"| {size} | {method} | {rows:,} | {med:.2f} | {rows / med:,.0f} | {rss:,.0f} | {med / base:.1f}× |")
+            print(f"| {size} | {method} | {rows:,} | {med:.2f} | {rows / med:,.0f} | {rss:,.0f} | {med / base:.1f}× "
+                  f"| {100 * base / med:.0f} % |", flush=True)
         (OUT / f"ingest-{size}.json").write_text(json.dumps({"machine": machine(), "size": size, "results": summary}, indent=1))
 
 
