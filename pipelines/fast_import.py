@@ -224,8 +224,11 @@ class FastStage:
         cols = [n for n in self.specs if n in self.present]
         return cols + [n for n, spec in self.specs.items() if n not in self.present and spec.default is not None]
 
-    def build(self) -> None:
-        """Create ``temp.checked``: every non-blank row with its line, typed values and ``_clean``."""
+    def build(self, types: dict[str, str] | None = None) -> None:
+        """Create ``temp.incoming``: every non-blank row with its line, typed values (cast to
+        ``types``, the core table's, when given) and ``_clean``.  The loader deletes the rows
+        that are not clean once the validator has judged them (their replacements have
+        ``_clean`` NULL)."""
         self.joins, self.join_cols, self.maps = [], [], []
         names = [n for n in self.specs if n in self.present]
         typed, oks = {}, []
@@ -237,15 +240,17 @@ class FastStage:
             r = _q("r:" + name)
             oks.append(f"NOT regexp_matches({r}, {_lit(EDGE_SPACE)})")
         checks = self.kind_checks()
-        out = [f"{_q('t:' + c)} AS {_q(c)}" if c in typed else f"{_lit(self.specs[c].default)} AS {_q(c)}"
-               for c in self.columns()]
+        out = [f"{_q('t:' + c)}" if c in typed else _lit(self.specs[c].default) for c in self.columns()]
+        if types:
+            out = [f"CAST({e} AS {types.get(c, 'VARCHAR')})" for e, c in zip(out, self.columns())]
+        out = [f"{e} AS {_q(c)}" for e, c in zip(out, self.columns())]
         blank = self.blank_row()
         cells = ", ".join(f"{self.cell(n)} AS {_q('r:' + n)}" for n in names)
         maps = f"CROSS JOIN (SELECT {', '.join(self.maps)}) maps" if self.maps else ""
         # Vocabulary lookups, then the typed values, then the checks: each computed once per row.
         self.con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE checked AS
-            SELECT _line, {', '.join(out)}, ({' AND '.join(oks + checks) or 'true'}) AS _clean
+            CREATE OR REPLACE TEMP TABLE incoming AS
+            SELECT CAST(_line AS BIGINT) AS _line, {', '.join(out)}, ({' AND '.join(oks + checks) or 'true'}) AS _clean
             FROM (
                 SELECT *{''.join(f', {t} AS {_q("t:" + n)}' for n, t in typed.items())}
                 FROM (
@@ -277,11 +282,11 @@ class FastStage:
         """The rows that are not certainly clean, as the text chunks the validator takes."""
         cols = [c for c in self.specs if c in self.present]
         select = ", ".join(f"{self.cell(c)} AS {_q(c)}" for c in cols)
-        n = self.con.execute("SELECT count(*) FROM temp.checked WHERE NOT _clean").fetchone()[0]
+        n = self.con.execute("SELECT count(*) FROM temp.incoming WHERE NOT _clean").fetchone()[0]
         for offset in range(0, n, CHUNK_ROWS):
             frame = self.con.execute(f"""
                 SELECT c._line, {select}, '' AS _shape
-                FROM (SELECT _line FROM temp.checked WHERE NOT _clean ORDER BY _line LIMIT ? OFFSET ?) c
+                FROM (SELECT _line FROM temp.incoming WHERE NOT _clean ORDER BY _line LIMIT ? OFFSET ?) c
                 JOIN temp.src s ON s.rowid = c._line - 2 + {self.base}
                 ORDER BY c._line""", [CHUNK_ROWS, offset]).df()
             frame["_line"] = frame["_line"].astype("int64")

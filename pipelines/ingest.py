@@ -223,14 +223,20 @@ def _stage(con, table: TableFile, kind: str, present: set[str], rename, day_firs
     return rows, evidence, new_vocab
 
 
-def _create_incoming(con, kind: str, clean: pd.DataFrame) -> None:
-    """TEMP table typed like core (a first chunk of empty cells must not decide the types)."""
+def _incoming_types(con, kind: str) -> dict[str, str]:
+    """Column -> SQL type of ``incoming``: core's (a first chunk of empty cells must not decide)."""
     core_types = dict(con.execute(
         "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'core' AND table_name = ?",
         [kind]).fetchall())
     core_types.update({"visit_date": "DATE", "client_id": "VARCHAR", "_line": "BIGINT"})
     if kind == "self_reports":
         core_types["reported_at"] = "TIMESTAMP"
+    return core_types
+
+
+def _create_incoming(con, kind: str, clean: pd.DataFrame) -> None:
+    """TEMP table typed like core."""
+    core_types = _incoming_types(con, kind)
     cols = ", ".join(f"{_q(c)} {core_types.get(c, 'VARCHAR')}" for c in clean.columns)
     con.execute(f"CREATE TEMP TABLE incoming ({cols})")
 
@@ -252,12 +258,10 @@ def _stage_fast(con, table: TableFile, kind: str, present: set[str], rename, day
     con.execute("CREATE TEMP TABLE file_rejects (_line BIGINT, \"column\" VARCHAR, value VARCHAR, reason VARCHAR)")
     con.execute("CREATE TEMP TABLE file_warnings (_line BIGINT, \"column\" VARCHAR, value VARCHAR, message VARCHAR)")
     stage = FastStage(con, table, kind, src_names, rename, present, vocabularies)
-    stage.build()
-    rows = con.execute("SELECT count(*) FROM temp.checked").fetchone()[0]
+    stage.build(_incoming_types(con, kind))
+    rows = con.execute("SELECT count(*) FROM temp.incoming").fetchone()[0]
     if progress:
         progress(rows, f"read {rows:,} rows")
-    _create_incoming(con, kind, pd.DataFrame(columns=["_line", *stage.columns()]))
-    con.execute("INSERT INTO incoming BY NAME SELECT * EXCLUDE (_clean) FROM temp.checked WHERE _clean")
     # Only the doubtful rows can carry day/month evidence (clean dates are ISO), so the order is
     # settled before they are validated: one pass, no re-staging.
     evidence = stage.date_evidence()
@@ -271,6 +275,8 @@ def _stage_fast(con, table: TableFile, kind: str, present: set[str], rename, day
                 con.register("chunk_frame", frame)
                 con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM chunk_frame")
                 con.unregister("chunk_frame")
+    # The doubtful rows as SQL read them give way to the validator's (whose _clean is NULL).
+    con.execute("DELETE FROM incoming WHERE _clean = false")
     stage.raw_view(table.headers)
     if progress:
         progress(rows, f"checked {rows:,} rows")
@@ -332,7 +338,8 @@ def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping
         "INSERT INTO raw.imports VALUES (?, now(), now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [import_id, path, table.file_hash, kind, mapping_name, rows, report.inserted, report.updated,
          report.unchanged, report.rejected, report.notes])
-    con.execute(f"CREATE OR REPLACE TABLE staging.{kind} AS SELECT * EXCLUDE (_status) FROM incoming")
+    exclude = " EXCLUDE (_clean)" if fast is not None else ""  # the fast path's bookkeeping column
+    con.execute(f"CREATE OR REPLACE TABLE staging.{kind} AS SELECT *{exclude} FROM incoming")
     if progress:
         progress(rows, "rebuilding the marts")
     rebuild_marts(con, {kind})
@@ -444,8 +451,6 @@ def _upsert(con, kind: str, present: set[str], import_id: int) -> tuple[int, int
         INSERT INTO core.{kind} ({col_list}, source_import, source_line, updated_at)
         SELECT {col_list}, ?, _line, now() FROM classified WHERE _status IN ('inserted', 'updated')""",
                 [import_id])
-    con.execute("ALTER TABLE incoming ADD COLUMN _status VARCHAR")
-    con.execute("UPDATE incoming SET _status = c._status FROM classified c WHERE c._line = incoming._line")
     return counts.get("inserted", 0), counts.get("updated", 0), counts.get("unchanged", 0)
 
 

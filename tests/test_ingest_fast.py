@@ -134,7 +134,7 @@ def _both_ways(tmp_path, kind: str, rows: list[list[str]]):
     assert names is not None, "one physical line per row: the fast path must read this file"
     stage = FastStage(con, table, kind, names, None, present, {})
     stage.build()
-    sql = con.execute("SELECT * FROM temp.checked").df()
+    sql = con.execute("SELECT * FROM temp.incoming").df()
     chunk = next(table.chunks())
     py = validate_chunk(kind, chunk, day_first=True, vocabularies={}, present=present)
     return sql, py, chunk
@@ -175,7 +175,7 @@ def test_plain_values_take_the_fast_path(tmp_path):
         names = load_source(con, table)
         stage = FastStage(con, table, kind, names, None, set(table.columns) & set(FIELDS[kind]), {})
         stage.build()
-        total, clean = con.execute("SELECT count(*), count(*) FILTER (_clean) FROM temp.checked").fetchone()
+        total, clean = con.execute("SELECT count(*), count(*) FILTER (_clean) FROM temp.incoming").fetchone()
         assert total > 0 and clean == total, (name, total, clean)
         con.execute("DROP TABLE temp.src")
 
