@@ -370,3 +370,24 @@ def test_adding_a_client_during_an_import_says_not_saved_yet_and_keeps_the_form(
     assert any("Added Noor Waits" in s.value for s in at.success), [w.value for w in at.warning]
     with read_connection(db) as con:
         assert con.execute("SELECT count(*) FROM core.clients WHERE display_name = 'Noor Waits'").fetchone()[0] == 1
+
+
+def test_a_clients_page_interrupted_by_a_busy_database_gets_plain_words_and_nothing_of_the_practice(
+        sample_db_copy, monkeypatch):
+    from dashboard.app_pages import client_view
+    from pipelines.share import create_link
+    from tests.sharing_helpers import app_test
+
+    link = create_link("C0009", db=sample_db_copy)
+
+    def busy(*args, **kwargs):
+        raise DatabaseBusy("the database /practice/knotwork.duckdb is busy", "an import of visits.csv, started 14:03")
+
+    monkeypatch.setattr(client_view, "load_client", busy)
+    at = app_test(sample_db_copy, monkeypatch, token=link.token)
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning)
+    assert "Your therapist\u2019s records are being updated right now" in text and "by itself" in text
+    everything = " ".join(str(e.value) for e in [*at.warning, *at.markdown, *at.caption] if hasattr(e, "value"))
+    assert "visits.csv" not in everything and "knotwork.duckdb" not in everything
+    assert not at.get("plotly_chart")
