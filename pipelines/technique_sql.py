@@ -10,11 +10,12 @@ own mean) - computed without ever bringing the visits into Python:
    the read-only connection (no writes to the database file).
 2. Sufficient statistics in SQL: counts, sums and cross-products per (technique set,
    pressure) cell (``combos.sql``: every 0/1 regressor is constant within a cell), per
-   client (``clients.sql``) and per client and technique (``client_techniques.sql``).
+   client (``clients.sql``) and per client and technique set (``client_sets.sql``: a
+   technique's, a pair's or a mix's per-client count is a sum over the client's sets).
    From these, numpy forms X'X and X'y of the within-client (demeaned) design exactly:
    ``A = X'X - sum_i S_i S_i' / n_i`` with S_i the client's column sums.
 3. Coefficients ``b = A^-1 (X'y - sum_i S_i Sy_i / n_i)``.
-4. Second SQL pass with ``b`` bound (``residuals.sql``, ``residual_techniques.sql``): per
+4. Second SQL pass with ``b`` bound (``residuals.sql``, ``residual_sets.sql``): per
    client the score sums ``s_i = sum_t x_it (r_it - mean_i r)``, giving the cluster-robust
    (by client) sandwich ``A^-1 (sum_i s_i s_i') A^-1`` with the small-sample factor
    G/(G-1) * (N-1)/(N-k) (client effects not counted in k: they are nested in the clusters,
@@ -42,6 +43,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse
 
 from pipelines import techniques as tq
 
@@ -116,6 +118,15 @@ def _moment(c: dict, a: str, b: str) -> np.ndarray:
     return np.asarray(c[key], dtype=float)
 
 
+def _sparse(values, rows, cols, shape) -> scipy.sparse.csr_matrix:
+    """A clients x sets matrix from a (client code, set code, value) query result."""
+    return scipy.sparse.csr_matrix((np.asarray(values, dtype=float), (np.asarray(rows, dtype=np.int64),
+                                                                      np.asarray(cols, dtype=np.int64))), shape=shape)
+
+
+SETS_SQL = "select set_code, technique_set, techniques from tq_sets order by set_code"
+
+
 def _fetch(con, outcome: tq.Outcome, filters: dict) -> tuple[dict, dict, dict, dict[str, int], list[str]]:
     if outcome.key == "self_report_change":
         con.execute(_sql("windows"), {**filters, "window": tq.SELF_REPORT_WINDOW_DAYS})
@@ -124,9 +135,24 @@ def _fetch(con, outcome: tq.Outcome, filters: dict) -> tuple[dict, dict, dict, d
     con.execute(_sql("visits"), {**filters, "outcome": outcome.key})
     excluded_rows = con.execute(_sql("exclusions")).fetchall()
     combos = con.execute(_sql("combos")).fetchnumpy()
+    # plain lists of str: `x in ts` on the numpy arrays DuckDB returns is ~100x slower
+    combos["techniques"] = [[str(t) for t in ts] for ts in combos["techniques"]]
     names = sorted({t for ts in combos["techniques"] for t in ts})
     clients = con.execute(_sql("clients")).fetchnumpy()
-    client_tech = con.execute(_sql("client_techniques"), {"names": names}).fetchnumpy()
+    con.execute(_sql("sets"))
+    sets = con.execute(SETS_SQL).fetchall()
+    set_tech = np.zeros((len(sets), len(names)))
+    index = {t: i for i, t in enumerate(names)}
+    for code, _, ts in sets:
+        for t in ts:
+            set_tech[code, index[t]] = 1.0
+    cs = con.execute(_sql("client_sets")).fetchnumpy()
+    n_clients = len(clients["n"])
+    client_sets = _sparse(cs["n"], cs["cc"], cs["set_code"], (n_clients, len(sets)))
+    per_tech = scipy.sparse.coo_matrix(client_sets @ scipy.sparse.csr_matrix(set_tech))
+    client_tech = {"cc": per_tech.row, "tc": per_tech.col + 1, "n": per_tech.data.round().astype(np.int64),
+                   "client_sets": client_sets, "set_tech": set_tech,
+                   "set_names": [name for _, name, _ in sets]}
     excluded = {}
     for reason, n in sorted(excluded_rows, key=lambda r: list(EXCLUSION_REASONS).index(r[0])):
         excluded[EXCLUSION_REASONS[reason](outcome)] = int(n)
@@ -226,8 +252,7 @@ def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any], *, min_clients: 
     cont_names = ["pain_pre", "visit_number", *oc.extra_covariates]
     combos, clients, client_tech, excluded, names = _fetch(con, oc, filters)
     out: dict[str, Any] = {"outcome": oc, "excluded": excluded, "combos": combos, "clients": clients,
-                           "client_tech": client_tech, "techniques_all": names,
-                           "mix_clients": dict(con.execute(_sql("mix_clients")).fetchall())}
+                           "client_tech": client_tech, "techniques_all": names}
     N = int(np.asarray(combos["n"]).sum()) if len(combos["n"]) else 0
     G = len(clients["n"])
     out.update(n=N, n_clients=G, min_clients=min_clients)
@@ -264,7 +289,7 @@ def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any], *, min_clients: 
     # cross-products come from the same aggregates plus per-client pair counts (one more query)
     screen = None
     if pairs:
-        screen = _pair_screen(con, combos, names, levels, cont, K, A, b, yy, S, Sy, n_i, N, G, min_clients)
+        screen = _pair_screen(client_tech, combos, names, levels, cont, K, A, b, yy, S, Sy, n_i, N, G, min_clients)
     chosen = screen["chosen"] if screen else []
     if chosen:  # the final model carries the chosen synergies as extra columns
         A, b, S = screen["A"], screen["b"], screen["S"]
@@ -289,19 +314,18 @@ def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any], *, min_clients: 
     params = {"b_p": float(beta[kt + kp]), "b_v": float(beta[kt + kp + 1]),
               "b_e": float(beta[kt + kp + 2]) if len(cont) > 2 else 0.0}
     res = con.execute(_sql("residuals"), params).fetchnumpy()
-    res_t = con.execute(_sql("residual_techniques"), {**params, "names": names}).fetchnumpy()
+    rs = con.execute(_sql("residual_sets"), params).fetchnumpy()
+    r_sets = _sparse(rs["s_r"], rs["cc"], rs["set_code"], client_tech["client_sets"].shape)
 
     R_i = np.asarray(res["s_r"], dtype=float)
     XR = np.zeros((G, A.shape[0]))  # sum_t x_it r_it per client (columns as A: techniques, pressure, continuous, pairs)
-    XR[np.asarray(res_t["cc"], dtype=np.int64), np.asarray(res_t["tc"], dtype=np.int64) - 1] = \
-        np.asarray(res_t["s_r"], dtype=float)
+    XR[:, :kt] = r_sets @ client_tech["set_tech"]  # a technique's residual sum: over the client's sets with it
     for j, level in enumerate(levels):
         XR[:, kt + j] = np.asarray(res["s_r" + level], dtype=float)
     for j, a in enumerate(cont):
         XR[:, kt + kp + j] = np.asarray(res["s_r" + a], dtype=float)
     for (a, b_), col in zip(chosen, screen["chosen_cols"] if chosen else []):
-        r_pair = con.execute(_sql("residual_pair"), {**params, "a": a, "b": b_}).fetchnumpy()
-        XR[np.asarray(r_pair["cc"], dtype=np.int64), col] = np.asarray(r_pair["s_r"], dtype=float)
+        XR[:, col] = r_sets @ (client_tech["set_tech"][:, names.index(a)] * client_tech["set_tech"][:, names.index(b_)])
     scores = (XR - S * (R_i / n_i)[:, None])[:, K]  # sum_t x_it (r_it - mean_i r)
     meat = scores.T @ scores
     factor = (G / max(G - 1, 1)) * ((N - 1) / max(N - k, 1))
@@ -400,7 +424,8 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> tq.TechniqueReport:
         outcome=oc, method=METHOD, method_reason=None, min_clients=min_n, n_visits=N, n_clients=G,
         excluded=fit["excluded"], techniques=tech_df, pairs=_pair_table(fit, df), mixes=mix_df,
         pressure=pressure_df, reference_pressure=int(ref) if ref not in (None, "unknown") else None,
-        model_interactions=list(fit.get("interactions", [])), warnings=warn, client_variance=fit["tau2"], residual_variance=fit["sigma2"],
+        model_interactions=list(fit.get("interactions", [])), warnings=warn, client_variance=fit["tau2"],
+        residual_variance=fit["sigma2"],
         covariates=[n for n in fit["names"] if not n.startswith("tech[")], adjusted_for=adjusted_for)
 
 
@@ -545,7 +570,8 @@ def _mix_counts(fit) -> pd.DataFrame:
     frame = pd.DataFrame({"mix": sets, "n": np.asarray(combos["n"], dtype=float),
                           "s_y": np.asarray(combos["s_y"], dtype=float)})
     by = frame.groupby("mix", sort=False)[["n", "s_y"]].sum()
-    n_clients = fit.get("mix_clients")
+    cs = fit["client_tech"]["client_sets"]
+    n_clients = dict(zip(fit["client_tech"]["set_names"], np.asarray((cs > 0).sum(axis=0)).ravel().tolist()))
     N, Y = frame["n"].sum(), frame["s_y"].sum()
     rows = []
     for mix, r in by.sort_values("n", ascending=False).iterrows():
@@ -761,7 +787,7 @@ def _cell_has_pair(combos: dict, a: str, b: str) -> np.ndarray:
     return np.array([a in ts and b in ts for ts in combos["techniques"]], dtype=float)
 
 
-def _pair_screen(con, combos, names, levels, cont, K, A, b, yy, S, Sy, n_i, N, G, min_n) -> dict | None:
+def _pair_screen(client_tech, combos, names, levels, cont, K, A, b, yy, S, Sy, n_i, N, G, min_n) -> dict | None:
     """Screen every pair's interaction a×b given the within-client main-effects model.
 
     Exactly the within-client (client fixed effects) fit with the pair's column added, for every
@@ -772,35 +798,30 @@ def _pair_screen(con, combos, names, levels, cont, K, A, b, yy, S, Sy, n_i, N, G
     """
     kept_techs = [names[j] for j in K if j < len(names)]
     index = {t: i for i, t in enumerate(names)}
-    cp = con.execute(_sql("client_pairs"), {"names": names}).fetchnumpy()
-    ta = np.asarray(cp["ta"], dtype=np.int64) - 1
-    tb = np.asarray(cp["tb"], dtype=np.int64) - 1
-    cc = np.asarray(cp["cc"], dtype=np.int64)
-    cnt = np.asarray(cp["n"], dtype=float)
+    client_sets, set_tech = client_tech["client_sets"], client_tech["set_tech"]
     n_c = np.asarray(combos["n"], dtype=float)
-    candidates = []
-    for i, a in enumerate(kept_techs):
-        for b_ in kept_techs[i + 1:]:
-            z = _cell_has_pair(combos, a, b_)
-            if not (z * n_c).any():
-                continue
-            sel = (ta == index[a]) & (tb == index[b_])
-            sz = np.zeros(G)
-            sz[cc[sel]] = cnt[sel]
-            with_a, with_b = S[:, index[a]], S[:, index[b_]]
-            row = {"technique_a": a, "technique_b": b_, "n_visits_both": int((z * n_c).sum()),
-                   "n_clients_both": int((sz > 0).sum()), "n_clients_a_only": int((with_a > sz).sum()),
-                   "n_clients_b_only": int((with_b > sz).sum()), "z": z, "sz": sz}
-            row["ok"] = min(row["n_clients_both"], row["n_clients_a_only"], row["n_clients_b_only"]) >= min_n
-            candidates.append(row)
-    if not candidates:
+    pairs = [(a, b_) for i, a in enumerate(kept_techs) for b_ in kept_techs[i + 1:]
+             if (_cell_has_pair(combos, a, b_) * n_c).any()]  # used together at least once
+    if not pairs:
         return {"candidates": [], "chosen": [], "results": {}}
+    ia = np.array([index[a] for a, _ in pairs])
+    ib = np.array([index[b_] for _, b_ in pairs])
+    Z = np.column_stack([_cell_has_pair(combos, a, b_) for a, b_ in pairs])  # cells x P
+    Sz = np.asarray(client_sets @ (set_tech[:, ia] * set_tech[:, ib]))  # clients x P: visits with both
+    n_both = (Sz > 0).sum(axis=0)
+    a_only = (S[:, ia] > Sz).sum(axis=0)
+    b_only = (S[:, ib] > Sz).sum(axis=0)
+    candidates = []
+    for j, (a, b_) in enumerate(pairs):
+        row = {"technique_a": a, "technique_b": b_, "n_visits_both": int(Z[:, j] @ n_c),
+               "n_clients_both": int(n_both[j]), "n_clients_a_only": int(a_only[j]),
+               "n_clients_b_only": int(b_only[j])}
+        row["ok"] = min(row["n_clients_both"], row["n_clients_a_only"], row["n_clients_b_only"]) >= min_n
+        candidates.append(row)
     # Gram matrix of [all base columns, all candidate pair columns], within clients
     D = _design_blocks(combos, names, levels)
     sums_c = np.column_stack([np.asarray(combos["s_" + a], dtype=float) for a in cont])
     s_y = np.asarray(combos["s_y"], dtype=float)
-    Z = np.column_stack([c["z"] for c in candidates])  # cells x P
-    Sz = np.column_stack([c["sz"] for c in candidates])  # clients x P
     ZtX = np.hstack([Z.T @ (D * n_c[:, None]), Z.T @ sums_c]) - Sz.T @ (S / n_i[:, None])
     Zty = Z.T @ s_y - Sz.T @ (Sy / n_i)
     ZtZ = Z.T @ (Z * n_c[:, None]) - Sz.T @ (Sz / n_i[:, None])
