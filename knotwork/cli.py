@@ -220,8 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from pipelines.db import import_waits
+
     try:
-        return args.func(args)
+        # Every command that writes (init, backup, restore, share, …) waits for a running import
+        # like an import does, with the same one line; ingest names itself more precisely.
+        with import_waits(f"knotwork {args.command}", notice=lambda m: print(m, file=sys.stderr, flush=True)):
+            return args.func(args)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one line for the user, no traceback

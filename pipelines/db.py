@@ -155,8 +155,12 @@ def resolve_db_path(db: str | os.PathLike | None) -> Path:
 
 
 def _is_lock_error(exc: Exception) -> bool:
+    """Another connection has the file: another process's lock, or in this process an instance
+    with another configuration, or one still closing ("Unique file handle conflict … already
+    attached", seen when a writer opens as the last reader of this process closes)."""
     text = str(exc).lower()
-    return ("lock" in text and ("conflict" in text or "could not set" in text)) or "different configuration" in text
+    return (("lock" in text and ("conflict" in text or "could not set" in text)) or "different configuration" in text
+            or "file handle conflict" in text)
 
 
 # --- In-process writers (the Streamlit server) ---------------------------------------------------
@@ -240,7 +244,7 @@ def _connect_with_retry(path: Path, read_only: bool, config: dict, timeout_s: fl
             if join_writer and _waiting.get(key):
                 raise _StandBack()
             return duckdb.connect(str(path), read_only=read_only, config=dict(config))
-        except (duckdb.IOException, duckdb.ConnectionException, _StandBack) as exc:
+        except (duckdb.Error, _StandBack) as exc:
             if not (isinstance(exc, _StandBack) or _is_lock_error(exc)):
                 raise
             if time.monotonic() >= deadline:
