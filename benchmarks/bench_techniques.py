@@ -208,10 +208,13 @@ def _child(code: str, *args: str) -> dict:
     proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]  # the result; anything else is noise
+    if not lines:
+        raise RuntimeError(f"no result from the child:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return json.loads(lines[-1])
 
 
-def pages(sizes: list[str], repeat: int) -> int:
+def pages(sizes: list[str], repeat: int, sources: dict[str, str] | None = None) -> int:
     import shutil
 
     from pipelines import technique_sql
@@ -219,10 +222,10 @@ def pages(sizes: list[str], repeat: int) -> int:
     app = str(ROOT / "dashboard" / "streamlit_app.py")
     rows = []
     for size in sizes:
-        db = OUT / f"bench-{size}-knotwork.duckdb"
+        db = Path((sources or {}).get(size) or OUT / f"bench-{size}-knotwork.duckdb")
         if not db.exists():
             sys.exit(f"{db} is missing: run benchmarks/bench_ingest.py --sizes {size} first")
-        res: dict = {"size": size, "machine": machine(), "limit_visits": technique_sql.LARGE_DATA_VISITS}
+        res: dict = {"size": size, "database": str(db), "machine": machine(), "limit_visits": technique_sql.LARGE_DATA_VISITS}
         res["analysis"] = _child(ANALYSIS_CHILD, str(db))
         res["page_computed"] = _child(PAGE_CHILD, str(db), app, str(repeat))
         if technique_sql.is_large(res["analysis"]["visits"]):
@@ -255,6 +258,8 @@ if __name__ == "__main__":
         ap.add_argument("--pages", action="store_true")
         ap.add_argument("--sizes", nargs="+", default=["solo", "clinic", "network"])
         ap.add_argument("--repeat", type=int, default=3)
+        ap.add_argument("--db", action="append", default=[], metavar="SIZE=PATH",
+                        help="measure SIZE on this database instead of bench-SIZE-knotwork.duckdb (never modified)")
         a = ap.parse_args()
-        sys.exit(pages(a.sizes, a.repeat))
+        sys.exit(pages(a.sizes, a.repeat, dict(x.split("=", 1) for x in a.db)))
     sys.exit(main())

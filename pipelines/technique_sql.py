@@ -869,3 +869,28 @@ def _pair_screen(client_tech, combos, names, levels, cont, K, A, b, yy, S, Sy, n
                                                  for j in chosen_j],
             "chosen_index": chosen_j, "chosen_cols": np.arange(k0, k0 + len(chosen_j)),
             "A": M[np.ix_(ext, ext)], "b": v[ext], "S": np.hstack([S, Sz[:, chosen_j]]), "results": results}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipelines.technique_sql store [--db PATH]``: store the default result now.
+
+    What the import's hook does, for a database imported before the hook existed (or by hand).
+    """
+    import argparse
+
+    from pipelines.db import resolve_db_path, write_connection
+
+    parser = argparse.ArgumentParser(prog="python -m pipelines.technique_sql", description=main.__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["store"])
+    parser.add_argument("--db", default=None)
+    args = parser.parse_args(argv)
+    db = resolve_db_path(args.db)
+    with write_connection(db) as con:
+        stored = store_default_report(con, db=db)
+    print(f"stored the default technique result in {db}" if stored else
+          f"{db} has {LARGE_DATA_VISITS:,} visits or fewer: the page computes the mixed model itself, nothing stored")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -253,3 +253,10 @@ def test_table_shows_three_decimals_when_intervals_are_narrow():
     assert tc.technique_table(t)["95 % CI"].iloc[0] == "−0.008 to −0.002"
     wide = t.assign(ci_low=-0.4, ci_high=0.3)
     assert tc.effect_digits(wide) == 2 and tc.technique_table(wide)["95 % CI"].iloc[0] == "−0.40 to +0.30"
+
+
+def test_store_command_for_a_database_imported_before_the_hook(sample_db_copy, monkeypatch, capsys):
+    monkeypatch.setattr(ts, "LARGE_DATA_VISITS", 10)
+    assert ts.main(["store", "--db", str(sample_db_copy)]) == 0
+    assert "stored the default technique result" in capsys.readouterr().out
+    assert ts.stored_report(sample_db_copy, "pain_change", tq.settings_min_clients(sample_db_copy)) is not None
