@@ -30,9 +30,16 @@ technique than on their own visits without it, given pain before, visit number a
 pressure; clients who always or never had a technique tell nothing about it, and the
 complaint region (fixed per client) is absorbed by the client's own level.
 
-What is not computed at this size (the result says so): the pair (synergy) screen and the
-adjusted mix comparisons need per-client statistics for each of hundreds of candidate
-columns; mixes get their counts and the unadjusted difference (labelled as such).
+Pairs are screened as in the mixed-model path (every pair's interaction given the model,
+Holm step-down forward selection of at most ``MAX_MODEL_INTERACTIONS`` into it), by
+Frisch-Waugh-Lovell on the within-client Gram matrix; the screen's standard errors are
+model-based like the mixed-model path's, the chosen synergies' cluster-robust.  Not computed
+at this size (the result says so): adjusted comparisons of each full mix with all other
+visits; mixes get their counts and the unadjusted difference (labelled as such).
+
+The dashboard's connections are read-only, so the importer stores the default result
+(:func:`store_default_report`, guarded by a data fingerprint) and the page reads it
+(:func:`large_report`); any other question is computed on the spot.
 """
 
 from __future__ import annotations
