@@ -250,9 +250,11 @@ def child_pandas(folder: str, client_id: str, repeat: int, technique_repeat: int
     def techniques():
         both = visits[visits["pain_pre"].notna() & visits["pain_post"].notna()].copy()
         both["change"] = both["pain_post"] - both["pain_pre"]
-        long = both[["visit_id", "client_id", "change", "techniques"]].explode("techniques").dropna(subset=["techniques"])
+        both["change2"] = both["change"] ** 2
+        long = (both[["visit_id", "client_id", "change", "change2", "techniques"]].explode("techniques")
+                .dropna(subset=["techniques"]))
         per = long.groupby("techniques").agg(n_visits=("visit_id", "nunique"), n_clients=("client_id", "nunique"),
-                                             sum_with=("change", "sum"), ss_with=("change", lambda x: (x ** 2).sum()))
+                                             sum_with=("change", "sum"), ss_with=("change2", "sum"))
         n_all, sum_all, ss_all = len(both), both["change"].sum(), (both["change"] ** 2).sum()
         n_wo = n_all - per["n_visits"]
         mean_w, mean_wo = per["sum_with"] / per["n_visits"], (sum_all - per["sum_with"]) / n_wo

@@ -26,6 +26,10 @@ from pipelines.settings import threshold, threshold_source
 # Below this many visits in either arm a within-client comparison is only indicative
 # (clinical.md §5.3: 80 % power at n = 8 only for d_z ≥ 1.16).
 MIN_VISITS_PER_ARM = 8
+# Up to this many clients the client picker lists them all; beyond it (a clinic group or network)
+# it searches first and lists the matches, at most PICKER_MATCHES_SHOWN of them.
+PICKER_FULL_LIST_MAX = 5_000
+PICKER_MATCHES_SHOWN = 50
 # Visit numbers shown on the practice "improvement by visit" chart.
 MAX_VISIT_NUMBER = 12
 DAYS_PER_MONTH = 30.4375

@@ -133,6 +133,35 @@ def test_client_page_starts_with_a_searchable_picker(sample):
     assert all(link.proto.query_string.removeprefix("client=") in ids for link in links)
 
 
+def test_large_practice_picker_searches_first(sample, busy_client, monkeypatch):
+    """Beyond PICKER_FULL_LIST_MAX clients (a network has 100,000) the picker lists only the clients
+    matching what was typed, the chosen client stays chosen while searching again, and a ?client=
+    link still opens its client."""
+    from dashboard import metrics
+
+    monkeypatch.setattr(metrics, "PICKER_FULL_LIST_MAX", 5)
+    monkeypatch.setattr(metrics, "PICKER_MATCHES_SHOWN", 3)
+    names = sql(sample, "SELECT client_id, display_name FROM core.clients")
+    at = run_app()
+    assert at.selectbox(key="cp_client").options == []  # nothing sent until something is typed
+    name = names.set_index("client_id").display_name[busy_client]
+    at.text_input(key="cp_find").input(name).run()
+    expected = names[names.display_name.str.contains(name, case=False, regex=False)
+                     | names.client_id.str.contains(name, case=False, regex=False)]
+    assert at.selectbox(key="cp_client").options == [f"{n} ({c})" for c, n in
+                                                       zip(expected.client_id, expected.display_name)][:3]
+    at.selectbox(key="cp_client").select(busy_client).run()
+    assert not at.exception
+    assert at.query_params["client"] == [busy_client] or at.query_params["client"] == busy_client
+    assert len(at.get("plotly_chart")) > 0
+    at.text_input(key="cp_find").input("C0").run()  # many matches: capped, and the chosen client kept
+    picker = at.selectbox(key="cp_client")
+    assert picker.value == busy_client and 3 <= len(picker.options) <= 1 + 3
+    assert any("clients match" in c.value for c in at.caption)
+    linked = run_app(client=busy_client, page=CLIENT_PAGE)
+    assert linked.selectbox(key="cp_client").value == busy_client
+
+
 def test_pain_chart_holds_exactly_the_clients_visits(sample, busy_client):
     """Picking a client draws their visits, and only theirs: dates and pain before/after from core.visits."""
     at = run_app()

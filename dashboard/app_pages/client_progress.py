@@ -36,7 +36,23 @@ def _sync_query_param() -> None:
 
 
 pick, dates = st.columns([3, 2], vertical_alignment="bottom")
-client_id = pick.selectbox("Client", ids, index=None, key="cp_client", on_change=_sync_query_param,
+options = ids
+if len(ids) > metrics.PICKER_FULL_LIST_MAX:
+    # A clinic group or network: a drop-down of every client is sent to the browser on every click
+    # (100,000 names cost ~0.4 s a rerun) and nobody scrolls it. Search first, then pick from the matches.
+    found = pick.text_input("Find a client", key="cp_find", placeholder=f"Part of a name or client id ({len(ids):,} clients)")
+    current = st.session_state.get("cp_client")
+    options = [current] if current in labels else []
+    if found.strip():
+        hits = clients.loc[clients["display_name"].str.contains(found.strip(), case=False, regex=False)
+                           | clients["client_id"].str.contains(found.strip(), case=False, regex=False), "client_id"]
+        options += [c for c in hits.head(metrics.PICKER_MATCHES_SHOWN) if c != current]
+        if len(hits) > metrics.PICKER_MATCHES_SHOWN:
+            pick.caption(f"{len(hits):,} clients match; the first {metrics.PICKER_MATCHES_SHOWN} are listed. "
+                         "Type more of the name to narrow it.")
+        elif hits.empty:
+            pick.caption("No client matches that.")
+client_id = pick.selectbox("Client", options, index=None, key="cp_client", on_change=_sync_query_param,
                            format_func=labels.__getitem__,
                            placeholder="Type a name or client id to search…")
 
