@@ -38,6 +38,7 @@ pytestmark = [
 FORBIDDEN = re.compile(r"Traceback|Conflicting lock|IOException|ConnectionException|DatabaseBusy|duckdb\.|"
                        r"Could not set lock|different configuration", re.I)
 UPDATING = "being updated"
+PAGE_TIMEOUT_MS = 180_000
 TITLES = {"/practice": "Practice overview", "/techniques": "Technique response", "/clients": "Clients",
           "/import": "Import"}
 
@@ -46,6 +47,7 @@ TITLES = {"/practice": "Practice overview", "/techniques": "Technique response",
 class Tally:
     loads: int = 0
     updating: int = 0
+    slow: int = 0  # loads that took more than 30 s (not an error: counted for the record)
     errors: list = field(default_factory=list)
     per_session: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -151,8 +153,13 @@ def browse(url: str, session: int, paths: list[str], stop: threading.Event, tall
                 path = paths[i % len(paths)]
                 i += 1
                 try:
+                    load_started = time.monotonic()
                     page.goto(url + path)
-                    wait_for_app(page)
+                    # Generous: the technique model refits after every import and takes long on a
+                    # busy 2-core machine; slow is counted below, only errors fail the test.
+                    wait_for_app(page, timeout_ms=PAGE_TIMEOUT_MS)
+                    if time.monotonic() - load_started > 30:
+                        tally.slow += 1
                     updating, problem = check_page(page, path)
                 except Exception as exc:  # a timeout is a failure too, recorded with a screenshot
                     updating, problem = False, f"{type(exc).__name__}: {str(exc)[:200]}"
@@ -166,11 +173,11 @@ def browse(url: str, session: int, paths: list[str], stop: threading.Event, tall
             seen = {}
             for cid, name in after["expect"].items():
                 page.goto(f"{url}/?client={cid}")
-                wait_for_app(page)
+                wait_for_app(page, timeout_ms=PAGE_TIMEOUT_MS)
                 seen[cid] = chosen_client(page)
                 if f"({cid})" not in seen[cid]:  # one more load, should the first have met the last checkpoint
                     page.reload()
-                    wait_for_app(page)
+                    wait_for_app(page, timeout_ms=PAGE_TIMEOUT_MS)
                     seen[cid] = chosen_client(page)
             with tally.lock:
                 after["seen"][session] = seen
@@ -236,7 +243,8 @@ def run_load(server_url: str, db: Path, tmp_path: Path, sessions: int, n_clients
 
     return {"browser_sessions": sessions, "cli_imports": len(results), "import_page_imports": 1,
             "overlapping_writers_at_start": 3, "page_loads": tally.loads, "page_loads_per_session": tally.per_session,
-            "page_loads_showing_updating": tally.updating, "errors_seen": len(tally.errors),
+            "page_loads_showing_updating": tally.updating, "page_loads_over_30s": tally.slow,
+            "errors_seen": len(tally.errors),
             "imports": imports, "import_page": page_import["result"], "seconds": round(elapsed, 1),
             "rows_imported": sum(i["rows_read"] for i in imports) + 1}
 

@@ -86,14 +86,14 @@ def browser():
         b.close()
 
 
-def wait_for_app(page) -> None:
+def wait_for_app(page, timeout_ms: int = 30_000) -> None:
     """Streamlit's own e2e wait: debounce, connected, script finished, no skeletons left."""
     from playwright.sync_api import expect
 
     page.wait_for_timeout(250)
-    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=30_000)
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=30_000)
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=30_000)
+    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout_ms)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout_ms)
 
 
 def full_screenshot(page, path: Path) -> None:
