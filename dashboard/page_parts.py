@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import queries
+from pipelines import entry
 from pipelines.db import DatabaseBusy
 
 
@@ -32,3 +33,22 @@ def not_saved_busy(busy: DatabaseBusy, button: str) -> None:
     what = f" ({busy.activity})" if busy.activity else ""
     st.warning(f"**Not saved yet**: the data is being updated right now{what}. Everything you entered is still "
                f"here; press **{button}** again in a moment.", icon=":material/hourglass_top:")
+
+
+# The forms' own reads, cached by data version like every page read (dashboard/queries.py).  While
+# an import holds the database the version stays the one from before it (pipelines.db.data_version),
+# so a form page keeps drawing from these and a Save reaches the "not saved yet" message above,
+# which keeps everything typed, data-editor rows included, instead of the page-wide "being updated".
+@st.cache_data(ttl=queries.TTL, max_entries=queries.MAX_ENTRIES, show_spinner=False)
+def last_rom_set(db: str, ver: str, client_id: str) -> list[dict]:
+    return entry.last_rom_set(client_id, db=db)
+
+
+@st.cache_data(ttl=queries.TTL, max_entries=queries.MAX_ENTRIES, show_spinner=False)
+def next_client_id(db: str, ver: str) -> str:
+    return entry.next_client_id(db)
+
+
+@st.cache_data(ttl=queries.TTL, max_entries=queries.MAX_ENTRIES, show_spinner=False)
+def load_client(db: str, ver: str, client_id: str) -> entry.ClientEntry | None:
+    return entry.load_client(client_id, db=db)

@@ -391,3 +391,28 @@ def test_a_clients_page_interrupted_by_a_busy_database_gets_plain_words_and_noth
     everything = " ".join(str(e.value) for e in [*at.warning, *at.markdown, *at.caption] if hasattr(e, "value"))
     assert "visits.csv" not in everything and "knotwork.duckdb" not in everything
     assert not at.get("plotly_chart")
+
+
+def test_saving_while_knotwork_ingest_holds_the_file_says_not_saved_yet_not_a_blank_page(
+        sample_db_copy, monkeypatch):
+    """Another process importing: the form page still draws from the cache (the version stays the
+    pre-import one), so Save gets the form's own message and the form stays as typed."""
+    from tests.sharing_helpers import app_test
+
+    db = sample_db_copy
+    monkeypatch.setattr(kdb, "FORM_WAIT_S", 1.0)
+    at = app_test(db, monkeypatch, run=False)
+    at.switch_page("app_pages/clients.py").run()
+    h = Holder(db, "an import of visits.csv")
+    try:
+        next(t for t in at.text_input if t.label == "Name").input("Omar Patient")
+        at.button(key="cl_save").click().run()
+        assert not at.exception
+        warnings = [w.value for w in at.warning]
+        assert any("Not saved yet" in w and "import of visits.csv" in w for w in warnings), warnings
+        assert not any("being updated right now (an import" in w and "by itself" in w for w in warnings), warnings
+        assert next(t for t in at.text_input if t.label == "Name").value == "Omar Patient"
+    finally:
+        h.release()
+    at.button(key="cl_save").click().run()
+    assert any("Added Omar Patient" in s.value for s in at.success), [w.value for w in at.warning]

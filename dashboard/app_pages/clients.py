@@ -59,7 +59,8 @@ picked = pick_col.selectbox(
     format_func=lambda c: "— new client —" if c is None else f"{names[c]} ({c})",
     placeholder="Type a name or client code…")
 editing = picked is not None
-current = entry.load_client(picked, db=db) if editing else entry.ClientEntry(client_id=entry.next_client_id(db))
+current = (page_parts.load_client(db, ver, picked) if editing
+           else entry.ClientEntry(client_id=page_parts.next_client_id(db, ver)))
 if editing and current is None:
     st.warning("That client no longer exists.")
     st.stop()

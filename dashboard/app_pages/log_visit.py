@@ -230,7 +230,7 @@ with visit_tab:
         with st.container():
             st.markdown("**Range of motion**, degrees. The rows are last time's movements: fill in what you measured, "
                         "blank rows are skipped.")
-            rom_rows = prefill.rom if editing else (entry.last_rom_set(client_id, db=db) if client_id else [])
+            rom_rows = prefill.rom if editing else (page_parts.last_rom_set(db, ver, client_id) if client_id else [])
             rom_frame = _editor_frame(rom_rows, ROM_EDITOR_COLUMNS, ("degrees_pre", "degrees_post"))
             rom = st.data_editor(
                 rom_frame, key=f"lv_rom_{gen}_{client_id}", num_rows="dynamic", hide_index=True, width="stretch",
