@@ -394,13 +394,15 @@ def _derive_and_check(con, kind: str, present: set[str], import_id: int) -> None
     key_list = ", ".join(key)
     # Duplicates inside the file: the last row wins, earlier ones are reported (engineering.md §2:
     # DuckDB keeps the *first* of in-batch duplicates on upsert, so never rely on that).
+    # Keys seen more than once are found by a GROUP BY first: duplicates are few, and a window
+    # over every row of a 12-million-row file costs a sort that spills.
+    same_key = " AND ".join(f"i.{_q(k)} IS NOT DISTINCT FROM m.{_q(k)}" for k in key)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE dupes AS
-        SELECT _line, last_line FROM (
-            SELECT _line,
-                   max(_line) OVER (PARTITION BY {key_list}) AS last_line
-            FROM incoming)
-        WHERE _line <> last_line""")
+        WITH multi AS (SELECT {key_list}, max(_line) AS last_line FROM incoming
+                       GROUP BY {key_list} HAVING count(*) > 1)
+        SELECT i._line, m.last_line FROM incoming i JOIN multi m ON {same_key}
+        WHERE i._line <> m.last_line""")
     key_text = " || ', ' || ".join(f"'{k}=' || coalesce(CAST({k} AS VARCHAR), '')" for k in key)
     con.execute(f"""
         INSERT INTO file_rejects

@@ -251,3 +251,26 @@ def test_quoted_newline_and_blank_line_keep_exact_lines(tmp_path, monkeypatch, d
     report = ingest.ingest_file(visits, db=db)
     assert report.rows_read == 2
     assert [(r.line, r.column) for r in report.rejects] == [(5, "pain_pre")]
+
+
+def test_duplicates_with_an_empty_key_part_keep_the_last_row(tmp_path, db):
+    """An empty region is part of the self-report key like any value: the last row wins."""
+    write_csv(tmp_path, "clients.csv", "client_id,display_name\nC1,Ann\n")
+    ingest.ingest_file(tmp_path / "clients.csv", db=db)
+    reports = write_csv(tmp_path, "self_reports.csv",
+                        "client_id,reported_at,pain,region\n"
+                        "C1,2026-03-02T08:00:00,5,\n"
+                        "C1,2026-03-02T08:00:00,6,neck\n"
+                        "C1,2026-03-02T08:00:00,4,\n"
+                        "C1,2026-03-02T08:00:00,3,\n")
+    report = ingest.ingest_file(reports, db=db)
+    assert (report.rows_read, report.inserted, report.rejected) == (4, 2, 2)
+    assert [(r.line, r.reason) for r in report.rejects] == [
+        (2, "duplicate of line 5 (same client_id, reported_at, region); the later row is kept"),
+        (4, "duplicate of line 5 (same client_id, reported_at, region); the later row is kept")]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert sorted(con.execute("SELECT region, pain FROM core.self_reports").fetchall(),
+                      key=repr) == sorted([(None, 3.0), ("neck", 6.0)], key=repr)
+    finally:
+        con.close()
