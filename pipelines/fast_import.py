@@ -96,6 +96,7 @@ class FastStage:
         self.joins: list[str] = []
         self.join_cols: list[str] = []
         self.maps: list[str] = []
+        self._doubtful_ready = False
         # Inside the import's transaction a new table's rowids start at a large offset, in file
         # order (the CSV scan preserves insertion order); line = rowid - first rowid + 2.
         self.base = int(con.execute("SELECT min(rowid) FROM temp.src").fetchone()[0] or 0)
@@ -279,17 +280,28 @@ class FastStage:
             FROM temp.src s WHERE NOT {self.blank_row()}""")
 
     def doubtful_chunks(self):
-        """The rows that are not certainly clean, as the text chunks the validator takes."""
-        cols = [c for c in self.specs if c in self.present]
-        select = ", ".join(f"{self.cell(c)} AS {_q(c)}" for c in cols)
-        n = self.con.execute("SELECT count(*) FROM temp.incoming WHERE NOT _clean").fetchone()[0]
-        for offset in range(0, n, CHUNK_ROWS):
-            frame = self.con.execute(f"""
+        """The rows that are not certainly clean, as the text chunks the validator takes.
+
+        Their cells are copied once, in line order, so each chunk is a range scan (a file whose
+        every row is doubtful, say all dates 14/03/2026, must not re-join the file per chunk)."""
+        if not self._doubtful_ready:
+            cols = [c for c in self.specs if c in self.present]
+            select = ", ".join(f"{self.cell(c)} AS {_q(c)}" for c in cols)
+            self.con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE doubtful AS
                 SELECT c._line, {select}, '' AS _shape
-                FROM (SELECT _line FROM temp.incoming WHERE NOT _clean ORDER BY _line LIMIT ? OFFSET ?) c
+                FROM (SELECT _line FROM temp.incoming WHERE NOT _clean) c
                 JOIN temp.src s ON s.rowid = c._line - 2 + {self.base}
-                ORDER BY c._line""", [CHUNK_ROWS, offset]).df()
+                ORDER BY c._line""")
+            self._doubtful_ready = True
+        last = 0
+        while True:
+            frame = self.con.execute("SELECT * FROM temp.doubtful WHERE _line > ? ORDER BY _line LIMIT ?",
+                                     [last, CHUNK_ROWS]).df()
+            if frame.empty:
+                return
             frame["_line"] = frame["_line"].astype("int64")
+            last = int(frame["_line"].iloc[-1])
             yield frame
 
     def date_evidence(self) -> dict[str, int]:
