@@ -224,26 +224,16 @@ def pair_table(pairs: pd.DataFrame) -> pd.DataFrame:
 
 def mix_table(mixes: pd.DataFrame) -> pd.DataFrame:
     m = mixes
+    digits = effect_digits(m)
     return pd.DataFrame({
         "Mix": [mix_label(x) for x in m["mix"]],
         "Visits": m["n_visits"].astype(int),
         "Clients": m["n_clients"].astype(int),
         "Adjusted mean change": m["adjusted_mean"].astype(float),
         "vs other visits": m["effect"].astype(float),
-        "95 % CI": [_ci_text(a, b) for a, b in zip(m["ci_low"], m["ci_high"])],
+        "95 % CI": [_ci_text(a, b, digits) for a, b in zip(m["ci_low"], m["ci_high"])],
         "p (Holm)": [_p_text(x) for x in m["p_adjusted"]],
         "Note": m["note"].fillna(""),
-    })
-
-
-def mix_counts_table(mixes: pd.DataFrame) -> pd.DataFrame:
-    """Mixes of a practice too large for adjusted mix comparisons: counts and the labelled raw difference."""
-    m = mixes
-    return pd.DataFrame({
-        "Mix": [mix_label(x) for x in m["mix"]],
-        "Visits": m["n_visits"].astype(int),
-        "Clients": m["n_clients"].astype(int),
-        "Unadjusted difference (not an effect)": m["unadjusted_difference"].astype(float),
     })
 
 

@@ -72,8 +72,8 @@ METHOD_PLAIN = (
     "Intervals allow for the visits of one client being alike (cluster-robust by client)."
 )
 NOT_AT_THIS_SIZE = (
-    "Mixes are not compared one by one above {limit:,} visits (each would need its own per-client statistics): "
-    "they show their counts and the unadjusted difference only. Pairs (synergy) are screened as usual."
+    "Above {limit:,} visits each mix is compared with the same clients' other visits, but its adjusted mean "
+    "change is not given (its interval would need the spread of the clients' own levels)."
 )
 
 PRESSURE_SQL_LEVELS = ("1", "2", "3", "4", "5", "unknown")  # the fixed columns of clients.sql/residuals.sql
@@ -291,6 +291,7 @@ def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any], *, min_clients: 
     k = K.size
     rss = max(yy - float(b_k @ beta_k), 0.0)
     sigma2 = rss / max(N - G - k, 1)
+    out.update(A0=A, b0=b, yy=yy, K0=K, n_tech=kt, n_levels=kp, sums_c=sums_c)
 
     # synergy screen (pairs): every pair's column is constant within a cell, so its within-client
     # cross-products come from the same aggregates plus per-client pair counts (one more query)
@@ -421,7 +422,7 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> tq.TechniqueReport:
                                   na_position="last").reset_index(drop=True)
 
     pressure_df = _pressure_table(fit, min_n, df)
-    mix_df = _mix_counts(fit)
+    mix_df = _mix_table(fit, min_n, df, oc.higher_is_better)
     adjusted_for = ["each client's own level (within-client comparison)", "pain before the visit", "visit number"]
     adjusted_for += [tq.COVARIATE_LABELS[c] for c in oc.extra_covariates if c in tq.COVARIATE_LABELS]
     if any(n.startswith("pressure[") for n in fit["names"]):
@@ -568,6 +569,82 @@ def _pressure_table(fit, min_n, df) -> pd.DataFrame:
                 row.update(difference_vs_reference=d, diff_ci_low=dlo, diff_ci_high=dhi)
         rows.append(row)
     return pd.DataFrame(rows, columns=tq.PRESSURE_COLUMNS)
+
+
+def _mix_table(fit, min_n: int, df: float, higher_is_better: bool) -> pd.DataFrame:
+    """Each full mix vs the same clients' other visits, adjusted for the covariates (no technique columns).
+
+    The within-client version of techniques._mix_table: the mix's 0/1 column added to the
+    within-client model of pressure, pain before and visit number, all mixes at once by
+    Frisch-Waugh-Lovell (per-client mix counts are the (client, set) table), model-based
+    standard errors as the screen there; Holm across the mixes estimated.  The adjusted mean
+    change *with* the mix is not given at this size (its interval would need the client levels'
+    sampling variance); the difference from the other visits is.
+    """
+    out = _mix_counts(fit)
+    if fit.get("A0") is None or out.empty:
+        return out
+    ct = fit["client_tech"]
+    client_sets, set_names = ct["client_sets"], ct["set_names"]
+    combos = fit["combos"]
+    n_c = np.asarray(combos["n"], dtype=float)
+    s_y = np.asarray(combos["s_y"], dtype=float)
+    code = {name: i for i, name in enumerate(set_names)}
+    cell_set = np.array([code[str(x)] for x in combos["technique_set"]])
+    n_sets = len(set_names)
+    to_sets = scipy.sparse.csr_matrix((np.ones(cell_set.size), (cell_set, np.arange(cell_set.size))),
+                                      shape=(n_sets, cell_set.size))  # sets x cells
+    kt = fit["n_tech"]
+    Kb = np.array([j for j in fit["K0"] if j >= kt])  # covariates only: pressure levels, continuous
+    A, b, yy = fit["A0"], fit["b0"], fit["yy"]
+    S, Sy, n_i, N, G = fit["S"][:, :A.shape[0]], fit["Sy"], fit["n_i"], fit["n"], fit["n_clients"]
+    D = fit["D"]
+    raw = np.hstack([D[:, kt:] * n_c[:, None], fit["sums_c"]])  # cells x (pressure, continuous), all columns
+    ZtX = (to_sets @ raw)[:, Kb - kt] - np.asarray(client_sets.T @ (S[:, Kb] / n_i[:, None]))
+    Zty = to_sets @ s_y - client_sets.T @ (Sy / n_i)
+    n_set = to_sets @ n_c
+    zz = n_set - np.asarray(client_sets.multiply(client_sets).T @ (1.0 / n_i)).ravel()
+    A_b = A[np.ix_(Kb, Kb)]
+    beta_b = np.linalg.solve(A_b, b[Kb])
+    sigma2 = max(yy - float(b[Kb] @ beta_b), 0.0) / max(N - G - Kb.size, 1)
+    s = zz - np.einsum("ij,ij->i", ZtX, np.linalg.solve(A_b, ZtX.T).T)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        est = (Zty - ZtX @ beta_b) / s
+        se = np.sqrt(sigma2 / s)
+    # clients per mix, clients with another mix too, clients with this mix and another (they carry it)
+    cs_coo = client_sets.tocoo()
+    every = np.isclose(cs_coo.data, n_i[cs_coo.row])  # every analysed visit of the client had this mix
+    n_cl = np.bincount(cs_coo.col, minlength=n_sets)
+    only = np.bincount(cs_coo.col[every], minlength=n_sets)
+    n_rest = G - only
+    min_visits = max(tq.MIN_VISITS_PER_MIX, min_n)
+    carried = n_cl - only
+    rows = []
+    for _, row in out.iterrows():
+        j = code.get(row["mix"])
+        r = row.to_dict()
+        ok = (j is not None and n_cl[j] >= min_n and n_rest[j] >= min_n and n_set[j] >= min_visits
+              and n_set[j] < N)
+        if not ok:
+            n_vis, n_without = (int(n_set[j]), int(n_rest[j])) if j is not None else (0, 0)
+            r["note"] = (f"too few: {n_vis} visits of {r['n_clients']} clients with this mix, {n_without} clients "
+                         f"without (minimum {min_visits} visits and {min_n} clients each)")
+        elif carried[j] < min_n:
+            r["note"] = (f"only {int(carried[j])} clients had it and other visits too (minimum {min_n}); a "
+                         "within-client comparison needs them")
+        elif not s[j] > 1e-9 * max(zz[j], 1e-12):
+            r["note"] = "cannot be separated from the covariates"
+        else:
+            lo, hi, p = tq._ci_p(float(est[j]), float(se[j]), "t", df)
+            r.update(estimable=True, effect=float(est[j]), se=float(se[j]), ci_low=lo, ci_high=hi, p=p,
+                     note=f"vs the other visits of the {int(carried[j]):,} clients who had it and other mixes; "
+                          "adjusted mean not given at this size")
+        rows.append(r)
+    table = pd.DataFrame(rows, columns=tq.MIX_COLUMNS)
+    table["estimable"] = table["estimable"].astype(bool)
+    table["p_adjusted"] = tq.holm(table["p"].where(table["estimable"]))
+    return table.sort_values(["estimable", "effect", "n_visits"], ascending=[False, not higher_is_better, False],
+                             na_position="last").reset_index(drop=True)
 
 
 def _mix_counts(fit) -> pd.DataFrame:

@@ -129,33 +129,35 @@ with tab_pairs:
 
 with tab_mixes:
     if within:
-        st.info("A **mix** is the exact set of techniques used in a visit. For a practice this size (over "
-                f"{tsql.LARGE_DATA_VISITS:,} visits) each mix is listed with its visits and clients and the plain "
-                "difference between its visits and all others, which mixes the mix up with why it was chosen: it is "
-                "not an effect. Narrow the filters (a region, a therapist, a date range) below that size for "
-                "adjusted mix comparisons.", icon=":material/blender:")
-        st.dataframe(tc.mix_counts_table(rep.mixes), hide_index=True, key="tq_mix_counts", column_config={
-            "Visits": st.column_config.NumberColumn(format="localized"),
-            "Clients": st.column_config.NumberColumn(format="localized"),
-            "Unadjusted difference (not an effect)": st.column_config.NumberColumn(format="%+.2f")})
+        st.info("A **mix** is the exact set of techniques used in a visit. Each mix is compared with the same clients' "
+                "other visits, adjusted for pain before the visit, visit number and pressure (not for the techniques, "
+                "which is the point of a mix). For a practice this size (over "
+                f"{tsql.LARGE_DATA_VISITS:,} visits) the adjusted mean change with each mix is not given. Mixes used "
+                f"with fewer than {min_n} clients or in fewer than {max(tq.MIN_VISITS_PER_MIX, min_n)} visits show "
+                "counts only.", icon=":material/blender:")
     else:
         st.info("A **mix** is the exact set of techniques used in a visit. Each mix is compared with all other "
                 "visits, adjusted for the same covariates (not for the techniques, which is the point of a mix). Mixes "
                 f"used with fewer than {min_n} clients or in fewer than {max(tq.MIN_VISITS_PER_MIX, min_n)} visits "
                 "show counts only.", icon=":material/blender:")
-        mixes = rep.mixes
-        if mixes.empty:
-            st.caption("No mixes in these visits.")
-        else:
-            est_mixes = mixes[mixes["estimable"]]
-            if len(est_mixes):
-                st.plotly_chart(tc.forest_plot(est_mixes.head(25), axis_title=oc.axis_title.replace(
-                    "Adjusted change", "Adjusted difference vs other visits"), label_col="mix", label=tc.mix_label,
-                    higher_is_better=oc.higher_is_better,
-                    title="Mixes vs all other visits (adjusted)"), config=PLOTLY_CONFIG, key="tq_mix_forest")
-            st.dataframe(tc.mix_table(mixes), hide_index=True, key="tq_mixes", column_config={
-                "Adjusted mean change": st.column_config.NumberColumn(format="%+.2f"),
-                "vs other visits": st.column_config.NumberColumn(format="%+.2f")})
+    mixes = rep.mixes
+    if mixes.empty:
+        st.caption("No mixes in these visits.")
+    else:
+        est_mixes = mixes[mixes["estimable"]]
+        if len(est_mixes):
+            st.plotly_chart(tc.forest_plot(est_mixes.head(25), axis_title=oc.axis_title.replace(
+                "Adjusted change", "Adjusted difference vs other visits"), label_col="mix", label=tc.mix_label,
+                higher_is_better=oc.higher_is_better,
+                title="Mixes vs all other visits (adjusted)"), config=PLOTLY_CONFIG, key="tq_mix_forest")
+        mix_rows = tc.mix_table(mixes)
+        if within:  # not computed at this size: no column of blanks
+            mix_rows = mix_rows.drop(columns=["Adjusted mean change"])
+        st.dataframe(mix_rows, hide_index=True, key="tq_mixes", column_config={
+            "Visits": st.column_config.NumberColumn(format="localized"),
+            "Clients": st.column_config.NumberColumn(format="localized"),
+            "Adjusted mean change": st.column_config.NumberColumn(format="%+.2f"),
+            "vs other visits": st.column_config.NumberColumn(format=f"%+.{digits}f")})
 
 with tab_pressure:
     st.plotly_chart(tc.pressure_chart(rep.pressure, axis_title=f"Adjusted mean change ({oc.unit})"),
