@@ -54,7 +54,8 @@ if len(ids) > metrics.PICKER_FULL_LIST_MAX:
             pick.caption("No client matches that.")
 client_id = pick.selectbox("Client", options, index=None, key="cp_client", on_change=_sync_query_param,
                            format_func=labels.__getitem__,
-                           placeholder="Type a name or client id to search…")
+                           placeholder=("Type a name or client id to search…" if options is ids
+                                        else "Choose from the clients found above…"))
 
 if client_id is None:
     recent = clients[clients["last_visit_date"].notna()].sort_values("last_visit_date", ascending=False).head(8)
