@@ -149,7 +149,8 @@ with tab_mixes:
             st.plotly_chart(tc.forest_plot(est_mixes.head(25), axis_title=oc.axis_title.replace(
                 "Adjusted change", "Adjusted difference vs other visits"), label_col="mix", label=tc.mix_label,
                 higher_is_better=oc.higher_is_better,
-                title="Mixes vs all other visits (adjusted)"), config=PLOTLY_CONFIG, key="tq_mix_forest")
+                title="Mixes vs the same clients' other visits (adjusted)" if within else
+                "Mixes vs all other visits (adjusted)"), config=PLOTLY_CONFIG, key="tq_mix_forest")
         mix_rows = tc.mix_table(mixes)
         if within:  # not computed at this size: no column of blanks
             mix_rows = mix_rows.drop(columns=["Adjusted mean change"])
