@@ -309,6 +309,21 @@ def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping
     import_id = con.execute("SELECT nextval('raw.import_id_seq')").fetchone()[0]
     report.import_id = import_id
 
+    # The raw layer first, then the file's text is dropped: at 12 million rows it is gigabytes
+    # that would otherwise spill to disk under every later step (benchmarks, network size).
+    path = str(table.path)
+    new_file = con.execute("SELECT count(*) = 0 FROM raw.files WHERE file_hash = ?", [table.file_hash]).fetchone()[0]
+    if new_file:
+        con.execute("INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, now())",
+                    [table.file_hash, kind, path, table.headers, rows])
+        con.execute("INSERT INTO raw.rows SELECT ?, line, payload FROM file_raw", [table.file_hash])
+    if fast is not None:
+        con.execute("DROP VIEW temp.file_raw")
+        con.execute("DROP TABLE IF EXISTS temp.doubtful")
+        con.execute("DROP TABLE temp.src")
+    else:
+        con.execute("DROP TABLE temp.file_raw")
+
     _derive_and_check(con, kind, present, import_id)
     counts = _upsert(con, kind, present, import_id)
     report.inserted, report.updated, report.unchanged = counts
@@ -326,12 +341,6 @@ def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping
     warns = con.execute("SELECT _line, \"column\", value, message FROM file_warnings ORDER BY _line").fetchall()
     report.warnings = [{"line": int(w[0]), "column": w[1], "value": w[2], "message": w[3]} for w in warns]
 
-    path = str(table.path)
-    new_file = con.execute("SELECT count(*) = 0 FROM raw.files WHERE file_hash = ?", [table.file_hash]).fetchone()[0]
-    if new_file:
-        con.execute("INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, now())",
-                    [table.file_hash, kind, path, table.headers, rows])
-        con.execute("INSERT INTO raw.rows SELECT ?, line, payload FROM file_raw", [table.file_hash])
     con.execute("INSERT INTO raw.rejects SELECT ?, ?, _line, \"column\", value, reason FROM file_rejects", [import_id, path])
     con.execute("INSERT INTO raw.warnings SELECT ?, ?, _line, \"column\", value, message FROM file_warnings", [import_id, path])
     con.execute(
