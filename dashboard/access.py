@@ -139,9 +139,7 @@ def _link_view(db: str, settings: dict | None) -> None:
     try:
         client_id = resolve_token(st.session_state[SHARE_KEY], db)
     except DatabaseBusy:
-        st.markdown(CLEAN_CSS, unsafe_allow_html=True)
-        st.info("Your therapist\u2019s data is being updated right now. Please try again in a minute.")
-        return
+        raise  # streamlit_app shows the client's wording and retries by itself
     except Exception:  # no database, an old schema …: the same message as a bad link, nothing more
         client_id = None
     if client_id is None:

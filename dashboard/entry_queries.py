@@ -9,6 +9,7 @@ Form prefills (the visit being edited) are read uncached through ``pipelines.ent
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
@@ -88,7 +89,7 @@ def audit_for(db: str, version: str, kind: str, key: str) -> pd.DataFrame:
     """Audit rows of one client or visit (questionnaire keys start with ``client_id|``), newest first."""
     try:
         return _frame(db, AUDIT_SQL, [kind, key, key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "|%"])
-    except Exception:  # a database from before migrations 0003/0004 has no audit (or no actor) yet
+    except duckdb.CatalogException:  # a database from before migrations 0003/0004 has no audit (or no actor) yet
         return pd.DataFrame(columns=["audit_id", "at", "actor", "action", "kind", "key", "before", "after"])
 
 

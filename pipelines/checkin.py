@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from pipelines import audit
 from pipelines.db import write_connection
 from pipelines.marts import rebuild_marts
 from pipelines.validate import validate_chunk
@@ -113,6 +114,10 @@ def record_checkin(client_id: str, values: dict, db=None, source: str = "link",
                 "INSERT INTO core.self_reports (client_id, reported_at, pain, region, did_homecare, pgic, note, source, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
                 [client_id, r["reported_at"], r["pain"], r["region"], r["did_homecare"], r["pgic"], r["note"], source])
+            # Audited in the same transaction: a check-in changes the client's record like an edit does.
+            audit.record(con, "insert", "self_reports", f"{client_id}|{r['reported_at']}", after=r,
+                         actor=audit.CLIENT_LINK if source == "link" else None, client_id=client_id,
+                         detail="pain check-in" + (f": {r['pain']:g}/10" if r.get("pain") is not None else ""))
             rebuild_marts(con, changed={"self_reports"})  # only the marts that read core.self_reports
             con.execute("COMMIT")
         except BaseException:

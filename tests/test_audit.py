@@ -203,6 +203,22 @@ def test_an_export_while_an_import_holds_the_database_still_happens_and_its_row_
 # Links, backups, password
 # ---------------------------------------------------------------------------
 
+def test_a_clients_check_in_through_their_link_writes_one_row_as_the_client(db):
+    from pipelines.checkin import record_checkin
+
+    start = last_id(db)
+    ok = record_checkin(CLIENT, {"pain": 3, "region": "neck", "note": "better after the walk"}, db=db, source="link",
+                        reported_at=dt.datetime(2026, 11, 20, 9, 30))
+    assert ok.ok, ok.errors
+    [row] = new_rows(db, start)
+    assert (row["action"], row["kind"], row["actor"], row["client_id"]) == ("insert", "self_reports",
+                                                                             audit.CLIENT_LINK, CLIENT)
+    assert row["key"] == f"{CLIENT}|2026-11-20 09:30:00" and row["detail"] == "pain check-in: 3/10"
+    assert json.loads(row["after"])["note"] == "better after the walk"
+    bad = record_checkin(CLIENT, {"pain": 14}, db=db, source="link")
+    assert not bad.ok and last_id(db) == start + 1  # a refused check-in leaves no row
+
+
 def test_links_made_and_ended_write_one_row_per_link_and_never_a_token(db):
     start = last_id(db)
     made = knotwork("share", CLIENT, "--db", str(db), "--days", "3")

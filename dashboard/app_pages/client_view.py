@@ -104,7 +104,7 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
     if mode == "link":
         _checkin_form(db, data)
 
-    _download(db, client_id, data.display_name, settings)
+    _download(db, client_id, data.display_name, settings, mode)
 
 
 def _md(text: str) -> str:
@@ -115,13 +115,17 @@ def _md(text: str) -> str:
     return out
 
 
-def _download(db: str, client_id: str, name: str, settings: dict | None) -> None:
-    from dashboard.reports import build_report_html, report_filename
+def _download(db: str, client_id: str, name: str, settings: dict | None, mode: str) -> None:
+    from dashboard.reports import report_filename, report_html_download
+    from pipelines import audit
+
+    # The export is audited like the therapist's: by the client through their link, or shown in the room.
+    actor = audit.CLIENT_LINK if mode == "link" else audit.DASHBOARD
 
     st.subheader("Keep a copy", anchor=False)
     st.download_button(
         "Download your report (HTML)",
-        data=lambda: build_report_html(db, client_id, settings),  # built only when clicked
+        data=lambda: report_html_download(db, client_id, settings, actor=actor),  # built only when clicked
         file_name=report_filename(name, "html"), mime="text/html", on_click="ignore",
         icon=":material/download:", key="cv_download_html")
     st.caption("The file opens in any web browser, works without internet and can be printed.")

@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import entry_queries as eq, queries
-from pipelines import mappings as M
+from pipelines import audit, mappings as M
 from pipelines.contract import KINDS, normalise_header
 from pipelines.db import DatabaseBusy, import_waits
 from pipelines.ingest import ingest_file, required_columns_missing
@@ -204,7 +204,7 @@ if uploaded is not None:
                     # message names this file.
                     with import_waits(f"an import of {uploaded.name} from the Import page", notice=waiting):
                         rep = ingest_file(path, db=db, kind=kind, rename=rename, mapping_name=profile_name,
-                                          day_first=day_first, progress=progress)
+                                          day_first=day_first, progress=progress, actor=audit.DASHBOARD)
                 except FileProblem as exc:
                     bar.empty()
                     st.error(f"Nothing was imported: {exc}", icon=":material/block:")
