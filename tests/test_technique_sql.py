@@ -268,3 +268,18 @@ def test_store_command_for_a_database_imported_before_the_hook(sample_db_copy, m
     assert ts.main(["store", "--db", str(sample_db_copy)]) == 0
     assert "stored the default technique result" in capsys.readouterr().out
     assert ts.stored_report(sample_db_copy, "pain_change", tq.settings_min_clients(sample_db_copy)) is not None
+
+
+def test_an_import_of_a_large_practice_stores_the_default_result(tmp_path, monkeypatch):
+    """The importer's hook: after visits are imported the page's default answer is already stored."""
+    from tests.conftest import SAMPLE
+
+    monkeypatch.setattr(ts, "LARGE_DATA_VISITS", 10)  # the sample practice counts as large here
+    db = tmp_path / "large.duckdb"
+    reports = ingest_files(sorted(Path(SAMPLE).glob("*.csv")), db=db)
+    assert all(r.error is None for r in reports)
+    min_n = tq.settings_min_clients(db)
+    stored = ts.stored_report(db, "pain_change", min_n)
+    assert stored is not None, "the import did not store the technique result"
+    fresh = ts.report(db, "pain_change", min_clients=min_n)
+    pd.testing.assert_frame_equal(stored.techniques, fresh.techniques, check_exact=False, rtol=1e-12)
