@@ -25,6 +25,9 @@ import pandas as pd
 from pipelines.contract import normalise_header
 
 CHUNK_ROWS = 200_000
+# Python's csv module refuses a cell over 128 KiB with an error; a long note pasted from an email
+# is not a reason to crash.  Cells this large are still checked (and rejected) by the validator.
+csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 
@@ -69,10 +72,12 @@ class TableFile:
     def _read_csv_rows(self) -> Iterator[tuple[int, list[str]]]:
         width = len(self.headers)
         with open(self.path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, delimiter=self.delimiter or ",")
-            next(reader)  # header
+            # strict: a quote that never closes would otherwise swallow every later row into one
+            # cell without a word; the file is refused instead, naming the line where it opens.
+            reader = csv.reader(fh, delimiter=self.delimiter or ",", strict=True)
+            next(_rows_or_problem(reader, self.path, lambda: 1))  # the header
             start = reader.line_num + 1
-            for row in reader:
+            for row in _rows_or_problem(reader, self.path, lambda: start):
                 if row and "".join(row).strip():
                     # A ragged row is kept as-is: the validator rejects it with its width.
                     if len(row) < width:
@@ -85,6 +90,18 @@ class TableFile:
                         row.append("")
                     yield start, row
                 start = reader.line_num + 1
+
+
+def _rows_or_problem(reader, path: Path, line_of_row) -> Iterator[list[str]]:
+    """The reader's rows; broken quoting becomes a one-line FileProblem naming the row's line."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise FileProblem(f"{path.name}: line {line_of_row()}: the quoting is broken ({exc}); a cell that "
+                              "starts with a double quote must end with one") from exc
 
 
 def _frame(names: list[str], lines: list[int], rows: list[list[str]]) -> pd.DataFrame:
@@ -204,14 +221,14 @@ def open_table(path: str | Path, scan: bool = True) -> TableFile:
     file_hash, lines = _scan_text_file(path) if scan else ("", None)
     # The head holds the header line; a multi-byte character cut at its end is not an error.
     text = head.decode("utf-8-sig", errors="ignore")
-    first_line = next((ln for ln in io.StringIO(text) if ln.strip()), "")
+    # newline="": a file with old-Mac line ends (a lone CR) splits into lines like the csv module does
+    first_line = next((ln for ln in io.StringIO(text, newline="") if ln.strip()), "")
     if not first_line.strip():
         raise FileProblem(f"{path.name}: the file is empty")
     delimiter = "\t" if suffix == ".tsv" else _sniff_delimiter(first_line)
     header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter))
     header = _trim_header(tuple(header))
-    table = TableFile(path, header, [normalise_header(h) for h in header], file_hash, delimiter,
-                      physical_lines=lines)
+    table = TableFile(path, header, _column_names(header), file_hash, delimiter, physical_lines=lines)
     _check_header(table)
     return table
 
@@ -233,11 +250,17 @@ def _open_xlsx(path: Path) -> TableFile:
     if header is None:
         raise FileProblem(f"{path.name}: the first sheet is empty")
     headers = _trim_header(header)
-    table = TableFile(path, headers, [normalise_header(h) for h in headers], file_sha256(path))
+    table = TableFile(path, headers, _column_names(headers), file_sha256(path))
     if len(wb.sheetnames) > 1:
         table.notes.append(f"only the first sheet ('{wb.sheetnames[0]}') was read")
     _check_header(table)
     return table
+
+
+def _column_names(headers: list[str]) -> list[str]:
+    """Normalised names; a header with no Latin letters or digits (名前) normalises to nothing and
+    would clash with the next such one, so it is named by position and kept as an ignored column."""
+    return [normalise_header(h) or f"column_{i}" for i, h in enumerate(headers, start=1)]
 
 
 def _check_header(table: TableFile) -> None:

@@ -7,8 +7,8 @@ line breaks in cells, large fields, formulas, SQL fragments, unicode and absurd 
 ``tests/hostile_files.py``).  Each test prints how many hostile files and rows it tried and how
 many rows were lost (run with ``-s``).
 
-Bugs found in files this suite does not own are kept visible as ``xfail(strict=True)`` tests
-with a minimal reproducer; when the reader is fixed they XPASS and the mark must go.
+Four reader bugs this suite found (an unclosed quote swallowing later rows, a cell over 128 KiB,
+lone-CR line ends, non-Latin extra headers) are fixed; their minimal reproducers stay as tests.
 
 Files the app writes, and how each is covered here:
 
@@ -339,8 +339,6 @@ def _import_bytes(base_db: Path, name: str, data: bytes):
     return path, db
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a cell opening a quote that never closes swallows every later row "
-                                       "into that cell (rows_read 1 for 3 rows, C4 and C5 silently lost)")
 def test_unclosed_quote_does_not_swallow_later_rows(base_db):
     path, db = _import_bytes(base_db, "clients.csv", b'client_id,display_name\nC3,"Unclosed\nC4,Dee\nC5,Eve\n')
     try:
@@ -351,8 +349,6 @@ def test_unclosed_quote_does_not_swallow_later_rows(base_db):
     assert rep.rows_read == 3
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a cell over 131,072 characters crashes the import with "
-                                       "_csv.Error 'field larger than field limit' instead of a reject or FileProblem")
 def test_huge_field_is_read_or_refused_not_a_crash(base_db):
     path, db = _import_bytes(base_db, "clients.csv", b"client_id,display_name\nC3," + b"x" * 2_000_000 + b"\nC4,Dee\n")
     try:
@@ -362,8 +358,6 @@ def test_huge_field_is_read_or_refused_not_a_crash(base_db):
     assert rep.rows_read == 2 and rep.accounted
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a file with old-Mac line endings (CR only) crashes open_table "
-                                       "with _csv.Error 'new-line character seen in unquoted field'")
 def test_cr_only_line_endings_are_read(base_db):
     path, db = _import_bytes(base_db, "clients.csv", b"client_id,display_name\rC3,Cee\rC4,Dee\r")
     try:
@@ -373,8 +367,6 @@ def test_cr_only_line_endings_are_read(base_db):
     assert rep.rows_read == 2 and rep.inserted == 2
 
 
-@pytest.mark.xfail(strict=True, reason="bug: two extra columns with non-Latin names (名前, 住所) both normalise to '' "
-                                       "and the whole file is refused, instead of keeping them as ignored columns")
 def test_extra_columns_with_non_latin_names_are_ignored_not_fatal(base_db):
     path, db = _import_bytes(base_db, "clients.csv", "client_id,display_name,名前,住所\nC3,Cee,x,y\n".encode())
     rep = ingest_file(path, db=db)
