@@ -17,7 +17,9 @@ One run of one size:
    ``client_ms`` = :func:`dashboard.queries.load_client_page` (everything the client page reads,
    one connection) plus :func:`dashboard.metrics.technique_response` (the per-technique table
    computed from it) for the client with most visits; ``techniques_ms`` = the technique
-   analysis (``TECHNIQUE_ANALYSIS`` below, one line to change).
+   analysis (``TECHNIQUE_ANALYSIS`` below, one line to change) as the page gets it - above
+   200,000 visits that is the result the import stored - and ``techniques_computed_ms`` the
+   same analysis computed (compared with pandas in ``speedup_vs_pandas``).
 4. **pandas baseline** (child process): what a practice would otherwise write.  The same CSVs
    are loaded into DataFrames once (``load_s``, reported, not part of the timed query: it is the
    counterpart of our import), techniques normalised with the contract's vocabulary and
@@ -190,7 +192,20 @@ def child_techniques(db: str, repeat: int, digest_path: str) -> dict:
     with open(digest_path, "wb") as fh:
         pickle.dump({"techniques": tech.reset_index(drop=True), "excluded": dict(report.excluded),
                      "n_visits": int(report.n_visits)}, fh)
+    from pipelines import technique_sql
+
+    # A large practice's default answer was stored by the import, so the call above is a lookup;
+    # time the computation as well (what a filtered view, or a database without the stored
+    # result, waits for) and compare that with pandas.
+    stored = technique_sql.is_large(technique_sql.count_visits(db))
+    c_runs = []
+    for _ in range(repeat if stored else 0):
+        t0 = time.perf_counter()
+        analysis(db, path="within")
+        c_runs.append(time.perf_counter() - t0)
     return {"techniques_runs_ms": [r * 1000 for r in t_runs], "techniques_ms": _median_ms(t_runs),
+            "techniques_source": "stored by the import" if stored else "computed",
+            "techniques_computed_ms": _median_ms(c_runs) if stored else _median_ms(t_runs),
             "technique_method": report.method, "technique_analysis": TECHNIQUE_ANALYSIS,
             "peak_rss_mb": _rss_mb()}
 
@@ -509,10 +524,12 @@ def main(argv: list[str] | None = None) -> None:
         say(f"queries: client {q['client_ms']:.0f} ms")
         try:
             t = run_child("techniques", db, heavy_repeat, tech_path, timeout=limit)
-            say(f"technique analysis {t['techniques_ms']:.0f} ms")
+            say(f"technique analysis {t['techniques_ms']:.0f} ms ({t['techniques_source']}; "
+                f"computed {t['techniques_computed_ms']:.0f} ms)")
         except TimedOut as exc:
             t = {"techniques_ms": None, "techniques_runs_ms": [], "timed_out": str(exc), "peak_rss_mb": None,
-                 "technique_method": None, "technique_analysis": TECHNIQUE_ANALYSIS}
+                 "technique_method": None, "technique_analysis": TECHNIQUE_ANALYSIS,
+                 "techniques_source": None, "techniques_computed_ms": None}
             say(f"technique analysis: {exc}")
         p = run_child("pandas", folder, q["client_id"], repeat, heavy_repeat, theirs_path)
         say(f"pandas: load {p['load_s']:.1f} s, client {p['client_ms']:.0f} ms, techniques {p['techniques_ms']:.0f} ms")
@@ -531,6 +548,7 @@ def main(argv: list[str] | None = None) -> None:
                          "client_runs_ms": q["client_runs_ms"], "techniques_runs_ms": t["techniques_runs_ms"],
                          "client_id": q["client_id"], "client_visits": q["client_visits"],
                          "technique_analysis": t["technique_analysis"], "technique_method": t["technique_method"],
+                         "techniques_source": t["techniques_source"], "techniques_computed_ms": t["techniques_computed_ms"],
                          "peak_rss_mb": q["peak_rss_mb"], "techniques_peak_rss_mb": t["peak_rss_mb"]}
     if "timed_out" in t:
         result["queries"]["techniques_timed_out"] = t["timed_out"]
@@ -541,7 +559,9 @@ def main(argv: list[str] | None = None) -> None:
                                                         "n visits, n clients, Welch 95 % interval"}
     result["agreement"] = agreement
     result["speedup_vs_pandas"] = {"client": p["client_ms"] / q["client_ms"],
-                                   "techniques": p["techniques_ms"] / t["techniques_ms"] if t["techniques_ms"] else None}
+                                   # against the computation, not the stored lookup
+                                   "techniques": (p["techniques_ms"] / t["techniques_computed_ms"]
+                                                  if t["techniques_computed_ms"] else None)}
 
     # One dashboard process for the client and overview pages, another for the technique page
     # (which can be stopped at the time limit); peak_rss_mb is the larger of the two.
