@@ -116,6 +116,7 @@ def ensure_demo_db(data_dir: Path | None = None, force: bool = False, log=print)
     Built into a temporary file in the same folder and moved into place, so a half-built
     demo is never served and a running dashboard never sees a partial import.
     """
+    from pipelines import audit
     from pipelines.ingest import ingest_files
 
     data_dir = data_dir or default_data_dir()
@@ -128,7 +129,8 @@ def ensure_demo_db(data_dir: Path | None = None, force: bool = False, log=print)
     log(f"building the demo practice from {src} …")
     with tempfile.TemporaryDirectory(dir=data_dir, prefix=".demo-build-") as tmp:
         tmp_db = Path(tmp) / DEMO_DB_NAME
-        reports = ingest_files(files, db=tmp_db)
+        # The demo is built by `knotwork demo`: its imports are the command line's in the audit log.
+        reports = ingest_files(files, db=tmp_db, actor=audit.cli_actor())
         failed = [r for r in reports if r.error]
         if failed:
             raise RuntimeError(f"could not build the demo database: {failed[0].path}: {failed[0].error}")

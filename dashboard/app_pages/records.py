@@ -98,7 +98,8 @@ with log_tab:
 
         def _record(r) -> str:
             if r.action == "import":  # the key is the import's number, not a record's
-                return f"{r.kind.replace('_', ' ')} file (import {r.key})"
+                kind = "ROM" if r.kind == "rom" else str(r.kind).replace("_", " ")
+                return f"{kind} file (import {r.key})"
             word = audit.KIND_WORDS.get(r.kind, r.kind)
             if r.kind == "share_link":
                 return f"{word} #{r.key}"  # as the sharing page's "link #" column names it
