@@ -45,7 +45,6 @@ The dashboard's connections are read-only, so the importer stores the default re
 from __future__ import annotations
 
 import math
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -87,7 +86,7 @@ RANK_TOL = 1e-9  # a column whose within-client variation left after the earlier
 
 
 def _sql(name: str) -> str:
-    return resources.files("pipelines.sql").joinpath(f"techniques/{name}.sql").read_text(encoding="utf-8")
+    return tq.sql_file(name)
 
 
 def _filter_params(regions=None, therapists=None, date_from=None, date_to=None) -> dict[str, Any]:

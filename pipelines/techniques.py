@@ -64,6 +64,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from importlib import resources
 from itertools import combinations
 from typing import Any, Iterable
 
@@ -154,16 +155,25 @@ CAVEATS: tuple[str, ...] = (
 # Loading (the only database access; one short-lived read-only connection)
 # ---------------------------------------------------------------------------
 
+FILTERED_VISITS = "/*filtered_visits*/"
+
+
+def sql_file(name: str) -> str:
+    """``pipelines/sql/techniques/<name>.sql`` with the page's filters included."""
+    return with_filtered_visits(_read_sql(name))
+
+
+def with_filtered_visits(sql: str) -> str:
+    """Put the one copy of the filters (filtered_visits.sql) where ``sql`` writes /*filtered_visits*/."""
+    return sql.replace(FILTERED_VISITS, _read_sql("filtered_visits"))
+
+
+def _read_sql(name: str) -> str:
+    return resources.files("pipelines.sql").joinpath(f"techniques/{name}.sql").read_text(encoding="utf-8")
+
+
 VISITS_SQL = """
 with
-
-visit_outcomes as (
-    select * from marts.visit_outcomes
-),
-
-clients as (
-    select client_id, complaint_region from core.clients
-),
 
 self_reports as (
     select client_id, cast(reported_at as date) as reported_on, pain from core.self_reports
@@ -171,30 +181,25 @@ self_reports as (
 
 filtered as (
     select
-        visit_outcomes.visit_id,
-        visit_outcomes.client_id,
-        visit_outcomes.visit_date,
-        visit_outcomes.visit_number,
-        coalesce(visit_outcomes.therapist, 'unspecified') as therapist,
-        visit_outcomes.pressure,
-        visit_outcomes.techniques,
-        visit_outcomes.technique_set,
-        visit_outcomes.n_techniques,
-        visit_outcomes.pain_pre,
-        visit_outcomes.pain_post,
-        visit_outcomes.pain_change,
-        visit_outcomes.next_visit_date,
-        visit_outcomes.carryover_change,
-        visit_outcomes.rom_n_paired,
-        visit_outcomes.rom_mean_change_deg,
-        visit_outcomes.pain_region,
-        coalesce(clients.complaint_region, 'unspecified') as complaint_region
-    from visit_outcomes
-    left join clients on clients.client_id = visit_outcomes.client_id
-    where ($regions is null or list_contains($regions, coalesce(clients.complaint_region, 'unspecified')))
-        and ($therapists is null or list_contains($therapists, coalesce(visit_outcomes.therapist, 'unspecified')))
-        and ($date_from is null or visit_outcomes.visit_date >= $date_from)
-        and ($date_to is null or visit_outcomes.visit_date <= $date_to)
+        filtered_visits.visit_id,
+        filtered_visits.client_id,
+        filtered_visits.visit_date,
+        filtered_visits.visit_number,
+        coalesce(filtered_visits.therapist, 'unspecified') as therapist,
+        filtered_visits.pressure,
+        filtered_visits.techniques,
+        filtered_visits.technique_set,
+        filtered_visits.n_techniques,
+        filtered_visits.pain_pre,
+        filtered_visits.pain_post,
+        filtered_visits.pain_change,
+        filtered_visits.next_visit_date,
+        filtered_visits.carryover_change,
+        filtered_visits.rom_n_paired,
+        filtered_visits.rom_mean_change_deg,
+        filtered_visits.pain_region,
+        filtered_visits.complaint_region
+    from (/*filtered_visits*/) as filtered_visits
 ),
 
 windows as (
@@ -223,6 +228,8 @@ final as (
 select * from final
 order by client_id, visit_number
 """
+
+VISITS_SQL = with_filtered_visits(VISITS_SQL)
 
 FILTER_OPTIONS_SQL = """
 select

@@ -7,34 +7,21 @@ create or replace temp table tq_visits as
 
 with
 
-visit_outcomes as (
-    select * from marts.visit_outcomes
-),
-
-clients as (
-    select client_id, complaint_region from core.clients
-),
-
 filtered as (
     select
-        visit_outcomes.visit_id,
-        visit_outcomes.client_id,
-        visit_outcomes.visit_date,
-        visit_outcomes.techniques,
-        visit_outcomes.technique_set,
-        coalesce(cast(visit_outcomes.pressure as varchar), 'unknown') as pressure_label,
-        visit_outcomes.pain_pre,
-        cast(visit_outcomes.visit_number as double) as visit_number,
-        visit_outcomes.pain_change,
-        visit_outcomes.carryover_change,
-        ln(greatest(date_diff('day', visit_outcomes.visit_date, visit_outcomes.next_visit_date), 1)) as log_days_to_next,
-        visit_outcomes.rom_mean_change_deg
-    from visit_outcomes
-    left join clients on clients.client_id = visit_outcomes.client_id
-    where ($regions is null or list_contains($regions, coalesce(clients.complaint_region, 'unspecified')))
-        and ($therapists is null or list_contains($therapists, coalesce(visit_outcomes.therapist, 'unspecified')))
-        and ($date_from is null or visit_outcomes.visit_date >= $date_from)
-        and ($date_to is null or visit_outcomes.visit_date <= $date_to)
+        filtered_visits.visit_id,
+        filtered_visits.client_id,
+        filtered_visits.visit_date,
+        filtered_visits.techniques,
+        filtered_visits.technique_set,
+        coalesce(cast(filtered_visits.pressure as varchar), 'unknown') as pressure_label,
+        filtered_visits.pain_pre,
+        cast(filtered_visits.visit_number as double) as visit_number,
+        filtered_visits.pain_change,
+        filtered_visits.carryover_change,
+        ln(greatest(date_diff('day', filtered_visits.visit_date, filtered_visits.next_visit_date), 1)) as log_days_to_next,
+        filtered_visits.rom_mean_change_deg
+    from (/*filtered_visits*/) as filtered_visits
 ),
 
 outcome as (

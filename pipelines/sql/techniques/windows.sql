@@ -1,17 +1,12 @@
 -- Mean self-reported pain in the $window days before and after each filtered visit (the
--- self-report outcome only; visits.sql joins it).  Filters as in visits.sql.
+-- self-report outcome only; visits.sql joins it).
 create or replace temp table tq_windows as
 
 with
 
 visits as (
-    select visit_outcomes.visit_id, visit_outcomes.client_id, visit_outcomes.visit_date
-    from marts.visit_outcomes as visit_outcomes
-    left join core.clients as clients on clients.client_id = visit_outcomes.client_id
-    where ($regions is null or list_contains($regions, coalesce(clients.complaint_region, 'unspecified')))
-        and ($therapists is null or list_contains($therapists, coalesce(visit_outcomes.therapist, 'unspecified')))
-        and ($date_from is null or visit_outcomes.visit_date >= $date_from)
-        and ($date_to is null or visit_outcomes.visit_date <= $date_to)
+    select filtered.visit_id, filtered.client_id, filtered.visit_date
+    from (/*filtered_visits*/) as filtered
 ),
 
 self_reports as (
