@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import resource
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from machine import describe  # benchmarks/machine.py (this folder is on sys.path when run as a script)
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -91,18 +90,6 @@ def run_once(method: str, folder: Path, db: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def machine() -> str:
-    cpu = "unknown cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", nargs="+", default=["solo", "clinic"], choices=list(SIZES))
@@ -110,7 +97,7 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=["knotwork", "pandas", "duckdb_csv"])
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
-    print(f"machine: {machine()}")
+    print(f"machine: {describe('duckdb', 'pandas')}")
     # CPU seconds (all threads, process start included) next to wall time: on a shared, busy
     # machine the CPU ratio is the steadier comparison.
     print("| size | method | rows | median s | rows/s | peak RSS MB | time vs duckdb_csv | rows/s as % of duckdb_csv "
@@ -136,7 +123,8 @@ def main() -> None:
                                "median_cpu_s": cpu, "runs": runs}
             print(f"| {size} | {method} | {rows:,} | {med:.2f} | {rows / med:,.0f} | {rss:,.0f} | {med / base:.1f}× "
                   f"| {100 * base / med:.0f} % | {cpu:.2f} | {cpu / base_cpu:.1f}× |", flush=True)
-        (OUT / f"ingest-{size}.json").write_text(json.dumps({"machine": machine(), "size": size, "results": summary}, indent=1))
+        (OUT / f"ingest-{size}.json").write_text(json.dumps({"machine": describe("duckdb", "pandas"), "size": size,
+                                                             "results": summary}, indent=1))
 
 
 if __name__ == "__main__":

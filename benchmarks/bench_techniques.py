@@ -42,12 +42,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from machine import describe  # benchmarks/machine.py (this folder is on sys.path when run as a script)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -83,25 +84,6 @@ def timed(fn, repeat: int) -> tuple[float, list[float], object]:
     return statistics.median(times), times, result
 
 
-def machine() -> dict:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import duckdb
-    import numpy
-    import scipy
-    import statsmodels
-
-    return {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "load_average_at_start": list(os.getloadavg()), "numpy": numpy.__version__, "scipy": scipy.__version__,
-            "statsmodels": statsmodels.__version__, "duckdb": duckdb.__version__}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=list(SIZES), default="clinic")
@@ -111,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipelines import techniques as tq
 
     db = ensure_practice(args.size)
-    info = machine()
+    info = describe("numpy", "scipy", "statsmodels", "duckdb")
     results: dict[str, dict] = {}
 
     def record(name, fn):
@@ -225,7 +207,8 @@ def pages(sizes: list[str], repeat: int, sources: dict[str, str] | None = None) 
         db = Path((sources or {}).get(size) or OUT / f"bench-{size}-knotwork.duckdb")
         if not db.exists():
             sys.exit(f"{db} is missing: run benchmarks/bench_ingest.py --sizes {size} first")
-        res: dict = {"size": size, "database": str(db), "machine": machine(), "limit_visits": technique_sql.LARGE_DATA_VISITS}
+        res: dict = {"size": size, "database": str(db), "machine": describe("numpy", "scipy", "statsmodels", "duckdb"),
+                     "limit_visits": technique_sql.LARGE_DATA_VISITS}
         res["analysis"] = _child(ANALYSIS_CHILD, str(db))
         res["page_computed"] = _child(PAGE_CHILD, str(db), app, str(repeat))
         if technique_sql.is_large(res["analysis"]["visits"]):

@@ -52,7 +52,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -60,6 +59,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import describe  # benchmarks/machine.py (this folder is on sys.path when run as a script)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -375,29 +376,6 @@ def run_child(name: str, *args, timeout: float | None = None) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def machine() -> dict:
-    mem_kb = 0
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kb = int(line.split()[1])
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import duckdb
-    import pandas
-    import streamlit
-
-    return {"cores": os.cpu_count(), "memory": f"{mem_kb / 1024 ** 2:.1f} GiB", "memory_mb": round(mem_kb / 1024),
-            "cpu": cpu, "python": platform.python_version(), "duckdb": duckdb.__version__,
-            "pandas": pandas.__version__, "streamlit": streamlit.__version__,
-            "load_average_at_start": list(os.getloadavg())}
-
-
 def _matches(folder: Path, clients: int, seed: int) -> bool:
     try:
         truth = json.loads((folder / "truth.json").read_text())
@@ -487,7 +465,8 @@ def main(argv: list[str] | None = None) -> None:
     def say(msg: str) -> None:
         print(f"[{time.perf_counter() - t_start:7.1f} s] {size}: {msg}", file=sys.stderr, flush=True)
 
-    result: dict = {"size": size, "clients": SIZES[size], "seed": args.seed, "machine": machine(),
+    result: dict = {"size": size, "clients": SIZES[size], "seed": args.seed,
+                    "machine": describe("duckdb", "pandas", "streamlit"),
                     "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     folder, gen = ensure_sample(size, args.seed, cache)
     result["generation"] = gen
