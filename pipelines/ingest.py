@@ -126,7 +126,8 @@ def prepare(path: str | Path, kind: str | None = None, rename: dict[str, str] | 
 
 def ingest_file(path: str | Path, db=None, kind: str | None = None, rename: dict[str, str] | None = None,
                 mapping_name: str | None = None, day_first: bool | None = None,
-                progress: Progress | None = None, actor: str | None = None) -> FileReport:
+                progress: Progress | None = None, actor: str | None = None,
+                store_techniques: bool = True) -> FileReport:
     """Import one file.  Raises FileProblem (nothing written) when it cannot be read at all.
 
     A saved mapping (``pipelines.mappings.ColumnMapping`` as ``rename``) may also say the
@@ -148,7 +149,7 @@ def ingest_file(path: str | Path, db=None, kind: str | None = None, rename: dict
         try:
             _ingest(con, table, kind, present, rename, mapping_name, day_first, report, progress, src_names)
             _audit_import(con, report, actor)  # next to raw.imports, in the same transaction
-            if kind in TECHNIQUE_INPUTS:
+            if store_techniques and kind in TECHNIQUE_INPUTS:
                 # A large practice's default technique result is stored with the data it comes from,
                 # so the page opens in about a second instead of refitting (~10 s at 2.4 M visits).
                 # Below technique_sql.LARGE_DATA_VISITS this is one count query and stores nothing.
@@ -482,27 +483,32 @@ def ingest_files(paths: list[str | Path], db=None, kind: str | None = None, rena
     """Import several files, each in its own transaction.  A file that cannot be read
     gets a report with ``error`` set; the others are still imported."""
     reports = []
-    for path in _order_by_dependency(paths, kind):
+    ordered = _order_by_dependency(paths, kind)
+    # The technique result is stored once, with the batch's last file that feeds it: one stored
+    # after the visits would be retired at once by the ROM file that follows (~10 s each at
+    # network size).  If that file cannot be read, nothing is stored and the page computes.
+    feeding = [i for i, (_, k) in enumerate(ordered) if k in TECHNIQUE_INPUTS]
+    for i, (path, _) in enumerate(ordered):
         try:
             reports.append(ingest_file(path, db=db, kind=kind, rename=rename, mapping_name=mapping_name, progress=progress,
-                                       actor=actor))
+                                       actor=actor, store_techniques=bool(feeding) and i == feeding[-1]))
         except FileProblem as exc:
             reports.append(FileReport(str(path), kind, error=str(exc)))
     return reports
 
 
-def _order_by_dependency(paths, kind) -> list:
-    """Parents before children (clients, then visits, then the rest), so one command loads a folder."""
+def _order_by_dependency(paths, kind) -> list[tuple]:
+    """``(path, kind)`` with parents before children (clients, then visits, then the rest), so one
+    command loads a folder; the kind is None where the header does not tell."""
     if kind is not None:
-        return list(paths)
+        return [(p, kind) for p in paths]
     order = {name: i for i, name in enumerate(KINDS)}
 
-    def rank(p):
+    def kind_of(p):
         try:
             t = open_table(p, scan=False)  # the header says the kind; the import checks the rest
-            k = detect_kind(t.columns, t.path.name)
+            return detect_kind(t.columns, t.path.name)
         except FileProblem:
-            k = None
-        return order.get(k, len(order))
+            return None
 
-    return sorted(paths, key=rank)
+    return sorted(((p, kind_of(p)) for p in paths), key=lambda pk: order.get(pk[1], len(order)))

@@ -274,10 +274,16 @@ def test_an_import_of_a_large_practice_stores_the_default_result(tmp_path, monke
     """The importer's hook: after visits are imported the page's default answer is already stored."""
     from tests.conftest import SAMPLE
 
+    from pipelines import ingest
+
     monkeypatch.setattr(ts, "LARGE_DATA_VISITS", 10)  # the sample practice counts as large here
+    calls = []
+    monkeypatch.setattr(ingest, "store_default_report",
+                        lambda con, db=None: calls.append(db) or ts.store_default_report(con, db=db))
     db = tmp_path / "large.duckdb"
     reports = ingest_files(sorted(Path(SAMPLE).glob("*.csv")), db=db)
     assert all(r.error is None for r in reports)
+    assert len(calls) == 1  # once for the batch (clients, visits and ROM all feed it), after the last
     min_n = tq.settings_min_clients(db)
     stored = ts.stored_report(db, "pain_change", min_n)
     assert stored is not None, "the import did not store the technique result"
