@@ -251,6 +251,15 @@ def within_fit(db=None, outcome: str | tq.Outcome = "pain_change", *, regions=No
         return within_fit_on(con, oc, filters, min_clients=min_clients, pairs=pairs)
 
 
+def _solve(A: np.ndarray, b: np.ndarray, yy: float, K: np.ndarray, df_within: int):
+    """OLS on the columns K of the within-client normal equations: coefficients, (X'X)^-1 and the
+    residual variance (``df_within`` = visits - clients, less the k coefficients)."""
+    A_k, b_k = A[np.ix_(K, K)], b[K]
+    beta_k = np.linalg.solve(A_k, b_k)
+    rss = max(yy - float(b_k @ beta_k), 0.0)
+    return beta_k, np.linalg.inv(A_k), rss / max(df_within - K.size, 1)
+
+
 def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any], *, min_clients: int = tq.DEFAULT_MIN_CLIENTS_PER_ARM,
                   pairs: bool = True) -> dict[str, Any]:
     """:func:`within_fit` on an open connection (read-only, or the importer's, see :func:`store_default_report`)."""
@@ -284,12 +293,7 @@ def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any], *, min_clients: 
     keep = _independent_columns(A, order)
     keep_sorted = sorted(keep)
     K = np.array(keep_sorted)
-    A_k, b_k = A[np.ix_(K, K)], b[K]
-    beta_k = np.linalg.solve(A_k, b_k)
-    bread = np.linalg.inv(A_k)
-    k = K.size
-    rss = max(yy - float(b_k @ beta_k), 0.0)
-    sigma2 = rss / max(N - G - k, 1)
+    beta_k, bread, sigma2 = _solve(A, b, yy, K, N - G)
     out.update(A0=A, b0=b, yy=yy, K0=K, n_tech=kt, n_levels=kp, sums_c=sums_c)
 
     # synergy screen (pairs): every pair's column is constant within a cell, so its within-client
@@ -301,12 +305,7 @@ def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any], *, min_clients: 
     if chosen:  # the final model carries the chosen synergies as extra columns
         A, b, S = screen["A"], screen["b"], screen["S"]
         K = np.concatenate([K, screen["chosen_cols"]])
-        A_k, b_k = A[np.ix_(K, K)], b[K]
-        beta_k = np.linalg.solve(A_k, b_k)
-        bread = np.linalg.inv(A_k)
-        k = K.size
-        rss = max(yy - float(b_k @ beta_k), 0.0)
-        sigma2 = rss / max(N - G - k, 1)
+        beta_k, bread, sigma2 = _solve(A, b, yy, K, N - G)
     beta = np.zeros(A.shape[0])
     beta[K] = beta_k
     pair_names = [f"tech[{a}]×tech[{b_}]" for a, b_ in chosen]
@@ -335,7 +334,7 @@ def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any], *, min_clients: 
         XR[:, col] = r_sets @ (client_tech["set_tech"][:, names.index(a)] * client_tech["set_tech"][:, names.index(b_)])
     scores = (XR - S * (R_i / n_i)[:, None])[:, K]  # sum_t x_it (r_it - mean_i r)
     meat = scores.T @ scores
-    factor = (G / max(G - 1, 1)) * ((N - 1) / max(N - k, 1))
+    factor = (G / max(G - 1, 1)) * ((N - 1) / max(N - K.size, 1))
     cov_robust = factor * bread @ meat @ bread
 
     # client variance (for the standardised effect size): variance of the client levels
@@ -348,7 +347,7 @@ def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any], *, min_clients: 
     out.update(names=[all_names[j] for j in K], all_names=all_names, keep=list(K), interactions=chosen,
                pair_screen=screen,
                beta=beta_k, cov_robust=cov_robust, cov_model=sigma2 * bread, sigma2=sigma2, tau2=tau2,
-               levels=levels, reference_pressure=ref, factor=factor, k=k, scores=scores, bread=bread,
+               levels=levels, reference_pressure=ref, factor=factor, k=K.size, scores=scores, bread=bread,
                S=S, Sy=Sy, n_i=n_i, D=D, y_sum=float(Sy.sum()))
     return out
 
