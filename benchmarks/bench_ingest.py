@@ -38,7 +38,7 @@ method, folder, db, kinds = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sy
 files = [f"{folder}/{k}.csv" for k in kinds]
 t0 = time.perf_counter()
 if method == "knotwork":
-    from pipelines.ingest import ingest_files
+    from pipelines.ingest.importer import ingest_files
     reports = ingest_files(files, db=db)
     rows = sum(r.rows_read for r in reports)
     assert all(r.error is None and r.accounted for r in reports)
@@ -74,7 +74,7 @@ print(json.dumps({"seconds": elapsed, "rows": rows, "cpu_s": usage.ru_utime + us
 def ensure_practice(size: str) -> Path:
     folder = OUT / f"practice-{size}"
     if not (folder / "truth.json").exists():
-        from pipelines.sample import generate
+        from pipelines.sample.practice import generate
 
         t0 = time.perf_counter()
         generate(folder, n_clients=SIZES[size], seed=11)

@@ -1,6 +1,6 @@
 """Technique-response analysis time on a generated practice (default: a 2,000-client clinic).
 
-The practice is generated once (``pipelines.sample``, seed 2000) into
+The practice is generated once (``pipelines.sample.practice``, seed 2000) into
 ``benchmarks/out/techniques-<size>/`` and imported with ``ingest_files`` (all six kinds);
 later runs reuse it.  Then, ``--repeat`` times each (median reported):
 
@@ -20,7 +20,7 @@ Usage::
 (``benchmarks/out/bench-<size>-knotwork.duckdb``, opened read-only, never modified), each run
 in a fresh child process so its peak RSS is the page's alone:
 
-* ``analysis``  - ``pipelines.techniques.technique_report(db)``, "the technique analysis
+* ``analysis``  - ``pipelines.techniques.model.technique_report(db)``, "the technique analysis
   queries" (auto path: mixed model up to ``technique_sql.LARGE_DATA_VISITS`` visits, the
   within-client SQL path above), computed (no stored result);
 * ``store``     - ``technique_sql.store_default_report`` (what the import would add), on a
@@ -61,8 +61,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def ensure_practice(size: str) -> Path:
-    from pipelines.ingest import ingest_files
-    from pipelines.sample import generate
+    from pipelines.ingest.importer import ingest_files
+    from pipelines.sample.practice import generate
 
     folder = OUT / f"techniques-{size}"
     db = folder / "knotwork.duckdb"
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from pipelines import techniques as tq
+    from pipelines.techniques import model as tq
 
     db = ensure_practice(args.size)
     info = describe("numpy", "scipy", "statsmodels", "duckdb")
@@ -163,7 +163,7 @@ print(json.dumps({"cold_s": cold, "cold_cpu_s": cold_cpu, "warm_s": statistics.m
 ANALYSIS_CHILD = r"""
 import json, resource, sys, time
 db = sys.argv[1]
-from pipelines import techniques as tq
+from pipelines.techniques import model as tq
 t0, c0 = time.perf_counter(), time.process_time()
 rep = tq.technique_report(db, path="auto")
 out = {"analysis_s": time.perf_counter() - t0, "analysis_cpu_s": time.process_time() - c0, "method": rep.method,
@@ -177,8 +177,8 @@ print(json.dumps(out, default=float))
 STORE_CHILD = r"""
 import json, sys, time
 db = sys.argv[1]
-from pipelines import technique_sql as ts
-from pipelines.db import write_connection
+from pipelines.techniques import large as ts
+from pipelines.warehouse.db import write_connection
 t0, c0 = time.perf_counter(), time.process_time()
 with write_connection(db) as con:
     stored = ts.store_default_report(con, db=db)
@@ -199,7 +199,7 @@ def _child(code: str, *args: str) -> dict:
 def pages(sizes: list[str], repeat: int, sources: dict[str, str] | None = None) -> int:
     import shutil
 
-    from pipelines import technique_sql
+    from pipelines.techniques import large as technique_sql
 
     app = str(ROOT / "dashboard" / "streamlit_app.py")
     rows = []

@@ -6,17 +6,17 @@ no navigation is built, so no therapist page can be reached from this session.
 
 1. **Private link** (``?t=TOKEN``): the token is moved from the URL into
    ``st.session_state`` at once and ``st.query_params.clear()`` removes it from the address
-   bar.  Every rerun resolves it again on the server (``pipelines.share.resolve_token``), so
+   bar.  Every rerun resolves it again on the server (``pipelines.sharing.links.resolve_token``), so
    a link revoked or expiring while the page is open stops working on the next click.  A
    session that arrived through a link stays a client session for good, valid or not: an
-   invalid token gets one generic message (:data:`pipelines.share.INVALID_LINK_MESSAGE`)
+   invalid token gets one generic message (:data:`pipelines.sharing.links.INVALID_LINK_MESSAGE`)
    and nothing else — not even the login form.
 2. **Presentation mode** (the therapist pressed "Show to client"): only that client's view.
    Entering it signs the therapist out of this session, so leaving it needs the password
    when one is set.
 3. **Therapist login**: when ``[security] password_hash`` is set (``knotwork set-password``),
    every therapist page waits for the password (scrypt hash, ``hmac.compare_digest``;
-   ``pipelines.passwords``).  Failed attempts are throttled per server process.  Without a
+   ``pipelines.sharing.passwords``).  Failed attempts are throttled per server process.  Without a
    password the therapist pages open only for a browser on this computer (:func:`is_remote`),
    so a client who reloads a link page from home never lands on them.
 """
@@ -29,13 +29,12 @@ from collections import deque
 
 import streamlit as st
 
-from pipelines.db import DatabaseBusy
-from pipelines.passwords import check_password, password_is_set
-from pipelines.share import INVALID_LINK_MESSAGE, resolve_token
+from dashboard.client_facing.page import CLEAN_CSS, render
+from dashboard.state import AUTH_KEY, PRESENT_KEY, SHARE_KEY
+from pipelines.warehouse.db import DatabaseBusy
+from pipelines.sharing.passwords import check_password, password_is_set
+from pipelines.sharing.links import INVALID_LINK_MESSAGE, resolve_token
 
-SHARE_KEY = "kw_share_token"
-PRESENT_KEY = "kw_present_client"
-AUTH_KEY = "kw_therapist_ok"
 
 # Login throttle (all sessions of this server): at most MAX_FAILURES wrong passwords per WINDOW_S.
 MAX_FAILURES = 10
@@ -125,7 +124,7 @@ def _local_only() -> None:
 
 def _practice_settings(db: str) -> dict | None:
     """The practice's thresholds (its settings file over the defaults); defaults if unreadable."""
-    from dashboard import queries
+    from dashboard.queries import therapist as queries
 
     try:
         return queries.practice_settings(db)
@@ -134,8 +133,6 @@ def _practice_settings(db: str) -> dict | None:
 
 
 def _link_view(db: str, settings: dict | None) -> None:
-    from dashboard.app_pages.client_view import CLEAN_CSS, render
-
     try:
         client_id = resolve_token(st.session_state[SHARE_KEY], db)
     except DatabaseBusy:
@@ -167,7 +164,7 @@ def show_to_client_button(client_id: str, key: str = "kw_show_to_client") -> Non
 
 
 def _presentation(db: str, settings: dict | None) -> None:
-    from dashboard.app_pages.client_view import render
+    from dashboard.client_facing.page import render
 
     render(db, st.session_state[PRESENT_KEY], mode="present", settings=settings)
     st.divider()

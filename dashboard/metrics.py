@@ -1,11 +1,11 @@
 """Small, pure summaries the dashboard shows: headline numbers, trends, attention flags.
 
 No Streamlit and no database here: every function takes DataFrames from
-``dashboard.queries`` (or anything shaped like them) and the practice settings, so the
+``dashboard.queries.therapist`` (or anything shaped like them) and the practice settings, so the
 same numbers can be tested directly and reused by reports.  Clinical rules come from
-``pipelines.clinical`` (thresholds from the practice settings, each with its source).
+``pipelines.clinical.change`` (thresholds from the practice settings, each with its source).
 
-Sign conventions follow ``pipelines.clinical``: ``pain_change = post − pre`` (negative =
+Sign conventions follow ``pipelines.clinical.change``: ``pain_change = post − pre`` (negative =
 relief); a change from baseline is ``latest − baseline`` (negative = better).
 """
 
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pipelines.clinical import IMPROVED, PAIN_WORSE, classify_change, needs_attention, pain_status
-from pipelines.settings import threshold, threshold_source
+from pipelines.clinical.change import IMPROVED, PAIN_WORSE, classify_change, needs_attention, pain_status
+from pipelines.clinical.settings import threshold, threshold_source
 
 # Below this many visits in either arm a within-client comparison is only indicative
 # (clinical.md §5.3: 80 % power at n = 8 only for d_z ≥ 1.16).
@@ -93,7 +93,7 @@ class Headline:
     latest_date: dt.date | None
     change: float | None  # latest − baseline (negative = better)
     pct_change: float | None  # None when baseline is 0 (clinical.md §1.4: "n/a")
-    status: str | None  # pipelines.clinical.pain_status
+    status: str | None  # pipelines.clinical.change.pain_status
     days_since_last_visit: int | None
     last_visit_date: dt.date | None
 
@@ -168,7 +168,7 @@ def theil_sen_trend(visits: pd.DataFrame, min_points: int = 3) -> Trend | None:
 
 
 def pain_category_per_visit(visits: pd.DataFrame, settings: dict | None) -> pd.Series:
-    """``pipelines.clinical.classify_change`` of each visit's pain_pre against the baseline
+    """``pipelines.clinical.change.classify_change`` of each visit's pain_pre against the baseline
     with the practice pain rule (improved / unchanged / deteriorated; None without pain)."""
     if visits.empty:
         return pd.Series([], dtype=object)
@@ -229,10 +229,10 @@ def improvement_by_visit(progress: pd.DataFrame, settings: dict | None,
     ``progress`` has one row per client and visit (``client_id, visit_number,
     baseline_pain, pain_pre``), or, pre-aggregated in SQL, one row per (visit_number,
     baseline_pain, pain_pre) with the number of clients in ``n_rows``
-    (:func:`dashboard.queries.practice_progress_counts`; the same numbers without shipping
+    (:func:`dashboard.queries.therapist.practice_progress_counts`; the same numbers without shipping
     every visit of a large practice).  For k = 1 … ``max_visit``: ``n_clients`` = clients seen at
     least k times with a pain score at visit k, ``n_improved`` = those whose pain_pre is
-    ``improved`` by :func:`pipelines.clinical.classify_change` with the practice pain rule,
+    ``improved`` by :func:`pipelines.clinical.change.classify_change` with the practice pain rule,
     ``pct_improved`` and a 95 % Wilson interval (``ci_low``, ``ci_high``, in %).
     """
     ks = np.arange(1, max_visit + 1)
@@ -278,10 +278,10 @@ def attention_list(clients: pd.DataFrame, settings: dict | None) -> pd.DataFrame
     ``clients`` is the ``client_summary`` mart.  A client is listed when their status is
     active (or not recorded) and either
 
-    * their latest pain is *worse* than baseline (:func:`pipelines.clinical.pain_status`),
+    * their latest pain is *worse* than baseline (:func:`pipelines.clinical.change.pain_status`),
       at any visit count (``attention.flag_worse_than_baseline``, default on), or
     * after ``attention.no_important_change_after_visits`` visits [4] their pain is not a
-      clinically important improvement on baseline (:func:`pipelines.clinical.needs_attention`).
+      clinically important improvement on baseline (:func:`pipelines.clinical.change.needs_attention`).
     """
     cols = list(clients.columns) + ["pain_status", "reason"]
     active = clients[clients["status"].isna() | (clients["status"] == "active")]
@@ -356,12 +356,12 @@ class RomSeries:
 def rom_series(rom: pd.DataFrame, settings: dict | None) -> list[RomSeries]:
     """One series per joint × movement × side, each reading flagged real or within error.
 
-    The MDC comes from :func:`pipelines.clinical.rom_mdc` for the series' instrument
+    The MDC comes from :func:`pipelines.clinical.change.rom_mdc` for the series' instrument
     (clinical.md §2.2); readings by more than one rater or instrument get the larger,
     between-rater MDC because a change across them cannot be told from measurement noise.
-    The normal value and its named source come from ``pipelines.vocab.ROM_NORMS``.
+    The normal value and its named source come from ``pipelines.ingest.vocab.ROM_NORMS``.
     """
-    from pipelines.clinical import rom_change_is_real, rom_mdc, rom_norm
+    from pipelines.clinical.change import rom_change_is_real, rom_mdc, rom_norm
 
     out: list[RomSeries] = []
     if rom.empty:

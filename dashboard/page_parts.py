@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import queries
-from pipelines import entry
-from pipelines.db import DatabaseBusy
+from dashboard.queries import therapist as queries
+from pipelines.entry import forms as entry
+from pipelines.warehouse.db import DatabaseBusy
 
 
 def clients_or_stop(db: str, ver: str) -> pd.DataFrame:
@@ -27,7 +27,7 @@ def date_input_format(settings: dict) -> str:
 
 
 def not_saved_busy(busy: DatabaseBusy, button: str) -> None:
-    """A form's save waited its bound (pipelines.db.FORM_WAIT_S) for an import: say so, keep the form.
+    """A form's save waited its bound (pipelines.warehouse.db.FORM_WAIT_S) for an import: say so, keep the form.
 
     Shown in the same run, without st.rerun, so every value typed stays in its widget."""
     what = f" ({busy.activity})" if busy.activity else ""
@@ -35,8 +35,8 @@ def not_saved_busy(busy: DatabaseBusy, button: str) -> None:
                f"here; press **{button}** again in a moment.", icon=":material/hourglass_top:")
 
 
-# The forms' own reads, cached by data version like every page read (dashboard/queries.py).  While
-# an import holds the database the version stays the one from before it (pipelines.db.data_version),
+# The forms' own reads, cached by data version like every page read (dashboard/queries/therapist.py).  While
+# an import holds the database the version stays the one from before it (pipelines.warehouse.db.data_version),
 # so a form page keeps drawing from these and a Save reaches the "not saved yet" message above,
 # which keeps everything typed, data-editor rows included, instead of the page-wide "being updated".
 @st.cache_data(ttl=queries.TTL, max_entries=queries.MAX_ENTRIES, show_spinner=False)

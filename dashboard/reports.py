@@ -9,11 +9,11 @@
 * **PDF** (:func:`html_to_pdf`): headless Chromium prints the same HTML, through Playwright's
   ``page.pdf`` when Playwright is installed (every non-``file:`` request is aborted), else
   through ``chromium --headless --print-to-pdf``.  Charts have a fixed width
-  (:data:`dashboard.client_charts.PRINT_WIDTH` = 660 px, inside the 680 px printable width of
+  (:data:`dashboard.charts.client.PRINT_WIDTH` = 660 px, inside the 680 px printable width of
   A4 with 15 mm margins; Letter is wider), each chart block has ``break-inside: avoid``, the
   visit table repeats its header and never splits a row, and ``@page`` sets the margins.
 
-Only the one client's data is read (``dashboard.client_view.load_client``).
+Only the one client's data is read (``dashboard.client_facing.view.load_client``).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from string import Template
 
 import plotly.io as pio
 
-from dashboard import client_charts as charts
-from dashboard.client_view import ClientData, ClientSummary, fmt_date, fmt_pain, load_client, summarise, technique_words
-from pipelines.db import resolve_db_path
-from pipelines.settings import load_settings, settings_path_for
+from dashboard.charts import client as charts
+from dashboard.client_facing.view import ClientData, ClientSummary, fmt_date, fmt_pain, load_client, summarise, technique_words
+from pipelines.warehouse.db import resolve_db_path
+from pipelines.clinical.settings import load_settings, settings_path_for
 
 PAPERS = {"A4": "A4", "LETTER": "Letter"}
 MARGIN_MM = 15
@@ -327,8 +327,8 @@ def report_html_download(db, client_id: str, settings: dict | None = None, actor
 def audit_export(db, client_id: str, what: str, actor: str | None = None, out: Path | None = None) -> bool:
     """One ``export`` row in the audit log.  An export only reads, so this is a short write of
     its own, made *after* the file exists: if an import holds the database the file is still
-    delivered and the row waits in the queue (pipelines.audit.record_soon).  False = queued."""
-    from pipelines import audit
+    delivered and the row waits in the queue (pipelines.warehouse.audit.record_soon).  False = queued."""
+    from pipelines.warehouse import audit
 
     where = f" to {out}" if out is not None else " (downloaded)"
     return audit.record_soon(db, "export", "report", client_id, client_id=client_id, actor=actor,

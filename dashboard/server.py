@@ -8,13 +8,13 @@ everything on this machine and out of sight of a client looking at the screen:
 * ``--client.toolbarMode viewer``: no developer menu or "Deploy" button;
 * ``--client.disableDataExport true``: no built-in "Download as CSV" on tables, which would write
   cells such as ``=HYPERLINK(...)`` as live spreadsheet formulas; the pages that offer a CSV use
-  ``pipelines.safe_csv`` instead;
+  ``pipelines.exports.safe_csv`` instead;
 * ``--server.address 127.0.0.1``: reachable only from this computer unless asked otherwise;
 * ``--server.fileWatcherType none`` and ``--global.developmentMode false``: a product, not a
   development server.
 
 The database goes in through ``$KNOTWORK_DB``; the dashboard only ever opens it read-only
-for one query at a time (``dashboard/queries.py``), so imports keep working while it runs.
+for one query at a time (``dashboard/queries/therapist.py``), so imports keep working while it runs.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pipelines.db import ENV_VAR, default_data_dir
+from pipelines.warehouse.db import ENV_VAR, default_data_dir
 
 APP = Path(__file__).resolve().parent / "streamlit_app.py"
 DEFAULT_PORT = 8501
@@ -35,7 +35,7 @@ SAMPLE_FILES = ("clients.csv", "visits.csv", "rom.csv", "self_reports.csv", "tri
 DEMO_DB_NAME = "demo.duckdb"
 DEMO_SEED = 7
 
-# Okabe–Ito blue as the accent, matching dashboard/charts.py.
+# Okabe–Ito blue as the accent, matching dashboard/charts/progress.py.
 THEME_FLAGS = ("--theme.base", "light", "--theme.primaryColor", "#0072B2")
 
 
@@ -97,7 +97,7 @@ def sample_dir(data_dir: Path | None = None) -> Path:
         return repo
     target = (data_dir or default_data_dir()) / "sample"
     if not all((target / f).exists() for f in SAMPLE_FILES[:2]):
-        from pipelines.sample import generate
+        from pipelines.sample.practice import generate
 
         generate(target, seed=DEMO_SEED)
     return target
@@ -116,8 +116,8 @@ def ensure_demo_db(data_dir: Path | None = None, force: bool = False, log=print)
     Built into a temporary file in the same folder and moved into place, so a half-built
     demo is never served and a running dashboard never sees a partial import.
     """
-    from pipelines import audit
-    from pipelines.ingest import ingest_files
+    from pipelines.warehouse import audit
+    from pipelines.ingest.importer import ingest_files
 
     data_dir = data_dir or default_data_dir()
     src = sample_dir(data_dir)

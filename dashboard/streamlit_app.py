@@ -4,13 +4,13 @@ It owns the page set-up, the navigation and the one place where expected, non-bu
 problems become friendly messages instead of tracebacks:
 
 * no database file yet → how to make one;
-* an import holding the write lock (``pipelines.db.DatabaseBusy``) → "data is being
+* an import holding the write lock (``pipelines.warehouse.db.DatabaseBusy``) → "data is being
   updated", naming the import, and the page reruns by itself once it can read again;
 * a database built by an older Knotwork without the marts this version reads → how to
   refresh it.
 
 Pages live in ``dashboard/app_pages/`` and stay thin: read widgets, call
-``dashboard.queries`` and ``dashboard.charts``, render.
+``dashboard.queries.therapist`` and ``dashboard.charts.progress``, render.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
-from dashboard import access, queries
-from pipelines.db import DatabaseBusy, read_connection, start_read_budget
+from dashboard import access
+
+from dashboard.queries import therapist as queries
+from pipelines.warehouse.db import DatabaseBusy, read_connection, start_read_budget
 
 # An emoji favicon is drawn locally (an inline SVG); a ":material/…:" favicon makes every browser
 # that opens the app, a client's link included, fetch the icon from fonts.gstatic.com.
@@ -49,7 +51,7 @@ PAGES = [
 # While an import holds the database (another program: `knotwork ingest`), pages cannot read it.
 # The page says so and checks every AUTO_RETRY_EVERY_S whether the data can be read again, then
 # reruns itself, for up to AUTO_RETRY_FOR_S (a network-size import takes ~7 minutes,
-# pipelines.db.IMPORT_WAIT_S); after that only the button is left, so a session left open on a
+# pipelines.warehouse.db.IMPORT_WAIT_S); after that only the button is left, so a session left open on a
 # database that stays locked does not poll it for ever.
 AUTO_RETRY_EVERY_S = 2.0
 AUTO_RETRY_FOR_S = 15 * 60.0
@@ -125,7 +127,7 @@ def _retry_when_readable(db: str) -> None:
 
 
 _restore_typed_values()
-start_read_budget()  # this run's reads share READ_WAIT_S of waiting (pipelines.db)
+start_read_budget()  # this run's reads share READ_WAIT_S of waiting (pipelines.warehouse.db)
 db = queries.current_db()
 # Private links (?t=…), presentation mode and the therapist password come first: a client's
 # session never builds the navigation below, so no therapist page can be reached from it.
@@ -151,8 +153,8 @@ if not Path(db).exists():
         icon=":material/database:")
     # Or start from nothing in the app: add clients on the Clients page, import on the Import page.
     if st.button("Start an empty practice here", key="create_db", icon=":material/add_circle:", type="primary"):
-        from pipelines.db import write_connection
-        from pipelines.marts import rebuild_marts
+        from pipelines.warehouse.db import write_connection
+        from pipelines.warehouse.marts import rebuild_marts
 
         with write_connection(db) as con:
             rebuild_marts(con)

@@ -11,8 +11,8 @@ import argparse
 import json
 import sys
 
-from pipelines.audit import cli_actor
-from pipelines.db import ENV_VAR, default_db_path, resolve_db_path
+from pipelines.warehouse.audit import cli_actor
+from pipelines.warehouse.db import ENV_VAR, default_db_path, resolve_db_path
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
@@ -21,8 +21,8 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_init(args) -> int:
-    from pipelines.db import write_connection
-    from pipelines.marts import rebuild_marts
+    from pipelines.warehouse.db import write_connection
+    from pipelines.warehouse.marts import rebuild_marts
 
     path = resolve_db_path(args.db)
     with write_connection(path) as con:
@@ -51,11 +51,11 @@ def _print_report(rep) -> None:
 
 
 def cmd_ingest(args) -> int:
-    from pipelines.ingest import ingest_files
+    from pipelines.ingest.importer import ingest_files
 
     rename = None
     if args.mapping:
-        from pipelines.mappings import load_mapping
+        from pipelines.ingest.mappings import load_mapping
 
         rename = load_mapping(args.mapping, db=args.db)
     progress = None
@@ -64,10 +64,10 @@ def cmd_ingest(args) -> int:
             print(f"\r  {msg}", end="", file=sys.stderr, flush=True)
     from pathlib import Path
 
-    from pipelines.db import import_waits
+    from pipelines.warehouse.db import import_waits
 
     # Another import (or the app) holding the database: wait for it with one line on stderr, up to
-    # pipelines.db.IMPORT_WAIT_S; past that main() prints DatabaseBusy as one line and exits 1.
+    # pipelines.warehouse.db.IMPORT_WAIT_S; past that main() prints DatabaseBusy as one line and exits 1.
     names = ", ".join(Path(f).name for f in args.files[:3]) + (" …" if len(args.files) > 3 else "")
     with import_waits(f"an import of {names}", notice=lambda m: print(m, file=sys.stderr, flush=True)):
         reports = ingest_files(args.files, db=args.db, kind=args.kind, rename=rename, mapping_name=args.mapping,
@@ -86,7 +86,7 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from pipelines.sample import generate
+    from pipelines.sample.practice import generate
 
     summary = generate(args.out, n_clients=args.clients, seed=args.seed)
     counts = ", ".join(f"{v:,} {k}" for k, v in summary.items() if isinstance(v, int))
@@ -116,7 +116,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_backup(args) -> int:
-    from pipelines.backup import backup
+    from pipelines.warehouse.backup import backup
 
     folder = backup(resolve_db_path(args.db), args.dir, actor=cli_actor())
     print(f"backup written to {folder}")
@@ -124,7 +124,7 @@ def cmd_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
-    from pipelines.backup import restore
+    from pipelines.warehouse.backup import restore
 
     path = restore(args.dir, args.db, actor=cli_actor())
     print(f"restored into {path}")
@@ -132,7 +132,7 @@ def cmd_restore(args) -> int:
 
 
 def cmd_techniques(args) -> int:
-    from pipelines.techniques import format_table, technique_report
+    from pipelines.techniques.model import format_table, technique_report
 
     report = technique_report(args.db, outcome=args.outcome, mixes=not args.json)
     if args.json:
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from pipelines.db import import_waits
+    from pipelines.warehouse.db import import_waits
 
     try:
         # Every command that writes (init, backup, restore, share, …) waits for a running import
@@ -230,8 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one line for the user, no traceback
-        from pipelines.db import DatabaseBusy
-        from pipelines.readers import FileProblem
+        from pipelines.warehouse.db import DatabaseBusy
+        from pipelines.ingest.readers import FileProblem
 
         if isinstance(exc, (FileProblem, DatabaseBusy, FileNotFoundError, FileExistsError)):
             print(f"error: {exc}", file=sys.stderr)

@@ -11,9 +11,9 @@ import argparse
 import getpass
 import sys
 
-from pipelines.audit import cli_actor
-from pipelines.db import ENV_VAR, default_db_path, resolve_db_path
-from pipelines.share import BASE_URL_ENV
+from pipelines.warehouse.audit import cli_actor
+from pipelines.warehouse.db import ENV_VAR, default_db_path, resolve_db_path
+from pipelines.sharing.links import BASE_URL_ENV
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
@@ -27,7 +27,7 @@ def _error(message: str) -> int:
 
 def _note_queued(db) -> None:
     """Say so when an audit row could not be written yet (an import held the database)."""
-    from pipelines.audit import pending_count
+    from pipelines.warehouse.audit import pending_count
 
     n = pending_count(db)
     if n:
@@ -38,13 +38,13 @@ def _note_queued(db) -> None:
 def base_url(db, explicit: str | None = None) -> str:
     """--base-url, else $KNOTWORK_BASE_URL, else ``[sharing] base_url`` in the practice settings,
     else http://127.0.0.1:8501/."""
-    from pipelines.share import DEFAULT_BASE_URL, configured_base_url
+    from pipelines.sharing.links import DEFAULT_BASE_URL, configured_base_url
 
     return explicit or configured_base_url(db) or DEFAULT_BASE_URL
 
 
 def cmd_report(args) -> int:
-    from dashboard.client_view import UnknownClient
+    from dashboard.client_facing.view import UnknownClient
     from dashboard.reports import ReportError, write_report
 
     path = resolve_db_path(args.db)
@@ -62,8 +62,8 @@ def cmd_report(args) -> int:
 
 
 def cmd_share(args) -> int:
-    from pipelines.passwords import password_is_set
-    from pipelines.share import ShareError, create_link
+    from pipelines.sharing.passwords import password_is_set
+    from pipelines.sharing.links import ShareError, create_link
 
     path = resolve_db_path(args.db)
     if not path.exists():
@@ -83,7 +83,7 @@ def cmd_share(args) -> int:
 
 
 def cmd_revoke(args) -> int:
-    from pipelines.share import ShareError, revoke
+    from pipelines.sharing.links import ShareError, revoke
 
     path = resolve_db_path(args.db)
     if not path.exists():
@@ -114,7 +114,7 @@ def _read_password() -> str | None:
 
 
 def cmd_set_password(args) -> int:
-    from pipelines.passwords import check_strength, set_password
+    from pipelines.sharing.passwords import check_strength, set_password
 
     path = resolve_db_path(args.db)
     if args.remove:

@@ -27,7 +27,7 @@ def write_csv(folder: Path, name: str, text: str) -> Path:
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory) -> Path:
     """The committed solo practice, imported once per test session (read-only for tests)."""
-    from pipelines.ingest import ingest_files
+    from pipelines.ingest.importer import ingest_files
 
     path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
     reports = ingest_files([SAMPLE / f for f in SAMPLE_ORDER if (SAMPLE / f).exists()], db=path)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
-from pipelines.contract import KINDS
+from pipelines.ingest.contract import KINDS
 
 # The practice every hostile file is imported into: two clients, two visits.
 BASE_CLIENTS = "client_id,display_name\nC1,Ann B\nC2,Bob K\n"

@@ -11,7 +11,7 @@ import streamlit as st
 from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
-from pipelines.db import read_connection
+from pipelines.warehouse.db import read_connection
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "streamlit_app.py"
 

@@ -10,9 +10,9 @@ import tomllib
 
 import pytest
 
-from dashboard.access import AUTH_KEY, PRESENT_KEY
-from pipelines.passwords import check_password, hash_password, password_hash, set_password, verify_password
-from pipelines.settings import settings_path_for
+from dashboard.state import AUTH_KEY, PRESENT_KEY
+from pipelines.sharing.passwords import check_password, hash_password, password_hash, set_password, verify_password
+from pipelines.clinical.settings import settings_path_for
 from tests.sharing_helpers import APP, app_test, client_names, page_text
 
 PASSWORD = "correct horse battery"
@@ -119,7 +119,7 @@ def test_wrong_password_gets_a_message_and_the_right_one_opens_the_pages(db, mon
 
 
 def test_a_private_link_never_shows_the_login_form(db, monkeypatch):
-    from pipelines.share import create_link
+    from pipelines.sharing.links import create_link
 
     set_password(PASSWORD, db)
     at = app_test(db, monkeypatch, token=create_link("C0009", db=db).token)

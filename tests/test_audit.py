@@ -23,10 +23,11 @@ import duckdb
 import pytest
 
 from dashboard.reports import chromium_path, report_html_download, report_pdf_bytes
-from pipelines import audit, entry
-from pipelines.backup import list_backups, restore
-from pipelines.ingest import ingest_files
-from pipelines.share import create_link, revoke
+from pipelines.warehouse import audit
+from pipelines.entry import forms as entry
+from pipelines.warehouse.backup import list_backups, restore
+from pipelines.ingest.importer import ingest_files
+from pipelines.sharing.links import create_link, revoke
 from tests.conftest import SAMPLE
 from tests.sharing_helpers import app_test
 from tests.test_backup import every_table
@@ -204,7 +205,7 @@ def test_an_export_while_an_import_holds_the_database_still_happens_and_its_row_
 # ---------------------------------------------------------------------------
 
 def test_a_clients_check_in_through_their_link_writes_one_row_as_the_client(db):
-    from pipelines.checkin import record_checkin
+    from pipelines.sharing.checkin import record_checkin
 
     start = last_id(db)
     ok = record_checkin(CLIENT, {"pain": 3, "region": "neck", "note": "better after the walk"}, db=db, source="link",

@@ -15,8 +15,8 @@ from io import BytesIO
 import duckdb
 import pytest
 
-from pipelines.backup import backup, list_backups, new_backup_folder, restore, zip_backup
-from pipelines.share import create_link
+from pipelines.warehouse.backup import backup, list_backups, new_backup_folder, restore, zip_backup
+from pipelines.sharing.links import create_link
 from tests.test_ingest import snapshot
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.clinical import (
+from pipelines.clinical.change import (
     CATEGORIES,
     classify_change,
     jt_cutoff_c,
@@ -28,7 +28,7 @@ from pipelines.clinical import (
     rom_norm,
     standard_error_of_measurement,
 )
-from pipelines.settings import default_settings
+from pipelines.clinical.settings import default_settings
 
 # ---------------------------------------------------------------------------
 # Jacobson & Truax

@@ -78,7 +78,7 @@ def check_page(page, path: str) -> tuple[bool, str | None]:
 
 def make_files(folder: Path, n_clients: int) -> dict[str, list[Path]]:
     """A generated practice under new ids (K…), and one newcomer per import route."""
-    from pipelines.sample import generate
+    from pipelines.sample.practice import generate
 
     practice = folder / "practice"
     generate(practice, n_clients=n_clients, seed=11)
@@ -279,7 +279,7 @@ def test_a_page_says_updating_then_shows_the_data_by_itself_and_a_form_keeps_its
     holder = Holder(db, "an import of visits.csv")
     try:
         page.get_by_role("button", name="Add client").click()
-        # The form waits its bound (pipelines.db.FORM_WAIT_S), then says so and keeps the form.
+        # The form waits its bound (pipelines.warehouse.db.FORM_WAIT_S), then says so and keeps the form.
         page.get_by_text("Not saved yet").wait_for(timeout=90_000)
         wait_for_app(page)
         text = page.inner_text("body")

@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.contract import KINDS
+from pipelines.ingest.contract import KINDS
 from tests.conftest import MESSY, ROOT
 
 FAST_TRIALS = 6
@@ -186,8 +186,8 @@ def holds_database_open(pid: int, db: Path) -> bool:
 @pytest.fixture(scope="module")
 def practice(tmp_path_factory):
     """Before database, files to import, each intermediate state, and a calibrated timeline."""
-    from pipelines.ingest import ingest_file
-    from pipelines.sample import generate
+    from pipelines.ingest.importer import ingest_file
+    from pipelines.sample.practice import generate
 
     root = tmp_path_factory.mktemp("crash")
     old, new = root / "old", root / "new"

@@ -19,7 +19,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from pipelines.vocab import ROM_NORMS
+from pipelines.ingest.vocab import ROM_NORMS
 from tests.conftest import write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -343,7 +343,8 @@ def test_practice_charts_hold_the_practice_numbers(sample):
 def test_practice_aggregates_from_sql_give_the_same_numbers_as_every_row(sample):
     """The overview reads counts (per visit, baseline and pain; per pain change) instead of every
     visit; the figures must be exactly those computed from the rows themselves."""
-    from dashboard import metrics, queries
+    from dashboard import metrics
+    from dashboard.queries import therapist as queries
 
     rows = sql(sample, "SELECT client_id, visit_number, baseline_pain, pain_pre FROM marts.client_progress")
     counts = queries.practice_progress_counts(str(sample), "v", metrics.MAX_VISIT_NUMBER)
@@ -358,7 +359,7 @@ def test_practice_aggregates_from_sql_give_the_same_numbers_as_every_row(sample)
 def test_client_page_batch_is_one_client_and_follows_the_dates(sample, busy_client):
     """One read for the whole client page; the date picker then narrows it without the database,
     and nothing of another client is in it."""
-    from dashboard import queries
+    from dashboard.queries import therapist as queries
 
     data = queries.load_client_page(str(sample), busy_client)
     for name in ("visits", "self_reports", "trigger_points", "outcome_measures"):
@@ -379,8 +380,8 @@ def test_client_page_batch_is_one_client_and_follows_the_dates(sample, busy_clie
 # --- empty, missing, busy and outdated databases -------------------------------------------
 
 def empty_db(path: Path) -> Path:
-    from pipelines.db import write_connection
-    from pipelines.marts import rebuild_marts
+    from pipelines.warehouse.db import write_connection
+    from pipelines.warehouse.marts import rebuild_marts
 
     with write_connection(path) as con:
         rebuild_marts(con)
@@ -405,8 +406,8 @@ def test_busy_database_shows_a_friendly_message(sample, monkeypatch):
     """An import holding the write lock past the retry window must not put a traceback on screen."""
     import contextlib
 
-    from dashboard import queries
-    from pipelines.db import DatabaseBusy
+    from dashboard.queries import therapist as queries
+    from pipelines.warehouse.db import DatabaseBusy
 
     @contextlib.contextmanager
     def busy(*args, **kwargs):
@@ -422,7 +423,7 @@ def test_busy_database_shows_a_friendly_message(sample, monkeypatch):
 
 def test_database_from_an_older_version_says_how_to_refresh(use_db, sample_db_copy):
     """A database whose marts predate this dashboard (no practice_weekly) gets instructions, not a traceback."""
-    from pipelines.db import write_connection
+    from pipelines.warehouse.db import write_connection
 
     with write_connection(sample_db_copy) as con:
         con.execute("DROP TABLE marts.practice_weekly")
@@ -435,7 +436,7 @@ def test_database_from_an_older_version_says_how_to_refresh(use_db, sample_db_co
 
 def tiny_practice(use_db, tmp_path: Path) -> Path:
     """P1: three visits with pain before only, no ROM or trigger points.  N1: no visits at all."""
-    from pipelines.ingest import ingest_files
+    from pipelines.ingest.importer import ingest_files
 
     d = tmp_path / "csv"
     d.mkdir()

@@ -1,4 +1,4 @@
-"""The dashboard's pure parts: summaries (dashboard.metrics), figures (dashboard.charts), the serve command."""
+"""The dashboard's pure parts: summaries (dashboard.metrics), figures (dashboard.charts.progress), the serve command."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import charts, metrics, server
-from pipelines.settings import default_settings
+from dashboard import metrics, server
+
+from dashboard.charts import progress as charts
+from pipelines.clinical.settings import default_settings
 
 SETTINGS = default_settings()
 
@@ -150,7 +152,7 @@ def test_rom_series_flags_changes_within_measurement_error():
 
 def test_charts_module_does_not_import_streamlit():
     """Client reports reuse the figures outside Streamlit."""
-    code = "import sys, dashboard.charts, dashboard.metrics; assert 'streamlit' not in sys.modules"
+    code = "import sys, dashboard.charts.progress, dashboard.metrics; assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
 
 

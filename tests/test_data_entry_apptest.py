@@ -369,8 +369,8 @@ def test_an_unrecognised_file_asks_for_its_kind_and_suggests_columns(tmp_path, d
 # ---------------------------------------------------------------------------
 
 def test_client_page_shows_each_questionnaires_change_in_mcids_with_its_verdict(db):
-    from pipelines.questionnaires import score_questionnaire
-    from pipelines.settings import threshold
+    from pipelines.clinical.questionnaires import score_questionnaire
+    from pipelines.clinical.settings import threshold
 
     client = "C0027"
     rows = sql(db, "SELECT instrument, taken_on, " + ", ".join(f"item_{i}" for i in range(1, 21)) + ", total_score "

@@ -1,4 +1,4 @@
-"""pipelines.db under contention: bounded waits, the in-process join, the data version, the CLI's
+"""pipelines.warehouse.db under contention: bounded waits, the in-process join, the data version, the CLI's
 waiting line, and what a form shows when it cannot save yet.
 
 The lock is always held by something real: another Python process holding a read-write
@@ -16,12 +16,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import db as kdb
-from pipelines.db import DatabaseBusy, data_version, import_waits, read_connection, write_connection
+from pipelines.warehouse import db as kdb
+from pipelines.warehouse.db import DatabaseBusy, data_version, import_waits, read_connection, write_connection
 
 HOLDER = """
 import sys
-from pipelines.db import import_waits, write_connection
+from pipelines.warehouse.db import import_waits, write_connection
 with import_waits(sys.argv[2]):
     with write_connection(sys.argv[1]) as con:
         con.execute("BEGIN TRANSACTION")
@@ -323,7 +323,7 @@ def import_in_this_process():
 
 def test_a_clients_check_in_during_an_import_keeps_what_they_typed_and_saves_on_the_next_send(
         sample_db_copy, monkeypatch, import_in_this_process):
-    from pipelines.share import create_link
+    from pipelines.sharing.links import create_link
     from tests.sharing_helpers import app_test
 
     db = sample_db_copy
@@ -374,8 +374,8 @@ def test_adding_a_client_during_an_import_says_not_saved_yet_and_keeps_the_form(
 
 def test_a_clients_page_interrupted_by_a_busy_database_gets_plain_words_and_nothing_of_the_practice(
         sample_db_copy, monkeypatch):
-    from dashboard.app_pages import client_view
-    from pipelines.share import create_link
+    from dashboard.client_facing import page as client_view
+    from pipelines.sharing.links import create_link
     from tests.sharing_helpers import app_test
 
     link = create_link("C0009", db=sample_db_copy)

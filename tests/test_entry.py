@@ -1,4 +1,4 @@
-"""Data entry through pipelines.entry: the import's rules, one transaction, audit, marts at once."""
+"""Data entry through pipelines.entry.forms: the import's rules, one transaction, audit, marts at once."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 import duckdb
 import pytest
 
-from pipelines import entry as E
-from pipelines.ingest import ingest_file
-from pipelines.outcomes import outcome_summary, score_and_classify
+from pipelines.entry import forms as E
+from pipelines.ingest.importer import ingest_file
+from pipelines.clinical.outcomes import outcome_summary, score_and_classify
 from tests.conftest import write_csv
 
 CLIENTS = """

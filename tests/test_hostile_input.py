@@ -12,7 +12,7 @@ lone-CR line ends, non-Latin extra headers) are fixed; their minimal reproducers
 
 Files the app writes, and how each is covered here:
 
-* rejects CSV (Import page download) -- ``pipelines.safe_csv.to_csv_bytes``: tested on generated
+* rejects CSV (Import page download) -- ``pipelines.exports.safe_csv.to_csv_bytes``: tested on generated
   frames and on the real rejects of a hostile import;
 * client report HTML / PDF (``knotwork report``, Share and client-view downloads) -- not a
   spreadsheet; data is HTML-escaped (tested below), the PDF is that HTML printed;
@@ -38,9 +38,9 @@ import duckdb
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from pipelines.ingest import ingest_file
-from pipelines.readers import FileProblem
-from pipelines.safe_csv import neutralise_cell, to_csv_bytes
+from pipelines.ingest.importer import ingest_file
+from pipelines.ingest.readers import FileProblem
+from pipelines.exports.safe_csv import neutralise_cell, to_csv_bytes
 from tests.conftest import ROOT
 from tests.hostile_files import BASE_CLIENTS, BASE_VISITS, FORMULAS, HostileFile, hostile_file, round_trip_text
 from tests.test_crash_safety import snapshot
@@ -175,8 +175,8 @@ def _write_rows(path: Path, header: list[str], rows: list[list[str]], delimiter:
 @given(names=st.lists(round_trip_text(), min_size=1, max_size=4), homecare=round_trip_text(),
        note=round_trip_text(), delimiter=st.sampled_from([",", ";"]))
 def test_names_and_notes_round_trip_byte_for_byte(base_db, names, homecare, note, delimiter):
-    from dashboard import queries
-    from dashboard.client_view import load_client
+    from dashboard.queries import therapist as queries
+    from dashboard.client_facing.view import load_client
     from dashboard.reports import build_report_html, esc
 
     folder, db = fresh_copy(base_db)
@@ -254,8 +254,8 @@ def test_csv_download_neutralises_every_formula_and_keeps_the_text(cells, header
 
 def test_rejects_download_of_a_hostile_import_is_safe(base_db):
     """The real path: formulas in a file are rejected, then downloaded from the Import page's query."""
-    from dashboard import entry_queries as eq
-    from dashboard import queries
+    from dashboard.queries import entry as eq
+    from dashboard.queries import therapist as queries
 
     folder, db = fresh_copy(base_db)
     try:
@@ -316,7 +316,7 @@ def test_report_download_name_is_safe_for_any_client_name(name):
 
 def test_backup_writes_no_spreadsheet_files(base_db, tmp_path):
     """Backups are Parquet (typed columns, no formulas) plus DuckDB's SQL scripts: no CSV at all."""
-    from pipelines.backup import backup
+    from pipelines.warehouse.backup import backup
 
     folder, db = fresh_copy(base_db)
     try:
@@ -329,7 +329,7 @@ def test_backup_writes_no_spreadsheet_files(base_db, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Bugs found (pipelines/readers.py, not owned here): failing on purpose until fixed
+# Bugs found (pipelines/ingest/readers.py, not owned here): failing on purpose until fixed
 # ---------------------------------------------------------------------------------------------
 
 def _import_bytes(base_db: Path, name: str, data: bytes):

@@ -13,8 +13,8 @@ import duckdb
 import pytest
 from openpyxl import Workbook
 
-from pipelines.ingest import ingest_file, ingest_files
-from pipelines.readers import FileProblem
+from pipelines.ingest.importer import ingest_file, ingest_files
+from pipelines.ingest.readers import FileProblem
 from tests.conftest import ROOT, write_csv
 
 CLIENTS = """

@@ -1,4 +1,4 @@
-"""The import's fast path (pipelines/fast_import.py) gives exactly the Python validator's answers.
+"""The import's fast path (pipelines/ingest/fast_import.py) gives exactly the Python validator's answers.
 
 The SQL predicate may only ever say "clean" for a row the validator accepts with no reject and
 no warning, and then with the very same typed values; everything else goes to the validator.
@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import pipelines.ingest as ingest
-from pipelines.contract import KINDS
-from pipelines.fast_import import FastStage, load_source
-from pipelines.readers import open_table
-from pipelines.validate import FIELDS, validate_chunk
+import pipelines.ingest.importer as ingest
+from pipelines.ingest.contract import KINDS
+from pipelines.ingest.fast_import import FastStage, load_source
+from pipelines.ingest.readers import open_table
+from pipelines.ingest.validate import FIELDS, validate_chunk
 from tests.conftest import MESSY, SAMPLE, SAMPLE_ORDER, write_csv
 
 hypothesis = pytest.importorskip("hypothesis")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.contract import KINDS
+from pipelines.ingest.contract import KINDS
 
 GRAINS = {
     "marts.visit_outcomes": ("visit_id",),
@@ -126,8 +126,8 @@ def test_rom_changes_carry_the_visits_client(con):
 def test_a_mart_built_by_older_sql_is_rebuilt_at_the_next_write(sample_db_copy):
     """After an upgrade changes a mart's SQL, any write (here: a self-report-only change) rebuilds
     that mart and the marts reading it, so the dashboard never reads an old layout."""
-    from pipelines.db import write_connection
-    from pipelines.marts import mart_fingerprint, rebuild_marts
+    from pipelines.warehouse.db import write_connection
+    from pipelines.warehouse.marts import mart_fingerprint, rebuild_marts
 
     with write_connection(sample_db_copy) as con:
         # What an older Knotwork left behind: rom_changes without client_id, and no fingerprint.

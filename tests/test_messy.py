@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.ingest import ingest_file
+from pipelines.ingest.importer import ingest_file
 from tests.conftest import MESSY
 
 # line -> (column, reason) for every bad row of data/sample/messy/*.csv

@@ -23,8 +23,8 @@ import shutil
 import pytest
 
 from dashboard.reports import build_report_html
-from pipelines.db import read_connection
-from pipelines.share import create_link
+from pipelines.warehouse.db import read_connection
+from pipelines.sharing.links import create_link
 from tests.conftest import SAMPLE
 from tests.sharing_helpers import (app_test, figure_points, new_plot_calls, page_strings, plotly_specs,
                                    strip_plotly_js)

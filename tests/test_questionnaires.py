@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.questionnaires import (
+from pipelines.clinical.questionnaires import (
     Score,
     score_frame,
     score_lefs,

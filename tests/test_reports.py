@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.client_view import load_client, rom_series, summarise
+from dashboard.client_facing.view import load_client, rom_series, summarise
 from dashboard.reports import PLOTLY_CONFIG, build_report_html, write_report
-from pipelines.db import read_connection
+from pipelines.warehouse.db import read_connection
 from tests.sharing_helpers import PLOTLY_JS_MIN, new_plot_calls, strip_plotly_js
 
 CHROMIUM = "/usr/bin/chromium"
@@ -74,10 +74,10 @@ def test_report_says_the_plain_language_headline_and_what_was_done(sample_db, lo
 
 
 def test_values_from_the_database_are_escaped(sample_db_copy):
-    with __import__("pipelines.db", fromlist=["write_connection"]).write_connection(sample_db_copy) as con:
+    with __import__("pipelines.warehouse.db", fromlist=["write_connection"]).write_connection(sample_db_copy) as con:
         con.execute("UPDATE core.clients SET display_name = '<script>alert(1)</script> & Co' WHERE client_id = 'C0001'")
         con.execute("UPDATE core.visits SET homecare = '<img src=x onerror=alert(2)>' WHERE client_id = 'C0001'")
-        from pipelines.marts import rebuild_marts
+        from pipelines.warehouse.marts import rebuild_marts
         rebuild_marts(con)
     html = build_report_html(sample_db_copy, "C0001")
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html

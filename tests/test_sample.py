@@ -1,4 +1,4 @@
-"""The synthetic practice generator (pipelines/sample.py): contract, realism, determinism, truth."""
+"""The synthetic practice generator (pipelines/sample/practice.py): contract, realism, determinism, truth."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.contract import KINDS
-from pipelines.sample import generate, planted_effects
-from pipelines.vocab import (CLIENT_STATUS, INSTRUMENTS, MUSCLES, QUESTIONNAIRES, REGIONS, SIDES, TECHNIQUES,
+from pipelines.ingest.contract import KINDS
+from pipelines.sample.practice import generate, planted_effects
+from pipelines.ingest.vocab import (CLIENT_STATUS, INSTRUMENTS, MUSCLES, QUESTIONNAIRES, REGIONS, SIDES, TECHNIQUES,
                              rom_bounds)
 
 END = dt.date(2026, 11, 20)
@@ -144,7 +144,7 @@ def test_ids_and_names_are_unique_and_private(clinic):
 
 
 def test_names_unique_beyond_the_combinations(tmp_path):
-    from pipelines.sample import display_names
+    from pipelines.sample.practice import display_names
 
     names = display_names(6000, np.random.default_rng(1))
     assert len(set(names)) == 6000

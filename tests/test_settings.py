@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.clinical import pain_status
-from pipelines.settings import (
+from pipelines.clinical.change import pain_status
+from pipelines.clinical.settings import (
     SETTINGS_FILENAME,
     default_settings,
     load_settings,
@@ -19,7 +19,7 @@ from pipelines.settings import (
     threshold_source,
 )
 
-DEFAULT_FILE = Path(__file__).resolve().parents[1] / "pipelines" / "settings_default.toml"
+DEFAULT_FILE = Path(__file__).resolve().parents[1] / "pipelines" / "clinical" / "settings_default.toml"
 
 
 @pytest.mark.parametrize(

@@ -19,9 +19,9 @@ import sys
 
 import pytest
 
-from pipelines.checkin import record_checkin
-from pipelines.db import read_connection
-from pipelines.share import (INVALID_LINK_MESSAGE, ShareError, create_link, link_url, list_links, resolve_token,
+from pipelines.sharing.checkin import record_checkin
+from pipelines.warehouse.db import read_connection
+from pipelines.sharing.links import (INVALID_LINK_MESSAGE, ShareError, create_link, link_url, list_links, resolve_token,
                              revoke, utcnow)
 from tests.sharing_helpers import app_test, client_names, page_text
 
@@ -157,7 +157,7 @@ def test_typo_message_suggests_the_known_region(db):
 
 
 def test_good_checkin_is_stored_with_source_link_and_reaches_the_marts_and_the_client_view(db):
-    from dashboard.client_view import load_client
+    from dashboard.client_facing.view import load_client
 
     when = dt.datetime.now().replace(microsecond=0) - dt.timedelta(minutes=5)
     result = record_checkin(CLIENT, {"pain": 3.5, "region": "Neck", "did_homecare": True, "note": "better"},

@@ -13,7 +13,7 @@ import re
 import duckdb
 import pytest
 
-from pipelines.share import create_link
+from pipelines.sharing.links import create_link
 from tests.test_e2e_browser import CHROMIUM, browser, server, wait_for_app  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser]

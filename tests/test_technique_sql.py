@@ -1,4 +1,4 @@
-"""The large-practice technique path (pipelines.technique_sql): same answers on small data.
+"""The large-practice technique path (pipelines.techniques.large): same answers on small data.
 
 * The SQL estimator (within-client / client fixed effects from SQL aggregates, cluster-robust
   by client from per-client score sums) equals statsmodels OLS with one dummy per client and
@@ -20,11 +20,11 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from pipelines import technique_sql as ts
-from pipelines import techniques as tq
-from pipelines.db import read_connection, write_connection
-from pipelines.ingest import ingest_files
-from pipelines.sample import generate
+from pipelines.techniques import large as ts
+from pipelines.techniques import model as tq
+from pipelines.warehouse.db import read_connection, write_connection
+from pipelines.ingest.importer import ingest_files
+from pipelines.sample.practice import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -251,7 +251,7 @@ def test_subgroups_by_region_at_large_size(sample_db):
 
 def test_table_shows_three_decimals_when_intervals_are_narrow():
     """At network size a clear small effect must not read '-0.00 (-0.01 to -0.00)'."""
-    from dashboard import technique_charts as tc
+    from dashboard.charts import techniques as tc
 
     t = pd.DataFrame([{"technique": "cupping", "n_visits": 85_992, "n_clients": 45_698, "n_clients_without": 99_203,
                        "estimable": True, "effect": -0.0047, "ci_low": -0.0078, "ci_high": -0.0017, "se": 0.0016,
@@ -274,7 +274,7 @@ def test_an_import_of_a_large_practice_stores_the_default_result(tmp_path, monke
     """The importer's hook: after visits are imported the page's default answer is already stored."""
     from tests.conftest import SAMPLE
 
-    from pipelines import ingest
+    from pipelines.ingest import importer as ingest
 
     monkeypatch.setattr(ts, "LARGE_DATA_VISITS", 10)  # the sample practice counts as large here
     calls = []

@@ -1,6 +1,6 @@
 """Technique response (issue 4): the statistics recover what was planted and find nothing where nothing was.
 
-Statistical properties are checked on generated practices (``pipelines.sample``) taken
+Statistical properties are checked on generated practices (``pipelines.sample.practice``) taken
 through the real import pipeline, so confounding by indication and regression to the mean
 (built into the generator) are in the data exactly as a practice would bring them.  The
 figures measured here are printed and written to ``tests/artifacts/technique_validation.json``.
@@ -23,9 +23,9 @@ import pytest
 from scipy.stats import spearmanr
 from statsmodels.stats.multitest import multipletests
 
-from pipelines import techniques as tq
-from pipelines.ingest import ingest_files
-from pipelines.sample import generate
+from pipelines.techniques import model as tq
+from pipelines.ingest.importer import ingest_files
+from pipelines.sample.practice import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -530,7 +530,7 @@ def _decode(values):
 
 
 def test_forest_plot_shows_estimates_counts_and_the_zero_line():
-    from dashboard import technique_charts as tc
+    from dashboard.charts import techniques as tc
 
     def use(c, k, rng):
         base = [t for t in ("a", "c") if rng.random() < 0.5] or ["a"]
@@ -554,7 +554,7 @@ def test_forest_plot_shows_estimates_counts_and_the_zero_line():
 
 
 def test_pressure_chart_plots_adjusted_means_with_intervals():
-    from dashboard import technique_charts as tc
+    from dashboard.charts import techniques as tc
 
     rep = tq.analyse(_frame(n_clients=60))
     fig = tc.pressure_chart(rep.pressure, axis_title="Adjusted mean change (points (0-10))")
@@ -567,7 +567,7 @@ def test_pressure_chart_plots_adjusted_means_with_intervals():
 
 
 def test_teaching_chart_labels_unadjusted_as_not_an_effect():
-    from dashboard import technique_charts as tc
+    from dashboard.charts import techniques as tc
 
     rep = tq.analyse(_frame(n_clients=60))
     fig = tc.adjusted_vs_unadjusted_chart(rep.techniques, axis_title="points")

@@ -7,9 +7,13 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, metrics, page_parts, queries
-from pipelines.clinical import PAIN_CLINICALLY_IMPORTANT, PAIN_SOME, PAIN_WORSE
-from pipelines.settings import threshold_source
+from dashboard import metrics, page_parts
+
+from dashboard.charts import progress as charts
+
+from dashboard.queries import therapist as queries
+from pipelines.clinical.change import PAIN_CLINICALLY_IMPORTANT, PAIN_SOME, PAIN_WORSE
+from pipelines.clinical.settings import threshold_source
 
 db = queries.current_db()
 ver = queries.version(db)
@@ -247,9 +251,9 @@ if len(scores):
     st.caption("Green band: a clinically important improvement on the first score. " + " · ".join(sources)
                + (f" {len(unscored)} questionnaire(s) could not be scored: "
                   + "; ".join(sorted(set(unscored['reason'].astype(str)))) if len(unscored) else ""))
-    # Verdict per questionnaire since the first one (issue 6: pipelines/outcomes.py, dashboard/questionnaire_charts.py).
-    from dashboard.questionnaire_charts import change_caption, questionnaire_change_chart
-    from pipelines.outcomes import classify_outcomes, outcome_summary
+    # Verdict per questionnaire since the first one (issue 6: pipelines/clinical/outcomes.py, dashboard/charts/questionnaires.py).
+    from dashboard.charts.questionnaires import change_caption, questionnaire_change_chart
+    from pipelines.clinical.outcomes import classify_outcomes, outcome_summary
 
     q_summary = outcome_summary(classify_outcomes(scores, settings), settings)
     if (q_summary["n"] >= 2).any():

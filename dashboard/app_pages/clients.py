@@ -1,7 +1,7 @@
 """Clients: add a client, edit one, mark them discharged or referred out.
 
 Thin page: the rules (the import's validation for a clients row, a unique client code, the
-status vocabulary) and the audit row live in ``pipelines.entry``.
+status vocabulary) and the audit row live in ``pipelines.entry.forms``.
 """
 
 from __future__ import annotations
@@ -12,10 +12,16 @@ import json
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, entry_queries as eq, page_parts, queries
-from pipelines import entry
-from pipelines.db import DatabaseBusy
-from pipelines.vocab import CLIENT_STATUS, SEX
+from dashboard import page_parts
+
+from dashboard.charts import progress as charts
+
+from dashboard.queries import entry as eq
+
+from dashboard.queries import therapist as queries
+from pipelines.entry import forms as entry
+from pipelines.warehouse.db import DatabaseBusy
+from pipelines.ingest.vocab import CLIENT_STATUS, SEX
 
 db = queries.current_db()
 ver = queries.version(db)

@@ -3,7 +3,7 @@
 Upload → the kind is detected → columns are matched (a saved mapping that fits the file is
 applied by itself; otherwise suggestions by name) → the first rows are checked with the
 import's own rules → import with a progress bar → the report, and every rejected row with
-its reason, downloadable.  The engine is ``knotwork ingest``'s (``pipelines.ingest``); the
+its reason, downloadable.  The engine is ``knotwork ingest``'s (``pipelines.ingest.importer``); the
 upload is saved to a temporary file for it and removed after the import.
 """
 
@@ -17,14 +17,17 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard import entry_queries as eq, queries
-from pipelines import audit, mappings as M
-from pipelines.contract import KINDS, normalise_header
-from pipelines.db import DatabaseBusy, import_waits
-from pipelines.ingest import ingest_file, required_columns_missing
-from pipelines.readers import FileProblem, open_table
-from pipelines.safe_csv import to_csv_bytes
-from pipelines.validate import FIELDS
+from dashboard.queries import entry as eq
+
+from dashboard.queries import therapist as queries
+from pipelines.warehouse import audit
+from pipelines.ingest import mappings as M
+from pipelines.ingest.contract import KINDS, normalise_header
+from pipelines.warehouse.db import DatabaseBusy, import_waits
+from pipelines.ingest.importer import ingest_file, required_columns_missing
+from pipelines.ingest.readers import FileProblem, open_table
+from pipelines.exports.safe_csv import to_csv_bytes
+from pipelines.ingest.validate import FIELDS
 
 db = queries.current_db()
 ver = queries.version(db)
@@ -200,7 +203,7 @@ if uploaded is not None:
                                            "starts by itself as soon as that one is done.")
 
                 try:
-                    # An import's bound (pipelines.db.IMPORT_WAIT_S), and other sessions' "being updated"
+                    # An import's bound (pipelines.warehouse.db.IMPORT_WAIT_S), and other sessions' "being updated"
                     # message names this file.
                     with import_waits(f"an import of {uploaded.name} from the Import page", notice=waiting):
                         rep = ingest_file(path, db=db, kind=kind, rename=rename, mapping_name=profile_name,

@@ -1,7 +1,7 @@
 """Log a visit: the form a therapist fills in between two clients, in under a minute.
 
-Thin page: widgets here, rules in ``pipelines.entry`` (the import's own validation, one
-write transaction, audit, marts), reads in ``dashboard.entry_queries``.  A refused form
+Thin page: widgets here, rules in ``pipelines.entry.forms`` (the import's own validation, one
+write transaction, audit, marts), reads in ``dashboard.queries.entry``.  A refused form
 keeps every value and shows each problem under its field; a saved one clears for the next
 visit and links to the client's progress, where the visit is already showing.
 """
@@ -13,12 +13,18 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, entry_queries as eq, page_parts, queries
-from pipelines import entry
-from pipelines.db import DatabaseBusy
-from pipelines.outcomes import classify_outcomes, outcome_summary
-from pipelines.questionnaires import INSTRUMENTS
-from pipelines.vocab import INSTRUMENTS as ROM_INSTRUMENTS, JOINTS, MOVEMENTS, RELEASED, SIDES
+from dashboard import page_parts
+
+from dashboard.charts import progress as charts
+
+from dashboard.queries import entry as eq
+
+from dashboard.queries import therapist as queries
+from pipelines.entry import forms as entry
+from pipelines.warehouse.db import DatabaseBusy
+from pipelines.clinical.outcomes import classify_outcomes, outcome_summary
+from pipelines.clinical.questionnaires import INSTRUMENTS
+from pipelines.ingest.vocab import INSTRUMENTS as ROM_INSTRUMENTS, JOINTS, MOVEMENTS, RELEASED, SIDES
 
 db = queries.current_db()
 ver = queries.version(db)

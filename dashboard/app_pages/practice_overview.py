@@ -8,7 +8,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, metrics, page_parts, queries
+from dashboard import metrics, page_parts
+
+from dashboard.charts import progress as charts
+
+from dashboard.queries import therapist as queries
 
 db = queries.current_db()
 ver = queries.version(db)

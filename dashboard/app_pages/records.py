@@ -2,14 +2,14 @@
 
 * **Audit log** — every import, form edit and deletion, report export, private link made or
   ended, backup, restore and password change, newest first, with when and who
-  (``pipelines.audit``).  Filters by what happened, record type, client and dates; edits are
+  (``pipelines.warehouse.audit``).  Filters by what happened, record type, client and dates; edits are
   shown as "field: before → after"; a formula-safe CSV download of what is shown.
-* **Backups** — "Back up now" writes a portable Parquet backup (``pipelines.backup``) into
+* **Backups** — "Back up now" writes a portable Parquet backup (``pipelines.warehouse.backup``) into
   ``backups/`` beside the database and offers it as a zip; earlier backups are listed.
   Restoring stays a command (``knotwork restore``): it builds a *new* database file that the
   practice then switches to, which must not happen under a running dashboard.
 
-Reads go through ``dashboard.entry_queries`` (cached on the data version); the only writes are
+Reads go through ``dashboard.queries.entry`` (cached on the data version); the only writes are
 the backup and emptying the queue of audit rows an export left while the database was busy.
 """
 
@@ -21,12 +21,16 @@ import json
 import pandas as pd
 import streamlit as st
 
-from dashboard import entry_queries as eq, page_parts, queries
-from pipelines import audit
-from pipelines.backup import backup, backups_root, list_backups, new_backup_folder, zip_backup
-from pipelines.db import DatabaseBusy, read_connection
-from pipelines.migrate import pending_migrations
-from pipelines.safe_csv import to_csv_bytes
+from dashboard import page_parts
+
+from dashboard.queries import entry as eq
+
+from dashboard.queries import therapist as queries
+from pipelines.warehouse import audit
+from pipelines.warehouse.backup import backup, backups_root, list_backups, new_backup_folder, zip_backup
+from pipelines.warehouse.db import DatabaseBusy, read_connection
+from pipelines.warehouse.migrate import pending_migrations
+from pipelines.exports.safe_csv import to_csv_bytes
 
 db = queries.current_db()
 ss = st.session_state
@@ -42,7 +46,7 @@ if missing:
                icon=":material/update:")
     st.stop()
 
-# Export rows an import kept waiting (pipelines.audit.record_soon): write them now if we can.
+# Export rows an import kept waiting (pipelines.warehouse.audit.record_soon): write them now if we can.
 if audit.pending_count(db):
     try:
         audit.write_now(db, [], timeout_s=1.0)

@@ -11,10 +11,10 @@ import streamlit as st
 
 from dashboard.access import start_presentation
 from dashboard.reports import report_filename, report_html_download, report_pdf_bytes
-from pipelines.audit import DASHBOARD
-from pipelines.db import data_version, read_connection, resolve_db_path
-from pipelines.passwords import password_is_set
-from pipelines.share import (DEFAULT_BASE_URL, DEFAULT_DAYS, ShareError, configured_base_url, create_link, list_links,
+from pipelines.warehouse.audit import DASHBOARD
+from pipelines.warehouse.db import data_version, read_connection, resolve_db_path
+from pipelines.sharing.passwords import password_is_set
+from pipelines.sharing.links import (DEFAULT_BASE_URL, DEFAULT_DAYS, ShareError, configured_base_url, create_link, list_links,
                              revoke, utcnow)
 
 db = str(resolve_db_path(None))

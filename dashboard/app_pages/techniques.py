@@ -1,7 +1,7 @@
 """Technique response: which techniques, pairs and mixes go with more relief, for whom, at what pressure.
 
-Thin page: filters in, ``dashboard.technique_queries`` (cached analysis from
-``pipelines.techniques``) and ``dashboard.technique_charts`` out.  Every estimate is shown
+Thin page: filters in, ``dashboard.queries.techniques`` (cached analysis from
+``pipelines.techniques.model``) and ``dashboard.charts.techniques`` out.  Every estimate is shown
 with its n and 95 % interval, estimates below the minimum n are replaced by their counts,
 and the caveats of observational data sit next to the numbers.
 """
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import queries
-from dashboard import technique_charts as tc
-from dashboard import technique_queries as tqq
-from dashboard.charts import PLOTLY_CONFIG, pretty
-from pipelines import technique_sql as tsql
-from pipelines import techniques as tq
+from dashboard.queries import therapist as queries
+from dashboard.charts import techniques as tc
+from dashboard.queries import techniques as tqq
+from dashboard.charts.progress import PLOTLY_CONFIG, pretty
+from pipelines.techniques import large as tsql
+from pipelines.techniques import model as tq
 
 db = queries.current_db()
 ver = queries.version(db)

@@ -2,10 +2,10 @@
 --
 -- A link carries an opaque random token (secrets.token_urlsafe(32), 256 bits), never a
 -- client id.  The token itself is never stored: only HMAC-SHA256(pepper, token), where the
--- pepper is a random per-database secret kept in meta.secrets (written by pipelines/share.py
+-- pepper is a random per-database secret kept in meta.secrets (written by pipelines/sharing/links.py
 -- with Python's `secrets`, on first use).  token_prefix (the first 8 of 43 characters) lets
 -- the therapist revoke a link by what they can see; it leaves 208 unguessable bits.
--- A link resolves only while it is not revoked and now < expires_at (pipelines/share.py).
+-- A link resolves only while it is not revoked and now < expires_at (pipelines/sharing/links.py).
 
 CREATE TABLE meta.secrets (
     name       VARCHAR NOT NULL,   -- e.g. 'share_pepper'

@@ -2,7 +2,7 @@
 -- (issue 8), with who did it.
 --
 -- New columns (nullable in the table so the ALTER works on any existing database; the
--- writer, pipelines/audit.py, always fills actor):
+-- writer, pipelines/warehouse/audit.py, always fills actor):
 --   actor      who, in words a practice understands: "anna (command line)",
 --              "therapist (dashboard)" (one practice password, no personal accounts, so the
 --              dashboard cannot say which therapist), "client via share link".

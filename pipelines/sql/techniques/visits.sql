@@ -1,5 +1,5 @@
 -- Every visit that passes the page's filters, with the outcome chosen by $outcome, in a temp
--- table for the large-data (within-client) technique analysis (pipelines/technique_sql.py).
+-- table for the large-data (within-client) technique analysis (pipelines/techniques/large.py).
 -- One row per visit; cc is a dense client code (0..clients-1) so numpy can index by client.
 -- The 7-day self-report windows come from tq_windows (windows.sql for the self-report outcome,
 -- windows_empty.sql otherwise: joining 12 million self-reports for nothing costs seconds).

@@ -1,0 +1,177 @@
+"""The client's own view: their progress in plain words, their charts, what was done, home care,
+and (through a private link) a pain check-in.
+
+It is rendered by :mod:`dashboard.access` in two situations, never through the therapist
+navigation:
+
+* ``mode="link"``: someone opened a private link; the client id comes only from the
+  server-side token lookup (``pipelines.sharing.links.resolve_token``).  A check-in form is shown.
+* ``mode="present"``: the therapist pressed "Show to client" for one client on a tablet.
+
+There is no client picker and no link to any therapist page here, and every read is
+parameterised by the one ``client_id`` (``dashboard.client_facing.view.load_client``).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.charts import client as client_charts
+from dashboard.client_facing.view import (REGION_WORDS, ClientData, UnknownClient, fmt_date, load_client, summarise)
+from pipelines.warehouse.db import DatabaseBusy, data_version, read_connection
+
+CHART_CONFIG = {"displayModeBar": False, "showSendToCloud": False, "displaylogo": False}
+
+# Hide Streamlit's own chrome (header, toolbar, sidebar, "Made with" footer) in the client's view.
+CLEAN_CSS = """
+<style>
+header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stSidebar"],
+[data-testid="stSidebarCollapsedControl"], [data-testid="stDecoration"], footer,
+[data-testid="stTopNavLinkContainer"] { display: none !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 1.5rem !important; max-width: 60rem; }
+</style>
+"""
+
+TONE_BOX = {"good": st.success, "steady": st.info, "concern": st.warning, "none": st.info}
+
+
+@st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
+def _client_data(db: str, version: str, client_id: str) -> ClientData:
+    # client_id is a (hashed) argument: the cache is shared by every session, so each
+    # client's data is cached under their own id only (engineering.md §4).
+    return load_client(db, client_id)
+
+
+@st.cache_data(ttl="1h", max_entries=8, show_spinner=False)
+def _regions(db: str, version: str) -> list[str]:
+    """Body regions a client can pick: the built-in list plus the practice's accepted entries."""
+    extra: list[str] = []
+    try:
+        with read_connection(db) as con:
+            extra = [r[0] for r in con.execute(
+                "SELECT value FROM core.vocabulary_extensions WHERE vocabulary = 'region' ORDER BY value").fetchall()]
+    except Exception:  # an old database without the table: the built-in list is enough
+        extra = []
+    return list(REGION_WORDS) + [r for r in extra if r not in REGION_WORDS]
+
+
+def render(db: str, client_id: str, mode: str = "link", settings: dict | None = None) -> None:
+    """Draw the whole client view for ``client_id`` (see the module docstring for ``mode``)."""
+    st.markdown(CLEAN_CSS, unsafe_allow_html=True)
+    try:
+        data = _client_data(db, data_version(db), client_id)
+    except UnknownClient:
+        st.error("This page is not available.")
+        return
+    summary = summarise(data, settings)
+
+    st.title("Your progress", anchor=False)
+    span = ""
+    if summary.n_visits:
+        span = f" · {summary.n_visits} visit{'s' if summary.n_visits != 1 else ''} since {fmt_date(summary.first_visit)}"
+    st.caption(f"{_md(data.display_name)}{span}")
+    TONE_BOX.get(summary.tone, st.info)(summary.headline)
+    for line in (summary.session_line, summary.checkin_line):
+        if line:
+            st.write(line)
+
+    st.subheader("Pain", anchor=False)
+    st.plotly_chart(client_charts.pain_chart(data, summary, title=None), config=CHART_CONFIG,
+                    key="cv_pain_chart", width="stretch")
+    if summary.goal_level is not None:
+        st.caption(f"The green band is where your pain would be a change most people notice compared with your "
+                   f"first visit. {summary.rule_text}")
+
+    if summary.homecare:
+        st.subheader("Your home care", anchor=False)
+        for d, text in summary.homecare:
+            st.markdown(f"- **{_md(text)}** (from {fmt_date(d)})")
+
+    if summary.rom_lines:
+        st.subheader("How far you can move", anchor=False)
+        for line in summary.rom_lines:
+            st.markdown(f"- {_md(line.text)}")
+        fig = client_charts.rom_chart(data, title=None, summary=summary)
+        if fig is not None:
+            st.plotly_chart(fig, config=CHART_CONFIG, key="cv_rom_chart", width="stretch")
+            st.caption(client_charts.ROM_CAPTION)
+
+    if summary.techniques:
+        st.subheader("What we did", anchor=False)
+        for name, what, n in summary.techniques:
+            st.markdown(f"- **{_md(name)}**{' – ' + _md(what) if what else ''} ({n} visit{'s' if n != 1 else ''})")
+
+    if mode == "link":
+        _checkin_form(db, data)
+
+    _download(db, client_id, data.display_name, settings, mode)
+
+
+def _md(text: str) -> str:
+    """Text from the database shown as Markdown: escape the characters Markdown would act on."""
+    out = str(text)
+    for ch in "\\`*_[]<>#|~$":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def _download(db: str, client_id: str, name: str, settings: dict | None, mode: str) -> None:
+    from dashboard.reports import report_filename, report_html_download
+    from pipelines.warehouse import audit
+
+    # The export is audited like the therapist's: by the client through their link, or shown in the room.
+    actor = audit.CLIENT_LINK if mode == "link" else audit.DASHBOARD
+
+    st.subheader("Keep a copy", anchor=False)
+    st.download_button(
+        "Download your report (HTML)",
+        data=lambda: report_html_download(db, client_id, settings, actor=actor),  # built only when clicked
+        file_name=report_filename(name, "html"), mime="text/html", on_click="ignore",
+        icon=":material/download:", key="cv_download_html")
+    st.caption("The file opens in any web browser, works without internet and can be printed.")
+
+
+def _checkin_form(db: str, data: ClientData) -> None:
+    from pipelines.sharing.checkin import record_checkin
+
+    st.subheader("How are you today?", anchor=False)
+    st.write("Tell your therapist how your pain has been since your last visit. Only your therapist sees this.")
+    regions = _regions(db, data_version(db))
+    default_region = data.complaint_region if data.complaint_region in regions else None
+    # The form is emptied only after a check-in is stored (not on every Send), so nothing the client
+    # typed is lost when it cannot be saved yet.
+    if st.session_state.pop("cv_clear", False):
+        for key in ("cv_pain", "cv_region", "cv_homecare", "cv_note"):
+            st.session_state.pop(key, None)
+    with st.form("cv_checkin", clear_on_submit=False):
+        pain = st.segmented_control("Pain right now (0 = none, 10 = the worst you can imagine)", list(range(11)),
+                                    key="cv_pain")
+        region = st.selectbox("Where?", regions, index=regions.index(default_region) if default_region else None,
+                              format_func=lambda r: REGION_WORDS.get(r, str(r).replace("_", " ")).capitalize(),
+                              key="cv_region", placeholder="Choose a body area")
+        homecare = st.radio("Did you do your home care since your last visit?", ["Yes", "No"], index=None,
+                            horizontal=True, key="cv_homecare")
+        note = st.text_area("Anything else? (optional)", max_chars=2000, key="cv_note")
+        sent = st.form_submit_button("Send", type="primary")
+    thanks = st.session_state.pop("cv_thanks", None)
+    if thanks:
+        st.success(thanks)
+    if not sent:
+        return
+    if pain is None:
+        st.error("pain: please choose a number from 0 to 10.")
+        return
+    values = {"pain": pain, "region": region, "did_homecare": None if homecare is None else homecare == "Yes",
+              "note": note.strip() or None}
+    try:
+        result = record_checkin(data.client_id, values, db=db, source="link")
+    except DatabaseBusy:
+        st.warning("Your check-in could not be saved just yet: your therapist’s records are being updated. "
+                   "What you entered is still here. Please press Send again in a minute.")
+        return
+    if result.ok:
+        st.session_state["cv_thanks"] = "Thank you! Your check-in was saved and your therapist will see it."
+        st.session_state["cv_clear"] = True
+        st.rerun()
+    else:
+        st.error("Nothing was saved. Please check: " + "; ".join(result.errors))

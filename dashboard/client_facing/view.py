@@ -1,0 +1,427 @@
+"""The client-facing view: one client's own progress, in plain language.
+
+No Streamlit here: :func:`load_client` reads one client's data, :func:`summarise` turns it
+into sentences, and the page (``dashboard/client_facing/page.py``), the presentation mode
+and the HTML/PDF report (``dashboard/reports.py``) all render the same :class:`ClientSummary`.
+
+**Privacy by construction.**  Every query below has ``client_id = ?`` bound to the one client
+(taken from a share-link lookup or the therapist's choice, never from the URL) and selects
+only what the client may see: no therapist notes, no other client, no practice figures.
+Nothing in this module can list clients.
+
+**Honest wording.**  "A change most people notice" is used only when
+:func:`pipelines.clinical.change.pain_status` says "clinically important improvement" with the
+practice's thresholds (default: at least 2 points *and* at least 30 % lower than at the start;
+Farrar et al. 2001, clinical.md §1.4).  Smaller improvements, no change and worse pain are
+said as they are, with an invitation to talk about the plan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from dashboard.metrics import important_pain_level
+from pipelines.clinical import change as clinical
+from pipelines.warehouse.db import read_connection
+from pipelines.clinical.settings import threshold
+
+# ---------------------------------------------------------------------------
+# Plain words
+# ---------------------------------------------------------------------------
+
+REGION_WORDS = {
+    "head": "head", "neck": "neck", "shoulder": "shoulder", "upper_back": "upper back", "low_back": "lower back",
+    "hip": "hip", "arm": "arm", "forearm_wrist": "forearm and wrist", "chest": "chest", "thigh": "thigh",
+    "knee": "knee", "lower_leg_foot": "lower leg and foot",
+}
+
+# (name a client recognises, what it is in one line)
+TECHNIQUE_WORDS: dict[str, tuple[str, str]] = {
+    "trigger_point": ("Trigger point therapy", "steady pressure on tight, tender knots until they ease"),
+    "myofascial_release": ("Myofascial release", "slow, sustained stretching of the tissue around the muscles"),
+    "swedish": ("Swedish massage", "long, gliding strokes that help muscles relax"),
+    "deep_tissue": ("Deep tissue massage", "slow, firm pressure into the deeper layers of muscle"),
+    "stretching": ("Stretching", "gentle, held stretches of tight muscles"),
+    "pnf_stretching": ("Assisted stretching (PNF)", "you push gently against resistance, relax, then the stretch goes a little further"),
+    "muscle_energy": ("Muscle energy technique", "light muscle contractions against resistance to help a muscle let go"),
+    "positional_release": ("Positional release", "resting the body in a comfortable position so a tender spot can settle"),
+    "cross_fiber_friction": ("Cross-fibre friction", "small, firm strokes across a tendon or muscle"),
+    "nerve_mobilization": ("Nerve gliding", "gentle movements that help nerves slide freely"),
+    "movement_reeducation": ("Movement re-education", "practising easier ways to move and hold yourself"),
+    "breathwork": ("Breathing exercises", "slow breathing that calms the body and relaxes muscles"),
+    "instrument_assisted": ("Tool-assisted massage", "smooth tools glided over the skin to loosen tight tissue"),
+    "cupping": ("Cupping", "cups that gently lift the skin and muscle"),
+    "lymphatic_drainage": ("Lymphatic drainage", "very light, rhythmic strokes that help reduce swelling"),
+    "thermal": ("Heat or cold", "warmth or cold to ease pain and relax muscles"),
+}
+
+JOINT_WORDS = {"cervical": "neck", "lumbar": "lower back", "thoracic": "upper back"}
+
+MOVEMENT_WORDS: dict[tuple[str, str], str] = {
+    ("cervical", "flexion"): "Bending your head forward",
+    ("cervical", "extension"): "Tipping your head back",
+    ("cervical", "lateral_flexion"): "Tilting your head to the side",
+    ("cervical", "rotation"): "Turning your head",
+    ("lumbar", "flexion"): "Bending forward",
+    ("lumbar", "extension"): "Bending backward",
+    ("lumbar", "lateral_flexion"): "Bending to the side",
+    ("lumbar", "rotation"): "Twisting",
+    ("shoulder", "flexion"): "Raising your arm forward",
+    ("shoulder", "extension"): "Reaching your arm back",
+    ("shoulder", "abduction"): "Raising your arm out to the side",
+    ("shoulder", "internal_rotation"): "Turning your arm inward",
+    ("shoulder", "external_rotation"): "Turning your arm outward",
+    ("elbow", "flexion"): "Bending your elbow",
+    ("elbow", "extension"): "Straightening your elbow",
+    ("forearm", "pronation"): "Turning your palm down",
+    ("forearm", "supination"): "Turning your palm up",
+    ("wrist", "flexion"): "Bending your wrist down",
+    ("wrist", "extension"): "Bending your wrist up",
+    ("wrist", "radial_deviation"): "Tilting your wrist toward the thumb",
+    ("wrist", "ulnar_deviation"): "Tilting your wrist toward the little finger",
+    ("hip", "flexion"): "Lifting your knee toward your chest",
+    ("hip", "extension"): "Moving your leg back",
+    ("hip", "abduction"): "Moving your leg out to the side",
+    ("hip", "adduction"): "Moving your leg across",
+    ("hip", "external_rotation"): "Turning your leg outward",
+    ("hip", "internal_rotation"): "Turning your leg inward",
+    ("knee", "flexion"): "Bending your knee",
+    ("knee", "extension"): "Straightening your knee",
+    ("ankle", "dorsiflexion"): "Pulling your foot up",
+    ("ankle", "plantarflexion"): "Pointing your foot down",
+    ("ankle", "inversion"): "Turning the sole of your foot inward",
+    ("ankle", "eversion"): "Turning the sole of your foot outward",
+}
+
+MAX_ROM_SERIES = 6
+
+
+def region_words(region: str | None) -> str | None:
+    if not region or (isinstance(region, float) and math.isnan(region)):
+        return None
+    return REGION_WORDS.get(region, str(region).replace("_", " "))
+
+
+def technique_words(technique: str) -> tuple[str, str]:
+    return TECHNIQUE_WORDS.get(technique, (str(technique).replace("_", " ").capitalize(), ""))
+
+
+def movement_words(joint: str, movement: str, side: str | None = None) -> str:
+    text = MOVEMENT_WORDS.get((joint, movement))
+    if text is None:
+        text = f"{JOINT_WORDS.get(joint, str(joint).replace('_', ' '))} {str(movement).replace('_', ' ')}".capitalize()
+    if side in ("left", "right"):
+        text += f" ({side})"
+    return text
+
+
+def fmt_pain(x: float | None) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:g}"
+
+
+def fmt_date(d) -> str:
+    if d is None or d is pd.NaT:
+        return ""
+    d = pd.Timestamp(d)
+    return f"{d.day} {d.strftime('%b %Y')}"
+
+
+# ---------------------------------------------------------------------------
+# Data: one client, only what the client may see
+# ---------------------------------------------------------------------------
+
+CLIENT_SQL = """
+select client_id, display_name, complaint_region, primary_complaint
+from core.clients
+where client_id = ?
+"""
+
+VISITS_SQL = """
+select visit_id, visit_date, visit_number, pain_pre, pain_post, pain_region, techniques, homecare
+from marts.visit_outcomes
+where client_id = ?
+order by visit_date, visit_number
+"""
+
+ROM_SQL = """
+select visit_outcomes.visit_date, visit_outcomes.visit_number,
+       rom_changes.joint, rom_changes.movement, rom_changes.side,
+       rom_changes.degrees_pre, rom_changes.degrees_post, rom_changes.instrument, rom_changes.measured_by
+from marts.rom_changes as rom_changes
+inner join marts.visit_outcomes as visit_outcomes on visit_outcomes.visit_id = rom_changes.visit_id
+where visit_outcomes.client_id = ?
+order by rom_changes.joint, rom_changes.movement, rom_changes.side, visit_outcomes.visit_date
+"""
+
+CHECKINS_SQL = """
+select reported_at, pain, region, did_homecare, note, source
+from marts.self_reports
+where client_id = ?
+order by reported_at
+"""
+
+
+@dataclass
+class ClientData:
+    client_id: str
+    display_name: str
+    complaint_region: str | None
+    primary_complaint: str | None
+    visits: pd.DataFrame
+    rom: pd.DataFrame
+    checkins: pd.DataFrame
+
+
+class UnknownClient(LookupError):
+    pass
+
+
+def load_client(db, client_id: str) -> ClientData:
+    """Everything the client view shows for ``client_id`` (raises :class:`UnknownClient`)."""
+    with read_connection(db) as con:
+        row = con.execute(CLIENT_SQL, [client_id]).fetchone()
+        if row is None:
+            raise UnknownClient(client_id)
+        visits = con.execute(VISITS_SQL, [client_id]).df()
+        rom = con.execute(ROM_SQL, [client_id]).df()
+        checkins = con.execute(CHECKINS_SQL, [client_id]).df()
+    visits["techniques"] = visits["techniques"].map(lambda ts: list(ts) if ts is not None else [])
+    return ClientData(row[0], row[1], row[2], row[3], visits, rom, checkins)
+
+
+# ---------------------------------------------------------------------------
+# Summary: sentences
+# ---------------------------------------------------------------------------
+
+GOOD, STEADY, CONCERN, NONE = "good", "steady", "concern", "none"
+
+
+@dataclass
+class RomLine:
+    label: str
+    first: float
+    latest: float
+    first_date: object
+    latest_date: object
+    mdc: float
+    real: bool
+    text: str
+
+
+@dataclass
+class ClientSummary:
+    name: str
+    region: str | None
+    n_visits: int
+    first_visit: object
+    last_visit: object
+    headline: str
+    tone: str  # good / steady / concern / none
+    status: str | None
+    baseline: float | None
+    latest: float | None
+    goal_level: float | None  # pain at or below this is a change most people notice
+    session_line: str | None
+    checkin_line: str | None
+    rom_lines: list[RomLine] = field(default_factory=list)
+    techniques: list[tuple[str, str, int]] = field(default_factory=list)  # (name, what it is, visits)
+    homecare: list[tuple[object, str]] = field(default_factory=list)  # (date given, advice), newest first
+    rule_text: str = ""
+
+
+def rule_text(settings: dict | None) -> str:
+    points = float(threshold(settings, "pain.mcid_points"))
+    pct = float(threshold(settings, "pain.mcid_pct"))
+    return (f"We call a change \u201cone most people notice\u201d when pain is at least {points:g} points "
+            f"and at least {pct:g} % lower than at the start (Farrar et al., Pain 2001).")
+
+
+def _visits_word(n: int) -> str:
+    return "1 visit" if n == 1 else f"{n} visits"
+
+
+def pain_headline(data: ClientData, settings: dict | None) -> tuple[str, str, str | None, float | None, float | None]:
+    """(sentence, tone, pain_status, baseline, latest)."""
+    v = data.visits
+    words = region_words(data.complaint_region)
+    if words is None and len(v) and v["pain_region"].notna().any():
+        words = region_words(v["pain_region"].dropna().mode().iloc[0])
+    your_pain = f"your {words} pain" if words else "your pain"
+    Your_pain = your_pain[0].upper() + your_pain[1:]
+    with_pain = v[v["pain_pre"].notna()]
+    if len(v) == 0:
+        return ("No visits are recorded yet. After your first visit this page will show how you are doing.",
+                NONE, None, None, None)
+    if len(with_pain) == 0:
+        return (f"{_visits_word(len(v))} so far, but no pain scores were recorded, so there is nothing to compare yet.",
+                NONE, None, None, None)
+    baseline = float(with_pain["pain_pre"].iloc[0])
+    latest = float(with_pain["pain_pre"].iloc[-1])
+    n = int(v["visit_number"].max()) if "visit_number" in v else len(v)
+    if len(with_pain) == 1:
+        first = with_pain.iloc[0]
+        after = first["pain_post"]
+        after_text = "" if pd.isna(after) else f" and {fmt_pain(float(after))} just after the session"
+        return (f"At your first visit {your_pain} was {fmt_pain(baseline)} out of 10 before the session{after_text}. "
+                "After a few more visits this page will show how it is changing.", NONE, None, baseline, latest)
+    status = clinical.pain_status(baseline, latest, settings)
+    span = f"over {_visits_word(n)}"
+    b, l = fmt_pain(baseline), fmt_pain(latest)
+    if status == clinical.PAIN_CLINICALLY_IMPORTANT:
+        return (f"{Your_pain} went from {b} to {l} {span} \u2014 a change most people notice.", GOOD, status, baseline, latest)
+    if status == clinical.PAIN_SOME:
+        return (f"{Your_pain} went from {b} to {l} {span}. That is a step in the right direction, though still "
+                "smaller than the change most people notice, so we will keep watching it together.",
+                STEADY, status, baseline, latest)
+    if status == clinical.PAIN_WORSE:
+        return (f"{Your_pain} is higher than at the start: {b} then, {l} now, {span}. "
+                "Let\u2019s talk about what might be behind it and whether to change the plan.",
+                CONCERN, status, baseline, latest)
+    if baseline == 0 and latest == 0:
+        return (f"You had no {words + ' ' if words else ''}pain at your first visit and none now ({span}).",
+                STEADY, status, baseline, latest)
+    return (f"{Your_pain} is about the same as at the start ({b} then, {l} now, {span}). "
+            "That is worth knowing: together we can decide whether to change the plan.",
+            STEADY, status, baseline, latest)
+
+
+def session_line(data: ClientData) -> str | None:
+    both = data.visits.dropna(subset=["pain_pre", "pain_post"])
+    if len(both) < 2:
+        return None
+    drop = float((both["pain_pre"] - both["pain_post"]).mean())
+    if drop >= 0.5:
+        return (f"During a session your pain eased by {drop:.1f} points on average (from just before to just after). "
+                "That short-term relief is a good sign; the change from visit to visit above matters more.")
+    if drop <= -0.5:
+        return (f"On average your pain was {-drop:.1f} points higher just after a session than just before. "
+                "Some soreness after deep work is common, but please tell your therapist about it.")
+    return "Within a session your pain usually stayed about the same from before to after."
+
+
+def checkin_line(data: ClientData) -> str | None:
+    c = data.checkins
+    if c is None or len(c) == 0:
+        return None
+    last = c.iloc[-1]
+    text = f"You sent {len(c)} check-in{'s' if len(c) != 1 else ''} between visits; the latest ({fmt_date(last['reported_at'])}) said pain {fmt_pain(float(last['pain']))} out of 10."
+    known = c["did_homecare"].dropna()
+    if len(known):
+        text += f" You did your home care in {int(known.sum())} of the {len(known)} check-ins that said."
+    return text
+
+
+def rom_lines(data: ClientData, settings: dict | None) -> list[RomLine]:
+    """First and latest 'before the session' reading of each movement measured at ≥ 2 visits
+    with the same instrument, judged against the measurement error (clinical.rom_mdc)."""
+    r = data.rom.dropna(subset=["degrees_pre"]) if len(data.rom) else data.rom
+    out: list[RomLine] = []
+    if r is None or len(r) == 0:
+        return out
+    r = r.assign(instrument=r["instrument"].fillna("unknown"))
+    for (joint, movement, side, instrument), g in r.groupby(["joint", "movement", "side", "instrument"], sort=False):
+        if g["visit_date"].nunique() < 2:
+            continue
+        g = g.sort_values("visit_date")
+        first, last = g.iloc[0], g.iloc[-1]
+        raters = {first["measured_by"], last["measured_by"]}
+        same_rater = len(raters) == 1 and not any(pd.isna(x) for x in raters)
+        mdc = clinical.rom_mdc(None if instrument == "unknown" else instrument, joint, same_rater, settings)
+        change = float(last["degrees_pre"]) - float(first["degrees_pre"])
+        real = bool(clinical.rom_change_is_real(change, None if instrument == "unknown" else instrument, joint,
+                                                same_rater, settings))
+        label = movement_words(joint, movement, side)
+        a, b = f"{float(first['degrees_pre']):g}°", f"{float(last['degrees_pre']):g}°"
+        if real and change > 0:
+            verdict = f"more movement, and more than the {mdc:g}° that measurements can vary by, so it is a real change"
+        elif real:
+            verdict = f"less movement than at the start, by more than the {mdc:g}° that measurements can vary by; worth a look together"
+        else:
+            verdict = f"within the {mdc:g}° that measurements can vary by, so we can\u2019t call it a change yet"
+        out.append(RomLine(label, float(first["degrees_pre"]), float(last["degrees_pre"]), first["visit_date"],
+                           last["visit_date"], mdc, real, f"{label}: from {a} to {b} \u2014 {verdict}."))
+    out.sort(key=lambda x: (-int(x.real), x.label))
+    return out
+
+
+def technique_summary(data: ClientData) -> list[tuple[str, str, int]]:
+    counts: dict[str, int] = {}
+    for ts in data.visits["techniques"]:
+        for t in set(ts):
+            counts[t] = counts.get(t, 0) + 1
+    rows = [(*technique_words(t), n) for t, n in counts.items()]
+    rows.sort(key=lambda x: (-x[2], x[0]))
+    return rows
+
+
+def homecare_list(data: ClientData, limit: int = 3) -> list[tuple[object, str]]:
+    v = data.visits[data.visits["homecare"].notna() & (data.visits["homecare"].astype(str).str.strip() != "")]
+    out: list[tuple[object, str]] = []
+    seen: set[str] = set()
+    for _, row in v.sort_values("visit_date", ascending=False).iterrows():
+        text = str(row["homecare"]).strip()
+        if text.lower() in seen:
+            continue
+        seen.add(text.lower())
+        out.append((row["visit_date"], text))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def summarise(data: ClientData, settings: dict | None = None) -> ClientSummary:
+    headline, tone, status, baseline, latest = pain_headline(data, settings)
+    v = data.visits
+    return ClientSummary(
+        name=data.display_name,
+        region=region_words(data.complaint_region),
+        n_visits=len(v),
+        first_visit=v["visit_date"].min() if len(v) else None,
+        last_visit=v["visit_date"].max() if len(v) else None,
+        headline=headline, tone=tone, status=status, baseline=baseline, latest=latest,
+        goal_level=important_pain_level(baseline, settings) if baseline is not None and len(v.dropna(subset=["pain_pre"])) else None,
+        session_line=session_line(data),
+        checkin_line=checkin_line(data),
+        rom_lines=rom_lines(data, settings),
+        techniques=technique_summary(data),
+        homecare=homecare_list(data),
+        rule_text=rule_text(settings),
+    )
+
+
+def rom_series(data: ClientData, limit: int = MAX_ROM_SERIES, first: list[str] | None = None) -> pd.DataFrame:
+    """ROM 'before the session' readings for the chart, one instrument per movement, with a
+    plain label, the side and the typical range: the movements named in ``first`` (the
+    summary's sentences, real changes first) lead, then the ones measured most often; at most
+    ``limit``."""
+    r = data.rom.dropna(subset=["degrees_pre"]) if len(data.rom) else data.rom
+    if r is None or len(r) == 0:
+        return pd.DataFrame(columns=["label", "side", "visit_date", "degrees", "typical"])
+    r = r.assign(instrument=r["instrument"].fillna("unknown"))
+    sizes = r.groupby(["joint", "movement", "side", "instrument"]).size()
+    rank = {label: i for i, label in enumerate(first or [])}
+    keys = sorted(sizes.index, key=lambda k: (rank.get(movement_words(k[0], k[1], k[2]), len(rank)), -sizes[k],
+                                               movement_words(k[0], k[1], k[2])))
+    keep = keys[:limit]
+    parts = []
+    for joint, movement, side, instrument in keep:
+        g = r[(r["joint"] == joint) & (r["movement"] == movement) & (r["side"] == side) & (r["instrument"] == instrument)]
+        norm = clinical.rom_norm(joint, movement)
+        parts.append(pd.DataFrame({
+            "label": movement_words(joint, movement, side),
+            "side": side,
+            "visit_date": g["visit_date"].to_numpy(),
+            "degrees": g["degrees_pre"].astype(float).to_numpy(),
+            "typical": float(norm.normal) if norm is not None and norm.normal > 0 else float("nan"),
+        }))
+    return pd.concat(parts, ignore_index=True)
+
+
+def today() -> dt.date:
+    return dt.date.today()

@@ -1,0 +1,1318 @@
+"""Technique response: which techniques, pairs and mixes go with more relief, honestly measured.
+
+The unit is the **visit**.  For every visit the marts hold the techniques blended, the
+pressure (1-5), pain before and after, the visit's number in the client's course and
+the next visit's pain before; :func:`load_visits` adds the complaint region and the
+client's self-reported pain in the 7 days before and after the visit.
+
+Outcomes (:data:`OUTCOMES`; negative = relief for pain, positive = more movement for ROM):
+
+* ``pain_change`` - immediate change, pain after - pain before (the primary outcome);
+* ``carryover_change`` - the next visit's pain before - this visit's pain before;
+* ``self_report_change`` - mean self-reported pain in the 7 days after - the 7 days before;
+* ``rom_change`` - mean change in range of motion over the visit's paired readings (degrees).
+
+The model (clinical.md §5.4), fitted by :func:`analyse`::
+
+    outcome ~ one 0/1 column per technique            (not one categorical "mix" label)
+              + pain before the visit                  (baseline: regression to the mean)
+              + visit number                           (course trend)
+              + pressure (categorical, 1-5; reference 3)
+              + complaint region (categorical)         (technique choice depends on it)
+              [+ the outcome's own baseline / days to next visit, for the secondary outcomes]
+              + random intercept per client            (visits of one client are not independent)
+
+fitted with ``statsmodels`` ``MixedLM`` (REML).  When there are fewer than
+:data:`MIN_CLIENTS_MIXED_MODEL` clients, or the fit fails, does not converge or puts the
+client variance on the boundary (clinical.md §5.2), the stated fallback is OLS with
+cluster-robust standard errors by client (t with clients - 1 degrees of freedom); the
+method actually used is part of the result and shown to the user.
+
+* **Per technique**: the adjusted effect (points on 0-10), a 95 % Wald interval, the
+  p-value and the Holm-adjusted p-value (``multipletests(method="holm")``, across the
+  techniques with an estimate), and a standardised effect size (effect / SD of the
+  visit-level outcome after adjustment, sqrt(client variance + residual variance)).
+* **Minimum n** (clinical.md §5.3): an estimate is shown only when at least
+  ``analysis.min_clients_per_arm`` clients (settings; default 8) had visits with the
+  technique *and* at least as many had visits without it; below that only the counts.
+* **Collinearity**: techniques always used together (identical columns) or otherwise
+  linearly dependent cannot be separated - they get no estimate and a warning; pairs used
+  together in most visits get a warning.
+* **Pairs**: for pairs with enough co-use, the interaction a×b in the model with all main
+  effects (synergy beyond additive).  These screening fits reuse the main fit's variance
+  components (random-intercept GLS), one extra column each, so 100+ pairs take a moment.
+  A pair whose synergy survives Holm is then added to the main model (at most
+  :data:`MAX_MODEL_INTERACTIONS`): an unmodelled synergy leaks into the main effects of
+  the pair *and*, because a blend has limited slots, into every other technique.  The
+  main effects of such a pair then mean "used without its partner", and the rows say so.
+* **Full mixes** (the exact set used in a visit): the adjusted difference between visits
+  with that mix and all other visits (covariates only, no technique columns), for mixes
+  with enough clients; plus the adjusted mean change with the mix.
+* **Pressure-response**: adjusted mean change at each pressure 1-5 (standardised over the
+  analysed visits: every visit's prediction with pressure set to p, averaged), with its
+  95 % interval, and the difference from the reference pressure.
+* **Unadjusted differences** (mean with - mean without) are computed for teaching only and
+  always labelled "unadjusted difference - not an effect".
+
+Visits with no technique recorded are left out (an empty list means "not recorded", and
+treating it as "no treatment" would bias every technique toward zero), as are visits
+missing the outcome or pain before.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from importlib import resources
+from itertools import combinations
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+import scipy.optimize
+import scipy.sparse
+import scipy.stats
+from statsmodels.stats.multitest import multipletests
+
+# ---------------------------------------------------------------------------
+# Constants (documented; the minimum n per arm comes from settings)
+# ---------------------------------------------------------------------------
+
+DEFAULT_MIN_CLIENTS_PER_ARM = 8  # used only when no settings can be read (clinical.md §5.3)
+MIN_CLIENTS_MIXED_MODEL = 20  # below this a client variance is too poorly estimated: use the fallback
+MAX_MODEL_INTERACTIONS = 3  # synergies (Holm p < .05) added to the main model, strongest first
+ALPHA = 0.05
+MIN_VISITS_PER_MIX = 10  # and at least min_clients_per_arm; a mean over fewer visits is too noisy to show
+NEAR_COLLINEAR_SHARE = 0.8  # warn when a pair is used together in >= 80 % of the visits using either
+BOUNDARY_RATIO = 1e-4  # client variance below this share of the residual variance = on the boundary
+REFERENCE_PRESSURE = 3
+PRESSURE_LEVELS = (1, 2, 3, 4, 5)
+UNSPECIFIED = "unspecified"
+SELF_REPORT_WINDOW_DAYS = 7
+
+UNADJUSTED_LABEL = "unadjusted difference - not an effect"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: str
+    column: str
+    label: str
+    unit: str
+    direction: str  # what a negative number means
+    axis_title: str
+    extra_covariates: tuple[str, ...] = ()
+    higher_is_better: bool = False  # pain: lower is better; ROM: more movement is better
+
+
+OUTCOMES: dict[str, Outcome] = {
+    "pain_change": Outcome(
+        "pain_change", "pain_change", "Immediate change in pain (after - before the visit)",
+        "points (0-10)", "negative = more relief",
+        "Adjusted change in pain (points, 0–10); negative = more relief"),
+    "carryover_change": Outcome(
+        "carryover_change", "carryover_change",
+        "Carry-over: next visit's pain before - this visit's pain before",
+        "points (0-10)", "negative = relief that lasted to the next visit",
+        "Adjusted carry-over change in pain (points, 0–10); negative = more lasting relief",
+        ("log_days_to_next",)),
+    "self_report_change": Outcome(
+        "self_report_change", "self_report_change",
+        "Self-reported pain: 7 days after - 7 days before the visit",
+        "points (0-10)", "negative = less pain reported after the visit",
+        "Adjusted change in self-reported pain, 7 days after vs before (points, 0–10); negative = more relief",
+        ("self_pain_before_7d",)),
+    "rom_change": Outcome(
+        "rom_change", "rom_mean_change_deg",
+        "Range of motion: mean change over the visit's paired readings (after - before)",
+        "degrees", "positive = more movement",
+        "Adjusted change in range of motion (degrees); positive = more movement", higher_is_better=True),
+}
+
+CAVEATS: tuple[str, ...] = (
+    "Observational data: these numbers come from the practice's own records, not from a trial. "
+    "Techniques were not assigned at random, so an estimate says which techniques went with more "
+    "relief once pain before the visit, visit number, pressure and complaint region are taken into "
+    "account - not that the technique caused it.",
+    "Confounding by indication: therapists choose techniques by how bad the pain is. A technique kept "
+    "for the hardest cases can look worse than it is. Adjusting for pain before the visit removes part "
+    "of this, not all: anything else the therapist noticed that the records do not hold is still mixed in.",
+    "Regression to the mean: clients tend to book when pain peaks, so pain often falls by the next "
+    "reading whatever is done. Raw before/after drops overstate what any technique does; the estimates "
+    "are adjusted for pain before the visit for this reason.",
+    "Small numbers: with few clients the intervals are wide and chance differences look real. "
+    "An estimate is shown only when enough clients had the technique and enough did not, and p-values "
+    "are adjusted for the number of comparisons (Holm).",
+    "Floor of the scale: pain cannot fall below 0, so when pain before the visit is already low the "
+    "possible relief is capped. This makes the strongest techniques look slightly weaker than they are "
+    "(a few percent), most visibly in large practices where the intervals are narrow.",
+)
+
+
+# ---------------------------------------------------------------------------
+# Loading (the only database access; one short-lived read-only connection)
+# ---------------------------------------------------------------------------
+
+FILTERED_VISITS = "/*filtered_visits*/"
+
+
+def sql_file(name: str) -> str:
+    """``pipelines/sql/techniques/<name>.sql`` with the page's filters included."""
+    return with_filtered_visits(_read_sql(name))
+
+
+def with_filtered_visits(sql: str) -> str:
+    """Put the one copy of the filters (filtered_visits.sql) where ``sql`` writes /*filtered_visits*/."""
+    return sql.replace(FILTERED_VISITS, _read_sql("filtered_visits"))
+
+
+def _read_sql(name: str) -> str:
+    return resources.files("pipelines.sql").joinpath(f"techniques/{name}.sql").read_text(encoding="utf-8")
+
+
+VISITS_SQL = """
+with
+
+self_reports as (
+    select client_id, cast(reported_at as date) as reported_on, pain from core.self_reports
+),
+
+filtered as (
+    select
+        filtered_visits.visit_id,
+        filtered_visits.client_id,
+        filtered_visits.visit_date,
+        filtered_visits.visit_number,
+        coalesce(filtered_visits.therapist, 'unspecified') as therapist,
+        filtered_visits.pressure,
+        filtered_visits.techniques,
+        filtered_visits.technique_set,
+        filtered_visits.n_techniques,
+        filtered_visits.pain_pre,
+        filtered_visits.pain_post,
+        filtered_visits.pain_change,
+        filtered_visits.next_visit_date,
+        filtered_visits.carryover_change,
+        filtered_visits.rom_n_paired,
+        filtered_visits.rom_mean_change_deg,
+        filtered_visits.pain_region,
+        filtered_visits.complaint_region
+    from (/*filtered_visits*/) as filtered_visits
+),
+
+windows as (
+    select
+        filtered.visit_id,
+        avg(self_reports.pain) filter (where self_reports.reported_on < filtered.visit_date) as self_pain_before_7d,
+        avg(self_reports.pain) filter (where self_reports.reported_on > filtered.visit_date) as self_pain_after_7d
+    from filtered
+    inner join self_reports
+        on self_reports.client_id = filtered.client_id
+        and self_reports.reported_on between filtered.visit_date - $window and filtered.visit_date + $window
+        and self_reports.reported_on <> filtered.visit_date
+    group by filtered.visit_id
+),
+
+final as (
+    select
+        filtered.*,
+        windows.self_pain_before_7d,
+        windows.self_pain_after_7d,
+        windows.self_pain_after_7d - windows.self_pain_before_7d as self_report_change
+    from filtered
+    left join windows on windows.visit_id = filtered.visit_id
+)
+
+select * from final
+order by client_id, visit_number
+"""
+
+VISITS_SQL = with_filtered_visits(VISITS_SQL)
+
+FILTER_OPTIONS_SQL = """
+select
+    list(distinct coalesce(clients.complaint_region, 'unspecified') order by coalesce(clients.complaint_region, 'unspecified')) as regions,
+    list(distinct coalesce(visit_outcomes.therapist, 'unspecified') order by coalesce(visit_outcomes.therapist, 'unspecified')) as therapists,
+    min(visit_outcomes.visit_date) as first_date,
+    max(visit_outcomes.visit_date) as last_date
+from marts.visit_outcomes as visit_outcomes
+left join core.clients as clients on clients.client_id = visit_outcomes.client_id
+"""
+
+
+def _as_list(values: Iterable[str] | str | None) -> list[str] | None:
+    if values is None:
+        return None
+    if isinstance(values, str):
+        return [values]
+    out = [str(v) for v in values]
+    return out or None
+
+
+def load_visits(db=None, *, regions=None, therapists=None, date_from=None, date_to=None) -> pd.DataFrame:
+    """Visit-level frame for the analysis (filters are bound parameters; ``None`` = no filter).
+
+    ``regions`` filters on the client's complaint region (``"unspecified"`` for none),
+    ``therapists`` on the visit's therapist, ``date_from``/``date_to`` on the visit date
+    (inclusive).  One short-lived read-only connection (pipelines.warehouse.db).
+    """
+    from pipelines.warehouse.db import read_connection
+
+    params = {
+        "regions": _as_list(regions),
+        "therapists": _as_list(therapists),
+        "date_from": pd.Timestamp(date_from).date() if date_from is not None else None,
+        "date_to": pd.Timestamp(date_to).date() if date_to is not None else None,
+        "window": SELF_REPORT_WINDOW_DAYS,
+    }
+    with read_connection(db) as con:
+        frame = con.execute(VISITS_SQL, params).df()
+    return _tidy_visits(frame)
+
+
+def filter_options(db=None) -> dict[str, Any]:
+    """Complaint regions, therapists and the date range present in the database (for filters)."""
+    from pipelines.warehouse.db import read_connection
+
+    with read_connection(db) as con:
+        row = con.execute(FILTER_OPTIONS_SQL).fetchone()
+    regions, therapists, first, last = row
+    return {"regions": list(regions or []), "therapists": list(therapists or []),
+            "first_date": first, "last_date": last}
+
+
+def _tidy_visits(frame: pd.DataFrame) -> pd.DataFrame:
+    """Plain numpy dtypes (no pandas NA extension types), techniques as lists of str."""
+    out = frame.copy()
+    for col in ("pressure", "visit_number", "n_techniques", "rom_n_paired"):
+        if col in out:
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    for col in ("pain_pre", "pain_post", "pain_change", "carryover_change", "rom_mean_change_deg",
+                "self_pain_before_7d", "self_pain_after_7d", "self_report_change"):
+        if col in out:
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    if "techniques" in out:
+        out["techniques"] = [list(t) if t is not None and not (isinstance(t, float) and math.isnan(t)) else []
+                             for t in out["techniques"]]
+    for col in ("visit_date", "next_visit_date"):
+        if col in out:
+            out[col] = pd.to_datetime(out[col])
+    if "visit_date" in out and "next_visit_date" in out:
+        days = (out["next_visit_date"] - out["visit_date"]).dt.days.astype(float)
+        out["days_to_next"] = days
+        out["log_days_to_next"] = np.log(days.clip(lower=1))
+    for col in ("client_id", "visit_id", "complaint_region", "therapist", "technique_set"):
+        if col in out:
+            out[col] = out[col].astype(object)
+    return out
+
+
+def settings_min_clients(db=None) -> int:
+    """``analysis.min_clients_per_arm`` from the practice settings next to ``db`` (default 8)."""
+    try:
+        from pipelines.warehouse.db import resolve_db_path
+        from pipelines.clinical.settings import load_settings, settings_path_for, threshold
+
+        settings = load_settings(settings_path_for(resolve_db_path(db)))
+        return int(threshold(settings, "analysis.min_clients_per_arm"))
+    except (KeyError, ValueError, OSError):
+        return DEFAULT_MIN_CLIENTS_PER_ARM
+
+
+# ---------------------------------------------------------------------------
+# Result
+# ---------------------------------------------------------------------------
+
+TECHNIQUE_COLUMNS = ["technique", "n_visits", "n_clients", "n_clients_without", "estimable", "effect",
+                     "ci_low", "ci_high", "se", "p", "p_adjusted", "effect_size", "unadjusted_difference",
+                     "note"]
+PAIR_COLUMNS = ["technique_a", "technique_b", "n_visits_both", "n_clients_both", "n_clients_a_only",
+                "n_clients_b_only", "estimable", "interaction", "ci_low", "ci_high", "se", "p", "p_adjusted",
+                "in_main_model", "note"]
+MIX_COLUMNS = ["mix", "n_techniques", "n_visits", "n_clients", "estimable", "adjusted_mean", "adjusted_mean_low",
+               "adjusted_mean_high", "effect", "ci_low", "ci_high", "se", "p", "p_adjusted",
+               "unadjusted_difference", "note"]
+PRESSURE_COLUMNS = ["pressure", "n_visits", "n_clients", "estimable", "adjusted_mean", "ci_low", "ci_high",
+                    "difference_vs_reference", "diff_ci_low", "diff_ci_high", "note"]
+
+
+@dataclass
+class TechniqueReport:
+    outcome: Outcome
+    method: str
+    method_reason: str | None
+    min_clients: int
+    n_visits: int
+    n_clients: int
+    excluded: dict[str, int]
+    techniques: pd.DataFrame
+    pairs: pd.DataFrame
+    mixes: pd.DataFrame
+    pressure: pd.DataFrame
+    reference_pressure: int | None
+    model_interactions: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    caveats: tuple[str, ...] = CAVEATS
+    client_variance: float | None = None
+    residual_variance: float | None = None
+    covariates: list[str] = field(default_factory=list)
+    adjusted_for: list[str] = field(default_factory=list)
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.method_reason is not None
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One JSON-ready dict per technique (the ``knotwork techniques --json`` contract)."""
+        out = []
+        for row in self.techniques.itertuples(index=False):
+            out.append({
+                "technique": row.technique,
+                "n_visits": int(row.n_visits),
+                "n_clients": int(row.n_clients),
+                "n_clients_without": int(row.n_clients_without),
+                "effect": _num(row.effect),
+                "ci_low": _num(row.ci_low),
+                "ci_high": _num(row.ci_high),
+                "p": _num(row.p),
+                "p_adjusted": _num(row.p_adjusted),
+                "effect_size": _num(row.effect_size),
+                "outcome": self.outcome.key,
+                "unit": self.outcome.unit,
+                "method": self.method,
+                "note": row.note or None,
+            })
+        return out
+
+
+def _num(value) -> float | None:
+    if value is None:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else round(f, 6)
+
+
+# ---------------------------------------------------------------------------
+# Linear algebra: random-intercept GLS with given variance components, cluster sandwich
+# ---------------------------------------------------------------------------
+
+class _Groups:
+    """Client codes and the quasi-demeaning weights of a random-intercept model."""
+
+    def __init__(self, codes: np.ndarray, tau2: float, sigma2: float):
+        self.codes = codes
+        self.n_groups = int(codes.max()) + 1 if codes.size else 0
+        self.sizes = np.bincount(codes, minlength=self.n_groups).astype(float)
+        self.ind = scipy.sparse.csr_matrix(
+            (np.ones(codes.size), (codes, np.arange(codes.size))), shape=(self.n_groups, codes.size))
+        tau2 = max(float(tau2), 0.0)
+        self.tau2, self.sigma2 = tau2, float(sigma2)
+        self.theta = 1.0 - np.sqrt(self.sigma2 / (self.sigma2 + self.sizes * tau2)) if tau2 > 0 else np.zeros(self.n_groups)
+
+    def transform(self, a: np.ndarray) -> np.ndarray:
+        """a - theta_i * mean_i(a): GLS for a random intercept becomes OLS on the result."""
+        if not self.theta.any():
+            return np.asarray(a, dtype=float)
+        a = np.asarray(a, dtype=float)
+        means = (self.ind @ a) / (self.sizes[:, None] if a.ndim == 2 else self.sizes)
+        shift = (self.theta[:, None] * means if a.ndim == 2 else self.theta * means)[self.codes]
+        return a - shift
+
+    def cluster_meat(self, scores: np.ndarray) -> np.ndarray:
+        s = self.ind @ scores  # per-client sums of x_i * e_i
+        return s.T @ s if s.ndim == 2 else float(s @ s)
+
+    def cluster_factor(self, n: int, k: int) -> float:
+        g = self.n_groups
+        return (g / max(g - 1, 1)) * ((n - 1) / max(n - k, 1))
+
+
+@dataclass
+class _Fit:
+    beta: np.ndarray
+    cov: np.ndarray
+    names: list[str]
+    dist: str  # "z" or "t"
+    df: float | None
+
+    def ci(self, est: float, se: float) -> tuple[float, float]:
+        q = scipy.stats.norm.ppf(1 - ALPHA / 2) if self.dist == "z" else scipy.stats.t.ppf(1 - ALPHA / 2, self.df)
+        return est - q * se, est + q * se
+
+    def pvalue(self, est: float, se: float) -> float:
+        if not se > 0:
+            return float("nan")
+        stat = abs(est / se)
+        return float(2 * (scipy.stats.norm.sf(stat) if self.dist == "z" else scipy.stats.t.sf(stat, self.df)))
+
+    def linear(self, vec: np.ndarray) -> tuple[float, float]:
+        est = float(vec @ self.beta)
+        var = float(vec @ self.cov @ vec)
+        return est, math.sqrt(max(var, 0.0))
+
+
+def _gls_fit(y: np.ndarray, X: np.ndarray, groups: _Groups, names: list[str], cov: str) -> _Fit:
+    ys, Xs = groups.transform(y), groups.transform(X)
+    beta, *_ = np.linalg.lstsq(Xs, ys, rcond=None)
+    resid = ys - Xs @ beta
+    bread = np.linalg.pinv(Xs.T @ Xs)
+    n, k = Xs.shape
+    if cov == "model":
+        return _Fit(beta, groups.sigma2 * bread, names, "t", max(groups.n_groups - 1, 1))
+    meat = groups.cluster_meat(Xs * resid[:, None])
+    V = groups.cluster_factor(n, k) * bread @ meat @ bread
+    return _Fit(beta, V, names, "t", max(groups.n_groups - 1, 1))
+
+
+class _ExtraColumnScreen:
+    """Fits of ``base design + one extra 0/1 column`` by Frisch-Waugh-Lovell, many at once.
+
+    The base design is transformed and factorised once (Xs = QR); each extra column then
+    costs two passes over the data.  Exact for the GLS with the given variance components,
+    including the cluster-robust sandwich (FWL holds for the sandwich too).
+    """
+
+    def __init__(self, y: np.ndarray, X: np.ndarray, groups: _Groups, cov: str):
+        self.groups, self.cov = groups, cov
+        self.ys, Xs = groups.transform(y), groups.transform(X)
+        self.Q, self.R = np.linalg.qr(Xs)
+        self.beta0 = scipy.linalg.solve_triangular(self.R, self.Q.T @ self.ys)
+        self.ry = self.ys - self.Q @ (self.Q.T @ self.ys)
+        self.n, self.k = Xs.shape
+        self.xbar = X.mean(axis=0)
+        self.mean0 = float(self.xbar @ self.beta0)  # standardised mean of the base model
+        w = scipy.linalg.solve_triangular(self.R, self.xbar, trans="T")  # R^-T xbar
+        self.h = self.Q @ w  # Xs A^-1 xbar
+        self.xAx = float(w @ w)  # xbar' A^-1 xbar
+        self.df = float(max(groups.n_groups - 1, 1))
+
+    def fit(self, z: np.ndarray, with_mean: bool = False) -> dict[str, float] | None:
+        """Coefficient of ``z`` (and, with ``with_mean``, the standardised mean with z = 1).
+
+        The transformed extra column is zero outside the clients who have z somewhere, so
+        the model-based path touches only those rows:  r_z = zs - Q Q'zs is never formed,
+        since r_z'r_y = zs'r_y (Q'r_y = 0) and r_z'r_z = zs'zs - |Q'zs|^2.
+        """
+        g = self.groups
+        zbar = np.bincount(g.codes, weights=z, minlength=g.n_groups) / g.sizes
+        rows = np.flatnonzero(zbar[g.codes] != 0)
+        zs = z[rows] - (g.theta * zbar)[g.codes[rows]]
+        qz = self.Q[rows].T @ zs
+        zz = float(zs @ zs)
+        s = zz - float(qz @ qz)
+        if s <= 1e-9 * max(zz, 1e-12):
+            return None
+        b = float(zs @ self.ry[rows]) / s
+        out = {"est": b, "dist": "t", "df": self.df}
+        one_minus = 1.0 - float(self.h[rows] @ zs)  # 1 - xbar' g,  g = A^-1 Xs' zs
+        if with_mean:
+            out["mean"] = self.mean0 + one_minus * b
+        if self.cov == "model":
+            out["se"] = math.sqrt(g.sigma2 / s)
+            if with_mean:
+                out["mean_se"] = math.sqrt(g.sigma2 * (self.xAx + one_minus ** 2 / s))
+            return out
+        zs_full = np.zeros(self.n)
+        zs_full[rows] = zs
+        rz = zs_full - self.Q @ qz
+        e = self.ry - rz * b
+        factor = g.cluster_factor(self.n, self.k + 1)
+        out["se"] = math.sqrt(factor * g.cluster_meat(rz * e)) / s
+        if with_mean:
+            u = self.h + one_minus * rz / s
+            out["mean_se"] = math.sqrt(factor * g.cluster_meat(u * e))
+        return out
+
+
+    def fit_many(self, Z: scipy.sparse.spmatrix, with_mean: bool = False) -> list[dict | None]:
+        """:meth:`fit` for every column of a sparse 0/1 matrix at once (same numbers, no Python loop).
+
+        Cluster-robust fits need each column's full residual vector, so they go one by one.
+        """
+        Z = scipy.sparse.csc_matrix(Z, dtype=float)
+        if self.cov != "model":
+            return [self.fit(Z[:, j].toarray().ravel(), with_mean) for j in range(Z.shape[1])]
+        g = self.groups
+        if g.theta.any():
+            zbar = scipy.sparse.diags(g.theta / g.sizes) @ (g.ind @ Z)  # theta_i * client means, G x M
+            Zs = scipy.sparse.csc_matrix(Z - g.ind.T @ zbar)
+        else:
+            Zs = Z
+        QZ = np.asarray((Zs.T @ self.Q).T)  # k x M
+        zz = np.asarray(Zs.multiply(Zs).sum(axis=0)).ravel()
+        s = zz - (QZ ** 2).sum(axis=0)
+        b = np.asarray(Zs.T @ self.ry).ravel() / np.where(s > 0, s, np.nan)
+        one_minus = 1.0 - np.asarray(Zs.T @ self.h).ravel()
+        out: list[dict | None] = []
+        for j in range(Z.shape[1]):
+            if not s[j] > 1e-9 * max(zz[j], 1e-12):
+                out.append(None)
+                continue
+            res = {"est": float(b[j]), "dist": "t", "df": self.df, "se": math.sqrt(g.sigma2 / s[j])}
+            if with_mean:
+                res["mean"] = self.mean0 + one_minus[j] * b[j]
+                res["mean_se"] = math.sqrt(g.sigma2 * (self.xAx + one_minus[j] ** 2 / s[j]))
+            out.append(res)
+        return out
+
+
+def _ci_p(est, se, dist, df):
+    if not (se > 0) or math.isnan(est):
+        return float("nan"), float("nan"), float("nan")
+    if dist == "z":
+        q, p = scipy.stats.norm.ppf(1 - ALPHA / 2), 2 * scipy.stats.norm.sf(abs(est / se))
+    else:
+        q, p = scipy.stats.t.ppf(1 - ALPHA / 2, df), 2 * scipy.stats.t.sf(abs(est / se), df)
+    return est - q * se, est + q * se, float(p)
+
+
+def holm(pvalues: Iterable[float]) -> np.ndarray:
+    """Holm-adjusted p-values (``multipletests(method="holm")``; its default is Holm-Sidak, not Holm)."""
+    p = np.asarray(list(pvalues), dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], alpha=ALPHA, method="holm")[1]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Design
+# ---------------------------------------------------------------------------
+
+@dataclass
+class _Design:
+    y: np.ndarray
+    X: np.ndarray
+    names: list[str]
+    codes: np.ndarray
+    tech_cols: dict[str, int]  # technique (or merged group label) -> column
+    pressure_cols: dict[str, int]  # level -> column (reference has none)
+    n_cov: int  # columns before the technique block (intercept + covariates)
+
+
+def _pressure_labels(p: pd.Series) -> pd.Series:
+    return p.map(lambda v: "unknown" if pd.isna(v) else str(int(v)))
+
+
+def _covariate_block(df: pd.DataFrame, outcome: Outcome, reference_pressure: str | None,
+                     use_region: bool) -> tuple[np.ndarray, list[str], dict[str, int]]:
+    cols = [np.ones(len(df)), df["pain_pre"].to_numpy(float), df["visit_number"].to_numpy(float)]
+    names = ["intercept", "pain_pre", "visit_number"]
+    for extra in outcome.extra_covariates:
+        cols.append(df[extra].to_numpy(float))
+        names.append(extra)
+    pressure_cols: dict[str, int] = {}
+    labels = _pressure_labels(df["pressure"])
+    for level in sorted(labels.unique()):
+        if level == reference_pressure:
+            continue
+        pressure_cols[level] = len(cols)
+        cols.append((labels == level).to_numpy(float))
+        names.append(f"pressure[{level}]")
+    if use_region:
+        regions = sorted(df["complaint_region"].unique())
+        for region in regions[1:]:
+            cols.append((df["complaint_region"] == region).to_numpy(float))
+            names.append(f"region[{region}]")
+    return np.column_stack(cols), names, pressure_cols
+
+
+def _indicators(df: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+    techs = sorted({t for ts in df["techniques"] for t in ts})
+    index = {t: i for i, t in enumerate(techs)}
+    rows = np.repeat(np.arange(len(df)), [len(ts) for ts in df["techniques"]])
+    cols = np.fromiter((index[t] for ts in df["techniques"] for t in ts), dtype=np.int64, count=rows.size)
+    T = np.zeros((len(df), len(techs)))
+    T[rows, cols] = 1.0
+    return techs, T
+
+
+def _clients_with(mask: np.ndarray, codes: np.ndarray) -> int:
+    """How many distinct clients have at least one visit in ``mask``."""
+    if not mask.any():
+        return 0
+    return int(np.count_nonzero(np.bincount(codes[mask])))
+
+
+# ---------------------------------------------------------------------------
+# Analysis
+# ---------------------------------------------------------------------------
+
+def prepare(visits: pd.DataFrame, outcome: str | Outcome = "pain_change") -> tuple[pd.DataFrame, dict[str, int]]:
+    """The visits the model can use for ``outcome``, and how many were left out and why."""
+    oc = OUTCOMES[outcome] if isinstance(outcome, str) else outcome
+    df = visits
+    excluded: dict[str, int] = {}
+
+    def drop(mask: pd.Series, reason: str):
+        nonlocal df
+        n = int(mask.sum())
+        if n:
+            excluded[reason] = excluded.get(reason, 0) + n
+            df = df.loc[~mask]
+
+    drop(df["techniques"].map(len) == 0, "no technique recorded")
+    drop(df["pain_pre"].isna(), "no pain before the visit")
+    drop(df[oc.column].isna(), f"no {oc.key.replace('_', ' ')} (outcome missing)")
+    for extra in oc.extra_covariates:
+        drop(df[extra].isna() | ~np.isfinite(df[extra].astype(float)), f"no {extra.replace('_', ' ')}")
+    return df.reset_index(drop=True), excluded
+
+
+def analyse(visits: pd.DataFrame, outcome: str | Outcome = "pain_change", *, min_clients: int | None = None,
+            pairs: bool = True, mixes: bool = True, adjust_region: bool = True,
+            force_fallback: str | None = None, standard_errors: str = "model") -> TechniqueReport:
+    """The technique-response analysis of ``visits`` (a :func:`load_visits` frame).
+
+    ``min_clients`` is the minimum number of clients per arm (default: the settings default, 8).
+    ``pairs``/``mixes`` switch the pair and mix tables off (subgroups, quick looks).
+    ``adjust_region`` adds the complaint region as a covariate when there is more than one.
+    ``force_fallback`` (a reason string) skips the mixed model - for tests and comparisons.
+    ``standard_errors``: ``"model"`` (mixed-model based, the default) or ``"robust"``
+    (cluster-robust sandwich by client around the same mixed-model estimates; a sensitivity
+    check when the random-intercept correlation structure is in doubt).
+    Intervals and p-values use a t reference with clients - 1 degrees of freedom (a
+    conservative small-sample choice for clustered data; the normal for large practices).
+    """
+    if standard_errors not in ("model", "robust"):
+        raise ValueError("standard_errors must be 'model' or 'robust'")
+    oc = OUTCOMES[outcome] if isinstance(outcome, str) else outcome
+    min_n = int(min_clients if min_clients is not None else _default_min_clients())
+    df, excluded = prepare(visits, oc)
+    notes_warn: list[str] = []
+    codes, uniques = pd.factorize(df["client_id"]) if len(df) else (np.zeros(0, dtype=np.int64), [])
+    codes = np.asarray(codes, dtype=np.int64)
+    n_clients = len(uniques)
+
+    techs, T = _indicators(df) if len(df) else ([], np.zeros((0, 0)))
+    base_rows = _base_technique_rows(df, techs, T, codes, oc)
+    if len(df) == 0 or n_clients < 2:
+        return _empty_report(oc, min_n, df, n_clients, excluded, base_rows,
+                             "too few visits with this outcome to analyse")
+
+    # --- covariates ------------------------------------------------------------------
+    labels = _pressure_labels(df["pressure"])
+    present = set(labels.unique()) - {"unknown"}
+    ref_p = str(REFERENCE_PRESSURE) if str(REFERENCE_PRESSURE) in present else (
+        labels[labels != "unknown"].mode().iloc[0] if present else None)
+    if ref_p is None:
+        ref_p = "unknown"
+    use_region = adjust_region and df["complaint_region"].nunique() > 1
+    C, c_names, p_cols = _covariate_block(df, oc, ref_p, use_region)
+    C, c_names, p_cols = _drop_dependent_covariates(C, c_names, p_cols)
+
+    # --- technique columns: variation, identical columns, linear dependence ------------
+    keep, blocked, tech_notes = _screen_technique_columns(techs, T, C, notes_warn)
+    model_techs = [t for t in techs if t in keep]
+    for t, note in tech_notes.items():
+        base_rows[t]["note"] = note
+
+    arm_ok = {}
+    for j, t in enumerate(techs):
+        row = base_rows[t]
+        arm_ok[t] = (t in keep and t not in blocked and row["n_clients"] >= min_n
+                     and row["n_clients_without"] >= min_n)
+        if t in keep and t not in blocked and not arm_ok[t]:
+            row["note"] = (f"too few clients to estimate: {row['n_clients']} with, {row['n_clients_without']} without "
+                           f"(minimum {min_n} per arm)")
+    _near_collinear_warnings(techs, T, keep, notes_warn)
+
+    y = df[oc.column].to_numpy(float)
+    tcols = [techs.index(t) for t in model_techs]
+    X = np.column_stack([C, T[:, tcols]]) if tcols else C
+    names = c_names + [f"tech[{t}]" for t in model_techs]
+    design = _Design(y, X, names, codes, {t: C.shape[1] + i for i, t in enumerate(model_techs)}, p_cols, C.shape[1])
+
+    # --- main model -----------------------------------------------------------------------
+    fit, method, reason, tau2, sigma2, groups, cov_kind = _fit_main(design, n_clients, force_fallback,
+                                                                    standard_errors)
+
+    # --- pairs: screen with the main fit's variance components, forward selection -----------
+    pair_df = pd.DataFrame(columns=PAIR_COLUMNS)
+    interactions: list[tuple[str, str]] = []
+    if pairs and len(model_techs) >= 2:
+        candidates = _pair_candidates([t for t in model_techs if t not in blocked], T, techs, codes, min_n)
+        interactions = _select_interactions(design, groups, cov_kind, candidates, T, techs)
+        if interactions:
+            design = _with_interactions(design, interactions, T, techs)
+            fit, method, reason, tau2, sigma2, groups, cov_kind = _fit_main(design, n_clients, force_fallback,
+                                                                            standard_errors)
+        pair_df = _pair_table(design, fit, groups, cov_kind, candidates, interactions, T, techs)
+
+    if reason is not None:
+        notes_warn.insert(0, f"Method: {method}.")
+
+    # --- technique rows -------------------------------------------------------------------
+    sd_total = math.sqrt(max(tau2, 0.0) + max(sigma2, 0.0)) if sigma2 else float("nan")
+    partners = {}
+    for a, b in interactions:
+        partners.setdefault(a, []).append(b)
+        partners.setdefault(b, []).append(a)
+    for t in techs:
+        row = base_rows[t]
+        row["estimable"] = bool(arm_ok.get(t))
+        if not row["estimable"]:
+            continue
+        j = design.tech_cols[t]
+        est, est_se = float(fit.beta[j]), math.sqrt(max(fit.cov[j, j], 0.0))
+        lo, hi, p = _ci_p(est, est_se, fit.dist, fit.df)
+        row.update(effect=est, se=est_se, ci_low=lo, ci_high=hi, p=p,
+                   effect_size=est / sd_total if sd_total and sd_total > 0 else float("nan"))
+        if t in partners:
+            row["note"] = ("effect when used without " + " or ".join(partners[t]) +
+                           "; the pair's synergy is in the pairs table")
+    tech_df = pd.DataFrame([base_rows[t] for t in techs], columns=TECHNIQUE_COLUMNS)
+    tech_df["p_adjusted"] = holm(tech_df["p"].where(tech_df["estimable"]))
+    tech_df = tech_df.sort_values(["estimable", "effect", "n_visits"],
+                                  ascending=[False, not oc.higher_is_better, False],
+                                  na_position="last").reset_index(drop=True)
+
+    # --- pressure-response ----------------------------------------------------------------
+    pressure_df = _pressure_table(design, fit, df, labels, codes, ref_p, min_n)
+
+    # --- mixes ----------------------------------------------------------------------------
+    mix_df = pd.DataFrame(columns=MIX_COLUMNS)
+    if mixes:
+        mix_df = _mix_table(df, y, C, groups, cov_kind, codes, min_n, oc.higher_is_better)
+
+    return TechniqueReport(
+        outcome=oc, method=method, method_reason=reason, min_clients=min_n, n_visits=len(df),
+        n_clients=n_clients, excluded=excluded, techniques=tech_df, pairs=pair_df, mixes=mix_df,
+        pressure=pressure_df, reference_pressure=int(ref_p) if ref_p not in (None, "unknown") else None,
+        model_interactions=interactions, warnings=notes_warn, client_variance=tau2 if reason is None else None,
+        residual_variance=sigma2, covariates=[n for n in c_names if n != "intercept"],
+        adjusted_for=_adjusted_for(c_names, oc, ref_p))
+
+
+COVARIATE_LABELS = {
+    "pain_pre": "pain before the visit",
+    "visit_number": "visit number",
+    "log_days_to_next": "days to the next visit (log)",
+    "self_pain_before_7d": "self-reported pain in the 7 days before",
+}
+
+
+def _adjusted_for(names: list[str], oc: Outcome, ref_p: str | None) -> list[str]:
+    out = [COVARIATE_LABELS[n] for n in names if n in COVARIATE_LABELS]
+    if any(n.startswith("pressure[") for n in names):
+        out.append(f"pressure (categorical, reference {ref_p})")
+    if any(n.startswith("region[") for n in names):
+        out.append("complaint region")
+    return out
+
+
+def _default_min_clients() -> int:
+    try:
+        from pipelines.clinical.settings import threshold
+
+        return int(threshold(None, "analysis.min_clients_per_arm"))
+    except (KeyError, ValueError):
+        return DEFAULT_MIN_CLIENTS_PER_ARM
+
+
+def _base_technique_rows(df, techs, T, codes, oc) -> dict[str, dict]:
+    rows = {}
+    y = df[oc.column].to_numpy(float) if len(df) else np.zeros(0)
+    all_clients = np.unique(codes).size
+    for j, t in enumerate(techs):
+        used = T[:, j] == 1
+        n_with = _clients_with(used, codes)
+        n_without = _clients_with(~used, codes)
+        unadj = float(y[used].mean() - y[~used].mean()) if used.any() and (~used).any() else float("nan")
+        rows[t] = {"technique": t, "n_visits": int(used.sum()), "n_clients": n_with,
+                   "n_clients_without": n_without if all_clients else 0, "estimable": False,
+                   "effect": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "se": float("nan"),
+                   "p": float("nan"), "p_adjusted": float("nan"), "effect_size": float("nan"),
+                   "unadjusted_difference": unadj, "note": ""}
+    return rows
+
+
+def _empty_report(oc, min_n, df, n_clients, excluded, base_rows, why) -> TechniqueReport:
+    tech_df = pd.DataFrame(list(base_rows.values()), columns=TECHNIQUE_COLUMNS)
+    tech_df["note"] = why
+    return TechniqueReport(
+        outcome=oc, method="none", method_reason=why, min_clients=min_n, n_visits=len(df), n_clients=n_clients,
+        excluded=excluded, techniques=tech_df, pairs=pd.DataFrame(columns=PAIR_COLUMNS),
+        mixes=pd.DataFrame(columns=MIX_COLUMNS), pressure=pd.DataFrame(columns=PRESSURE_COLUMNS),
+        reference_pressure=None, warnings=[why])
+
+
+def _drop_dependent_covariates(C, names, p_cols):
+    """Drop covariate columns that are constant or linear combinations of earlier ones."""
+    _, R, piv = scipy.linalg.qr(C, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(R))
+    tol = diag.max() * max(C.shape) * np.finfo(float).eps * 10 if diag.size else 0
+    rank = int((diag > tol).sum())
+    if rank == C.shape[1]:
+        return C, names, p_cols
+    dependent = set(piv[rank:].tolist()) - {0}
+    keep = [i for i in range(C.shape[1]) if i not in dependent]
+    new_index = {old: new for new, old in enumerate(keep)}
+    p_cols = {lvl: new_index[c] for lvl, c in p_cols.items() if c in new_index}
+    return C[:, keep], [names[i] for i in keep], p_cols
+
+
+def _screen_technique_columns(techs, T, C, warn: list[str]) -> tuple[list[str], set[str], dict[str, str]]:
+    """Which technique columns can enter the model; notes for the ones that cannot."""
+    notes: dict[str, str] = {}
+    keep: list[str] = []
+    n = T.shape[0]
+    for j, t in enumerate(techs):
+        used = int(T[:, j].sum())
+        if used == n:
+            notes[t] = "used in every visit analysed: nothing to compare with"
+        else:
+            keep.append(t)
+    # identical columns: always used together
+    seen: dict[bytes, str] = {}
+    groups: dict[str, list[str]] = {}
+    for t in list(keep):
+        key = np.packbits(T[:, techs.index(t)].astype(bool)).tobytes()
+        if key in seen:
+            groups.setdefault(seen[key], [seen[key]]).append(t)
+        else:
+            seen[key] = t
+    for first, members in groups.items():
+        for t in members:
+            others = [m for m in members if m != t]
+            notes[t] = ("always used together with " + ", ".join(others) +
+                        ": their effects cannot be separated (collinear)")
+        warn.append("Collinear: " + " and ".join(members) + " are always used together, so their separate "
+                    "effects cannot be estimated; they are adjusted for as one block.")
+        for t in members[1:]:
+            keep.remove(t)
+    # remaining linear dependence (e.g. a = b + c across all visits)
+    if keep:
+        M = np.column_stack([C, T[:, [techs.index(t) for t in keep]]])
+        _, R, piv = scipy.linalg.qr(M, mode="economic", pivoting=True)
+        diag = np.abs(np.diag(R))
+        tol = diag.max() * max(M.shape) * np.finfo(float).eps * 10
+        rank = int((diag > tol).sum())
+        if rank < M.shape[1]:
+            dependent = [keep[i - C.shape[1]] for i in piv[rank:] if i >= C.shape[1]]
+            for t in dependent:
+                keep.remove(t)
+                notes[t] = "collinear with other techniques or covariates: cannot be separated"
+            if dependent:
+                warn.append("Collinear: " + ", ".join(dependent) + " cannot be separated from the other "
+                            "techniques and covariates (a linear combination of them); no estimate.")
+    # a block of always-together techniques stays in the model through its first member
+    # (so the others are adjusted for it) but none of its members gets an estimate
+    blocked = {t for members in groups.values() for t in members}
+    return keep, blocked, notes
+
+
+def _near_collinear_warnings(techs, T, keep, warn):
+    cols = [t for t in techs if t in keep]
+    for a, b in combinations(cols, 2):
+        ua, ub = T[:, techs.index(a)] == 1, T[:, techs.index(b)] == 1
+        either = int((ua | ub).sum())
+        both = int((ua & ub).sum())
+        if either >= 10 and both / either >= NEAR_COLLINEAR_SHARE:
+            warn.append(f"Nearly collinear: {a} and {b} are used together in {both / either:.0%} of the visits "
+                        "using either, so their separate effects are uncertain.")
+
+
+def _fit_main(design: _Design, n_clients: int, force_fallback: str | None, standard_errors: str = "model"):
+    """MixedLM (REML, random intercept per client), or the stated fallback with its reason.
+
+    Returns (fit, method, fallback reason or None, client variance, residual variance,
+    the GLS weights for screening fits, and their covariance kind "model"/"cluster").
+    """
+    reason = force_fallback
+    if reason is None and n_clients < MIN_CLIENTS_MIXED_MODEL:
+        reason = f"only {n_clients} clients (a mixed model needs at least {MIN_CLIENTS_MIXED_MODEL})"
+    fit = tau2 = sigma2 = None
+    if reason is None:
+        fit, tau2, sigma2, reason = _fit_mixed(design)
+    if reason is not None:
+        groups = _Groups(design.codes, 0.0, 1.0)
+        fit = _gls_fit(design.y, design.X, groups, design.names, "cluster")
+        resid = design.y - design.X @ fit.beta
+        n, k = design.X.shape
+        sigma2 = float(resid @ resid / max(n - k, 1))
+        method = f"OLS with cluster-robust standard errors by client (fallback: {reason})"
+        return fit, method, reason, 0.0, sigma2, groups, "cluster"
+    groups = _Groups(design.codes, tau2, sigma2)
+    if standard_errors == "robust":
+        fit = _gls_fit(design.y, design.X, groups, design.names, "cluster")
+        return (fit, "mixed model (random intercept per client, REML) with cluster-robust standard errors",
+                None, tau2, sigma2, groups, "cluster")
+    return fit, "mixed model (random intercept per client, REML)", None, tau2, sigma2, groups, "model"
+
+
+def _reml_profile(y: np.ndarray, X: np.ndarray, codes: np.ndarray) -> tuple[float, np.ndarray, float]:
+    """REML estimate of gamma = client variance / residual variance by a 1-D profile search.
+
+    Uses per-client sufficient statistics, so each evaluation costs O(clients * p^2): the
+    result is only the *starting point* handed to ``MixedLM``, which does the actual fit.
+    Returns (gamma, fixed effects at gamma, residual variance).
+    """
+    n, p = X.shape
+    sizes = np.bincount(codes).astype(float)
+    ind = scipy.sparse.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(sizes.size, n))
+    Xbar = (ind @ X) / sizes[:, None]
+    ybar = (ind @ y) / sizes
+    XtX, Xty, yty = X.T @ X, X.T @ y, float(y @ y)
+
+    def parts(gamma):
+        theta = 1.0 - 1.0 / np.sqrt(1.0 + sizes * gamma)
+        w = sizes * theta * (2.0 - theta)
+        Xw = Xbar * w[:, None]
+        A = XtX - Xw.T @ Xbar
+        b = Xty - Xw.T @ ybar
+        c = yty - float((w * ybar) @ ybar)
+        cho = scipy.linalg.cho_factor(A)
+        beta = scipy.linalg.cho_solve(cho, b)
+        rss = max(c - float(b @ beta), 1e-300)
+        logdet = 2.0 * float(np.log(np.diag(cho[0])).sum())
+        return rss, logdet, beta
+
+    def negll(log_gamma):
+        gamma = math.exp(log_gamma)
+        rss, logdet, _ = parts(gamma)
+        return 0.5 * ((n - p) * math.log(rss / (n - p)) + float(np.log1p(sizes * gamma).sum()) + logdet)
+
+    res = scipy.optimize.minimize_scalar(negll, bounds=(-14.0, 6.0), method="bounded",
+                                         options={"xatol": 1e-6})
+    gamma = math.exp(res.x)
+    rss, _, beta = parts(gamma)
+    return gamma, beta, rss / (n - p)
+
+
+def _fit_mixed(design: _Design):
+    from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
+
+    k = design.X.shape[1]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            gamma, beta0, _ = _reml_profile(design.y, design.X, design.codes)
+            start = MixedLMParams.from_components(fe_params=beta0, cov_re=np.array([[max(gamma, 1e-6)]]))
+            res = MixedLM(design.y, design.X, groups=design.codes).fit(reml=True, start_params=start)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+            return None, None, None, f"the mixed model failed ({type(exc).__name__}: {exc})"
+    messages = [str(w.message) for w in caught]
+    tau2 = float(np.asarray(res.cov_re)[0, 0])
+    sigma2 = float(res.scale)
+    cov = np.asarray(res.cov_params())[:k, :k]
+    if not getattr(res, "converged", True) or any("converge" in m.lower() and "boundary" not in m.lower()
+                                                    for m in messages):
+        return None, None, None, "the mixed model did not converge"
+    if tau2 <= BOUNDARY_RATIO * sigma2 or any("boundary" in m.lower() or "singular" in m.lower() for m in messages):
+        return None, None, None, "the client variance is on the boundary (estimated as about zero)"
+    if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
+        return None, None, None, "the mixed model's standard errors could not be computed"
+    n_groups = int(design.codes.max()) + 1
+    return _Fit(np.asarray(res.fe_params), cov, design.names, "t", max(n_groups - 1, 1)), tau2, sigma2, None
+
+
+def _with_interactions(design: _Design, interactions, T, techs) -> _Design:
+    extra = np.column_stack([T[:, techs.index(a)] * T[:, techs.index(b)] for a, b in interactions])
+    return _Design(design.y, np.column_stack([design.X, extra]),
+                   design.names + [f"tech[{a}]×tech[{b}]" for a, b in interactions],
+                   design.codes, design.tech_cols, design.pressure_cols, design.n_cov)
+
+
+def _pair_candidates(model_techs, T, techs, codes, min_n) -> list[dict]:
+    """Every pair used together at least once, with its counts and whether it meets the minimum n."""
+    rows = []
+    for a, b in combinations(model_techs, 2):
+        ua, ub = T[:, techs.index(a)] == 1, T[:, techs.index(b)] == 1
+        both = ua & ub
+        if not both.any():
+            continue
+        row = {"technique_a": a, "technique_b": b, "n_visits_both": int(both.sum()),
+               "n_clients_both": _clients_with(both, codes), "n_clients_a_only": _clients_with(ua & ~ub, codes),
+               "n_clients_b_only": _clients_with(ub & ~ua, codes), "estimable": False,
+               "interaction": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "se": float("nan"),
+               "p": float("nan"), "p_adjusted": float("nan"), "in_main_model": False, "note": ""}
+        row["_ok"] = min(row["n_clients_both"], row["n_clients_a_only"], row["n_clients_b_only"]) >= min_n
+        if not row["_ok"]:
+            row["note"] = (f"too few clients: {row['n_clients_both']} with both, {row['n_clients_a_only']} "
+                           f"with {a} only, {row['n_clients_b_only']} with {b} only (minimum {min_n} each)")
+        rows.append(row)
+    return rows
+
+
+def _screen_pairs(design, groups, cov_kind, candidates, skip, T, techs) -> dict[tuple[str, str], dict]:
+    keys = [(r["technique_a"], r["technique_b"]) for r in candidates
+            if r["_ok"] and (r["technique_a"], r["technique_b"]) not in skip]
+    if not keys:
+        return {}
+    cols = []
+    for a, b in keys:
+        cols.append(scipy.sparse.csc_matrix((T[:, techs.index(a)] * T[:, techs.index(b)])[:, None]))
+    Z = scipy.sparse.hstack(cols, format="csc")
+    results = _ExtraColumnScreen(design.y, design.X, groups, cov_kind).fit_many(Z)
+    return {key: res for key, res in zip(keys, results) if res is not None}
+
+
+def _select_interactions(design, groups, cov_kind, candidates, T, techs) -> list[tuple[str, str]]:
+    """Forward selection of synergies, step-down like Holm.
+
+    At each step every remaining eligible pair is screened given the interactions already
+    chosen; the smallest p is added when it survives Holm's threshold alpha / (pairs left).
+    Screening one pair at a time in a purely additive model would be misleading: one real
+    synergy left out shows up as spurious "interactions" of its members with other techniques.
+    """
+    chosen: list[tuple[str, str]] = []
+    for _ in range(MAX_MODEL_INTERACTIONS):
+        current = _with_interactions(design, chosen, T, techs) if chosen else design
+        results = _screen_pairs(current, groups, cov_kind, candidates, set(chosen), T, techs)
+        if not results:
+            break
+        pvals = {key: _ci_p(r["est"], r["se"], r["dist"], r["df"])[2] for key, r in results.items()}
+        key, p = min(pvals.items(), key=lambda kv: kv[1])
+        if not p < ALPHA / len(pvals):
+            break
+        chosen.append(key)
+    return chosen
+
+
+def _pair_table(design, fit, groups, cov_kind, candidates, interactions, T, techs) -> pd.DataFrame:
+    """Interaction estimates: chosen pairs from the final model, the others screened given it."""
+    screened = _screen_pairs(design, groups, cov_kind, candidates, set(interactions), T, techs)
+    rows = []
+    for cand in candidates:
+        row = {k: v for k, v in cand.items() if not k.startswith("_")}
+        key = (row["technique_a"], row["technique_b"])
+        if key in interactions:
+            j = design.names.index(f"tech[{key[0]}]×tech[{key[1]}]")
+            est, se = float(fit.beta[j]), math.sqrt(max(fit.cov[j, j], 0.0))
+            lo, hi, p = _ci_p(est, se, fit.dist, fit.df)
+            row.update(estimable=True, interaction=est, se=se, ci_low=lo, ci_high=hi, p=p, in_main_model=True,
+                       note="synergy included in the main model")
+        elif key in screened:
+            r = screened[key]
+            lo, hi, p = _ci_p(r["est"], r["se"], r["dist"], r["df"])
+            row.update(estimable=True, interaction=r["est"], se=r["se"], ci_low=lo, ci_high=hi, p=p)
+        elif cand["_ok"]:
+            row["note"] = "collinear with the main effects: the interaction cannot be estimated"
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=PAIR_COLUMNS)
+    if len(out):
+        out["estimable"] = out["estimable"].astype(bool)
+        out["in_main_model"] = out["in_main_model"].astype(bool)
+        out["p_adjusted"] = holm(out["p"].where(out["estimable"]))
+        out = out.sort_values(["estimable", "p", "n_visits_both"], ascending=[False, True, False],
+                              na_position="last").reset_index(drop=True)
+    return out
+
+
+def _pressure_table(design, fit, df, labels, codes, ref_p, min_n) -> pd.DataFrame:
+    xbar = design.X.mean(axis=0)
+    p_cols = design.pressure_cols
+    rows = []
+    for level in PRESSURE_LEVELS:
+        key = str(level)
+        mask = (labels == key).to_numpy()
+        row = {"pressure": level, "n_visits": int(mask.sum()), "n_clients": _clients_with(mask, codes),
+               "estimable": False, "adjusted_mean": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
+               "difference_vs_reference": float("nan"), "diff_ci_low": float("nan"), "diff_ci_high": float("nan"),
+               "note": ""}
+        if not mask.any():
+            row["note"] = "not used"
+        elif key != ref_p and key not in p_cols:
+            row["note"] = "cannot be separated from the other covariates"
+        elif row["n_clients"] < min_n:
+            row["note"] = f"only {row['n_clients']} clients (minimum {min_n})"
+        else:
+            vec = xbar.copy()
+            for c in p_cols.values():
+                vec[c] = 0.0
+            diff_vec = np.zeros_like(xbar)
+            if key in p_cols:
+                vec[p_cols[key]] = 1.0
+                diff_vec[p_cols[key]] = 1.0
+            est, se = fit.linear(vec)
+            lo, hi = fit.ci(est, se)
+            row.update(estimable=True, adjusted_mean=est, ci_low=lo, ci_high=hi)
+            if key == ref_p:
+                row.update(difference_vs_reference=0.0, diff_ci_low=0.0, diff_ci_high=0.0, note="reference")
+            else:
+                d, dse = fit.linear(diff_vec)
+                dlo, dhi = fit.ci(d, dse)
+                row.update(difference_vs_reference=d, diff_ci_low=dlo, diff_ci_high=dhi)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=PRESSURE_COLUMNS)
+
+
+def _mix_table(df, y, C, groups, cov_kind, codes, min_n, higher_is_better: bool = False) -> pd.DataFrame:
+    """Each full mix vs all other visits, adjusted for the covariates (no technique columns)."""
+    mix_codes, mix_names = pd.factorize(df["technique_set"])
+    n_mix, n = len(mix_names), len(df)
+    counts = np.bincount(mix_codes, minlength=n_mix)
+    # clients per mix, and clients with at least one visit of another mix
+    pairs = np.unique(np.column_stack([mix_codes, codes]), axis=0)
+    n_cl = np.bincount(pairs[:, 0], minlength=n_mix)
+    distinct = np.bincount(pairs[:, 1], minlength=int(codes.max()) + 1)
+    only = pairs[distinct[pairs[:, 1]] == 1, 0]  # clients whose every visit had this one mix
+    n_rest = int(np.unique(codes).size) - np.bincount(only, minlength=n_mix)
+    sums = np.bincount(mix_codes, weights=y, minlength=n_mix)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unadjusted = sums / counts - (y.sum() - sums) / (n - counts)
+    min_visits = max(MIN_VISITS_PER_MIX, min_n)
+    ok = (n_cl >= min_n) & (n_rest >= min_n) & (counts >= min_visits) & (counts < n)
+    fits: dict[int, dict | None] = {}
+    idx = np.flatnonzero(ok)
+    if idx.size:
+        Z = scipy.sparse.csc_matrix((np.ones(n), (np.arange(n), mix_codes)), shape=(n, n_mix))[:, idx]
+        for k, res in zip(idx, _ExtraColumnScreen(y, C, groups, cov_kind).fit_many(Z, with_mean=True)):
+            fits[int(k)] = res
+    rows = []
+    for k in np.argsort(-counts, kind="stable"):
+        mix = mix_names[k]
+        row = {"mix": mix, "n_techniques": len(str(mix).split("+")), "n_visits": int(counts[k]),
+               "n_clients": int(n_cl[k]), "estimable": False, "adjusted_mean": float("nan"),
+               "adjusted_mean_low": float("nan"), "adjusted_mean_high": float("nan"), "effect": float("nan"),
+               "ci_low": float("nan"), "ci_high": float("nan"), "se": float("nan"), "p": float("nan"),
+               "p_adjusted": float("nan"), "unadjusted_difference": float(unadjusted[k]), "note": ""}
+        if not ok[k]:
+            row["note"] = (f"too few: {counts[k]} visits of {n_cl[k]} clients with this mix, {n_rest[k]} clients "
+                           f"without (minimum {min_visits} visits and {min_n} clients each)")
+        elif fits.get(int(k)) is None:
+            row["note"] = "cannot be separated from the covariates"
+        else:
+            res = fits[int(k)]
+            lo, hi, p = _ci_p(res["est"], res["se"], res["dist"], res["df"])
+            mlo, mhi, _ = _ci_p(res["mean"], res["mean_se"], res["dist"], res["df"])
+            row.update(estimable=True, effect=res["est"], se=res["se"], ci_low=lo, ci_high=hi, p=p,
+                       adjusted_mean=res["mean"], adjusted_mean_low=mlo, adjusted_mean_high=mhi)
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=MIX_COLUMNS)
+    if len(out):
+        out["estimable"] = out["estimable"].astype(bool)
+        out["p_adjusted"] = holm(out["p"].where(out["estimable"]))
+        out = out.sort_values(["estimable", "effect", "n_visits"], ascending=[False, not higher_is_better, False],
+                              na_position="last").reset_index(drop=True)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Subgroups, drill-down, one-call entry point
+# ---------------------------------------------------------------------------
+
+def subgroups(visits: pd.DataFrame, by: str = "complaint_region", outcome: str | Outcome = "pain_change", *,
+              min_clients: int | None = None) -> pd.DataFrame:
+    """The technique table within each level of ``by`` (complaint region by default).
+
+    Each level is analysed on its own (same model, without the region covariate); Holm is
+    applied across every estimate in the whole table (one family).  Levels with fewer than
+    twice the minimum clients are listed with their counts only.
+    """
+    min_n = int(min_clients if min_clients is not None else _default_min_clients())
+    parts = []
+    for level, sub in visits.groupby(by, sort=True):
+        n_cl = sub["client_id"].nunique()
+        if n_cl < 2 * min_n:
+            parts.append(pd.DataFrame([{by: level, "technique": None, "n_visits": len(sub), "n_clients": n_cl,
+                                        "estimable": False, "method": "",
+                                        "note": f"only {n_cl} clients in this group (minimum {2 * min_n})"}]))
+            continue
+        rep = analyse(sub, outcome, min_clients=min_n, pairs=False, mixes=False, adjust_region=False)
+        t = rep.techniques.copy()
+        t.insert(0, by, level)
+        t["method"] = rep.method
+        parts.append(t)
+    if not parts:
+        return pd.DataFrame(columns=[by, *TECHNIQUE_COLUMNS, "method"])
+    out = pd.concat(parts, ignore_index=True)
+    for col in TECHNIQUE_COLUMNS:
+        if col not in out:
+            out[col] = np.nan
+    out["estimable"] = out["estimable"].fillna(False).astype(bool)
+    out["p_adjusted"] = holm(out["p"].where(out["estimable"]))
+    return out[[by, *TECHNIQUE_COLUMNS, "method"]]
+
+
+DRILL_COLUMNS = ["visit_id", "client_id", "visit_date", "visit_number", "therapist", "complaint_region", "pressure",
+                 "technique_set", "pain_pre", "pain_post", "pain_change", "carryover_change", "self_report_change",
+                 "rom_mean_change_deg"]
+
+
+def technique_visits(visits: pd.DataFrame, technique: str | None = None, mix: str | None = None) -> pd.DataFrame:
+    """The visits behind an estimate: those using ``technique`` (or with exactly ``mix``)."""
+    if mix is not None:
+        mask = visits["technique_set"] == mix
+    elif technique is not None:
+        mask = visits["techniques"].map(lambda ts: technique in ts)
+    else:
+        mask = pd.Series(True, index=visits.index)
+    cols = [c for c in DRILL_COLUMNS if c in visits]
+    return visits.loc[mask, cols].sort_values(["visit_date", "client_id"]).reset_index(drop=True)
+
+
+def technique_report(db=None, outcome: str = "pain_change", *, regions=None, therapists=None, date_from=None,
+                     date_to=None, min_clients: int | None = None, pairs: bool = True,
+                     mixes: bool = True, path: str = "auto") -> TechniqueReport:
+    """Load (with filters) and analyse in one call; the minimum n comes from the practice settings.
+
+    This is "the technique analysis" the page, ``knotwork techniques`` and the benchmarks call.
+    ``path``: ``"auto"`` picks by size - up to ``technique_sql.LARGE_DATA_VISITS`` visits the
+    mixed model on the visit frame (:func:`analyse`), above it the within-client estimates from
+    SQL aggregates (:mod:`pipelines.techniques.large`, the importer's stored result when it answers
+    exactly this question); ``"mixed"`` / ``"within"`` force one (tests, comparisons).
+    """
+    from pipelines.techniques import large as technique_sql
+
+    if path not in ("auto", "mixed", "within"):
+        raise ValueError("path must be 'auto', 'mixed' or 'within'")
+    if min_clients is None:
+        min_clients = settings_min_clients(db)
+    filters = {"regions": regions, "therapists": therapists, "date_from": date_from, "date_to": date_to}
+    if path == "within" or (path == "auto" and technique_sql.is_large(technique_sql.count_visits(db, **filters))):
+        if path == "within":
+            return technique_sql.report(db, outcome, min_clients=min_clients, **filters)
+        return technique_sql.large_report(db, outcome, min_clients=min_clients, **filters)
+    visits = load_visits(db, **filters)
+    return analyse(visits, outcome, min_clients=min_clients, pairs=pairs, mixes=mixes)
+
+
+def format_table(report: TechniqueReport) -> str:
+    """The plain-text technique table with its caveats (``knotwork techniques``)."""
+    oc = report.outcome
+    lines = [f"Technique response - {oc.label}; {oc.unit}, {oc.direction}",
+             f"{report.n_visits:,} visits of {report.n_clients:,} clients; method: {report.method}",
+             f"Adjusted for: {', '.join(report.adjusted_for) or 'nothing'}"
+             + ("; each client's own level as a random effect" if "random intercept" in report.method else "")]
+    if report.excluded:
+        lines.append("Left out: " + "; ".join(f"{n:,} visits with {why}" for why, n in report.excluded.items()))
+    lines.append("")
+    header = f"{'technique':<22} {'visits':>7} {'clients':>7}  {'effect':>7}  {'95% CI':<17} {'p (Holm)':>9}  note"
+    lines.append(header)
+    lines.append("-" * len(header))
+    for r in report.techniques.itertuples(index=False):
+        if r.estimable:
+            ci = f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
+            padj = "<0.001" if r.p_adjusted < 0.001 else f"{r.p_adjusted:.3f}"
+            lines.append(f"{r.technique:<22} {r.n_visits:>7,} {r.n_clients:>7,}  {r.effect:>+7.2f}  {ci:<17} "
+                         f"{padj:>9}  {r.note}")
+        else:
+            lines.append(f"{r.technique:<22} {r.n_visits:>7,} {r.n_clients:>7,}  {'-':>7}  {'':<17} {'-':>9}  "
+                         f"{r.note}")
+    good_pairs = report.pairs[report.pairs["estimable"]] if len(report.pairs) else report.pairs
+    if len(good_pairs):
+        n_sig = int((good_pairs["p_adjusted"] < ALPHA).sum())
+        lines += ["", f"Pairs (synergy beyond additive, interaction a×b; {len(good_pairs)} pairs with enough co-use, "
+                      f"{n_sig} with Holm-adjusted p < {ALPHA}; the {min(5, len(good_pairs))} smallest p shown):"]
+        for r in good_pairs.head(5).itertuples(index=False):
+            padj = "<0.001" if r.p_adjusted < 0.001 else f"{r.p_adjusted:.3f}"
+            lines.append(f"  {r.technique_a} + {r.technique_b}: {r.interaction:+.2f} "
+                         f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}], p (Holm) {padj}, {r.n_clients_both} clients")
+    est_p = report.pressure[report.pressure["estimable"]] if len(report.pressure) else report.pressure
+    if len(est_p):
+        lines += ["", "Pressure (adjusted mean change):"]
+        for r in est_p.itertuples(index=False):
+            lines.append(f"  {r.pressure}: {r.adjusted_mean:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}] "
+                         f"({r.n_visits:,} visits)")
+    if report.warnings:
+        lines += ["", "Warnings:"] + [f"  ! {w}" for w in report.warnings]
+    lines += ["", "Read with care:"] + [f"  - {c}" for c in report.caveats]
+    return "\n".join(lines)
