@@ -42,13 +42,21 @@ class Holder:
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         assert line.strip() == "holding", self.proc.stderr.read()
+        self.released = False
 
     def release(self) -> None:
-        if self.proc.poll() is None:
+        """Let go and wait until the process has closed the file; safe to call twice (tests and fixtures do)."""
+        if self.released:
+            return
+        self.released = True
+        try:
             self.proc.stdin.write("\n")
             self.proc.stdin.flush()
-            assert self.proc.stdout.readline().strip() == "released"
-            self.proc.wait(timeout=30)
+        except (BrokenPipeError, ValueError):  # it already ended: nothing to release
+            pass
+        rest = self.proc.stdout.read()  # to EOF: the process has printed "released" and exited
+        self.proc.wait(timeout=60)
+        assert self.proc.returncode == 0 and "released" in rest, (self.proc.returncode, rest, self.proc.stderr.read())
 
 
 @pytest.fixture
