@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -99,20 +100,48 @@ def gate(db: str, settings: dict | None = None, pages: list | None = None) -> bo
 
 # Headers a reverse proxy adds; their presence means the browser is not on this computer.
 FORWARD_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host")
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def _hostname(netloc: str | None) -> str | None:
+    try:
+        return urlsplit(f"//{netloc.strip()}").hostname if netloc else None
+    except ValueError:
+        return None
+
+
+def is_local_request(ip: object, headers: dict[str, str]) -> bool:
+    """True only for a browser on this computer asking for this computer by a loopback name.
+
+    * the socket's peer is loopback (Streamlit reports ``ip`` as None then);
+    * no reverse-proxy header (a proxy makes every visitor look like 127.0.0.1);
+    * ``Host`` is a loopback name: a DNS-rebinding page reaches 127.0.0.1 under its own name;
+    * ``Origin`` is present and is exactly that loopback address, port included: a page served by
+      another program on this computer (``http://localhost:3000``) is not this dashboard.
+    ``headers`` has lower-case names.  Fails closed: a missing or odd header means "not local"."""
+    if ip is not None or any(h in headers for h in FORWARD_HEADERS):
+        return False
+    host, origin = headers.get("host"), headers.get("origin")
+    if _hostname(host) not in LOOPBACK_NAMES or not origin:
+        return False
+    try:
+        origin_netloc = urlsplit(origin.strip()).netloc
+    except ValueError:
+        return False
+    return origin_netloc.lower() == host.strip().lower()
 
 
 def is_remote() -> bool:
-    """True when this session's browser is not on the computer running Knotwork: the socket's
-    peer is not loopback, or a reverse proxy forwarded the request.  Fails closed: a request
-    can make itself look more remote (add a header), never less."""
+    """True when this session's browser is not on the computer running Knotwork, or asked for it by
+    a name that is not a loopback name (:func:`is_local_request`)."""
     try:
         ip = st.context.ip_address  # None for 127.0.0.1 / ::1
-        headers = {str(k).lower() for k in (st.context.headers or {}).keys()}
+        headers = {str(k).lower(): str(v) for k, v in (st.context.headers or {}).items()}
     except Exception:
         return False  # no browser session (bare run / AppTest): nothing remote about it
-    if not isinstance(ip, str):  # AppTest has no socket (it returns a mock): treat as local
-        ip = None
-    return ip is not None or any(h in headers for h in FORWARD_HEADERS)
+    if ip is not None and not isinstance(ip, str):  # AppTest has no socket (it returns a mock): local
+        return False
+    return not is_local_request(ip, headers)
 
 
 def _local_only() -> None:
