@@ -126,7 +126,7 @@ def cmd_backup(args) -> int:
 def cmd_restore(args) -> int:
     from pipelines.warehouse.backup import restore
 
-    path = restore(args.dir, args.db, actor=cli_actor())
+    path = restore(args.dir, args.db, actor=cli_actor(), key=args.key, unsigned=args.unsigned)
     print(f"restored into {path}")
     return 0
 
@@ -203,9 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(p)
     p.set_defaults(func=cmd_backup)
 
-    p = sub.add_parser("restore", help="restore a backup from DIR into a new database file (--db)")
+    p = sub.add_parser("restore", help="restore a backup from DIR into a new database file (--db); "
+                                       "nothing in the backup is run, and every private link is ended")
     p.add_argument("dir", metavar="DIR")
     _db_arg(p)
+    p.add_argument("--key", metavar="FILE",
+                   help="the backup key file of the practice that made the backup (default: knotwork-backup.key "
+                        "beside the new database)")
+    p.add_argument("--unsigned", action="store_true",
+                   help="restore a backup made before backups were signed (its files cannot be checked)")
     p.set_defaults(func=cmd_restore)
 
     from knotwork.sharing_cli import add_commands as add_sharing_commands  # report, share, revoke, set-password
@@ -233,7 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.warehouse.db import DatabaseBusy
         from pipelines.ingest.readers import FileProblem
 
-        if isinstance(exc, (FileProblem, DatabaseBusy, FileNotFoundError, FileExistsError)):
+        from pipelines.warehouse.backup import BackupRefused
+
+        if isinstance(exc, (FileProblem, DatabaseBusy, FileNotFoundError, FileExistsError, BackupRefused)):
             print(f"error: {exc}", file=sys.stderr)
             return 1
         raise
