@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,13 +28,15 @@ BASE_HOST = "knotwork.example.org"  # the practice's base URL (allowed host, not
 REBIND_HOST = "rebind.attacker.test"  # a DNS-rebinding page's name, resolved to 127.0.0.1
 
 
-@pytest.fixture
-def served(sample_db_copy, tmp_path):
+@contextmanager
+def serve_db(db: Path, home: Path, base_url: str | None = None):
+    """``knotwork serve`` on ``db`` on a free port; yields the port."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "KNOTWORK_DB"}
-    env["HOME"] = str(tmp_path)
-    env["KNOTWORK_BASE_URL"] = f"https://{BASE_HOST}/"
-    proc = subprocess.Popen([*knotwork_command(), "serve", "--db", str(sample_db_copy), "--port", str(port)],
+    env = {k: v for k, v in os.environ.items() if k not in ("KNOTWORK_DB", "KNOTWORK_BASE_URL")}
+    env["HOME"] = str(home)  # no stray ~/.streamlit config or credentials prompt
+    if base_url:
+        env["KNOTWORK_BASE_URL"] = base_url
+    proc = subprocess.Popen([*knotwork_command(), "serve", "--db", str(db), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)
@@ -45,6 +48,12 @@ def served(sample_db_copy, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def served(sample_db_copy, tmp_path):
+    with serve_db(sample_db_copy, tmp_path, base_url=f"https://{BASE_HOST}/") as port:
+        yield port
 
 
 def handshake(port: int, host: str, origin: str | None) -> int:

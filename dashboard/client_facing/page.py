@@ -18,6 +18,7 @@ import streamlit as st
 
 from dashboard.charts import client as client_charts
 from dashboard.client_facing.view import (REGION_WORDS, ClientData, UnknownClient, fmt_date, load_client, summarise)
+from dashboard.text import md
 from pipelines.warehouse.db import DatabaseBusy, data_version, read_connection
 
 CHART_CONFIG = {"displayModeBar": False, "showSendToCloud": False, "displaylogo": False}
@@ -69,7 +70,7 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
     span = ""
     if summary.n_visits:
         span = f" · {summary.n_visits} visit{'s' if summary.n_visits != 1 else ''} since {fmt_date(summary.first_visit)}"
-    st.caption(f"{_md(data.display_name)}{span}")
+    st.caption(f"{md(data.display_name)}{span}")
     TONE_BOX.get(summary.tone, st.info)(summary.headline)
     for line in (summary.session_line, summary.checkin_line):
         if line:
@@ -85,12 +86,12 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
     if summary.homecare:
         st.subheader("Your home care", anchor=False)
         for d, text in summary.homecare:
-            st.markdown(f"- **{_md(text)}** (from {fmt_date(d)})")
+            st.markdown(f"- **{md(text)}** (from {fmt_date(d)})")
 
     if summary.rom_lines:
         st.subheader("How far you can move", anchor=False)
         for line in summary.rom_lines:
-            st.markdown(f"- {_md(line.text)}")
+            st.markdown(f"- {md(line.text)}")
         fig = client_charts.rom_chart(data, title=None, summary=summary)
         if fig is not None:
             st.plotly_chart(fig, config=CHART_CONFIG, key="cv_rom_chart", width="stretch")
@@ -99,20 +100,12 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
     if summary.techniques:
         st.subheader("What we did", anchor=False)
         for name, what, n in summary.techniques:
-            st.markdown(f"- **{_md(name)}**{' – ' + _md(what) if what else ''} ({n} visit{'s' if n != 1 else ''})")
+            st.markdown(f"- **{md(name)}**{' – ' + md(what) if what else ''} ({n} visit{'s' if n != 1 else ''})")
 
     if mode == "link":
         _checkin_form(db, data)
 
     _download(db, client_id, data.display_name, settings, mode)
-
-
-def _md(text: str) -> str:
-    """Text from the database shown as Markdown: escape the characters Markdown would act on."""
-    out = str(text)
-    for ch in "\\`*_[]<>#|~$":
-        out = out.replace(ch, "\\" + ch)
-    return out
 
 
 def _download(db: str, client_id: str, name: str, settings: dict | None, mode: str) -> None:
