@@ -8,7 +8,10 @@ works.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import re
 import sys
 
 from pipelines.warehouse.audit import cli_actor
@@ -220,7 +223,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Files Knotwork creates (database, its folder, backups, exports, keys) are for this account only:
+# they hold health records.
+PRIVATE_UMASK = 0o077
+
+# Disk problems get one line in plain words, never a traceback.
+DISK_PROBLEMS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the disk is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+# DuckDB reports the same problems as text.
+DUCKDB_DISK_WORDS = {
+    "No space left on device": errno.ENOSPC,
+    "Disk quota exceeded": errno.EDQUOT,
+    "Read-only file system": errno.EROFS,
+    "Permission denied": errno.EACCES,
+}
+
+
+def disk_problem(exc: BaseException) -> str | None:
+    """One line for a full, read-only or forbidden disk (``None`` for anything else)."""
+    if isinstance(exc, OSError) and exc.errno in DISK_PROBLEMS:
+        where = f" (writing {exc.filename})" if exc.filename else ""
+        return f"{DISK_PROBLEMS[exc.errno]}{where}. Fix that and run the command again."
+    text = str(exc)
+    for words, code in DUCKDB_DISK_WORDS.items():
+        if words in text:
+            path = re.search(r'"([^"]+)"', text)
+            where = f" (writing {path.group(1)})" if path else ""
+            return f"{DISK_PROBLEMS[code]}{where}. Fix that and run the command again."
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -243,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if isinstance(exc, (FileProblem, DatabaseBusy, FileNotFoundError, FileExistsError, BackupRefused)):
             print(f"error: {exc}", file=sys.stderr)
+            return 1
+        problem = disk_problem(exc)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
             return 1
         raise
 
