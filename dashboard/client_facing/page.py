@@ -18,7 +18,10 @@ import streamlit as st
 
 from dashboard.charts import client as client_charts
 from dashboard.client_facing.view import (REGION_WORDS, ClientData, UnknownClient, fmt_date, load_client, summarise)
+from dashboard.state import SHARE_KEY
 from dashboard.text import md
+from pipelines.sharing.links import resolve_token
+from pipelines.warehouse import audit
 from pipelines.warehouse.db import DatabaseBusy, data_version, read_connection
 
 CHART_CONFIG = {"displayModeBar": False, "showSendToCloud": False, "displaylogo": False}
@@ -108,17 +111,33 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
     _download(db, client_id, data.display_name, settings, mode)
 
 
+# What a download gives once the link has ended while its page was still open.
+LINK_ENDED_HTML = ("<!DOCTYPE html><html lang='en'><meta charset='utf-8'><title>Knotwork</title>"
+                   "<p>This link is not valid any more. Please ask your therapist for a new one.</p></html>")
+
+
+def link_report(db: str, client_id: str, token: str, settings: dict | None) -> str:
+    """The report for a client's link, built only if the link still resolves to that client now (it
+    may have been revoked or have expired since the page was drawn); otherwise a short notice."""
+    from dashboard.reports import report_html_download
+
+    if resolve_token(token, db) != client_id:
+        return LINK_ENDED_HTML
+    return report_html_download(db, client_id, settings, actor=audit.CLIENT_LINK)
+
+
 def _download(db: str, client_id: str, name: str, settings: dict | None, mode: str) -> None:
     from dashboard.reports import report_filename, report_html_download
-    from pipelines.warehouse import audit
-
-    # The export is audited like the therapist's: by the client through their link, or shown in the room.
-    actor = audit.CLIENT_LINK if mode == "link" else audit.DASHBOARD
 
     st.subheader("Keep a copy", anchor=False)
+    if mode == "link":
+        # Built when clicked, outside this run: the link is checked again then.
+        token = st.session_state.get(SHARE_KEY, "")
+        data = lambda: link_report(db, client_id, token, settings)  # noqa: E731
+    else:  # shown in the room by the therapist: the export is theirs
+        data = lambda: report_html_download(db, client_id, settings, actor=audit.DASHBOARD)  # noqa: E731
     st.download_button(
-        "Download your report (HTML)",
-        data=lambda: report_html_download(db, client_id, settings, actor=actor),  # built only when clicked
+        "Download your report (HTML)", data=data,
         file_name=report_filename(name, "html"), mime="text/html", on_click="ignore",
         icon=":material/download:", key="cv_download_html")
     st.caption("The file opens in any web browser, works without internet and can be printed.")
