@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from dashboard.text import md
 from tests.conftest import write_csv
@@ -62,13 +61,13 @@ def _unescaped(expr: ast.expr) -> list[str]:
     return [src] if FIELD.search(src) and not SAFE.search(src) and src not in BUILT_TEXT else []
 
 
-def unescaped_uses(path: Path) -> list[str]:
+def unescaped_uses(path: Path, root: Path = ROOT) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     hits = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MARKDOWN_CALLS:
             for expr in _texts(node):
-                hits += [f"{path.relative_to(ROOT)}:{node.lineno}: {src}" for src in _unescaped(expr)]
+                hits += [f"{path.relative_to(root)}:{node.lineno}: {src}" for src in _unescaped(expr)]
     return hits
 
 
@@ -81,16 +80,7 @@ def test_the_scan_catches_an_unescaped_name(tmp_path):
     bad = tmp_path / "page.py"
     bad.write_text('import streamlit as st\nst.caption(f"{row.display_name} ({n})")\n'
                    'st.page_link("p.py", label=f"See {names[c]}")\nst.info(note)\nst.write(f"ok {md(name)}")\n')
-    assert [h.split(": ", 1)[1] for h in unescaped_uses_rel(bad)] == ["row.display_name", "names[c]", "note"]
-
-
-def unescaped_uses_rel(path: Path) -> list[str]:
-    global ROOT
-    saved, ROOT = ROOT, path.parent
-    try:
-        return unescaped_uses(path)
-    finally:
-        ROOT = saved
+    assert [h.split(": ", 1)[1] for h in unescaped_uses(bad, tmp_path)] == ["row.display_name", "names[c]", "note"]
 
 
 @pytest.mark.parametrize("text, shown", [
