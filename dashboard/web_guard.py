@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from streamlit import config
+
 SECURITY_HEADERS = (
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"SAMEORIGIN"),
@@ -58,8 +60,6 @@ class SecurityMiddleware:
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "websocket":
-            from streamlit import config
-
             allowed = tuple(o.strip() for o in config.get_option("server.corsAllowedOrigins") or ())
             if not same_origin(_header(scope, b"origin"), _header(scope, b"host"), allowed):
                 await send({"type": "websocket.close", "code": 1008})  # before accept: the server answers 403
