@@ -16,16 +16,20 @@ no navigation is built, so no therapist page can be reached from this session.
    when one is set.
 3. **Therapist login**: when ``[security] password_hash`` is set (``knotwork set-password``),
    every therapist page waits for the password (scrypt hash, ``hmac.compare_digest``;
-   ``pipelines.sharing.passwords``).  Failed attempts are throttled per server process.  Without a
+   ``pipelines.sharing.passwords``).  Wrong passwords are throttled per source with growing waits
+   (``pipelines.sharing.signin``, process memory no visitor can clear); a signed-in session ends
+   after :data:`IDLE_TIMEOUT_S` without use.  Every session (sign-in, link, presentation) is bound
+   to the browser that opened it (address and user agent, checked on every run).  Without a
    password the therapist pages open only for a browser on this computer (:func:`is_remote`),
    so a client who reloads a link page from home never lands on them.
 """
 
 from __future__ import annotations
 
-import threading
+import hashlib
+import hmac
 import time
-from collections import deque
+from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -34,32 +38,20 @@ from dashboard.state import AUTH_KEY, PRESENT_KEY, SHARE_KEY
 from pipelines.warehouse.db import DatabaseBusy
 from pipelines.sharing.passwords import check_password, password_is_set
 from pipelines.sharing.links import INVALID_LINK_MESSAGE, resolve_token
+from pipelines.sharing.signin import LOCAL_SOURCE, THROTTLE, wait_words
 
 
-# Login throttle (all sessions of this server): at most MAX_FAILURES wrong passwords per WINDOW_S.
-MAX_FAILURES = 10
-WINDOW_S = 60.0
-FAIL_DELAY_S = 0.5
+# A session is bound to the browser that opened it (its address and user agent): a session id seen
+# elsewhere (it appears in upload URLs, which proxies log) is useless from another browser.
+BOUND_KEY = "kw_bound_to"
+SEEN_KEY = "kw_last_seen"
+IDLE_TIMEOUT_S = 30 * 60.0  # a signed-in therapist session ends after this long without a click
+IDLE_MESSAGE = "You were signed out after 30 minutes without use. Please sign in again."
+IDLE_NOTICE_KEY = "kw_idle_notice"
 
 
-@st.cache_resource
-def _failures() -> tuple[deque, threading.Lock]:
-    return deque(maxlen=1000), threading.Lock()
-
-
-def _throttled() -> bool:
-    times, lock = _failures()
-    now = time.monotonic()
-    with lock:
-        while times and now - times[0] > WINDOW_S:
-            times.popleft()
-        return len(times) >= MAX_FAILURES
-
-
-def _record_failure() -> None:
-    times, lock = _failures()
-    with lock:
-        times.append(time.monotonic())
+def _now() -> float:
+    return time.monotonic()
 
 
 def is_client_session() -> bool:
@@ -73,11 +65,14 @@ def gate(db: str, settings: dict | None = None, pages: list | None = None) -> bo
     them hidden and runs none, so after signing in the therapist lands on the page whose
     address they opened.  Client sessions never register any page."""
     token = st.query_params.get("t")
+    source, fingerprint = request_identity()
     if token is not None:
         st.session_state[SHARE_KEY] = str(token)
+        st.session_state[BOUND_KEY] = fingerprint
         st.session_state.pop(AUTH_KEY, None)
         st.session_state.pop(PRESENT_KEY, None)
         st.query_params.clear()
+    _check_binding(fingerprint)
     if SHARE_KEY in st.session_state:
         _link_view(db, settings if settings is not None else _practice_settings(db))
         return True
@@ -89,30 +84,96 @@ def gate(db: str, settings: dict | None = None, pages: list | None = None) -> bo
             _local_only()
             return True
         return False
+    if st.session_state.get(AUTH_KEY) and _now() - st.session_state.get(SEEN_KEY, _now()) > IDLE_TIMEOUT_S:
+        st.session_state.pop(AUTH_KEY, None)
+        st.session_state[IDLE_NOTICE_KEY] = True
     if not st.session_state.get(AUTH_KEY):
         if pages:
             st.navigation(pages, position="hidden")  # keeps the requested address; nothing is run
-        _login(db)
+        _login(db, source, fingerprint)
         return True
+    st.session_state[SEEN_KEY] = _now()
     return False
+
+
+def request_identity() -> tuple[str, str]:
+    """(where this browser is, for the sign-in throttle; a digest of address and user agent, for
+    binding the session).  The source is ``local`` for this computer (:func:`is_remote`); behind a
+    proxy, the address the nearest proxy appended to ``X-Forwarded-For`` (the part a client cannot
+    choose); otherwise the socket's address."""
+    try:
+        ip = st.context.ip_address
+        headers = {str(k).lower(): str(v) for k, v in (st.context.headers or {}).items()}
+    except Exception:
+        ip, headers = None, {}
+    if ip is not None and not isinstance(ip, str):  # AppTest: no socket, no headers
+        ip, headers = None, {}
+    forwarded = [a.strip() for a in headers.get("x-forwarded-for", "").split(",") if a.strip()]
+    address = forwarded[-1] if forwarded else (ip or "loopback")
+    source = LOCAL_SOURCE if not is_remote() else address
+    digest = hashlib.sha256(f"{address}\n{headers.get('user-agent', '')}".encode("utf-8", "replace")).hexdigest()
+    return source, digest
+
+
+def _check_binding(fingerprint: str) -> None:
+    """End this session's sign-in, link or presentation when it is used from another browser."""
+    bound = st.session_state.get(BOUND_KEY)
+    if bound is None:
+        st.session_state[BOUND_KEY] = fingerprint
+        return
+    if hmac.compare_digest(bound, fingerprint):
+        return
+    st.session_state.pop(AUTH_KEY, None)
+    st.session_state.pop(PRESENT_KEY, None)
+    if SHARE_KEY in st.session_state:
+        st.session_state[SHARE_KEY] = ""  # still a client session, now with no valid link
+    st.session_state[BOUND_KEY] = fingerprint
 
 
 # Headers a reverse proxy adds; their presence means the browser is not on this computer.
 FORWARD_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host")
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def _hostname(netloc: str | None) -> str | None:
+    try:
+        return urlsplit(f"//{netloc.strip()}").hostname if netloc else None
+    except ValueError:
+        return None
+
+
+def is_local_request(ip: object, headers: dict[str, str]) -> bool:
+    """True only for a browser on this computer asking for this computer by a loopback name.
+
+    * the socket's peer is loopback (Streamlit reports ``ip`` as None then);
+    * no reverse-proxy header (a proxy makes every visitor look like 127.0.0.1);
+    * ``Host`` is a loopback name: a DNS-rebinding page reaches 127.0.0.1 under its own name;
+    * ``Origin`` is present and is exactly that loopback address, port included: a page served by
+      another program on this computer (``http://localhost:3000``) is not this dashboard.
+    ``headers`` has lower-case names.  Fails closed: a missing or odd header means "not local"."""
+    if ip is not None or any(h in headers for h in FORWARD_HEADERS):
+        return False
+    host, origin = headers.get("host"), headers.get("origin")
+    if _hostname(host) not in LOOPBACK_NAMES or not origin:
+        return False
+    try:
+        origin_netloc = urlsplit(origin.strip()).netloc
+    except ValueError:
+        return False
+    return origin_netloc.lower() == host.strip().lower()
 
 
 def is_remote() -> bool:
-    """True when this session's browser is not on the computer running Knotwork: the socket's
-    peer is not loopback, or a reverse proxy forwarded the request.  Fails closed: a request
-    can make itself look more remote (add a header), never less."""
+    """True when this session's browser is not on the computer running Knotwork, or asked for it by
+    a name that is not a loopback name (:func:`is_local_request`)."""
     try:
         ip = st.context.ip_address  # None for 127.0.0.1 / ::1
-        headers = {str(k).lower() for k in (st.context.headers or {}).keys()}
+        headers = {str(k).lower(): str(v) for k, v in (st.context.headers or {}).items()}
     except Exception:
         return False  # no browser session (bare run / AppTest): nothing remote about it
-    if not isinstance(ip, str):  # AppTest has no socket (it returns a mock): treat as local
-        ip = None
-    return ip is not None or any(h in headers for h in FORWARD_HEADERS)
+    if ip is not None and not isinstance(ip, str):  # AppTest has no socket (it returns a mock): local
+        return False
+    return not is_local_request(ip, headers)
 
 
 def _local_only() -> None:
@@ -177,36 +238,40 @@ def _presentation(db: str, settings: dict | None) -> None:
             if not needs_pw:
                 st.session_state.pop(PRESENT_KEY, None)
                 st.rerun()
-            elif _throttled():
-                st.error("Too many wrong passwords. Wait a minute and try again.")
-            elif check_password(pw, db):
+            source, _ = request_identity()
+            if _try_password(db, pw, source):
                 st.session_state.pop(PRESENT_KEY, None)
-                st.session_state[AUTH_KEY] = True
                 st.rerun()
-            else:
-                _record_failure()
-                time.sleep(FAIL_DELAY_S)
-                st.error("That password is not right.")
 
 
-def _login(db: str) -> None:
+def _login(db: str, source: str, fingerprint: str) -> None:
     st.title("Knotwork")
+    if st.session_state.pop(IDLE_NOTICE_KEY, False):
+        st.info(IDLE_MESSAGE)
     st.write("The therapist pages are protected. Please enter the practice password.")
     st.caption("If you are a client, please open the link your therapist sent you again.")
     with st.form("kw_login", clear_on_submit=True):
         pw = st.text_input("Password", type="password", key="kw_login_pw")
         sent = st.form_submit_button("Sign in", type="primary")
-    if not sent:
-        return
-    if _throttled():
-        st.error("Too many wrong passwords. Wait a minute and try again.")
-        return
-    if check_password(pw, db):
-        st.session_state[AUTH_KEY] = True
+    if sent and _try_password(db, pw, source):
+        st.session_state[BOUND_KEY] = fingerprint
         st.rerun()
-    _record_failure()
-    time.sleep(FAIL_DELAY_S)
-    st.error("That password is not right.")
+
+
+def _try_password(db: str, password: str, source: str) -> bool:
+    """Check a password under the throttle; on success this session is signed in (True)."""
+    wait = THROTTLE.wait_s(source)
+    if wait > 0:
+        st.error(f"Too many wrong passwords. Please wait {wait_words(wait)} and try again.")
+        return False
+    if check_password(password, db):
+        THROTTLE.succeeded(source)
+        st.session_state[AUTH_KEY] = True
+        st.session_state[SEEN_KEY] = _now()
+        return True
+    wait = THROTTLE.failed(source)
+    st.error("That password is not right." + (f" Please wait {wait_words(wait)} before the next try." if wait else ""))
+    return False
 
 
 def sign_out_button(db: str, key: str = "kw_sign_out") -> None:

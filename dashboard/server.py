@@ -11,7 +11,13 @@ everything on this machine and out of sight of a client looking at the screen:
   ``pipelines.exports.safe_csv`` instead;
 * ``--server.address 127.0.0.1``: reachable only from this computer unless asked otherwise;
 * ``--server.fileWatcherType none`` and ``--global.developmentMode false``: a product, not a
-  development server.
+  development server;
+* ``--server.allowedHosts``: the loopback names, the host of the practice's base URL
+  (``[sharing] base_url`` / ``$KNOTWORK_BASE_URL``) and the listening address; a browser that
+  asks for any other host name (a DNS-rebinding page) gets no WebSocket (403), so no data.
+
+It runs ``dashboard/web.py``: the same app behind the response headers and WebSocket
+same-origin rule of ``dashboard/web_guard.py``.
 
 The database goes in through ``$KNOTWORK_DB``; the dashboard only ever opens it read-only
 for one query at a time (``dashboard/queries/therapist.py``), so imports keep working while it runs.
@@ -24,10 +30,14 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from pipelines.sharing.links import configured_base_url
 from pipelines.warehouse.db import ENV_VAR, default_data_dir
 
 APP = Path(__file__).resolve().parent / "streamlit_app.py"
+# What the server runs: APP wrapped in the response headers and WebSocket rule of dashboard/web_guard.py.
+WEB_APP = APP.with_name("web.py")
 DEFAULT_PORT = 8501
 DEFAULT_ADDRESS = "127.0.0.1"
 SAMPLE_FILES = ("clients.csv", "visits.csv", "rom.csv", "self_reports.csv", "trigger_points.csv",
@@ -39,11 +49,27 @@ DEMO_SEED = 7
 THEME_FLAGS = ("--theme.base", "light", "--theme.primaryColor", "#0072B2")
 
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+WILDCARD_ADDRESSES = ("", "0.0.0.0", "::")
+
+
+def allowed_hosts(address: str = DEFAULT_ADDRESS, base_url: str | None = None) -> list[str]:
+    """Host names the server answers to: loopback, the base URL's host and a named listening address."""
+    hosts = list(LOOPBACK_HOSTS)
+    extra = [urlsplit(base_url.strip()).hostname if base_url else None,
+             None if address in WILDCARD_ADDRESSES else address.strip("[]")]
+    for host in extra:
+        if host and host.lower() not in hosts:
+            hosts.append(host.lower())
+    return hosts
+
+
 def build_command(port: int = DEFAULT_PORT, address: str = DEFAULT_ADDRESS,
-                  python: str | None = None) -> list[str]:
+                  python: str | None = None, base_url: str | None = None) -> list[str]:
     """The argv that starts the dashboard (the database comes from ``$KNOTWORK_DB``)."""
+    host_flags = [arg for host in allowed_hosts(address, base_url) for arg in ("--server.allowedHosts", host)]
     return [
-        python or sys.executable, "-m", "streamlit", "run", str(APP),
+        python or sys.executable, "-m", "streamlit", "run", str(WEB_APP),
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
         "--client.showErrorDetails", "none",
@@ -53,6 +79,7 @@ def build_command(port: int = DEFAULT_PORT, address: str = DEFAULT_ADDRESS,
         "--server.port", str(int(port)),
         "--server.fileWatcherType", "none",
         "--global.developmentMode", "false",
+        *host_flags,
         *THEME_FLAGS,
     ]
 
@@ -69,7 +96,7 @@ def serve(db: str | os.PathLike, port: int = DEFAULT_PORT, address: str = DEFAUL
 
     On Windows, where ``exec`` does not replace the process, run it as a child and wait.
     """
-    cmd = build_command(port, address)
+    cmd = build_command(port, address, base_url=configured_base_url(db))
     env = server_env(db)
     sys.stdout.flush()
     sys.stderr.flush()

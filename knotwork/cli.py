@@ -8,7 +8,10 @@ works.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import re
 import sys
 
 from pipelines.warehouse.audit import cli_actor
@@ -126,7 +129,7 @@ def cmd_backup(args) -> int:
 def cmd_restore(args) -> int:
     from pipelines.warehouse.backup import restore
 
-    path = restore(args.dir, args.db, actor=cli_actor())
+    path = restore(args.dir, args.db, actor=cli_actor(), key=args.key, unsigned=args.unsigned)
     print(f"restored into {path}")
     return 0
 
@@ -203,9 +206,15 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(p)
     p.set_defaults(func=cmd_backup)
 
-    p = sub.add_parser("restore", help="restore a backup from DIR into a new database file (--db)")
+    p = sub.add_parser("restore", help="restore a backup from DIR into a new database file (--db); "
+                                       "nothing in the backup is run, and every private link is ended")
     p.add_argument("dir", metavar="DIR")
     _db_arg(p)
+    p.add_argument("--key", metavar="FILE",
+                   help="the backup key file of the practice that made the backup (default: knotwork-backup.key "
+                        "beside the new database)")
+    p.add_argument("--unsigned", action="store_true",
+                   help="restore a backup made before backups were signed (its files cannot be checked)")
     p.set_defaults(func=cmd_restore)
 
     from knotwork.sharing_cli import add_commands as add_sharing_commands  # report, share, revoke, set-password
@@ -214,7 +223,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Files Knotwork creates (database, its folder, backups, exports, keys) are for this account only:
+# they hold health records.
+PRIVATE_UMASK = 0o077
+
+# Disk problems get one line in plain words, never a traceback.
+DISK_PROBLEMS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the disk is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+# DuckDB reports the same problems as text.
+DUCKDB_DISK_WORDS = {
+    "No space left on device": errno.ENOSPC,
+    "Disk quota exceeded": errno.EDQUOT,
+    "Read-only file system": errno.EROFS,
+    "Permission denied": errno.EACCES,
+}
+
+
+def disk_problem(exc: BaseException) -> str | None:
+    """One line for a full, read-only or forbidden disk (``None`` for anything else)."""
+    if isinstance(exc, OSError) and exc.errno in DISK_PROBLEMS:
+        where = f" (writing {exc.filename})" if exc.filename else ""
+        return f"{DISK_PROBLEMS[exc.errno]}{where}. Fix that and run the command again."
+    text = str(exc)
+    for words, code in DUCKDB_DISK_WORDS.items():
+        if words in text:
+            path = re.search(r'"([^"]+)"', text)
+            where = f" (writing {path.group(1)})" if path else ""
+            return f"{DISK_PROBLEMS[code]}{where}. Fix that and run the command again."
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -233,8 +278,14 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.warehouse.db import DatabaseBusy
         from pipelines.ingest.readers import FileProblem
 
-        if isinstance(exc, (FileProblem, DatabaseBusy, FileNotFoundError, FileExistsError)):
+        from pipelines.warehouse.backup import BackupRefused
+
+        if isinstance(exc, (FileProblem, DatabaseBusy, FileNotFoundError, FileExistsError, BackupRefused)):
             print(f"error: {exc}", file=sys.stderr)
+            return 1
+        problem = disk_problem(exc)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
             return 1
         raise
 

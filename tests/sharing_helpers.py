@@ -18,7 +18,12 @@ APP = Path(__file__).resolve().parents[1] / "dashboard" / "streamlit_app.py"
 
 def app_test(db, monkeypatch, token: str | None = None, run: bool = True) -> AppTest:
     """``dashboard/streamlit_app.py`` on database ``db`` (via ``$KNOTWORK_DB``), optionally opened
-    with ``?t=token``.  Caches are cleared first: they are process-global (engineering.md §3)."""
+    with ``?t=token``.  Caches are cleared first: they are process-global (engineering.md §3); so is
+    the sign-in throttle, which each test gets fresh."""
+    from dashboard import access
+    from pipelines.sharing.signin import Throttle
+
+    monkeypatch.setattr(access, "THROTTLE", Throttle())
     monkeypatch.setenv("KNOTWORK_DB", str(db))
     st.cache_data.clear()
     st.cache_resource.clear()

@@ -210,7 +210,7 @@ def test_palette_is_okabe_ito_and_config_has_no_cloud_button():
 def test_serve_command_keeps_everything_local_and_quiet():
     cmd = server.build_command(port=8765)
     flags = dict(zip(cmd[5::2], cmd[6::2]))
-    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("streamlit_app.py")
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("web.py")
     assert flags == {**flags, "--server.headless": "true", "--browser.gatherUsageStats": "false",
                      "--client.showErrorDetails": "none", "--client.toolbarMode": "viewer",
                      "--client.disableDataExport": "true", "--server.address": "127.0.0.1", "--server.port": "8765",

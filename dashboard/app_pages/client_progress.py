@@ -12,6 +12,7 @@ from dashboard import metrics, page_parts
 from dashboard.charts import progress as charts
 
 from dashboard.queries import therapist as queries
+from dashboard.text import md
 from pipelines.clinical.change import PAIN_CLINICALLY_IMPORTANT, PAIN_SOME, PAIN_WORSE
 from pipelines.clinical.settings import threshold_source
 
@@ -67,14 +68,14 @@ if client_id is None:
         st.markdown("**Seen recently**")
         with st.container(horizontal=True):
             for row in recent.itertuples():
-                st.page_link("app_pages/client_progress.py", label=f"{row.display_name} ({row.client_id})",
+                st.page_link("app_pages/client_progress.py", label=f"{md(row.display_name)} ({md(row.client_id)})",
                              query_params={"client": row.client_id}, icon=":material/person:")
     st.stop()
 
 summary = queries.client(db, ver, client_id).iloc[0]
 first, last = summary["first_visit_date"], summary["last_visit_date"]
 if pd.isna(first):
-    st.info(f"{summary['display_name']} has no visits recorded yet. Their progress appears here after the first visit "
+    st.info(f"{md(summary['display_name'])} has no visits recorded yet. Their progress appears here after the first visit "
             "is imported.", icon=":material/event_available:")
     st.stop()
 first, last = pd.Timestamp(first).date(), pd.Timestamp(last).date()
@@ -86,7 +87,7 @@ start, end = (chosen if isinstance(chosen, (tuple, list)) and len(chosen) == 2 e
 
 complaint = summary["primary_complaint"] if pd.notna(summary["primary_complaint"]) else "no complaint recorded"
 status_txt = charts.pretty(summary["status"]) if pd.notna(summary["status"]) else "status not recorded"
-st.caption(f"{complaint} · {status_txt} · first visit {first:%d %b %Y}")
+st.caption(f"{md(complaint)} · {status_txt} · first visit {first:%d %b %Y}")
 
 visits = queries.client_visits(db, ver, client_id, start, end)
 if visits.empty:

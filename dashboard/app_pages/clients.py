@@ -19,6 +19,7 @@ from dashboard.charts import progress as charts
 from dashboard.queries import entry as eq
 
 from dashboard.queries import therapist as queries
+from dashboard.text import md
 from pipelines.entry import forms as entry
 from pipelines.warehouse.db import DatabaseBusy
 from pipelines.ingest.vocab import CLIENT_STATUS, SEX
@@ -76,7 +77,7 @@ suffix = f"{gen}_{picked or 'new'}"
 if ss.get("cl_problems"):
     st.error("Not saved: fix the fields marked below.", icon=":material/block:")
 with st.form(f"cl_form_{suffix}", border=True, enter_to_submit=False):
-    st.markdown(f"**{'Edit ' + names[picked] if editing else 'New client'}**")
+    st.markdown(f"**{'Edit ' + md(names[picked]) if editing else 'New client'}**")
     a, b, c, d = st.columns([1.2, 2.5, 1, 1.3])
     client_id = a.text_input("Client code", value=current.client_id or "", key=f"cl_id_{suffix}", disabled=editing,
                              help="A short code used in files and links, e.g. C0041. It cannot change later.")
@@ -136,7 +137,7 @@ if submitted:
 
 if editing:
     links = st.container(horizontal=True)
-    links.page_link("app_pages/log_visit.py", label=f"Log a visit for {names[picked]}", query_params={"client": picked},
+    links.page_link("app_pages/log_visit.py", label=f"Log a visit for {md(names[picked])}", query_params={"client": picked},
                     icon=":material/edit_note:")
     links.page_link("app_pages/client_progress.py", label="See progress", query_params={"client": picked},
                     icon=":material/monitoring:")

@@ -20,6 +20,7 @@ import streamlit as st
 from dashboard.queries import entry as eq
 
 from dashboard.queries import therapist as queries
+from dashboard.text import md
 from pipelines.warehouse import audit
 from pipelines.ingest import mappings as M
 from pipelines.ingest.contract import KINDS, normalise_header
@@ -102,7 +103,7 @@ if uploaded is not None:
             help="A saved mapping remembers which column is which, so the next export of the same form needs no clicks.")
         profile = by_name.get(profile_name)
         if profile is not None and profile_name in fitting:
-            left.caption(f"Applied saved mapping **{profile.name}**: {profile.description or 'no description'}")
+            left.caption(f"Applied saved mapping **{md(profile.name)}**: {md(profile.description or 'no description')}")
         detected = (profile.kind if profile and profile.kind else None) or M.guess_kind(headers, table.path.name)
         kinds = list(KINDS)
         kind = right.selectbox("This file holds", kinds, index=kinds.index(detected) if detected else None,
@@ -168,7 +169,7 @@ if uploaded is not None:
             else:
                 st.success(f"All {pv.n_ok} rows checked look fine.", icon=":material/task_alt:")
             for note in pv.notes:
-                st.caption(note)
+                st.caption(md(note))
             st.dataframe(pv.rows, hide_index=True, key="im_preview", height=min(38 + 35 * len(pv.rows), 420),
                          column_config={"line": st.column_config.NumberColumn("Line", format="%d", width="small"),
                                         "problems": st.column_config.TextColumn(
@@ -230,7 +231,7 @@ if uploaded is not None:
 # --- The report of the last import ------------------------------------------------------------
 if report:
     with report_area:
-        st.subheader(f"Imported {report['file']}")
+        st.subheader(f"Imported {md(report['file'])}")
         with st.container(horizontal=True):
             st.metric("Rows read", f"{report['rows_read']:,}", border=True)
             st.metric("Loaded", f"{report['inserted']:,}", border=True)
@@ -241,7 +242,7 @@ if report:
                    + (" The rejected rows are listed below with their reasons." if report["rejected"] else "")
                    + " Choose another file to import more.")
         for note in report["notes"]:
-            st.info(note, icon=":material/info:")
+            st.info(md(note), icon=":material/info:")
         if report["warnings"]:
             with st.expander(f"{len(report['warnings'])} rows kept with a note"):
                 st.dataframe(pd.DataFrame(report["warnings"]), hide_index=True, key="im_warnings")

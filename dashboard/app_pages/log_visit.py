@@ -20,6 +20,7 @@ from dashboard.charts import progress as charts
 from dashboard.queries import entry as eq
 
 from dashboard.queries import therapist as queries
+from dashboard.text import md
 from pipelines.entry import forms as entry
 from pipelines.warehouse.db import DatabaseBusy
 from pipelines.clinical.outcomes import classify_outcomes, outcome_summary
@@ -118,7 +119,7 @@ if flash:
     for w in extra:
         st.warning(w, icon=":material/info:")
     if flash_client in names:
-        st.page_link("app_pages/client_progress.py", label=f"See {names[flash_client]}'s progress",
+        st.page_link("app_pages/client_progress.py", label=f"See {md(names[flash_client])}'s progress",
                      query_params={"client": flash_client}, icon=":material/monitoring:")
 
 # --- Who and when ----------------------------------------------------------------------------
@@ -169,7 +170,7 @@ if editing:
 else:
     same_day = recent[pd.to_datetime(recent["visit_date"]).dt.date == visit_date] if len(recent) else recent
     if len(same_day):
-        st.warning(f"{names[client_id]} already has a visit on {visit_date:%d %b %Y}. Saving adds a second visit that "
+        st.warning(f"{md(names[client_id])} already has a visit on {visit_date:%d %b %Y}. Saving adds a second visit that "
                    "day; to change the first one, pick it under *Edit or delete an earlier visit*.",
                    icon=":material/event_repeat:")
 
@@ -299,7 +300,7 @@ with visit_tab:
             ss["lv_reset"] = "changes saved" if editing else "new visit saved"
             st.rerun()
 
-    st.page_link("app_pages/client_progress.py", label=f"See {names[client_id]}'s progress",
+    st.page_link("app_pages/client_progress.py", label=f"See {md(names[client_id])}'s progress",
                  query_params={"client": client_id}, icon=":material/monitoring:")
 
 # --- Questionnaires, item by item ----------------------------------------------------------------
@@ -311,7 +312,7 @@ with questionnaire_tab:
     instrument = instrument or "NDI"
     form_spec = entry.QUESTIONNAIRE_FORMS[instrument]
     spec = INSTRUMENTS[instrument]
-    st.caption(f"{settings.get('questionnaires', {}).get(instrument, {}).get('name', instrument)}, taken on "
+    st.caption(f"{md(settings.get('questionnaires', {}).get(instrument, {}).get('name', instrument))}, taken on "
                f"{visit_date:%d %b %Y} (the date above). Answers: {form_spec.low} … {form_spec.high}. {form_spec.note}")
     if ss.get("lv_q_problems"):
         general = [p.message for p in ss["lv_q_problems"] if not p.field.startswith("item")]

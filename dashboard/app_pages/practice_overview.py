@@ -13,6 +13,7 @@ from dashboard import metrics, page_parts
 from dashboard.charts import progress as charts
 
 from dashboard.queries import therapist as queries
+from dashboard.text import md
 
 db = queries.current_db()
 ver = queries.version(db)
@@ -81,7 +82,7 @@ else:
     # thousands of buttons help nobody (the table above sorts and searches them all).
     with st.container(horizontal=True):
         for row in attention.head(MAX_LINKS).itertuples():
-            st.page_link("app_pages/client_progress.py", label=f"{row.display_name}",
+            st.page_link("app_pages/client_progress.py", label=md(row.display_name),
                          query_params={"client": row.client_id}, icon=":material/arrow_forward:")
     if len(attention) > MAX_LINKS:
         st.caption(f"Links to the first {MAX_LINKS} of {len(attention):,}. Search the table (its toolbar) or pick "

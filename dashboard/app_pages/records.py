@@ -193,4 +193,6 @@ with backup_tab:
                  "someone is working. Stop the dashboard, restore, then start it on the new file:")
         new_db = root.parent / f"{chosen}.duckdb"
         st.code(f"knotwork restore '{by_name[chosen]}' --db '{new_db}'\nknotwork serve --db '{new_db}'", language="bash")
-        st.caption("The restored database records the restore in its own audit log.")
+        st.caption("The restored database records the restore in its own audit log. Nothing in a backup is run; "
+                   "a backup changed after it was made is refused. A restore ends every private link: make new "
+                   "ones for clients who need them.")

@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard.access import start_presentation
 from dashboard.reports import report_filename, report_html_download, report_pdf_bytes
+from dashboard.text import md
 from pipelines.warehouse.audit import DASHBOARD
 from pipelines.warehouse.db import data_version, read_connection, resolve_db_path
 from pipelines.sharing.passwords import password_is_set
@@ -53,7 +54,7 @@ if not password_is_set(db, None):
 
 # --- In the room ----------------------------------------------------------------------------
 st.subheader("Show to client")
-st.write(f"A clean, full-screen view of {name}'s progress only: no other client, no therapist pages. "
+st.write(f"A clean, full-screen view of {md(name)}'s progress only: no other client, no therapist pages. "
          "Leaving it needs the therapist password when one is set.")
 if st.button("Show to client", icon=":material/tablet:", type="primary", key="sh_present"):
     start_presentation(client_id)
@@ -103,7 +104,7 @@ if make:
     except ShareError as exc:
         st.error(str(exc))
     else:
-        st.success(f"Link for {name}, valid until {link.expires_at:%d %b %Y %H:%M} UTC. Copy it now: Knotwork keeps "
+        st.success(f"Link for {md(name)}, valid until {link.expires_at:%d %b %Y %H:%M} UTC. Copy it now: Knotwork keeps "
                    "only a fingerprint of it and cannot show it again.")
         st.code(link.url, language=None)
         if base.startswith("http://127.0.0.1") or base.startswith("http://localhost"):
@@ -124,7 +125,7 @@ if links:
         if c2.button("End this link", key="sh_revoke_btn"):
             revoke(prefix, db=db, actor=DASHBOARD)
             st.rerun()
-        if st.button(f"End all {len(live)} live link(s) of {name}", key="sh_revoke_all"):
+        if st.button(f"End all {len(live)} live link(s) of {md(name)}", key="sh_revoke_all"):
             revoke(client_id=client_id, db=db, actor=DASHBOARD)
             st.rerun()
 else:

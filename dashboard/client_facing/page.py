@@ -18,6 +18,10 @@ import streamlit as st
 
 from dashboard.charts import client as client_charts
 from dashboard.client_facing.view import (REGION_WORDS, ClientData, UnknownClient, fmt_date, load_client, summarise)
+from dashboard.state import SHARE_KEY
+from dashboard.text import md
+from pipelines.sharing.links import resolve_token
+from pipelines.warehouse import audit
 from pipelines.warehouse.db import DatabaseBusy, data_version, read_connection
 
 CHART_CONFIG = {"displayModeBar": False, "showSendToCloud": False, "displaylogo": False}
@@ -69,7 +73,7 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
     span = ""
     if summary.n_visits:
         span = f" · {summary.n_visits} visit{'s' if summary.n_visits != 1 else ''} since {fmt_date(summary.first_visit)}"
-    st.caption(f"{_md(data.display_name)}{span}")
+    st.caption(f"{md(data.display_name)}{span}")
     TONE_BOX.get(summary.tone, st.info)(summary.headline)
     for line in (summary.session_line, summary.checkin_line):
         if line:
@@ -85,12 +89,12 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
     if summary.homecare:
         st.subheader("Your home care", anchor=False)
         for d, text in summary.homecare:
-            st.markdown(f"- **{_md(text)}** (from {fmt_date(d)})")
+            st.markdown(f"- **{md(text)}** (from {fmt_date(d)})")
 
     if summary.rom_lines:
         st.subheader("How far you can move", anchor=False)
         for line in summary.rom_lines:
-            st.markdown(f"- {_md(line.text)}")
+            st.markdown(f"- {md(line.text)}")
         fig = client_charts.rom_chart(data, title=None, summary=summary)
         if fig is not None:
             st.plotly_chart(fig, config=CHART_CONFIG, key="cv_rom_chart", width="stretch")
@@ -99,7 +103,7 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
     if summary.techniques:
         st.subheader("What we did", anchor=False)
         for name, what, n in summary.techniques:
-            st.markdown(f"- **{_md(name)}**{' – ' + _md(what) if what else ''} ({n} visit{'s' if n != 1 else ''})")
+            st.markdown(f"- **{md(name)}**{' – ' + md(what) if what else ''} ({n} visit{'s' if n != 1 else ''})")
 
     if mode == "link":
         _checkin_form(db, data)
@@ -107,25 +111,33 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
     _download(db, client_id, data.display_name, settings, mode)
 
 
-def _md(text: str) -> str:
-    """Text from the database shown as Markdown: escape the characters Markdown would act on."""
-    out = str(text)
-    for ch in "\\`*_[]<>#|~$":
-        out = out.replace(ch, "\\" + ch)
-    return out
+# What a download gives once the link has ended while its page was still open.
+LINK_ENDED_HTML = ("<!DOCTYPE html><html lang='en'><meta charset='utf-8'><title>Knotwork</title>"
+                   "<p>This link is not valid any more. Please ask your therapist for a new one.</p></html>")
+
+
+def link_report(db: str, client_id: str, token: str, settings: dict | None) -> str:
+    """The report for a client's link, built only if the link still resolves to that client now (it
+    may have been revoked or have expired since the page was drawn); otherwise a short notice."""
+    from dashboard.reports import report_html_download
+
+    if resolve_token(token, db) != client_id:
+        return LINK_ENDED_HTML
+    return report_html_download(db, client_id, settings, actor=audit.CLIENT_LINK)
 
 
 def _download(db: str, client_id: str, name: str, settings: dict | None, mode: str) -> None:
     from dashboard.reports import report_filename, report_html_download
-    from pipelines.warehouse import audit
-
-    # The export is audited like the therapist's: by the client through their link, or shown in the room.
-    actor = audit.CLIENT_LINK if mode == "link" else audit.DASHBOARD
 
     st.subheader("Keep a copy", anchor=False)
+    if mode == "link":
+        # Built when clicked, outside this run: the link is checked again then.
+        token = st.session_state.get(SHARE_KEY, "")
+        data = lambda: link_report(db, client_id, token, settings)  # noqa: E731
+    else:  # shown in the room by the therapist: the export is theirs
+        data = lambda: report_html_download(db, client_id, settings, actor=audit.DASHBOARD)  # noqa: E731
     st.download_button(
-        "Download your report (HTML)",
-        data=lambda: report_html_download(db, client_id, settings, actor=actor),  # built only when clicked
+        "Download your report (HTML)", data=data,
         file_name=report_filename(name, "html"), mime="text/html", on_click="ignore",
         icon=":material/download:", key="cv_download_html")
     st.caption("The file opens in any web browser, works without internet and can be printed.")

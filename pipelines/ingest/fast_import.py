@@ -25,7 +25,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipelines.ingest import vocab as V
-from pipelines.ingest.readers import CHUNK_ROWS, CSV_SUFFIXES, TableFile
+from pipelines.ingest.readers import CHUNK_ROWS, CSV_SUFFIXES, MAX_CELL_CHARS, TableFile
 from pipelines.ingest.validate import FIELDS, QUESTIONNAIRE_ITEMS, date_order_evidence, today
 
 # Python's str.strip() removes exactly these (str.isspace); RE2's \s alone misses most of them.
@@ -44,7 +44,7 @@ LIST_SPLIT = r" *[;,|] *"
 READ_CSV = """
 CREATE TEMP TABLE src AS
 SELECT * FROM read_csv(?, all_varchar = true, header = true, delim = ?, quote = '"', escape = '"',
-                       comment = '', skip = 0, strict_mode = true, null_padding = false)
+                       comment = '', skip = 0, strict_mode = true, null_padding = false, max_line_size = ?)
 """
 
 
@@ -66,7 +66,8 @@ def load_source(con, table: TableFile) -> list[str] | None:
     if lines is None:
         return None
     try:
-        con.execute(READ_CSV, [str(table.path), table.delimiter or ","])
+        # A line longer than the longest cell allowed goes to the Python reader, which refuses such a cell.
+        con.execute(READ_CSV, [str(table.path), table.delimiter or ",", MAX_CELL_CHARS])
     except Exception:  # ragged rows, odd quoting ... the Python reader explains them row by row
         con.execute("DROP TABLE IF EXISTS temp.src")
         return None

@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -25,9 +26,21 @@ import pandas as pd
 from pipelines.ingest.contract import normalise_header
 
 CHUNK_ROWS = 200_000
-# Python's csv module refuses a cell over 128 KiB with an error; a long note pasted from an email
-# is not a reason to crash.  Cells this large are still checked (and rejected) by the validator.
-csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
+# The longest cell read, in characters: Python's own csv default (128 Ki).  That is some forty
+# pages of text, far beyond any note, name or list a practice file holds (Excel itself stops at
+# 32,767 characters a cell), and it bounds the memory one row can take.  Set explicitly, with its
+# own message, because a larger limit let a 64 MB cell through and the csv module's error reads
+# like broken quoting.
+MAX_CELL_CHARS = 128 * 1024
+csv.field_size_limit(MAX_CELL_CHARS)
+# A workbook is a zip of XML: checked before it is opened, because a few hundred kilobytes can
+# unpack to gigabytes (a "zip bomb": 167 KB holding 160 MB of XML took 2 GB to import).  A real
+# 100,000-visit sheet unpacks to well under this, and sheet XML compresses about 10-30 to 1.
+MAX_XLSX_UNPACKED = 100_000_000
+MAX_XLSX_RATIO = 100  # unpacked / packed, for any part over 1 MiB
+XLSX_RATIO_FROM = 1024 * 1024
+MAX_XLSX_CELLS = 5_000_000  # rows x columns read from the first sheet
+SAVE_AS_CSV = "save the sheet as 'CSV UTF-8' and import that instead"
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 
@@ -100,6 +113,10 @@ def _rows_or_problem(reader, path: Path, line_of_row) -> Iterator[list[str]]:
         except StopIteration:
             return
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise FileProblem(f"{path.name}: line {line_of_row()}: a cell is longer than {MAX_CELL_CHARS:,} "
+                                  "characters; no note or name is that long, so the file is probably damaged "
+                                  "(or a quote is missing)") from exc
             raise FileProblem(f"{path.name}: line {line_of_row()}: the quoting is broken ({exc}); a cell that "
                               "starts with a double quote must end with one") from exc
 
@@ -131,14 +148,23 @@ def _xlsx_cell_text(value: object) -> str:
 def _read_xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
+    check_xlsx_size(path)
     wb = load_workbook(path, read_only=True, data_only=True)
     try:
         ws = wb.worksheets[0]
         rows = ws.iter_rows(values_only=True)
         header = next(rows)
-        width = len(_trim_header(header))
+        names = _trim_header(header)
+        width = len(names)
         for number, row in enumerate(rows, start=2):
+            if (number - 1) * max(width, 1) > MAX_XLSX_CELLS:
+                raise FileProblem(f"{path.name}: the sheet has more than {MAX_XLSX_CELLS:,} cells (row {number}); "
+                                  f"{SAVE_AS_CSV}")
             cells = [_xlsx_cell_text(v) for v in row[:width]]
+            for col, text in enumerate(cells):
+                if len(text) > MAX_CELL_CHARS:
+                    raise FileProblem(f"{path.name}: row {number}, column {names[col]!r}: the cell is longer than "
+                                      f"{MAX_CELL_CHARS:,} characters; no note or name is that long")
             cells += [""] * (width - len(cells))
             if any(c.strip() for c in cells):
                 yield number, cells + [""]
@@ -233,9 +259,30 @@ def open_table(path: str | Path, scan: bool = True) -> TableFile:
     return table
 
 
+def check_xlsx_size(path: Path) -> None:
+    """Refuse a workbook that unpacks too large or too far (a zip bomb) from its zip directory alone,
+    before any of it is unpacked."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            parts = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FileProblem(f"{path.name}: cannot be opened as an XLSX workbook (not a zip file)") from exc
+    unpacked = sum(p.file_size for p in parts)
+    packed = max(sum(p.compress_size for p in parts), 1)
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise FileProblem(f"{path.name}: the workbook unpacks to {unpacked / 1e6:,.0f} MB (from {packed / 1e3:,.0f} KB); "
+                          f"Knotwork reads workbooks up to {MAX_XLSX_UNPACKED / 1e6:,.0f} MB unpacked: {SAVE_AS_CSV}")
+    for p in parts:
+        if p.file_size > XLSX_RATIO_FROM and p.file_size > MAX_XLSX_RATIO * max(p.compress_size, 1):
+            raise FileProblem(f"{path.name}: part {p.filename!r} unpacks {p.file_size / max(p.compress_size, 1):,.0f} "
+                              f"times larger than it is packed ({p.file_size / 1e6:,.0f} MB); a real spreadsheet "
+                              f"does not, so the file is refused: {SAVE_AS_CSV}")
+
+
 def _open_xlsx(path: Path) -> TableFile:
     from openpyxl import load_workbook
 
+    check_xlsx_size(path)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file

@@ -27,6 +27,12 @@ from pipelines.ingest.validate import validate_chunk
 
 SOURCES = ("link", "form")
 MAX_NOTE_CHARS = 2000
+# Check-ins through links, per client, in any 24 hours.  A link is the client's own, so this is
+# a limit per link (and for all of one client's links together): enough for a morning and an
+# evening report and a few corrections, too few for someone holding a leaked link to flood the record.
+MAX_LINK_CHECKINS_PER_DAY = 10
+RECENT_LINK_CHECKINS_SQL = ("SELECT count(*) FROM core.self_reports "
+                            "WHERE client_id = ? AND source = 'link' AND reported_at > ?")
 FIELDS = ("pain", "region", "did_homecare", "pgic", "note")
 
 
@@ -105,6 +111,14 @@ def record_checkin(client_id: str, values: dict, db=None, source: str = "link",
             if not known:
                 con.execute("ROLLBACK")
                 return CheckinResult(False, ["client_id is not a known client"])
+            if source == "link":
+                recent = con.execute(RECENT_LINK_CHECKINS_SQL,
+                                     [client_id, reported_at - dt.timedelta(days=1)]).fetchone()[0]
+                if recent >= MAX_LINK_CHECKINS_PER_DAY:
+                    con.execute("ROLLBACK")
+                    return CheckinResult(False, [f"you have already sent {recent} check-ins today, the most this "
+                                                 "page takes in a day; please try again tomorrow or tell your "
+                                                 "therapist at your next visit"])
             result = validate_checkin(values, reported_at, vocabularies=_vocabularies(con))
             if not result.ok:
                 con.execute("ROLLBACK")
