@@ -10,9 +10,10 @@ import streamlit as st
 from dashboard import metrics, page_parts
 
 from dashboard.charts import progress as charts
+from dashboard.components import brief
 
 from dashboard.queries import therapist as queries
-from pipelines.clinical.change import PAIN_CLINICALLY_IMPORTANT, PAIN_SOME, PAIN_WORSE
+from pipelines.clinical.status import client_status
 from pipelines.clinical.settings import threshold_source
 
 db = queries.current_db()
@@ -94,38 +95,13 @@ if visits.empty:
             icon=":material/date_range:")
     st.stop()
 
-# --- Headline ------------------------------------------------------------------------------
-head = metrics.client_headline(visits, settings, today, n_visits_total=int(summary["n_visits"]),
+# --- How the client is doing now: from all their readings, whatever the dates chosen above --------
+head = metrics.client_headline(visits, today, n_visits_total=int(summary["n_visits"]),
                                last_visit_date=summary["last_visit_date"])
+now = client_status(client_id, queries.client_visits(db, ver, client_id),
+                    queries.client_self_reports(db, ver, client_id), settings)
+brief.status_headline(now, head, settings, today)
 rule = metrics.pain_rule_text(settings)
-with st.container(horizontal=True):
-    st.metric("Visits", head.n_visits if head.n_visits == head.n_visits_total else f"{head.n_visits} of {head.n_visits_total}",
-              border=True)
-    st.metric("Pain: baseline → latest",
-              f"{charts.fmt_points(head.baseline)} → {charts.fmt_points(head.latest)}" if head.baseline is not None else "n/a",
-              border=True, help="Before-visit pain (0–10 NPRS). Baseline = the first visit with a pain score.")
-    change_txt = "n/a"
-    if head.change is not None:
-        pct = f" ({head.pct_change:+.0f} %)".replace("-", "−") if head.pct_change is not None else " (% n/a)"
-        change_txt = f"{charts.fmt_points(head.change, signed=True)}{pct}"
-    st.metric("Change from baseline", change_txt, border=True, help="Negative = less pain than at baseline.")
-    st.metric("Days since last visit", head.days_since_last_visit if head.days_since_last_visit is not None else "n/a",
-              border=True, help=f"Last visit {head.last_visit_date:%d %b %Y}" if head.last_visit_date else None)
-
-source_note = f"Rule: {rule} ({metrics.pain_rule_source(settings)})."
-if head.n_visits_total == 1:
-    st.info("Only one visit so far: this is the baseline. Progress against it shows from the second visit.",
-            icon=":material/looks_one:")
-elif head.status is None:
-    st.info("Pain before the visit has not been recorded often enough to judge progress.", icon=":material/help:")
-else:
-    message = {
-        PAIN_CLINICALLY_IMPORTANT: ("success", "Clinically important improvement: pain is " + rule + "."),
-        PAIN_SOME: ("info", "Some improvement, not yet clinically important (that needs " + rule + ")."),
-        PAIN_WORSE: ("error", "Pain is worse than at baseline. Worth discussing a different approach or a referral."),
-    }.get(head.status, ("warning", "No important change from baseline yet (clinically important = " + rule + ")."))
-    getattr(st, message[0])(message[1])
-st.caption(source_note)
 
 # --- Pain across visits -------------------------------------------------------------------
 st.subheader("Pain across visits")
