@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard import metrics, page_parts
 
 from dashboard.charts import progress as charts
+from dashboard.components import inbox
 
 from dashboard.queries import brief as brief_queries
 from dashboard.queries import therapist as queries
@@ -58,6 +59,8 @@ with st.container(horizontal=True):
               f"{n_improved:,} of {n_seen_twice:,}" if n_seen_twice else "n/a", border=True,
               help="Clients seen at least twice whose latest pain is " + metrics.pain_rule_text(settings) + ".")
     st.metric("Need attention", f"{len(attention):,}", border=True)
+
+inbox.render(brief_queries.checkin_inbox(db, ver), today)
 
 # --- Needs attention ----------------------------------------------------------------------
 st.subheader("Needs attention")
