@@ -147,7 +147,7 @@ def test_the_brief_shows_the_last_visit_its_plan_and_the_check_ins_since(practic
     assert not at.error
     metric = {m.label: m.value for m in at.metric}
     assert metric["Pain: first visit → now"] == "7 → 3"
-    assert "Yesterday: 6 (a check-in), above the client's usual 2–3: a flare-up" in shown
+    assert "**Latest:** 6 yesterday (a check-in), above the client's usual 2–3: a flare-up." in shown
     # What we did and found, what we planned.
     assert f"**Next time:** {PLAN}" in shown
     assert f"**Notes:** {NOTES}" in shown

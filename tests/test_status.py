@@ -35,7 +35,7 @@ def test_a_single_flare_up_after_sustained_improvement_stays_improved_and_is_nam
     assert row["level"] == 3 and row["n_level"] == 3
     assert row["latest"] == 6 and row["latest_vs_usual"] == FLARE_UP
     words = latest_words(row, today=START + dt.timedelta(days=49), whose="her")
-    assert words == "today: 6 (before the visit), above her usual 2–3: a flare-up"
+    assert words == "6 today (before the visit), above her usual 2–3: a flare-up"
 
 
 def test_the_old_rule_would_have_flipped_on_that_one_day():

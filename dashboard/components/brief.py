@@ -74,7 +74,7 @@ def status_headline(row: pd.Series, head: metrics.Headline, settings: dict, toda
         st.warning(f"**No important change yet**: {now}. Clinically important = {rule}; {noise}.")
     words = latest_words(row, today=today)
     if words:
-        st.markdown(f"**Latest:** {md(words[0].upper() + words[1:])}.")
+        st.markdown(f"**Latest:** {md(words)}.")
     st.caption(f"Rule: {rule} ({metrics.pain_rule_source(settings)}); reliable change after Jacobson & Truax (1991) "
                f"with the 0–10 scale's measurement error ({metrics.cite(threshold_source(settings, 'pain.sem'))}).")
 
@@ -195,14 +195,14 @@ def actions(db: str, client_id: str, name: str) -> None:
     with st.container(horizontal=True, key="brief_actions"):
         st.page_link("app_pages/log_visit.py", label="Log a visit", query_params={"client": client_id},
                      icon=":material/edit_note:")
-        if st.button("Show to client", icon=":material/tablet:", key="cp_present"):
+        if st.button("Show to client", icon=":material/tablet:", key="cp_present", type="tertiary"):
             start_presentation(client_id)
         st.page_link("app_pages/sharing.py", label="Make a private link", query_params={"client": client_id},
                      icon=":material/link:")
         # Built only when clicked; the download leaves an "export" row in the audit log like the Share page's.
         st.download_button("Report", data=lambda: report_html_download(db, client_id, actor=DASHBOARD),
                            file_name=report_filename(name, "html"), mime="text/html", on_click="ignore",
-                           icon=":material/download:", key="cp_report",
+                           icon=":material/download:", key="cp_report", type="tertiary",
                            help="The client's progress report as a file that opens offline (PDF on the Share page).")
 
 

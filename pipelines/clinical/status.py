@@ -189,14 +189,14 @@ def usual_range(row) -> str:
 
 
 def latest_words(row, today=None, whose: str = "the client's") -> str | None:
-    """The latest reading beside the level, in words: "today: 6 (a check-in), above the client's
+    """The latest reading beside the level, in words: "6 today (a check-in), above the client's
     usual 2–3: a flare-up".  ``row`` is one row of :func:`current_status`; ``whose`` is
     "the client's" on therapist pages and "your" in the client's own view."""
     if pd.isna(row["latest"]):
         return None
     when = _when(row["latest_at"], today)
     source = " (a check-in)" if row["latest_source"] == CHECK_IN else " (before the visit)"
-    text = f"{when}: {fmt(row['latest'])}{source}"
+    text = f"{fmt(row['latest'])} {when}{source}"
     kind = row["latest_vs_usual"]
     if kind is None or (isinstance(kind, float) and math.isnan(kind)):
         return text
