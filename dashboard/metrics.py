@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pipelines.clinical.change import IMPROVED, PAIN_WORSE, classify_change, needs_attention, pain_status
+from pipelines.clinical.change import IMPROVED, PAIN_CLINICALLY_IMPORTANT, PAIN_WORSE, classify_change
 from pipelines.clinical.settings import threshold, threshold_source
 
 # Below this many visits in either arm a within-client comparison is only indicative
@@ -89,11 +89,6 @@ class Headline:
     n_visits_total: int
     baseline: float | None
     baseline_date: dt.date | None
-    latest: float | None
-    latest_date: dt.date | None
-    change: float | None  # latest − baseline (negative = better)
-    pct_change: float | None  # None when baseline is 0 (clinical.md §1.4: "n/a")
-    status: str | None  # pipelines.clinical.change.pain_status
     days_since_last_visit: int | None
     last_visit_date: dt.date | None
 
@@ -104,12 +99,13 @@ def _as_date(value) -> dt.date | None:
     return pd.Timestamp(value).date()
 
 
-def client_headline(visits: pd.DataFrame, settings: dict | None, today: dt.date,
-                    n_visits_total: int | None = None, last_visit_date=None) -> Headline:
-    """Headline for one client from their visits (the selected date range).
+def client_headline(visits: pd.DataFrame, today: dt.date, n_visits_total: int | None = None,
+                    last_visit_date=None) -> Headline:
+    """Visit counts, baseline and days since the last visit for one client (the selected dates).
 
     The baseline is the client's first recorded ``pain_pre`` (``baseline_pain`` from the
-    mart, not the first visit inside the range), so narrowing the dates never moves it.
+    mart, not the first visit inside the range), so narrowing the dates never moves it.  How
+    the client is doing now comes from :func:`pipelines.clinical.status.client_status`.
     """
     n = len(visits)
     total = n if n_visits_total is None else int(n_visits_total)
@@ -117,23 +113,13 @@ def client_headline(visits: pd.DataFrame, settings: dict | None, today: dt.date,
         _as_date(visits["visit_date"].max()) if n else None)
     days = (today - last_overall).days if last_overall else None
     if n == 0:
-        return Headline(0, total, None, None, None, None, None, None, None, days, last_overall)
+        return Headline(0, total, None, None, days, last_overall)
     ordered = visits.sort_values(["visit_date", "visit_number"])
     baseline = _number(ordered["baseline_pain"].iloc[0]) if "baseline_pain" in ordered else None
-    with_pain = ordered[ordered["pain_pre"].notna()]
     baseline_date = None
     if baseline is not None and "baseline_date" in ordered:
         baseline_date = _as_date(ordered["baseline_date"].iloc[0])
-    latest = _number(with_pain["pain_pre"].iloc[-1]) if len(with_pain) else None
-    latest_date = _as_date(with_pain["visit_date"].iloc[-1]) if len(with_pain) else None
-    change = pct = status = None
-    # A single pain score is the baseline itself: there is no change to speak of yet.
-    only_baseline = len(with_pain) == 1 and (baseline_date is None or latest_date == baseline_date)
-    if baseline is not None and latest is not None and not only_baseline:
-        change = latest - baseline
-        pct = (change / baseline * 100.0) if baseline > 0 else None
-        status = pain_status(baseline, latest, settings)
-    return Headline(n, total, baseline, baseline_date, latest, latest_date, change, pct, status, days, last_overall)
+    return Headline(n, total, baseline, baseline_date, days, last_overall)
 
 
 @dataclass(frozen=True)
@@ -272,35 +258,32 @@ def flag_worse_any_time(settings: dict | None) -> bool:
     return bool(value)
 
 
-def attention_list(clients: pd.DataFrame, settings: dict | None) -> pd.DataFrame:
+def attention_list(clients: pd.DataFrame, statuses: pd.DataFrame, settings: dict | None) -> pd.DataFrame:
     """Active clients who need a second look, with the reason.
 
-    ``clients`` is the ``client_summary`` mart.  A client is listed when their status is
-    active (or not recorded) and either
+    ``clients`` is the ``client_summary`` mart; ``statuses`` is
+    :func:`pipelines.clinical.status.current_status` for them (the same status the client's page,
+    view and report show).  A client is listed when their status is active (or not recorded) and
 
-    * their latest pain is *worse* than baseline (:func:`pipelines.clinical.change.pain_status`),
-      at any visit count (``attention.flag_worse_than_baseline``, default on), or
-    * after ``attention.no_important_change_after_visits`` visits [4] their pain is not a
-      clinically important improvement on baseline (:func:`pipelines.clinical.change.needs_attention`).
+    * their pain now is *worse* than at baseline (a reliable rise, or one that persists over two
+      readings), at any visit count (``attention.flag_worse_than_baseline``, default on), or
+    * after ``attention.no_important_change_after_visits`` visits [4] their pain now is not a
+      clinically important improvement on baseline.
     """
-    cols = list(clients.columns) + ["pain_status", "reason"]
+    cols = list(clients.columns) + ["pain_status", "pain_now", "reason"]
     active = clients[clients["status"].isna() | (clients["status"] == "active")]
-    active = active[active["baseline_pain"].notna() & active["latest_pain"].notna()
-                    & (active["n_visits"] >= 2)].copy()
+    active = active.merge(statuses[["client_id", "status", "level", "change"]].rename(
+        columns={"status": "pain_status", "level": "pain_now", "change": "change_now"}), on="client_id")
+    active = active[active["pain_status"].notna()].copy()
     if active.empty:
         return pd.DataFrame(columns=cols)
-    baseline = active["baseline_pain"].astype(float)
-    latest = active["latest_pain"].astype(float)
-    status = pain_status(baseline, latest, settings)
-    stalled = needs_attention(baseline, latest, active["n_visits"].astype(float), settings)
-    worse = (status == PAIN_WORSE) & flag_worse_any_time(settings)
     after = attention_after_visits(settings)
-    active["pain_status"] = status
-    reason = np.where(worse, "worse than at the first visit",
-                      np.where(stalled, f"no important improvement after {after}+ visits", None))
-    active["reason"] = reason
+    worse = (active["pain_status"] == PAIN_WORSE) & flag_worse_any_time(settings)
+    stalled = (active["pain_status"] != PAIN_CLINICALLY_IMPORTANT) & (active["n_visits"] >= after)
+    active["reason"] = np.where(worse, "worse than at the first visit",
+                                np.where(stalled, f"no important improvement after {after}+ visits", None))
     out = active[worse | stalled]
-    return out.sort_values(["reason", "change_from_baseline", "display_name"],
+    return out.sort_values(["reason", "change_now", "display_name"],
                            ascending=[False, False, True]).reset_index(drop=True)
 
 

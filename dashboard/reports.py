@@ -170,7 +170,7 @@ def report_body(data: ClientData, summary: ClientSummary, today: dt.date) -> str
     pain = [_chart_html(charts.pain_chart(data, summary, width=charts.PRINT_WIDTH, title=None), first=True,
                         div_id="kw-pain-chart")]
     if summary.goal_level is not None:
-        pain.append(f"<p class=\"muted\">The green band is where your pain would be a change most people notice "
+        pain.append(f"<p class=\"muted\">The green band is where your usual pain would count as \u201cmuch improved\u201d "
                     f"compared with your first visit ({esc(fmt_pain(summary.baseline))} out of 10).</p>")
     parts.append(_section("Pain", pain))
 
@@ -223,7 +223,7 @@ def build_report_html(db, client_id: str, settings: dict | None = None, today: d
     if settings is None:
         settings = load_settings(settings_path_for(path))
     data = load_client(path, client_id)
-    summary = summarise(data, settings)
+    summary = summarise(data, settings, today or dt.date.today())
     size = f"size: {_paper(paper)};" if paper else ""
     css = CSS % {"m": MARGIN_MM, "size": size, "w": charts.PRINT_WIDTH}
     return PAGE.substitute(csp=CSP,  # a constant without double quotes

@@ -191,20 +191,28 @@ def test_pain_chart_holds_exactly_the_clients_visits(sample, busy_client):
 
 
 def test_headline_and_band_follow_the_pain_rule(sample, busy_client):
-    """Visits, baseline → latest and the band edge (2 points and 30 % below baseline) match core.visits."""
+    """Visits, first visit → now (median of the last 3 readings after the first visit's day, visits and
+    check-ins) and the band edge (2 points and 30 % below baseline) match core tables."""
     at = run_app(client=busy_client)
-    truth = sql(sample, "SELECT pain_pre FROM core.visits WHERE client_id = ? ORDER BY visit_date, visit_id",
+    truth = sql(sample, "SELECT visit_date, pain_pre FROM core.visits WHERE client_id = ? ORDER BY visit_date, visit_id",
                 [busy_client])
-    pains = truth.pain_pre.dropna().to_numpy()
-    baseline, latest = pains[0], pains[-1]
+    with_pain = truth.dropna(subset=["pain_pre"])
+    baseline, first_day = with_pain.pain_pre.iloc[0], with_pain.visit_date.iloc[0]
+    readings = sql(sample, """
+        SELECT "at", pain FROM (SELECT CAST(visit_date AS TIMESTAMP) AS "at", pain_pre AS pain, 'visit' AS source
+                              FROM core.visits WHERE client_id = ? AND pain_pre IS NOT NULL
+                              UNION ALL SELECT reported_at, pain, 'check-in' FROM core.self_reports WHERE client_id = ?)
+        WHERE CAST("at" AS DATE) > ? ORDER BY "at", source""", [busy_client, busy_client, first_day])
+    level = float(np.median(readings.pain.to_numpy()[-3:]))
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Visits"] == str(len(truth))
-    assert metrics["Pain: baseline → latest"] == f"{baseline:.1f} → {latest:.1f}"
+    assert metrics["Pain: first visit → now"] == f"{baseline:g} → {level:g}"
     fig = figure(at, "Pain before and after each visit")
     band = [s for s in fig["layout"]["shapes"] if s.get("type") == "rect"]
     assert len(band) == 1
     assert band[0]["y1"] == pytest.approx(baseline - max(2.0, 0.3 * baseline))
-    improved = (baseline - latest >= 2) and ((baseline - latest) / baseline >= 0.3)
+    drop = baseline - level
+    improved = drop >= 2 and drop / baseline >= 0.3 and drop >= 1.96 * 1.02 * np.sqrt(1 + 0.4487)
     if improved:
         assert "Clinically important improvement" in texts(at.success)
     else:
@@ -244,9 +252,10 @@ def test_technique_grid_and_response_table(sample, busy_client):
 
 
 def test_one_visit_client_gets_a_helpful_message(sample):
-    one = sql(sample, "SELECT client_id FROM core.visits GROUP BY client_id HAVING count(*) = 1 ORDER BY 1 LIMIT 1")
+    one = sql(sample, "SELECT client_id FROM core.visits WHERE client_id NOT IN (SELECT client_id FROM core.self_reports) "
+                      "GROUP BY client_id HAVING count(*) = 1 ORDER BY 1 LIMIT 1")
     at = run_app(client=one.iloc[0, 0])
-    assert "Only one visit so far" in texts(at.info)
+    assert "Only one pain score so far" in texts(at.info)
     assert "trend line needs at least 3 visits" in texts(at.caption)
     assert len(figure(at, "Pain before and after each visit")["data"]) >= 1
 
@@ -280,25 +289,44 @@ def test_unknown_client_in_the_url_is_ignored(sample):
 
 # --- practice overview ---------------------------------------------------------------------
 
+# The robust rule, written again in SQL: pain now = median of the last 3 readings (before visits and
+# check-ins) after the first visit's day; worse = up by the reliable change (1.96·SEM·√(1 + f²), f the
+# median's error factor) or the last two readings both ≥ baseline + 1; stalled = 4+ visits and not
+# (≥ 2 points, ≥ 30 % and the reliable change down).
 ATTENTION_TRUTH = """
-WITH ordered AS (
-    SELECT client_id, pain_pre,
-           row_number() OVER (PARTITION BY client_id ORDER BY visit_date, visit_id) AS k,
-           count(*) OVER (PARTITION BY client_id) AS n
-    FROM core.visits
+WITH base AS (
+    SELECT client_id, count(*) AS n_visits,
+           arg_min(pain_pre, (visit_date, visit_id)) FILTER (WHERE pain_pre IS NOT NULL) AS baseline,
+           min(visit_date) FILTER (WHERE pain_pre IS NOT NULL) AS baseline_date
+    FROM core.visits GROUP BY client_id
 ),
-per_client AS (
-    SELECT client_id, max(n) AS n_visits,
-           arg_min(pain_pre, k) FILTER (WHERE pain_pre IS NOT NULL) AS baseline,
-           arg_max(pain_pre, k) FILTER (WHERE pain_pre IS NOT NULL) AS latest
-    FROM ordered GROUP BY client_id
+readings AS (
+    SELECT client_id, CAST(visit_date AS TIMESTAMP) AS "at", pain_pre AS pain, 'visit' AS source
+    FROM core.visits WHERE pain_pre IS NOT NULL
+    UNION ALL
+    SELECT client_id, reported_at, pain, 'check-in' FROM core.self_reports
+),
+after_base AS (
+    SELECT r.*, row_number() OVER (PARTITION BY r.client_id ORDER BY "at" DESC, source DESC) AS back
+    FROM readings r JOIN base USING (client_id)
+    WHERE CAST(r."at" AS DATE) > base.baseline_date
+),
+now AS (
+    SELECT client_id, median(pain) FILTER (WHERE back <= 3) AS level,
+           count(*) FILTER (WHERE back <= 3) AS n_level,
+           count(*) FILTER (WHERE back <= 2 AND pain >= baseline + 1) AS n_rising
+    FROM after_base JOIN base USING (client_id) GROUP BY client_id
+),
+judged AS (
+    SELECT base.client_id, n_visits, baseline, level - baseline AS change, n_rising,
+           1.96 * 1.02 * sqrt(1 + CASE n_level WHEN 1 THEN 1 WHEN 2 THEN 0.5 ELSE 0.4487 END) AS rc
+    FROM base JOIN now USING (client_id)
 )
-SELECT clients.client_id
-FROM per_client JOIN core.clients USING (client_id)
+SELECT client_id
+FROM judged JOIN core.clients USING (client_id)
 WHERE coalesce(clients.status, 'active') = 'active'
-  AND n_visits >= 2 AND baseline IS NOT NULL AND latest IS NOT NULL
-  AND (latest - baseline >= 1                                   -- worse than baseline
-       OR (n_visits >= 4 AND NOT (baseline - latest >= 2 AND (baseline - latest) >= 0.3 * baseline)))
+  AND ((change > 0 AND (change >= rc OR n_rising = 2))                                   -- worse
+       OR (n_visits >= 4 AND NOT (-change >= 2 AND -change >= 0.3 * baseline AND -change >= rc)))
 ORDER BY 1
 """
 
@@ -311,7 +339,8 @@ def test_needs_attention_list_matches_an_independent_sql_ground_truth(sample):
     ids = sorted(shown["Client"].str.extract(r"\((\w+)\)$")[0])
     assert ids == truth
     assert {m.label: m.value for m in at.metric}["Need attention"] == str(len(truth))
-    linked = sorted(link.proto.query_string.removeprefix("client=") for link in at.page_link)
+    linked = sorted(link.proto.query_string.removeprefix("client=") for link in at.page_link
+                    if "new check-in" not in link.proto.label)  # the check-in inbox links too
     assert linked == truth
 
 

@@ -48,21 +48,14 @@ def test_important_pain_level_is_two_points_and_thirty_percent_below_baseline(ba
     assert got == (pytest.approx(level) if level is not None else None)
 
 
-def test_headline_change_status_and_days():
+def test_headline_counts_baseline_and_days():
     v = visits_frame([8, 7, 5, 4.5])
-    head = metrics.client_headline(v, SETTINGS, today=dt.date(2026, 2, 1))
-    assert (head.n_visits, head.baseline, head.latest) == (4, 8.0, 4.5)
-    assert head.change == pytest.approx(-3.5)
-    assert head.pct_change == pytest.approx(-43.75)
-    assert head.status == "clinically important improvement"
+    head = metrics.client_headline(v, today=dt.date(2026, 2, 1))
+    assert (head.n_visits, head.n_visits_total, head.baseline) == (4, 4, 8.0)
+    assert head.baseline_date == dt.date(2026, 1, 5)
     assert head.days_since_last_visit == (dt.date(2026, 2, 1) - dt.date(2026, 1, 26)).days
-
-
-def test_headline_of_a_single_visit_has_no_change_and_zero_baseline_has_no_percentage():
-    one = metrics.client_headline(visits_frame([6]), SETTINGS, today=dt.date(2026, 1, 6))
-    assert (one.baseline, one.latest, one.change, one.status) == (6.0, 6.0, None, None)
-    zero = metrics.client_headline(visits_frame([0, 2]), SETTINGS, today=dt.date(2026, 1, 20))
-    assert zero.change == 2.0 and zero.pct_change is None and zero.status == "worse"
+    one = metrics.client_headline(visits_frame([6]), today=dt.date(2026, 1, 6), n_visits_total=3)
+    assert (one.n_visits, one.n_visits_total, one.baseline, one.days_since_last_visit) == (1, 3, 6.0, 1)
 
 
 def test_theil_sen_trend_recovers_a_straight_line_and_needs_three_visits():
@@ -103,30 +96,41 @@ def test_improvement_by_visit_uses_the_pain_rule_per_visit_number():
     assert out.loc[2, "pct_improved"] == 100.0 and np.isnan(out.loc[4, "pct_improved"])
 
 
-def summary_frame(rows) -> pd.DataFrame:
-    cols = ["client_id", "display_name", "status", "n_visits", "baseline_pain", "latest_pain"]
-    df = pd.DataFrame(rows, columns=cols)
-    df["change_from_baseline"] = df["latest_pain"] - df["baseline_pain"]
-    return df
+def attention_inputs(rows):
+    """(client_summary rows, current_status rows) from (id, name, status, pains before each weekly visit)."""
+    from pipelines.clinical.status import current_status, readings_from
+
+    clients, readings, baselines = [], [], []
+    for cid, name, status, pains in rows:
+        v = visits_frame(pains).assign(client_id=cid)
+        clients.append((cid, name, status, len(pains), pains[0]))
+        readings.append(readings_from(v))
+        baselines.append((cid, pains[0], v["visit_date"].iloc[0]))
+    summary = pd.DataFrame(clients, columns=["client_id", "display_name", "status", "n_visits", "baseline_pain"])
+    statuses = current_status(pd.concat(readings), pd.DataFrame(baselines, columns=["client_id", "baseline",
+                                                                                    "baseline_date"]), SETTINGS)
+    return summary, statuses
 
 
 def test_attention_list_rules():
-    clients = summary_frame([
-        ("W", "Worse early", "active", 2, 5.0, 6.0),        # worse at any visit count
-        ("S", "Stalled", "active", 4, 6.0, 5.0),            # no important change after 4 visits
-        ("E", "Early", "active", 3, 6.0, 5.5),              # too early to judge
-        ("I", "Improved", "active", 6, 8.0, 4.0),           # clinically important improvement
-        ("D", "Discharged", "discharged", 9, 6.0, 7.0),     # not an active client
-        ("O", "One visit", "active", 1, 6.0, 6.0),
+    clients, statuses = attention_inputs([
+        ("W", "Worse early", "active", [4, 6, 6]),             # worse for two readings: any visit count
+        ("S", "Stalled", "active", [6, 5, 5, 5]),              # no important change after 4 visits
+        ("E", "Early", "active", [6, 5.5, 5]),                 # too early to judge
+        ("F", "Flare-up", "active", [8, 3, 2, 3, 2, 3, 6]),    # one bad day after sustained improvement
+        ("I", "Improved", "active", [8, 5, 4, 4, 3, 4]),       # clinically important improvement
+        ("D", "Discharged", "discharged", [6, 7, 8, 9]),       # not an active client
+        ("O", "One visit", "active", [6]),
     ])
-    out = metrics.attention_list(clients, SETTINGS)
+    out = metrics.attention_list(clients, statuses, SETTINGS)
     assert out["client_id"].tolist() == ["W", "S"]
     assert out["reason"].tolist() == ["worse than at the first visit", "no important improvement after 4+ visits"]
+    assert out["pain_now"].tolist() == [6.0, 5.0]
 
     custom = default_settings()
     custom["attention"]["no_important_change_after_visits"] = 3
     custom["attention"]["flag_worse_than_baseline"] = False
-    assert sorted(metrics.attention_list(clients, custom)["client_id"]) == ["E", "S"]
+    assert sorted(metrics.attention_list(clients, statuses, custom)["client_id"]) == ["E", "S", "W"]
 
 
 def test_cite_drops_pointers_into_the_project_notes():

@@ -209,7 +209,7 @@ def test_link_opens_only_that_clients_view_and_leaves_no_token_in_the_url(db, mo
     text = page_text(at)
     name = client_names(db)[CLIENT]
     assert name in text
-    assert "change most people notice" in text
+    assert "much improved" in text
     assert len(at.get("plotly_chart")) >= 1
     assert not at.get("page_link")  # no navigation to therapist pages
     assert "Client progress" not in text and "Practice overview" not in text

@@ -8,12 +8,15 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import metrics, page_parts
+from dashboard.state import CLIENT_KEY
 
 from dashboard.charts import progress as charts
+from dashboard.components import brief
 
+from dashboard.queries import brief as brief_queries
 from dashboard.queries import therapist as queries
 from dashboard.text import md
-from pipelines.clinical.change import PAIN_CLINICALLY_IMPORTANT, PAIN_SOME, PAIN_WORSE
+from pipelines.clinical.status import client_status
 from pipelines.clinical.settings import threshold_source
 
 db = queries.current_db()
@@ -27,7 +30,8 @@ clients = page_parts.clients_or_stop(db, ver)
 # --- Client picker, kept in sync with ?client=ID so a link (or a reload) opens the same client.
 ids = clients["client_id"].tolist()
 labels = queries.client_labels(db, ver)  # built once per data version: 100,000 of them in a network
-wanted = st.query_params.get("client")
+# The address says which client; without one, the client last chosen on any page (the navigation keeps it).
+wanted = st.query_params.get("client") or st.session_state.get(CLIENT_KEY)
 if wanted in labels and st.session_state.get("cp_client") != wanted:
     st.session_state["cp_client"] = wanted
 
@@ -36,8 +40,10 @@ def _sync_query_param() -> None:
     chosen = st.session_state.get("cp_client")
     if chosen:
         st.query_params["client"] = chosen
+        st.session_state[CLIENT_KEY] = chosen
     else:
         st.query_params.pop("client", None)
+        st.session_state.pop(CLIENT_KEY, None)
 
 
 pick, dates = st.columns([3, 2], vertical_alignment="bottom")
@@ -72,6 +78,8 @@ if client_id is None:
                              query_params={"client": row.client_id}, icon=":material/person:")
     st.stop()
 
+st.session_state[CLIENT_KEY] = client_id
+st.query_params["client"] = client_id
 summary = queries.client(db, ver, client_id).iloc[0]
 first, last = summary["first_visit_date"], summary["last_visit_date"]
 if pd.isna(first):
@@ -89,44 +97,26 @@ complaint = summary["primary_complaint"] if pd.notna(summary["primary_complaint"
 status_txt = charts.pretty(summary["status"]) if pd.notna(summary["status"]) else "status not recorded"
 st.caption(f"{md(complaint)} · {status_txt} · first visit {first:%d %b %Y}")
 
+brief.actions(db, client_id, summary["display_name"])
+
+# --- The brief: how the client is doing now (all their readings, whatever the dates chosen above),
+# what was done and planned last time, and what the client has said since.
 visits = queries.client_visits(db, ver, client_id, start, end)
+head = metrics.client_headline(visits, today, n_visits_total=int(summary["n_visits"]),
+                               last_visit_date=summary["last_visit_date"])
+now = client_status(client_id, queries.client_visits(db, ver, client_id),
+                    queries.client_self_reports(db, ver, client_id), settings)
+brief.status_headline(now, head, settings, today)
+last = brief_queries.client_brief(db, ver, client_id)
+brief.last_visit(last, charts.pretty, today)
+brief.checkins_since(last, charts.pretty, today)
+brief.mark_seen(db, client_id, last)
+rule = metrics.pain_rule_text(settings)
+
 if visits.empty:
     st.info("No visits in the selected dates. Widen the date range to see this client's visits.",
             icon=":material/date_range:")
     st.stop()
-
-# --- Headline ------------------------------------------------------------------------------
-head = metrics.client_headline(visits, settings, today, n_visits_total=int(summary["n_visits"]),
-                               last_visit_date=summary["last_visit_date"])
-rule = metrics.pain_rule_text(settings)
-with st.container(horizontal=True):
-    st.metric("Visits", head.n_visits if head.n_visits == head.n_visits_total else f"{head.n_visits} of {head.n_visits_total}",
-              border=True)
-    st.metric("Pain: baseline → latest",
-              f"{charts.fmt_points(head.baseline)} → {charts.fmt_points(head.latest)}" if head.baseline is not None else "n/a",
-              border=True, help="Before-visit pain (0–10 NPRS). Baseline = the first visit with a pain score.")
-    change_txt = "n/a"
-    if head.change is not None:
-        pct = f" ({head.pct_change:+.0f} %)".replace("-", "−") if head.pct_change is not None else " (% n/a)"
-        change_txt = f"{charts.fmt_points(head.change, signed=True)}{pct}"
-    st.metric("Change from baseline", change_txt, border=True, help="Negative = less pain than at baseline.")
-    st.metric("Days since last visit", head.days_since_last_visit if head.days_since_last_visit is not None else "n/a",
-              border=True, help=f"Last visit {head.last_visit_date:%d %b %Y}" if head.last_visit_date else None)
-
-source_note = f"Rule: {rule} ({metrics.pain_rule_source(settings)})."
-if head.n_visits_total == 1:
-    st.info("Only one visit so far: this is the baseline. Progress against it shows from the second visit.",
-            icon=":material/looks_one:")
-elif head.status is None:
-    st.info("Pain before the visit has not been recorded often enough to judge progress.", icon=":material/help:")
-else:
-    message = {
-        PAIN_CLINICALLY_IMPORTANT: ("success", "Clinically important improvement: pain is " + rule + "."),
-        PAIN_SOME: ("info", "Some improvement, not yet clinically important (that needs " + rule + ")."),
-        PAIN_WORSE: ("error", "Pain is worse than at baseline. Worth discussing a different approach or a referral."),
-    }.get(head.status, ("warning", "No important change from baseline yet (clinically important = " + rule + ")."))
-    getattr(st, message[0])(message[1])
-st.caption(source_note)
 
 # --- Pain across visits -------------------------------------------------------------------
 st.subheader("Pain across visits")

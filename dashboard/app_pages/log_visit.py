@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import page_parts
+from dashboard.state import CLIENT_KEY
 
 from dashboard.charts import progress as charts
 
@@ -52,7 +53,8 @@ options = eq.vocabulary_options(db, ver)
 for key, default in (("lv_gen", 0), ("lv_qgen", 0), ("lv_problems", []), ("lv_q_problems", []), ("lv_edit", None),
                      ("lv_prefill", None)):
     ss.setdefault(key, default)
-wanted = st.query_params.get("client")
+# The address says which client; without one, the client last chosen on any page (the navigation keeps it).
+wanted = st.query_params.get("client") or ss.get(CLIENT_KEY)
 
 
 def _client_label(cid: str) -> str:
@@ -78,6 +80,7 @@ def _client_changed() -> None:
     ss["lv_q_problems"] = []
     if ss.get("lv_client"):
         st.query_params["client"] = ss["lv_client"]
+        ss[CLIENT_KEY] = ss["lv_client"]
 
 
 def _start_edit() -> None:
@@ -110,6 +113,7 @@ if reset:  # after a save or delete: a fresh form, set before any widget exists
         # The next visit is usually another client's: never leave the last one selected.
         ss["lv_client"] = None
         st.query_params.pop("client", None)
+        ss.pop(CLIENT_KEY, None)
 
 # --- Flash messages from the previous run (saved / deleted) ------------------------------------
 flash = ss.pop("lv_flash", None)
@@ -275,6 +279,9 @@ with visit_tab:
         homecare = b.text_area("Home care", value=prefill.homecare or "", key=f"lv_homecare_{gen}", height=80,
                                placeholder="Stretches, heat, exercises given")
         notes = c.text_area("Notes", value=prefill.notes or "", key=f"lv_notes_{gen}", height=80)
+        plan = st.text_area("Next time", value=prefill.plan or "", key=f"lv_plan_{gen}", height=68,
+                            placeholder="The plan for the next visit: what to check, try or change",
+                            help="Shown at the top of the client's page before the next visit.")
         submitted = st.form_submit_button("Save changes" if editing else "Save visit", type="primary",
                                           icon=":material/save:", key="lv_save")
 
@@ -283,7 +290,7 @@ with visit_tab:
             client_id=client_id, visit_date=visit_date, techniques=list(techniques), pressure=pressure,
             pain_pre=pain_pre, pain_post=pain_post, pain_region=pain_region, therapist=therapist,
             duration_min=duration, focus_muscles=list(focus_muscles), client_feedback=feedback, homecare=homecare,
-            notes=notes, rom=rom.to_dict("records"), trigger_points=points.to_dict("records"))
+            notes=notes, plan=plan, rom=rom.to_dict("records"), trigger_points=points.to_dict("records"))
         try:
             saved = entry.save_visit(form, db=db, visit_id=editing)
         except entry.EntryError as exc:

@@ -11,9 +11,12 @@ import streamlit as st
 from dashboard import metrics, page_parts
 
 from dashboard.charts import progress as charts
+from dashboard.components import inbox
 
+from dashboard.queries import brief as brief_queries
 from dashboard.queries import therapist as queries
 from dashboard.text import md
+from pipelines.clinical.status import current_status
 
 db = queries.current_db()
 ver = queries.version(db)
@@ -33,10 +36,12 @@ def client_figures(db: str, version: str, settings: dict) -> tuple[pd.DataFrame,
     """Attention list and "clinically important improvement: k of n", once per data version and
     settings (a network has 100,000 clients: ~0.4 s that need not run on every click)."""
     every = queries.clients(db, version)
+    readings, baselines = brief_queries.practice_readings(db, version)
+    statuses = current_status(readings, baselines, settings)
     seen_twice = every[(every["n_visits"] >= 2) & every["baseline_pain"].notna() & every["latest_pain"].notna()]
     n_improved = int((metrics.pain_category_per_visit(
         seen_twice.rename(columns={"latest_pain": "pain_pre"}), settings) == "improved").sum()) if len(seen_twice) else 0
-    return metrics.attention_list(every, settings), n_improved, len(seen_twice)
+    return metrics.attention_list(every, statuses, settings), n_improved, len(seen_twice)
 
 
 attention, n_improved, n_seen_twice = client_figures(db, ver, settings)
@@ -56,6 +61,8 @@ with st.container(horizontal=True):
               help="Clients seen at least twice whose latest pain is " + metrics.pain_rule_text(settings) + ".")
     st.metric("Need attention", f"{len(attention):,}", border=True)
 
+inbox.render(brief_queries.checkin_inbox(db, ver), today)
+
 # --- Needs attention ----------------------------------------------------------------------
 st.subheader("Needs attention")
 after = metrics.attention_after_visits(settings)
@@ -68,13 +75,14 @@ else:
         "Reason": attention["reason"],
         "Visits": attention["n_visits"].astype(int),
         "Baseline pain": attention["baseline_pain"],
-        "Latest pain": attention["latest_pain"],
-        "Change": attention["change_from_baseline"],
+        "Pain now": attention["pain_now"],
+        "Change": attention["change_now"],
         "Last visit": pd.to_datetime(attention["last_visit_date"]).dt.date,
         "Complaint": attention["primary_complaint"].fillna("—"),
     }), hide_index=True, key="po_attention", column_config={
         "Baseline pain": st.column_config.NumberColumn(format="%.1f"),
-        "Latest pain": st.column_config.NumberColumn(format="%.1f"),
+        "Pain now": st.column_config.NumberColumn(
+            format="%.1f", help="The middle of the last three pain readings (before visits and check-ins)"),
         "Change": st.column_config.NumberColumn(format="%+.1f"),
         "Last visit": st.column_config.DateColumn(format="D MMM YYYY"),
     })
@@ -87,8 +95,10 @@ else:
     if len(attention) > MAX_LINKS:
         st.caption(f"Links to the first {MAX_LINKS} of {len(attention):,}. Search the table (its toolbar) or pick "
                    "a client on Client progress for the others.")
-st.caption(f"Active clients whose latest pain is worse than at their first visit, or who have had {after} or more "
-           f"visits without a clinically important improvement ({metrics.pain_rule_text(settings)}). The "
+st.caption(f"Active clients whose pain now (the middle of their last three readings, visits and check-ins, so one "
+           "bad day does not list a client) is worse than at their first visit by more than measurement error or "
+           f"for two readings in a row, or who have had {after} or more visits without a clinically important "
+           f"improvement ({metrics.pain_rule_text(settings)}, beyond measurement error). The "
            f"{after}-visit rule is a practice setting (attention.no_important_change_after_visits), not a published "
            "threshold.")
 

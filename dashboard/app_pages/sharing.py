@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import start_presentation
+from dashboard.state import CLIENT_KEY
 from dashboard.reports import report_filename, report_html_download, report_pdf_bytes
 from dashboard.text import md
 from pipelines.warehouse.audit import DASHBOARD
@@ -35,12 +36,24 @@ if clients.empty:
     st.stop()
 ids = clients["client_id"].tolist()
 names = dict(zip(ids, clients["display_name"]))
-# Start on the client open on the Client progress page, if any.
-current = st.session_state.get("cp_client")
-if current in names and "sh_client" not in st.session_state:
-    st.session_state["sh_client"] = current
+# Start on the client in the address (?client=, from the client page's actions) or the one last chosen.
+wanted = st.query_params.get("client") or st.session_state.get(CLIENT_KEY)
+if wanted in names and st.session_state.get("sh_client") != wanted:
+    st.session_state["sh_client"] = wanted
+
+
+def _chosen() -> None:
+    chosen = st.session_state.get("sh_client")
+    if chosen:
+        st.query_params["client"] = chosen
+        st.session_state[CLIENT_KEY] = chosen
+    else:
+        st.query_params.pop("client", None)
+        st.session_state.pop(CLIENT_KEY, None)
+
+
 client_id = st.selectbox("Client", ids, index=None, key="sh_client", format_func=lambda c: f"{names[c]} ({c})",
-                         placeholder="Type a name or client id to search…")
+                         placeholder="Type a name or client id to search…", on_change=_chosen)
 if client_id is None:
     st.caption("Choose a client to show them their progress on this screen, download their report, "
                "or make a private link they can open at home.")

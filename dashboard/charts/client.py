@@ -3,7 +3,7 @@
 Pure functions from a :class:`dashboard.client_facing.view.ClientData` (or frames shaped like it) to
 a Plotly figure, shared by the client page, the presentation mode and the HTML/PDF report.
 They are simpler than the therapist charts on purpose: one idea per chart, plain axis titles
-with units, the "change most people notice" zone drawn as a band, no statistics jargon.
+with units, the "much improved" zone drawn as a band, no statistics jargon.
 
 ``width``/``height`` fix the size for print (the report uses :data:`PRINT_WIDTH`, which fits
 the printable width of both A4 and Letter with 15 mm margins); ``None`` lets the page size it.
@@ -55,7 +55,7 @@ def empty_figure(message: str, title: str, width: int | None = None, height: int
 def pain_chart(data: ClientData, summary: ClientSummary, width: int | None = None, height: int = 340,
                title: str | None = "Your pain over time") -> go.Figure:
     """Pain before each visit (the main line), just after each session, and check-ins between
-    visits, on the 0–10 scale, with the "change most people notice" zone shaded (and named in
+    visits, on the 0–10 scale, with the "much improved" zone shaded (and named in
     the legend, so the label never sits on top of a data point)."""
     v = data.visits
     pre = v.dropna(subset=["pain_pre"])
@@ -68,7 +68,7 @@ def pain_chart(data: ClientData, summary: ClientSummary, width: int | None = Non
     if goal is not None and len(pre) >= 1:
         fig.add_hrect(y0=0, y1=goal, fillcolor=GOAL_FILL, line_width=0, layer="below")
         fig.add_trace(go.Scatter(
-            x=[None], y=[None], mode="markers", name="Change most people notice", legendrank=4,
+            x=[None], y=[None], mode="markers", name="\u201cMuch improved\u201d zone", legendrank=4,
             marker=dict(symbol="square", size=14, color=GOAL_FILL, line=dict(color=GOOD, width=1)),
             hoverinfo="skip"))
     if not checkins.empty:

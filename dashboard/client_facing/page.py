@@ -14,6 +14,8 @@ parameterised by the one ``client_id`` (``dashboard.client_facing.view.load_clie
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
 from dashboard.charts import client as client_charts
@@ -67,7 +69,7 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
     except UnknownClient:
         st.error("This page is not available.")
         return
-    summary = summarise(data, settings)
+    summary = summarise(data, settings, dt.date.today())
 
     st.title("Your progress", anchor=False)
     span = ""
@@ -83,8 +85,8 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
     st.plotly_chart(client_charts.pain_chart(data, summary, title=None), config=CHART_CONFIG,
                     key="cv_pain_chart", width="stretch")
     if summary.goal_level is not None:
-        st.caption(f"The green band is where your pain would be a change most people notice compared with your "
-                   f"first visit. {summary.rule_text}")
+        st.caption(f"The green band is where your usual pain would count as \u201cmuch improved\u201d compared with "
+                   f"your first visit. {summary.rule_text}")
 
     if summary.homecare:
         st.subheader("Your home care", anchor=False)

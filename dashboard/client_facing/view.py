@@ -9,11 +9,12 @@ and the HTML/PDF report (``dashboard/reports.py``) all render the same :class:`C
 only what the client may see: no therapist notes, no other client, no practice figures.
 Nothing in this module can list clients.
 
-**Honest wording.**  "A change most people notice" is used only when
-:func:`pipelines.clinical.change.pain_status` says "clinically important improvement" with the
-practice's thresholds (default: at least 2 points *and* at least 30 % lower than at the start;
-Farrar et al. 2001, clinical.md §1.4).  Smaller improvements, no change and worse pain are
-said as they are, with an invitation to talk about the plan.
+**Honest wording.**  The status is the therapist's (``pipelines.clinical.status``: the client's
+usual pain from the last three scores, not one day).  "Much improved" is used only for a
+clinically important improvement with the practice's thresholds (default: at least 2 points
+*and* at least 30 % lower than at the first visit), which is what people in Farrar et al. 2001
+rated "much improved" themselves.  In-visit relief is called a rating given in the room.  The
+plan is put up for discussion only when pain is worse beyond measurement error.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dashboard.metrics import important_pain_level
 from pipelines.clinical import change as clinical
 from pipelines.warehouse.db import read_connection
 from pipelines.clinical.settings import threshold
+from pipelines.clinical.status import FLARE_UP, GOOD_DAY, client_status, latest_words
 
 # ---------------------------------------------------------------------------
 # Plain words
@@ -226,7 +228,7 @@ class ClientSummary:
     status: str | None
     baseline: float | None
     latest: float | None
-    goal_level: float | None  # pain at or below this is a change most people notice
+    goal_level: float | None  # pain at or below this is "much improved" (Farrar 2001)
     session_line: str | None
     checkin_line: str | None
     rom_lines: list[RomLine] = field(default_factory=list)
@@ -238,57 +240,68 @@ class ClientSummary:
 def rule_text(settings: dict | None) -> str:
     points = float(threshold(settings, "pain.mcid_points"))
     pct = float(threshold(settings, "pain.mcid_pct"))
-    return (f"We call a change \u201cone most people notice\u201d when pain is at least {points:g} points "
-            f"and at least {pct:g} % lower than at the start (Farrar et al., Pain 2001).")
+    return (f"We call a change \u201cmuch improved\u201d when your usual pain is at least {points:g} points and at "
+            f"least {pct:g} % lower than at your first visit: in studies, that is how much less pain people had when "
+            "they themselves rated their change \u201cmuch improved\u201d (Farrar et al., Pain 2001). Your usual pain "
+            "is the middle of your last three scores, so one bad or good day does not decide it.")
 
 
 def _visits_word(n: int) -> str:
     return "1 visit" if n == 1 else f"{n} visits"
 
 
-def pain_headline(data: ClientData, settings: dict | None) -> tuple[str, str, str | None, float | None, float | None]:
-    """(sentence, tone, pain_status, baseline, latest)."""
+def pain_headline(data: ClientData, settings: dict | None, as_of: dt.date | None = None
+                  ) -> tuple[str, str, pd.Series | None]:
+    """(sentences, tone, status row of :func:`pipelines.clinical.status.client_status`).
+
+    The status is the one the therapist sees; the words only ask to reconsider the plan when
+    the change is beyond measurement error (a reliable rise, or one that lasted two readings)."""
     v = data.visits
     words = region_words(data.complaint_region)
     if words is None and len(v) and v["pain_region"].notna().any():
         words = region_words(v["pain_region"].dropna().mode().iloc[0])
     your_pain = f"your {words} pain" if words else "your pain"
     Your_pain = your_pain[0].upper() + your_pain[1:]
-    with_pain = v[v["pain_pre"].notna()]
     if len(v) == 0:
-        return ("No visits are recorded yet. After your first visit this page will show how you are doing.",
-                NONE, None, None, None)
-    if len(with_pain) == 0:
-        return (f"{_visits_word(len(v))} so far, but no pain scores were recorded, so there is nothing to compare yet.",
-                NONE, None, None, None)
-    baseline = float(with_pain["pain_pre"].iloc[0])
-    latest = float(with_pain["pain_pre"].iloc[-1])
-    n = int(v["visit_number"].max()) if "visit_number" in v else len(v)
-    if len(with_pain) == 1:
-        first = with_pain.iloc[0]
+        return ("No visits are recorded yet. After your first visit this page will show how you are doing.", NONE, None)
+    row = client_status(data.client_id, v, data.checkins, settings)
+    if row["status"] is None:
+        if row["n_readings"] == 0:
+            return (f"{_visits_word(len(v))} so far, but no pain scores were recorded, so there is nothing to compare "
+                    "yet.", NONE, row)
+        if pd.isna(row["baseline"]):
+            return ("Your check-ins have pain scores, but none was recorded before a visit, so there is no starting "
+                    "point to compare with yet. Your therapist will note one at your next visit.", NONE, row)
+        first = v[v["pain_pre"].notna()].iloc[0]
         after = first["pain_post"]
         after_text = "" if pd.isna(after) else f" and {fmt_pain(float(after))} just after the session"
-        return (f"At your first visit {your_pain} was {fmt_pain(baseline)} out of 10 before the session{after_text}. "
-                "After a few more visits this page will show how it is changing.", NONE, None, baseline, latest)
-    status = clinical.pain_status(baseline, latest, settings)
-    span = f"over {_visits_word(n)}"
-    b, l = fmt_pain(baseline), fmt_pain(latest)
+        return (f"At your first visit {your_pain} was {fmt_pain(row['baseline'])} out of 10 before the session"
+                f"{after_text}. After your next score this page will show how it is changing.", NONE, row)
+    b, now = fmt_pain(row["baseline"]), fmt_pain(row["level"])
+    status = row["status"]
     if status == clinical.PAIN_CLINICALLY_IMPORTANT:
-        return (f"{Your_pain} went from {b} to {l} {span} \u2014 a change most people notice.", GOOD, status, baseline, latest)
-    if status == clinical.PAIN_SOME:
-        return (f"{Your_pain} went from {b} to {l} {span}. That is a step in the right direction, though still "
-                "smaller than the change most people notice, so we will keep watching it together.",
-                STEADY, status, baseline, latest)
-    if status == clinical.PAIN_WORSE:
-        return (f"{Your_pain} is higher than at the start: {b} then, {l} now, {span}. "
-                "Let\u2019s talk about what might be behind it and whether to change the plan.",
-                CONCERN, status, baseline, latest)
-    if baseline == 0 and latest == 0:
-        return (f"You had no {words + ' ' if words else ''}pain at your first visit and none now ({span}).",
-                STEADY, status, baseline, latest)
-    return (f"{Your_pain} is about the same as at the start ({b} then, {l} now, {span}). "
-            "That is worth knowing: together we can decide whether to change the plan.",
-            STEADY, status, baseline, latest)
+        text, tone = (f"{Your_pain} is now usually about {now} out of 10, down from {b} at your first visit. That is "
+                      "as much as people call \u201cmuch improved\u201d when they rate their own change.", GOOD)
+    elif status == clinical.PAIN_SOME:
+        text, tone = (f"{Your_pain} is now usually about {now} out of 10, down from {b} at your first visit. That is a "
+                      "step in the right direction, not yet as much as people call \u201cmuch improved\u201d, so we "
+                      "will keep watching it together.", STEADY)
+    elif status == clinical.PAIN_WORSE:
+        text, tone = (f"{Your_pain} is now usually about {now} out of 10, higher than the {b} at your first visit, and "
+                      "not just on one day. Let\u2019s talk about what might be behind it and whether to change the "
+                      "plan.", CONCERN)
+    elif row["baseline"] == 0 and row["level"] == 0:
+        text, tone = f"You had no {words + ' ' if words else ''}pain at your first visit and none now.", STEADY
+    else:
+        text, tone = (f"{Your_pain} is about the same as at your first visit ({b} then, usually about {now} now). "
+                      "Scores move up and down by a point or two from day to day, so we will keep an eye on it "
+                      "together.", STEADY)
+    latest = latest_words(row, today=as_of, whose="your")
+    if latest and row["latest_vs_usual"] == FLARE_UP and status != clinical.PAIN_WORSE:
+        text += f" Your latest score: {latest}. One harder day does not change the overall picture."
+    elif latest and row["latest_vs_usual"] in (FLARE_UP, GOOD_DAY):
+        text += f" Your latest score: {latest}."
+    return text, tone, row
 
 
 def session_line(data: ClientData) -> str | None:
@@ -296,13 +309,14 @@ def session_line(data: ClientData) -> str | None:
     if len(both) < 2:
         return None
     drop = float((both["pain_pre"] - both["pain_post"]).mean())
+    rated = "as you rated it in the room just before and just after"
     if drop >= 0.5:
-        return (f"During a session your pain eased by {drop:.1f} points on average (from just before to just after). "
-                "That short-term relief is a good sign; the change from visit to visit above matters more.")
+        return (f"During a session your pain eased by {drop:.1f} points on average, {rated}. That short-term relief "
+                "is a good sign; how your usual pain changes from visit to visit matters more.")
     if drop <= -0.5:
-        return (f"On average your pain was {-drop:.1f} points higher just after a session than just before. "
+        return (f"On average your pain was {-drop:.1f} points higher just after a session than just before, {rated}. "
                 "Some soreness after deep work is common, but please tell your therapist about it.")
-    return "Within a session your pain usually stayed about the same from before to after."
+    return f"Within a session your pain usually stayed about the same, {rated}."
 
 
 def checkin_line(data: ClientData) -> str | None:
@@ -375,8 +389,11 @@ def homecare_list(data: ClientData, limit: int = 3) -> list[tuple[object, str]]:
     return out
 
 
-def summarise(data: ClientData, settings: dict | None = None) -> ClientSummary:
-    headline, tone, status, baseline, latest = pain_headline(data, settings)
+def summarise(data: ClientData, settings: dict | None = None, as_of: dt.date | None = None) -> ClientSummary:
+    headline, tone, row = pain_headline(data, settings, as_of)
+    status = None if row is None else row["status"]
+    baseline = None if row is None or pd.isna(row["baseline"]) else float(row["baseline"])
+    latest = None if row is None or pd.isna(row["latest"]) else float(row["latest"])
     v = data.visits
     return ClientSummary(
         name=data.display_name,

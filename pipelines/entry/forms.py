@@ -44,7 +44,7 @@ LABELS = {
     "status": "Status", "visit_id": "Visit", "visit_date": "Date", "therapist": "Therapist",
     "duration_min": "Duration", "pressure": "Pressure", "pain_pre": "Pain before", "pain_post": "Pain after",
     "pain_region": "Pain region", "techniques": "Techniques", "focus_muscles": "Focus muscles",
-    "client_feedback": "Client feedback", "homecare": "Home care", "notes": "Notes",
+    "client_feedback": "Client feedback", "homecare": "Home care", "notes": "Notes", "plan": "Next time",
     "joint": "joint", "movement": "movement", "side": "side", "degrees_pre": "degrees before",
     "degrees_post": "degrees after", "instrument": "instrument", "muscle": "muscle",
     "referral_region": "referral region", "tenderness": "tenderness", "released": "released",
@@ -204,6 +204,7 @@ class VisitEntry:
     client_feedback: Any = None
     homecare: Any = None
     notes: Any = None
+    plan: Any = None  # what to do next time
     # ROM editor rows: joint, movement, side, degrees_pre, degrees_post, instrument
     rom: list[dict[str, Any]] = field(default_factory=list)
     # Trigger-point editor rows: muscle, side, referral_region, tenderness, released
@@ -370,7 +371,8 @@ def _records(con, sql: str, params: list) -> list[dict[str, Any]]:
 
 
 _VISIT_COLS = ("visit_id", "client_id", "visit_date", "therapist", "duration_min", "pressure", "pain_pre", "pain_post",
-               "pain_region", "techniques", "focus_muscles", "client_feedback", "homecare", "notes", "visit_id_derived")
+               "pain_region", "techniques", "focus_muscles", "client_feedback", "homecare", "notes", "plan",
+               "visit_id_derived")
 
 
 def visit_snapshot(con, visit_id: str) -> dict[str, Any] | None:
@@ -486,7 +488,7 @@ def load_visit(visit_id: str, db=None) -> VisitEntry | None:
         client_id=snap["client_id"], visit_date=snap["visit_date"], techniques=list(snap["techniques"] or []),
         pressure=snap["pressure"], pain_pre=snap["pain_pre"], pain_post=snap["pain_post"], pain_region=snap["pain_region"],
         therapist=snap["therapist"], duration_min=snap["duration_min"], focus_muscles=list(snap["focus_muscles"] or []),
-        client_feedback=snap["client_feedback"], homecare=snap["homecare"], notes=snap["notes"],
+        client_feedback=snap["client_feedback"], homecare=snap["homecare"], notes=snap["notes"], plan=snap["plan"],
         rom=list(rom.values()), trigger_points=[dict(t) for t in snap["trigger_points"]])
 
 

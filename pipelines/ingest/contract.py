@@ -38,7 +38,7 @@ KINDS: dict[str, Kind] = {
         "visits",
         required=("visit_id", "client_id", "visit_date"),
         optional=("therapist", "duration_min", "pressure", "pain_pre", "pain_post", "pain_region", "techniques",
-                  "focus_muscles", "client_feedback", "homecare", "notes"),
+                  "focus_muscles", "client_feedback", "homecare", "notes", "plan"),
         key=("visit_id",),
         grain="one row per visit",
     ),
@@ -77,11 +77,15 @@ VISIT_REFERENCE_ALTERNATIVE = ("client_id", "visit_date")
 VISIT_CHILD_KINDS = ("rom", "trigger_points")
 
 
+# Plain-word headers a practice writes for a contract column that is not its name.
+HEADER_WORDS = {"next_time": "plan", "plan_for_next_time": "plan", "plan_next_time": "plan"}
+
+
 def normalise_header(header: object) -> str:
-    """'Client ID ' -> 'client_id'; 'Pain (pre)' -> 'pain_pre'."""
+    """'Client ID ' -> 'client_id'; 'Pain (pre)' -> 'pain_pre'; 'Next time' -> 'plan'."""
     text = str(header).strip().lower().replace("\ufeff", "")
-    text = re.sub(r"[^0-9a-z]+", "_", text)
-    return text.strip("_")
+    text = re.sub(r"[^0-9a-z]+", "_", text).strip("_")
+    return HEADER_WORDS.get(text, text)
 
 
 def detect_kind(headers: list[str], filename: str = "") -> str | None:

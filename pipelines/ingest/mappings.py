@@ -83,6 +83,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "focus_muscles": ("muscles", "muscles treated", "focus", "muscles worked", "target muscles"),
     "client_feedback": ("feedback", "client comments", "client said", "response"),
     "homecare": ("home care", "home exercises", "homework", "exercises given", "self care", "aftercare"),
+    "plan": ("next time", "plan for next time", "next visit", "next session", "to do next time"),
     "joint": ("joint", "body part", "area", "region"),
     "movement": ("motion", "direction", "plane"),
     "degrees": ("rom", "range", "angle", "deg", "range of motion", "value", "measurement"),

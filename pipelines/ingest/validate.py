@@ -75,6 +75,7 @@ FIELDS: dict[str, dict[str, Field]] = {
         "client_feedback": Field("text"),
         "homecare": Field("text"),
         "notes": Field("text"),
+        "plan": Field("text"),
     },
     "rom": {
         "visit_id": Field("text", required=True),

@@ -303,6 +303,10 @@ HOMECARE = {
 }
 VISIT_NOTES = ["Running late, shortened session", "Discussed sleep position", "Reported headache after last session; lighter today",
                "Talked about workstation set-up", "Client asked for more stretching", "Bruise on left shin, avoided area"]
+# "Next time" plans; picked by visit number, not drawn, so the other columns stay as they were.
+VISIT_PLANS = ["Check SCM and scalenes", "Same again; add pec minor release", "Try positional release on QL",
+               "Reassess neck rotation; more stretching", "Lighter pressure; client was sore after last time",
+               "Review home care; progress to band work"]
 SELF_REPORT_NOTES = ["Slept badly", "Long drive today", "Gardening all weekend, sore", "Feeling good!",
                      "Headache in the evening", "Stress at work; tight shoulders", "Did the stretches, helped",
                      "Rainy day, stiff"]
@@ -806,6 +810,8 @@ def _visits_table(ctx: _Context, c: dict, v: dict, tp_muscles: pa.Array, rng: np
         hc_texts.extend(HOMECARE[region])
     homecare = _take(hc_texts, hc_codes, rng.random(nv) >= 0.3)
     notes = _take(VISIT_NOTES, np.floor(rng.random(nv) * len(VISIT_NOTES)), rng.random(nv) >= 0.04)
+    order = np.arange(nv)
+    plan = _take(VISIT_PLANS, order % len(VISIT_PLANS), order % 3 == 2)  # a plan at two visits in three
     pre_missing = rng.random(nv) < 0.02
     post_missing = rng.random(nv) < 0.05
     pressure_missing = rng.random(nv) < 0.03
@@ -824,6 +830,7 @@ def _visits_table(ctx: _Context, c: dict, v: dict, tp_muscles: pa.Array, rng: np
         "client_feedback": feedback,
         "homecare": homecare,
         "notes": notes,
+        "plan": plan,
     })
 
 

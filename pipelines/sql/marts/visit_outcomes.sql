@@ -65,7 +65,8 @@ final as (
         rom_per_visit.rom_changes,
         sequenced.client_feedback,
         sequenced.homecare,
-        sequenced.notes
+        sequenced.notes,
+        sequenced.plan
     from sequenced
     left join rom_per_visit on rom_per_visit.visit_id = sequenced.visit_id
 )
