@@ -1,0 +1,116 @@
+"""This client's own technique response (pipelines/techniques/client_response.py).
+
+The simulation plants a different response per client (and a different relief whatever is done),
+then checks the pooled estimates against the truth and against the raw with/without difference
+inside each client: the figures are printed (pytest -s) and recorded in
+benchmarks/RESULTS_techniques.md (scripts/client_response_simulation.py, a larger run).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.techniques import client_response as cr
+from pipelines.sample.per_client import evaluate, simulate
+from tests.conftest import SAMPLE
+
+
+def test_pooled_estimates_beat_raw_differences_and_cover_the_truth():
+    visits, truth = simulate(n_clients=80, seed=3)
+    result = evaluate(visits, truth)
+    print(f"\n80 clients: pooled RMSE {result['rmse_pooled']:.2f} vs raw {result['rmse_raw']:.2f} points; "
+          f"95 % intervals cover the client's truth {result['coverage']:.1%} of {result['n']} times")
+    assert result["n"] > 250
+    assert result["rmse_pooled"] < 0.7 * result["rmse_raw"]
+    assert 0.91 <= result["coverage"] <= 0.985
+
+
+def test_small_practice_intervals_still_cover():
+    """With 8 clients the spread between clients is barely known: its uncertainty must widen the
+    interval (a plug-in estimate of it would under-cover here)."""
+    covered = total = 0
+    for seed in range(12):
+        visits, truth = simulate(n_clients=8, seed=100 + seed)
+        r = evaluate(visits, truth)
+        covered += r["coverage"] * r["n"]
+        total += r["n"]
+    print(f"\n8-client practices x 12: 95 % intervals cover {covered / total:.1%} of {total}")
+    assert total > 200
+    assert 0.90 <= covered / total <= 0.995
+
+
+def test_cannot_tell_reasons():
+    rows = []
+    # five ordinary clients so the practice can estimate the spread
+    rng = np.random.default_rng(0)
+    for c in range(6):
+        for v in range(1, 13):
+            techs = ["trigger_point"] + (["stretching"] if rng.random() < 0.5 else [])
+            rows.append((f"C{c}", v, 6.0, -1.0 - 1.0 * ("stretching" in techs) + rng.normal(0, 0.5), techs))
+    rows += [("ONE", 1, 6.0, -2.0, ["stretching"])]                                   # one visit
+    rows += [("NOPAIN", v, None, None, ["stretching", "swedish"]) for v in (1, 2, 3)]  # all pain missing
+    rows += [("ALWAYS", v, 5.0, -1.0 * (v % 2), ["trigger_point"] + (["stretching"] if v % 2 else []))
+             for v in range(1, 9)]
+    visits = pd.DataFrame(rows, columns=["client_id", "visit_number", "pain_pre", "pain_change", "techniques"])
+    fit = cr.fit_practice(visits)
+    one = cr.client_response(fit, "ONE")
+    assert one["verdict"].tolist() == [cr.CANNOT_TELL] and "only one visit" in one["reason"][0]
+    assert one["effect"].isna().all()
+    nopain = cr.client_response(fit, "NOPAIN")
+    assert set(nopain["technique"]) == {"stretching", "swedish"}
+    assert all("no visit has pain recorded" in r for r in nopain["reason"])
+    always = cr.client_response(fit, "ALWAYS").set_index("technique")
+    assert "every visit" in always.loc["trigger_point", "reason"]
+    assert np.isnan(always.loc["trigger_point", "effect"])
+    assert always.loc["stretching", "ci_low"] < always.loc["stretching", "effect"] < always.loc["stretching", "ci_high"]
+    assert always.loc["stretching", "n_visits_with"] == 4 and always.loc["stretching", "n_visits_without"] == 4
+    # a three-client practice: numbers never appear without the spread being estimable
+    small = cr.fit_practice(visits[visits["client_id"].isin(["C0", "C1", "C2"])])
+    rows3 = cr.client_response(small, "C0")
+    assert rows3["effect"].isna().all()
+    assert all("only 3 clients" in r for r in rows3["reason"] if "every visit" not in r)
+
+
+def test_always_together_techniques_are_named():
+    rng = np.random.default_rng(1)
+    rows = []
+    for c in range(6):
+        for v in range(1, 11):
+            pair = v % 2 == 0
+            techs = ["swedish"] + (["cupping", "thermal"] if pair else [])
+            rows.append((f"C{c}", v, 6.0, -1.0 - pair + rng.normal(0, 0.5), techs))
+    fit = cr.fit_practice(pd.DataFrame(rows, columns=["client_id", "visit_number", "pain_pre", "pain_change",
+                                                       "techniques"]))
+    res = cr.client_response(fit, "C0").set_index("technique")
+    assert "always used together with cupping" in res.loc["thermal", "reason"]
+    assert res.loc["cupping", "verdict"] == cr.HELPS
+
+
+def test_on_the_sample_practice_database(sample_db):
+    fit = cr.fit_practice(cr.load_visits(sample_db))
+    every = cr.all_clients(fit)
+    truth = json.loads((SAMPLE / "truth.json").read_text())
+    est = every.dropna(subset=["effect"])
+    assert len(est) > 50
+    assert (est["ci_low"] <= est["effect"]).all() and (est["effect"] <= est["ci_high"]).all()
+    assert est["p_more_relief"].between(0, 1).all()
+    # every client in the sample has the same planted trigger point effect: the practice-level
+    # interval holds it, and the client intervals are pulled to it (no client's range excludes it
+    # by more than its width would explain)
+    tp = est[est["technique"] == "trigger_point"]
+    planted = truth["technique_effects"]["trigger_point"]
+    assert tp["practice_ci_low"].iloc[0] <= planted <= tp["practice_ci_high"].iloc[0] + 0.3
+    assert ((tp["ci_low"] <= planted) & (planted <= tp["ci_high"])).mean() > 0.85
+
+
+def test_records_have_the_contract_fields(sample_db):
+    records = cr.response_records(sample_db, client="all")
+    needed = {"client_id", "technique", "effect", "ci_low", "ci_high", "n_visits_with", "n_visits_without",
+              "practice_effect", "p_more_relief"}
+    assert records and needed <= set(records[0])
+    with pytest.raises(KeyError):
+        cr.response_records(sample_db, client="NO-SUCH-CLIENT")
