@@ -9,6 +9,8 @@ benchmarks/RESULTS_techniques.md (scripts/client_response_simulation.py, a large
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -114,3 +116,33 @@ def test_records_have_the_contract_fields(sample_db):
     assert records and needed <= set(records[0])
     with pytest.raises(KeyError):
         cr.response_records(sample_db, client="NO-SUCH-CLIENT")
+
+
+def _knotwork(*args: str):
+    return subprocess.run([sys.executable, "-m", "knotwork", *args], capture_output=True, text=True)
+
+
+def test_cli_client_json_and_all(sample_db):
+    one = _knotwork("techniques", "--client", "C0001", "--db", str(sample_db), "--json")
+    assert one.returncode == 0, one.stderr
+    rows = json.loads(one.stdout)
+    assert rows and {r["client_id"] for r in rows} == {"C0001"}
+    fit = cr.fit_practice(cr.load_visits(sample_db))
+    expected = cr.client_response(fit, "C0001")
+    assert [r["technique"] for r in rows] == expected["technique"].tolist()
+    first = rows[0]
+    assert first["effect"] == pytest.approx(expected["effect"].iloc[0], abs=1e-3)
+    assert first["ci_low"] < first["effect"] < first["ci_high"]
+    every = _knotwork("techniques", "--client", "all", "--db", str(sample_db), "--json")
+    assert every.returncode == 0, every.stderr
+    assert len({r["client_id"] for r in json.loads(every.stdout)}) > 30
+    text = _knotwork("techniques", "--client", "C0001", "--db", str(sample_db))
+    assert "trigger_point" in text.stdout and "−0.0" not in text.stdout and "nan" not in text.stdout
+    missing = _knotwork("techniques", "--client", "NOPE", "--db", str(sample_db), "--json")
+    assert missing.returncode == 1 and "no client 'NOPE'" in missing.stderr
+
+
+def test_points_never_prints_minus_zero():
+    assert cr.points(-0.01) == "0.0" and cr.points(-0.26) == "−0.3"
+    assert cr.points(None) == "—" and cr.points(float("nan")) == "—"
+    assert cr.points(1.26) == "+1.3" and cr.points(1.26, signed=False) == "1.3"

@@ -446,3 +446,30 @@ def response_records(db=None, client: str = "all") -> list[dict]:
     if client not in fit.client_techniques and client not in fit.client_reasons:
         raise KeyError(client)
     return to_records(client_response(fit, client))
+
+
+def points(value, signed: bool = True) -> str:
+    """One decimal on the 0-10 scale with a real minus sign; "—" for nothing; never "−0.0"."""
+    if value is None or not np.isfinite(value):
+        return "—"
+    value = round(float(value), 1) + 0.0   # + 0.0 turns -0.0 into 0.0
+    if value == 0:
+        return "0.0"
+    return (f"{value:+.1f}" if signed else f"{value:.1f}").replace("-", "−")
+
+
+def format_records(records: list[dict]) -> str:
+    """The plain-text table ``knotwork techniques --client`` prints without ``--json``."""
+    if not records:
+        return "no techniques recorded for this client"
+    lines = [f"{'client':<10} {'technique':<22} {'effect':>7} {'95 % interval':>15} {'P(>=1 pt)':>9} "
+             f"{'with':>5} {'w/out':>5} {'practice':>8}  note"]
+    for r in records:
+        interval = "—" if r["ci_low"] is None else f"{points(r['ci_low'])} to {points(r['ci_high'])}"
+        p = "—" if r["p_more_relief"] is None else f"{r['p_more_relief']:.0%}"
+        note = r["verdict"] if r["reason"] is None else f"cannot tell yet, because {r['reason']}"
+        lines.append(f"{r['client_id']:<10} {r['technique']:<22} {points(r['effect']):>7} {interval:>15} {p:>9} "
+                     f"{r['n_visits_with']:>5} {r['n_visits_without']:>5} {points(r['practice_effect']):>8}  {note}")
+    lines.append("effect: this client's change in pain with vs without the technique (points, negative = relief), "
+                 "pulled toward the practice effect as much as the client's own visits warrant.")
+    return "\n".join(lines)
