@@ -146,3 +146,26 @@ def test_points_never_prints_minus_zero():
     assert cr.points(-0.01) == "0.0" and cr.points(-0.26) == "−0.3"
     assert cr.points(None) == "—" and cr.points(float("nan")) == "—"
     assert cr.points(1.26) == "+1.3" and cr.points(1.26, signed=False) == "1.3"
+
+
+def test_client_view_and_report_say_the_same_in_the_clients_words(sample_db_copy, monkeypatch):
+    import html
+
+    from dashboard.components.response_words import client_sentences
+    from dashboard.reports import build_report_html
+    from pipelines.sharing.links import create_link
+    from tests.sharing_helpers import app_test, page_text
+
+    rows = cr.client_response(cr.fit_practice(cr.load_visits(sample_db_copy)), "C0001")
+    expected = client_sentences(rows.to_dict("records"))
+    helped = rows[rows["verdict"] == cr.HELPS]
+    assert len(helped) >= 1 and any(f"about {cr.points(-helped['effect'].iloc[0], signed=False)} points less pain"
+                                    in line for line in expected)
+    at = app_test(sample_db_copy, monkeypatch, token=create_link("C0001", db=sample_db_copy).token)
+    assert not at.exception
+    text = page_text(at)
+    assert "What seems to help you" in text
+    assert all(line in text for line in expected)
+    report = build_report_html(sample_db_copy, "C0001")
+    assert "What seems to help you" in report
+    assert all(html.escape(line) in report for line in expected)

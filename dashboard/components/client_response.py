@@ -33,7 +33,7 @@ def _table(rows: pd.DataFrame) -> pd.DataFrame:
 
     def note(r) -> str:
         if r["verdict"] == CANNOT_TELL:
-            return f"cannot tell yet: {r['reason']}"
+            return "cannot tell yet (below)"
         return {HELPS: "helps", WORSE: "more pain"}.get(r["verdict"], "not enough visits to tell")
 
     return pd.DataFrame({
@@ -75,5 +75,8 @@ def render(db: str, ver: str, client_id: str) -> None:
             alignment="right"),
         "Practice": st.column_config.TextColumn(help="The same for the practice's typical client", alignment="right"),
     })
+    cannot = [r for r in records if r["verdict"] == CANNOT_TELL]
+    if cannot:
+        st.markdown("\n".join(f"- {words.therapist_sentence(r)}" for r in cannot))
     st.caption("From all of this client's visits (not only the dates chosen above). Negative = less pain with the "
                "technique than without it. " + METHOD)

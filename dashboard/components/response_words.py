@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from dashboard.charts.progress import pretty
+from dashboard.client_facing.view import technique_words
 from pipelines.techniques.client_response import (CANNOT_TELL, CLEAR_DIFFERENCE, HELPS, UNCLEAR, WORSE,
                                                   points)
 
@@ -83,18 +84,22 @@ def _join(items) -> str:
 
 
 def client_sentences(rows: list[dict]) -> list[str]:
-    """The same estimates phrased for the client (second person, no statistics words)."""
+    """The same estimates phrased for the client (second person, no statistics words); techniques
+    named as the client knows them."""
+    def called(r) -> str:
+        return technique_words(r["technique"])[0]
+
     out = []
     for r in rows:
         if r["verdict"] == HELPS:
-            out.append(f"{name(r['technique'])}: in your visits it has gone with about {_amount(r['effect'])} points "
-                       f"less pain (on the 0–10 scale) than visits without it; probably between "
-                       f"{_amount(r['ci_high'])} and {_amount(r['ci_low'])}.")
+            out.append(f"{called(r)}: your visits with it have gone with about {_amount(r['effect'])} points less "
+                       f"pain (on the 0–10 scale) than your visits without it; probably between "
+                       f"{_amount(r['ci_high'])} and {_amount(r['ci_low'])} points.")
         elif r["verdict"] == WORSE:
-            out.append(f"{name(r['technique'])}: in your visits it has gone with about {_amount(r['effect'])} points "
-                       f"more pain than visits without it. Worth talking about.")
-    rest = [name(r["technique"]) for r in rows if r["verdict"] in (UNCLEAR, CANNOT_TELL)]
+            out.append(f"{called(r)}: your visits with it have gone with about {_amount(r['effect'])} points more "
+                       "pain than your visits without it. Worth talking about together.")
+    rest = [called(r) for r in rows if r["verdict"] in (UNCLEAR, CANNOT_TELL)]
     if rest:
-        out.append("Too early to tell for " + _join(rest) + ": we need more visits with and without "
-                   + ("it" if len(rest) == 1 else "them") + ".")
+        out.append("Too early to tell for " + _join(rest) + ": that needs more visits with and without "
+                   + ("it" if len(rest) == 1 else "each of them") + ".")
     return out
