@@ -169,3 +169,30 @@ def test_client_view_and_report_say_the_same_in_the_clients_words(sample_db_copy
     report = build_report_html(sample_db_copy, "C0001")
     assert "What seems to help you" in report
     assert all(html.escape(line) in report for line in expected)
+
+
+def test_suggestion_keeps_drops_and_proposes_with_reasons():
+    """A planted client: trigger point helps a lot, swedish makes pain worse, cupping never tried
+    but gives relief across the practice's clients with the same complaint."""
+    from pipelines.techniques import suggest
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for c in range(10):
+        for v in range(1, 15):
+            techs = [t for t in ("trigger_point", "swedish", "cupping") if rng.random() < 0.5] or ["stretching"]
+            change = -1.0 * ("trigger_point" in techs) - 1.2 * ("cupping" in techs) + rng.normal(0, 0.6)
+            rows.append((f"C{c}", float(v), 6.0, change, techs, "neck"))
+    for v in range(1, 17):
+        techs = [t for t, on in (("trigger_point", v % 2), ("swedish", (v // 2) % 2)) if on] or ["stretching"]
+        change = -2.0 * ("trigger_point" in techs) + 1.5 * ("swedish" in techs) + rng.normal(0, 0.4)
+        rows.append(("ME", float(v), 6.0, change, techs, "neck"))
+    fit = cr.fit_practice(pd.DataFrame(rows, columns=["client_id", "visit_number", "pain_pre", "pain_change",
+                                                       "techniques", "complaint_region"]))
+    got = {(s.action, s.technique): s.reason for s in suggest.suggest(fit, "ME")}
+    assert (suggest.KEEP, "trigger_point") in got and "helped this client" in got[(suggest.KEEP, "trigger_point")]
+    assert (suggest.DROP, "swedish") in got  # "more pain" or "no sign it adds relief", as pooled
+    assert (suggest.TRY, "cupping") in got
+    assert "not tried yet" in got[(suggest.TRY, "cupping")] and "neck complaints" in got[(suggest.TRY, "cupping")]
+    actions = [s.action for s in suggest.suggest(fit, "ME")]
+    assert actions == sorted(actions, key=[suggest.KEEP, suggest.TRY, suggest.DROP].index)

@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.charts import progress as charts
 from pipelines.ingest.vocab import ROM_NORMS
 from pipelines.techniques import client_response as cr
+from pipelines.techniques.suggest import suggest
 from tests.conftest import write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -255,6 +256,10 @@ def test_technique_grid_and_response_table(sample, busy_client):
     assert "What seems to help" in page_text or "No technique has clearly helped" in page_text
     for row in shown[shown["verdict"] == cr.HELPS].to_dict("records"):
         assert f"{charts.pretty(row['technique'])} has helped this client" in page_text
+    suggestions = suggest(cr.fit_practice(cr.load_visits(sample)), busy_client)
+    assert suggestions and "A suggestion for the next visit" in page_text
+    for s in suggestions:
+        assert f"{s.action.capitalize()}: {charts.pretty(s.technique)}**, because {s.reason}." in page_text
 
 
 def test_one_visit_client_gets_a_helpful_message(sample):

@@ -15,6 +15,7 @@ from dashboard.charts.progress import PLOTLY_CONFIG, pretty
 from dashboard.components import response_words as words
 from dashboard.queries import client_response as queries
 from pipelines.techniques.client_response import CANNOT_TELL, HELPS, MIN_CLIENTS, RELIEF_POINTS, WORSE, points
+from pipelines.techniques.suggest import DROP, KEEP, TRY
 
 METHOD = (
     "How this is worked out: within this client, visits with a technique are compared with their visits without "
@@ -49,6 +50,21 @@ def _table(rows: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+ACTION_ICONS = {KEEP: ":material/check_circle:", TRY: ":material/lightbulb:", DROP: ":material/do_not_disturb_on:"}
+
+
+def _suggestion(db: str, ver: str, client_id: str) -> None:
+    suggestions = queries.suggestions(db, ver, client_id)
+    if not suggestions:
+        return
+    with st.container(border=True):
+        st.markdown("**A suggestion for the next visit**")
+        st.markdown("\n".join(f"- {ACTION_ICONS[s.action]} **{s.action.capitalize()}: {pretty(s.technique)}**, "
+                               f"because {s.reason}." for s in suggestions))
+        st.caption("A suggestion from this client's visits and the practice's history, not an instruction: "
+                   "the choice is yours and the client's. Write what you decide in the visit's plan.")
+
+
 def render(db: str, ver: str, client_id: str) -> None:
     st.markdown("**What seems to help this client**")
     reason = queries.client_reason(db, ver, client_id)
@@ -64,6 +80,7 @@ def render(db: str, ver: str, client_id: str) -> None:
     clear = [r for r in records if r["verdict"] in (HELPS, WORSE)]
     if clear:
         st.markdown("\n".join(f"- {words.therapist_sentence(r)}" for r in clear))
+    _suggestion(db, ver, client_id)
     if rows["effect"].notna().any():
         st.plotly_chart(client_response_chart(rows), config=PLOTLY_CONFIG, key="cp_client_response")
     elif (rows["n_clients_practice"] < MIN_CLIENTS).all():

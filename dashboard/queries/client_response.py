@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from pipelines.techniques import client_response as cr
+from pipelines.techniques.suggest import Suggestion, suggest
 
 TTL = "1h"
 
@@ -29,3 +30,9 @@ def client_rows(db: str, version: str, client_id: str) -> pd.DataFrame:
 
 def client_reason(db: str, version: str, client_id: str) -> str | None:
     return cr.client_reason(practice_fit(db, version), client_id)
+
+
+@st.cache_data(ttl=TTL, max_entries=256, show_spinner=False)
+def suggestions(db: str, version: str, client_id: str) -> list[Suggestion]:
+    """Keep / worth trying / probably drop for the next visit (pipelines.techniques.suggest)."""
+    return suggest(practice_fit(db, version), client_id)

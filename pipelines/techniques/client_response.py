@@ -114,6 +114,18 @@ class PracticeFit:
     hyper: dict[str, _Hyper]
     sigma: float | None
     n_clients: int
+    regions: dict[str, str] = field(default_factory=dict)   # client -> complaint region
+    _region_hyper: dict[tuple[str, str], _Hyper] = field(default_factory=dict)
+
+    def region_hyper(self, region: str, technique: str) -> _Hyper:
+        """The practice effect and spread among the clients with this complaint region only."""
+        key = (region, technique)
+        if key not in self._region_hyper:
+            pairs = [f.estimates[technique] for c, f in self.clients.items()
+                     if self.regions.get(c) == region and technique in f.estimates]
+            self._region_hyper[key] = _hyper(technique, np.array([p[0] for p in pairs]),
+                                             np.array([p[1] for p in pairs]))
+        return self._region_hyper[key]
 
 
 def _analysable(visits: pd.DataFrame) -> pd.Series:
@@ -149,18 +161,19 @@ def _common_slopes(y, T, Z, starts, counts) -> np.ndarray:
     return coef[: Z.shape[1]]
 
 
-def _identifiable(X: np.ndarray, order: list[int]) -> tuple[list[int], dict[int, list[int]]]:
+def _identifiable(X: np.ndarray, order: list[int]) -> tuple[list[int], dict[int, tuple[list[int], bool]]]:
     """Columns of X (after the intercept, column 0) kept in ``order``; a column adding no rank is
-    dropped and reported with the kept columns it is indistinguishable from."""
+    dropped and reported with the kept columns it is indistinguishable from (and whether the
+    intercept is part of that: it was used exactly when those were not)."""
     kept = [0]
-    aliased: dict[int, list[int]] = {}
+    aliased: dict[int, tuple[list[int], bool]] = {}
     for j in order:
         trial = X[:, kept + [j]]
         if np.linalg.matrix_rank(trial, tol=1e-8) == len(kept) + 1:
             kept.append(j)
         else:
             coef, *_ = np.linalg.lstsq(X[:, kept], X[:, j], rcond=None)
-            aliased[j] = [kept[i] for i in range(1, len(kept)) if abs(coef[i]) > 1e-8]
+            aliased[j] = ([kept[i] for i in range(1, len(kept)) if abs(coef[i]) > 1e-8], abs(coef[0]) > 1e-8)
     return kept, aliased
 
 
@@ -168,9 +181,12 @@ def _pretty(name: str) -> str:
     return name.replace("_", " ")
 
 
-def _aliased_reason(partners: list[str], same: bool) -> str:
+def _aliased_reason(partners: list[str], same: bool, partition: bool) -> str:
     words = [_pretty(p) for p in partners] or ["the other techniques"]
     listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    if partition:
+        return (f"in this client's visits it was used exactly when {listed} {'was' if len(words) == 1 else 'were'} "
+                "not, so there is no visit to compare it with")
     if same:
         return f"it was always used together with {listed}, so their effects cannot be told apart"
     return (f"its visits are too few to tell its effect apart from {listed}, which were used in the same "
@@ -192,9 +208,10 @@ def _client_stage(y, T, names) -> tuple[_ClientFit, float, int]:
     # Most-used first: when two techniques always go together, the rarer one is reported as aliased.
     order = sorted(range(1, len(varying) + 1), key=lambda c: (-X[:, c].sum(), names[varying[c - 1]]))
     kept, aliased = _identifiable(X, order)
-    for j, partners in aliased.items():
+    for j, (partners, with_intercept) in aliased.items():
         fit.not_estimable[names[varying[j - 1]]] = _aliased_reason([names[varying[p - 1]] for p in partners],
-                                                                   same=len(partners) == 1)
+                                                                   same=len(partners) == 1 and not with_intercept,
+                                                                   partition=with_intercept)
     Xk = X[:, kept]
     xtx_inv = np.linalg.inv(Xk.T @ Xk)
     b = xtx_inv @ Xk.T @ y
@@ -221,6 +238,8 @@ def fit_practice(visits: pd.DataFrame) -> PracticeFit:
     visits = visits.sort_values(["client_id", "visit_number"], kind="stable").reset_index(drop=True)
     client_techniques = {c: sorted({t for ts in g for t in ts}) for c, g in visits.groupby("client_id")["techniques"]}
     ok = _analysable(visits)
+    regions = (dict(zip(visits["client_id"], visits["complaint_region"])) if "complaint_region" in visits
+               else {})
     reasons: dict[str, str] = {}
     for c, g in visits.groupby("client_id"):
         reason = _client_reason(len(g), int(g["pain_change"].notna().sum()), int(ok[g.index].sum()))
@@ -230,7 +249,7 @@ def fit_practice(visits: pd.DataFrame) -> PracticeFit:
     fits: dict[str, _ClientFit] = {}
     hyper: dict[str, _Hyper] = {}
     if data.empty:
-        return PracticeFit({}, reasons, client_techniques, hyper, None, visits["client_id"].nunique())
+        return PracticeFit({}, reasons, client_techniques, hyper, None, visits["client_id"].nunique(), regions)
     names, T = _indicator_matrix(data)
     y = data["pain_change"].to_numpy(float)
     Z = _covariates(data)
@@ -257,7 +276,7 @@ def fit_practice(visits: pd.DataFrame) -> PracticeFit:
             per_tech[t].append(fit.estimates[t])
     for t, pairs in per_tech.items():
         hyper[t] = _hyper(t, np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
-    return PracticeFit(fits, reasons, client_techniques, hyper, sigma, visits["client_id"].nunique())
+    return PracticeFit(fits, reasons, client_techniques, hyper, sigma, visits["client_id"].nunique(), regions)
 
 
 # ---------------------------------------------------------------------------------------------
