@@ -137,7 +137,9 @@ band_label = (f"Clinically important improvement: pain ≤ {charts.fmt_points(le
 if visits["pain_pre"].notna().any() or len(reports):
     fig = charts.pain_chart(visits, reports, baseline=head.baseline, important_level=level, band_label=band_label,
                             trend=trend, categories=metrics.pain_category_per_visit(visits, settings))
+    course = client_response.expected_course(db, ver, client_id, start, end, fig)
     st.plotly_chart(fig, config=charts.PLOTLY_CONFIG, key="cp_pain")
+    client_response.course_caption(course)
     notes = []
     if level is None and head.baseline is not None:
         notes.append(f"a baseline of {charts.fmt_points(head.baseline)} is too low for a {rule} change, so no band is drawn")

@@ -1,6 +1,7 @@
-"""Client progress: "What seems to help this client" (this client's own technique response).
+"""Client progress: "What seems to help this client" (this client's own technique response), and
+the expected course on the pain chart.
 
-One call from the page: :func:`render`.  Plain words first (a one-sentence summary and one
+One call from the page for each: :func:`render`; :func:`expected_course` + :func:`course_caption`.  Plain words first (a one-sentence summary and one
 sentence per technique with a clear answer), the chart and the numbers second, ordered by
 evidence (clear answers, narrowest interval first; "cannot tell yet" last).
 """
@@ -11,10 +12,12 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.charts.client_response import client_response_chart
+from dashboard.charts.course import add_expected_course
 from dashboard.charts.progress import PLOTLY_CONFIG, pretty
 from dashboard.components import response_words as words
 from dashboard.queries import client_response as queries
 from pipelines.techniques.client_response import CANNOT_TELL, HELPS, MIN_CLIENTS, RELIEF_POINTS, WORSE, points
+from pipelines.techniques.course import AHEAD, BEHIND, standing
 from pipelines.techniques.suggest import DROP, KEEP, TRY
 
 METHOD = (
@@ -97,3 +100,29 @@ def render(db: str, ver: str, client_id: str) -> None:
         st.markdown("\n".join(f"- {words.therapist_sentence(r)}" for r in cannot))
     st.caption("From all of this client's visits (not only the dates chosen above). Negative = less pain with the "
                "technique than without it. " + METHOD)
+
+
+def expected_course(db: str, ver: str, client_id: str, start, end, fig) -> pd.DataFrame:
+    """Draw the expected course (at the visits in the chosen dates) onto the pain chart ``fig``."""
+    course = queries.client_course(db, ver, client_id)
+    dates = pd.to_datetime(course["visit_date"]).dt.date
+    shown = course[(dates >= start) & (dates <= end)]
+    add_expected_course(fig, shown)
+    return course
+
+
+STANDING_WORDS = {AHEAD: "**ahead of expected**: less pain than most clients like this at the same visit",
+                  BEHIND: "**behind expected**: more pain than most clients like this at the same visit"}
+
+
+def course_caption(course: pd.DataFrame) -> None:
+    where = standing(course)
+    if where is None:
+        return
+    text = STANDING_WORDS.get(where, "**as expected**")
+    st.markdown(f"Compared with the practice's own clients like this one (same starting pain, complaint region and "
+                f"age band) at the latest visit: {text}.")
+    st.caption("Grey band: where 80 % of such clients' pain before the visit falls, from the practice's history "
+               "(checked on clients left out of the fit), in the manner of the risk-adjusted predicted outcomes used "
+               "in outpatient rehabilitation (FOTO); band from residuals of fits without each client (CV+: Barber "
+               "et al., Ann Statist 2021;49:486–507).")

@@ -74,7 +74,7 @@ def summary(rows: list[dict]) -> str:
     if worse:
         parts.append("what has gone with more pain: " + _join(name(r["technique"]) for r in worse))
     if unclear:
-        parts.append(f"too early to tell for {len(unclear)} other technique{'s' if len(unclear) != 1 else ''}")
+        parts.append(f"no clear answer yet for {len(unclear)} other technique{'s' if len(unclear) != 1 else ''}")
     return "; ".join(parts) + "."
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from pipelines.techniques import client_response as cr
+from pipelines.techniques import course
 from pipelines.techniques.suggest import Suggestion, suggest
 
 TTL = "1h"
@@ -36,3 +37,18 @@ def client_reason(db: str, version: str, client_id: str) -> str | None:
 def suggestions(db: str, version: str, client_id: str) -> list[Suggestion]:
     """Keep / worth trying / probably drop for the next visit (pipelines.techniques.suggest)."""
     return suggest(practice_fit(db, version), client_id)
+
+
+@st.cache_resource(ttl=TTL, max_entries=4, show_spinner=False)
+def _course(db: str, version: str) -> tuple[pd.DataFrame, course.CourseModel | None]:
+    visits = course.load_visits(db)
+    return visits, course.fit(visits)
+
+
+@st.cache_data(ttl=TTL, max_entries=256, show_spinner=False)
+def client_course(db: str, version: str, client_id: str) -> pd.DataFrame:
+    """The expected course at this client's visits (empty when the practice is too small to model)."""
+    visits, model = _course(db, version)
+    if model is None:
+        return pd.DataFrame(columns=["visit_number", "visit_date", "pain_pre", "expected", "low", "high"])
+    return course.client_course(model, visits, client_id)
