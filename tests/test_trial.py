@@ -8,9 +8,11 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from pipelines.techniques import trial as tr
 from pipelines.warehouse.db import read_connection
+from tests import test_dashboard_apptest as dash
 
 A, B = ["trigger_point", "stretching"], ["myofascial_release"]
 
@@ -102,3 +104,29 @@ def test_start_store_and_read_back_through_the_database(sample_db_copy):
     assert prog.n_done == 0 and prog.next_mix == trial.schedule[0]
     tr.stop_trial(sample_db_copy, trial.trial_id, "client moved away", actor="test")
     assert tr.trials(sample_db_copy, "C0001")[0].stop_reason == "client moved away"
+
+
+@pytest.mark.usefixtures("clean_streamlit_caches")
+def test_client_page_starts_a_trial_and_says_which_mix_is_due(sample_db_copy, monkeypatch):
+    monkeypatch.setenv("KNOTWORK_DB", str(sample_db_copy))
+    at = AppTest.from_file(dash.APP, default_timeout=dash.TIMEOUT)
+    at.query_params["client"] = "C0003"
+    at.run()
+    assert "Fair trial" in [s.value for s in at.subheader]
+    at.multiselect(key="cp_trial_a").set_value(A)
+    at.multiselect(key="cp_trial_b").set_value(A)
+    at.button[[b.label for b in at.button].index("Start the trial")].click().run()
+    assert "Mix A and mix B are the same" in dash.texts(at.error)
+    assert tr.trials(sample_db_copy, "C0003") == []
+    at.multiselect(key="cp_trial_b").set_value(B)
+    at.button[[b.label for b in at.button].index("Start the trial")].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    stored = tr.trials(sample_db_copy, "C0003")
+    assert len(stored) == 1 and stored[0].n_blocks == tr.DEFAULT_BLOCKS
+    due = stored[0].schedule[0]
+    mix = stored[0].mix_a if due == "A" else stored[0].mix_b
+    text = dash.texts(at.markdown)
+    assert f"Next visit (1 of {2 * tr.DEFAULT_BLOCKS}): **mix {due}**" in text
+    assert " + ".join(dash.charts.pretty(t) for t in mix) in text
+    slots = dash.table_with(at, "Mix due")
+    assert slots["Mix due"].tolist() == stored[0].schedule

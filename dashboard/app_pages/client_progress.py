@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import metrics, page_parts
-from dashboard.components import client_response
+from dashboard.components import client_response, trial
 
 from dashboard.charts import progress as charts
 
@@ -182,6 +182,8 @@ else:
     st.caption("Cells are coloured by the visit's immediate relief (pain before − after); grey cells: relief not "
                "recorded. Bars below: relief per visit (red = pain went up). Squares: pressure (1 light … 5 very deep).")
     client_response.render(db, ver, client_id)
+
+trial.render(db, client_id)
 
 # --- Trigger points -----------------------------------------------------------------------
 st.subheader("Trigger points")
