@@ -130,3 +130,30 @@ def test_client_page_starts_a_trial_and_says_which_mix_is_due(sample_db_copy, mo
     assert " + ".join(dash.charts.pretty(t) for t in mix) in text
     slots = dash.table_with(at, "Mix due")
     assert slots["Mix due"].tolist() == stored[0].schedule
+
+
+@pytest.mark.usefixtures("clean_streamlit_caches")
+def test_finished_trial_shows_its_result_on_the_client_page(sample_db_copy, monkeypatch, tmp_path):
+    """Twelve imported visits follow a stored AB/BA plan; mix A was planted 2 points better."""
+    from pipelines.ingest.importer import ingest_files
+
+    trial = tr.start_trial(sample_db_copy, "C0003", A, B, n_blocks=6, started_on=dt.date(2026, 11, 21), seed=3)
+    rng = np.random.default_rng(8)
+    lines = ["visit_id,client_id,visit_date,pain_pre,pain_post,techniques"]
+    for i, due in enumerate(trial.schedule):
+        mix = trial.mix_a if due == "A" else trial.mix_b
+        post = 6.0 - (3.0 if due == "A" else 1.0) + float(rng.choice([-0.5, 0.0, 0.5]))
+        lines.append(f"TRIAL{i},C0003,{dt.date(2026, 11, 21) + dt.timedelta(days=i)},6,{post},{';'.join(mix)}")
+    (tmp_path / "visits.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert ingest_files([tmp_path / "visits.csv"], db=sample_db_copy)[0].rejected == 0
+    monkeypatch.setenv("KNOTWORK_DB", str(sample_db_copy))
+    at = AppTest.from_file(dash.APP, default_timeout=dash.TIMEOUT)
+    at.query_params["client"] = "C0003"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    res = tr.analyse(trial, tr.progress(trial, tr.load_visits(sample_db_copy, trial)))
+    assert res.n_blocks_used == 6 and res.mean_difference == pytest.approx(-2.0, abs=0.5)
+    text = dash.texts(at.markdown)
+    assert "Result: Mix A gave about" in text and "unlikely to be chance" in text
+    assert f"p = {res.p_value:.3f}" in text
+    assert dash.table_with(at, "Followed plan")["Followed plan"].tolist() == ["yes"] * 12
