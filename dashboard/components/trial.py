@@ -55,7 +55,7 @@ def _show(db: str, trial: tr.Trial) -> bool:
     prog = tr.progress(trial, tr.load_visits(db, trial))
     n = len(trial.schedule)
     with st.container(border=True):
-        st.markdown(f"**Fair trial** — mix A: {_mix(trial.mix_a)}; mix B: {_mix(trial.mix_b)}; {trial.n_blocks} blocks "
+        st.markdown(f"**Mix A**: {_mix(trial.mix_a)}; **mix B**: {_mix(trial.mix_b)}; {trial.n_blocks} blocks "
                     f"of two visits from {trial.started_on:%d %b %Y}, order drawn at random in each block.")
         if prog.next_mix is not None:
             due = trial.mix_a if prog.next_mix == "A" else trial.mix_b
