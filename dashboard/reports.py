@@ -30,9 +30,11 @@ from string import Template
 import plotly.io as pio
 
 from dashboard.charts import client as charts
+from dashboard.components.response_words import client_sentences
 from dashboard.client_facing.view import ClientData, ClientSummary, fmt_date, fmt_pain, load_client, summarise, technique_words
 from pipelines.warehouse.db import resolve_db_path
 from pipelines.clinical.settings import load_settings, settings_path_for
+from pipelines.techniques import client_response
 
 PAPERS = {"A4": "A4", "LETTER": "Letter"}
 MARGIN_MM = 15
@@ -147,7 +149,7 @@ def _section(title: str, inner: list[str]) -> str:
     return f"<section class=\"keep\"><h2>{esc(title)}</h2>" + "\n".join(inner) + "</section>"
 
 
-def report_body(data: ClientData, summary: ClientSummary, today: dt.date) -> str:
+def report_body(data: ClientData, summary: ClientSummary, today: dt.date, helps: list[str] = ()) -> str:
     parts: list[str] = []
     span = ""
     if summary.n_visits:
@@ -187,6 +189,11 @@ def report_body(data: ClientData, summary: ClientSummary, today: dt.date) -> str
         parts.append(_section("What we did", [
             "<table><thead><tr><th>Technique</th><th>What it is</th><th class=\"num\">Visits</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"]))
+
+    if helps:  # this client's own technique response, in their words (pipelines.techniques.client_response)
+        parts.append(_section("What seems to help you", [
+            "<ul>" + "".join(f"<li>{esc(line)}</li>" for line in helps) + "</ul>",
+            "<p class=\"muted\">Worked out from your own visits; a guide for the two of you, not a rule.</p>"]))
 
     rom_fig = charts.rom_chart(data, width=charts.PRINT_WIDTH, title="Measured at the start of each visit",
                                summary=summary)
@@ -228,7 +235,12 @@ def build_report_html(db, client_id: str, settings: dict | None = None, today: d
     css = CSS % {"m": MARGIN_MM, "size": size, "w": charts.PRINT_WIDTH}
     return PAGE.substitute(csp=CSP,  # a constant without double quotes
                            title=esc(f"Progress report \u2013 {data.display_name}"), css=css,
-                           body=report_body(data, summary, today or dt.date.today()))
+                           body=report_body(data, summary, today or dt.date.today(), _helps(path, client_id)))
+
+
+def _helps(path: Path, client_id: str) -> list[str]:
+    fit = client_response.fit_practice(client_response.load_visits(path))
+    return client_sentences(client_response.client_response(fit, client_id).to_dict("records"))
 
 
 def _paper(paper: str | None) -> str:

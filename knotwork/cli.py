@@ -135,6 +135,8 @@ def cmd_restore(args) -> int:
 
 
 def cmd_techniques(args) -> int:
+    if args.client:
+        return _client_techniques(args)
     from pipelines.techniques.model import format_table, technique_report
 
     report = technique_report(args.db, outcome=args.outcome, mixes=not args.json)
@@ -142,6 +144,18 @@ def cmd_techniques(args) -> int:
         print(json.dumps(report.to_records(), ensure_ascii=False))
     else:
         print(format_table(report))
+    return 0
+
+
+def _client_techniques(args) -> int:
+    from pipelines.techniques.client_response import format_records, response_records
+
+    try:
+        records = response_records(args.db, client=args.client)
+    except KeyError:
+        print(f"error: no client {args.client!r} in {resolve_db_path(args.db)}", file=sys.stderr)
+        return 1
+    print(json.dumps(records, ensure_ascii=False) if args.json else format_records(records))
     return 0
 
 
@@ -186,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="print a JSON list: technique, n_visits, n_clients, effect (adjusted change in pain, 0-10, "
                         "negative = relief), ci_low, ci_high, p_adjusted (null below the minimum n), method, note")
+    p.add_argument("--client", metavar="ID|all",
+                   help="this client's (or every client's) own response per technique, pooled toward the practice: "
+                        "client_id, technique, effect (points, negative = relief), ci_low, ci_high (95 %%), "
+                        "n_visits_with, n_visits_without, practice_effect, p_more_relief, verdict, reason")
     p.add_argument("--outcome", default="pain_change",
                    choices=["pain_change", "carryover_change", "self_report_change", "rom_change"],
                    help="outcome analysed (default: immediate change in pain, post - pre)")

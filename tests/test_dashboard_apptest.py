@@ -19,7 +19,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from dashboard.charts import progress as charts
 from pipelines.ingest.vocab import ROM_NORMS
+from pipelines.techniques import client_response as cr
+from pipelines.techniques.suggest import suggest
 from tests.conftest import write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -244,11 +247,27 @@ def test_technique_grid_and_response_table(sample, busy_client):
     assert len(heat["y"]) == len(techniques)
     n_visits = sql(sample, "SELECT count(*) AS n FROM core.visits WHERE client_id = ?", [busy_client]).n[0]
     assert len(heat["x"]) == n_visits
+    # This client's own response (pipelines.techniques.client_response), words first, then numbers.
     table = table_with(at, "Visits with")
     assert len(table) == len(techniques)
     both = sql(sample, "SELECT count(*) AS n FROM core.visits WHERE client_id = ? AND pain_pre IS NOT NULL "
-                       "AND pain_post IS NOT NULL", [busy_client]).n[0]
+                       "AND pain_post IS NOT NULL AND len(techniques) > 0", [busy_client]).n[0]
     assert ((table["Visits with"] + table["Visits without"]) == both).all()
+    expected = cr.client_response(cr.fit_practice(cr.load_visits(sample)), busy_client)
+    assert table["Technique"].tolist() == [charts.pretty(t) for t in expected["technique"]]
+    assert table["This client"].tolist() == [cr.points(v) for v in expected["effect"]]
+    assert "None" not in table.to_string() and "nan" not in table.to_string()
+    shown = expected.dropna(subset=["effect"])
+    chart = trace(figure(at, "This client's response to each technique"), "This client (95 % interval)")
+    assert decode(chart["x"]) == pytest.approx(-shown["effect"].to_numpy()[::-1])
+    page_text = texts(at.markdown)
+    assert "What seems to help" in page_text or "No technique has clearly helped" in page_text
+    for row in shown[shown["verdict"] == cr.HELPS].to_dict("records"):
+        assert f"{charts.pretty(row['technique'])} has helped this client" in page_text
+    suggestions = suggest(cr.fit_practice(cr.load_visits(sample)), busy_client)
+    assert suggestions and "A suggestion for the next visit" in page_text
+    for s in suggestions:
+        assert f"{s.action.capitalize()}: {charts.pretty(s.technique)}**, because {s.reason}." in page_text
 
 
 def test_one_visit_client_gets_a_helpful_message(sample):
@@ -273,7 +292,7 @@ def test_visits_without_post_pain_or_rom(use_db, tmp_path):
     at = run_app(client="P1")
     info = texts(at.info)
     assert "No range-of-motion readings recorded" in info
-    assert "Needs visits with pain recorded both before and after" in info
+    assert "Cannot tell yet which techniques help this client, because no visit has pain recorded both before and after" in info
     assert "No trigger points recorded" in info
     assert "pain after the visit was not recorded for 3 of 3 visits" in texts(at.caption)
     fig = figure(at, "Pain before and after each visit")

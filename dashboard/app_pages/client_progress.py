@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import metrics, page_parts
 from dashboard.state import CLIENT_KEY
+from dashboard.components import client_response, trial
 
 from dashboard.charts import progress as charts
 from dashboard.components import brief
@@ -127,7 +128,9 @@ band_label = (f"Clinically important improvement: pain ≤ {charts.fmt_points(le
 if visits["pain_pre"].notna().any() or len(reports):
     fig = charts.pain_chart(visits, reports, baseline=head.baseline, important_level=level, band_label=band_label,
                             trend=trend, categories=metrics.pain_category_per_visit(visits, settings))
+    course = client_response.expected_course(db, ver, client_id, start, end, fig)
     st.plotly_chart(fig, config=charts.PLOTLY_CONFIG, key="cp_pain")
+    client_response.course_caption(course)
     notes = []
     if level is None and head.baseline is not None:
         notes.append(f"a baseline of {charts.fmt_points(head.baseline)} is too low for a {rule} change, so no band is drawn")
@@ -169,39 +172,9 @@ else:
     st.plotly_chart(charts.technique_grid_chart(visits), config=charts.PLOTLY_CONFIG, key="cp_grid")
     st.caption("Cells are coloured by the visit's immediate relief (pain before − after); grey cells: relief not "
                "recorded. Bars below: relief per visit (red = pain went up). Squares: pressure (1 light … 5 very deep).")
-    response = metrics.technique_response(visits)
-    st.markdown("**This client's response per technique**")
-    if response.empty:
-        st.info("Needs visits with pain recorded both before and after.", icon=":material/info:")
-    else:
-        def signed(col: str) -> pd.Series:
-            return response[col].map(lambda x: "—" if pd.isna(x) else charts.fmt_points(x, signed=True))
+    client_response.render(db, ver, client_id)
 
-        table = pd.DataFrame({
-            "Technique": response["technique"].map(charts.pretty),
-            "Visits with": response["n_with"],
-            "Mean with": signed("mean_with"),
-            "Visits without": response["n_without"],
-            "Mean without": signed("mean_without"),
-            "Difference": signed("difference"),
-            "Note": [("always used" if nw == 0 else "indicative" if ind else "")
-                     for nw, ind in zip(response["n_without"], response["indicative"])],
-        })
-        st.dataframe(table, hide_index=True, key="cp_response", height=38 + 35 * len(table), column_config={
-            "Mean with": st.column_config.TextColumn(help="Mean change in pain in visits with it (points)",
-                                                     alignment="right"),
-            "Mean without": st.column_config.TextColumn(help="Mean change in pain in visits without it (points)",
-                                                        alignment="right"),
-            "Difference": st.column_config.TextColumn(help="With − without; below 0 = more relief with it",
-                                                      alignment="right"),
-        })
-        min_arm = metrics.MIN_VISITS_PER_ARM
-        few = bool(response["indicative"].any())
-        st.caption(
-            "Change = pain after − before the visit (negative = relief). Difference < 0: more relief in visits with "
-            "the technique. Techniques are chosen by the therapist, not at random, so this describes this client's "
-            "visits; it does not prove a technique works."
-            + (f" **Indicative only**: fewer than {min_arm} visits with or without a technique." if few else ""))
+trial.render(db, client_id)
 
 # --- Trigger points -----------------------------------------------------------------------
 st.subheader("Trigger points")

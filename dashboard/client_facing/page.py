@@ -19,6 +19,8 @@ import datetime as dt
 import streamlit as st
 
 from dashboard.charts import client as client_charts
+from dashboard.components.response_words import client_sentences
+from dashboard.queries.client_response import client_rows
 from dashboard.client_facing.view import (REGION_WORDS, ClientData, UnknownClient, fmt_date, load_client, summarise)
 from dashboard.state import SHARE_KEY
 from dashboard.text import md
@@ -106,6 +108,12 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
         st.subheader("What we did", anchor=False)
         for name, what, n in summary.techniques:
             st.markdown(f"- **{md(name)}**{' – ' + md(what) if what else ''} ({n} visit{'s' if n != 1 else ''})")
+
+    helps = client_sentences(client_rows(db, data_version(db), client_id).to_dict("records"))
+    if helps:
+        st.subheader("What seems to help you", anchor=False)
+        st.markdown("\n".join(f"- {_md(line)}" for line in helps))
+        st.caption("Worked out from your own visits; a guide for the two of you, not a rule.")
 
     if mode == "link":
         _checkin_form(db, data)
