@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import html as htmllib
+import json
 import os
 import re
 import shutil
@@ -23,6 +24,8 @@ import shutil
 import pytest
 
 from dashboard.reports import build_report_html
+from pipelines.exports import fhir
+from pipelines.exports.record import load_record
 from pipelines.warehouse.db import read_connection
 from pipelines.sharing.links import create_link
 from tests.conftest import SAMPLE
@@ -135,3 +138,22 @@ def test_cache_keys_cannot_mix_clients(practice, monkeypatch):
     shown_b = set().union(*(figure_points(s.get("data", [])) for s in plotly_specs(b)))
     assert shown_b <= own[second]
     assert names[first] in "\n".join(page_strings(a))
+
+
+@pytest.mark.parametrize("client_id", SAMPLE_CLIENTS)
+def test_fhir_bundle_holds_only_this_clients_data(practice, client_id):
+    """The FHIR export: no other client's name or id, and every dated value (pain, ROM) is A's own."""
+    db, _, names, own = practice
+    bundle = fhir.bundle(load_record(db, client_id))
+    text = json.dumps(bundle, ensure_ascii=False)
+    assert names[client_id] in text
+    assert _others_mentioned(text, client_id, names) == []
+    points = set()
+    for entry in bundle["entry"]:
+        r = entry["resource"]
+        unit = r.get("valueQuantity", {}).get("code")
+        if r["resourceType"] == "Observation" and unit in ("{score}", "deg") and "total score" not in r["code"]["text"]:
+            if unit == "deg" and "before" not in r["code"]["text"]:
+                continue  # the privacy fixture's own set holds ROM readings taken before the session
+            points.add((r["effectiveDateTime"][:10], round(float(r["valueQuantity"]["value"]), 3)))
+    assert points and points <= own[client_id], sorted(points - own[client_id])[:5]
