@@ -179,6 +179,19 @@ def cmd_export_fhir(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from pipelines.exports.contract_csv import export_practice
+
+    path = resolve_db_path(args.db)
+    if not path.exists():
+        print(f"error: no Knotwork database at {path}", file=sys.stderr)
+        return 1
+    counts = export_practice(path, args.dir)
+    print(f"wrote the practice to {args.dir}: " + ", ".join(f"{n:,} {kind}" for kind, n in counts.items()))
+    print(f"import it elsewhere with `knotwork ingest {args.dir}/*.csv`", file=sys.stderr)
+    return 0
+
+
 def _server_args(p: argparse.ArgumentParser) -> None:
     from dashboard.server import DEFAULT_ADDRESS, DEFAULT_PORT
 
@@ -224,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["pain_change", "carryover_change", "self_report_change", "rom_change"],
                    help="outcome analysed (default: immediate change in pain, post - pre)")
     p.set_defaults(func=cmd_techniques)
+
+    p = sub.add_parser("export", help="write every table in the data contract's CSV format into DIR "
+                                      "(importing the folder into an empty database gives the same practice)")
+    p.add_argument("dir", metavar="DIR")
+    _db_arg(p)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("export-fhir", help="write a client's record as a FHIR R4 Bundle (JSON); --all: one per client")
     p.add_argument("client_id", nargs="?", metavar="CLIENT_ID")
