@@ -324,7 +324,8 @@ def report_html_download(db, client_id: str, settings: dict | None = None, actor
     return text
 
 
-def audit_export(db, client_id: str, what: str, actor: str | None = None, out: Path | None = None) -> bool:
+def audit_export(db, client_id: str, what: str, actor: str | None = None, out: Path | None = None,
+                 document: str = "progress report") -> bool:
     """One ``export`` row in the audit log.  An export only reads, so this is a short write of
     its own, made *after* the file exists: if an import holds the database the file is still
     delivered and the row waits in the queue (pipelines.warehouse.audit.record_soon).  False = queued."""
@@ -332,7 +333,7 @@ def audit_export(db, client_id: str, what: str, actor: str | None = None, out: P
 
     where = f" to {out}" if out is not None else " (downloaded)"
     return audit.record_soon(db, "export", "report", client_id, client_id=client_id, actor=actor,
-                             detail=f"progress report of {client_id}, {what}{where}")
+                             detail=f"{document} of {client_id}, {what}{where}")
 
 
 def write_report(db, client_id: str, out: str | Path, paper: str | None = None, actor: str | None = None) -> Path:
@@ -353,9 +354,9 @@ def write_report(db, client_id: str, out: str | Path, paper: str | None = None, 
     return out
 
 
-def report_filename(display_name: str, suffix: str, today: dt.date | None = None) -> str:
-    """A safe download name like ``progress-Selma-G-2026-11-23.pdf``."""
+def report_filename(display_name: str, suffix: str, today: dt.date | None = None, prefix: str = "progress") -> str:
+    """A safe download name like ``progress-Selma-G-2026-11-23.pdf`` (``letter-…`` for the physician letter)."""
     safe = "".join(ch if ch.isalnum() else "-" for ch in display_name).strip("-")
     while "--" in safe:
         safe = safe.replace("--", "-")
-    return f"progress-{safe or 'client'}-{(today or dt.date.today()).isoformat()}.{suffix}"
+    return f"{prefix}-{safe or 'client'}-{(today or dt.date.today()).isoformat()}.{suffix}"

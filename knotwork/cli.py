@@ -179,6 +179,27 @@ def cmd_export_fhir(args) -> int:
     return 0
 
 
+def cmd_letter(args) -> int:
+    from dashboard.letter import write_letter
+    from dashboard.reports import ReportError
+    from pipelines.exports.record import UnknownClient
+
+    path = resolve_db_path(args.db)
+    if not path.exists():
+        print(f"error: no Knotwork database at {path}", file=sys.stderr)
+        return 1
+    try:
+        out = write_letter(path, args.client_id, args.out, paper=args.paper, actor=cli_actor())
+    except UnknownClient:
+        print(f"error: no client with id {args.client_id!r}", file=sys.stderr)
+        return 1
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_export(args) -> int:
     from pipelines.exports.contract_csv import export_practice
 
@@ -237,6 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["pain_change", "carryover_change", "self_report_change", "rom_change"],
                    help="outcome analysed (default: immediate change in pain, post - pre)")
     p.set_defaults(func=cmd_techniques)
+
+    p = sub.add_parser("letter", help="the progress letter for a referring physician (.pdf or .html)")
+    p.add_argument("client_id", metavar="CLIENT_ID")
+    p.add_argument("--out", required=True, metavar="FILE.pdf|FILE.html")
+    p.add_argument("--paper", choices=["A4", "Letter"], help="paper size of the PDF (default A4)")
+    _db_arg(p)
+    p.set_defaults(func=cmd_letter)
 
     p = sub.add_parser("export", help="write every table in the data contract's CSV format into DIR "
                                       "(importing the folder into an empty database gives the same practice)")

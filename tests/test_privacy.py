@@ -15,6 +15,7 @@ The link itself carries no client id at all, not even A's.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import html as htmllib
 import json
 import os
@@ -23,6 +24,8 @@ import shutil
 
 import pytest
 
+from dashboard.letter import build_letter_html
+from dashboard.letter_facts import letter_facts
 from dashboard.reports import build_report_html
 from pipelines.exports import fhir
 from pipelines.exports.record import load_record
@@ -157,3 +160,17 @@ def test_fhir_bundle_holds_only_this_clients_data(practice, client_id):
                 continue  # the privacy fixture's own set holds ROM readings taken before the session
             points.add((r["effectiveDateTime"][:10], round(float(r["valueQuantity"]["value"]), 3)))
     assert points and points <= own[client_id], sorted(points - own[client_id])[:5]
+
+
+@pytest.mark.parametrize("client_id", SAMPLE_CLIENTS)
+def test_physician_letter_holds_only_this_clients_data(practice, client_id):
+    """The letter: no other client's name or id; its dated pain and ROM readings are A's own."""
+    db, _, names, own = practice
+    text = htmllib.unescape(re.sub(r"<[^>]+>", " ", build_letter_html(db, client_id)))
+    assert names[client_id] in text
+    assert _others_mentioned(text, client_id, names) == []
+    facts = letter_facts(load_record(db, client_id), None, dt.date.today())
+    dated = [(facts.pain.baseline_date, facts.pain.baseline), (facts.pain.current_date, facts.pain.current)]
+    dated += [(r.first_date, r.first) for r in facts.rom] + [(r.latest_date, r.latest) for r in facts.rom]
+    points = {(d.isoformat(), round(float(v), 3)) for d, v in dated if d is not None and v is not None}
+    assert points <= own[client_id], sorted(points - own[client_id])[:5]

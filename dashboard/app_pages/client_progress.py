@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import metrics, page_parts
 
 from dashboard.charts import progress as charts
+from dashboard.letter_download import letter_download
 
 from dashboard.queries import therapist as queries
 from pipelines.clinical.change import PAIN_CLINICALLY_IMPORTANT, PAIN_SOME, PAIN_WORSE
@@ -261,3 +262,6 @@ if len(scores):
         st.caption(change_caption(q_summary, metrics.cite))
     st.page_link("app_pages/log_visit.py", label="Enter a questionnaire",
                  query_params={"client": client_id, "tab": "questionnaire"}, icon=":material/checklist:")
+
+# --- Letter to a referring physician --------------------------------------------------------
+letter_download(db, client_id, summary["display_name"], settings)
