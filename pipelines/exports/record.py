@@ -53,15 +53,24 @@ def load_record(db, client_id: str) -> ClientRecord:
                   for name in ("visits", "rom", "self_reports", "trigger_points", "outcome_measures")}
     visits = frames["visits"]
     visits["techniques"] = visits["techniques"].map(lambda ts: list(ts) if ts is not None else [])
-    measures = frames["outcome_measures"]
-    if len(measures):
-        scored = score_frame(measures, errors="mark")
-        measures = measures.assign(instrument=scored["instrument"].fillna(measures["instrument"]),
-                                   **{c: scored[c] for c in ("score", "scorable", "reason", "raw")})
-    else:
-        measures = measures.assign(score=pd.Series(dtype=float), scorable=pd.Series(dtype=bool),
-                                   reason=pd.Series(dtype=object), raw=pd.Series(dtype=float))
-    return ClientRecord(client, visits, frames["rom"], frames["self_reports"], frames["trigger_points"], measures)
+    return ClientRecord(client, visits, frames["rom"], frames["self_reports"], frames["trigger_points"],
+                        _scored(frames["outcome_measures"]))
+
+
+def _scored(measures: pd.DataFrame) -> pd.DataFrame:
+    """Questionnaire rows as recorded, plus score, scorable, reason and raw (one scoring formula)."""
+    if len(measures) == 0:
+        return measures.assign(score=pd.Series(dtype=float), scorable=pd.Series(dtype=bool),
+                               reason=pd.Series(dtype=object), raw=pd.Series(dtype=float))
+    scored = score_frame(measures, errors="mark")
+    return measures.assign(instrument=scored["instrument"].fillna(measures["instrument"]),
+                           **{c: scored[c] for c in ("score", "scorable", "reason", "raw")})
+
+
+def load_questionnaires(db, client_id: str) -> pd.DataFrame:
+    """Only the client's questionnaires, scored (for the client's report)."""
+    with read_connection(db) as con:
+        return _scored(con.execute(_sql("record_outcome_measures"), [client_id]).df())
 
 
 def client_ids(db) -> list[str]:
