@@ -74,7 +74,7 @@ _INTERNAL_REF = re.compile(r"\s*\((?:see )?clinical\.md[^()]*\)|clinical\.md §[
 def cite(source: str) -> str:
     """A settings citation as shown to a therapist: without pointers into Knotwork's own
     reference notes ("(clinical.md §1.4)"), which mean nothing outside the project."""
-    return _INTERNAL_REF.sub("", str(source)).strip().rstrip(";,").strip()
+    return _INTERNAL_REF.sub("", str(source)).replace(", )", ")").strip().rstrip(";,").strip()
 
 
 def pain_rule_source(settings: dict | None) -> str:

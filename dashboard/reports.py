@@ -27,14 +27,18 @@ import tempfile
 from pathlib import Path
 from string import Template
 
+import pandas as pd
 import plotly.io as pio
 
 from dashboard.charts import client as charts
 from dashboard.components.response_words import client_sentences
 from dashboard.client_facing.view import ClientData, ClientSummary, fmt_date, fmt_pain, load_client, summarise, technique_words
-from pipelines.warehouse.db import resolve_db_path
+from dashboard.metrics import cite
+from pipelines.clinical.outcomes import classify_outcomes, outcome_summary
 from pipelines.clinical.settings import load_settings, settings_path_for
 from pipelines.techniques import client_response
+from pipelines.exports.record import load_questionnaires
+from pipelines.warehouse.db import resolve_db_path
 
 PAPERS = {"A4": "A4", "LETTER": "Letter"}
 MARGIN_MM = 15
@@ -106,6 +110,8 @@ h2 { font-size: 18px; margin: 22px 0 6px 0; color: #0b3c5d; break-after: avoid; 
 ul { padding-left: 20px; margin: 6px 0; }
 li { margin: 3px 0; }
 table { border-collapse: collapse; width: 100%%; font-size: 13px; margin: 6px 0; }
+table.visits { table-layout: fixed; }
+.tail table.visits { margin-top: 0; }
 thead { display: table-header-group; }
 tr { break-inside: avoid; page-break-inside: avoid; }
 th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #ddd; vertical-align: top; }
@@ -113,7 +119,7 @@ th { background: #f0f0f0; }
 td.num, th.num { text-align: right; white-space: nowrap; }
 td.date { white-space: nowrap; }
 .muted { color: #666; }
-footer { margin-top: 22px; border-top: 1px solid #ccc; padding-top: 8px; font-size: 12.5px; color: #444; }
+footer { margin-top: 14px; border-top: 1px solid #ccc; padding-top: 6px; font-size: 12.5px; color: #444; }
 @media print {
   body { padding: 0; font-size: 10.5pt; }
   .report { max-width: none; }
@@ -122,6 +128,9 @@ footer { margin-top: 22px; border-top: 1px solid #ccc; padding-top: 8px; font-si
   .headline { font-size: 12pt; }
   table { font-size: 9pt; }
   footer { font-size: 8.5pt; }
+  /* Charts print at 85 per cent: the tall ROM block then fits beside the other sections instead of
+     pushing them onto a page of their own (page fill is tested on A4 and Letter). */
+  .chart { zoom: 0.85; }
 }
 """
 
@@ -142,14 +151,68 @@ def _visit_rows(data: ClientData) -> str:
         post = fmt_pain(None if v["pain_post"] != v["pain_post"] else float(v["pain_post"]))
         rows.append(f"<tr><td class=\"num\">{esc(int(v['visit_number']))}</td><td class=\"date\">{esc(fmt_date(v['visit_date']))}</td>"
                     f"<td class=\"num\">{esc(pre)}</td><td class=\"num\">{esc(post)}</td><td>{esc(names)}</td></tr>")
-    return "\n".join(rows)
+    return rows
+
+
+# The last visits travel with the closing notes, so the final page never holds the notes alone.
+VISIT_TAIL = 4
+VISIT_COLS = ('<colgroup><col style="width:5%"><col style="width:14%"><col style="width:17%">'
+              '<col style="width:11%"><col style="width:53%"></colgroup>')
+VISIT_HEAD = ("<thead><tr><th class=\"num\">#</th><th>Date</th><th class=\"num\">Pain when you arrived</th>"
+              "<th class=\"num\">Just after</th><th>What we did</th></tr></thead>")
+
+
+def _visit_table(rows: list[str], footer: str) -> str:
+    """The visit table and the closing notes; its last rows and the notes are one unbreakable block."""
+    if not rows:
+        return footer
+    head, tail = rows[:-VISIT_TAIL], rows[-VISIT_TAIL:]
+    table = lambda body, thead="": f'<table class="visits">{VISIT_COLS}{thead}<tbody>{"".join(body)}</tbody></table>'
+    if not head:
+        return f'<h2>Visit by visit</h2><div class="keep">{table(tail, VISIT_HEAD)}{footer}</div>'
+    return (f"<h2>Visit by visit</h2>{table(head, VISIT_HEAD)}"
+            f'<div class="keep tail">{table(tail)}{footer}</div>')
 
 
 def _section(title: str, inner: list[str]) -> str:
     return f"<section class=\"keep\"><h2>{esc(title)}</h2>" + "\n".join(inner) + "</section>"
 
 
-def report_body(data: ClientData, summary: ClientSummary, today: dt.date, helps: list[str] = ()) -> str:
+QUESTIONNAIRE_VERDICT = {
+    "improved": "a change most people notice",
+    "unchanged": "about the same (less than the change most people notice)",
+    "deteriorated": "worse, by more than the change most people notice",
+}
+
+
+def _questionnaire_items(q: pd.DataFrame) -> list[str]:
+    """One plain sentence per questionnaire: first and latest score, direction, verdict, threshold."""
+    items = []
+    for r in q.itertuples(index=False):
+        better = "higher is better" if r.higher_is_better else "lower is better"
+        if r.n < 2:
+            items.append(f"<li><strong>{esc(r.name)}</strong>: {esc(fmt_pain(round(r.first_score, 1)))} on "
+                         f"{esc(fmt_date(r.first_date))} ({better}). Taking it again later shows the change.</li>")
+            continue
+        verdict = QUESTIONNAIRE_VERDICT.get(r.category, "")
+        mic = f" (that is a change of at least {fmt_pain(r.mcid)})" if r.category == "improved" and r.mcid else ""
+        items.append(f"<li><strong>{esc(r.name)}</strong>: {esc(fmt_pain(round(r.first_score, 1)))} on "
+                     f"{esc(fmt_date(r.first_date))}, {esc(fmt_pain(round(r.latest_score, 1)))} on "
+                     f"{esc(fmt_date(r.latest_date))} ({better}): {esc(verdict)}{esc(mic)}.</li>")
+    return items
+
+
+def _practice_line(practice: dict | None) -> str:
+    """The practice's name, therapist and contact under the title (only what is set)."""
+    p = practice or {}
+    parts = [str(p.get(k, "") or "").strip() for k in ("name", "therapist", "phone", "email", "address")]
+    parts = [x for x in parts if x]
+    return f"<p class=\"meta practice\">{' &middot; '.join(esc(x) for x in parts)}</p>" if parts else ""
+
+
+def report_body(data: ClientData, summary: ClientSummary, today: dt.date,
+                questionnaires: pd.DataFrame | None = None, practice: dict | None = None,
+                helps: list[str] = ()) -> str:
     parts: list[str] = []
     span = ""
     if summary.n_visits:
@@ -161,7 +224,7 @@ def report_body(data: ClientData, summary: ClientSummary, today: dt.date, helps:
         + (f" &middot; {esc(data.primary_complaint or summary.region.capitalize())}"
            if (data.primary_complaint or summary.region) else "")
         + (f" &middot; {esc(span)}" if span else "")
-        + f"</p><p class=\"meta\">Report made on {esc(fmt_date(today))}</p></header>")
+        + f"</p>{_practice_line(practice)}<p class=\"meta\">Report made on {esc(fmt_date(today))}</p></header>")
     parts.append(f"<div class=\"headline tone-{esc(summary.tone)}\"><span class=\"tag\">{esc(TONE_TAG.get(summary.tone, ''))}</span>"
                  f"{esc(summary.headline)}</div>")
     for line in (summary.session_line, summary.checkin_line):
@@ -169,12 +232,18 @@ def report_body(data: ClientData, summary: ClientSummary, today: dt.date, helps:
             parts.append(f"<p>{esc(line)}</p>")
 
     # Each section is one unbreakable block (heading, chart and caption stay together on a page).
+    # Order: the pain chart and the short sections fill the first page; the tall, unbreakable ROM
+    # chart then starts the second one (a block placed later would leave a half-empty page behind
+    # it), and the tables, whose rows may split over pages, come last.
     pain = [_chart_html(charts.pain_chart(data, summary, width=charts.PRINT_WIDTH, title=None), first=True,
                         div_id="kw-pain-chart")]
     if summary.goal_level is not None:
         pain.append(f"<p class=\"muted\">The green band is where your usual pain would count as \u201cmuch improved\u201d "
                     f"compared with your first visit ({esc(fmt_pain(summary.baseline))} out of 10).</p>")
     parts.append(_section("Pain", pain))
+
+    if questionnaires is not None and len(questionnaires):
+        parts.append(_section("Questionnaires", ["<ul>" + "".join(_questionnaire_items(questionnaires)) + "</ul>"]))
 
     if summary.homecare:
         items = "".join(f"<li><strong>{esc(text)}</strong> <span class=\"muted\">(from {esc(fmt_date(d))})</span></li>"
@@ -183,43 +252,47 @@ def report_body(data: ClientData, summary: ClientSummary, today: dt.date, helps:
     else:
         parts.append(_section("Your home care", ["<p class=\"muted\">No home care has been written down yet.</p>"]))
 
+    rom_fig = charts.rom_chart(data, width=charts.PRINT_WIDTH, title="Measured at the start of each visit",
+                               summary=summary)
+    if summary.rom_lines or rom_fig is not None:
+        # The heading travels with the (tall, unbreakable) chart; the sentences follow as a list
+        # that may continue on the next page.
+        chart = [] if rom_fig is None else [_chart_html(rom_fig, first=False, div_id="kw-rom-chart"),
+                                            f"<p class=\"muted\">{esc(charts.ROM_CAPTION)}</p>"]
+        parts.append(_section("How far you can move", chart))
+        if summary.rom_lines:
+            parts.append("<ul>" + "".join(f"<li>{esc(r.text)}</li>" for r in summary.rom_lines) + "</ul>")
+
     if summary.techniques:
         rows = "".join(f"<tr><td>{esc(name)}</td><td>{esc(what)}</td><td class=\"num\">{esc(n)}</td></tr>"
                        for name, what, n in summary.techniques)
-        parts.append(_section("What we did", [
-            "<table><thead><tr><th>Technique</th><th>What it is</th><th class=\"num\">Visits</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>"]))
+        parts.append("<h2>What we did</h2>"
+                     "<table><thead><tr><th>Technique</th><th>What it is</th><th class=\"num\">Visits</th></tr></thead>"
+                     f"<tbody>{rows}</tbody></table>")
 
     if helps:  # this client's own technique response, in their words (pipelines.techniques.client_response)
         parts.append(_section("What seems to help you", [
             "<ul>" + "".join(f"<li>{esc(line)}</li>" for line in helps) + "</ul>",
             "<p class=\"muted\">Worked out from your own visits; a guide for the two of you, not a rule.</p>"]))
 
-    rom_fig = charts.rom_chart(data, width=charts.PRINT_WIDTH, title="Measured at the start of each visit",
-                               summary=summary)
-    if summary.rom_lines or rom_fig is not None:
-        # Heading + sentences and chart + caption are two blocks, so a page is not left half
-        # empty when the whole section does not fit below "What we did".
-        rom = ["<ul>" + "".join(f"<li>{esc(r.text)}</li>" for r in summary.rom_lines) + "</ul>"] if summary.rom_lines else []
-        parts.append(_section("How far you can move", rom))
-        if rom_fig is not None:
-            parts.append("<div class=\"keep\">" + _chart_html(rom_fig, first=False, div_id="kw-rom-chart")
-                         + f"<p class=\"muted\">{esc(charts.ROM_CAPTION)}</p></div>")
-
-    if len(data.visits):
-        parts.append("<h2>Visit by visit</h2>"
-                     "<table><thead><tr><th class=\"num\">#</th><th>Date</th><th class=\"num\">Pain when you arrived</th>"
-                     "<th class=\"num\">Just after</th><th>What we did</th></tr></thead>"
-                     f"<tbody>{_visit_rows(data)}</tbody></table>")
-
-    parts.append(
-        "<footer class=\"keep\"><p><strong>How to read this report.</strong> Pain is on a scale from 0 (none) to 10 "
+    footer = (
+        "<footer><p><strong>How to read this report.</strong> Pain is on a scale from 0 (none) to 10 "
         f"(the worst you can imagine). {esc(summary.rule_text)} Measurements of how far you can move vary by a few "
         "degrees from day to day, so a change only counts when it is bigger than that (5° for arms and legs measured "
         "by the same person with a goniometer, 10° for the spine or other instruments; Boone 1978, Fletcher &amp; "
-        "Bandy 2008).</p><p>This report was made on your therapist\u2019s computer for you alone. Everything it needs "
+        "Bandy 2008)."
+        + (" A questionnaire change counts as one most people notice when it reaches the minimal important change "
+           "for that questionnaire (" + esc("; ".join(_questionnaire_sources(questionnaires))) + ")."
+           if questionnaires is not None and len(questionnaires) else "")
+        + "</p><p>This report was made on your therapist\u2019s computer for you alone. Everything it needs "
         "is inside this file: it loads nothing from the internet and sends nothing anywhere.</p></footer>")
+    parts.append(_visit_table(_visit_rows(data), footer))
     return "\n".join(parts)
+
+
+def _questionnaire_sources(q: pd.DataFrame) -> list[str]:
+    return [f"{r.instrument} {fmt_pain(r.mcid)}: {cite(r.mcid_source)}" for r in q.itertuples(index=False)
+            if r.mcid_source]
 
 
 def build_report_html(db, client_id: str, settings: dict | None = None, today: dt.date | None = None,
@@ -231,11 +304,14 @@ def build_report_html(db, client_id: str, settings: dict | None = None, today: d
         settings = load_settings(settings_path_for(path))
     data = load_client(path, client_id)
     summary = summarise(data, settings, today or dt.date.today())
+    scores = load_questionnaires(path, client_id).assign(client_id=client_id)
+    questionnaires = outcome_summary(classify_outcomes(scores, settings), settings) if len(scores) else None
     size = f"size: {_paper(paper)};" if paper else ""
     css = CSS % {"m": MARGIN_MM, "size": size, "w": charts.PRINT_WIDTH}
     return PAGE.substitute(csp=CSP,  # a constant without double quotes
                            title=esc(f"Progress report \u2013 {data.display_name}"), css=css,
-                           body=report_body(data, summary, today or dt.date.today(), _helps(path, client_id)))
+                           body=report_body(data, summary, today or dt.date.today(), questionnaires,
+                                            settings.get("practice"), _helps(path, client_id)))
 
 
 def _helps(path: Path, client_id: str) -> list[str]:
@@ -336,7 +412,8 @@ def report_html_download(db, client_id: str, settings: dict | None = None, actor
     return text
 
 
-def audit_export(db, client_id: str, what: str, actor: str | None = None, out: Path | None = None) -> bool:
+def audit_export(db, client_id: str, what: str, actor: str | None = None, out: Path | None = None,
+                 document: str = "progress report") -> bool:
     """One ``export`` row in the audit log.  An export only reads, so this is a short write of
     its own, made *after* the file exists: if an import holds the database the file is still
     delivered and the row waits in the queue (pipelines.warehouse.audit.record_soon).  False = queued."""
@@ -344,7 +421,7 @@ def audit_export(db, client_id: str, what: str, actor: str | None = None, out: P
 
     where = f" to {out}" if out is not None else " (downloaded)"
     return audit.record_soon(db, "export", "report", client_id, client_id=client_id, actor=actor,
-                             detail=f"progress report of {client_id}, {what}{where}")
+                             detail=f"{document} of {client_id}, {what}{where}")
 
 
 def write_report(db, client_id: str, out: str | Path, paper: str | None = None, actor: str | None = None) -> Path:
@@ -365,9 +442,9 @@ def write_report(db, client_id: str, out: str | Path, paper: str | None = None, 
     return out
 
 
-def report_filename(display_name: str, suffix: str, today: dt.date | None = None) -> str:
-    """A safe download name like ``progress-Selma-G-2026-11-23.pdf``."""
+def report_filename(display_name: str, suffix: str, today: dt.date | None = None, prefix: str = "progress") -> str:
+    """A safe download name like ``progress-Selma-G-2026-11-23.pdf`` (``letter-…`` for the physician letter)."""
     safe = "".join(ch if ch.isalnum() else "-" for ch in display_name).strip("-")
     while "--" in safe:
         safe = safe.replace("--", "-")
-    return f"progress-{safe or 'client'}-{(today or dt.date.today()).isoformat()}.{suffix}"
+    return f"{prefix}-{safe or 'client'}-{(today or dt.date.today()).isoformat()}.{suffix}"

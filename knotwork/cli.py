@@ -159,6 +159,77 @@ def _client_techniques(args) -> int:
     return 0
 
 
+def _safe_name(client_id: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in client_id) or "client"
+
+
+def cmd_export_fhir(args) -> int:
+    from pathlib import Path
+
+    from pipelines.exports import fhir
+    from pipelines.exports.record import UnknownClient, client_ids, load_record
+
+    path = resolve_db_path(args.db)
+    if not path.exists():
+        print(f"error: no Knotwork database at {path}", file=sys.stderr)
+        return 1
+    if bool(args.all) == bool(args.client_id):
+        print("error: name one CLIENT_ID, or --all with --out DIR", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if args.all:
+        out.mkdir(parents=True, exist_ok=True)
+        targets = [(cid, out / f"{_safe_name(cid)}.json") for cid in client_ids(path)]
+    else:
+        targets = [(args.client_id, out)]
+    for cid, file in targets:
+        try:
+            record = load_record(path, cid)
+        except UnknownClient:
+            print(f"error: no client with id {cid!r}", file=sys.stderr)
+            return 1
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(json.dumps(fhir.bundle(record), ensure_ascii=False, indent=1), encoding="utf-8")
+        for note in fhir.missing(record):
+            print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {len(targets)} FHIR Bundle{'s' if len(targets) != 1 else ''} to {out}")
+    return 0
+
+
+def cmd_letter(args) -> int:
+    from dashboard.letter import write_letter
+    from dashboard.reports import ReportError
+    from pipelines.exports.record import UnknownClient
+
+    path = resolve_db_path(args.db)
+    if not path.exists():
+        print(f"error: no Knotwork database at {path}", file=sys.stderr)
+        return 1
+    try:
+        out = write_letter(path, args.client_id, args.out, paper=args.paper, actor=cli_actor())
+    except UnknownClient:
+        print(f"error: no client with id {args.client_id!r}", file=sys.stderr)
+        return 1
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from pipelines.exports.contract_csv import export_practice
+
+    path = resolve_db_path(args.db)
+    if not path.exists():
+        print(f"error: no Knotwork database at {path}", file=sys.stderr)
+        return 1
+    counts = export_practice(path, args.dir)
+    print(f"wrote the practice to {args.dir}: " + ", ".join(f"{n:,} {kind}" for kind, n in counts.items()))
+    print(f"import it elsewhere with `knotwork ingest {args.dir}/*.csv`", file=sys.stderr)
+    return 0
+
+
 def _server_args(p: argparse.ArgumentParser) -> None:
     from dashboard.server import DEFAULT_ADDRESS, DEFAULT_PORT
 
@@ -208,6 +279,26 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["pain_change", "carryover_change", "self_report_change", "rom_change"],
                    help="outcome analysed (default: immediate change in pain, post - pre)")
     p.set_defaults(func=cmd_techniques)
+
+    p = sub.add_parser("letter", help="the progress letter for a referring physician (.pdf or .html)")
+    p.add_argument("client_id", metavar="CLIENT_ID")
+    p.add_argument("--out", required=True, metavar="FILE.pdf|FILE.html")
+    p.add_argument("--paper", choices=["A4", "Letter"], help="paper size of the PDF (default A4)")
+    _db_arg(p)
+    p.set_defaults(func=cmd_letter)
+
+    p = sub.add_parser("export", help="write every table in the data contract's CSV format into DIR "
+                                      "(importing the folder into an empty database gives the same practice)")
+    p.add_argument("dir", metavar="DIR")
+    _db_arg(p)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("export-fhir", help="write a client's record as a FHIR R4 Bundle (JSON); --all: one per client")
+    p.add_argument("client_id", nargs="?", metavar="CLIENT_ID")
+    p.add_argument("--all", action="store_true", help="every client, one FILE per client in the folder --out")
+    p.add_argument("--out", required=True, metavar="FILE.json|DIR")
+    _db_arg(p)
+    p.set_defaults(func=cmd_export_fhir)
 
     p = sub.add_parser("serve", help="start the dashboard on a database")
     _db_arg(p)

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 DESIGN_COMMANDS = ["demo", "serve", "init", "ingest", "sample", "techniques", "report", "share", "revoke",
-                   "set-password", "backup", "restore"]
+                   "set-password", "backup", "restore", "letter", "export", "export-fhir"]
 
 
 def knotwork(*args: str) -> subprocess.CompletedProcess:

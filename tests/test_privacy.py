@@ -15,14 +15,20 @@ The link itself carries no client id at all, not even A's.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import html as htmllib
+import json
 import os
 import re
 import shutil
 
 import pytest
 
+from dashboard.letter import build_letter_html
+from dashboard.letter_facts import letter_facts
 from dashboard.reports import build_report_html
+from pipelines.exports import fhir
+from pipelines.exports.record import load_record
 from pipelines.warehouse.db import read_connection
 from pipelines.sharing.links import create_link
 from tests.conftest import SAMPLE
@@ -135,3 +141,36 @@ def test_cache_keys_cannot_mix_clients(practice, monkeypatch):
     shown_b = set().union(*(figure_points(s.get("data", [])) for s in plotly_specs(b)))
     assert shown_b <= own[second]
     assert names[first] in "\n".join(page_strings(a))
+
+
+@pytest.mark.parametrize("client_id", SAMPLE_CLIENTS)
+def test_fhir_bundle_holds_only_this_clients_data(practice, client_id):
+    """The FHIR export: no other client's name or id, and every dated value (pain, ROM) is A's own."""
+    db, _, names, own = practice
+    bundle = fhir.bundle(load_record(db, client_id))
+    text = json.dumps(bundle, ensure_ascii=False)
+    assert names[client_id] in text
+    assert _others_mentioned(text, client_id, names) == []
+    points = set()
+    for entry in bundle["entry"]:
+        r = entry["resource"]
+        unit = r.get("valueQuantity", {}).get("code")
+        if r["resourceType"] == "Observation" and unit in ("{score}", "deg") and "total score" not in r["code"]["text"]:
+            if unit == "deg" and "before" not in r["code"]["text"]:
+                continue  # the privacy fixture's own set holds ROM readings taken before the session
+            points.add((r["effectiveDateTime"][:10], round(float(r["valueQuantity"]["value"]), 3)))
+    assert points and points <= own[client_id], sorted(points - own[client_id])[:5]
+
+
+@pytest.mark.parametrize("client_id", SAMPLE_CLIENTS)
+def test_physician_letter_holds_only_this_clients_data(practice, client_id):
+    """The letter: no other client's name or id; its dated pain and ROM readings are A's own."""
+    db, _, names, own = practice
+    text = htmllib.unescape(re.sub(r"<[^>]+>", " ", build_letter_html(db, client_id)))
+    assert names[client_id] in text
+    assert _others_mentioned(text, client_id, names) == []
+    facts = letter_facts(load_record(db, client_id), None, dt.date.today())
+    dated = [(facts.pain.baseline_date, facts.pain.baseline), (facts.pain.current_date, facts.pain.current)]
+    dated += [(r.first_date, r.first) for r in facts.rom] + [(r.latest_date, r.latest) for r in facts.rom]
+    points = {(d.isoformat(), round(float(v), 3)) for d, v in dated if d is not None and v is not None}
+    assert points <= own[client_id], sorted(points - own[client_id])[:5]

@@ -196,3 +196,80 @@ def test_cli_report_writes_html_and_pdf(tmp_path, sample_db, long_client):
     bad = subprocess.run([sys.executable, "-m", "knotwork", "report", long_client, "--out", str(tmp_path / "x.docx"),
                           "--db", str(sample_db)], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and ".html or .pdf" in bad.stderr
+
+
+# ---------------------------------------------------------------------------
+# Issue 20: no "-0", questionnaires and the practice on the report, no near-empty pages
+# ---------------------------------------------------------------------------
+
+def _fills(pdf: Path) -> list[float]:
+    """How far down each page the content reaches (0 = blank page, 1 = to the bottom edge)."""
+    import io
+
+    from PIL import Image
+
+    data = subprocess.run(["pdftoppm", "-r", "30", "-gray", str(pdf)], capture_output=True, check=True).stdout
+    out = []
+    while data:
+        im = Image.open(io.BytesIO(data))
+        im.load()
+        w, h = im.size
+        px = im.load()
+        rows = [y for y in range(h) if any(px[x, y] < 200 for x in range(w))]
+        out.append(rows[-1] / h if rows else 0.0)
+        data = data[len(f"P5\n{w} {h}\n255\n".encode()) + w * h:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def short_client(sample_db) -> str:
+    with read_connection(sample_db) as con:
+        return con.execute("SELECT client_id FROM marts.client_summary WHERE n_visits = 2 ORDER BY client_id "
+                           "LIMIT 1").fetchone()[0]
+
+
+@needs_chromium
+@needs_poppler
+@pytest.mark.parametrize("paper", ["A4", "Letter"])
+@pytest.mark.parametrize("history", ["short", "long"])
+def test_pdf_has_no_near_empty_page(tmp_path, sample_db, short_client, long_client, paper, history):
+    cid = short_client if history == "short" else long_client
+    pdf = write_report(sample_db, cid, tmp_path / f"r-{history}-{paper}.pdf", paper=paper)
+    fills = _fills(pdf)
+    assert len(fills) <= (3 if history == "short" else 5), fills
+    # every page but the last is at least 60 % full, the last at least a quarter
+    assert all(f >= 0.6 for f in fills[:-1]) and fills[-1] >= 0.25, fills
+    text = "\n".join(_pdf_pages(pdf))
+    assert re.search(r"(?<![\d.\w])-0(?![\d.])", text) is None
+
+
+def test_minus_zero_pain_reads_zero(sample_db_copy):
+    from pipelines.warehouse.db import write_connection
+    from pipelines.warehouse.marts import rebuild_marts
+
+    with write_connection(sample_db_copy) as con:
+        vid = con.execute("SELECT min(visit_id) FROM core.visits WHERE client_id = 'C0002'").fetchone()[0]
+        con.execute("UPDATE core.visits SET pain_post = -0.0 WHERE visit_id = ?", [vid])
+        rebuild_marts(con)
+    html = build_report_html(sample_db_copy, "C0002")
+    rows = re.findall(r'<td class="num">([^<]*)</td>', strip_plotly_js(html))
+    assert "0" in rows and "-0" not in rows
+
+
+def test_report_has_questionnaires_and_the_practice(sample_db_copy):
+    settings_file = sample_db_copy.parent / "knotwork-settings.toml"
+    settings_file.write_text('[practice]\nname = "Northside Trigger Point Clinic"\ntherapist = "Sam Rivera"\n'
+                             'phone = "+1 555 0100"\n', encoding="utf-8")
+    with read_connection(sample_db_copy) as con:
+        cid, first, last = con.execute(
+            "WITH ndi AS (SELECT client_id, taken_on, item_1+item_2+item_3+item_4+item_5+item_6+item_7+item_8+item_9"
+            "+item_10 AS raw FROM core.outcome_measures WHERE instrument = 'NDI') "
+            "SELECT client_id, first(raw ORDER BY taken_on), last(raw ORDER BY taken_on) FROM ndi GROUP BY client_id "
+            "HAVING count(*) >= 2 AND count(raw) = count(*) ORDER BY client_id LIMIT 1").fetchone()
+    html = build_report_html(sample_db_copy, cid)
+    body = strip_plotly_js(html)
+    assert "<h2>Questionnaires</h2>" in body
+    assert f"Neck Disability Index</strong>: {first * 2:g} on" in body and f", {last * 2:g} on" in body
+    assert "Northside Trigger Point Clinic &middot; Sam Rivera &middot; +1 555 0100" in body
+    settings_file.unlink()
+    assert "Northside" not in build_report_html(sample_db_copy, cid)  # nothing shown when nothing is set

@@ -13,6 +13,7 @@ from dashboard.components import client_response, trial
 
 from dashboard.charts import progress as charts
 from dashboard.components import brief
+from dashboard.letter_download import letter_download
 
 from dashboard.queries import brief as brief_queries
 from dashboard.queries import therapist as queries
@@ -225,3 +226,6 @@ if len(scores):
         st.caption(change_caption(q_summary, metrics.cite))
     st.page_link("app_pages/log_visit.py", label="Enter a questionnaire",
                  query_params={"client": client_id, "tab": "questionnaire"}, icon=":material/checklist:")
+
+# --- Letter to a referring physician --------------------------------------------------------
+letter_download(db, client_id, summary["display_name"], settings)

@@ -124,7 +124,7 @@ def movement_words(joint: str, movement: str, side: str | None = None) -> str:
 def fmt_pain(x: float | None) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
-    return f"{x:g}"
+    return f"{float(x) + 0.0:g}"  # + 0.0: a stored -0.0 reads "0", never "-0"
 
 
 def fmt_date(d) -> str:
