@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import metrics, page_parts
 
 from dashboard.charts import progress as charts
+from dashboard.components.body_map import client_body_map
 
 from dashboard.queries import therapist as queries
 from pipelines.clinical.change import PAIN_CLINICALLY_IMPORTANT, PAIN_SOME, PAIN_WORSE
@@ -211,6 +212,8 @@ else:
             "the technique. Techniques are chosen by the therapist, not at random, so this describes this client's "
             "visits; it does not prove a technique works."
             + (f" **Indicative only**: fewer than {min_arm} visits with or without a technique." if few else ""))
+
+client_body_map(db, client_id, visits, queries.client_trigger_points(db, ver, client_id, start, end), settings)
 
 # --- Trigger points -----------------------------------------------------------------------
 st.subheader("Trigger points")
