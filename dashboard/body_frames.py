@@ -13,7 +13,15 @@ import pandas as pd
 
 from dashboard.charts.body import term_label
 
-POINT_COLUMNS = ["visit_id", "visit_date", "muscle", "side", "referral_region", "tenderness", "released"]
+# The body map explained to a client, in plain words (client view and printed report).
+CLIENT_LEGEND = ("Orange areas: where it hurt, darker means more pain. Blue dots: tight spots (trigger points) your "
+                 "therapist found, darker means more tender; an open ring means it let go. A dotted line shows where "
+                 "a tight spot sent pain.")
+
+
+def practice_places(settings: dict | None) -> dict[str, str]:
+    """The practice's own terms the therapist placed on the body: ``{term: known muscle or region}``."""
+    return dict((settings or {}).get("body_map", {}).get("places", {}))
 
 
 def visit_regions(visits: pd.DataFrame) -> pd.DataFrame:
@@ -34,6 +42,11 @@ def mapped_visits(visits: pd.DataFrame, points: pd.DataFrame) -> list[str]:
     return [v for v in visits["visit_id"] if v in with_region | with_points]
 
 
+def _day(value) -> str:
+    d = pd.Timestamp(value)
+    return f"{d.day} {d:%b %Y}"
+
+
 def at_visit(frame: pd.DataFrame, visit_id: str) -> pd.DataFrame:
     return frame[frame["visit_id"] == visit_id].reset_index(drop=True)
 
@@ -44,6 +57,18 @@ def _places_text(regions: pd.DataFrame, places: Mapping[str, str]) -> str:
         name = term_label(places.get(row.region, row.region)).lower()
         parts.append(f"{name} ({row.pain + 0.0:g} out of 10)" if pd.notna(row.pain) else name)
     return ", ".join(parts)
+
+
+def start_and_now(visits: pd.DataFrame, points: pd.DataFrame) -> list[tuple[str, str]]:
+    """(label, visit id) of the first and the latest visit with something to draw (one when they are the same)."""
+    mapped = mapped_visits(visits, points)
+    if not mapped:
+        return []
+    date = dict(zip(visits["visit_id"], visits["visit_date"]))
+    if len(mapped) == 1:
+        return [(f"So far · {_day(date[mapped[0]])}", mapped[0])]
+    return [(f"At the start · {_day(date[mapped[0]])}", mapped[0]),
+            (f"Now · {_day(date[mapped[-1]])}", mapped[-1])]
 
 
 def where_words(visits: pd.DataFrame, points: pd.DataFrame, places: Mapping[str, str] | None = None) -> list[str]:
@@ -60,7 +85,7 @@ def where_words(visits: pd.DataFrame, points: pd.DataFrame, places: Mapping[str,
         where = _places_text(at_visit(regions, vid), places)
         knots = at_visit(points, vid)
         n = len(knots)
-        text = f"{label} ({pd.Timestamp(date[vid]):%d %b %Y}): "
+        text = f"{label} ({_day(date[vid])}): "
         text += f"it hurt in the {where}" if where and label != "Now" else (f"it hurts in the {where}" if where else
                                                                             "no pain area was noted")
         if n:

@@ -29,7 +29,9 @@ from string import Template
 
 import plotly.io as pio
 
+from dashboard.body_frames import CLIENT_LEGEND, at_visit, start_and_now, visit_regions, where_words
 from dashboard.charts import client as charts
+from dashboard.charts.body import body_chart
 from dashboard.client_facing.view import ClientData, ClientSummary, fmt_date, fmt_pain, load_client, summarise, technique_words
 from pipelines.warehouse.db import resolve_db_path
 from pipelines.clinical.settings import load_settings, settings_path_for
@@ -147,6 +149,23 @@ def _section(title: str, inner: list[str]) -> str:
     return f"<section class=\"keep\"><h2>{esc(title)}</h2>" + "\n".join(inner) + "</section>"
 
 
+def _body_section(data: ClientData) -> list[str]:
+    """Where it hurt at the start and where it hurts now: sentences and the two body maps side by side."""
+    words = where_words(data.visits, data.trigger_points)
+    if not words:
+        return []
+    regions, half = visit_regions(data.visits), charts.PRINT_WIDTH // 2 - 4
+    maps = []
+    for i, (label, vid) in enumerate(start_and_now(data.visits, data.trigger_points)):
+        fig = body_chart(at_visit(regions, vid), at_visit(data.trigger_points, vid), title=label, show_scales=False,
+                         height=380).update_layout(width=half)
+        maps.append(pio.to_html(fig, include_plotlyjs=False, full_html=False, config=PLOTLY_CONFIG,
+                                default_width=f"{half}px", div_id=f"kw-body-{i}"))
+    return [_section("Where it hurts", ["<ul>" + "".join(f"<li>{esc(w)}</li>" for w in words) + "</ul>",
+                                        "<div class=\"chart\" style=\"display:flex;gap:8px\">" + "".join(maps) + "</div>",
+                                        f"<p class=\"muted\">{esc(CLIENT_LEGEND)}</p>"])]
+
+
 def report_body(data: ClientData, summary: ClientSummary, today: dt.date) -> str:
     parts: list[str] = []
     span = ""
@@ -173,6 +192,7 @@ def report_body(data: ClientData, summary: ClientSummary, today: dt.date) -> str
         pain.append(f"<p class=\"muted\">The green band is where your pain would be a change most people notice "
                     f"compared with your first visit ({esc(fmt_pain(summary.baseline))} out of 10).</p>")
     parts.append(_section("Pain", pain))
+    parts.extend(_body_section(data))
 
     if summary.homecare:
         items = "".join(f"<li><strong>{esc(text)}</strong> <span class=\"muted\">(from {esc(fmt_date(d))})</span></li>"

@@ -80,9 +80,9 @@ def test_plain_words_for_the_client():
                            "pain_region": ["temple", None, "neck"], "pain_pre": [7.0, 5.0, 3.0]})
     points = pd.DataFrame({"visit_id": ["a", "a"], "muscle": ["upper_trapezius", "suboccipitals"], "side": ["right", "left"]})
     assert where_words(visits, points) == [
-        "At the start (05 Jan 2026): it hurt in the temple (7 out of 10); 2 tight spots (trigger points) in the "
+        "At the start (5 Jan 2026): it hurt in the temple (7 out of 10); 2 tight spots (trigger points) in the "
         "suboccipitals, upper trapezius.",
-        "Now (02 Feb 2026): it hurts in the neck (3 out of 10)."]
+        "Now (2 Feb 2026): it hurts in the neck (3 out of 10)."]
     assert where_words(visits.assign(pain_region=None), points.iloc[0:0]) == []
 
 
@@ -201,3 +201,40 @@ def test_a_client_with_nothing_to_draw_gets_a_sentence(small_practice, monkeypat
     at = run_client(small_practice, "C2", monkeypatch)
     assert body_figures(at) == {}
     assert any("nothing to draw on the body" in i.value for i in at.info)
+
+
+# --- the client's own view and report ------------------------------------------------------------
+
+def test_client_view_and_report_show_where_it_hurt_at_the_start_and_now(sample_db_copy, mapped_client, monkeypatch):
+    from dashboard.reports import build_report_html
+    from pipelines.sharing.links import create_link
+    from tests.sharing_helpers import app_test, new_plot_calls, page_strings, plotly_specs
+
+    db = sample_db_copy
+    client, _ = mapped_client
+    mapped = sql(db, """
+        select visit_id from core.visits v where client_id = ?
+          and (pain_region is not null or exists (select 1 from core.trigger_points t where t.visit_id = v.visit_id))
+        order by visit_date, visit_id
+    """, [client])["visit_id"].tolist()
+    start, now = expected(db, mapped[0]), expected(db, mapped[-1])
+
+    def body_maps(figs: list[dict]) -> list[dict]:
+        return [f for f in figs if traces(f, "pain_region") or traces(f, "trigger_points")]
+
+    report = build_report_html(db, client)
+    assert "<h2>Where it hurts</h2>" in report and "<li>At the start (" in report and "<li>Now (" in report
+    maps = body_maps([{"data": data, "layout": layout} for data, layout, _ in new_plot_calls(report)])
+    assert [f["layout"]["title"]["text"].split(" ·")[0] for f in maps] == ["At the start", "Now"]
+    for fig, (want_points, want_regions) in zip(maps, (start, now)):
+        assert markers(fig) == want_points and shaded(fig) == want_regions
+
+    # The client's own view, opened through their private link: the same two maps, the same words.
+    at = app_test(db, monkeypatch, token=create_link(client, db=db).token)
+    assert not at.exception
+    text = "\n".join(page_strings(at))
+    assert "Where it hurts" in text and "At the start (" in text
+    maps = body_maps(plotly_specs(at))
+    assert len(maps) == 2
+    for fig, (want_points, want_regions) in zip(maps, (start, now)):
+        assert markers(fig) == want_points and shaded(fig) == want_regions

@@ -85,13 +85,14 @@ def test_body_map_screenshots(server, browser, width):
         where v.pain_region is not null group by 1 order by count(*) desc, 1 limit 1""").fetchone()[0]
     con.close()
     ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": width, "height": 900})
-    page.goto(f"{url}/client?client={client_id}")
+    page = browser.new_page(viewport={"width": width, "height": 1500 if width < 800 else 1100})
+    page.goto(f"{url}/?client={client_id}")
     wait_for_app(page)
     heading = page.get_by_role("heading", name="Body map")
     heading.wait_for(timeout=30_000)
-    heading.scroll_into_view_if_needed()
+    heading.evaluate("h => h.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(800)
+    assert page.get_by_text("Page not found").count() == 0
     page.screenshot(path=str(ARTIFACTS / f"body_map_client_{width}.png"))
     assert page.get_by_test_id("stException").count() == 0
     page.close()

@@ -15,9 +15,9 @@ import streamlit as st
 
 from dashboard import page_parts
 
+from dashboard.body_frames import practice_places
 from dashboard.charts import progress as charts
 from dashboard.components import body_picker as picker
-from dashboard.components.body_map import practice_places
 
 from dashboard.queries import entry as eq
 

@@ -43,6 +43,8 @@ ZOOMS = {  # x range, y range (top, bottom) of each zoom in outline coordinates
     "head": ((175.0, 365.0), (-5.0, 185.0)),
 }
 VIEW_TITLES = {"front": "Front", "back": "Back"}
+# The ``meta.kind`` of every trace this module draws.
+BODY_MAP_KINDS = frozenset({"pain_region", "referral", "trigger_points", "pick", "scale", "practice_trigger_points"})
 
 
 def _outlines() -> dict[str, str]:

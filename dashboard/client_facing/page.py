@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.body_frames import CLIENT_LEGEND, at_visit, practice_places, start_and_now, visit_regions, where_words
 from dashboard.charts import client as client_charts
+from dashboard.charts.body import body_chart
 from dashboard.client_facing.view import (REGION_WORDS, ClientData, UnknownClient, fmt_date, load_client, summarise)
 from pipelines.warehouse.db import DatabaseBusy, data_version, read_connection
 
@@ -82,6 +84,8 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
         st.caption(f"The green band is where your pain would be a change most people notice compared with your "
                    f"first visit. {summary.rule_text}")
 
+    _where_it_hurts(data, settings)
+
     if summary.homecare:
         st.subheader("Your home care", anchor=False)
         for d, text in summary.homecare:
@@ -105,6 +109,23 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
         _checkin_form(db, data)
 
     _download(db, client_id, data.display_name, settings, mode)
+
+
+def _where_it_hurts(data: ClientData, settings: dict | None) -> None:
+    """Where it hurt at the start and where it hurts now, in words and on the body."""
+    places = practice_places(settings)
+    words = where_words(data.visits, data.trigger_points, places)
+    if not words:
+        return
+    st.subheader("Where it hurts", anchor=False)
+    for line in words:
+        st.markdown(f"- {_md(line)}")
+    regions = visit_regions(data.visits)
+    for column, (label, vid) in zip(st.columns(2), start_and_now(data.visits, data.trigger_points)):
+        fig = body_chart(at_visit(regions, vid), at_visit(data.trigger_points, vid), title=label, places=places,
+                         show_scales=False, height=440)
+        column.plotly_chart(fig, config=CHART_CONFIG, key=f"cv_body_{label.split(' ·')[0]}", width="stretch")
+    st.caption(CLIENT_LEGEND)
 
 
 def _md(text: str) -> str:

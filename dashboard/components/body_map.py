@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.body_frames import at_visit, mapped_visits, visit_regions
+from dashboard.body_frames import at_visit, mapped_visits, practice_places, visit_regions
 from dashboard.charts.body import body_chart, term_label, unplaced_terms
 from dashboard.charts.progress import PLOTLY_CONFIG
 from pipelines.clinical.settings import load_settings, save_settings, settings_path_for
@@ -24,11 +24,6 @@ LEGEND = ("**Shaded**: where it hurt, darker = more pain before the visit (0–1
           "released, open ring = released. **Dotted outline**: where the therapist noted the point referred pain. "
           "Hover a point for muscle, side, tenderness, visit and the manual's usual referral zones (Simons, "
           "Travell & Simons 1999; Travell & Simons 1992).")
-
-
-def practice_places(settings: dict) -> dict[str, str]:
-    """The practice's own terms the therapist placed on the body: ``{term: known muscle or region}``."""
-    return dict(settings.get("body_map", {}).get("places", {}))
 
 
 def place_term(db: str, term: str, target: str) -> None:
