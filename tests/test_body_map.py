@@ -238,3 +238,20 @@ def test_client_view_and_report_show_where_it_hurt_at_the_start_and_now(sample_d
     assert len(maps) == 2
     for fig, (want_points, want_regions) in zip(maps, (start, now)):
         assert markers(fig) == want_points and shaded(fig) == want_regions
+
+
+def test_practice_overview_body_map_counts_clients_per_region_and_trigger_point(sample_db, monkeypatch):
+    monkeypatch.setenv("KNOTWORK_DB", str(sample_db))
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.switch_page("app_pages/practice_overview.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    figs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    fig = [f for f in figs if traces(f, "practice_trigger_points")][0]
+    drawn = {tuple(c) for t in traces(fig, "practice_trigger_points") for c in t["customdata"]}
+    want = sql(sample_db, """select t.muscle, t.side, count(distinct v.client_id) as n from core.trigger_points t
+                             join core.visits v using (visit_id) group by all""")
+    assert drawn == {(m, s, int(n)) for m, s, n in want.itertuples(index=False)}
+    regions = sql(sample_db, "select distinct pain_region from core.visits where pain_region is not null")
+    assert set(shaded(fig)) == set(regions["pain_region"])
+    assert any("Found most:" in c.value for c in at.caption)

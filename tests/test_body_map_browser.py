@@ -76,6 +76,18 @@ def test_click_a_muscle_on_the_body_and_the_saved_visit_holds_it(server, browser
     page.close()
 
 
+def shoot_section(page, url: str, heading: str, path: Path) -> None:
+    page.goto(url)
+    wait_for_app(page)
+    title = page.get_by_role("heading", name=heading)
+    title.wait_for(timeout=30_000)
+    title.evaluate("h => h.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(800)
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.get_by_test_id("stException").count() == 0
+    page.screenshot(path=str(path))
+
+
 @pytest.mark.parametrize("width", [1366, 820, 390])
 def test_body_map_screenshots(server, browser, width):
     url, db = server
@@ -86,13 +98,8 @@ def test_body_map_screenshots(server, browser, width):
     con.close()
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": width, "height": 1500 if width < 800 else 1100})
-    page.goto(f"{url}/?client={client_id}")
-    wait_for_app(page)
-    heading = page.get_by_role("heading", name="Body map")
-    heading.wait_for(timeout=30_000)
-    heading.evaluate("h => h.scrollIntoView({block: 'start'})")
-    page.wait_for_timeout(800)
-    assert page.get_by_text("Page not found").count() == 0
-    page.screenshot(path=str(ARTIFACTS / f"body_map_client_{width}.png"))
-    assert page.get_by_test_id("stException").count() == 0
+    shoot_section(page, f"{url}/?client={client_id}", "Body map", ARTIFACTS / f"body_map_client_{width}.png")
+    shoot_section(page, f"{url}/practice", "Where clients hurt, and where trigger points are found",
+                  ARTIFACTS / f"body_map_practice_{width}.png")
+    shoot_section(page, f"{url}/log?client={client_id}", "Log a visit", ARTIFACTS / f"body_map_log_visit_{width}.png")
     page.close()

@@ -13,8 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.body_frames import at_visit, mapped_visits, practice_places, visit_regions
-from dashboard.charts.body import body_chart, term_label, unplaced_terms
+from dashboard.charts.body import SIDE_TEXT, body_chart, practice_body_chart, term_label, unplaced_terms
 from dashboard.charts.progress import PLOTLY_CONFIG
+from dashboard.queries import body as body_queries
 from pipelines.clinical.settings import load_settings, save_settings, settings_path_for
 from pipelines.ingest.anatomy import load_anatomy
 
@@ -79,3 +80,26 @@ def client_body_map(db: str, client_id: str, visits: pd.DataFrame, points: pd.Da
         st.warning("Not placed on the body: " + ", ".join(map(term_label, unplaced)) + ". They are kept in the records; place them "
                    "once and the map draws them from then on.", icon=":material/wrong_location:")
         _placement_form(db, unplaced, key=f"bm_place_{client_id}")
+
+
+def practice_body_map(db: str, version: str, settings: dict) -> None:
+    """Where the practice's clients hurt and where trigger points are found most, on the body."""
+    st.subheader("Where clients hurt, and where trigger points are found")
+    regions, points = body_queries.practice_body(db, version)
+    if regions.empty and points.empty:
+        st.info("No pain regions or trigger points are recorded yet.", icon=":material/accessibility_new:")
+        return
+    places = practice_places(settings)
+    zoom = st.segmented_control("Show", list(ZOOM_LABELS), default="body", format_func=ZOOM_LABELS.get,
+                                key="po_body_zoom") or "body"
+    st.plotly_chart(practice_body_chart(regions, points, zoom=zoom, places=places), config=PLOTLY_CONFIG,
+                    key="po_body")
+    top = ", ".join(f"{term_label(r.muscle)} ({SIDE_TEXT.get(r.side, r.side)}) in {r.n_clients:,}" for r in points.head(5).itertuples())
+    n = int(regions["n_with_region"].iloc[0]) if len(regions) else 0
+    st.caption(f"Shaded: of the {n:,} clients with a pain region recorded, the share who named that region at any "
+               "visit (darker = more clients; hover for the count). Circles: trigger points, larger = found in more "
+               "clients." + (f" Found most: {top} clients." if top else ""))
+    unplaced = unplaced_terms(regions, points, places)
+    if unplaced:
+        st.caption("Not placed on the body: " + ", ".join(map(term_label, unplaced))
+                   + ". Place them from a client's body map on Client progress.")
