@@ -65,6 +65,10 @@ def test_chart_marks_each_point_on_its_side_and_lists_what_it_cannot_place():
     assert shaded(fig) == {"neck": 6.0, "temple": None}
     assert [t["meta"]["region"] for t in traces(fig, "referral")] == ["temple"]
     assert unplaced_terms(REGIONS, POINTS) == ["my sore spot", "rotatores", "thoracic zone"]
+    hover = [h for t in traces(fig, "trigger_points") for h in t["hovertext"]]
+    assert ("<b>Upper trapezius</b> (right)<br>Tenderness 7/10 · not released<br>Visit 14 Mar 2026"
+            "<br>Usually refers to: Neck, Temple, Jaw, Back of the head") in hover
+    assert any(h.startswith("<b>Gluteus medius</b> (both sides / midline)<br>Tenderness not recorded · released") for h in hover)
 
 
 def test_a_placed_practice_term_is_drawn_where_the_therapist_put_it():
@@ -255,3 +259,38 @@ def test_practice_overview_body_map_counts_clients_per_region_and_trigger_point(
     regions = sql(sample_db, "select distinct pain_region from core.visits where pain_region is not null")
     assert set(shaded(fig)) == set(regions["pain_region"])
     assert any("Found most:" in c.value for c in at.caption)
+
+
+def test_table_changes_survive_a_click():
+    from dashboard.components.body_picker import apply_table_changes
+
+    rows = [{"muscle": "masseter", "side": "left"}, {"muscle": "soleus", "side": "right"}]
+    changes = {"edited_rows": {0: {"tenderness": 6.0}}, "added_rows": [{"muscle": "piriformis", "side": "left"}],
+               "deleted_rows": [1]}
+    assert apply_table_changes(rows, changes) == [{"muscle": "masseter", "side": "left", "tenderness": 6.0},
+                                                  {"muscle": "piriformis", "side": "left"}]
+    assert apply_table_changes(rows, None) == rows and apply_table_changes(rows, None) is not rows
+
+
+def test_log_a_visit_body_shows_the_visit_being_edited(sample_db_copy, mapped_client, monkeypatch):
+    client, visit_ids = mapped_client
+    db = sample_db_copy
+    vid = sql(db, "select visit_id from core.visits where visit_id in (select unnest(?)) order by visit_date desc limit 1",
+              [visit_ids]).iloc[0, 0]
+    monkeypatch.setenv("KNOTWORK_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.switch_page("app_pages/log_visit.py")
+    at.query_params["client"] = client
+    at.run()
+    at.selectbox(key="lv_edit_pick").set_value(vid).run()
+    assert not at.exception, [e.value for e in at.exception]
+    picker = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    picker = [f for f in picker if traces(f, "pick")]
+    assert len(picker) == 1
+    want_points, want_regions = expected(db, vid)
+    assert markers(picker[0]) == want_points
+    assert set(shaded(picker[0])) == set(want_regions)
+    picks = {tuple(c) for t in traces(picker[0], "pick") for c in t["customdata"]}
+    assert ("muscle", "upper_trapezius", "right") in picks and ("region", "temple", "none") in picks
+    assert not at.warning or all("Session State" not in w.value for w in at.warning)

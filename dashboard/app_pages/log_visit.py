@@ -196,7 +196,7 @@ with visit_tab:
         n = len(ss["lv_problems"])
         st.error(f"Not saved: {n} problem{'s' if n > 1 else ''} to fix, shown under each field.", icon=":material/block:")
     picker.body_picker(gen, client_id, f"lv_pain_region_{gen}", practice_places(settings),
-                       prefill.trigger_points if editing else [])
+                       prefill.trigger_points if editing else [], prefill.pain_region, visit_date)
     with st.form(f"lv_form_{gen}", border=False, enter_to_submit=False):
         a, b, c, d = st.columns([4, 1.3, 1.3, 1.3])
         technique_options = list(dict.fromkeys([*options["technique"], *prefill.techniques]))
@@ -223,7 +223,9 @@ with visit_tab:
         a, b, c, d = st.columns([2, 2, 1.3, 1.3])
         region_options = list(dict.fromkeys([*options["region"], *([prefill.pain_region] if prefill.pain_region else [])]))
         pain_region = a.selectbox("Pain region", region_options, key=f"lv_pain_region_{gen}", format_func=charts.pretty,
-                                  index=region_options.index(prefill.pain_region) if prefill.pain_region else None,
+                                  # A region clicked on the body is already in the session state: no default then.
+                                  index=(region_options.index(prefill.pain_region)
+                                         if prefill.pain_region and f"lv_pain_region_{gen}" not in ss else None),
                                   accept_new_options=True, placeholder="Where it hurts")
         muscle_options = list(dict.fromkeys([*options["muscle"], *prefill.focus_muscles]))
         focus_muscles = b.multiselect("Focus muscles", muscle_options, default=prefill.focus_muscles,

@@ -187,7 +187,7 @@ def _point_traces(fig: go.Figure, points: pd.DataFrame, places: Mapping[str, str
                 colors.append(float(tender) if tender is not None and not pd.isna(tender) else np.nan)
                 symbols.append(RELEASED_SYMBOL.get(released, "circle"))
                 hover.append(f"<b>{term_label(row.muscle)}</b> ({SIDE_TEXT.get(row.side, pretty(row.side))})"
-                             f"<br>Tenderness {_fmt(tender)}/10 · {RELEASED_TEXT.get(released, 'release not recorded')}"
+                             f"<br>{_tenderness_text(tender)} · {RELEASED_TEXT.get(released, 'release not recorded')}"
                              f"<br>Visit {when}{manual}")
                 custom.append([row.muscle, row.side, when])
     if not xs:
@@ -207,6 +207,10 @@ def _point_traces(fig: go.Figure, points: pd.DataFrame, places: Mapping[str, str
                         colorbar=dict(title=dict(text="Trigger point tenderness (0–10)", side="top"), orientation="h",
                                       x=0.5, xanchor="center", y=-0.01, yanchor="top", len=0.55, thickness=10)),
             meta={"kind": "scale"}), row=1, col=col)
+
+
+def _tenderness_text(value) -> str:
+    return "Tenderness not recorded" if value is None or pd.isna(value) else f"Tenderness {_fmt(value)}/10"
 
 
 def _tender_color(value: float) -> str:
