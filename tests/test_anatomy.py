@@ -10,7 +10,7 @@ from importlib import resources
 import pytest
 
 from pipelines.ingest.anatomy import BODY_WIDTH, load_anatomy
-from pipelines.ingest.vocab import MUSCLES, REGIONS, normalise
+from pipelines.ingest.vocab import COMPLAINT_REGIONS, MUSCLES, REGIONS, normalise
 
 # The canonical keys of the literal lists this file replaced: data already stored uses them.
 OLD_REGIONS = ["head", "neck", "shoulder", "upper_back", "low_back", "hip", "arm", "forearm_wrist", "chest", "thigh",
@@ -95,9 +95,13 @@ def test_old_keys_kept_and_old_spellings_keep_their_meaning():
         fine = REGIONS.resolve(spelling).canonical
         assert fine != old and anatomy.coarse_region(fine) == old, spelling
     assert anatomy.coarse_region("head") == "head" and anatomy.coarse_region("gua sha") == "gua sha"
+    # A complaint region stays coarse, so clients files import as before and group as before.
+    for spelling, old in {**MOVED_TO_FINE_ZONES, "Behind the eye": "head", "occiput": "head"}.items():
+        assert COMPLAINT_REGIONS.resolve(spelling).canonical == old, spelling
+    assert COMPLAINT_REGIONS.canonical_names == OLD_REGIONS + ["abdomen"]
 
 
-@pytest.mark.parametrize("vocab", [MUSCLES, REGIONS], ids=["muscles", "regions"])
+@pytest.mark.parametrize("vocab", [MUSCLES, REGIONS, COMPLAINT_REGIONS], ids=["muscles", "regions", "complaints"])
 def test_no_spelling_means_two_things(vocab):
     seen: dict[str, str] = {}
     for key, aliases in vocab.entries.items():

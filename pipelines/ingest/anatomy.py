@@ -94,3 +94,17 @@ def region_entries() -> dict[str, list[str]]:
 def muscle_entries() -> dict[str, list[str]]:
     """``{muscle key: aliases}`` in file order, for the MUSCLES vocabulary."""
     return {k: list(m.aliases) for k, m in load_anatomy().muscles.items()}
+
+
+def complaint_region_entries() -> dict[str, list[str]]:
+    """``{coarse region: spellings}`` where a fine zone's spellings count as its parent's.
+
+    A client's complaint region groups clients (the technique analysis adjusts for it), so it
+    stays coarse: "jaw" was a spelling of head before fine zones existed and still files a
+    complaint under head, and re-importing an old clients file changes nothing."""
+    regions = load_anatomy().regions
+    out = {k: list(r.aliases) for k, r in regions.items() if r.parent is None}
+    for key, region in regions.items():
+        if region.parent is not None:
+            out[region.parent] += [key, *region.aliases]
+    return out

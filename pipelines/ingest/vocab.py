@@ -15,7 +15,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from pipelines.ingest.anatomy import muscle_entries, region_entries
+from pipelines.ingest.anatomy import complaint_region_entries, muscle_entries, region_entries
 
 # A typo of a known entry scores at least this in difflib's ratio; a genuinely
 # new name ("gua sha" vs the list) scores well below it.
@@ -108,6 +108,8 @@ TECHNIQUES = Vocabulary(
 # Body regions (complaints, pain_region, referral_region, self-report region) and muscles come
 # from the anatomy data file, where each also has its place on the body map.
 REGIONS = Vocabulary("region", region_entries())
+# Complaint regions stay coarse: a fine zone ("jaw") files the complaint under its parent (head).
+COMPLAINT_REGIONS = Vocabulary("region", complaint_region_entries())
 MUSCLES = Vocabulary("muscle", muscle_entries())
 
 SIDES = Vocabulary("side", {"left": ["l", "lt"], "right": ["r", "rt"], "none": ["bilateral", "both", "midline", "n/a", "na", "b"]})
