@@ -30,8 +30,10 @@ from string import Template
 import pandas as pd
 import plotly.io as pio
 
+from dashboard.body_frames import CLIENT_LEGEND, at_visit, start_and_now, visit_regions, where_words
 from dashboard.charts import client as charts
 from dashboard.components.response_words import client_sentences
+from dashboard.charts.body import body_chart
 from dashboard.client_facing.view import ClientData, ClientSummary, fmt_date, fmt_pain, load_client, summarise, technique_words
 from dashboard.metrics import cite
 from pipelines.clinical.outcomes import classify_outcomes, outcome_summary
@@ -210,6 +212,23 @@ def _practice_line(practice: dict | None) -> str:
     return f"<p class=\"meta practice\">{' &middot; '.join(esc(x) for x in parts)}</p>" if parts else ""
 
 
+def _body_section(data: ClientData) -> list[str]:
+    """Where it hurt at the start and where it hurts now: sentences and the two body maps side by side."""
+    words = where_words(data.visits, data.trigger_points)
+    if not words:
+        return []
+    regions, half = visit_regions(data.visits), charts.PRINT_WIDTH // 2 - 4
+    maps = []
+    for i, (label, vid) in enumerate(start_and_now(data.visits, data.trigger_points)):
+        fig = body_chart(at_visit(regions, vid), at_visit(data.trigger_points, vid), title=label, show_scales=False,
+                         height=380).update_layout(width=half)
+        maps.append(pio.to_html(fig, include_plotlyjs=False, full_html=False, config=PLOTLY_CONFIG,
+                                default_width=f"{half}px", div_id=f"kw-body-{i}"))
+    return [_section("Where it hurts", ["<ul>" + "".join(f"<li>{esc(w)}</li>" for w in words) + "</ul>",
+                                        "<div class=\"chart\" style=\"display:flex;gap:8px\">" + "".join(maps) + "</div>",
+                                        f"<p class=\"muted\">{esc(CLIENT_LEGEND)}</p>"])]
+
+
 def report_body(data: ClientData, summary: ClientSummary, today: dt.date,
                 questionnaires: pd.DataFrame | None = None, practice: dict | None = None,
                 helps: list[str] = ()) -> str:
@@ -241,6 +260,7 @@ def report_body(data: ClientData, summary: ClientSummary, today: dt.date,
         pain.append(f"<p class=\"muted\">The green band is where your usual pain would count as \u201cmuch improved\u201d "
                     f"compared with your first visit ({esc(fmt_pain(summary.baseline))} out of 10).</p>")
     parts.append(_section("Pain", pain))
+    parts.extend(_body_section(data))
 
     if questionnaires is not None and len(questionnaires):
         parts.append(_section("Questionnaires", ["<ul>" + "".join(_questionnaire_items(questionnaires)) + "</ul>"]))

@@ -11,6 +11,7 @@ import streamlit as st
 from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
+from dashboard.charts.body import BODY_MAP_KINDS
 from pipelines.warehouse.db import read_connection
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "streamlit_app.py"
@@ -136,6 +137,8 @@ def figure_points(traces: list[dict]) -> set[tuple[str, float]]:
     """Every (date, value) point drawn by the traces (legend-only entries skipped)."""
     points = set()
     for trace in traces:
+        if (trace.get("meta") or {}).get("kind") in BODY_MAP_KINDS:
+            continue  # body map places, not (date, value) points: tests/test_body_map.py checks whose they are
         xs, ys = decode_array(trace.get("x")), decode_array(trace.get("y"))
         for x, y in zip(xs, ys):
             if x is None or y is None:

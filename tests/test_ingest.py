@@ -140,7 +140,7 @@ def test_rom_and_trigger_points_can_name_the_visit_by_client_and_date(tmp_path, 
     assert rep.inserted == 1
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT visit_id, muscle, side, referral_region FROM core.trigger_points").fetchall() == [
-        ("V1", "upper_trapezius", "right", "head")]
+        ("V1", "upper_trapezius", "right", "temple")]  # a fine zone of head (pipelines/ingest/anatomy.toml)
 
 
 def test_visits_without_a_visit_id_column_get_derived_ids(tmp_path, db):

@@ -54,7 +54,7 @@ def test_html_has_no_remote_script_style_font_or_image(report):
 
 def test_every_chart_has_the_cloud_button_and_logo_switched_off(report):
     calls = new_plot_calls(report)
-    assert len(calls) == 2  # pain, and ROM for this client
+    assert len(calls) == 4  # pain, the body at the start and now, and ROM for this client
     for data, layout, config in calls:
         assert config["showSendToCloud"] is False
         assert config["displaylogo"] is False
@@ -122,8 +122,8 @@ def test_html_renders_in_chromium_with_every_network_request_refused(tmp_path, r
             page.route("**/*", guard)
             page.goto(path.as_uri(), wait_until="load")
             page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length === 2 && "
-                                   "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2")
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length === 4 && "
+                                   "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4")
             n_points = page.locator(".js-plotly-plot .scatterlayer .point").count()
             share_buttons = page.locator("[data-title^='Share chart'], [data-title*='Cloud']").count()
             modebars = page.locator(".modebar-btn").count()

@@ -14,6 +14,7 @@ from dashboard.components import client_response, trial
 from dashboard.charts import progress as charts
 from dashboard.components import brief
 from dashboard.letter_download import letter_download
+from dashboard.components.body_map import client_body_map
 
 from dashboard.queries import brief as brief_queries
 from dashboard.queries import therapist as queries
@@ -176,6 +177,8 @@ else:
     client_response.render(db, ver, client_id)
 
 trial.render(db, client_id)
+
+client_body_map(db, client_id, visits, queries.client_trigger_points(db, ver, client_id, start, end), settings)
 
 # --- Trigger points -----------------------------------------------------------------------
 st.subheader("Trigger points")

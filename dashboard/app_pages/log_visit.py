@@ -16,7 +16,9 @@ import streamlit as st
 from dashboard import page_parts
 from dashboard.state import CLIENT_KEY
 
+from dashboard.body_frames import practice_places
 from dashboard.charts import progress as charts
+from dashboard.components import body_picker as picker
 
 from dashboard.queries import entry as eq
 
@@ -198,6 +200,8 @@ with visit_tab:
     if ss.get("lv_problems"):
         n = len(ss["lv_problems"])
         st.error(f"Not saved: {n} problem{'s' if n > 1 else ''} to fix, shown under each field.", icon=":material/block:")
+    picker.body_picker(gen, client_id, f"lv_pain_region_{gen}", practice_places(settings),
+                       prefill.trigger_points if editing else [], prefill.pain_region, visit_date)
     with st.form(f"lv_form_{gen}", border=False, enter_to_submit=False):
         a, b, c, d = st.columns([4, 1.3, 1.3, 1.3])
         technique_options = list(dict.fromkeys([*options["technique"], *prefill.techniques]))
@@ -224,7 +228,9 @@ with visit_tab:
         a, b, c, d = st.columns([2, 2, 1.3, 1.3])
         region_options = list(dict.fromkeys([*options["region"], *([prefill.pain_region] if prefill.pain_region else [])]))
         pain_region = a.selectbox("Pain region", region_options, key=f"lv_pain_region_{gen}", format_func=charts.pretty,
-                                  index=region_options.index(prefill.pain_region) if prefill.pain_region else None,
+                                  # A region clicked on the body is already in the session state: no default then.
+                                  index=(region_options.index(prefill.pain_region)
+                                         if prefill.pain_region and f"lv_pain_region_{gen}" not in ss else None),
                                   accept_new_options=True, placeholder="Where it hurts")
         muscle_options = list(dict.fromkeys([*options["muscle"], *prefill.focus_muscles]))
         focus_muscles = b.multiselect("Focus muscles", muscle_options, default=prefill.focus_muscles,
@@ -259,9 +265,9 @@ with visit_tab:
             _show("rom")
         with st.container():
             st.markdown("**Trigger points** found (add a row per muscle and side)")
-            tp_frame = _editor_frame(prefill.trigger_points if editing else [], TP_EDITOR_COLUMNS, ("tenderness",))
+            tp_frame = _editor_frame(picker.table_rows(gen, []), TP_EDITOR_COLUMNS, ("tenderness",))
             points = st.data_editor(
-                tp_frame, key=f"lv_tp_{gen}_{client_id}", num_rows="dynamic", hide_index=True, width="stretch",
+                tp_frame, key=picker.table_key(gen, client_id), num_rows="dynamic", hide_index=True, width="stretch",
                 column_config={
                     "muscle": st.column_config.SelectboxColumn("Muscle", options=options["muscle"], format_func=charts.pretty),
                     "side": st.column_config.SelectboxColumn("Side", options=SIDES.canonical_names, format_func=charts.pretty),

@@ -12,6 +12,7 @@ from dashboard import metrics, page_parts
 
 from dashboard.charts import progress as charts
 from dashboard.components import inbox
+from dashboard.components.body_map import practice_body_map
 
 from dashboard.queries import brief as brief_queries
 from dashboard.queries import therapist as queries
@@ -144,3 +145,5 @@ with right:
         st.caption(f"{n_relief:,} visits with pain recorded before and after. Blue: less pain after the visit; "
                    "grey: no change; red: more pain. Relief within a visit is a weaker sign than lasting change "
                    "between visits: pain often returns partly by the next visit.")
+
+practice_body_map(db, ver, settings)

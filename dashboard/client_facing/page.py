@@ -18,9 +18,11 @@ import datetime as dt
 
 import streamlit as st
 
+from dashboard.body_frames import CLIENT_LEGEND, at_visit, practice_places, start_and_now, visit_regions, where_words
 from dashboard.charts import client as client_charts
 from dashboard.components.response_words import client_sentences
 from dashboard.queries.client_response import client_rows
+from dashboard.charts.body import body_chart
 from dashboard.client_facing.view import (REGION_WORDS, ClientData, UnknownClient, fmt_date, load_client, summarise)
 from dashboard.state import SHARE_KEY
 from dashboard.text import md
@@ -90,6 +92,8 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
         st.caption(f"The green band is where your usual pain would count as \u201cmuch improved\u201d compared with "
                    f"your first visit. {summary.rule_text}")
 
+    _where_it_hurts(data, settings)
+
     if summary.homecare:
         st.subheader("Your home care", anchor=False)
         for d, text in summary.homecare:
@@ -112,7 +116,7 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
     helps = client_sentences(client_rows(db, data_version(db), client_id).to_dict("records"))
     if helps:
         st.subheader("What seems to help you", anchor=False)
-        st.markdown("\n".join(f"- {_md(line)}" for line in helps))
+        st.markdown("\n".join(f"- {md(line)}" for line in helps))
         st.caption("Worked out from your own visits; a guide for the two of you, not a rule.")
 
     if mode == "link":
@@ -134,6 +138,24 @@ def link_report(db: str, client_id: str, token: str, settings: dict | None) -> s
     if resolve_token(token, db) != client_id:
         return LINK_ENDED_HTML
     return report_html_download(db, client_id, settings, actor=audit.CLIENT_LINK)
+
+
+def _where_it_hurts(data: ClientData, settings: dict | None) -> None:
+    """Where it hurt at the start and where it hurts now, in words and on the body."""
+    places = practice_places(settings)
+    words = where_words(data.visits, data.trigger_points, places)
+    if not words:
+        return
+    st.subheader("Where it hurts", anchor=False)
+    for line in words:
+        st.markdown(f"- {md(line)}")
+    regions = visit_regions(data.visits)
+    for column, (label, vid) in zip(st.columns(2), start_and_now(data.visits, data.trigger_points)):
+        fig = body_chart(at_visit(regions, vid), at_visit(data.trigger_points, vid), title=label, places=places,
+                         show_scales=False, height=440)
+        column.plotly_chart(fig, config=CHART_CONFIG, key=f"cv_body_{label.split(' ·')[0]}", width="stretch")
+    st.caption(CLIENT_LEGEND)
+
 
 
 def _download(db: str, client_id: str, name: str, settings: dict | None, mode: str) -> None:

@@ -169,6 +169,14 @@ order by reported_at
 """
 
 
+TRIGGER_POINTS_SQL = """
+select visit_id, visit_date, muscle, side, referral_region, tenderness, released
+from marts.trigger_points
+where client_id = ?
+order by visit_date, muscle, side
+"""
+
+
 @dataclass
 class ClientData:
     client_id: str
@@ -178,6 +186,7 @@ class ClientData:
     visits: pd.DataFrame
     rom: pd.DataFrame
     checkins: pd.DataFrame
+    trigger_points: pd.DataFrame = field(default_factory=pd.DataFrame)  # for the body map
 
 
 class UnknownClient(LookupError):
@@ -193,8 +202,9 @@ def load_client(db, client_id: str) -> ClientData:
         visits = con.execute(VISITS_SQL, [client_id]).df()
         rom = con.execute(ROM_SQL, [client_id]).df()
         checkins = con.execute(CHECKINS_SQL, [client_id]).df()
+        trigger_points = con.execute(TRIGGER_POINTS_SQL, [client_id]).df()
     visits["techniques"] = visits["techniques"].map(lambda ts: list(ts) if ts is not None else [])
-    return ClientData(row[0], row[1], row[2], row[3], visits, rom, checkins)
+    return ClientData(row[0], row[1], row[2], row[3], visits, rom, checkins, trigger_points)
 
 
 # ---------------------------------------------------------------------------

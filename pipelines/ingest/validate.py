@@ -55,7 +55,7 @@ FIELDS: dict[str, dict[str, Field]] = {
         "birth_year": Field("number", lo=1900, hi=None, step=1),
         "sex": Field("vocab", vocab=V.SEX),
         "primary_complaint": Field("text"),
-        "complaint_region": Field("vocab", vocab=V.REGIONS, unknown="extend"),
+        "complaint_region": Field("vocab", vocab=V.COMPLAINT_REGIONS, unknown="extend"),
         "intake_date": Field("date"),
         "status": Field("vocab", vocab=V.CLIENT_STATUS, default="active"),
         "notes": Field("text"),

@@ -15,6 +15,8 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from pipelines.ingest.anatomy import complaint_region_entries, muscle_entries, region_entries
+
 # A typo of a known entry scores at least this in difflib's ratio; a genuinely
 # new name ("gua sha" vs the list) scores well below it.
 CLOSE_MATCH_CUTOFF = 0.8
@@ -103,59 +105,12 @@ TECHNIQUES = Vocabulary(
     },
 )
 
-# Body regions used for complaints, pain_region, referral_region and self-report region.
-REGIONS = Vocabulary(
-    "region",
-    {
-        "head": ["headache", "headaches", "temple", "temples", "jaw", "tmj", "face", "forehead", "behind the eye"],
-        "neck": ["cervical", "neck pain", "neck and upper back"],
-        "shoulder": ["shoulders", "rotator cuff", "scapula", "shoulder blade"],
-        "upper_back": ["upper back", "thoracic", "mid back", "between shoulder blades", "rhomboid area"],
-        "low_back": ["low back", "lower back", "lumbar", "lbp", "back"],
-        "hip": ["hips", "gluteal", "buttock", "sacroiliac", "si joint"],
-        "arm": ["upper arm", "elbow", "lateral elbow", "medial elbow"],
-        "forearm_wrist": ["forearm", "wrist", "forearm/wrist", "hand", "fingers", "thumb", "carpal tunnel"],
-        "chest": ["pectoral", "sternum", "ribs"],
-        "thigh": ["hamstring", "quadriceps", "groin"],
-        "knee": ["knees", "patella"],
-        "lower_leg_foot": ["calf", "shin", "ankle", "foot", "feet", "heel", "plantar fascia"],
-    },
-)
-
-MUSCLES = Vocabulary(
-    "muscle",
-    {
-        "upper_trapezius": ["upper trap", "upper traps", "trapezius", "trap", "upper trapezius"],
-        "levator_scapulae": ["levator", "levator scap"],
-        "sternocleidomastoid": ["scm", "sternomastoid"],
-        "scalenes": ["scalene", "scalenus", "anterior scalene", "middle scalene"],
-        "suboccipitals": ["suboccipital", "suboccs"],
-        "splenius_capitis": ["splenius", "splenius cervicis"],
-        "temporalis": ["temporal"],
-        "masseter": [],
-        "rhomboids": ["rhomboid", "rhomboid major", "rhomboid minor"],
-        "infraspinatus": ["infra"],
-        "supraspinatus": ["supra"],
-        "teres_minor": [],
-        "subscapularis": ["subscap"],
-        "pectoralis_minor": ["pec minor"],
-        "pectoralis_major": ["pec major", "pecs"],
-        "deltoid": ["delts", "anterior deltoid", "posterior deltoid"],
-        "wrist_extensors": ["extensor carpi radialis", "ecrb", "ecrl", "forearm extensors", "extensor digitorum"],
-        "wrist_flexors": ["flexor carpi radialis", "forearm flexors", "fcr"],
-        "quadratus_lumborum": ["ql", "quadratus"],
-        "erector_spinae": ["erectors", "paraspinals", "iliocostalis", "longissimus"],
-        "multifidus": ["multifidi"],
-        "gluteus_medius": ["glute med", "gluteus medius"],
-        "gluteus_minimus": ["glute min"],
-        "piriformis": [],
-        "iliopsoas": ["psoas", "iliacus", "hip flexors"],
-        "hamstrings": ["hamstring", "biceps femoris"],
-        "gastrocnemius": ["gastroc", "calf"],
-        "soleus": [],
-        "tibialis_anterior": ["tib ant"],
-    },
-)
+# Body regions (complaints, pain_region, referral_region, self-report region) and muscles come
+# from the anatomy data file, where each also has its place on the body map.
+REGIONS = Vocabulary("region", region_entries())
+# Complaint regions stay coarse: a fine zone ("jaw") files the complaint under its parent (head).
+COMPLAINT_REGIONS = Vocabulary("region", complaint_region_entries())
+MUSCLES = Vocabulary("muscle", muscle_entries())
 
 SIDES = Vocabulary("side", {"left": ["l", "lt"], "right": ["r", "rt"], "none": ["bilateral", "both", "midline", "n/a", "na", "b"]})
 ROM_TIMING = Vocabulary("timing", {"pre": ["before", "pre-treatment", "pretreatment"], "post": ["after", "post-treatment", "posttreatment"]})

@@ -918,7 +918,8 @@ def _trigger_points_table(ctx: _Context, c: dict, v: dict, rng: np.random.Genera
     u = rng.random(nt)
     released = np.where(trp_used == 1, np.where(u < 0.55, 0, np.where(u < 0.9, 1, 2)),
                         np.where(u < 0.2, 0, np.where(u < 0.6, 1, 2)))
-    referral = np.array([region_names.index(REFERRAL[m]) for m in muscle_names])[tm]
+    # -1 for the muscles no sample client gets (REGION_MUSCLES never picks them).
+    referral = np.array([region_names.index(REFERRAL[m]) if m in REFERRAL else -1 for m in muscle_names])[tm]
     muscles_sp = _Speller(MUSCLES, muscle_names, ctx.alias_rate, ctx.rng_alias)
     table = pa.table({
         "visit_id": _visit_ids(ctx, v).take(pa.array(tv)),
