@@ -512,7 +512,8 @@ def _clients_by_name(con, report: FileReport | None) -> None:
     if matched:
         con.execute("UPDATE incoming SET client_id = m.client_id FROM name_match m WHERE m._line = incoming._line AND m.n = 1")
         if report is not None:
-            report.notes.append(f"{matched} rows name their client by name: matched to the client's id")
+            rows = "1 row names its client" if matched == 1 else f"{matched} rows name their client"
+            report.notes.append(f"{rows} by display name: matched to the client's id")
 
 
 def _derive_and_check(con, kind: str, present: set[str], import_id: int, report: FileReport | None = None) -> None:

@@ -95,7 +95,7 @@ FIELDS: dict[str, dict[str, Field]] = {
     "self_reports": {
         "client_id": Field("text", required=True),
         "reported_at": Field("timestamp", required=True),
-        "pain": Field("number", required=True, lo=0, hi=10, step=0.5),
+        "pain": Field("number", required=True, lo=0, hi=10, step=0.5, score10=True),
         "region": Field("vocab", vocab=V.REGIONS, unknown="extend"),
         "did_homecare": Field("vocab", vocab=V.YES_NO),
         "pgic": Field("number", lo=1, hi=7, step=1),
