@@ -42,7 +42,8 @@ def test_the_command_line_prints_each_new_term_once_with_its_rows_and_suggestion
 
 def test_same_as_is_saved_as_an_alias_and_maps_the_next_import(tmp_path, db):
     path = write_csv(tmp_path, "visits.csv", VISITS)
-    preview = T.file_new_terms(path, "visits")
+    preview, _, n_rows = T.file_new_terms(path, "visits")
+    assert n_rows == 4
     assert list(preview["term"])[:1] == ["kinesio_tape"] and list(preview["rows"])[:1] == [2]
     assert T.save_aliases(db, [("technique", "myofacial relase", "myofascial_release")], actor="test") == 1
     rep = ingest_file(path, db=db)

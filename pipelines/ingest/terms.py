@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.ingest import vocab as V
-from pipelines.ingest.readers import open_table
+from pipelines.ingest.importer import prepare
 from pipelines.ingest.validate import validate_chunk
 from pipelines.warehouse import audit
 from pipelines.warehouse.db import write_connection
@@ -51,15 +51,18 @@ class TermProblem(ValueError):
     """A merge or alias that cannot be done; the message is one line for the user."""
 
 
-def file_new_terms(path: str | Path, kind: str, rename=None, vocabularies=None, day_first: bool = True,
-                   present: set[str] | None = None) -> pd.DataFrame:
-    """The terms of a file no vocabulary knows, before anything is written: one row per term with
-    ``vocabulary``, ``term``, ``spelling``, ``rows`` (rows that use it and pass the row checks)
-    and ``suggestion`` (the closest known entry)."""
-    table = open_table(path)
+def file_new_terms(path: str | Path, kind: str, rename=None, vocabularies=None,
+                   day_first: bool = True) -> tuple[pd.DataFrame, list[str], int]:
+    """What a file brings, before anything is written: its new terms (one row per term with
+    ``vocabulary``, ``term``, ``spelling``, ``rows`` -- rows that use it and pass the row checks --
+    and ``suggestion``, the closest known entry), the import's notes on its columns (those not
+    imported named), and the number of rows the import will read (blank rows not counted)."""
+    table, kind, present, notes, rename = prepare(path, kind, rename)
     found: dict[tuple[str, str], tuple[str, set[int]]] = {}
     closest: dict[tuple[str, str], str | None] = {}
+    n_rows = 0
     for chunk in table.chunks(rename):
+        n_rows += len(chunk)
         result = validate_chunk(kind, chunk, day_first=day_first, vocabularies=vocabularies, present=present)
         closest.update(result.new_vocab)
         for key, (spelling, lines) in result.new_terms.items():
@@ -67,7 +70,8 @@ def file_new_terms(path: str | Path, kind: str, rename=None, vocabularies=None, 
     rows = [{"vocabulary": voc, "term": term, "spelling": spelling, "rows": len(lines),
              "suggestion": closest.get((voc, term))} for (voc, term), (spelling, lines) in found.items()]
     frame = pd.DataFrame(rows, columns=["vocabulary", "term", "spelling", "rows", "suggestion"])
-    return frame.sort_values(["rows", "vocabulary", "term"], ascending=[False, True, True], ignore_index=True)
+    frame = frame.sort_values(["rows", "vocabulary", "term"], ascending=[False, True, True], ignore_index=True)
+    return frame, notes, n_rows
 
 
 def known_entries(vocabulary: str, practice_terms: list[str] = ()) -> list[str]:
