@@ -63,3 +63,23 @@ def test_a_kept_term_is_merged_from_the_page_with_its_history(db, tmp_path):
     assert sql(db, "SELECT techniques FROM core.visits WHERE visit_id = 'S6'") == [(["positional_release"],)]
     assert sql(db, "SELECT actor FROM meta.audit WHERE kind = 'vocabulary'") == [("therapist (dashboard)",)]
     assert any("Every term in your records is one Knotwork knows" in c.value for c in at.caption)
+
+
+def test_a_rejected_row_is_corrected_in_the_app_and_loads(db):
+    first = ingest_file(CORPUS / "visits_own_sheet.csv", db=db)
+    assert first.rejected == 3
+    at = open_page(IMPORT)
+    editor = [e for e in at.data_editor if e.key == f"im_fix_{first.import_id}"][0]
+    rows = editor.value
+    assert list(rows["line"]) == [8, 9, 10] and "Pain before" in rows.columns
+    # Row 10's pain before was 12, a typo for 2; row 9's name is shared by two clients: the id.
+    at.session_state[editor.key] = {"edited_rows": {2: {"Pain before": "2"}, 1: {"Client": "K05"}},
+                                    "added_rows": [], "deleted_rows": []}
+    at.run()
+    at.button(key="im_fix_go").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("3 corrected rows imported: 2 loaded, 0 updated, 0 unchanged, 1 still rejected (line 8 of the file)"
+               in s.value for s in at.success)
+    assert sql(db, "SELECT pain_pre FROM core.visits WHERE client_id = 'K06' AND visit_date = '2026-03-06'") == [(2.0,)]
+    assert sql(db, "SELECT count(*) FROM core.visits WHERE client_id = 'K05'") == [(1,)]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from dashboard.import_corrections import correct_rejected_rows
 from dashboard.import_terms import choose_new_terms, practice_terms_section
 from dashboard.queries import entry as eq
 
@@ -272,6 +273,8 @@ if report:
 imports = eq.recent_imports(db, ver)
 with_rejects = imports[imports["rejected"] > 0]
 st.subheader("Rejected rows")
+if "im_fixed" in ss:
+    st.success(ss.pop("im_fixed"), icon=":material/published_with_changes:")
 if with_rejects.empty:
     st.caption("No import has rejected rows.")
 else:
@@ -290,6 +293,7 @@ else:
                        file_name=f"rejects-import-{pick}.csv", mime="text/csv", key="im_rejects_csv",
                        icon=":material/download:")
     st.caption("Fix the rows in your file (line numbers are the file's own) and import it again: rows already "
-               "imported stay unchanged, the fixed ones load.")
+               "imported stay unchanged, the fixed ones load. Or correct them here:")
+    correct_rejected_rows(db, pick)
 
 practice_terms_section(db)
