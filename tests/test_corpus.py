@@ -88,7 +88,7 @@ def test_clients_named_by_name_get_their_ids(imported):
     with duckdb.connect(str(db), read_only=True) as con:
         ben = con.execute("SELECT count(*) FROM core.visits WHERE client_id = 'K02'").fetchone()[0]
         checkins = con.execute("SELECT client_id, pain FROM core.self_reports ORDER BY reported_at").fetchall()
-    assert ben == 2 + 2 + 1  # own sheet (2, one written 'ben  ortiz'), separators (2), EU file (1)
+    assert ben == 2 + 1 + 2 + 1  # own sheet (2, one written 'ben  ortiz'), XLSX log, separators (2), EU file
     assert checkins == [("K02", 4.0), ("K03", 5.0), ("K02", 3.0)]
 
 

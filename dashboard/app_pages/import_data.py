@@ -266,7 +266,8 @@ if report:
                                         "rows": st.column_config.NumberColumn("Rows", format="%d"),
                                         "suggestion": "Closest known"})
         if report["warnings"]:
-            with st.expander(f"{len(report['warnings'])} rows kept with a note"):
+            n_noted = len({w["line"] for w in report["warnings"]})
+            with st.expander(f"{n_noted} row{'s' if n_noted != 1 else ''} kept with a note"):
                 st.dataframe(pd.DataFrame(report["warnings"]), hide_index=True, key="im_warnings")
 
 # --- Rejected rows (any import) ---------------------------------------------------------------
