@@ -21,6 +21,7 @@ from dashboard.queries import entry as eq
 
 from dashboard.queries import therapist as queries
 from pipelines.entry import forms as entry
+from pipelines.entry.readings import doubtful_readings, last_readings
 from pipelines.warehouse.db import DatabaseBusy
 from pipelines.clinical.outcomes import classify_outcomes, outcome_summary
 from pipelines.clinical.questionnaires import INSTRUMENTS
@@ -198,7 +199,7 @@ with visit_tab:
         technique_options = list(dict.fromkeys([*options["technique"], *prefill.techniques]))
         techniques = a.multiselect(
             "Techniques", technique_options, default=prefill.techniques, key=f"lv_techniques_{gen}",
-            format_func=charts.pretty, accept_new_options=True,
+            format_func=charts.pretty, accept_new_options=True, select_all=False,
             placeholder="Pick, or type a new one and press Enter",
             help="A new technique is added to the practice's list; a likely typo of a known one is refused.")
         pressure = b.number_input("Pressure", value=prefill.pressure, step=1, key=f"lv_pressure_{gen}",
@@ -224,6 +225,7 @@ with visit_tab:
         muscle_options = list(dict.fromkeys([*options["muscle"], *prefill.focus_muscles]))
         focus_muscles = b.multiselect("Focus muscles", muscle_options, default=prefill.focus_muscles,
                                       key=f"lv_focus_{gen}", format_func=charts.pretty, accept_new_options=True,
+                                      select_all=False,
                                       placeholder="Optional")
         therapist = c.text_input("Therapist", value=prefill.therapist or ss.get("lv_last_therapist", ""),
                                  key=f"lv_therapist_{gen}")
@@ -274,6 +276,10 @@ with visit_tab:
         homecare = b.text_area("Home care", value=prefill.homecare or "", key=f"lv_homecare_{gen}", height=80,
                                placeholder="Stretches, heat, exercises given")
         notes = c.text_area("Notes", value=prefill.notes or "", key=f"lv_notes_{gen}", height=80)
+        doubts = ss.get("lv_doubts", {}).get(gen, [])
+        for message in doubts:
+            st.warning(message, icon=":material/help:")
+        readings_ok = st.checkbox("Yes, these readings are right", key=f"lv_readings_ok_{gen}") if doubts else False
         submitted = st.form_submit_button("Save changes" if editing else "Save visit", type="primary",
                                           icon=":material/save:", key="lv_save")
 
@@ -283,6 +289,11 @@ with visit_tab:
             pain_pre=pain_pre, pain_post=pain_post, pain_region=pain_region, therapist=therapist,
             duration_min=duration, focus_muscles=list(focus_muscles), client_feedback=feedback, homecare=homecare,
             notes=notes, rom=rom.to_dict("records"), trigger_points=points.to_dict("records"))
+        # A reading far from last time's is asked about before it is stored (a lost key, a slip).
+        doubts = [d.message for d in doubtful_readings(form.rom, last_readings(client_id, db, editing))]
+        if doubts and not (readings_ok and doubts == ss.get("lv_doubts", {}).get(gen)):
+            ss["lv_doubts"] = {gen: doubts}
+            st.rerun()
         try:
             saved = entry.save_visit(form, db=db, visit_id=editing)
         except entry.EntryError as exc:
