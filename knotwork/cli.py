@@ -47,10 +47,20 @@ def _print_report(rep) -> None:
         print(f"  line {r.line}{col}: {r.reason}")
     if len(rep.rejects) > 50:
         print(f"  … {len(rep.rejects) - 50} more problems (see the Import page or `--json`)")
-    for w in rep.warnings[:20]:
+    # Each new term once, with its rows, rather than once per row that uses it.
+    for t in rep.new_terms:
+        closest = (t["suggestion"] or "—").replace("_", " ")
+        rows = "1 row" if t["rows"] == 1 else f"{t['rows']} rows"
+        print(f"  new {t['vocabulary']} '{t['spelling']}' ({rows}): kept as the practice's own term; "
+              f"closest known: {closest}")
+    if rep.new_terms:
+        print("  (to map a new term to a known one, use the Import page's 'Practice terms')")
+    new_term_rows = {f"new {t['vocabulary']} " for t in rep.new_terms}
+    others = [w for w in rep.warnings if not any(w["message"].startswith(p) for p in new_term_rows)]
+    for w in others[:20]:
         print(f"  line {w['line']} (kept): {w['message']}")
-    if len(rep.warnings) > 20:
-        print(f"  … {len(rep.warnings) - 20} more warnings")
+    if len(others) > 20:
+        print(f"  … {len(others) - 20} more warnings")
 
 
 def cmd_ingest(args) -> int:

@@ -358,7 +358,7 @@ def test_an_unrecognised_file_asks_for_its_kind_and_suggests_columns(tmp_path, d
     mapping = at.data_editor[0].value
     assert dict(zip(mapping["column"], mapping["imports_as"])) == {
         "Date": "visit_date (required)", "Client": "client_id (required)", "Pain before": "pain_pre",
-        "Pain after": "pain_post", "What we did": "(not imported)"}
+        "Pain after": "pain_post", "What we did": "techniques"}  # not left out: every technique would be lost
     # The upload was previewed, not imported: no copy of it is left on disk.
     import tempfile
     assert not list(Path(tempfile.gettempdir()).glob("knotwork-upload-*/my_old_sheet.csv"))

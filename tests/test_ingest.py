@@ -163,15 +163,26 @@ def test_empty_visit_id_cell_is_a_rejected_row(tmp_path, db):
     assert rep.rejects[0].reason == "visit_id is empty"
 
 
-def test_new_technique_is_accepted_and_flagged_but_a_typo_is_rejected(tmp_path, db):
+def test_unknown_terms_never_cost_a_row_even_when_they_look_like_a_typo(tmp_path, db):
     ingest_file(write_csv(tmp_path, "clients.csv", CLIENTS), db=db)
     rep = ingest_file(write_csv(tmp_path, "visits.csv",
-                                "visit_id,client_id,visit_date,techniques\nV1,C1,2026-01-05,reflexology;TrP\nV2,C1,2026-01-06,myofacial relase\n"), db=db)
-    assert (rep.inserted, rep.rejected) == (1, 1)
-    assert rep.rejects[0].reason == "techniques: 'myofacial relase' is not a known technique; did you mean 'myofascial_release'?"
-    assert rep.warnings and "new technique 'reflexology' accepted" in rep.warnings[0]["message"]
+                                "visit_id,client_id,visit_date,techniques\nV1,C1,2026-01-05,reflexology;TrP\n"
+                                "V2,C1,2026-01-06,myofacial relase\nV3,C9,2026-01-07,gua sha + cupping therapy\n"), db=db)
+    assert (rep.inserted, rep.rejected) == (2, 1)  # V3: unknown client, the one real error
+    assert [w["message"] for w in rep.warnings] == [
+        "new technique 'reflexology' kept as the practice's own term (closest known: nerve mobilization); "
+        "choose 'same as' on the Import page if it is",
+        "new technique 'myofacial relase' kept as the practice's own term (closest known: myofascial release); "
+        "choose 'same as' on the Import page if it is"]
+    assert rep.new_terms == [
+        {"vocabulary": "technique", "term": "myofacial_relase", "spelling": "myofacial relase", "rows": 1,
+         "suggestion": "myofascial_release"},
+        {"vocabulary": "technique", "term": "reflexology", "spelling": "reflexology", "rows": 1,
+         "suggestion": "nerve_mobilization"}]
     con = duckdb.connect(str(db), read_only=True)
-    assert con.execute("SELECT vocabulary, value FROM core.vocabulary_extensions").fetchall() == [("technique", "reflexology")]
+    assert sorted(con.execute("SELECT vocabulary, value FROM core.vocabulary_extensions").fetchall()) == [
+        ("technique", "myofacial_relase"), ("technique", "reflexology")]
+    assert con.execute("SELECT techniques FROM core.visits WHERE visit_id = 'V2'").fetchone()[0] == ["myofacial_relase"]
 
 
 def test_xlsx_import_matches_csv(tmp_path, db):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 
@@ -75,11 +76,21 @@ def test_google_forms_export_loads_every_row_with_its_saved_mapping_and_reimport
         con.close()
 
 
-def test_without_the_mapping_the_form_cannot_be_read_and_nothing_is_written(tmp_path):
-    db = tmp_path / "x.duckdb"
-    proc = cli("ingest", str(FORMS), "--db", str(db))
-    assert proc.returncode != 0
-    assert "cannot tell which kind" in proc.stderr
+def test_without_the_mapping_the_form_is_read_by_its_plain_headers_and_says_so(tmp_path, sample_db_copy):
+    """The command line matches question-text headers as the Import page suggests them, and
+    names every column it matched; the result is the mapping's."""
+    with_mapping = tmp_path / "m.duckdb"
+    shutil.copy(sample_db_copy, with_mapping)
+    proc = cli("ingest", str(FORMS), "--db", str(sample_db_copy), "--json")
+    assert proc.returncode == 0, proc.stderr
+    rep = json.loads(proc.stdout)["files"][0]
+    assert rep["kind"] == "self_reports"
+    matched = next(n for n in rep["notes"] if n.startswith("columns read by their plain names"))
+    assert "'Your client code' as client_id" in matched and "'Timestamp' as reported_at" in matched
+    assert cli("ingest", str(FORMS), "--db", str(with_mapping), "--mapping", "google_forms_checkin").returncode == 0
+    sql = "SELECT client_id, reported_at, pain, region, did_homecare FROM core.self_reports ORDER BY ALL"
+    with duckdb.connect(str(sample_db_copy), read_only=True) as a, duckdb.connect(str(with_mapping), read_only=True) as b:
+        assert a.execute(sql).fetchall() == b.execute(sql).fetchall()
 
 
 def test_unknown_mapping_name_is_one_line_with_a_suggestion(tmp_path):

@@ -17,12 +17,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from dashboard.import_corrections import correct_rejected_rows
+from dashboard.import_terms import choose_new_terms, practice_terms_section
 from dashboard.queries import entry as eq
 
 from dashboard.queries import therapist as queries
 from dashboard.text import md
 from pipelines.warehouse import audit
 from pipelines.ingest import mappings as M
+from pipelines.ingest import terms as T
 from pipelines.ingest.contract import KINDS, normalise_header
 from pipelines.warehouse.db import DatabaseBusy, import_waits
 from pipelines.ingest.importer import ingest_file, required_columns_missing
@@ -160,8 +163,15 @@ if uploaded is not None:
             except FileProblem as exc:
                 st.error(str(exc), icon=":material/block:")
                 st.stop()
-            total = _count_rows(path)
-            st.markdown(f"**Check** — the first {len(pv.rows)} of about {total:,} rows, with the import's own rules")
+            new_terms, column_notes, total = T.file_new_terms(path, kind, rename, M._db_vocabularies(db), pv.day_first)
+            # Rows as the import counts them: blank rows are skipped, and said so here and in the report.
+            blank = max(_count_rows(path) - total, 0) if path.suffix.lower() not in (".xlsx", ".xlsm") else 0
+            st.markdown(f"**Check** — the first {len(pv.rows)} of {total:,} rows, with the import's own rules"
+                        + (f" ({blank} blank row{'s' if blank != 1 else ''} will be skipped)" if blank else ""))
+            for note in column_notes:
+                if note.startswith("columns not imported"):
+                    st.warning(note[0].upper() + note[1:] + ". Choose what they are above if they should be.",
+                               icon=":material/visibility_off:")
             if pv.n_bad:
                 st.warning(f"{pv.n_ok} rows look fine, {pv.n_bad} would be rejected (reason in the *problems* column). "
                            "You can import anyway: rejected rows are kept with their reason to fix and re-import.",
@@ -174,6 +184,8 @@ if uploaded is not None:
                          column_config={"line": st.column_config.NumberColumn("Line", format="%d", width="small"),
                                         "problems": st.column_config.TextColumn(
                                             "Problems", width="large" if pv.n_bad else "small")})
+
+            same_as = choose_new_terms(new_terms, db, key=f"im_term_{uploaded.file_id}_{kind}")
 
             with st.expander("Save this mapping for next time"):
                 a, b = st.columns([1, 2])
@@ -197,13 +209,15 @@ if uploaded is not None:
                 bar = st.progress(0.0, text="Starting…")
 
                 def progress(rows: int, message: str) -> None:
-                    bar.progress(min(rows / total, 1.0) * 0.9 if "marts" not in message else 0.95, text=message)
+                    bar.progress(min(rows / max(total, 1), 1.0) * 0.9 if "marts" not in message else 0.95, text=message)
 
                 def waiting(message: str) -> None:  # another import (CLI or another session) holds the data
                     bar.progress(0.0, text=f":material/hourglass_top: {message[0].upper() + message[1:]} This import "
                                            "starts by itself as soon as that one is done.")
 
                 try:
+                    # "Same as" choices first: saved as this practice's aliases, the import then maps them.
+                    T.save_aliases(db, same_as, actor=audit.DASHBOARD)
                     # An import's bound (pipelines.warehouse.db.IMPORT_WAIT_S), and other sessions' "being updated"
                     # message names this file.
                     with import_waits(f"an import of {uploaded.name} from the Import page", notice=waiting):
@@ -222,6 +236,9 @@ if uploaded is not None:
                     st.stop()
                 bar.progress(1.0, text="Done")
                 ss["im_report"] = {"file": uploaded.name, **rep.to_json(), "import_id": rep.import_id}
+                if blank:
+                    ss["im_report"]["notes"].insert(0, f"{blank} blank row{'s were' if blank != 1 else ' was'} skipped "
+                                                       "(not counted as rows)")
                 ss["im_rejects_pick"] = rep.import_id
                 ss["im_gen"] += 1  # an empty uploader, with the report on top
                 st.rerun()
@@ -243,14 +260,23 @@ if report:
                    + " Choose another file to import more.")
         for note in report["notes"]:
             st.info(md(note), icon=":material/info:")
+        if report.get("new_terms"):
+            st.dataframe(pd.DataFrame(report["new_terms"])[["vocabulary", "spelling", "rows", "suggestion"]],
+                         hide_index=True, key="im_new_terms",
+                         column_config={"vocabulary": "Kind", "spelling": "New term (kept as your own)",
+                                        "rows": st.column_config.NumberColumn("Rows", format="%d"),
+                                        "suggestion": "Closest known"})
         if report["warnings"]:
-            with st.expander(f"{len(report['warnings'])} rows kept with a note"):
+            n_noted = len({w["line"] for w in report["warnings"]})
+            with st.expander(f"{n_noted} row{'s' if n_noted != 1 else ''} kept with a note"):
                 st.dataframe(pd.DataFrame(report["warnings"]), hide_index=True, key="im_warnings")
 
 # --- Rejected rows (any import) ---------------------------------------------------------------
 imports = eq.recent_imports(db, ver)
 with_rejects = imports[imports["rejected"] > 0]
 st.subheader("Rejected rows")
+if "im_fixed" in ss:
+    st.success(ss.pop("im_fixed"), icon=":material/published_with_changes:")
 if with_rejects.empty:
     st.caption("No import has rejected rows.")
 else:
@@ -269,4 +295,7 @@ else:
                        file_name=f"rejects-import-{pick}.csv", mime="text/csv", key="im_rejects_csv",
                        icon=":material/download:")
     st.caption("Fix the rows in your file (line numbers are the file's own) and import it again: rows already "
-               "imported stay unchanged, the fixed ones load.")
+               "imported stay unchanged, the fixed ones load. Or correct them here:")
+    correct_rejected_rows(db, pick)
+
+practice_terms_section(db)

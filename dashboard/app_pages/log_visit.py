@@ -25,6 +25,7 @@ from dashboard.queries import entry as eq
 from dashboard.queries import therapist as queries
 from dashboard.text import md
 from pipelines.entry import forms as entry
+from pipelines.entry.readings import doubtful_readings, last_readings
 from pipelines.warehouse.db import DatabaseBusy
 from pipelines.clinical.outcomes import classify_outcomes, outcome_summary
 from pipelines.clinical.questionnaires import INSTRUMENTS
@@ -207,7 +208,7 @@ with visit_tab:
         technique_options = list(dict.fromkeys([*options["technique"], *prefill.techniques]))
         techniques = a.multiselect(
             "Techniques", technique_options, default=prefill.techniques, key=f"lv_techniques_{gen}",
-            format_func=charts.pretty, accept_new_options=True,
+            format_func=charts.pretty, accept_new_options=True, select_all=False,
             placeholder="Pick, or type a new one and press Enter",
             help="A new technique is added to the practice's list; a likely typo of a known one is refused.")
         pressure = b.number_input("Pressure", value=prefill.pressure, step=1, key=f"lv_pressure_{gen}",
@@ -235,6 +236,7 @@ with visit_tab:
         muscle_options = list(dict.fromkeys([*options["muscle"], *prefill.focus_muscles]))
         focus_muscles = b.multiselect("Focus muscles", muscle_options, default=prefill.focus_muscles,
                                       key=f"lv_focus_{gen}", format_func=charts.pretty, accept_new_options=True,
+                                      select_all=False,
                                       placeholder="Optional")
         therapist = c.text_input("Therapist", value=prefill.therapist or ss.get("lv_last_therapist", ""),
                                  key=f"lv_therapist_{gen}")
@@ -288,6 +290,10 @@ with visit_tab:
         plan = st.text_area("Next time", value=prefill.plan or "", key=f"lv_plan_{gen}", height=68,
                             placeholder="The plan for the next visit: what to check, try or change",
                             help="Shown at the top of the client's page before the next visit.")
+        doubts = ss.get("lv_doubts", {}).get(gen, [])
+        for message in doubts:
+            st.warning(message, icon=":material/help:")
+        readings_ok = st.checkbox("Yes, these readings are right", key=f"lv_readings_ok_{gen}") if doubts else False
         submitted = st.form_submit_button("Save changes" if editing else "Save visit", type="primary",
                                           icon=":material/save:", key="lv_save")
 
@@ -297,6 +303,11 @@ with visit_tab:
             pain_pre=pain_pre, pain_post=pain_post, pain_region=pain_region, therapist=therapist,
             duration_min=duration, focus_muscles=list(focus_muscles), client_feedback=feedback, homecare=homecare,
             notes=notes, plan=plan, rom=rom.to_dict("records"), trigger_points=points.to_dict("records"))
+        # A reading far from last time's is asked about before it is stored (a lost key, a slip).
+        doubts = [d.message for d in doubtful_readings(form.rom, last_readings(client_id, db, editing))]
+        if doubts and not (readings_ok and doubts == ss.get("lv_doubts", {}).get(gen)):
+            ss["lv_doubts"] = {gen: doubts}
+            st.rerun()
         try:
             saved = entry.save_visit(form, db=db, visit_id=editing)
         except entry.EntryError as exc:

@@ -39,6 +39,8 @@ ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 ISO_TIMESTAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?"
 # A list cell in printable ASCII: there Python's \s and the SQL split pattern agree.
 PRINTABLE_ASCII = r"[\x{20}-\x{7e}]*"
+# The validator splits an item that is not known as a whole further, on "+", "/", "&" and "and"
+# ("TrP + MFR"); such an item is unknown here, so its row is left to the validator.
 LIST_SPLIT = r" *[;,|] *"
 
 READ_CSV = """

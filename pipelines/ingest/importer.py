@@ -17,13 +17,14 @@ import pandas as pd
 
 from pipelines.warehouse import audit
 from pipelines.ingest import vocab as V
-from pipelines.ingest.contract import KINDS, VISIT_CHILD_KINDS, detect_kind
+from pipelines.ingest.contract import KINDS, VISIT_CHILD_KINDS, detect_kind, normalise_header
 from pipelines.warehouse.db import write_connection
 from pipelines.ingest.fast_import import FastStage, load_source
+from pipelines.ingest.mappings import ColumnMapping, guess_kind, suggest_mapping
 from pipelines.warehouse.marts import rebuild_marts
 from pipelines.ingest.readers import FileProblem, TableFile, open_table
 from pipelines.techniques.large import store_default_report
-from pipelines.ingest.validate import FIELDS, validate_chunk
+from pipelines.ingest.validate import FIELDS, TECHNIQUE_COLUMN, validate_chunk
 
 Progress = Callable[[int, str], None]
 
@@ -61,13 +62,16 @@ class FileReport:
     notes: list[str] = field(default_factory=list)
     error: str | None = None
     import_id: int | None = None
+    # Terms the file uses that no vocabulary knows, kept as the practice's own: one entry per term
+    # with the rows (kept rows only) that use it and the closest known entry.
+    new_terms: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
         out = {
             "path": self.path, "kind": self.kind, "rows_read": self.rows_read, "inserted": self.inserted,
             "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
             "rejects": [asdict(r) for r in self.rejects],
-            "warnings": self.warnings, "notes": self.notes,
+            "warnings": self.warnings, "notes": self.notes, "new_terms": self.new_terms,
         }
         if self.error:
             out["error"] = self.error
@@ -97,31 +101,93 @@ def required_columns_missing(kind: str, columns: set[str]) -> list[str]:
     return missing
 
 
-def prepare(path: str | Path, kind: str | None = None, rename: dict[str, str] | None = None) -> tuple[TableFile, str, set[str], list[str]]:
-    """Open the file and settle its kind and columns, or raise FileProblem (nothing written)."""
+# Plain-word headers ("Client", "Pain before", "What I did") are matched like the Import page's
+# suggestions, but without anyone to confirm them: only a header that is a column's name or one
+# of its aliases, whole ("Pain before") or as whole words of a longer header ("Pain before (0-10)").
+PLAIN_HEADER_CUTOFF = 0.75
+
+
+def plain_header_rename(headers: list[str], columns: list[str], kind: str) -> ColumnMapping:
+    """``rename`` for a file's plain-word headers; contract headers keep their names."""
+    known = set(FIELDS[kind])
+    taken = {c for c in columns if c in known}
+    todo = [h for h, c in zip(headers, columns) if c not in known]
+    rename = ColumnMapping()
+    for header, (target, _) in suggest_mapping(todo, kind, cutoff=PLAIN_HEADER_CUTOFF).items():
+        if target and target not in taken:
+            rename[normalise_header(header)] = target
+            taken.add(target)
+    return rename
+
+
+def technique_columns(headers: list[str], columns: list[str], kind: str) -> dict[str, str]:
+    """Visits columns named after a technique ("TrP", "MFR", "Stretch"): normalised column ->
+    ``technique:<entry>``; their ticks (x / yes / ✓) are read as that technique (validate)."""
+    if kind != "visits":
+        return {}
+    known = set(FIELDS[kind])
+    out = {}
+    for header, col in zip(headers, columns):
+        if col in known:
+            continue
+        r = V.TECHNIQUES.resolve(header)
+        if r.known:
+            out[col] = TECHNIQUE_COLUMN + r.canonical
+    return out
+
+
+def prepare(path: str | Path, kind: str | None = None, rename: dict[str, str] | None = None) -> tuple[TableFile, str, set[str], list[str], ColumnMapping | dict | None]:
+    """Open the file and settle its kind and columns, or raise FileProblem (nothing written).
+
+    Returns the table, kind, contract columns present, notes, and the ``rename`` to read it with:
+    the one given, or (no mapping) plain-word headers matched to their columns, plus any
+    per-technique tick columns of a visits file."""
     table = open_table(path)
     columns = [rename.get(c, c) if rename else c for c in table.columns]
-    doubled = sorted({c for c in columns if columns.count(c) > 1})
-    if doubled:
-        raise FileProblem(f"{table.path.name}: two columns would both be read as '{doubled[0]}'; check the column mapping")
     if kind is None:
         kind = detect_kind(columns, table.path.name)
+        if kind is None and rename is None:
+            kind = guess_kind(table.headers, table.path.name)
         if kind is None:
             raise FileProblem(f"{table.path.name}: cannot tell which kind of file this is from its columns; pass --kind")
     elif kind not in KINDS:
         raise FileProblem(f"unknown kind '{kind}' (expected one of: {', '.join(KINDS)})")
+    notes = list(table.notes)
+    if rename is None:
+        plain = plain_header_rename(table.headers, table.columns, kind)
+        if plain:
+            header_of = dict(zip(table.columns, table.headers))
+            notes.append("columns read by their plain names: "
+                         + ", ".join(f"'{header_of[c]}' as {t}" for c, t in plain.items()))
+            rename = plain
+            columns = [rename.get(c, c) for c in table.columns]
+    ticks = technique_columns(table.headers, columns, kind)
+    if ticks:
+        merged = ColumnMapping(rename or {})
+        for attr in ("name", "kind", "day_first"):
+            setattr(merged, attr, getattr(rename, attr, None))
+        merged.update({c: ticks[rename.get(c, c) if rename else c] for c in table.columns
+                       if (rename.get(c, c) if rename else c) in ticks})
+        rename = merged
+        columns = [rename.get(c, c) for c in table.columns]
+        header_of = dict(zip(table.columns, table.headers))
+        notes.append("a column per technique, ticks read as that technique: "
+                     + ", ".join(f"'{header_of[c]}'" for c in table.columns if rename.get(c, "").startswith(TECHNIQUE_COLUMN)))
+    doubled = sorted({c for c in columns if columns.count(c) > 1})
+    if doubled:
+        raise FileProblem(f"{table.path.name}: two columns would both be read as '{doubled[0]}'; check the column mapping")
     present = set(columns)
     missing = required_columns_missing(kind, present)
     if missing:
         raise FileProblem(f"{table.path.name}: required column '{missing[0]}' is missing for a {kind} file")
     known = set(FIELDS[kind])
-    notes = list(table.notes)
-    ignored = [h for h, c in zip(table.headers, columns) if c not in known]
+    ignored = [h for h, c in zip(table.headers, columns) if c not in known and not c.startswith(TECHNIQUE_COLUMN)]
     if ignored:
-        notes.append("ignored columns (kept in the raw layer): " + ", ".join(ignored))
+        notes.append("columns not imported (kept in the raw layer): " + ", ".join(f"'{h}'" for h in ignored))
     if kind == "visits" and "visit_id" not in present:
         notes.append("no visit_id column: visit ids derived from client_id + visit_date (+ a sequence for same-day visits)")
-    return table, kind, present & known, notes
+    tick_cols = {c for c in columns if c.startswith(TECHNIQUE_COLUMN)}
+    return table, kind, (present & known) | tick_cols, notes, rename
 
 
 def ingest_file(path: str | Path, db=None, kind: str | None = None, rename: dict[str, str] | None = None,
@@ -135,7 +201,7 @@ def ingest_file(path: str | Path, db=None, kind: str | None = None, rename: dict
     """
     if kind is None:
         kind = getattr(rename, "kind", None)
-    table, kind, present, notes = prepare(path, kind, rename)
+    table, kind, present, notes, rename = prepare(path, kind, rename)
     if day_first is None:
         day_first = getattr(rename, "day_first", None)
     if day_first is None:
@@ -144,7 +210,9 @@ def ingest_file(path: str | Path, db=None, kind: str | None = None, rename: dict
     with write_connection(db) as con:
         # Read by DuckDB before the transaction: a file DuckDB cannot parse raises here, and an
         # error inside the transaction would abort it.  temp.src is this connection's alone.
-        src_names = load_source(con, table) if FAST_PATH else None
+        # Per-technique tick columns are merged by the validator: such (hand-kept) files take its path.
+        fast = FAST_PATH and not any(c.startswith(TECHNIQUE_COLUMN) for c in present)
+        src_names = load_source(con, table) if fast else None
         con.execute("BEGIN TRANSACTION")
         try:
             _ingest(con, table, kind, present, rename, mapping_name, day_first, report, progress, src_names)
@@ -182,21 +250,37 @@ def _settings_day_first(db) -> bool:
 
 
 def _vocabularies(con: duckdb.DuckDBPyConnection) -> dict[str, V.Vocabulary]:
-    """Built-in vocabularies extended with the practice's accepted entries."""
+    """Built-in vocabularies extended with the practice's accepted entries and its own aliases."""
     rows = con.execute("SELECT vocabulary, value FROM core.vocabulary_extensions").fetchall()
     extra: dict[str, list[str]] = {}
     for voc, value in rows:
         extra.setdefault(voc, []).append(value)
+    aliases: dict[str, dict[str, str]] = {}
+    if _has_table(con, "core", "vocabulary_aliases"):  # a database from before migration 0008 has none
+        for voc, alias, canonical in con.execute(
+                "SELECT vocabulary, alias, canonical FROM core.vocabulary_aliases ORDER BY created_at").fetchall():
+            aliases.setdefault(voc, {})[alias] = canonical
     out = {}
     for kind_fields in FIELDS.values():
         for name, spec in kind_fields.items():
-            if spec.vocab is not None and spec.unknown == "extend" and extra.get(spec.vocab.name):
-                out[spec.vocab.name + ":" + name] = spec.vocab.extended(extra[spec.vocab.name])
+            voc = spec.vocab
+            if voc is not None and spec.unknown == "extend" and (extra.get(voc.name) or aliases.get(voc.name)):
+                out[voc.name + ":" + name] = voc.extended(extra.get(voc.name, []), aliases.get(voc.name))
     return out
 
 
+def _has_table(con, schema: str, table: str) -> bool:
+    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                       [schema, table]).fetchone()[0] > 0
+
+
+def _merge_terms(acc: dict, found: dict) -> None:
+    for key, (spelling, lines) in found.items():
+        acc.setdefault(key, (spelling, set()))[1].update(lines)
+
+
 def _stage(con, table: TableFile, kind: str, present: set[str], rename, day_first: bool,
-           vocabularies, progress: Progress | None):
+           vocabularies, progress: Progress | None, terms: dict):
     """Read and validate every chunk into TEMP tables; return (rows, evidence, new_vocab)."""
     for t in ("incoming", "file_rejects", "file_warnings", "file_raw"):
         con.execute(f"DROP TABLE IF EXISTS temp.{t}")
@@ -213,6 +297,7 @@ def _stage(con, table: TableFile, kind: str, present: set[str], rename, day_firs
         result = validate_chunk(kind, chunk, day_first=day_first, vocabularies=vocabularies, present=present)
         evidence = {k: evidence[k] + result.date_evidence.get(k, 0) for k in evidence}
         new_vocab.update(result.new_vocab)
+        _merge_terms(terms, result.new_terms)
         clean = result.clean
         if not created:
             _create_incoming(con, kind, clean)
@@ -264,7 +349,7 @@ def _settle_day_first(evidence: dict[str, int], day_first: bool) -> bool:
 
 
 def _stage_fast(con, table: TableFile, kind: str, present: set[str], rename, day_first: bool,
-                vocabularies, progress: Progress | None, src_names: list[str]):
+                vocabularies, progress: Progress | None, src_names: list[str], terms: dict):
     """The fast path (pipelines/ingest/fast_import.py) over ``temp.src`` as read by ``load_source``."""
     for t in ("incoming", "file_rejects", "file_warnings"):
         con.execute(f"DROP TABLE IF EXISTS temp.{t}")
@@ -283,6 +368,7 @@ def _stage_fast(con, table: TableFile, kind: str, present: set[str], rename, day
     for chunk in stage.doubtful_chunks():
         result = validate_chunk(kind, chunk, day_first=day_first, vocabularies=vocabularies, present=present)
         new_vocab.update(result.new_vocab)
+        _merge_terms(terms, result.new_terms)
         for name, frame in (("incoming", result.clean), ("file_rejects", result.rejects), ("file_warnings", result.warnings)):
             if len(frame):
                 con.register("chunk_frame", frame)
@@ -299,16 +385,19 @@ def _stage_fast(con, table: TableFile, kind: str, present: set[str], rename, day
 def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping_name, day_first: bool,
             report: FileReport, progress: Progress | None, src_names: list[str] | None = None) -> None:
     vocabularies = _vocabularies(con)
+    terms: dict = {}
     fast = None if src_names is None else _stage_fast(con, table, kind, present, rename, day_first,
-                                                      vocabularies, progress, src_names)
+                                                      vocabularies, progress, src_names, terms)
     if fast is not None:
         rows, evidence, new_vocab, day_first = fast
     else:
-        rows, evidence, new_vocab = _stage(con, table, kind, present, rename, day_first, vocabularies, progress)
+        rows, evidence, new_vocab = _stage(con, table, kind, present, rename, day_first, vocabularies, progress, terms)
         settled = _settle_day_first(evidence, day_first)
         if settled != day_first:
             day_first = settled
-            rows, evidence, new_vocab = _stage(con, table, kind, present, rename, day_first, vocabularies, progress)
+            terms.clear()
+            rows, evidence, new_vocab = _stage(con, table, kind, present, rename, day_first, vocabularies, progress,
+                                               terms)
     report.rows_read = rows
     order = "day/month (14/03/2026)" if day_first else "month/day (03/14/2026)"
     if evidence["day_first"] and evidence["month_first"]:
@@ -337,10 +426,19 @@ def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping
     else:
         con.execute("DROP TABLE temp.file_raw")
 
-    _derive_and_check(con, kind, present, import_id)
+    _derive_and_check(con, kind, present, import_id, report)
     counts = _upsert(con, kind, present, import_id)
     report.inserted, report.updated, report.unchanged = counts
 
+    # Terms only from rows that were kept: a row rejected later (unknown client, duplicate)
+    # adds nothing to the practice's vocabulary.
+    rejected = {r[0] for r in con.execute("SELECT DISTINCT _line FROM file_rejects").fetchall()}
+    kept_terms = {k: (spelling, lines - rejected) for k, (spelling, lines) in terms.items() if lines - rejected}
+    new_vocab = {k: v for k, v in new_vocab.items() if k in kept_terms}
+    report.new_terms = [
+        {"vocabulary": voc, "term": value, "spelling": kept_terms[(voc, value)][0],
+         "rows": len(kept_terms[(voc, value)][1]), "suggestion": new_vocab.get((voc, value))}
+        for voc, value in sorted(kept_terms, key=lambda k: (-len(kept_terms[k][1]), k))]
     for (voc, value), closest in new_vocab.items():
         con.execute(
             "INSERT INTO core.vocabulary_extensions SELECT ?, ?, ?, ? WHERE NOT EXISTS "
@@ -375,8 +473,53 @@ def _reject_sql(con, where_sql: str, column: str | None, value_sql: str, reason_
     con.execute(f"DELETE FROM incoming WHERE {where_sql}", list(params))
 
 
-def _derive_and_check(con, kind: str, present: set[str], import_id: int) -> None:
+# A display name as a key: case and runs of spaces do not matter ("anna  K" = "Anna K").
+NAME_KEY = "lower(regexp_replace(trim({}), '\\s+', ' ', 'g'))"
+
+NAME_MATCH_SQL = f"""
+CREATE OR REPLACE TEMP TABLE name_match AS
+SELECT i._line, i.client_id AS written, count(c.client_id) AS n, min(c.client_id) AS client_id,
+       string_agg(c.client_id, ', ' ORDER BY c.client_id) AS ids
+FROM incoming i LEFT JOIN core.clients c ON {NAME_KEY.format('c.display_name')} = {NAME_KEY.format('i.client_id')}
+WHERE i.client_id NOT IN (SELECT client_id FROM core.clients)
+GROUP BY i._line, i.client_id
+"""
+
+SAME_DAY_SQL = """
+INSERT INTO file_warnings
+SELECT i._line, 'visit_date', strftime(i.visit_date, '%Y-%m-%d'),
+       'possible duplicate: a second visit of client ' || i.client_id || ' on ' || strftime(i.visit_date, '%Y-%m-%d')
+       || ' (' || string_agg(o.what, ', ' ORDER BY o.what) || '); kept, please check'
+FROM incoming i
+JOIN (SELECT client_id, visit_date, visit_id, 'line ' || _line AS what FROM incoming
+      UNION ALL
+      SELECT client_id, visit_date, visit_id, 'visit ' || visit_id || ' already recorded' FROM core.visits) o
+  ON o.client_id = i.client_id AND o.visit_date = i.visit_date AND o.visit_id <> i.visit_id
+GROUP BY i._line, i.client_id, i.visit_date
+"""
+
+
+def _clients_by_name(con, report: FileReport | None) -> None:
+    """A file that names clients by their display name (a therapist's own sheet has no ids): a
+    name that matches exactly one client (case and spacing ignored) becomes that client's id; a
+    name two clients share is rejected with their ids; an unknown one is left to the
+    unknown-client check."""
+    con.execute(NAME_MATCH_SQL)
+    _reject_sql(con, "_line IN (SELECT _line FROM name_match WHERE n > 1)", "client_id", "client_id",
+                "'client ' || client_id || ' matches several clients by name (' || "
+                "(SELECT ids FROM name_match m WHERE m._line = incoming._line) || '); write the client id'")
+    matched = con.execute("SELECT count(*) FROM name_match WHERE n = 1").fetchone()[0]
+    if matched:
+        con.execute("UPDATE incoming SET client_id = m.client_id FROM name_match m WHERE m._line = incoming._line AND m.n = 1")
+        if report is not None:
+            rows = "1 row names its client" if matched == 1 else f"{matched} rows name their client"
+            report.notes.append(f"{rows} by display name: matched to the client's id")
+
+
+def _derive_and_check(con, kind: str, present: set[str], import_id: int, report: FileReport | None = None) -> None:
     cols = {r[0] for r in con.execute("DESCRIBE incoming").fetchall()}
+    if "client_id" in cols and kind != "clients":
+        _clients_by_name(con, report)
     if kind == "visits":
         if "visit_id" not in present:
             con.execute("ALTER TABLE incoming ADD COLUMN visit_id VARCHAR")
@@ -438,6 +581,9 @@ def _derive_and_check(con, kind: str, present: set[str], import_id: int) -> None
     if kind in VISIT_CHILD_KINDS:
         _reject_sql(con, "visit_id NOT IN (SELECT visit_id FROM core.visits)", "visit_id", "visit_id",
                     "'visit_id ' || visit_id || ' is not a known visit; import the visits file first'")
+    if kind == "visits":
+        # The Log a visit form asks about a second visit on the same day; an import says it too.
+        con.execute(SAME_DAY_SQL)
 
 
 def _upsert(con, kind: str, present: set[str], import_id: int) -> tuple[int, int, int]:

@@ -79,14 +79,16 @@ ALIASES: dict[str, tuple[str, ...]] = {
                   "nprs post", "vas post", "pain level after", "final pain"),
     "pain_region": ("region", "pain area", "pain location", "where", "area", "location", "body part"),
     "techniques": ("technique", "techniques used", "modalities", "modality", "treatment", "treatments",
-                   "methods", "what was done"),
+                   "methods", "what was done", "what i did", "what we did", "treatment given", "done",
+                   "techniques applied"),
     "focus_muscles": ("muscles", "muscles treated", "focus", "muscles worked", "target muscles"),
     "client_feedback": ("feedback", "client comments", "client said", "response"),
     "homecare": ("home care", "home exercises", "homework", "exercises given", "self care", "aftercare"),
     "plan": ("next time", "plan for next time", "next visit", "next session", "to do next time"),
     "joint": ("joint", "body part", "area", "region"),
     "movement": ("motion", "direction", "plane"),
-    "degrees": ("rom", "range", "angle", "deg", "range of motion", "value", "measurement"),
+    "degrees": ("rom", "range", "angle", "deg", "range of motion", "value", "measurement", "mm", "degrees mm",
+                "reading", "result"),
     "side": ("left right", "laterality", "l r"),
     "timing": ("when", "pre post", "before after", "time point"),
     "instrument": ("device", "tool", "measured with", "method", "questionnaire", "form", "measure"),
@@ -473,19 +475,38 @@ def _db_vocabularies(db) -> dict | None:
 
 
 def _unknown_clients(chunk: pd.DataFrame, kind: str, present: set[str], db) -> list[tuple[int, str]]:
+    """The import's client checks for the previewed rows: an id or a display name (case and
+    spacing ignored) of exactly one client is fine; a name several clients share, or neither, is
+    what the import will reject."""
     if "client_id" not in present or kind not in ("visits", "self_reports", "outcome_measures"):
         return []
     from pipelines.warehouse.db import read_connection
 
     ids = chunk["client_id"].fillna("").astype(str).str.strip()
-    wanted = sorted({i for i in ids if i})
-    if not wanted:
+    if not any(ids):
         return []
     try:
         with read_connection(db) as con:
-            known = {r[0] for r in con.execute("SELECT client_id FROM core.clients WHERE client_id IN (SELECT unnest(?))",
-                                               [wanted]).fetchall()}
+            clients = con.execute("SELECT client_id, display_name FROM core.clients").fetchall()
     except Exception:
         return []
-    return [(int(line), f"client_id {cid} is not a known client; import the clients file first")
-            for line, cid in zip(chunk["_line"], ids) if cid and cid not in known]
+    known = {cid for cid, _ in clients}
+    by_name: dict[str, list[str]] = {}
+    for cid, name in clients:
+        by_name.setdefault(_name_key(name), []).append(cid)
+    out = []
+    for line, cid in zip(chunk["_line"], ids):
+        if not cid or cid in known:
+            continue
+        owners = sorted(by_name.get(_name_key(cid), []))
+        if len(owners) > 1:
+            out.append((int(line), f"client {cid} matches several clients by name ({', '.join(owners)}); "
+                                   "write the client id"))
+        elif not owners:
+            out.append((int(line), f"client_id {cid} is not a known client; import the clients file first"))
+    return out
+
+
+def _name_key(name) -> str:
+    """A display name as the importer matches it (pipelines.ingest.importer.NAME_KEY)."""
+    return re.sub(r"\s+", " ", str(name or "").strip()).lower()

@@ -38,15 +38,19 @@ class Field:
     hi: float | None = None
     step: float | None = None  # 0.5 for pain, 1 for integers
     vocab: V.Vocabulary | None = None
-    # "reject": unknown values are rejected (with the closest match as a suggestion).
-    # "extend": unknown values are accepted as practice-defined entries unless they look
-    #           like a typo of a known entry, which is rejected with the suggestion --
-    #           whichever loses less (DESIGN.md "Vocabularies").
+    # "reject": a closed list (side, yes/no, status): an unknown value is an error, rejected
+    #           with the closest match as a suggestion.
+    # "extend": an open vocabulary (techniques, muscles, regions, joints, movements): an unknown
+    #           value never costs its row.  It is kept as the practice's own term and flagged with
+    #           its closest known entry, even when it looks like a typo of one; the therapist maps
+    #           it ("same as ...") or keeps it, on the Import page or later.
     unknown: str = "reject"
     default: str | None = None
+    # A 0-10 score as people write it: "7/10" is 7; a range "6-7" is its midpoint, flagged.
+    score10: bool = False
 
 
-PAIN = Field("number", lo=0, hi=10, step=0.5)
+PAIN = Field("number", lo=0, hi=10, step=0.5, score10=True)
 
 FIELDS: dict[str, dict[str, Field]] = {
     "clients": {
@@ -81,8 +85,8 @@ FIELDS: dict[str, dict[str, Field]] = {
         "visit_id": Field("text", required=True),
         "client_id": Field("text", required=True),
         "visit_date": Field("date", required=True),
-        "joint": Field("vocab", required=True, vocab=V.JOINTS),
-        "movement": Field("vocab", required=True, vocab=V.MOVEMENTS),
+        "joint": Field("vocab", required=True, vocab=V.JOINTS, unknown="extend"),
+        "movement": Field("vocab", required=True, vocab=V.MOVEMENTS, unknown="extend"),
         "degrees": Field("number", required=True),  # bounds depend on joint and movement
         "side": Field("vocab", vocab=V.SIDES, default="none"),
         "timing": Field("vocab", vocab=V.ROM_TIMING, default="pre"),
@@ -92,7 +96,7 @@ FIELDS: dict[str, dict[str, Field]] = {
     "self_reports": {
         "client_id": Field("text", required=True),
         "reported_at": Field("timestamp", required=True),
-        "pain": Field("number", required=True, lo=0, hi=10, step=0.5),
+        "pain": Field("number", required=True, lo=0, hi=10, step=0.5, score10=True),
         "region": Field("vocab", vocab=V.REGIONS, unknown="extend"),
         "did_homecare": Field("vocab", vocab=V.YES_NO),
         "pgic": Field("number", lo=1, hi=7, step=1),
@@ -105,7 +109,7 @@ FIELDS: dict[str, dict[str, Field]] = {
         "muscle": Field("vocab", required=True, vocab=V.MUSCLES, unknown="extend"),
         "side": Field("vocab", vocab=V.SIDES, default="none"),
         "referral_region": Field("vocab", vocab=V.REGIONS, unknown="extend"),
-        "tenderness": Field("number", lo=0, hi=10, step=0.5),
+        "tenderness": Field("number", lo=0, hi=10, step=0.5, score10=True),
         "released": Field("vocab", vocab=V.RELEASED),
     },
     "outcome_measures": {
@@ -125,6 +129,14 @@ class ChunkResult:
     warnings: pd.DataFrame  # _line, column, value, message
     new_vocab: dict[tuple[str, str], str | None] = field(default_factory=dict)  # (vocabulary, value) -> closest
     date_evidence: dict[str, int] = field(default_factory=dict)
+    # (vocabulary, value) -> (the spelling as written, the kept lines that use it)
+    new_terms: dict[tuple[str, str], tuple[str, set[int]]] = field(default_factory=dict)
+
+
+# A cell of a per-technique column ("TrP", "MFR" ...) that says the technique was used, or was not.
+TICKS = {"x", "yes", "y", "✓", "✔", "☑", "true", "1", "done", "*"}
+NO_TICKS = {"", "no", "n", "false", "0", "-", "–"}
+TECHNIQUE_COLUMN = "technique:"  # prefix of a per-technique column's contract name
 
 
 class _Collector:
@@ -246,6 +258,7 @@ def validate_chunk(kind: str, chunk: pd.DataFrame, *, day_first: bool = True,
     col = _Collector(lines)
     clean = pd.DataFrame({"_line": lines})
     new_vocab: dict[tuple[str, str], str | None] = {}
+    term_rows: dict[tuple[str, str], tuple[str, set]] = {}  # (vocabulary, value) -> (spelling, row labels)
     now = pd.Timestamp(today()) + pd.Timedelta(days=1)
     evidence = {"day_first": 0, "month_first": 0, "ambiguous": 0}
 
@@ -256,6 +269,10 @@ def validate_chunk(kind: str, chunk: pd.DataFrame, *, day_first: bool = True,
     if long_.any():
         col.reject(long_, None, "", "the row has more cells than the header (" + shape.str.slice(5) + " extra); a value probably contains an unquoted delimiter")
 
+    tick_columns = [c for c in chunk.columns if str(c).startswith(TECHNIQUE_COLUMN)]
+    if kind == "visits" and tick_columns:
+        chunk = _merge_technique_columns(col, chunk, tick_columns)
+        present = present | {"techniques"}
     for name, spec in specs.items():
         if name not in present:
             continue
@@ -266,6 +283,8 @@ def validate_chunk(kind: str, chunk: pd.DataFrame, *, day_first: bool = True,
         if spec.kind == "text":
             clean[name] = text.where(~empty, None)
         elif spec.kind == "number":
+            if spec.score10:
+                text = _read_score10(col, name, text)
             clean[name] = _check_number(col, name, text, empty, spec)
         elif spec.kind in ("date", "timestamp"):
             ev = date_order_evidence(text)
@@ -279,10 +298,10 @@ def validate_chunk(kind: str, chunk: pd.DataFrame, *, day_first: bool = True,
             clean[name] = parsed.dt.normalize() if spec.kind == "date" else parsed
         elif spec.kind == "vocab":
             voc = (vocabularies or {}).get(spec.vocab.name + ":" + name, spec.vocab)
-            clean[name] = _check_vocab(col, name, text, empty, spec, voc, new_vocab)
+            clean[name] = _check_vocab(col, name, text, empty, spec, voc, new_vocab, term_rows)
         elif spec.kind == "vocab_list":
             voc = (vocabularies or {}).get(spec.vocab.name + ":" + name, spec.vocab)
-            clean[name] = _check_vocab_list(col, name, text, spec, voc, new_vocab)
+            clean[name] = _check_vocab_list(col, name, text, spec, voc, new_vocab, term_rows)
         if spec.default is not None and name in clean:
             clean[name] = clean[name].where(clean[name].notna(), spec.default)
     for name, spec in specs.items():
@@ -308,9 +327,56 @@ def validate_chunk(kind: str, chunk: pd.DataFrame, *, day_first: bool = True,
     # Warnings on rows that were rejected anyway would only be noise.
     warnings = warnings[~warnings["_line"].isin(bad_lines)]
     # A new vocabulary entry counts only if a row that was kept uses it.
-    kept_values = {V.normalise(v) for v in warnings["value"].tolist()}
-    new_vocab = {k: v for k, v in new_vocab.items() if k[1] in kept_values}
-    return ChunkResult(clean.reset_index(drop=True), rejects, warnings, new_vocab, evidence)
+    line_of = dict(zip(chunk.index, lines))
+    new_terms = {}
+    for key, (spelling, labels) in term_rows.items():
+        kept = {int(line_of[i]) for i in labels} - bad_lines
+        if kept:
+            new_terms[key] = (spelling, kept)
+    new_vocab = {k: v for k, v in new_vocab.items() if k in new_terms}
+    return ChunkResult(clean.reset_index(drop=True), rejects, warnings, new_vocab, evidence, new_terms)
+
+
+def _merge_technique_columns(col: _Collector, chunk: pd.DataFrame, tick_columns: list[str]) -> pd.DataFrame:
+    """A column per technique ("TrP", "MFR", "Stretch") ticked with x / yes / ✓ / TRUE: the ticked
+    ones join the row's technique list.  A cell that is neither a tick nor blank/no is rejected,
+    never guessed."""
+    chunk = chunk.copy()
+    base = chunk["techniques"].fillna("").astype(str) if "techniques" in chunk else pd.Series("", index=chunk.index)
+    parts = [base]
+    for c in tick_columns:
+        technique = c[len(TECHNIQUE_COLUMN):]
+        cell = chunk[c].fillna("").astype(str).str.strip()
+        low = cell.str.lower()
+        ticked = low.isin(TICKS)
+        odd = ~ticked & ~low.isin(NO_TICKS)
+        col.reject(odd, c, cell, lambda t, tech=technique: ("column " + tech.replace("_", " ") + ": '" + t
+                                                             + "' is not a tick (x, yes, ✓) or blank"))
+        parts.append(pd.Series(np.where(ticked, technique, ""), index=chunk.index))
+    chunk["techniques"] = pd.concat(parts, axis=1).apply(lambda r: "; ".join(v for v in r if v), axis=1)
+    return chunk
+
+
+# "7/10", "7 / 10", "7.5/10" -> the score; "6-7", "6 – 7", "6 to 7" -> a range.
+_OUT_OF_10 = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*/\s*10\s*$")
+_RANGE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(?:-|–|—|to)\s*(\d+(?:[.,]\d+)?)\s*$")
+
+
+def _read_score10(col: _Collector, name: str, text: pd.Series) -> pd.Series:
+    """A 0-10 score as therapists write it: "7/10" is 7; a range "6-7" is read as its midpoint
+    (6.5) and flagged, so the row is kept and the reading is visibly an estimate."""
+    out_of = text.str.extract(_OUT_OF_10)[0]
+    text = text.where(out_of.isna(), out_of)
+    rng = text.str.extract(_RANGE)
+    is_range = rng[0].notna()
+    if is_range.any():
+        lo = pd.to_numeric(rng[0].str.replace(",", "."), errors="coerce")
+        hi = pd.to_numeric(rng[1].str.replace(",", "."), errors="coerce")
+        mid = ((lo + hi) / 2).map(lambda x: f"{x:g}" if pd.notna(x) else "")
+        col.warn(is_range & (lo <= hi), name, text,
+                 lambda t: name + " " + t + " is a range; read as its midpoint " + mid[t.index] + ", please check")
+        text = text.where(~(is_range & (lo <= hi)), mid)
+    return text
 
 
 def _check_number(col: _Collector, name: str, text: pd.Series, empty: pd.Series, spec: Field) -> pd.Series:
@@ -337,8 +403,9 @@ def _resolve_unique(values: pd.Series, voc: V.Vocabulary) -> dict[str, V.Resolut
     return {v: voc.resolve(v) for v in pd.unique(values) if v != ""}
 
 
-def _check_vocab(col, name, text, empty, spec, voc, new_vocab) -> pd.Series:
+def _check_vocab(col, name, text, empty, spec, voc, new_vocab, term_rows) -> pd.Series:
     canonical, reason, warn = _judge_values(_resolve_unique(text, voc), name, spec, voc, new_vocab, _unknown_reason)
+    _note_terms(term_rows, voc, text, warn)
     mapped = text.map(canonical)
     if reason:
         bad = text.isin(list(reason))
@@ -356,10 +423,11 @@ def _judge_values(res: dict[str, V.Resolution], name: str, spec: Field, voc: V.V
     for raw, r in res.items():
         if r.known:
             canonical[raw] = r.canonical
-        elif spec.unknown == "extend" and not r.likely_typo:
+        elif spec.unknown == "extend" and V.normalise(raw):
             canonical[raw] = V.normalise(raw)
             new_vocab[(voc.name, V.normalise(raw))] = r.suggestion
-            warn[raw] = f"new {voc.name} '{raw}' accepted as a practice-defined entry (closest known: {r.suggestion})"
+            warn[raw] = (f"new {voc.name} '{raw}' kept as the practice's own term (closest known: "
+                         f"{(r.suggestion or '—').replace('_', ' ')}); choose 'same as' on the Import page if it is")
         else:
             reason[raw] = unknown_reason(name, raw, r, voc)
     return canonical, reason, warn
@@ -378,11 +446,38 @@ def _unknown_reason(name: str, raw: str, r: V.Resolution, voc: V.Vocabulary) -> 
     return f"{name} '{raw}' is not a known {voc.name} (closest: '{r.suggestion}')"
 
 
-def _check_vocab_list(col, name, text, spec, voc, new_vocab) -> pd.Series:
-    items = text.str.split(r"\s*[;,|]\s*", regex=True)
-    exploded = items.explode()
-    exploded = exploded[exploded.notna() & (exploded.str.strip() != "")].str.strip()
+def _note_terms(term_rows: dict, voc: V.Vocabulary, values: pd.Series, warn: dict) -> None:
+    """Remember which rows use each new term (the importer counts them once rejects are known)."""
+    for raw in warn:
+        key = (voc.name, V.normalise(raw))
+        spelling, labels = term_rows.setdefault(key, (raw, set()))
+        labels.update(values.index[values == raw].tolist())
+
+
+# A list as therapists write it: "TrP; MFR", "TrP, MFR", "TrP + MFR", "Swedish / deep tissue",
+# "heat & stretch", "MFR and PNF".  An item known as a whole ("heat/cold", "hold and relax")
+# is one entry; only an item that is not is split on the softer separators.
+LIST_SEPARATORS = r"\s*[;,|]\s*"
+SOFT_SEPARATORS = re.compile(r"\s*(?:[+/&]|\band\b)\s*", re.IGNORECASE)
+
+
+def split_list(text: pd.Series, voc: V.Vocabulary) -> pd.Series:
+    """One row per item (index = the cell's row), empty items dropped."""
+    items = text.str.split(LIST_SEPARATORS, regex=True).explode()
+    items = items[items.notna() & (items.str.strip() != "")].str.strip()
+    whole = {v: voc.resolve(v).known for v in pd.unique(items)}
+    soft = items[~items.map(whole).astype(bool)]
+    if len(soft):
+        parts = soft.str.split(SOFT_SEPARATORS, regex=True).explode()
+        parts = parts[parts.notna() & (parts.str.strip() != "")].str.strip()
+        items = pd.concat([items[items.map(whole).astype(bool)], parts]).sort_index(kind="stable")
+    return items
+
+
+def _check_vocab_list(col, name, text, spec, voc, new_vocab, term_rows) -> pd.Series:
+    exploded = split_list(text, voc)
     mapping, reason, warn = _judge_values(_resolve_unique(exploded, voc), name, spec, voc, new_vocab, _list_item_reason)
+    _note_terms(term_rows, voc, exploded, warn)
     if reason:
         bad_items = exploded[exploded.isin(list(reason))]
         first_bad = bad_items.groupby(level=0).first()
@@ -421,13 +516,14 @@ def _check_rom_bounds(col: _Collector, clean: pd.DataFrame, chunk: pd.DataFrame)
     deg = clean["degrees"]
     text = chunk["degrees"].astype(str).str.strip()
     label = clean["joint"].fillna("") + " " + clean["movement"].fillna("").str.replace("_", " ")
+    unit = pd.Series([V.rom_unit(*k) for k in keys], index=clean.index)
     out = deg.notna() & ((deg < lo) | (deg > hi))
     col.reject(out, "degrees", text, lambda t: "degrees " + t + " is not plausible for " + label[t.index] + " (allowed "
-               + lo[t.index].map(_fmt_num) + "–" + hi[t.index].map(_fmt_num) + "°)")
+               + lo[t.index].map(_fmt_num) + "–" + hi[t.index].map(_fmt_num) + unit[t.index] + ")")
     beyond = deg.notna() & ~out & (deg > flag)
     norm = pd.Series([V.ROM_NORMS[k].normal if k in V.ROM_NORMS else np.nan for k in keys], index=clean.index)
     col.warn(beyond, "degrees", text, lambda t: "degrees " + t + " is well beyond the normal " + norm[t.index].map(_fmt_num)
-             + "° for " + label[t.index] + "; kept, please check")
+             + unit[t.index] + " for " + label[t.index] + "; kept, please check")
     unknown_pair = clean["joint"].notna() & clean["movement"].notna() & pd.Series([k not in V.ROM_NORMS for k in keys], index=clean.index)
     col.warn(unknown_pair, "movement", clean["movement"].fillna(""), lambda t: "no normative value for " + label[t.index] + "; kept without a reference")
 
