@@ -26,7 +26,7 @@ VIEWPORT = {"width": 1366, "height": 900}
 
 # True once the page shows this client (``?client=`` in the address), the run has ended and every
 # chart is drawn.
-_DRAWN = """(clientId) => {
+DRAWN_JS = """(clientId) => {
     const app = document.querySelector("[data-testid='stApp']");
     if (!app || app.dataset.testConnectionState !== 'CONNECTED' || app.dataset.testScriptState !== 'notRunning') return false;
     if (!new URLSearchParams(location.search).get('client') || new URLSearchParams(location.search).get('client') !== clientId) return false;
@@ -94,7 +94,7 @@ def chromium() -> Iterator:
 
 
 def wait_drawn(page, client_id: str, timeout_ms: float = 120_000) -> None:
-    page.wait_for_function(_DRAWN, arg=client_id, polling=20, timeout=timeout_ms)
+    page.wait_for_function(DRAWN_JS, arg=client_id, polling=20, timeout=timeout_ms)
 
 
 def open_client(page, url: str, client_id: str) -> float:
