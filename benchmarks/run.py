@@ -72,6 +72,7 @@ KINDS = ["clients", "visits", "rom", "self_reports", "trigger_points", "outcome_
 LEGACY_DIRS = {"practice": "practice-solo", "clinic": "practice-clinic", "network": "practice-network"}
 # The technique analysis timed as queries.techniques_ms ("module:function", called with the db path).
 TECHNIQUE_ANALYSIS = "pipelines.techniques.model:technique_report"
+WRITES = 20  # writes per median (writes.checkin_ms, writes.visit_save_ms)
 PAGES = {"client": "app_pages/client_progress.py", "overview": "app_pages/practice_overview.py",
          "techniques": "app_pages/techniques.py"}
 
@@ -353,8 +354,81 @@ def child_pages(db: str, client_id: str, repeat: int, pages: str) -> dict:
     return out
 
 
+def _write_client(db: str) -> str:
+    """The client with most visits (the writes go to a busy client's rows)."""
+    import duckdb
+
+    con = duckdb.connect(db, read_only=True)
+    try:
+        return con.execute("SELECT client_id FROM marts.client_summary ORDER BY n_visits DESC, client_id LIMIT 1").fetchone()[0]
+    finally:
+        con.close()
+
+
+def child_writes(db: str, n: int) -> dict:
+    """``n`` check-ins and ``n`` saved visits through the functions the app calls, each its own
+    write transaction (open, migrate check, write, marts, commit, checkpoint, close)."""
+    import datetime as dt
+
+    from pipelines.entry.forms import VisitEntry, save_visit
+    from pipelines.sharing.checkin import record_checkin
+
+    client_id = _write_client(db)
+    start = dt.datetime.now().replace(microsecond=0) - dt.timedelta(days=n + 1)
+    checkins, visits = [], []
+    for i in range(n):
+        t0 = time.perf_counter()
+        result = record_checkin(client_id, {"pain": i % 10, "note": "benchmark"}, db=db, source="link",
+                                reported_at=start + dt.timedelta(days=i, hours=20))
+        checkins.append(time.perf_counter() - t0)
+        assert result.ok, result.errors
+    for i in range(n):
+        entry = VisitEntry(client_id=client_id, visit_date=(start + dt.timedelta(days=i)).date(), pain_pre=6, pain_post=4,
+                           techniques=["trigger_point", "stretching"], pressure=3, therapist="Bench",
+                           rom=[{"joint": "cervical", "movement": "rotation", "side": "left",
+                                 "degrees_pre": 55, "degrees_post": 62}],
+                           trigger_points=[{"muscle": "scalenes", "side": "left", "tenderness": 6}])
+        t0 = time.perf_counter()
+        save_visit(entry, db=db)
+        visits.append(time.perf_counter() - t0)
+    return {"client_id": client_id, "checkin_ms": _median_ms(checkins), "visit_save_ms": _median_ms(visits),
+            "checkin_runs_ms": [c * 1000 for c in checkins], "visit_save_runs_ms": [v * 1000 for v in visits],
+            "peak_rss_mb": _rss_mb()}
+
+
+def child_browser(db: str, repeat: int) -> dict:
+    """Headless Chromium against ``knotwork serve``: open a client (a new session each time) until
+    every chart is drawn; then, in the last session, pick other clients."""
+    import duckdb
+
+    from browser import VIEWPORT, chromium, open_client, served, switch_client
+
+    con = duckdb.connect(db, read_only=True)
+    busy = con.execute("SELECT client_id, display_name FROM marts.client_summary ORDER BY n_visits DESC, client_id "
+                       "LIMIT ?", [repeat + 1]).fetchall()
+    con.close()
+    loads, switches = [], []
+    with tempfile.TemporaryDirectory() as home, served(db, home) as (url, _), chromium() as browser:
+        first = None
+        for i in range(repeat + 1):  # the first load also starts the server's Python: reported apart
+            page = browser.new_page(viewport=VIEWPORT)
+            took = open_client(page, url, busy[i % len(busy)][0])
+            if first is None:
+                first = took
+            else:
+                loads.append(took)
+            if i < repeat:
+                page.close()
+        for i in range(repeat):
+            cid, name = busy[i % len(busy)]
+            switches.append(switch_client(page, cid, f"{name} ({cid})"))
+    return {"client_load_ms": _median_ms(loads), "client_switch_ms": _median_ms(switches),
+            "first_load_ms": first * 1000, "client_load_runs_ms": [x * 1000 for x in loads],
+            "client_switch_runs_ms": [x * 1000 for x in switches]}
+
+
 CHILDREN = {"ingest": child_ingest, "raw": child_raw, "queries": child_queries, "techniques": child_techniques,
-            "pandas": child_pandas, "pages": child_pages}
+            "pandas": child_pandas, "pages": child_pages, "writes": child_writes, "browser": child_browser}
 
 
 # ---------------------------------------------------------------------------
@@ -565,6 +639,16 @@ def main(argv: list[str] | None = None) -> None:
         "ingest": result["ingest"]["peak_rss_mb"], "raw_duckdb": result["ingest"]["raw_duckdb_peak_rss_mb"],
         "queries": q["peak_rss_mb"], "technique_analysis": t["peak_rss_mb"], "pandas_baseline": p["peak_rss_mb"],
         "dashboard_client_and_overview": pg["peak_rss_mb"], "dashboard_techniques": pt["peak_rss_mb"]}
+    b = run_child("browser", db, repeat)
+    say(f"browser: client load {b['client_load_ms']:.0f} ms, switch {b['client_switch_ms']:.0f} ms")
+    result["browser"] = {**b, "measures": "headless Chromium against knotwork serve; client_load = navigate to "
+                         "?client=ID in a new session until every chart is drawn (median; the server's first load "
+                         "apart), client_switch = pick another client in the same session until its charts are drawn"}
+    # Last: the writes add rows to the busiest client (20 check-ins, 20 visits).
+    w = run_child("writes", db, WRITES)
+    say(f"writes: check-in {w['checkin_ms']:.0f} ms, visit save {w['visit_save_ms']:.0f} ms")
+    result["writes"] = {**w, "n": WRITES, "measures": "median of in-process writes through record_checkin / "
+                        "save_visit, each its own transaction (connection, write, marts, commit, checkpoint)"}
     result["database_mb"] = round(db.stat().st_size / 1024 ** 2, 1)
     result["total_s"] = time.perf_counter() - t_start
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

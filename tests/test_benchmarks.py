@@ -42,6 +42,8 @@ def test_every_field_of_the_issue_is_there(result):
         "queries": ["client_ms", "techniques_ms"],
         "pandas_baseline": ["client_ms", "techniques_ms"],
         "pages": ["client_ms", "overview_ms", "techniques_ms"],
+        "writes": ["checkin_ms", "visit_save_ms"],
+        "browser": ["client_load_ms", "client_switch_ms"],
     }.items():
         for field in fields:
             value = res[section][field]
@@ -71,6 +73,13 @@ def test_rates_and_medians_follow_from_the_raw_runs(result):
         runs = res["pages"]["runs"][page]
         assert res["pages"][f"{page}_ms"] == pytest.approx(statistics.median(runs["cold_runs_ms"]))
         assert runs["charts"] > 0, page
+    w = res["writes"]
+    assert len(w["checkin_runs_ms"]) == len(w["visit_save_runs_ms"]) == w["n"] == 20
+    assert w["checkin_ms"] == pytest.approx(statistics.median(w["checkin_runs_ms"]))
+    assert w["visit_save_ms"] == pytest.approx(statistics.median(w["visit_save_runs_ms"]))
+    b = res["browser"]
+    assert b["client_load_ms"] == pytest.approx(statistics.median(b["client_load_runs_ms"]))
+    assert b["client_switch_ms"] == pytest.approx(statistics.median(b["client_switch_runs_ms"]))
     by_process = res["peak_rss_mb_by_process"]
     assert res["peak_rss_mb"] == max(by_process["dashboard_client_and_overview"], by_process["dashboard_techniques"])
     assert all(v > 0 for v in by_process.values())

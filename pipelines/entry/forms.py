@@ -436,7 +436,9 @@ def save_visit(entry: VisitEntry, db=None, visit_id: str | None = None, actor: s
             after = visit_snapshot(con, vid)
             action = "insert" if visit_id is None else "update"
             _audit(con, action, "visits", vid, before, after, actor)
-            rebuild_marts(con)
+            # The visit's client now and, when an edit moved it, before: both clients' marts change.
+            touched = {visit["client_id"]} | ({before["client_id"]} if before else set())
+            rebuild_marts(con, {"visits", "rom", "trigger_points"}, clients=touched)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -463,7 +465,7 @@ def delete_visit(visit_id: str, db=None, actor: str | None = None) -> Saved:
             for table in ("rom", "trigger_points", "visits"):
                 con.execute(f"DELETE FROM core.{table} WHERE visit_id = ?", [visit_id])
             _audit(con, "delete", "visits", visit_id, before, None, actor)
-            rebuild_marts(con)
+            rebuild_marts(con, {"visits", "rom", "trigger_points"}, clients=[before["client_id"]])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -575,7 +577,7 @@ def save_client(entry: ClientEntry, db=None, editing: bool = False, actor: str |
             _record_vocab(con, new_vocab)
             action = "update" if editing else "insert"
             _audit(con, action, "clients", cid, before, client_snapshot(con, cid), actor)
-            rebuild_marts(con)
+            rebuild_marts(con, {"clients"}, clients=[cid])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -734,7 +736,7 @@ def save_questionnaire(entry: QuestionnaireEntry, db=None, actor: str | None = N
                 [cid, taken, inst, *values, None if total is None else float(total)])
             _audit(con, "update" if before else "insert", "outcome_measures", key, before,
                    _questionnaire_snapshot(con, cid, taken, inst), actor)
-            rebuild_marts(con)
+            rebuild_marts(con, {"outcome_measures"}, clients=[cid])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -754,7 +756,7 @@ def delete_questionnaire(client_id: str, taken_on: Any, instrument: str, db=None
             con.execute("DELETE FROM core.outcome_measures WHERE client_id = ? AND taken_on = ? AND instrument = ?",
                         [client_id, taken, instrument])
             _audit(con, "delete", "outcome_measures", key, before, None, actor)
-            rebuild_marts(con)
+            rebuild_marts(con, {"outcome_measures"}, clients=[client_id])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -462,7 +462,8 @@ def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping
     con.execute(f"CREATE OR REPLACE TABLE staging.{kind} AS SELECT *{exclude} FROM incoming")
     if progress:
         progress(rows, "rebuilding the marts")
-    rebuild_marts(con, {kind})
+    touched = [r[0] for r in con.execute("SELECT client_id FROM temp.touched_clients").fetchall()]
+    rebuild_marts(con, {kind}, clients=touched)
 
 
 def _reject_sql(con, where_sql: str, column: str | None, value_sql: str, reason_sql: str, params=()) -> None:
@@ -612,6 +613,7 @@ def _upsert(con, kind: str, present: set[str], import_id: int) -> tuple[int, int
                     ELSE 'unchanged' END AS _status
         FROM incoming i LEFT JOIN core.{kind} c ON {join}""")
     counts = dict(con.execute("SELECT _status, count(*) FROM classified GROUP BY _status").fetchall())
+    _note_touched_clients(con, kind, core_cols, join)
     con.execute(f"""
         DELETE FROM core.{kind} c
         WHERE EXISTS (SELECT 1 FROM classified i WHERE i._status = 'updated' AND {join})""")
@@ -622,6 +624,21 @@ def _upsert(con, kind: str, present: set[str], import_id: int) -> tuple[int, int
         SELECT {col_list}, ?, _line, now() FROM classified WHERE _status IN ('inserted', 'updated')""",
                 [import_id])
     return counts.get("inserted", 0), counts.get("updated", 0), counts.get("unchanged", 0)
+
+
+def _note_touched_clients(con, kind: str, core_cols: list[str], join: str) -> None:
+    """``temp.touched_clients``: the clients whose core rows this file inserts or changes (for an
+    updated visit also the client it belonged to before), so only their mart rows are refreshed."""
+    if "client_id" in core_cols:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE touched_clients AS
+            SELECT client_id FROM classified WHERE _status <> 'unchanged'
+            UNION SELECT c.client_id FROM core.{kind} c JOIN classified i ON {join} WHERE i._status = 'updated'""")
+    else:  # ROM and trigger points belong to a client through their visit
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE touched_clients AS
+            SELECT DISTINCT client_id FROM core.visits
+            WHERE visit_id IN (SELECT visit_id FROM classified WHERE _status <> 'unchanged')""")
 
 
 def ingest_files(paths: list[str | Path], db=None, kind: str | None = None, rename=None, mapping_name=None,

@@ -132,7 +132,7 @@ def record_checkin(client_id: str, values: dict, db=None, source: str = "link",
             audit.record(con, "insert", "self_reports", f"{client_id}|{r['reported_at']}", after=r,
                          actor=audit.CLIENT_LINK if source == "link" else None, client_id=client_id,
                          detail="pain check-in" + (f": {r['pain']:g}/10" if r.get("pain") is not None else ""))
-            rebuild_marts(con, changed={"self_reports"})  # only the marts that read core.self_reports
+            rebuild_marts(con, changed={"self_reports"}, clients=[client_id])  # this client's self-report rows
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

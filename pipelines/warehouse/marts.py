@@ -1,17 +1,29 @@
-"""Rebuild the marts from core.
+"""Keep the marts in step with core, inside the same transaction as the write that changed core.
 
-Marts are plain tables, rebuilt inside the same transaction as the write that
-changed core, so a reader never sees core and marts disagree.  Each mart is one
+Marts are plain tables, so a reader never sees core and marts disagree.  Each mart is one
 ``SELECT`` in ``sql/marts/<name>.sql``, named by its grain.
 
-Only the marts that depend (directly or through other marts) on the core tables
-a write touched are rebuilt; dependencies are read from the SQL itself
-(``core.<table>`` and ``marts.<name>`` references), so a new mart needs no
-bookkeeping beyond its place in ``MART_ORDER``.
+Two ways to bring a mart up to date, one SQL text for both:
 
-Each mart table carries a fingerprint of the SQL that built it (as its table comment); a
-mart built by older SQL (a Knotwork upgrade changed its columns or sort order) is rebuilt,
-with the marts that read it, at the next write, whatever that write changed.
+* **Refresh (incremental)**: a write that knows which clients it touched (a check-in, a saved
+  visit, an import of a few rows) replaces only those clients' rows.  The mart's own SQL runs
+  with every ``core.<table>`` / ``marts.<name>`` it reads narrowed to those clients
+  (:data:`CLIENT_SCOPE`), and its output replaces the clients' old rows.  This is exact because
+  no client-grain mart mixes clients: every window, join and aggregate is within one client.
+  Practice-level marts (``practice_weekly``, one row per week) are refreshed for the weeks the
+  touched clients' visits fall in, before and after the write (:data:`WEEK_SCOPE`).
+* **Rebuild (full)**: ``CREATE OR REPLACE`` from the whole of core, stored sorted by client.
+  Used when a mart is missing, when it was built by other SQL or before the latest migration
+  (its fingerprint, kept as the table comment, differs), when the caller does not say which
+  clients it touched, and when a write touches so many clients that one pass over everything is
+  cheaper than narrowing (:data:`INCREMENTAL_MAX_SHARE`; it also restores the client sort order
+  that small refreshes, appended at the end, slowly wear down).
+
+Only the marts that depend (directly or through other marts) on the core tables a write touched
+are brought up to date; dependencies are read from the SQL itself (``core.<table>`` and
+``marts.<name>`` references), so a new mart needs no bookkeeping beyond its place in
+``MART_ORDER`` and, for a mart that is not one row set per client, its grain in
+:data:`WEEK_GRAIN`.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ import hashlib
 import re
 from functools import lru_cache
 from importlib import resources
+from typing import Iterable
 
 import duckdb
 
@@ -27,7 +40,35 @@ import duckdb
 MART_ORDER = ("rom_changes", "visit_outcomes", "client_progress", "technique_use", "client_summary",
               "self_reports", "trigger_points", "outcome_measures", "practice_weekly")
 
+# Marts with one row per calendar week (``week_start``), practice-wide; every other mart has a
+# ``client_id`` column and each client's rows depend on that client's core rows only.
+WEEK_GRAIN = frozenset({"practice_weekly"})
+
+# A write touching more than this share of the practice's clients rebuilds instead of refreshing:
+# narrowing every source to most of the practice costs more than reading it whole (an initial
+# import, a full visits export re-imported).
+INCREMENTAL_MAX_SHARE = 0.2
+
 _REF = re.compile(r"\b(core|marts)\.([a-z_]+)\b")
+_COMMENT = re.compile(r"--[^\n]*")
+
+_IN_SCOPE = "client_id IN (SELECT client_id FROM temp._kw_scope_clients)"
+_VISIT_IN_SCOPE = f"visit_id IN (SELECT visit_id FROM core.visits WHERE {_IN_SCOPE})"
+# How each relation a client-grain mart reads is narrowed to the touched clients.  ROM and
+# trigger points name their visit, not their client.
+CLIENT_SCOPE = {"core.rom": _VISIT_IN_SCOPE, "core.trigger_points": _VISIT_IN_SCOPE}
+CLIENT_SCOPE_DEFAULT = _IN_SCOPE
+# A week-grain mart reads the visits of the touched weeks, plus the practice's first and last
+# visit so its calendar (first to last week) stays the whole practice's; only the touched weeks'
+# rows and weeks new to the calendar are kept from its output.
+WEEK_SCOPE = ("CAST(date_trunc('week', visit_date) AS DATE) IN (SELECT week_start FROM temp._kw_scope_weeks) "
+              "OR visit_date IN (SELECT min(visit_date) FROM marts.visit_outcomes "
+              "UNION ALL SELECT max(visit_date) FROM marts.visit_outcomes)")
+_WEEKS_OF_CLIENTS = f"""
+    INSERT INTO temp._kw_scope_weeks
+    SELECT DISTINCT CAST(date_trunc('week', visit_date) AS DATE) FROM marts.visit_outcomes WHERE {_IN_SCOPE}"""
+_LATEST_MIGRATION = "SELECT max(name) FROM meta.migrations"
+_MART_COMMENTS = "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'marts'"
 
 
 @lru_cache(maxsize=None)
@@ -48,8 +89,10 @@ def mart_sources(name: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=None)
-def mart_fingerprint(name: str) -> str:
-    return "knotwork-mart " + hashlib.sha256(mart_sql(name).encode("utf-8")).hexdigest()[:16]
+def mart_fingerprint(name: str, schema: str | None = None) -> str:
+    """Hash of the mart's SQL and of the latest migration it was built after (``schema``)."""
+    text = mart_sql(name) if schema is None else f"{mart_sql(name)}\n-- after {schema}"
+    return "knotwork-mart " + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 @lru_cache(maxsize=None)
@@ -62,6 +105,16 @@ def mart_readers(name: str) -> frozenset[str]:
     return frozenset(out)
 
 
+@lru_cache(maxsize=None)
+def scoped_sql(name: str) -> str:
+    """The mart's SQL with each relation it reads narrowed (see the module docstring)."""
+    def narrow(match: re.Match) -> str:
+        relation = match.group(0)
+        where = WEEK_SCOPE if name in WEEK_GRAIN else CLIENT_SCOPE.get(relation, CLIENT_SCOPE_DEFAULT)
+        return f"(SELECT * FROM {relation} WHERE {where})"
+    return _REF.sub(narrow, _COMMENT.sub("", mart_sql(name)))
+
+
 def marts_to_rebuild(changed: set[str] | None, stale: set[str] = frozenset()) -> list[str]:
     if changed is None:
         return list(MART_ORDER)
@@ -69,14 +122,75 @@ def marts_to_rebuild(changed: set[str] | None, stale: set[str] = frozenset()) ->
     return [m for m in MART_ORDER if mart_sources(m) & changed or m in wanted]
 
 
-def rebuild_marts(con: duckdb.DuckDBPyConnection, changed: set[str] | None = None) -> list[str]:
-    """Rebuild the marts that read any of the ``changed`` core tables (all when None, or when one is missing)."""
-    existing = dict(con.execute(
-        "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall())
-    stale = {m for m in MART_ORDER if m in existing and existing[m] != mart_fingerprint(m)}
-    names = list(MART_ORDER) if not set(MART_ORDER) <= set(existing) else marts_to_rebuild(changed, stale)
+def rebuild_marts(con: duckdb.DuckDBPyConnection, changed: set[str] | None = None,
+                  clients: Iterable[str] | None = None) -> list[str]:
+    """Bring up to date the marts that read any of the ``changed`` core tables (all when None).
+
+    With ``clients`` (the ids whose core rows this write inserted, changed or deleted, before and
+    after: a visit moved to another client names both) those marts are refreshed for these
+    clients only; without it, or where a mart is missing or stale, they are rebuilt.  Returns the
+    marts touched, in order."""
+    schema = con.execute(_LATEST_MIGRATION).fetchone()[0]
+    existing = dict(con.execute(_MART_COMMENTS).fetchall())
+    stale = {m for m in MART_ORDER if m in existing and existing[m] != mart_fingerprint(m, schema)}
+    if not set(MART_ORDER) <= set(existing):
+        names, full = list(MART_ORDER), set(MART_ORDER)
+    else:
+        names = marts_to_rebuild(changed, stale)
+        full = set(stale).union(*(mart_readers(m) for m in stale)) if stale else set()
+    scope = None if clients is None else sorted(set(clients))
+    if scope is not None and len(scope) > INCREMENTAL_MAX_SHARE * _client_count(con):
+        scope = None
+    if scope is None:
+        full = set(names)
+    refreshed = [m for m in names if m not in full]
+    weeks = any(m in WEEK_GRAIN for m in refreshed)
+    if refreshed:
+        _open_scope(con, scope, weeks)
     for name in names:
-        con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS {mart_sql(name)}")
-        # Literal, not a bound parameter: DuckDB's COMMENT ON takes no parameters; the value is a hex digest.
-        con.execute(f"COMMENT ON TABLE marts.{name} IS '{mart_fingerprint(name)}'")
+        if name in full:
+            con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS {mart_sql(name)}")
+            # Literal, not a bound parameter: DuckDB's COMMENT ON takes no parameters; the value is a hex digest.
+            con.execute(f"COMMENT ON TABLE marts.{name} IS '{mart_fingerprint(name, schema)}'")
+        elif name in WEEK_GRAIN:
+            _refresh_weeks(con, name)
+        else:
+            con.execute(f"DELETE FROM marts.{name} WHERE {_IN_SCOPE}")
+            con.execute(f"INSERT INTO marts.{name} BY NAME {scoped_sql(name)}")
+        if name == "visit_outcomes" and weeks:
+            con.execute(_WEEKS_OF_CLIENTS)  # the weeks the touched clients' visits are in now
+    if refreshed:
+        con.execute("DROP TABLE temp._kw_scope_clients")
+        con.execute("DROP TABLE IF EXISTS temp._kw_scope_weeks")
     return names
+
+
+def _client_count(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("SELECT count(*) FROM core.clients").fetchone()[0]
+
+
+def _open_scope(con: duckdb.DuckDBPyConnection, clients: list[str], weeks: bool) -> None:
+    """The touched clients as a temp table (one bound list) and, for week-grain marts, the weeks
+    their visits were in before this refresh."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _kw_scope_clients AS SELECT unnest(?::VARCHAR[]) AS client_id",
+                [clients])
+    if weeks:
+        con.execute("CREATE OR REPLACE TEMP TABLE _kw_scope_weeks (week_start DATE)")
+        con.execute(_WEEKS_OF_CLIENTS)
+
+
+def _refresh_weeks(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Replace the touched weeks' rows, drop weeks now outside the practice's calendar, add weeks
+    new to it (the scoped SQL computes the calendar from the practice's first and last visit)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _kw_week_rows AS {scoped_sql(name)}")
+    con.execute(f"""
+        DELETE FROM marts.{name}
+        WHERE week_start IN (SELECT week_start FROM temp._kw_scope_weeks)
+           OR week_start NOT IN (SELECT week_start FROM temp._kw_week_rows)""")
+    con.execute(f"""
+        INSERT INTO marts.{name} BY NAME
+        SELECT * FROM temp._kw_week_rows
+        WHERE week_start IN (SELECT week_start FROM temp._kw_scope_weeks)
+           OR week_start NOT IN (SELECT week_start FROM marts.{name})
+        ORDER BY week_start""")
+    con.execute("DROP TABLE temp._kw_week_rows")
