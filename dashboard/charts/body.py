@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
-from plotly.subplots import make_subplots
 
 from dashboard.charts.progress import GREY, OKABE_ITO, pretty
 from pipelines.ingest.anatomy import BODY_HEIGHT, BODY_WIDTH, VIEWS, Place, load_anatomy
@@ -111,7 +110,7 @@ def _fmt(value) -> str:
     return "—" if value is None or pd.isna(value) else f"{float(value) + 0.0:g}"  # + 0.0: never "-0"
 
 
-def _region_traces(fig: go.Figure, regions: pd.DataFrame, places: Mapping[str, str], col: int) -> None:
+def _region_traces(out: list, regions: pd.DataFrame, places: Mapping[str, str], col: int) -> None:
     anatomy = load_anatomy()
     view = VIEWS[col - 1]
     for row in regions.itertuples():
@@ -131,16 +130,15 @@ def _region_traces(fig: go.Figure, regions: pd.DataFrame, places: Mapping[str, s
         known = pain is not None and not pd.isna(pain)
         color = sample_colorscale(PAIN_SCALE, [min(max(float(pain), 0.0), 10.0) / 10])[0] if known else "#E0E0E0"
         detail = getattr(row, "detail", "") or ""
-        fig.add_trace(go.Scatter(
+        out.append(_trace(col,
             x=xs, y=ys, mode="lines", fill="toself", fillcolor=color, opacity=0.8,
             line=dict(color=OKABE_ITO["vermillion"] if known else GREY, width=1),
             hoveron="fills", hoverinfo="text", showlegend=False,
             text=f"{term_label(row.region)}: pain {_fmt(pain)}/10" + (f" · {detail}" if detail else ""),
-            meta={"kind": "pain_region", "region": row.region, "pain": float(pain) if known else None}),
-            row=1, col=col)
+            meta={"kind": "pain_region", "region": row.region, "pain": float(pain) if known else None}))
 
 
-def _referral_traces(fig: go.Figure, points: pd.DataFrame, places: Mapping[str, str], col: int) -> None:
+def _referral_traces(out: list, points: pd.DataFrame, places: Mapping[str, str], col: int) -> None:
     """Each recorded referral zone as a dashed outline on the trigger point's side."""
     anatomy = load_anatomy()
     view = VIEWS[col - 1]
@@ -159,16 +157,15 @@ def _referral_traces(fig: go.Figure, points: pd.DataFrame, places: Mapping[str, 
                 xs += ex + [None]
                 ys += ey + [None]
         if xs:
-            fig.add_trace(go.Scatter(
+            out.append(_trace(col,
                 x=xs, y=ys, mode="lines", line=dict(color=REFERRAL_COLOR, width=2, dash="dot"),
                 hoverinfo="text", hoveron="points+fills", showlegend=False,
                 text=f"Referred pain: {term_label(row.referral_region)} ({SIDE_TEXT.get(row.side, row.side)}), "
                      f"from {term_label(row.muscle)}",
-                meta={"kind": "referral", "region": row.referral_region, "side": row.side}),
-                row=1, col=col)
+                meta={"kind": "referral", "region": row.referral_region, "side": row.side}))
 
 
-def _point_traces(fig: go.Figure, points: pd.DataFrame, places: Mapping[str, str], col: int,
+def _point_traces(out: list, points: pd.DataFrame, places: Mapping[str, str], col: int,
                   show_scale: bool) -> None:
     anatomy = load_anatomy()
     view = VIEWS[col - 1]
@@ -193,20 +190,20 @@ def _point_traces(fig: go.Figure, points: pd.DataFrame, places: Mapping[str, str
     if not xs:
         return
     open_ring = [sym == "circle-open" for sym in symbols]
-    fig.add_trace(go.Scatter(
+    out.append(_trace(col,
         x=xs, y=ys, mode="markers", hovertext=hover, hoverinfo="text", customdata=custom, showlegend=False,
         marker=dict(size=15, symbol=symbols, color=[_tender_color(t) for t in colors],
                     # An open ring takes its colour from the line: draw it thick in the tenderness colour.
                     line=dict(color=[_tender_color(t) if o else "#222222" for t, o in zip(colors, open_ring)],
                               width=[4 if o else 1.5 for o in open_ring])),
-        meta={"kind": "trigger_points"}), row=1, col=col)
+        meta={"kind": "trigger_points"}))
     if show_scale and col == 1:  # the tenderness scale, once per figure (an invisible trace carries it)
-        fig.add_trace(go.Scatter(
+        out.append(_trace(col,
             x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
             marker=dict(color=[0], colorscale=TENDERNESS_SCALE, cmin=0, cmax=10, showscale=True,
                         colorbar=dict(title=dict(text="Trigger point tenderness (0–10)", side="top"), orientation="h",
                                       x=0.5, xanchor="center", y=-0.01, yanchor="top", len=0.55, thickness=10)),
-            meta={"kind": "scale"}), row=1, col=col)
+            meta={"kind": "scale"}))
 
 
 def _tenderness_text(value) -> str:
@@ -218,7 +215,7 @@ def _tender_color(value: float) -> str:
     return "#FFFFFF" if pd.isna(value) else sample_colorscale(TENDERNESS_SCALE, [min(max(value, 0.0), 10.0) / 10])[0]
 
 
-def _pick_traces(fig: go.Figure, col: int) -> None:
+def _pick_traces(out: list, col: int) -> None:
     """Every muscle (each side) and region as a clickable point, for marking them in Log a visit."""
     anatomy = load_anatomy()
     view = VIEWS[col - 1]
@@ -235,10 +232,46 @@ def _pick_traces(fig: go.Figure, col: int) -> None:
                         custom.append([kind, key, side])
                         hover.append(f"{item.label}" + (f" ({side})" if kind == "muscle" and side != "none" else "")
                                      + (" · pain region" if kind == "region" else " · trigger point"))
-        fig.add_trace(go.Scatter(
+        out.append(_trace(col,
             x=xs, y=ys, mode="markers", customdata=custom, hovertext=hover, hoverinfo="text", showlegend=False,
             marker=dict(size=11 if kind == "muscle" else 9, symbol=symbol, color=GREY, line=dict(width=1.2)),
-            meta={"kind": "pick", "what": kind}), row=1, col=col)
+            meta={"kind": "pick", "what": kind}))
+
+
+def _trace(col: int, **spec) -> dict:
+    """A scatter trace on the front (col 1) or back (col 2) panel, as a plain dict: the figure is
+    validated once when it is built, which is several times faster than adding traces one by one."""
+    return {"type": "scatter", "xaxis": "x" if col == 1 else "x2", "yaxis": "y" if col == 1 else "y2", **spec}
+
+
+def _body_parts(regions: pd.DataFrame, points: pd.DataFrame, *, zoom: str, title: str, places: Mapping[str, str],
+                pickable: bool, show_scales: bool, height: int | None) -> tuple[list[dict], dict]:
+    (x0, x1), (y0, y1) = ZOOMS[zoom]
+    outlines = _outlines()
+    out: list[dict] = []
+    layout: dict = {"shapes": [], "annotations": []}
+    for col, view in enumerate(VIEWS, start=1):
+        axis = "" if col == 1 else "2"
+        domain = [0.0, 0.49] if col == 1 else [0.51, 1.0]
+        layout["shapes"].append(dict(type="path", path=outlines[view], xref=f"x{axis}", yref=f"y{axis}", layer="below",
+                                     fillcolor=OUTLINE_FILL, line=dict(color=OUTLINE_LINE, width=1.2)))
+        layout["annotations"].append(dict(text=VIEW_TITLES[view], x=sum(domain) / 2, y=1.0, xref="paper",
+                                          yref="paper", xanchor="center", yanchor="bottom", showarrow=False,
+                                          font=dict(size=14)))
+        layout[f"xaxis{axis}"] = dict(domain=domain, range=[x0, x1], visible=False, fixedrange=True)
+        layout[f"yaxis{axis}"] = dict(domain=[0.0, 1.0], range=[y1, y0], visible=False, fixedrange=True,
+                                      scaleanchor=f"x{axis}", scaleratio=1)
+        _region_traces(out, regions, places, col)
+        _referral_traces(out, points, places, col)
+        if pickable:
+            _pick_traces(out, col)
+        _point_traces(out, points, places, col, show_scales)
+    layout.update(
+        title=dict(text=title, x=0, xanchor="left", font=dict(size=15)) if title else None,
+        height=height or (560 if zoom == "body" else 360), margin=dict(l=4, r=4, t=48 if title else 28, b=56),
+        plot_bgcolor="white", paper_bgcolor="white", hovermode="closest", dragmode=False, clickmode="event+select",
+        font=dict(size=12))
+    return out, layout
 
 
 def body_chart(regions: pd.DataFrame, points: pd.DataFrame, *, zoom: str = "body", title: str = "",
@@ -252,28 +285,8 @@ def body_chart(regions: pd.DataFrame, points: pd.DataFrame, *, zoom: str = "body
     ``referral_region``.  ``places`` maps a practice's own terms to the known muscle or region
     the therapist placed them at.  ``pickable`` adds every muscle and region as a clickable point.
     """
-    places = places or {}
-    (x0, x1), (y0, y1) = ZOOMS[zoom]
-    outlines = _outlines()
-    fig = make_subplots(rows=1, cols=2, subplot_titles=[VIEW_TITLES[v] for v in VIEWS], horizontal_spacing=0.02)
-    for col, view in enumerate(VIEWS, start=1):
-        axis = "" if col == 1 else str(col)
-        fig.add_shape(type="path", path=outlines[view], xref=f"x{axis}", yref=f"y{axis}", layer="below",
-                      fillcolor=OUTLINE_FILL, line=dict(color=OUTLINE_LINE, width=1.2))
-        _region_traces(fig, regions, places, col)
-        _referral_traces(fig, points, places, col)
-        if pickable:
-            _pick_traces(fig, col)
-        _point_traces(fig, points, places, col, show_scales)
-        fig.update_xaxes(range=[x0, x1], visible=False, row=1, col=col, fixedrange=True)
-        fig.update_yaxes(range=[y1, y0], visible=False, row=1, col=col, fixedrange=True,
-                         scaleanchor=f"x{axis}", scaleratio=1)
-    fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left", font=dict(size=15)) if title else None,
-        height=height or (560 if zoom == "body" else 360), margin=dict(l=4, r=4, t=48 if title else 28, b=56),
-        plot_bgcolor="white", paper_bgcolor="white", hovermode="closest", dragmode=False, clickmode="event+select",
-        font=dict(size=12))
-    return fig
+    return go.Figure(*_body_parts(regions, points, zoom=zoom, title=title, places=places or {}, pickable=pickable,
+                                  show_scales=show_scales, height=height))
 
 
 def practice_body_chart(regions: pd.DataFrame, muscles: pd.DataFrame, *, zoom: str = "body", title: str = "",
@@ -281,19 +294,20 @@ def practice_body_chart(regions: pd.DataFrame, muscles: pd.DataFrame, *, zoom: s
     """Where a practice's clients hurt (``regions``: region, n_clients, share) and which trigger points
     are found most (``muscles``: muscle, side, n_clients): regions shaded by share of clients,
     markers sized by how many clients had a trigger point there."""
+    places = places or {}
     shaded = pd.DataFrame({"region": regions["region"], "pain": 10 * regions["share"] / max(regions["share"].max(), 1e-9),
                            "detail": [f"{n} client{'s' if n != 1 else ''} ({s:.0%})"
                                       for n, s in zip(regions["n_clients"], regions["share"])]})
-    fig = body_chart(shaded, muscles.iloc[0:0].assign(visit_date=pd.NaT), zoom=zoom, title=title, places=places,
-                     show_scales=False)
-    for trace in fig.data:  # the region hover says clients, not pain
-        if trace.meta and trace.meta.get("kind") == "pain_region":
-            trace.text = trace.text.split(": pain")[0] + ": " + trace.text.split(" · ", 1)[-1]
+    out, layout = _body_parts(shaded, pd.DataFrame(columns=["muscle", "side", "visit_date"]), zoom=zoom, title=title,
+                              places=places, pickable=False, show_scales=False, height=None)
+    for trace in out:  # the region hover says clients, not pain
+        if trace["meta"]["kind"] == "pain_region":
+            trace["text"] = trace["text"].split(": pain")[0] + ": " + trace["text"].split(" · ", 1)[-1]
     most = max(int(muscles["n_clients"].max()), 1) if len(muscles) else 1
     for col, view in enumerate(VIEWS, start=1):
         xs, ys, sizes, hover, custom = [], [], [], [], []
         for row in muscles.itertuples():
-            for place in (p for p in _muscle_places(row.muscle, places or {}) if p.view == view):
+            for place in (p for p in _muscle_places(row.muscle, places) if p.view == view):
                 for x in _xs(place, row.side):
                     xs.append(x)
                     ys.append(place.y)
@@ -302,8 +316,8 @@ def practice_body_chart(regions: pd.DataFrame, muscles: pd.DataFrame, *, zoom: s
                                  f"<br>Trigger points found in {row.n_clients} client{'s' if row.n_clients != 1 else ''}")
                     custom.append([row.muscle, row.side, int(row.n_clients)])
         if xs:
-            fig.add_trace(go.Scatter(
-                x=xs, y=ys, mode="markers", hovertext=hover, hoverinfo="text", customdata=custom, showlegend=False,
-                marker=dict(size=sizes, color=OKABE_ITO["blue"], opacity=0.75, line=dict(color="white", width=1)),
-                meta={"kind": "practice_trigger_points"}), row=1, col=col)
-    return fig
+            out.append(_trace(col, x=xs, y=ys, mode="markers", hovertext=hover, hoverinfo="text", customdata=custom,
+                              showlegend=False, meta={"kind": "practice_trigger_points"},
+                              marker=dict(size=sizes, color=OKABE_ITO["blue"], opacity=0.75,
+                                          line=dict(color="white", width=1))))
+    return go.Figure(out, layout)
