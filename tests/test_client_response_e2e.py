@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pipelines.techniques import trial as tr
-from tests.test_e2e_browser import CHROMIUM, browser, server, wait_for_app  # noqa: F401 (fixtures)
+from tests.test_e2e_browser import CHROMIUM, browser, server, wait_for_app  # noqa: F401 (browser, server: fixtures)
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed at /usr/bin/chromium"),
+]
 
 
 def _pick(page, label: str, typed: str) -> None:
