@@ -77,3 +77,12 @@ def test_band_is_drawn_on_the_client_pain_chart(sample_db, monkeypatch):
     assert dash.decode(mid["y"]) == pytest.approx(expected["expected"].to_numpy())
     words = {course.AHEAD: "ahead of expected", course.AS_EXPECTED: "as expected", course.BEHIND: "behind expected"}
     assert f"**{words[course.standing(expected)]}**" in dash.texts(at.markdown)
+
+
+def test_every_clients_standing_at_once_matches_one_at_a_time(sample_db):
+    visits = course.load_visits(sample_db)
+    model = course.fit(visits)
+    every = course.latest_standings(model, visits)
+    assert len(every) > 30 and set(every) <= {course.AHEAD, course.AS_EXPECTED, course.BEHIND}
+    for client_id in every.index[:12]:
+        assert every[client_id] == course.standing(course.client_course(model, visits, client_id))

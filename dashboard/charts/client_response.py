@@ -13,7 +13,7 @@ from dashboard.charts.progress import COLORS, _layout, fmt_points, pretty
 from pipelines.techniques.client_response import HELPS, WORSE
 
 VERDICT_COLORS = {HELPS: COLORS["improvement"], WORSE: COLORS["worse"]}
-RELIEF_X = "Extra relief with the technique (points on 0–10; < 0 = more pain)"
+RELIEF_X = "Extra relief with it (points; < 0 = more pain)"
 
 
 def client_response_chart(rows: pd.DataFrame, title: str = "This client's response to each technique") -> go.Figure:

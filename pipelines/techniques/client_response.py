@@ -167,12 +167,20 @@ def _identifiable(X: np.ndarray, order: list[int]) -> tuple[list[int], dict[int,
     intercept is part of that: it was used exactly when those were not)."""
     kept = [0]
     aliased: dict[int, tuple[list[int], bool]] = {}
+    # Gram-Schmidt on the kept columns: a column whose part orthogonal to them is ~0 adds no rank
+    # (one projection per column instead of a rank computation of the whole matrix each time).
+    basis = np.empty((X.shape[0], X.shape[1]))
+    basis[:, 0] = X[:, 0] / np.linalg.norm(X[:, 0])
     for j in order:
-        trial = X[:, kept + [j]]
-        if np.linalg.matrix_rank(trial, tol=1e-8) == len(kept) + 1:
+        x = X[:, j]
+        q = basis[:, :len(kept)]
+        r = x - q @ (q.T @ x)
+        size = np.sqrt(r @ r)
+        if size > 1e-8 * max(np.sqrt(x @ x), 1.0):
+            basis[:, len(kept)] = r / size
             kept.append(j)
         else:
-            coef, *_ = np.linalg.lstsq(X[:, kept], X[:, j], rcond=None)
+            coef, *_ = np.linalg.lstsq(X[:, kept], x, rcond=None)
             aliased[j] = ([kept[i] for i in range(1, len(kept)) if abs(coef[i]) > 1e-8], abs(coef[0]) > 1e-8)
     return kept, aliased
 
@@ -241,8 +249,10 @@ def fit_practice(visits: pd.DataFrame) -> PracticeFit:
     regions = (dict(zip(visits["client_id"], visits["complaint_region"])) if "complaint_region" in visits
                else {})
     reasons: dict[str, str] = {}
-    for c, g in visits.groupby("client_id"):
-        reason = _client_reason(len(g), int(g["pain_change"].notna().sum()), int(ok[g.index].sum()))
+    counts = pd.DataFrame({"client_id": visits["client_id"], "pain": visits["pain_change"].notna(), "ok": ok}) \
+        .groupby("client_id").agg(n=("ok", "size"), pain=("pain", "sum"), ok=("ok", "sum"))
+    for c, n, pain, n_ok in counts.itertuples():
+        reason = _client_reason(int(n), int(pain), int(n_ok))
         if reason:
             reasons[c] = reason
     data = visits[ok].reset_index(drop=True)

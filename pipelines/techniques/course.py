@@ -172,3 +172,17 @@ def calibration(visits: pd.DataFrame, folds: int = 5, seed: int = 0) -> dict[str
             inside.append((y >= band["low"].to_numpy()) & (y <= band["high"].to_numpy()))
     flags = np.concatenate(inside)
     return {"coverage": float(flags.mean()), "n_readings": int(len(flags)), "n_clients": int(len(clients))}
+
+
+def latest_standings(model: CourseModel, visits: pd.DataFrame) -> pd.Series:
+    """Every client's standing at their latest scored visit (client_id -> ahead of / as / behind
+    expected), all at once: for a "behind expected" flag in practice-wide lists."""
+    later = _later(visits).sort_values(["client_id", "visit_number"]).groupby("client_id").tail(1)
+    if later.empty:
+        return pd.Series(dtype=object)
+    mid = _design(later, model.regions, model.age_bands) @ model.coef
+    q = np.array([model.quantiles[b] for b in _bucket(later["k"].to_numpy(float))]).reshape(-1, 2)
+    low, high = np.clip(mid + q[:, 0], 0, 10), np.clip(mid + q[:, 1], 0, 10)
+    y = later["pain_pre"].to_numpy(float)
+    where = np.where(y < low, AHEAD, np.where(y > high, BEHIND, AS_EXPECTED))
+    return pd.Series(where, index=later["client_id"].to_numpy(), name="standing")
