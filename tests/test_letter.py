@@ -193,3 +193,17 @@ def test_the_letter_downloads_from_the_client_page_in_a_browser(server, browser,
     with read_connection(db) as con:
         details = [r[0] for r in con.execute("select detail from meta.audit where action = 'export'").fetchall()]
     assert any(d.startswith(f"physician letter of {cid}, PDF (A4)") for d in details), details
+
+
+def test_values_from_the_database_are_escaped_in_the_letter(sample_db_copy):
+    from pipelines.warehouse.db import write_connection
+    from pipelines.warehouse.marts import rebuild_marts
+
+    with write_connection(sample_db_copy) as con:
+        con.execute("UPDATE core.clients SET display_name = '<script>alert(1)</script>', "
+                    "primary_complaint = '<img src=x onerror=alert(2)>' WHERE client_id = 'C0002'")
+        con.execute("UPDATE core.visits SET homecare = '<b>stretch</b>' WHERE client_id = 'C0002'")
+        rebuild_marts(con)
+    html = build_letter_html(sample_db_copy, "C0002", today=TODAY)
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html and "<b>stretch</b>" not in html
