@@ -189,9 +189,10 @@ def letter_body(f: LetterFacts, today: dt.date) -> str:
     parts.append(f"<section class=\"keep\"><h2>Trigger point findings</h2>{_trigger_points(f)}</section>")
     tech = ", ".join(f"{esc(name.replace('_', ' '))} ({n})" for name, n in f.techniques) or "none recorded"
     parts.append(f"<h2>Treatment</h2><p>Techniques (visits): {tech}.</p>")
-    parts.append("<h2>Plan</h2><ul>" + "".join(f"<li>{esc(line)}</li>" for line in f.plan) + "</ul>")
     signer = esc(f.practice["therapist"]) if f.practice["therapist"] else "The treating therapist"
-    parts.append(f"<p>Kind regards,<br>{signer}</p>")
+    # The plan and the signature stay together: a second page never starts with "Kind regards" alone.
+    parts.append("<section class=\"keep\"><h2>Plan</h2><ul>" + "".join(f"<li>{esc(line)}</li>" for line in f.plan)
+                 + f"</ul><p>Kind regards,<br>{signer}</p></section>")
     notes = "".join(f"<li>{esc(s)}</li>" for s in f.sources)
     parts.append(f"<footer class=\"keep\"><ol>{notes}</ol><p>MIC = minimal important change; MDC = minimal "
                  "detectable change. Observational practice records, not a controlled study.</p></footer>")

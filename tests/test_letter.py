@@ -16,6 +16,7 @@ from pipelines.clinical.change import pain_status
 from pipelines.ingest.importer import ingest_files
 from pipelines.warehouse.db import read_connection
 from tests.conftest import write_csv
+from tests.test_e2e_browser import browser, server  # noqa: F401  (fixtures)
 from tests.test_reports import _pdf_pages, needs_chromium, needs_poppler
 
 TODAY = dt.date(2026, 12, 1)
@@ -163,3 +164,46 @@ def test_client_page_offers_the_letter(sample_db, clients, monkeypatch):
     assert "Letter to the physician" in [h.value for h in at.subheader]
     assert any("practice name" in c.value for c in at.caption)  # the sample practice has no [practice] set
     assert [r.value for r in at.radio if r.key == "cp_letter_paper"] == ["A4"]
+
+
+@pytest.mark.browser
+@needs_chromium
+@needs_poppler
+def test_the_letter_downloads_from_the_client_page_in_a_browser(server, browser, tmp_path, clients):
+    """A therapist opens Client progress in Chromium, clicks the letter button and gets a 1-2 page PDF
+    for that client, and the export is in the audit log."""
+    from tests.test_e2e_browser import wait_for_app
+
+    url, db = server
+    cid = clients["long"]
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(f"{url}/?client={cid}")
+    wait_for_app(page, 60_000)
+    button = page.get_by_role("button", name="Download letter (PDF, A4)")
+    button.scroll_into_view_if_needed()
+    with page.expect_download(timeout=120_000) as download:
+        button.click()
+    pdf = tmp_path / download.value.suggested_filename
+    download.value.save_as(pdf)
+    assert pdf.name.startswith("letter-") and pdf.read_bytes()[:5] == b"%PDF-"
+    pages = _pdf_pages(pdf)
+    with read_connection(db) as con:
+        name = con.execute("select display_name from core.clients where client_id = ?", [cid]).fetchone()[0]
+    assert 1 <= len(pages) <= 2 and f"Progress report: {name}" in re.sub(r"\s+", " ", pages[0])
+    with read_connection(db) as con:
+        details = [r[0] for r in con.execute("select detail from meta.audit where action = 'export'").fetchall()]
+    assert any(d.startswith(f"physician letter of {cid}, PDF (A4)") for d in details), details
+
+
+def test_values_from_the_database_are_escaped_in_the_letter(sample_db_copy):
+    from pipelines.warehouse.db import write_connection
+    from pipelines.warehouse.marts import rebuild_marts
+
+    with write_connection(sample_db_copy) as con:
+        con.execute("UPDATE core.clients SET display_name = '<script>alert(1)</script>', "
+                    "primary_complaint = '<img src=x onerror=alert(2)>' WHERE client_id = 'C0002'")
+        con.execute("UPDATE core.visits SET homecare = '<b>stretch</b>' WHERE client_id = 'C0002'")
+        rebuild_marts(con)
+    html = build_letter_html(sample_db_copy, "C0002", today=TODAY)
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html and "<b>stretch</b>" not in html

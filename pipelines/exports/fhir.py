@@ -81,9 +81,9 @@ def _datetime(value) -> str | None:
     if value is None or value is pd.NaT:
         return None
     ts = pd.Timestamp(value)
-    # Knotwork stores local practice time without a zone; FHIR needs one once a time is given,
-    # so a time of day is written as recorded, marked UTC only when it carries no zone at all.
-    return ts.isoformat() if ts.tzinfo else ts.strftime("%Y-%m-%dT%H:%M:%S") + "Z"
+    # Knotwork stores the practice computer's local time without a zone; FHIR needs one once a time
+    # is given, so the time is written as recorded with that computer's UTC offset on that date.
+    return ts.isoformat() if ts.tzinfo else ts.to_pydatetime().replace(microsecond=0).astimezone().isoformat()
 
 
 def _words(value: str | None) -> str:
