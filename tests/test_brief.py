@@ -239,3 +239,11 @@ def test_inbox_lists_unseen_check_ins_until_the_clients_page_is_opened_and_survi
     assert record_checkin("MIA", {"pain": 5, "note": "Headache back"}, db=practice, source="link").ok
     again = run(page=PRACTICE_PAGE)
     assert _inbox_clients(again) == ["MIA"] and "Headache back" in text(again)
+
+
+def test_log_a_visit_shows_what_was_planned_last_time(practice):
+    at = run(client="MIA", page=LOG_PAGE)
+    assert "**Planned last time**" in "\n".join(i.value for i in at.info)
+    assert PLAN in "\n".join(i.value for i in at.info)
+    bo = run(client="BO", page=LOG_PAGE)  # no plan written: no reminder
+    assert not [i for i in bo.info if "Planned last time" in i.value]
