@@ -192,7 +192,7 @@ def unseen_through(brief: dict[str, pd.DataFrame]):
 
 def actions(db: str, client_id: str, name: str) -> None:
     """Log a visit, Show to client, Make a private link, Report: each for this client."""
-    with st.container(horizontal=True, key="brief_actions"):
+    with st.container(horizontal=True, vertical_alignment="center", key="brief_actions"):
         st.page_link("app_pages/log_visit.py", label="Log a visit", query_params={"client": client_id},
                      icon=":material/edit_note:")
         if st.button("Show to client", icon=":material/tablet:", key="cp_present", type="tertiary"):
