@@ -239,3 +239,42 @@ def test_inbox_lists_unseen_check_ins_until_the_clients_page_is_opened_and_survi
     assert record_checkin("MIA", {"pain": 5, "note": "Headache back"}, db=practice, source="link").ok
     again = run(page=PRACTICE_PAGE)
     assert _inbox_clients(again) == ["MIA"] and "Headache back" in text(again)
+
+
+def test_log_a_visit_shows_what_was_planned_last_time(practice):
+    at = run(client="MIA", page=LOG_PAGE)
+    assert "**Planned last time**" in "\n".join(i.value for i in at.info)
+    assert PLAN in "\n".join(i.value for i in at.info)
+    bo = run(client="BO", page=LOG_PAGE)  # no plan written: no reminder
+    assert not [i for i in bo.info if "Planned last time" in i.value]
+
+
+def test_the_client_hears_the_same_status_in_words_that_match_the_numbers(practice):
+    from dashboard.client_facing.view import load_client, summarise
+    from dashboard.reports import build_report_html
+
+    mia = summarise(load_client(practice, "MIA"), as_of=TODAY)
+    assert mia.status == "clinically important improvement" and mia.tone == "good"
+    assert "now usually about 3 out of 10, down from 7" in mia.headline
+    assert "\u201cmuch improved\u201d" in mia.headline
+    assert "6 yesterday (a check-in), above your usual 2–3: a flare-up" in mia.headline
+    assert "One harder day does not change the overall picture" in mia.headline
+    assert "change the plan" not in mia.headline
+    assert "rated it in the room" in mia.session_line
+    assert "change most people notice" not in mia.rule_text and "Farrar" in mia.rule_text
+    # Bo: 5 then 5, no change inside the measurement error: nobody asks to change the plan.
+    bo = summarise(load_client(practice, "BO"), as_of=TODAY)
+    assert bo.status == "no important change"
+    assert "change the plan" not in bo.headline and "about the same" in bo.headline
+    html = build_report_html(practice, "MIA", today=TODAY)
+    assert "now usually about 3 out of 10" in html and "a flare-up" in html
+
+
+def test_show_to_client_from_the_client_page_opens_that_clients_own_view(practice):
+    at = run(client="MIA")
+    at.button(key="cp_present").click().run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Your progress"]
+    shown = text(at)
+    assert "Mia Flare" in shown and "Bo Quiet" not in shown
+    assert "now usually about 3 out of 10" in shown

@@ -19,7 +19,9 @@ from dashboard.state import CLIENT_KEY
 from dashboard.body_frames import practice_places
 from dashboard.charts import progress as charts
 from dashboard.components import body_picker as picker
+from dashboard.components import brief
 
+from dashboard.queries import brief as brief_queries
 from dashboard.queries import entry as eq
 
 from dashboard.queries import therapist as queries
@@ -175,6 +177,7 @@ if editing:
                 ss["lv_reset"] = "deleted"
                 st.rerun()
 else:
+    brief.plan_reminder(brief_queries.client_brief(db, ver, client_id))
     same_day = recent[pd.to_datetime(recent["visit_date"]).dt.date == visit_date] if len(recent) else recent
     if len(same_day):
         st.warning(f"{md(names[client_id])} already has a visit on {visit_date:%d %b %Y}. Saving adds a second visit that "

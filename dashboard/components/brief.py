@@ -192,7 +192,7 @@ def unseen_through(brief: dict[str, pd.DataFrame]):
 
 def actions(db: str, client_id: str, name: str) -> None:
     """Log a visit, Show to client, Make a private link, Report: each for this client."""
-    with st.container(horizontal=True, key="brief_actions"):
+    with st.container(horizontal=True, vertical_alignment="center", key="brief_actions"):
         st.page_link("app_pages/log_visit.py", label="Log a visit", query_params={"client": client_id},
                      icon=":material/edit_note:")
         if st.button("Show to client", icon=":material/tablet:", key="cp_present", type="tertiary"):
@@ -217,3 +217,14 @@ def mark_seen(db: str, client_id: str, brief: dict[str, pd.DataFrame]) -> None:
         mark_checkins_seen(client_id, through, db=db)
     except DatabaseBusy:
         pass
+
+
+def plan_reminder(brief: dict[str, pd.DataFrame]) -> None:
+    """On Log a visit: what was planned last time, so the therapist sees it while filling in this one."""
+    visit = brief["last_visit"]
+    plan = _text(visit["plan"].iloc[0]) if len(visit) else None
+    if plan is None:
+        return
+    day = pd.Timestamp(visit["visit_date"].iloc[0])
+    short = plan if len(plan) <= SHORT_CHARS else plan[:SHORT_CHARS].rsplit(" ", 1)[0] + " …"
+    st.info(f"**Planned last time** ({day.day} {day:%b %Y}): {md(short)}", icon=":material/flag:")

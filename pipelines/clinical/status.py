@@ -61,7 +61,7 @@ VISIT, CHECK_IN = "visit", "check-in"
 FLARE_UP, GOOD_DAY, AS_USUAL = "flare-up", "good day", "as usual"
 
 COLUMNS = ["client_id", "status", "baseline", "baseline_date", "level", "level_low", "level_high", "n_level",
-           "level_readings", "change", "pct_change", "reliable_change", "reliable", "persistent_rise",
+           "change", "pct_change", "reliable_change", "reliable", "persistent_rise",
            "latest", "latest_at", "latest_source", "usual", "usual_low", "usual_high", "n_usual", "latest_vs_usual",
            "n_readings", "missing"]
 
@@ -102,36 +102,40 @@ def current_status(readings: pd.DataFrame, baselines: pd.DataFrame, settings: di
     worse_points = float(threshold(settings, "pain.worse_points"))
     mdc = float(threshold(settings, "pain.mdc"))
 
-    base = baselines[["client_id", "baseline", "baseline_date"]].drop_duplicates("client_id").copy()
+    base = baselines[["client_id", "baseline", "baseline_date"]].drop_duplicates("client_id").reset_index(drop=True)
     base["baseline"] = pd.to_numeric(base["baseline"], errors="coerce").astype(float)
     base["baseline_date"] = pd.to_datetime(base["baseline_date"])
-    r = readings[readings["pain"].notna() & readings["client_id"].isin(base["client_id"])].copy()
-    r["at"] = pd.to_datetime(r["at"])
-    r["pain"] = r["pain"].astype(float)
-    n_all = r.groupby("client_id").size()
-    r = r.merge(base[["client_id", "baseline_date"]], on="client_id", how="left")
+    # Clients as positions 0..n-1: grouping and joining on integers, not on 100,000 text ids.
+    key = pd.Index(base["client_id"].astype(object)).get_indexer(readings["client_id"].astype(object))
+    keep = (key >= 0) & readings["pain"].notna().to_numpy()
+    r = pd.DataFrame({"k": key[keep], "at": pd.to_datetime(readings["at"]).to_numpy()[keep],
+                      "pain": readings["pain"].to_numpy(dtype=float, na_value=np.nan)[keep],
+                      "is_visit": (readings["source"] == VISIT).to_numpy(dtype=bool)[keep]})
+    n_all = pd.Series(np.bincount(r["k"], minlength=len(base)))
     # Readings after the baseline day; with no baseline every reading counts toward the level.
-    r = r[r["baseline_date"].isna() | (r["at"].dt.normalize() > r["baseline_date"])]
-    r = r.sort_values(["client_id", "at", "source"], kind="stable")
-    r["back"] = r.groupby("client_id").cumcount(ascending=False)  # 0 = the latest reading
+    first_day = base["baseline_date"].to_numpy()[r["k"].to_numpy()]
+    r = r[pd.isna(first_day) | (r["at"].dt.normalize().to_numpy() > first_day)]
+    # On the same instant a visit counts as later than a check-in (as the practice readings query orders them).
+    r = r.sort_values(["k", "at", "is_visit"], kind="stable")
+    r["back"] = r.groupby("k").cumcount(ascending=False)  # 0 = the latest reading
 
-    g_level = r[r["back"] < LEVEL_READINGS].groupby("client_id")["pain"]
-    g_usual = r[(r["back"] >= 1) & (r["back"] <= USUAL_READINGS)].groupby("client_id")["pain"]
-    latest = r[r["back"] == 0].set_index("client_id")
-    last_two = r[r["back"] < 2].merge(base[["client_id", "baseline"]], on="client_id")
-    rising = (last_two["pain"] >= last_two["baseline"] + worse_points - 1e-9).groupby(last_two["client_id"]).sum()
+    g_level = r[r["back"] < LEVEL_READINGS].groupby("k")["pain"]
+    g_usual = r[(r["back"] >= 1) & (r["back"] <= USUAL_READINGS)].groupby("k")["pain"]
+    latest = r[r["back"] == 0].set_index("k")
+    last_two = r[r["back"] < 2]
+    high = last_two["pain"].to_numpy() >= base["baseline"].to_numpy()[last_two["k"].to_numpy()] + worse_points - 1e-9
+    rising = pd.Series(high).groupby(last_two["k"].to_numpy()).sum()
 
-    out = base.set_index("client_id")
+    out = base.copy()
     out["level"] = g_level.median()
     out["n_level"] = g_level.size()
-    out["level_readings"] = g_level.apply(lambda s: [float(x) for x in s])
     out["usual"] = g_usual.median()
     out["usual_low"] = g_usual.min()
     out["usual_high"] = g_usual.max()
     out["n_usual"] = g_usual.size()
     out["latest"] = latest["pain"]
     out["latest_at"] = latest["at"]
-    out["latest_source"] = latest["source"]
+    out["latest_source"] = latest["is_visit"].map({True: VISIT, False: CHECK_IN})
     out["n_readings"] = n_all
     out["n_level"] = out["n_level"].fillna(0).astype(int)
     out["n_usual"] = out["n_usual"].fillna(0).astype(int)
@@ -146,7 +150,7 @@ def current_status(readings: pd.DataFrame, baselines: pd.DataFrame, settings: di
     out["pct_change"] = np.where(has & (out["baseline"] > 0), out["change"] / out["baseline"] * 100, np.nan)
     out["reliable_change"] = RCI_Z95 * sem * np.sqrt(1.0 + factor ** 2)
     out["reliable"] = has & (out["change"].abs() >= out["reliable_change"] - 1e-9)
-    out["persistent_rise"] = has & (rising.reindex(out.index).fillna(0) >= 2)
+    out["persistent_rise"] = has & (rising.reindex(out.index).fillna(0).to_numpy() >= 2)
 
     anchor = pd.Series(pain_status(out["baseline"], out["level"], settings), index=out.index, dtype=object)
     status = pd.Series(PAIN_NO_CHANGE, index=out.index, dtype=object)
@@ -162,7 +166,7 @@ def current_status(readings: pd.DataFrame, baselines: pd.DataFrame, settings: di
                                       np.where(gap >= mdc - 1e-9, FLARE_UP,
                                                np.where(gap <= -mdc + 1e-9, GOOD_DAY, AS_USUAL)))
     out["missing"] = [_missing(b, n_lv, n) for b, n_lv, n in zip(out["baseline"], out["n_level"], out["n_readings"])]
-    return out.reset_index()[COLUMNS]
+    return out[COLUMNS]
 
 
 def _missing(baseline: float, n_level: int, n_readings: int) -> str | None:
