@@ -17,20 +17,13 @@ from dashboard import metrics
 from dashboard.access import start_presentation
 from dashboard.client_facing.view import region_words
 from dashboard.reports import report_filename, report_html_download
+from dashboard.text import md
 from pipelines.clinical.change import PAIN_CLINICALLY_IMPORTANT, PAIN_SOME, PAIN_WORSE
 from pipelines.clinical.settings import threshold_source
 from pipelines.clinical.status import fmt, latest_words
 from pipelines.entry.inbox import mark_checkins_seen
 from pipelines.warehouse.audit import DASHBOARD
 from pipelines.warehouse.db import DatabaseBusy
-
-
-def md(text) -> str:
-    """Text from the database shown as Markdown: the characters Markdown would act on, escaped."""
-    out = str(text)
-    for ch in "\\`*_[]<>#|~$":
-        out = out.replace(ch, "\\" + ch)
-    return out
 
 
 def _signed(x: float) -> str:

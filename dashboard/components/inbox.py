@@ -9,7 +9,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard.components.brief import md
+from dashboard.text import md
 from pipelines.clinical.status import fmt
 
 # Links drawn; the count above says how many clients there are in all.
