@@ -102,7 +102,8 @@ def _pain(f: LetterFacts) -> str:
     pct = f", {fmt(p.pct_change, 0, signed=True)} %" if p.pct_change is not None else ""
     reliable = ("a reliable change" if p.reliable else "within measurement error (not a reliable change)")
     out = [f"<p>NPRS before the visit: <strong>{fmt(p.baseline)}/10</strong> ({fdate(p.baseline_date)}) → "
-           f"<strong>{fmt(p.current)}/10</strong> ({fdate(p.current_date)}): change {fmt(p.change, signed=True)} "
+           f"<strong>{fmt(p.current)}/10</strong> (current level: median of the last {p.n_level} readings, visits and "
+           f"check-ins, to {fdate(p.current_date)}): change {fmt(p.change, signed=True)} "
            f"points{pct}. Status: <strong>{esc(p.status)}</strong> by the practice's thresholds¹; {reliable} "
            f"(reliable change ≥ {fmt(p.reliable_threshold)} points²).</p>"]
     if p.session_mean is not None:

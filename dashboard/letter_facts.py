@@ -3,11 +3,11 @@
 Every figure is computed from :class:`pipelines.exports.record.ClientRecord` (one client's rows,
 bound by id) and the practice settings, with the same rules as the app:
 
-* pain status: :func:`pain_headline` (the one place the letter takes its status from, so it can
-  follow the app's status function wherever that lives), baseline = the first recorded
-  before-visit pain, current = the latest one, judged by the practice's thresholds;
-* reliable change on the NPRS: ``|change| >= 1.96 * sqrt(2) * SEM`` (Jacobson & Truax 1991,
-  with the NPRS SEM of the settings, Childs et al. 2005: 2.83 points with SEM 1.02);
+* pain status: :func:`pipelines.clinical.status.client_status`, the one status the app, the
+  client's view and the report show: baseline = the first recorded before-visit pain, current =
+  the robust level (median of the last three readings, visits and check-ins), judged by the
+  practice's thresholds **and** a Jacobson & Truax reliable change (SEM from the settings,
+  Childs et al. 2005);
 * questionnaires: first vs latest score against each instrument's minimal important change
   (:func:`pipelines.clinical.outcomes.outcome_summary`);
 * ROM: first vs latest before-session reading against the minimal detectable change
@@ -25,14 +25,16 @@ import pandas as pd
 from scipy import stats
 
 from dashboard import metrics
-from pipelines.clinical.change import needs_attention, rom_mdc, rom_norm
+from pipelines.clinical.change import PAIN_CLINICALLY_IMPORTANT, rom_mdc, rom_norm
 from pipelines.clinical.outcomes import classify_outcomes, outcome_summary
 from pipelines.clinical.settings import threshold, threshold_source
+from pipelines.clinical.status import client_status
 from pipelines.exports.record import ClientRecord
 
 PRACTICE_FIELDS = (("name", "practice name"), ("therapist", "therapist"), ("address", "address"),
                    ("phone", "phone"), ("email", "email"))
-RCI_Z = 1.96
+# client_status labels its one row with an id; the letter's record is one client already.
+CLIENT = "client"
 STATUS_WORDS = {"active": "in care", "discharged": "discharged", "referred_out": "referred out"}
 
 
@@ -47,6 +49,7 @@ class PainFacts:
     status: str | None
     reliable_threshold: float
     reliable: bool | None
+    n_level: int  # readings the current level is the median of
     session_mean: float | None  # mean post − pre within a session (negative = relief)
     session_ci: tuple[float, float] | None
     session_n: int
@@ -116,19 +119,12 @@ def _text(value) -> str | None:
     return s or None
 
 
-def pain_headline(visits: pd.DataFrame, settings: dict | None, today: dt.date) -> metrics.Headline:
-    """The letter's pain status: the app's headline (baseline, latest, status) for these visits."""
-    with_pain = visits[visits["pain_pre"].notna()]
-    first = with_pain.iloc[0] if len(with_pain) else None
-    frame = visits.assign(baseline_pain=None if first is None else float(first["pain_pre"]),
-                          baseline_date=None if first is None else first["visit_date"])
-    return metrics.client_headline(frame, settings, today)
+def _num(x) -> float | None:
+    return None if x is None or pd.isna(x) else float(x) + 0.0
 
 
-def _pain(visits: pd.DataFrame, settings: dict | None, today: dt.date) -> PainFacts:
-    head = pain_headline(visits, settings, today)
-    sem = float(threshold(settings, "pain.sem"))
-    rc = RCI_Z * math.sqrt(2) * sem
+def _pain(visits: pd.DataFrame, self_reports: pd.DataFrame, settings: dict | None) -> PainFacts:
+    row = client_status(CLIENT, visits, self_reports, settings)
     both = visits.dropna(subset=["pain_pre", "pain_post"])
     diffs = (both["pain_post"] - both["pain_pre"]).astype(float).to_numpy()
     mean = ci = None
@@ -136,9 +132,11 @@ def _pain(visits: pd.DataFrame, settings: dict | None, today: dt.date) -> PainFa
         mean = float(diffs.mean()) + 0.0
         half = float(stats.t.ppf(0.975, len(diffs) - 1) * diffs.std(ddof=1) / math.sqrt(len(diffs)))
         ci = (mean - half + 0.0, mean + half + 0.0)
-    return PainFacts(head.baseline, head.baseline_date, head.latest, head.latest_date,
-                     None if head.change is None else head.change + 0.0, head.pct_change, head.status, rc,
-                     None if head.change is None else abs(head.change) >= rc - 1e-9, mean, ci, len(diffs))
+    has = row["status"] is not None
+    return PainFacts(_num(row["baseline"]), _date(row["baseline_date"]), _num(row["level"]) if has else None,
+                     _date(row["latest_at"]) if has else None, _num(row["change"]) if has else None,
+                     _num(row["pct_change"]) if has else None, row["status"], float(row["reliable_change"]),
+                     bool(row["reliable"]) if has else None, int(row["n_level"]), mean, ci, len(diffs))
 
 
 def _rom(rom: pd.DataFrame, settings: dict | None) -> list[RomFact]:
@@ -206,11 +204,11 @@ def letter_facts(record: ClientRecord, settings: dict | None, today: dt.date) ->
     care = v[v["homecare"].map(_text).notna()] if len(v) else v
     homecare = (_date(care["visit_date"].iloc[-1]), _text(care["homecare"].iloc[-1])) if len(care) else None
 
-    pain = _pain(v, settings, today)
+    pain = _pain(v, record.self_reports, settings)
     status = _text(c.get("status"))
     plan = [f"Status: {STATUS_WORDS.get(status, status.replace('_', ' '))}." if status else "Status not recorded."]
     after = metrics.attention_after_visits(settings)
-    if pain.status is not None and bool(needs_attention(pain.baseline, pain.current, len(v), settings)):
+    if pain.status not in (None, PAIN_CLINICALLY_IMPORTANT) and len(v) >= after:
         plan.append(f"Pain has not improved by a clinically important amount after {len(v)} visits; by the "
                     f"practice's rule (review after {after} visits without such a change) the approach is due for "
                     "review, including whether to refer.")
@@ -220,7 +218,8 @@ def letter_facts(record: ClientRecord, settings: dict | None, today: dt.date) ->
     sources = [f"Clinically important pain improvement: {metrics.pain_rule_text(settings)} "
                f"({metrics.pain_rule_source(settings)}).",
                f"Reliable change on the 0–10 pain scale: at least {pain.reliable_threshold:.1f} points "
-               f"(1.96 × √2 × SEM {float(threshold(settings, 'pain.sem')):g}; Jacobson & Truax 1991; SEM: "
+               f"(1.96 × SEM {float(threshold(settings, 'pain.sem')):g} × √(1 + f²), f = the error of a median of the "
+               f"last readings relative to one reading; Jacobson & Truax 1991; SEM: "
                f"{metrics.cite(threshold_source(settings, 'pain.sem'))})."]
     for row in q.itertuples(index=False) if len(q) else []:
         if row.mcid_source:
