@@ -338,14 +338,14 @@ def test_a_messy_file_shows_its_problems_before_import_and_its_rejects_after(db)
     at = upload(open_page(IMPORT), messy)
     assert any("would be rejected" in w.value for w in at.warning)
     preview = table_with(at, "problems")
-    assert "pain_pre 12 is outside 0–10" in " ".join(preview["problems"].astype(str))
+    assert "Pain before 12 is outside 0–10" in " ".join(preview["problems"].astype(str))
     at.button(key="im_go").click()
     at.run()
     rejected = int({m.label: m.value for m in at.metric}["Rejected"])
     assert rejected > 0
     rejects = table_with(at, "reason")
     assert rejects["line"].nunique() == rejected
-    assert any("pain_pre 12 is outside 0–10" in r for r in rejects["reason"])
+    assert any("Pain before 12 is outside 0–10" in r for r in rejects["reason"])
     assert at.get("download_button")
 
 

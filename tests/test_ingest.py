@@ -160,7 +160,7 @@ def test_empty_visit_id_cell_is_a_rejected_row(tmp_path, db):
     ingest_file(write_csv(tmp_path, "clients.csv", CLIENTS), db=db)
     rep = ingest_file(write_csv(tmp_path, "visits.csv", "visit_id,client_id,visit_date\n,C1,2026-01-05\nV1,C1,2026-01-06\n"), db=db)
     assert (rep.inserted, rep.rejected) == (1, 1)
-    assert rep.rejects[0].reason == "visit_id is empty"
+    assert rep.rejects[0].reason == "Visit is empty"
 
 
 def test_unknown_terms_never_cost_a_row_even_when_they_look_like_a_typo(tmp_path, db):
@@ -238,7 +238,7 @@ def test_cli_json_report_has_the_contract_fields(tmp_path, db):
     v = files[1]
     assert {k: v[k] for k in ("path", "rows_read", "inserted", "updated", "unchanged", "rejected")} == {
         "path": str(visits), "rows_read": 4, "inserted": 3, "updated": 0, "unchanged": 0, "rejected": 1}
-    assert v["rejects"] == [{"line": 5, "column": "pressure", "value": "9", "reason": "pressure 9 is outside 1–5"}]
+    assert v["rejects"] == [{"line": 5, "column": "pressure", "value": "9", "reason": "Pressure 9 is outside 1–5"}]
 
 
 def test_kill_mid_import_leaves_database_as_before_and_rerun_completes(tmp_path, db):

@@ -221,7 +221,7 @@ Timestamp,Your client code,"How bad is your pain right now? (0 = no pain, 10 = w
     assert (pv.n_ok, pv.n_bad, pv.day_first, pv.missing) == (1, 2, False, [])
     problems = dict(zip(pv.rows["line"], pv.rows["problems"]))
     assert problems[2] == ""
-    assert "pain 12 is outside 0–10" in problems[3]
+    assert "Pain 12 is outside 0–10" in problems[3]
     assert "C9999 is not a known client" in problems[4]
     rep = ingest_file(path, db=db, rename=rename)
     assert sorted({r.line for r in rep.rejects}) == [3, 4]

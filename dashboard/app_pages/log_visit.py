@@ -26,6 +26,7 @@ from dashboard.queries import entry as eq
 
 from dashboard.queries import therapist as queries
 from dashboard.text import md
+from dashboard.rom_inputs import rom_number_inputs
 from pipelines.entry import forms as entry
 from pipelines.entry.readings import doubtful_readings, last_readings
 from pipelines.warehouse.db import DatabaseBusy
@@ -250,10 +251,16 @@ with visit_tab:
                 _show(*fields)
 
         with st.container():
-            st.markdown("**Range of motion**, degrees. The rows are last time's movements: fill in what you measured, "
-                        "blank rows are skipped.")
             rom_rows = prefill.rom if editing else (page_parts.last_rom_set(db, ver, client_id) if client_id else [])
-            rom_frame = _editor_frame(rom_rows, ROM_EDITOR_COLUMNS, ("degrees_pre", "degrees_post"))
+            if rom_rows:
+                st.markdown("**Range of motion** — last time's movements: type what you measured (degrees; the jaw in "
+                            "mm), blank ones are skipped.")
+                measured = rom_number_inputs(rom_rows, key=f"lv_romin_{gen}_{client_id}")
+            else:
+                measured = []
+            st.markdown("**Other movements** (add a row per movement and side)" if rom_rows else
+                        "**Range of motion** (add a row per movement and side)")
+            rom_frame = _editor_frame([], ROM_EDITOR_COLUMNS, ("degrees_pre", "degrees_post"))
             rom = st.data_editor(
                 rom_frame, key=f"lv_rom_{gen}_{client_id}", num_rows="dynamic", hide_index=True, width="stretch",
                 column_config={
@@ -262,8 +269,8 @@ with visit_tab:
                     "movement": st.column_config.SelectboxColumn("Movement", options=MOVEMENTS.canonical_names,
                                                                  format_func=charts.pretty),
                     "side": st.column_config.SelectboxColumn("Side", options=SIDES.canonical_names, format_func=charts.pretty),
-                    "degrees_pre": st.column_config.NumberColumn("Before (°)", format="%.0f"),
-                    "degrees_post": st.column_config.NumberColumn("After (°)", format="%.0f"),
+                    "degrees_pre": st.column_config.NumberColumn("Before", format="%.0f"),
+                    "degrees_post": st.column_config.NumberColumn("After", format="%.0f"),
                     "instrument": st.column_config.SelectboxColumn("Measured with", options=ROM_INSTRUMENTS.canonical_names,
                                                                    format_func=charts.pretty),
                 })
@@ -305,7 +312,7 @@ with visit_tab:
             client_id=client_id, visit_date=visit_date, techniques=list(techniques), pressure=pressure,
             pain_pre=pain_pre, pain_post=pain_post, pain_region=pain_region, therapist=therapist,
             duration_min=duration, focus_muscles=list(focus_muscles), client_feedback=feedback, homecare=homecare,
-            notes=notes, plan=plan, rom=rom.to_dict("records"), trigger_points=points.to_dict("records"))
+            notes=notes, plan=plan, rom=measured + rom.to_dict("records"), trigger_points=points.to_dict("records"))
         # A reading far from last time's is asked about before it is stored (a lost key, a slip).
         doubts = [d.message for d in doubtful_readings(form.rom, last_readings(client_id, db, editing))]
         if doubts and not (readings_ok and doubts == ss.get("lv_doubts", {}).get(gen)):

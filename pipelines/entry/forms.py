@@ -35,6 +35,7 @@ from pipelines.warehouse import audit
 from pipelines.warehouse.db import read_connection, write_connection
 from pipelines.warehouse.marts import rebuild_marts
 from pipelines.clinical.questionnaires import INSTRUMENTS, Score, score_questionnaire
+from pipelines.ingest import vocab as V
 from pipelines.ingest.validate import FIELDS, validate_chunk
 
 # Short names for the form fields, used in every message ("Pain before: 12 is outside 0–10").
@@ -238,6 +239,27 @@ def _py(value: Any) -> Any:
     return value
 
 
+# The form's field for each open vocabulary of a visit.
+_VOCAB_FIELD = {"technique": ("techniques", V.TECHNIQUES), "muscle": ("focus_muscles", V.MUSCLES),
+                "region": ("pain_region", V.REGIONS)}
+
+
+def _likely_typos(new_terms: dict, vocabularies: dict) -> list[Problem]:
+    """A file's unknown term is kept and flagged (it never costs a row); in the form the therapist
+    is there to ask, so a term that looks like a typo of a known one is asked about instead of
+    quietly becoming a new practice term."""
+    out = []
+    for (voc, _), (spelling, _lines) in new_terms.items():
+        if voc not in _VOCAB_FIELD:
+            continue
+        field, vocabulary = _VOCAB_FIELD[voc]
+        r = vocabularies.get(f"{voc}:{field}", vocabulary).resolve(spelling)
+        if r.likely_typo:
+            out.append(Problem(field, humanise(field, f"'{spelling}' is not a known {voc}; did you mean "
+                                                      f"'{(r.suggestion or '').replace('_', ' ')}'?"), value=spelling))
+    return out
+
+
 def check_visit(entry: VisitEntry, con: duckdb.DuckDBPyConnection, visit_id: str | None = None) -> CheckedVisit:
     """Validate a visit form with the import's rules; nothing is written."""
     vocabularies = _vocabularies(con)
@@ -245,6 +267,7 @@ def check_visit(entry: VisitEntry, con: duckdb.DuckDBPyConnection, visit_id: str
     values = {"visit_id": visit_id or "new", **values}
     result = validate_chunk("visits", _one_row(values), day_first=True, vocabularies=vocabularies, present=set(values))
     problems, warnings = _result_problems(result)
+    problems += _likely_typos(result.new_terms, vocabularies)
     new_vocab = dict(result.new_vocab)
     visit = {k: _py(v) for k, v in result.clean.iloc[0].items()} if len(result.clean) else {}
     client_id = cell(entry.client_id)

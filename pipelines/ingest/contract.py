@@ -107,3 +107,30 @@ def detect_kind(headers: list[str], filename: str = "") -> str | None:
     if not scores:
         return None
     return max(scores, key=lambda k: (scores[k], -list(KINDS).index(k)))
+
+
+# Each column in the words of the Import page and the forms, for reasons a therapist reads
+# ("Pain before 12 is outside 0–10", not "pain_pre 12 ...").
+COLUMN_LABELS: dict[str, str] = {
+    "client_id": "Client", "display_name": "Name", "birth_year": "Birth year", "sex": "Sex",
+    "primary_complaint": "Main complaint", "complaint_region": "Complaint region", "intake_date": "Intake date",
+    "status": "Status", "notes": "Notes", "visit_id": "Visit", "visit_date": "Date", "therapist": "Therapist",
+    "duration_min": "Duration", "pressure": "Pressure", "pain_pre": "Pain before", "pain_post": "Pain after",
+    "pain_region": "Pain region", "techniques": "Techniques", "focus_muscles": "Focus muscles",
+    "client_feedback": "Client feedback", "homecare": "Home care", "plan": "Plan", "joint": "Joint",
+    "movement": "Movement", "degrees": "Degrees", "side": "Side", "timing": "Timing", "instrument": "Instrument",
+    "measured_by": "Measured by", "reported_at": "Date", "pain": "Pain", "region": "Region",
+    "did_homecare": "Did home care", "pgic": "PGIC", "note": "Note", "muscle": "Muscle",
+    "referral_region": "Refers to", "tenderness": "Tenderness", "released": "Released", "taken_on": "Date taken",
+    "total_score": "Total score", **{f"item_{i}": f"Item {i}" for i in range(1, 21)},
+}
+
+
+def plain_reason(column: str | None, reason: str) -> str:
+    """A reason that starts with its column's contract name, in the column's plain words."""
+    if not column or column not in COLUMN_LABELS:
+        return reason
+    for sep in (" ", ":"):
+        if reason.startswith(column + sep):
+            return COLUMN_LABELS[column] + reason[len(column):]
+    return reason

@@ -17,7 +17,7 @@ import pandas as pd
 
 from pipelines.warehouse import audit
 from pipelines.ingest import vocab as V
-from pipelines.ingest.contract import KINDS, VISIT_CHILD_KINDS, detect_kind, normalise_header
+from pipelines.ingest.contract import COLUMN_LABELS, KINDS, VISIT_CHILD_KINDS, detect_kind, normalise_header
 from pipelines.warehouse.db import write_connection
 from pipelines.ingest.fast_import import FastStage, load_source
 from pipelines.ingest.mappings import ColumnMapping, guess_kind, suggest_mapping
@@ -445,6 +445,7 @@ def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping
             "(SELECT 1 FROM core.vocabulary_extensions WHERE vocabulary = ? AND value = ?)",
             [voc, value, closest, import_id, voc, value])
 
+    _plain_words(con)
     rejected_lines = con.execute("SELECT count(DISTINCT _line) FROM file_rejects").fetchone()[0]
     report.rejected = rejected_lines
     rej = con.execute("SELECT _line, \"column\", value, reason FROM file_rejects ORDER BY _line, \"column\" NULLS FIRST").fetchall()
@@ -464,6 +465,22 @@ def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping
         progress(rows, "rebuilding the marts")
     touched = [r[0] for r in con.execute("SELECT client_id FROM temp.touched_clients").fetchall()]
     rebuild_marts(con, {kind}, clients=touched)
+
+
+PLAIN_WORDS_SQL = """
+UPDATE {table} SET {text} = ? || substr({text}, ?)
+WHERE "column" = ? AND (starts_with({text}, ?) OR starts_with({text}, ?))
+"""
+
+
+def _plain_words(con) -> None:
+    """Reasons and notes in the words of the page ("Pain before 12 is outside 0–10"), not the
+    contract's column names (contract.plain_reason, in SQL over the file's few rejects)."""
+    for table, text in (("file_rejects", "reason"), ("file_warnings", "message")):
+        present = [c for (c,) in con.execute(f'SELECT DISTINCT "column" FROM {table}').fetchall() if c in COLUMN_LABELS]
+        for column in present:
+            con.execute(PLAIN_WORDS_SQL.format(table=table, text=text),
+                        [COLUMN_LABELS[column], len(column) + 1, column, column + " ", column + ":"])
 
 
 def _reject_sql(con, where_sql: str, column: str | None, value_sql: str, reason_sql: str, params=()) -> None:
@@ -507,7 +524,7 @@ def _clients_by_name(con, report: FileReport | None) -> None:
     unknown-client check."""
     con.execute(NAME_MATCH_SQL)
     _reject_sql(con, "_line IN (SELECT _line FROM name_match WHERE n > 1)", "client_id", "client_id",
-                "'client ' || client_id || ' matches several clients by name (' || "
+                "'Client ' || client_id || ' matches several clients by name (' || "
                 "(SELECT ids FROM name_match m WHERE m._line = incoming._line) || '); write the client id'")
     matched = con.execute("SELECT count(*) FROM name_match WHERE n = 1").fetchone()[0]
     if matched:

@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 import tomli_w
 
-from pipelines.ingest.contract import KINDS, detect_kind, normalise_header
+from pipelines.ingest.contract import KINDS, detect_kind, normalise_header, plain_reason
 from pipelines.warehouse.db import resolve_db_path
 from pipelines.ingest.readers import FileProblem, TableFile, open_table
 from pipelines.ingest.validate import FIELDS, date_order_evidence, validate_chunk
@@ -452,10 +452,10 @@ def preview(path: str | Path, kind: str, rename: dict[str, str] | None = None, d
     vocabularies = _db_vocabularies(db)
     result = validate_chunk(kind, chunk, day_first=day_first, vocabularies=vocabularies, present=present)
     problems: dict[int, list[str]] = {}
-    for line, reason in zip(result.rejects["_line"], result.rejects["reason"]):
-        problems.setdefault(int(line), []).append(str(reason))
+    for line, column, reason in zip(result.rejects["_line"], result.rejects["column"], result.rejects["reason"]):
+        problems.setdefault(int(line), []).append(plain_reason(column, str(reason)))
     for line, message in _unknown_clients(chunk, kind, present, db):
-        problems.setdefault(line, []).append(message)
+        problems.setdefault(line, []).append(plain_reason("client_id", message))
     shown = [c for c in columns if c in present]
     rows = chunk[["_line", *shown]].rename(columns={"_line": "line"})
     rows.insert(1, "problems", [("; ".join(problems.get(int(line), [])) or "") for line in rows["line"]])
@@ -500,7 +500,7 @@ def _unknown_clients(chunk: pd.DataFrame, kind: str, present: set[str], db) -> l
             continue
         owners = sorted(by_name.get(_name_key(cid), []))
         if len(owners) > 1:
-            out.append((int(line), f"client {cid} matches several clients by name ({', '.join(owners)}); "
+            out.append((int(line), f"Client {cid} matches several clients by name ({', '.join(owners)}); "
                                    "write the client id"))
         elif not owners:
             out.append((int(line), f"client_id {cid} is not a known client; import the clients file first"))

@@ -58,6 +58,7 @@ class Resolution:
 class Vocabulary:
     name: str
     entries: dict[str, list[str]]  # canonical -> aliases
+    more: dict[str, list[str]] = field(default_factory=dict)  # further spellings, for reading only
     _lookup: dict[str, str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -65,6 +66,9 @@ class Vocabulary:
         for canonical, aliases in self.entries.items():
             for spelling in [canonical, *aliases]:
                 self._lookup[normalise(spelling)] = canonical
+        for canonical, aliases in self.more.items():
+            for spelling in aliases:
+                self._lookup.setdefault(normalise(spelling), canonical)
 
     @property
     def canonical_names(self) -> list[str]:
@@ -105,22 +109,19 @@ class Vocabulary:
             entries.setdefault(normalise(name), [])
         for spelling, target in (aliases or {}).items():
             entries.setdefault(target, []).append(spelling)
-        return Vocabulary(self.name, entries)
+        return Vocabulary(self.name, entries, self.more)
 
 
 TECHNIQUES = Vocabulary(
     "technique",
     {
         "trigger_point": ["trp", "trigger point therapy", "trigger point", "trigger point pressure",
-                          "ischemic compression", "ischaemic compression", "tpt", "neuromuscular therapy", "nmt",
-                          "tp", "trps", "trigger points", "trigger point release", "neuromuscular", "nmt therapy"],
+                          "ischemic compression", "ischaemic compression", "tpt", "neuromuscular therapy", "nmt"],
         "myofascial_release": ["mfr", "myofascial", "myofascial release", "fascial release"],
         "swedish": ["swedish massage", "relaxation massage", "effleurage"],
         "deep_tissue": ["deep tissue", "deep tissue massage", "dtm"],
-        "stretching": ["stretch", "stretches", "static stretching", "passive stretching", "assisted stretching",
-                       "static stretch", "passive stretch", "assisted stretch"],
-        "pnf_stretching": ["pnf", "proprioceptive neuromuscular facilitation", "contract relax", "hold relax",
-                           "pnf stretch", "contract relax stretching", "hold and relax", "contract and relax"],
+        "stretching": ["stretch", "static stretching", "passive stretching", "assisted stretching"],
+        "pnf_stretching": ["pnf", "proprioceptive neuromuscular facilitation", "contract relax", "hold relax"],
         "muscle_energy": ["met", "muscle energy technique", "muscle energy techniques"],
         "positional_release": ["prt", "strain counterstrain", "counterstrain", "positional release therapy"],
         "cross_fiber_friction": ["cross fibre friction", "cross friction", "transverse friction", "cff",
@@ -129,17 +130,21 @@ TECHNIQUES = Vocabulary(
                                "nerve flossing", "neurodynamics", "nerve gliding"],
         "movement_reeducation": ["movement re-education", "movement reeducation", "movement re education",
                                  "postural reeducation", "corrective exercise"],
-        "breathwork": ["breath work", "breathing", "breathing exercises", "diaphragmatic breathing", "breath",
-                       "breathing work"],
+        "breathwork": ["breath work", "breathing", "breathing exercises", "diaphragmatic breathing"],
         "instrument_assisted": ["iastm", "instrument assisted", "instrument assisted soft tissue mobilization",
                                 "graston", "gua sha"],
         "cupping": ["cups", "myofascial cupping", "dry cupping"],
         "lymphatic_drainage": ["mld", "manual lymphatic drainage", "lymph drainage"],
-        "thermal": ["heat", "cold", "heat/cold", "hot pack", "ice", "cryotherapy", "thermotherapy", "hot stones",
-                    "hot stone", "heat pack", "ice pack", "hydrotherapy"],
-        # Soft tissue release (STR): pressure locks a muscle while the client moves it through its
-        # range; common enough in UK/Australian sports and remedial massage records to name.
-        "soft_tissue_release": ["str", "soft tissue release", "active release", "pin and stretch"],
+        "thermal": ["heat", "cold", "heat/cold", "hot pack", "ice", "cryotherapy", "thermotherapy", "hot stones"],
+    },
+    # Spellings added for reading therapists' own files (issue 14).  Kept apart from the entries
+    # above, which the sample generator draws its spellings from, so the sample stays the same.
+    more={
+        "trigger_point": ["tp", "trps", "trigger points", "trigger point release", "neuromuscular", "nmt therapy"],
+        "stretching": ["stretches", "static stretch", "passive stretch", "assisted stretch"],
+        "pnf_stretching": ["pnf stretch", "contract relax stretching", "hold and relax", "contract and relax"],
+        "breathwork": ["breath", "breathing work"],
+        "thermal": ["hot stone", "heat pack", "ice pack", "hydrotherapy"],
     },
 )
 

@@ -74,7 +74,10 @@ def validate_checkin(values: dict, reported_at: dt.datetime, vocabularies=None) 
         errors.append(reason)
     for _, w in result.warnings.iterrows():
         if w["column"] == "region":
-            errors.append(f"region '{w['value']}' is not one of the body regions your therapist uses; "
+            # An unknown region is kept (and flagged) by an import; a client's typing adds nothing.
+            closest = next((c for (voc, _), c in result.new_vocab.items() if voc == "region"), None)
+            hint = f" (did you mean '{closest}'?)" if closest else ""
+            errors.append(f"region '{w['value']}' is not one of the body regions your therapist uses{hint}; "
                           "please choose one from the list")
     if errors or result.clean.empty:
         return CheckinResult(False, errors or ["the check-in could not be read"])
