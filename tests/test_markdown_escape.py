@@ -17,7 +17,7 @@ from dashboard.text import md
 from tests.conftest import write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted((ROOT / "dashboard" / "app_pages").glob("*.py")) + [
+PAGES = sorted((ROOT / "dashboard" / "app_pages").glob("*.py")) + sorted((ROOT / "dashboard" / "components").glob("*.py")) + [
     ROOT / "dashboard" / "client_facing" / "page.py", ROOT / "dashboard" / "access.py",
     ROOT / "dashboard" / "page_parts.py", ROOT / "dashboard" / "streamlit_app.py"]
 # Streamlit calls whose text (first argument or label=) is rendered as Markdown.
@@ -28,7 +28,7 @@ MARKDOWN_CALLS = {"markdown", "write", "caption", "info", "warning", "success", 
 # What a record field looks like in the code: a client's name or complaint, a note, a file's or mapping's name.
 FIELD = re.compile(r"name|complaint|note|description|\bfile\b|\['file'\]|comment", re.IGNORECASE)
 # Sentences the pages build from numbers and fixed words (their names merely contain "note").
-BUILT_TEXT = {"source_note", "'; '.join(notes)", "form_spec.note"}
+BUILT_TEXT = {"source_note", "'; '.join(notes)", "'; '.join(res.notes)", "form_spec.note"}
 SAFE = re.compile(r"^(md|len|int|float|fmt_date|KIND_LABELS\[.*\]|charts\.pretty)\(|file_name|_names\b")
 
 

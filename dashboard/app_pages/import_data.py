@@ -170,7 +170,7 @@ if uploaded is not None:
                         + (f" ({blank} blank row{'s' if blank != 1 else ''} will be skipped)" if blank else ""))
             for note in column_notes:
                 if note.startswith("columns not imported"):
-                    st.warning(note[0].upper() + note[1:] + ". Choose what they are above if they should be.",
+                    st.warning(md(note[0].upper() + note[1:]) + ". Choose what they are above if they should be.",
                                icon=":material/visibility_off:")
             if pv.n_bad:
                 st.warning(f"{pv.n_ok} rows look fine, {pv.n_bad} would be rejected (reason in the *problems* column). "
@@ -267,8 +267,8 @@ if report:
                                         "rows": st.column_config.NumberColumn("Rows", format="%d"),
                                         "suggestion": "Closest known"})
         if report["warnings"]:
-            n_noted = len({w["line"] for w in report["warnings"]})
-            with st.expander(f"{n_noted} row{'s' if n_noted != 1 else ''} kept with a note"):
+            n_flagged = len({w["line"] for w in report["warnings"]})
+            with st.expander(f"{n_flagged} row{'s' if n_flagged != 1 else ''} kept with a note"):
                 st.dataframe(pd.DataFrame(report["warnings"]), hide_index=True, key="im_warnings")
 
 # --- Rejected rows (any import) ---------------------------------------------------------------
