@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboard.charts.progress import pretty
-from pipelines.techniques.common import MIN_VISITS_PER_MIX, TechniqueReport
+from pipelines.techniques.common import ALPHA, MIN_VISITS_PER_MIX, TechniqueReport
 
 MAX_NAMED = 3  # techniques named in the first sentence
 
@@ -29,8 +29,10 @@ def _range(lo: float, hi: float) -> str:
 
 
 def _clear(rows: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
-    est = rows[rows["estimable"].astype(bool)]
-    good = est[est["ci_low"] > 0] if higher_is_better else est[est["ci_high"] < 0]
+    """Estimates in the better direction that hold after allowing for how many were compared
+    (the adjusted p the charts fill their points by)."""
+    est = rows[rows["estimable"].astype(bool) & (rows["p_adjusted"] < ALPHA)]
+    good = est[est["effect"] > 0] if higher_is_better else est[est["effect"] < 0]
     return good.sort_values("effect", ascending=not higher_is_better)
 
 
@@ -41,7 +43,8 @@ def _join(names: list[str]) -> str:
 def what_works(rep: TechniqueReport) -> str:
     oc = rep.outcome
     better = "more movement" if oc.higher_is_better else "more relief"
-    good = _clear(rep.techniques, oc.higher_is_better).head(MAX_NAMED)
+    clear = _clear(rep.techniques, oc.higher_is_better)
+    good = clear.head(MAX_NAMED)
     n_est = int(rep.techniques["estimable"].sum())
     if good.empty:
         return (f"**What works here:** of the {n_est} techniques with enough clients to judge, none clearly went "
@@ -49,6 +52,9 @@ def what_works(rep: TechniqueReport) -> str:
                 "effect.")
     parts = [f"{pretty(r.technique)} (about {_points(r.effect, oc.unit)}, {_range(r.ci_low, r.ci_high)})"
              for r in good.itertuples(index=False)]
+    if len(clear) > len(good):
+        more = len(clear) - len(good)
+        parts.append(f"{more} more technique{'s' if more > 1 else ''} in the chart below")
     return (f"**What works here:** {_join(parts)} clearly went with {better}: that much "
             f"{'more' if oc.higher_is_better else 'less pain'} on a client's visits with the technique than on the "
             "same client's visits without it.")

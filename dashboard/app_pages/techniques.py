@@ -71,7 +71,7 @@ st.markdown("\n\n".join(technique_summary.summary(rep, list(regions) or opts["re
 # --- Forest plot and mix ranking --------------------------------------------------------------
 st.plotly_chart(tc.forest_plot(rep.techniques, axis_title=oc.axis_title, min_clients=min_n,
                                higher_is_better=oc.higher_is_better,
-                               title=f"Each technique: {oc.label.lower()}"), config=PLOTLY_CONFIG, key="tq_forest")
+                               title="Each technique, with its 95 % interval"), config=PLOTLY_CONFIG, key="tq_forest")
 st.caption(f"Points: how much the outcome changed on a client's visits with the technique compared with the same "
            f"client's visits without it ({oc.unit}; {oc.direction}); bars: 95 % intervals. Grey rows: fewer than "
            f"{min_n} clients had visits both with and without it, so only the counts are shown.")
@@ -84,8 +84,8 @@ est_mixes = rep.mixes[rep.mixes["estimable"]] if len(rep.mixes) else rep.mixes
 if len(est_mixes):
     st.plotly_chart(tc.forest_plot(est_mixes.head(25), axis_title=oc.axis_title.replace(
         "Adjusted change", "Predicted change with exactly this mix"), label_col="mix", label=tc.mix_label,
-        higher_is_better=oc.higher_is_better, adjustment="BH", title="Mixes used in at least "
-        f"{MIN_VISITS_PER_MIX} visits, best first"), config=PLOTLY_CONFIG, key="tq_mix_forest")
+        higher_is_better=oc.higher_is_better, adjustment="BH", title="Mixes, best first"),
+        config=PLOTLY_CONFIG, key="tq_mix_forest")
 st.caption(f"A mix's effect is the predicted change with exactly that mix compared with a visit with none of its "
            f"techniques: its techniques' effects added up, plus any synergy the data support. The observed mean is "
            f"the plain average change in the visits that had exactly that mix. Mixes used in fewer than "

@@ -59,7 +59,8 @@ def mix_label(mix: str) -> str:
 
 
 def _row_label(name: str, n_visits, n_clients) -> str:
-    return f"{name}  <span style='color:{GREY}'>({int(n_visits):,} visits, {int(n_clients):,} clients)</span>"
+    # the counts on a second line keep the labels narrow enough for a phone
+    return f"{name}<br><span style='color:{GREY};font-size:11px'>{int(n_visits):,} visits, {int(n_clients):,} clients</span>"
 
 
 def forest_plot(rows: pd.DataFrame, *, axis_title: str, title: str, label_col: str = "technique",
@@ -110,7 +111,7 @@ def forest_plot(rows: pd.DataFrame, *, axis_title: str, title: str, label_col: s
         fig.add_annotation(text=f"Estimates need ≥ {min_clients} clients with visits both with and without",
                            xref="paper", yref="paper", x=1, y=1.02, xanchor="right", yanchor="bottom",
                            showarrow=False, font={"size": 11, "color": GREY})
-    return _layout(fig, title, 140 + 34 * max(len(order), 1))
+    return _layout(fig, title, 140 + 40 * max(len(order), 1))
 
 
 def pressure_chart(pressure: pd.DataFrame, *, axis_title: str,

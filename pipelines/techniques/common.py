@@ -25,6 +25,12 @@ DEFAULT_MIN_CLIENTS_PER_ARM = 8  # used only when no settings can be read (clini
 MIN_CLIENTS_MIXED_MODEL = 20  # below this a client variance is too poorly estimated: use the fallback
 MAX_MODEL_INTERACTIONS = 3  # synergies (Holm p < .05) added to the main model, strongest first
 ALPHA = 0.05
+# Below this many clients cluster-robust standard errors are too small (they over-reject with few
+# clusters: Cameron & Miller, J Hum Resour 2015;50:317-72), so both paths then use the
+# within-client model-based ones (t with visits - clients - columns degrees of freedom).
+MIN_CLIENTS_ROBUST = 30
+FEW_CLIENTS_SE = ("with fewer than {n} clients, model-based within-client standard errors (cluster-robust ones "
+                  "are too small with few clients)").format(n=MIN_CLIENTS_ROBUST)
 MIN_VISITS_PER_MIX = 10  # and at least min_clients_per_arm; a mean over fewer visits is too noisy to show
 NEAR_COLLINEAR_SHARE = 0.8  # warn when a pair is used together in >= 80 % of the visits using either
 BOUNDARY_RATIO = 1e-4  # client variance below this share of the residual variance = on the boundary

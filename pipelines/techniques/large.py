@@ -377,8 +377,10 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> common.TechniqueReport:
         partners.setdefault(a, []).append(b_)
         partners.setdefault(b_, []).append(a)
     col = {name: i for i, name in enumerate(fit["names"])}
-    beta, cov = fit["beta"], fit["cov_robust"]
-    df = max(G - 1, 1)
+    beta = fit["beta"]
+    robust = G >= common.MIN_CLIENTS_ROBUST
+    cov = fit["cov_robust"] if robust else fit["cov_model"]
+    df = max(G - 1, 1) if robust else max(N - G - fit["k"], 1)
     sd_total = math.sqrt(fit["tau2"] + fit["sigma2"])
     for j, t in enumerate(names):
         row = base_rows[t]
@@ -407,7 +409,7 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> common.TechniqueReport:
                                   ascending=[False, not oc.higher_is_better, False],
                                   na_position="last").reset_index(drop=True)
 
-    pressure_df = _pressure_table(fit, min_n, df)
+    pressure_df = _pressure_table(fit, cov, min_n, df)
     mix_df = common.mix_table(_mix_counts(fit), beta=beta, cov=cov, names=fit["names"],
                               estimable=set(tech_df.loc[tech_df["estimable"], "technique"]), df=df,
                               higher_is_better=oc.higher_is_better)
@@ -417,15 +419,15 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> common.TechniqueReport:
         adjusted_for.append(f"pressure (categorical, reference {fit['reference_pressure']})")
     ref = fit["reference_pressure"]
     return common.TechniqueReport(
-        outcome=oc, method=METHOD, method_reason=None, min_clients=min_n, n_visits=N, n_clients=G,
-        excluded=fit["excluded"], techniques=tech_df, pairs=_pair_table(fit, df), mixes=mix_df,
+        outcome=oc, method=METHOD if robust else f"{METHOD}; {common.FEW_CLIENTS_SE}", method_reason=None, min_clients=min_n, n_visits=N, n_clients=G,
+        excluded=fit["excluded"], techniques=tech_df, pairs=_pair_table(fit, cov, df), mixes=mix_df,
         pressure=pressure_df, reference_pressure=int(ref) if ref not in (None, "unknown") else None,
         model_interactions=list(fit.get("interactions", [])), warnings=warn, client_variance=fit["tau2"],
         residual_variance=fit["sigma2"],
         covariates=[n for n in fit["names"] if not n.startswith("tech[")], adjusted_for=adjusted_for)
 
 
-def _pair_table(fit, df) -> pd.DataFrame:
+def _pair_table(fit, cov, df) -> pd.DataFrame:
     """Pairs as techniques._pair_table: chosen synergies from the final model (cluster-robust), others screened."""
     screen = fit.get("pair_screen") or {"candidates": [], "results": {}}
     chosen = list(fit.get("interactions", []))
@@ -440,13 +442,13 @@ def _pair_table(fit, df) -> pd.DataFrame:
                "p_adjusted": float("nan"), "in_main_model": False, "note": ""}
         if (a, b_) in chosen:
             i = col[f"tech[{a}]×tech[{b_}]"]
-            est, se = float(fit["beta"][i]), math.sqrt(max(fit["cov_robust"][i, i], 0.0))
+            est, se = float(fit["beta"][i]), math.sqrt(max(cov[i, i], 0.0))
             lo, hi, _ = common.ci_p(est, se, "t", df)
             row.update(estimable=True, interaction=est, se=se, ci_low=lo, ci_high=hi, in_main_model=True,
                        note=common.SELECTED_SYNERGY_NOTE)
         elif j in screen["results"]:
             r = screen["results"][j]
-            lo, hi, p = common.ci_p(r["est"], r["se"], "t", df)
+            lo, hi, p = common.ci_p(r["est"], r["se"], "t", r["df"])
             row.update(estimable=True, interaction=r["est"], se=r["se"], ci_low=lo, ci_high=hi, p=p)
         elif cand["ok"]:
             row["note"] = "collinear with the main effects: the interaction cannot be estimated"
@@ -495,7 +497,7 @@ def _technique_counts(combos, clients, client_tech, names, oc) -> dict[str, dict
     return rows
 
 
-def _pressure_table(fit, min_n, df) -> pd.DataFrame:
+def _pressure_table(fit, cov, min_n, df) -> pd.DataFrame:
     """Adjusted mean change at each pressure: the mean outcome with every visit's pressure set to p.
 
     With client effects the fitted values sum to the observed outcomes, so the mean prediction
@@ -504,7 +506,7 @@ def _pressure_table(fit, min_n, df) -> pd.DataFrame:
     cluster-robust like the effects.
     """
     levels, ref = fit["levels"], fit["reference_pressure"]
-    names, beta, cov = fit["names"], fit["beta"], fit["cov_robust"]
+    names, beta = fit["names"], fit["beta"]
     N = fit["n"]
     S, Sy, n_i = fit["S"], fit["Sy"], fit["n_i"]
     ybar = fit["y_sum"] / N

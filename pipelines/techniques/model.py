@@ -77,8 +77,10 @@ from pipelines.techniques.common import (
     ALPHA,
     BOUNDARY_RATIO,
     COVARIATE_LABELS,
+    FEW_CLIENTS_SE,
     MAX_MODEL_INTERACTIONS,
     MIN_CLIENTS_MIXED_MODEL,
+    MIN_CLIENTS_ROBUST,
     MIX_COLUMNS,
     OUTCOMES,
     NEAR_COLLINEAR_SHARE,
@@ -736,14 +738,34 @@ def _fit_main(design: _Design, n_clients: int, force_fallback: str | None, stand
         resid = design.y - design.X @ fit.beta
         n, k = design.X.shape
         sigma2 = float(resid @ resid / max(n - k, 1))
+        if n_clients < MIN_CLIENTS_ROBUST:
+            fit = _within_model_based(design, fit)
         method = (f"within-client comparison: OLS with each client's means (Mundlak) and cluster-robust standard "
                   f"errors by client (fallback: {reason})")
+        if n_clients < MIN_CLIENTS_ROBUST:
+            method = f"{method}; {FEW_CLIENTS_SE}"
         return fit, method, reason, 0.0, sigma2, groups, "cluster"
     groups = _Groups(design.codes, tau2, sigma2)
+    if standard_errors == "robust" and n_clients < MIN_CLIENTS_ROBUST:
+        return _within_model_based(design, fit), f"{METHOD_ROBUST}; {FEW_CLIENTS_SE}", None, tau2, sigma2, groups, "model"
     if standard_errors == "robust":
         fit = _gls_fit(design.y, design.X, groups, design.names, "cluster")
         return fit, METHOD_ROBUST, None, tau2, sigma2, groups, "cluster"
     return fit, METHOD_MODEL, None, tau2, sigma2, groups, "model"
+
+
+def _within_model_based(design: _Design, fit: _Fit) -> _Fit:
+    """The fit's coefficients with within-client model-based covariance (as the SQL path's):
+    the within residual variance over visits - clients - within columns, t on those df."""
+    means = _ClientMeans(design.codes)
+    W = means.within(design.X)
+    resid = means.within(design.y) - W @ fit.beta
+    k_within = int((np.abs(W).max(axis=0) > 1e-12).sum())
+    n, n_groups = len(design.y), int(design.codes.max()) + 1
+    df = max(n - n_groups - k_within, 1)
+    groups = _Groups(design.codes, 0.0, float(resid @ resid) / df)
+    bread = np.linalg.pinv(groups.transform(design.X).T @ groups.transform(design.X))
+    return _Fit(fit.beta, groups.sigma2 * bread, design.names, "t", df)
 
 
 def _reml_profile(y: np.ndarray, X: np.ndarray, codes: np.ndarray) -> tuple[float, np.ndarray, float]:
