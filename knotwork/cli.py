@@ -1,4 +1,4 @@
-"""The ``knotwork`` command line (DESIGN.md "The command line": a stable contract).
+"""The ``knotwork`` command line (a stable contract).
 
 Sits on top of both packages: it may import ``pipelines`` and ``dashboard``.
 Each sub-command lives in a small function; ``build_parser`` lists only what

@@ -12,7 +12,7 @@ Nothing in this module can list clients.
 **Honest wording.**  "A change most people notice" is used only when
 :func:`pipelines.clinical.change.pain_status` says "clinically important improvement" with the
 practice's thresholds (default: at least 2 points *and* at least 30 % lower than at the start;
-Farrar et al. 2001, clinical.md §1.4).  Smaller improvements, no change and worse pain are
+Farrar et al. 2001).  Smaller improvements, no change and worse pain are
 said as they are, with an invitation to talk about the plan.
 """
 

@@ -13,7 +13,7 @@ Sign conventions (the same everywhere in Knotwork):
 
 Every threshold default comes from the practice settings (``pipelines/clinical/settings.py``,
 ``pipelines/clinical/settings_default.toml``), which carry their citations; the formulas below cite
-``reference/clinical.md`` by section.
+their primary sources.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def _positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
 # ---------------------------------------------------------------------------
 
 def standard_error_of_measurement(sd: float, reliability: float) -> float:
-    """SE = sd · √(1 − r)  (Jacobson & Truax 1991; clinical.md §4.1)."""
+    """SE = sd · √(1 − r)  (Jacobson & Truax 1991)."""
     r = float(reliability)
     if not 0 <= r < 1:
         raise ValueError(f"reliability must be in [0, 1), got {reliability!r}")
@@ -147,7 +147,7 @@ def standard_error_of_measurement(sd: float, reliability: float) -> float:
 def reliable_change_threshold(sd: float, reliability: float, z: float = RCI_Z95) -> float:
     """Smallest change, in the measure's own units, that is reliable: z · √2 · SE.
 
-    Equals the MDC95 (= 1.96 · √2 · SEM) for ``z = 1.96`` (clinical.md §4.1).  Example: NDI %
+    Equals the MDC95 (= 1.96 · √2 · SEM) for ``z = 1.96``.  Example: NDI %
     with SD 16 and ICC 0.93 → SE = 4.233, threshold = 11.73 %-points.
     """
     return z * math.sqrt(2) * standard_error_of_measurement(sd, reliability)
@@ -160,7 +160,7 @@ def reliable_change_index(pre: Any, post: Any, *, reliability: float, sd: float 
     ``SE = sd · √(1 − r)``, ``S_diff = √2 · SE``, ``RCI = (post − pre) / S_diff``, sign flipped
     when ``higher_is_better`` so that **negative always means improvement**.  ``|RCI| > 1.96``
     is a change beyond measurement error at 95 % (Jacobson NS, Truax P. *J Consult Clin Psychol*
-    1991;59:12–19, √2 per Christensen & Mendoza 1986; clinical.md §4.1).
+    1991;59:12–19, √2 per Christensen & Mendoza 1986).
 
     ``sd`` is the SD of the measure at baseline; by default the sample SD (ddof=1) of the
     non-missing ``pre`` values.  A single pair therefore needs ``sd``.  NaN in ``pre`` or
@@ -345,7 +345,7 @@ def pct_change(pre: Any, post: Any) -> Any:
     """``(post − pre) / pre · 100``: negative = relief (pre 8, post 6 → −25.0).
 
     NaN when ``pre == 0`` (a percentage of nothing is undefined: show "n/a", never 0 % or
-    ∞; clinical.md §1.4) and when either value is missing.
+    ∞) and when either value is missing.
     """
     a, b, shape = _pair(pre, post)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -359,7 +359,7 @@ def pain_status(baseline: Any, current: Any, settings: dict | None = None) -> An
     In order, with the settings thresholds (defaults in brackets):
 
     * ``"clinically important improvement"``: down ≥ ``pain.mcid_points`` [2] **and**
-      ≥ ``pain.mcid_pct`` % [30] (Farrar JT et al. *Pain* 2001;94:149–58; clinical.md §1.4).
+      ≥ ``pain.mcid_pct`` % [30] (Farrar JT et al. *Pain* 2001;94:149–58).
     * ``"some improvement"``: otherwise down ≥ ``pain.minimal_points`` [1] **or**
       ≥ ``pain.minimal_pct`` % [15] (PGIC "slightly better", Salaffi F et al.
       *Eur J Pain* 2004;8:283–91).
@@ -427,7 +427,7 @@ def _canonical(vocab: Any, value: Any) -> str | None:
 
 
 def rom_mdc(instrument: str | None, joint: str, same_rater: bool = True, settings: dict | None = None) -> float:
-    """Minimal detectable change in degrees for one ROM comparison (clinical.md §2.2).
+    """Minimal detectable change in degrees for one ROM comparison.
 
     * ``rom.mdc_same_rater_extremity_goniometer`` [5°]: same rater, an extremity joint,
       universal goniometer (Boone DC et al. *Phys Ther* 1978;58:1355–60).
@@ -476,8 +476,7 @@ def rom_norm(joint: str, movement: str) -> RomNorm | None:
 def pct_of_normal(degrees: Any, joint: str, movement: str) -> Any:
     """Measured ROM as a percentage of the normative value: ``degrees / normal · 100``.
 
-    Uses ``pipelines.ingest.vocab.ROM_NORMS`` (the reference set is named in ``rom_norm(...).source``;
-    clinical.md §2.1: "Display '% of normal' = measured / reference × 100 with the reference
+    Uses ``pipelines.ingest.vocab.ROM_NORMS`` (the reference set is named in ``rom_norm(...).source``: "Display '% of normal' = measured / reference × 100 with the reference
     set named").  NaN when the joint/movement has no norm or its norm is 0° (elbow extension),
     and for missing readings.  Cervical rotation 45° → 75.0 (AAOS norm 60°).
     """

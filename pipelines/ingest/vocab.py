@@ -187,13 +187,13 @@ SEX = Vocabulary("sex", {"female": ["f", "woman", "w"], "male": ["m", "man"], "o
 @dataclass(frozen=True)
 class RomNorm:
     normal: float  # normative active ROM, degrees
-    source: str  # named reference set (reference/clinical.md §2.1)
+    source: str  # named reference set
 
 
-_AAOS_UE = "AAOS, Norkin & White Appendix A.1 (clinical.md §2.1)"
-_AAOS_C = "AAOS cervical, via goniometer.io clinical guide (clinical.md §2.1)"
-_TROKE = "Troke et al. 2005, youngest age band (clinical.md §2.1)"
-_MERCK = "Merck Manual normal values (clinical.md §2.1)"
+_AAOS_UE = "AAOS, Norkin & White Appendix A.1"
+_AAOS_C = "AAOS cervical, via goniometer.io clinical guide"
+_TROKE = "Troke et al. 2005, youngest age band"
+_MERCK = "Merck Manual normal values"
 
 ROM_NORMS: dict[tuple[str, str], RomNorm] = {
     ("cervical", "flexion"): RomNorm(45, _AAOS_C),

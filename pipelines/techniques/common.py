@@ -21,7 +21,7 @@ from statsmodels.stats.multitest import multipletests
 # Constants (documented; the minimum n per arm comes from settings)
 # ---------------------------------------------------------------------------
 
-DEFAULT_MIN_CLIENTS_PER_ARM = 8  # used only when no settings can be read (clinical.md §5.3)
+DEFAULT_MIN_CLIENTS_PER_ARM = 8  # used only when no settings can be read
 MIN_CLIENTS_MIXED_MODEL = 20  # below this a client variance is too poorly estimated: use the fallback
 MAX_MODEL_INTERACTIONS = 3  # synergies (Holm p < .05) added to the main model, strongest first
 ALPHA = 0.05
