@@ -706,3 +706,37 @@ def test_page_without_the_outcome_recorded_says_what_is_missing(page_db):
     assert not at.get("plotly_chart")
 
 
+
+
+def _lords_paradox_frame(seed: int, n_clients: int = 80, visits: int = 10) -> pd.DataFrame:
+    """No technique works; 'x' is chosen when the client's real pain is high (the recorded score is
+    that plus measurement error), and pain falls back towards the client's usual level."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(n_clients):
+        usual = rng.normal(5, 1)
+        for k in range(visits):
+            true = usual + rng.normal(0, 1)
+            seen = true + rng.normal(0, 1)  # as recorded: test-retest reliability (1 + 1) / (1 + 1 + 1) = 2/3
+            used = ["b", "x"] if true > usual + 0.5 else ["b"]  # the therapist sees the real pain
+            y = -0.6 * (true - usual) + rng.normal(0, 0.7)
+            rows.append({"visit_id": f"V{c}_{k}", "client_id": f"C{c:03d}", "visit_number": k + 1, "pressure": 3.0,
+                         "pain_pre": seen, "pain_post": seen + y, "pain_change": y, "techniques": used,
+                         "technique_set": "+".join(used), "complaint_region": "neck", "therapist": "T"})
+    return pd.DataFrame(rows)
+
+
+def test_sensitivity_corrects_pain_before_for_measurement_error_and_says_when_the_verdict_changes():
+    """A useless technique given at (noisily) high pain looks effective; corrected for the error it does not."""
+    df = _lords_paradox_frame(1)
+    rep = analysis.with_sensitivity(tq.analyse(df, pairs=False, mixes=False), df, 2 / 3, min_clients=8)
+    x = rep.techniques.set_index("technique").loc["x"]
+    assert x["ci_high"] < 0  # the naive estimate calls it relief
+    assert x["calibrated_ci_low"] <= 0 <= x["calibrated_ci_high"]  # the corrected one does not
+    assert "x changes between 'clear' and 'not clear yet'" in rep.sensitivity_note
+    # with a reliable baseline and no confounding the correction changes nothing that matters
+    clean = _frame(n_clients=40)
+    rep2 = analysis.with_sensitivity(tq.analyse(clean, pairs=False, mixes=False), clean, 0.95, min_clients=8)
+    assert "every technique keeps its verdict" in rep2.sensitivity_note
+    t = rep2.techniques
+    assert np.allclose(t["effect"], t["effect_calibrated"], atol=0.1)

@@ -78,6 +78,8 @@ st.caption(f"Points: how much the outcome changed on a client's visits with the 
 st.dataframe(tc.technique_table(rep.techniques), hide_index=True, key="tq_table", column_config={
     "Visits": st.column_config.NumberColumn(format="localized"),
     "Clients": st.column_config.NumberColumn(format="localized")})
+if rep.sensitivity_note:  # the estimate with pain before corrected for measurement error, beside the main one
+    (st.warning if "extra care" in rep.sensitivity_note else st.caption)(rep.sensitivity_note)
 
 st.subheader("Which mixes work")
 est_mixes = rep.mixes[rep.mixes["estimable"]] if len(rep.mixes) else rep.mixes

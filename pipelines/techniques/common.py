@@ -148,16 +148,20 @@ def as_list(values: Iterable[str] | str | None) -> list[str] | None:
     return out or None
 
 
-def settings_min_clients(db=None) -> int:
-    """``analysis.min_clients_per_arm`` from the practice settings next to ``db`` (default 8)."""
+def settings_value(db, key: str, default: float) -> float:
+    """A number from the practice settings next to ``db`` (``default`` when they cannot be read)."""
     try:
         from pipelines.warehouse.db import resolve_db_path
         from pipelines.clinical.settings import load_settings, settings_path_for, threshold
 
-        settings = load_settings(settings_path_for(resolve_db_path(db)))
-        return int(threshold(settings, "analysis.min_clients_per_arm"))
+        return float(threshold(load_settings(settings_path_for(resolve_db_path(db))), key))
     except (KeyError, ValueError, OSError):
-        return DEFAULT_MIN_CLIENTS_PER_ARM
+        return default
+
+
+def settings_min_clients(db=None) -> int:
+    """``analysis.min_clients_per_arm`` from the practice settings next to ``db`` (default 8)."""
+    return int(settings_value(db, "analysis.min_clients_per_arm", DEFAULT_MIN_CLIENTS_PER_ARM))
 
 
 # ---------------------------------------------------------------------------
@@ -197,6 +201,7 @@ class TechniqueReport:
     residual_variance: float | None = None
     covariates: list[str] = field(default_factory=list)
     adjusted_for: list[str] = field(default_factory=list)
+    sensitivity_note: str | None = None  # pain before corrected for measurement error (in-memory path only)
 
     @property
     def is_fallback(self) -> bool:

@@ -1042,6 +1042,32 @@ DRILL_COLUMNS = ["visit_id", "client_id", "visit_date", "visit_number", "therapi
                  "rom_mean_change_deg"]
 
 
+def calibrated_baseline(visits: pd.DataFrame, reliability: float) -> tuple[pd.DataFrame, float]:
+    """The visits with pain before the visit replaced by its regression-calibrated value.
+
+    A pain score is measured with error (test-retest reliability ``r``, e.g. 0.76 for the NPRS),
+    and adjusting for a noisy baseline under-corrects for regression to the mean, which can make
+    a technique used at high pain look better or worse than it is (Lord's paradox).  Regression
+    calibration (Carroll RJ et al., *Measurement Error in Nonlinear Models*, 2nd ed. 2006, ch. 4)
+    replaces the observed value by its expected true value given everything else in the model:
+    within clients, pain before is predicted from the techniques and visit number, and what that
+    prediction leaves over is shrunk by its own reliability
+    ``λ = 1 - SEM² / var(left over)``, ``SEM² = var(pain before)·(1 - r)``.  Returns the frame and λ.
+    """
+    means = _ClientMeans(np.asarray(pd.factorize(visits["client_id"])[0], dtype=np.int64))
+    pre = visits["pain_pre"].to_numpy(float)
+    _, T = _indicators(visits)
+    Z = means.within(np.column_stack([T, visits["visit_number"].to_numpy(float)]))
+    pre_w = means.within(pre)
+    coef, *_ = np.linalg.lstsq(Z, pre_w, rcond=None)
+    predicted = Z @ coef
+    left = pre_w - predicted
+    sem2 = float(np.var(pre, ddof=1)) * (1.0 - float(reliability))
+    spread = float(np.var(left, ddof=1))
+    lam = max(0.0, 1.0 - sem2 / spread) if spread > 0 else 0.0
+    return visits.assign(pain_pre=means.of(pre) + predicted + lam * left), lam
+
+
 def technique_visits(visits: pd.DataFrame, technique: str | None = None, mix: str | None = None) -> pd.DataFrame:
     """The visits behind an estimate: those using ``technique`` (or with exactly ``mix``)."""
     if mix is not None:
