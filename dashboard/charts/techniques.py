@@ -214,7 +214,7 @@ def technique_table(techniques: pd.DataFrame) -> pd.DataFrame:
         "Effect": [text_value(v, digits) for v in t["effect"]],
         "95 % interval": [_ci_text(a, b, digits) for a, b in zip(t["ci_low"], t["ci_high"])],
         "p (Holm)": [_p_text(p) for p in t["p_adjusted"]],
-        **({"Pain before corrected for error": [
+        **({"95 % interval, pain before measured exactly": [
             _ci_text(lo, hi, digits) if not _isnan(e) else "—"
             for e, lo, hi in zip(t["effect_calibrated"], t["calibrated_ci_low"], t["calibrated_ci_high"])]}
            if "effect_calibrated" in t else {}),

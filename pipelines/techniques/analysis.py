@@ -88,7 +88,7 @@ def with_sensitivity(rep: TechniqueReport, visits: pd.DataFrame, reliability: fl
         effect_calibrated=t["cal_effect"], calibrated_ci_low=t["cal_ci_low"], calibrated_ci_high=t["cal_ci_high"])
     clear = t["estimable"] & (t["p_adjusted"] < ALPHA)
     clear_cal = t["estimable"] & (t["cal_p_adjusted"] < ALPHA)
-    changed = t.loc[clear != clear_cal, "technique"].tolist()
+    changed = [str(name).replace("_", " ") for name in t.loc[clear != clear_cal, "technique"]]
     rep.sensitivity_note = (
         f"Pain before the visit is measured with error (reliability {reliability:.2f}; within clients "
         f"{lam:.2f}). With it corrected, "
