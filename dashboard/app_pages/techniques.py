@@ -91,7 +91,8 @@ if len(est_mixes):
 st.caption(f"A mix's effect is the predicted change with exactly that mix compared with a visit with none of its "
            f"techniques: its techniques' effects added up, plus any synergy the data support. The observed mean is "
            f"the plain average change in the visits that had exactly that mix. Mixes used in fewer than "
-           f"{MIN_VISITS_PER_MIX} visits show counts only.")
+           f"{MIN_VISITS_PER_MIX} visits show counts only. The ranking is exploratory (p-values Benjamini–Hochberg "
+           "adjusted).")
 if len(rep.mixes):
     st.dataframe(tc.mix_table(rep.mixes), hide_index=True, key="tq_mixes", column_config={
         "Visits": st.column_config.NumberColumn(format="localized"),
