@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from pipelines.clinical import HARMED, classify_change
-from pipelines.clinical.change import jt_cutoff
+from pipelines.clinical.change import classify_change_hlm, jt_cutoff
 
 # ../shared/reference/data/ beside the checkout (one level further up from a git worktree)
 CLAUS_CANDIDATES = [Path(__file__).resolve().parents[n] / "shared/reference/data/claus-2020.xlsx" for n in (2, 3)]
@@ -122,3 +122,17 @@ def test_zero_baseline_can_deteriorate_under_a_percentage_rule():
     assert classify_change(0, 3, pct=30, mid=2) == "deteriorated"
     assert classify_change(0, 0, pct=30) == "unchanged"
     assert classify_change(0, 4, pct=30, higher_is_better=True) == "improved"
+
+
+def test_hlm_method_reproduces_the_published_result(claus):
+    """HAMD, all four measurements, cut-off c (functional 8, SD 8): 10 recovered / 1 / 20 / 9 / 0 harmed."""
+    long = claus.melt(id_vars="id", value_vars=[f"HAMD{i}.total" for i in range(1, 5)], var_name="measure",
+                      value_name="hamd")
+    long["time"] = long["measure"].str.extract(r"HAMD(\d)\.total", expand=False).astype(int)
+    out = classify_change_hlm(long, id_col="id", time_col="time", value_col="hamd", functional_mean=8,
+                              functional_sd=8)
+    assert len(out) == 40  # the 3 people without every measurement are left out, as in the package
+    assert _counts(out) == {"recovered": 10, "improved": 1, "unchanged": 20, "deteriorated": 9, "harmed": 0}
+    # without norms: reliable change only
+    plain = classify_change_hlm(long, id_col="id", time_col="time", value_col="hamd")
+    assert _counts(plain) == {"recovered": 0, "improved": 11, "unchanged": 20, "deteriorated": 9, "harmed": 0}

@@ -331,6 +331,52 @@ def classify_change(pre: Any, post: Any, *, higher_is_better: bool = False,
     return shape(_categories(improved, deteriorated, missing, recovered, harmed))
 
 
+def classify_change_hlm(visits: pd.DataFrame, *, id_col: str, time_col: str, value_col: str,
+                        higher_is_better: bool = False, functional_mean: float | None = None,
+                        functional_sd: float | None = None, z: float = RCI_Z95) -> pd.Series:
+    """Change categories from **all** of each person's measurements (the HLM method of the R package
+    ``clinicalsignificance``; Raudenbush & Bryk 2002).
+
+    A linear mixed model ``value ~ time`` with a random intercept and slope per person (REML) is
+    fitted to the people measured at every time point; each person's empirical-Bayes slope
+    deviation divided by its posterior SD is their reliable change index (beyond ``z`` in the
+    better direction = improved).  With ``functional_mean``/``functional_sd``, cut-off c between
+    the first and the last measurement's population (as :func:`classify_change`) gives
+    ``recovered`` and ``harmed``.  Returns one category per person (index: the person's id).
+    """
+    from statsmodels.regression.mixed_linear_model import MixedLM
+
+    wide = visits.pivot_table(index=id_col, columns=time_col, values=value_col, aggfunc="mean")
+    wide = wide.dropna()  # people measured at every time point, as the R package uses
+    if len(wide) < 3:
+        raise ValueError("the HLM method needs at least 3 people measured at every time point")
+    long = wide.stack().rename("value").reset_index()
+    times = long[time_col].to_numpy(float)
+    design = np.column_stack([np.ones(len(long)), times])
+    fit = MixedLM(long["value"].to_numpy(float), design, groups=long[id_col].to_numpy(),
+                  exog_re=design).fit(reml=True)
+    g_inv = np.linalg.inv(np.asarray(fit.cov_re))
+    rci = {}
+    for person, part in long.groupby(id_col, sort=False):
+        zp = np.column_stack([np.ones(len(part)), part[time_col].to_numpy(float)])
+        posterior = np.linalg.inv(zp.T @ zp / fit.scale + g_inv)
+        slope = float(np.asarray(fit.random_effects[person])[1])
+        rci[person] = slope / math.sqrt(posterior[1, 1])
+    rci = pd.Series(rci).reindex(wide.index)
+    toward_better = rci if higher_is_better else -rci
+    improved, deteriorated = (toward_better > z).to_numpy(), (toward_better < -z).to_numpy()
+    missing = np.zeros(len(rci), dtype=bool)
+    if functional_mean is None:
+        return pd.Series(_categories(improved, deteriorated, missing), index=wide.index, dtype=object)
+    pre, post = wide.iloc[:, 0].to_numpy(float), wide.iloc[:, -1].to_numpy(float)
+    c = jt_cutoff("c", clinical_mean=float(pre.mean()), clinical_sd=float(pre.std(ddof=1)),
+                  functional_mean=functional_mean, functional_sd=functional_sd, higher_is_better=higher_is_better)
+    clinical_pre = (pre < c) if higher_is_better else (pre > c)
+    functional_post = (post > c) if higher_is_better else (post < c)
+    return pd.Series(_categories(improved, deteriorated, missing, improved & clinical_pre & functional_post,
+                                 deteriorated & ~clinical_pre & ~functional_post), index=wide.index, dtype=object)
+
+
 # ---------------------------------------------------------------------------
 # Pain (NPRS 0–10)
 # ---------------------------------------------------------------------------
