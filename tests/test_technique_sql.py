@@ -84,7 +84,7 @@ def test_both_paths_give_the_same_answer_on_the_sample(sample_db, outcome, regio
     regions = [tq.filter_options(sample_db)["regions"][0]] if region else None  # < 30 clients: model-based SEs
     mixed = analysis.technique_report(sample_db, outcome, path="mixed", regions=regions, min_clients=4)
     within = analysis.technique_report(sample_db, outcome, path="within", regions=regions, min_clients=4)
-    assert within.method.startswith(ts.METHOD) and mixed.method.startswith("within-client comparison")
+    assert within.method.startswith(ts.METHOD_SQL) and mixed.method.startswith("within-client comparison")
     assert ("model-based" in within.method) == ("model-based" in mixed.method) == (within.n_clients < 30)
     m = mixed.techniques.set_index("technique")
     w = within.techniques.set_index("technique").loc[m.index]

@@ -261,6 +261,7 @@ def test_fallback_when_too_few_clients():
     """It uses OLS with cluster-robust SEs, and says so, when there are too few clients for a mixed model."""
     rep = tq.analyse(_frame(n_clients=12, visits=10), min_clients=4)
     assert rep.method.startswith("within-client comparison: OLS with each client's means")
+    assert "model-based within-client standard errors" in rep.method  # 12 clients: too few for cluster-robust
     assert "only 12 clients" in rep.method_reason
     assert rep.client_variance is None
     assert any(w.startswith("Method:") and "fallback" in w for w in rep.warnings)
@@ -277,7 +278,7 @@ def test_fallback_when_client_variance_is_on_the_boundary():
 
 def test_mixed_model_when_it_fits():
     rep = tq.analyse(_frame(n_clients=60))
-    assert rep.method == tq.METHOD_ROBUST and rep.method_reason is None
+    assert rep.method == f"{tq.METHOD_MIXED}, cluster-robust standard errors by client" and rep.method_reason is None
     assert rep.client_variance > 0
     t = rep.techniques.set_index("technique")
     assert t.loc["a", "ci_low"] < -1.0 < t.loc["a", "ci_high"]

@@ -29,8 +29,14 @@ ALPHA = 0.05
 # clusters: Cameron & Miller, J Hum Resour 2015;50:317-72), so both paths then use the
 # within-client model-based ones (t with visits - clients - columns degrees of freedom).
 MIN_CLIENTS_ROBUST = 30
-FEW_CLIENTS_SE = ("with fewer than {n} clients, model-based within-client standard errors (cluster-robust ones "
-                  "are too small with few clients)").format(n=MIN_CLIENTS_ROBUST)
+ROBUST_SE = "cluster-robust standard errors by client"
+FEW_CLIENTS_SE = ("model-based within-client standard errors (fewer than {n} clients: cluster-robust ones are too "
+                  "small)").format(n=MIN_CLIENTS_ROBUST)
+
+
+def standard_errors_text(n_clients: int) -> str:
+    """How the intervals were made, by the one rule both paths follow."""
+    return ROBUST_SE if n_clients >= MIN_CLIENTS_ROBUST else FEW_CLIENTS_SE
 MIN_VISITS_PER_MIX = 10  # and at least min_clients_per_arm; a mean over fewer visits is too noisy to show
 NEAR_COLLINEAR_SHARE = 0.8  # warn when a pair is used together in >= 80 % of the visits using either
 BOUNDARY_RATIO = 1e-4  # client variance below this share of the residual variance = on the boundary

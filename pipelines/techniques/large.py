@@ -60,6 +60,7 @@ from pipelines.techniques import common
 # 2.4 million (benchmarks/RESULTS_techniques.md).  Both paths estimate the same within-client effects.
 LARGE_DATA_VISITS = 200_000
 
+METHOD_SQL = "within-client comparison (client fixed effects, from SQL aggregates)"
 METHOD = ("within-client comparison (client fixed effects, from SQL aggregates) with cluster-robust "
           "standard errors by client")
 METHOD_PLAIN = (
@@ -419,7 +420,7 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> common.TechniqueReport:
         adjusted_for.append(f"pressure (categorical, reference {fit['reference_pressure']})")
     ref = fit["reference_pressure"]
     return common.TechniqueReport(
-        outcome=oc, method=METHOD if robust else f"{METHOD}; {common.FEW_CLIENTS_SE}", method_reason=None, min_clients=min_n, n_visits=N, n_clients=G,
+        outcome=oc, method=METHOD if robust else f"{METHOD_SQL} with {common.FEW_CLIENTS_SE}", method_reason=None, min_clients=min_n, n_visits=N, n_clients=G,
         excluded=fit["excluded"], techniques=tech_df, pairs=_pair_table(fit, cov, df), mixes=mix_df,
         pressure=pressure_df, reference_pressure=int(ref) if ref not in (None, "unknown") else None,
         model_interactions=list(fit.get("interactions", [])), warnings=warn, client_variance=fit["tau2"],

@@ -78,6 +78,7 @@ from pipelines.techniques.common import (
     BOUNDARY_RATIO,
     COVARIATE_LABELS,
     FEW_CLIENTS_SE,
+    ROBUST_SE,
     MAX_MODEL_INTERACTIONS,
     MIN_CLIENTS_MIXED_MODEL,
     MIN_CLIENTS_ROBUST,
@@ -99,6 +100,7 @@ from pipelines.techniques.common import (
     default_min_clients,
     empty_report,
     holm,
+    standard_errors_text,
     mix_table,
     too_few_note,
     with_filtered_visits,
@@ -406,10 +408,8 @@ def _clients_with(mask: np.ndarray, codes: np.ndarray) -> int:
     return int(np.count_nonzero(np.bincount(codes[mask])))
 
 
-METHOD_ROBUST = ("within-client comparison: mixed model (random intercept per client, REML) with each client's "
-                 "means (Mundlak), cluster-robust standard errors by client")
-METHOD_MODEL = ("within-client comparison: mixed model (random intercept per client, REML) with each client's "
-                "means (Mundlak), model-based standard errors")
+METHOD_MIXED = ("within-client comparison: mixed model (random intercept per client, REML) with each client's "
+                "means (Mundlak)")
 TIME_VARYING = {"pain_pre", "visit_number", "log_days_to_next", "self_pain_before_7d"}
 
 
@@ -740,18 +740,16 @@ def _fit_main(design: _Design, n_clients: int, force_fallback: str | None, stand
         sigma2 = float(resid @ resid / max(n - k, 1))
         if n_clients < MIN_CLIENTS_ROBUST:
             fit = _within_model_based(design, fit)
-        method = (f"within-client comparison: OLS with each client's means (Mundlak) and cluster-robust standard "
-                  f"errors by client (fallback: {reason})")
-        if n_clients < MIN_CLIENTS_ROBUST:
-            method = f"{method}; {FEW_CLIENTS_SE}"
+        method = (f"within-client comparison: OLS with each client's means (Mundlak), "
+                  f"{standard_errors_text(n_clients)} (fallback: {reason})")
         return fit, method, reason, 0.0, sigma2, groups, "cluster"
     groups = _Groups(design.codes, tau2, sigma2)
     if standard_errors == "robust" and n_clients < MIN_CLIENTS_ROBUST:
-        return _within_model_based(design, fit), f"{METHOD_ROBUST}; {FEW_CLIENTS_SE}", None, tau2, sigma2, groups, "model"
+        return _within_model_based(design, fit), f"{METHOD_MIXED}, {FEW_CLIENTS_SE}", None, tau2, sigma2, groups, "model"
     if standard_errors == "robust":
         fit = _gls_fit(design.y, design.X, groups, design.names, "cluster")
-        return fit, METHOD_ROBUST, None, tau2, sigma2, groups, "cluster"
-    return fit, METHOD_MODEL, None, tau2, sigma2, groups, "model"
+        return fit, f"{METHOD_MIXED}, {ROBUST_SE}", None, tau2, sigma2, groups, "cluster"
+    return fit, f"{METHOD_MIXED}, model-based standard errors", None, tau2, sigma2, groups, "model"
 
 
 def _within_model_based(design: _Design, fit: _Fit) -> _Fit:
