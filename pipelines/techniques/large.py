@@ -598,9 +598,14 @@ def _statements(name: str) -> list[str]:
     return out
 
 
+# Bumped whenever the stored result changes meaning or shape (2: one estimand, mix predictions,
+# n_clients_both), so a result stored by an older version is never shown: it no longer matches.
+RESULT_VERSION = "2"
+
+
 def data_fingerprint(con) -> str:
-    """Changes whenever anything the default analysis reads changes (fingerprint.sql)."""
-    return "|".join(str(v) for v in con.execute(_sql("fingerprint")).fetchone())
+    """Changes whenever anything the default analysis reads changes (fingerprint.sql), or the result's version."""
+    return "|".join([RESULT_VERSION, *(str(v) for v in con.execute(_sql("fingerprint")).fetchone())])
 
 
 def store_default_report(con, db=None, min_clients: int | None = None) -> bool:
