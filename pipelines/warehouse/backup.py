@@ -1,7 +1,7 @@
 """Portable backup and restore (Parquet), readable by other tools and DuckDB versions.
 
 A raw copy of the database file is not portable (files written by DuckDB 2.x cannot
-be read by 1.x,) and misses anything still in the WAL; an
+be read by 1.x) and misses anything still in the WAL; an
 ``EXPORT DATABASE`` is both portable and complete.
 """
 
