@@ -20,7 +20,7 @@ Usage::
 (``benchmarks/out/bench-<size>-knotwork.duckdb``, opened read-only, never modified), each run
 in a fresh child process so its peak RSS is the page's alone:
 
-* ``analysis``  - ``pipelines.techniques.model.technique_report(db)``, "the technique analysis
+* ``analysis``  - ``pipelines.techniques.analysis.technique_report(db)``, "the technique analysis
   queries" (auto path: mixed model up to ``technique_sql.LARGE_DATA_VISITS`` visits, the
   within-client SQL path above), computed (no stored result);
 * ``store``     - ``technique_sql.store_default_report`` (what the import would add), on a
@@ -90,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
 
+    from pipelines.techniques import analysis
     from pipelines.techniques import model as tq
+    from pipelines.techniques.common import OUTCOMES
 
     db = ensure_practice(args.size)
     info = describe("numpy", "scipy", "statsmodels", "duckdb")
@@ -104,13 +106,13 @@ def main(argv: list[str] | None = None) -> int:
 
     visits = record("load", lambda: tq.load_visits(db))
     rep = record("analyse", lambda: tq.analyse(visits))
-    record("report", lambda: tq.technique_report(db))
+    record("report", lambda: analysis.technique_report(db))
     cli = [sys.executable, "-m", "knotwork", "techniques", "--db", str(db), "--json"]
     record("cli_json", lambda: subprocess.run(cli, check=True, capture_output=True, cwd=ROOT))
     record("by_region", lambda: tq.subgroups(visits))
     for key, outcome in (("carryover", "carryover_change"), ("self_report", "self_report_change"),
                          ("rom", "rom_mean_change_deg")):
-        name = outcome if outcome in tq.OUTCOMES else "rom_change"
+        name = outcome if outcome in OUTCOMES else "rom_change"
         record(key, lambda name=name: tq.analyse(visits, name, pairs=False, mixes=False))
 
     summary = {
@@ -163,9 +165,9 @@ print(json.dumps({"cold_s": cold, "cold_cpu_s": cold_cpu, "warm_s": statistics.m
 ANALYSIS_CHILD = r"""
 import json, resource, sys, time
 db = sys.argv[1]
-from pipelines.techniques import model as tq
+from pipelines.techniques import analysis
 t0, c0 = time.perf_counter(), time.process_time()
-rep = tq.technique_report(db, path="auto")
+rep = analysis.technique_report(db, path="auto")
 out = {"analysis_s": time.perf_counter() - t0, "analysis_cpu_s": time.process_time() - c0, "method": rep.method,
        "visits": rep.n_visits, "clients": rep.n_clients,
        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -227,7 +229,7 @@ def pages(sizes: list[str], repeat: int, sources: dict[str, str] | None = None) 
         a, pc, ps = r["analysis"], r["page_computed"], r.get("page_stored")
         warm = ps or pc
         rss = max(pc["peak_rss_mb"], ps["peak_rss_mb"] if ps else 0)
-        print(f"| {r['size']} | {a['visits']:,} | {'within-client' if 'within' in a['method'] else 'mixed model'} "
+        print(f"| {r['size']} | {a['visits']:,} | {'SQL aggregates' if 'SQL' in a['method'] else 'mixed model + client means'} "
               f"| {a['analysis_s']:.2f} ({a['analysis_cpu_s']:.2f}) | {pc['cold_s']:.2f} ({pc['cold_cpu_s']:.2f}) | "
               + (f"{r['store']['store_s']:.1f} | {ps['cold_s']:.2f} ({ps['cold_cpu_s']:.2f})" if ps else "- | -")
               + f" | {warm['warm_s']:.2f} ({warm['warm_cpu_s']:.2f}) | {rss:,.0f} | "

@@ -24,7 +24,7 @@ from pipelines.clinical.change import IMPROVED, PAIN_CLINICALLY_IMPORTANT, PAIN_
 from pipelines.clinical.settings import threshold, threshold_source
 
 # Below this many visits in either arm a within-client comparison is only indicative
-# (clinical.md §5.3: 80 % power at n = 8 only for d_z ≥ 1.16).
+# (Cohen 1988: 80 % power at n = 8 only for d_z >= 1.16).
 MIN_VISITS_PER_ARM = 8
 # Up to this many clients the client picker lists them all; beyond it (a clinic group or network)
 # it searches first and lists the matches, at most PICKER_MATCHES_SHOWN of them.
@@ -49,7 +49,7 @@ def important_pain_level(baseline: float | None, settings: dict | None) -> float
     """Highest pain that is a clinically important improvement on ``baseline``.
 
     At least ``pain.mcid_points`` **and** at least ``pain.mcid_pct`` % below baseline
-    (Farrar 2001; clinical.md §1.4): ``baseline − max(points, baseline · pct / 100)``.
+    (Farrar 2001): ``baseline − max(points, baseline · pct / 100)``.
     None when the baseline is missing or too low for such an improvement to exist.
     """
     base = _number(baseline)
@@ -73,8 +73,8 @@ _INTERNAL_REF = re.compile(r"\s*\((?:see )?clinical\.md[^()]*\)|clinical\.md §[
 
 def cite(source: str) -> str:
     """A settings citation as shown to a therapist: without pointers into Knotwork's own
-    reference notes ("(clinical.md §1.4)"), which mean nothing outside the project."""
-    return _INTERNAL_REF.sub("", str(source)).replace(", )", ")").strip().rstrip(";,").strip()
+    reference notes (a section sign and number in parentheses), which mean nothing outside the project."""
+    return _INTERNAL_REF.sub("", str(source)).strip().rstrip(";,").strip()
 
 
 def pain_rule_source(settings: dict | None) -> str:
@@ -339,8 +339,7 @@ class RomSeries:
 def rom_series(rom: pd.DataFrame, settings: dict | None) -> list[RomSeries]:
     """One series per joint × movement × side, each reading flagged real or within error.
 
-    The MDC comes from :func:`pipelines.clinical.change.rom_mdc` for the series' instrument
-    (clinical.md §2.2); readings by more than one rater or instrument get the larger,
+    The MDC comes from :func:`pipelines.clinical.change.rom_mdc` for the series' instrument; readings by more than one rater or instrument get the larger,
     between-rater MDC because a change across them cannot be told from measurement noise.
     The normal value and its named source come from ``pipelines.ingest.vocab.ROM_NORMS``.
     """

@@ -1,4 +1,4 @@
-"""The ``knotwork`` command line (DESIGN.md "The command line": a stable contract).
+"""The ``knotwork`` command line (a stable contract).
 
 Sits on top of both packages: it may import ``pipelines`` and ``dashboard``.
 Each sub-command lives in a small function; ``build_parser`` lists only what
@@ -147,10 +147,12 @@ def cmd_restore(args) -> int:
 def cmd_techniques(args) -> int:
     if args.client:
         return _client_techniques(args)
-    from pipelines.techniques.model import format_table, technique_report
+    from pipelines.techniques.analysis import format_mixes, format_table, technique_report
 
-    report = technique_report(args.db, outcome=args.outcome, mixes=not args.json)
-    if args.json:
+    report = technique_report(args.db, outcome=args.outcome, mixes=args.mixes or not args.json)
+    if args.mixes:
+        print(json.dumps(report.mix_records(), ensure_ascii=False) if args.json else format_mixes(report))
+    elif args.json:
         print(json.dumps(report.to_records(), ensure_ascii=False))
     else:
         print(format_table(report))
@@ -276,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("techniques", help="technique-response table: adjusted effect of each technique on pain, "
-                                          "with n, 95 %% interval and Holm-adjusted p")
+                                          "with n, 95 %% interval and Holm-adjusted p; --mixes: the mixes ranked")
     _db_arg(p)
     p.add_argument("--json", action="store_true",
                    help="print a JSON list: technique, n_visits, n_clients, effect (adjusted change in pain, 0-10, "
@@ -288,6 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outcome", default="pain_change",
                    choices=["pain_change", "carryover_change", "self_report_change", "rom_change"],
                    help="outcome analysed (default: immediate change in pain, post - pre)")
+    p.add_argument("--mixes", action="store_true",
+                   help="the mixes the practice uses, ranked by the model's predicted effect of exactly that mix "
+                        "(vs a visit with none of its techniques); with --json a list of objects: mix (list of "
+                        "technique names), n_visits, n_clients, effect, ci_low, ci_high, observed_mean")
     p.set_defaults(func=cmd_techniques)
 
     p = sub.add_parser("letter", help="the progress letter for a referring physician (.pdf or .html)")

@@ -147,11 +147,10 @@ def test_pct_rule():
     assert classify_change(5, 6.5, pct=30) == "deteriorated"
 
 
-def test_pct_with_zero_baseline_is_unchanged():
-    # no percentage of 0 exists -> the % criterion cannot hold -> unchanged (documented)
-    assert classify_change(0, 5, pct=30) == "unchanged"
-    assert classify_change(0, 5, pct=30, mid=2) == "unchanged"
-    # mid alone still sees the 5-point rise
+def test_pct_with_zero_baseline_sees_any_change():
+    # any change from 0 is an unbounded percentage, so a rise from 0 can deteriorate
+    assert classify_change(0, 5, pct=30) == "deteriorated"
+    assert classify_change(0, 5, pct=30, mid=2) == "deteriorated"
     assert classify_change(0, 5, mid=2) == "deteriorated"
 
 

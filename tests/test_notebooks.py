@@ -64,4 +64,5 @@ def test_technique_notebook_tells_the_story(tmp_path):
     adjusted = float(re.search(r"mean \|error\|, adjusted:\s+([\d.]+)", text).group(1))
     assert adjusted < unadjusted / 2
     assert "mixed model (random intercept per client, REML)" in text
-    assert "OLS with cluster-robust standard errors by client (fallback: only 12 clients" in text
+    assert "OLS with each client's means (Mundlak), model-based within-client standard errors" in text
+    assert "(fallback: only 12 clients" in text

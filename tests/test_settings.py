@@ -75,7 +75,7 @@ def test_defaults(key, value):
         ("questionnaires.ODI.mcid", "Ostelo"),
         ("questionnaires.QuickDASH.mcid", "Franchignoni"),
         ("questionnaires.LEFS.mdc", "Binkley"),
-        ("analysis.min_clients_per_arm", "§5.3"),
+        ("analysis.min_clients_per_arm", "Cohen"),
     ],
 )
 def test_thresholds_cite_their_source(key, author):

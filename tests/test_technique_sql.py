@@ -21,6 +21,7 @@ import pytest
 import statsmodels.api as sm
 
 from pipelines.techniques import large as ts
+from pipelines.techniques import analysis, common
 from pipelines.techniques import model as tq
 from pipelines.warehouse.db import read_connection, write_connection
 from pipelines.ingest.importer import ingest_files
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _ols_with_client_dummies(db, outcome="pain_change"):
     """The reference: statsmodels OLS of the same design plus one dummy per client, clustered by client."""
-    oc = tq.OUTCOMES[outcome]
+    oc = common.OUTCOMES[outcome]
     df, _ = tq.prepare(tq.load_visits(db), oc)
     fit = ts.within_fit(db, outcome)
     cols = {}
@@ -71,41 +72,44 @@ def test_sql_estimator_equals_ols_with_client_dummies(sample_db, outcome):
     np.testing.assert_allclose(fit["cov_model"], res.model.fit().cov_params()[:k, :k], rtol=1e-8, atol=1e-14)
 
 
-def test_within_estimates_agree_with_the_mixed_model_on_the_sample(sample_db):
-    """On the committed practice every technique's two estimates are within each other's intervals."""
-    mixed = tq.technique_report(sample_db, path="mixed")
-    within = tq.technique_report(sample_db, path="within")
-    assert within.method == ts.METHOD and "mixed model" in mixed.method
+@pytest.mark.parametrize("outcome,region", [("pain_change", None), ("carryover_change", None),
+                                            ("pain_change", "first")])
+def test_both_paths_give_the_same_answer_on_the_sample(sample_db, outcome, region):
+    """One estimand at every size: the in-memory path and the SQL path agree to rounding on the same data.
+
+    The mixed model with every client's means (or its OLS fallback) has exactly the
+    within-client coefficients, and both give the same intervals (cluster-robust from 30 clients,
+    within-client model-based below); the minimum-n rule, the synergies chosen and the mixes are the same.
+    """
+    regions = [tq.filter_options(sample_db)["regions"][0]] if region else None  # < 30 clients: model-based SEs
+    mixed = analysis.technique_report(sample_db, outcome, path="mixed", regions=regions, min_clients=4)
+    within = analysis.technique_report(sample_db, outcome, path="within", regions=regions, min_clients=4)
+    assert within.method.startswith(ts.METHOD_SQL) and mixed.method.startswith("within-client comparison")
+    assert ("model-based" in within.method) == ("model-based" in mixed.method) == (within.n_clients < 30)
     m = mixed.techniques.set_index("technique")
-    w = within.techniques.set_index("technique")
-    both = [t for t in w.index if w.loc[t, "estimable"] and m.loc[t, "estimable"]]
-    assert len(both) >= 8
-    for t in both:
-        half = max(m.loc[t, "ci_high"] - m.loc[t, "effect"], w.loc[t, "ci_high"] - w.loc[t, "effect"])
-        assert abs(m.loc[t, "effect"] - w.loc[t, "effect"]) <= half, t
-        assert w.loc[t, "ci_low"] < w.loc[t, "effect"] < w.loc[t, "ci_high"]
-    # counts are the same whichever path
-    assert (m.loc[w.index, "n_visits"] == w["n_visits"]).all()
-    assert (m.loc[w.index, "n_clients"] == w["n_clients"]).all()
-    assert (m.loc[w.index, "n_clients_without"] == w["n_clients_without"]).all()
-    assert np.allclose(m.loc[w.index, "unadjusted_difference"], w["unadjusted_difference"], equal_nan=True)
+    w = within.techniques.set_index("technique").loc[m.index]
+    assert (m["estimable"] == w["estimable"]).all() and m["estimable"].sum() >= 5
+    for col in ("n_visits", "n_clients", "n_clients_without", "n_clients_both"):
+        assert (m[col] == w[col]).all(), col
+    est = m["estimable"]
+    for col in ("effect", "ci_low", "ci_high", "p", "p_adjusted"):
+        np.testing.assert_allclose(m.loc[est, col], w.loc[est, col], rtol=1e-6, atol=1e-9, err_msg=col)
+    assert np.allclose(m["unadjusted_difference"], w["unadjusted_difference"], equal_nan=True)
     assert within.n_visits == mixed.n_visits and within.excluded == mixed.excluded
-    # the same synergies are screened into the model; what is not computed at this size is said
     assert within.model_interactions == mixed.model_interactions
     pm = mixed.pairs.set_index(["technique_a", "technique_b"])
-    pw = within.pairs.set_index(["technique_a", "technique_b"])
-    assert set(pw.index) == set(pm.index)
-    assert (pw["estimable"] == pm.loc[pw.index, "estimable"]).all()
-    # mixes: each against the other visits, as the mixed model's comparison (adjusted mean not given)
+    pw = within.pairs.set_index(["technique_a", "technique_b"]).loc[pm.index]
+    assert (pw["estimable"] == pm["estimable"]).all()
+    ok = pm["estimable"]
+    np.testing.assert_allclose(pm.loc[ok, "interaction"], pw.loc[ok, "interaction"], rtol=1e-6, atol=1e-9)
     mm = mixed.mixes.set_index("mix")
-    mw = within.mixes.set_index("mix")
-    both_mixes = [x for x in mw.index if mw.loc[x, "estimable"] and mm.loc[x, "estimable"]]
-    assert len(both_mixes) >= 2  # a 40-client practice has few mixes with enough clients
-    for x in both_mixes:
-        half = max(mm.loc[x, "ci_high"] - mm.loc[x, "effect"], mw.loc[x, "ci_high"] - mw.loc[x, "effect"])
-        assert abs(mm.loc[x, "effect"] - mw.loc[x, "effect"]) <= half, x
-    assert mw["adjusted_mean"].isna().all()
-    assert any("adjusted mean change is not given" in x for x in within.warnings)
+    mw = within.mixes.set_index("mix").loc[mm.index]
+    assert (mm["estimable"] == mw["estimable"]).all() and (mm["n_visits"] == mw["n_visits"]).all()
+    assert (mm["n_clients"] == mw["n_clients"]).all()
+    np.testing.assert_allclose(mm["observed_mean"], mw["observed_mean"], rtol=1e-9)
+    ok = mm["estimable"]
+    for col in ("effect", "ci_low", "ci_high"):
+        np.testing.assert_allclose(mm.loc[ok, col], mw.loc[ok, col], rtol=1e-6, atol=1e-9, err_msg=col)
 
 
 def _practice(folder: Path, n_clients: int, seed: int, effects="default") -> tuple[Path, dict]:
@@ -119,7 +123,7 @@ def _practice(folder: Path, n_clients: int, seed: int, effects="default") -> tup
 def test_within_path_recovers_planted_effects(tmp_path):
     """On a 300-client generated practice the strongest planted technique comes first and zeros look like zero."""
     db, truth = _practice(tmp_path, 300, 21)
-    rep = tq.technique_report(db, path="within")
+    rep = analysis.technique_report(db, path="within")
     t = rep.techniques[rep.techniques["estimable"]].set_index("technique")
     planted = pd.Series(truth["technique_effects"])
     best = planted.idxmin()
@@ -141,7 +145,7 @@ def test_within_path_finds_nothing_in_practices_without_effects(tmp_path):
     false = 0
     for seed in range(300, 312):
         db, _ = _practice(tmp_path / f"n{seed}", 60, seed, effects="none")
-        t = tq.technique_report(db, path="within").techniques
+        t = analysis.technique_report(db, path="within").techniques
         t = t[t["estimable"]]
         assert len(t) >= 8
         false += int((t["p_adjusted"] < 0.05).any())
@@ -161,14 +165,14 @@ def test_stored_result_is_used_only_for_the_data_it_was_computed_from(sample_db_
     assert stored.method == fresh.method and stored.warnings == fresh.warnings
     assert ts.stored_report(sample_db_copy, "pain_change", 5) is None  # another minimum n: not stored
     # the page's entry point takes the stored one when nothing is filtered
-    assert tq.technique_report(sample_db_copy, min_clients=8).techniques.equals(stored.techniques)
+    assert analysis.technique_report(sample_db_copy, min_clients=8).techniques.equals(stored.techniques)
     # a changed visit (as a form or a restore would write, without refreshing the store)
     with write_connection(sample_db_copy) as con:
         con.execute("UPDATE marts.visit_outcomes SET pain_post = pain_post - 1, pain_change = pain_change - 1 "
                     "WHERE visit_id = (SELECT min(visit_id) FROM marts.visit_outcomes WHERE pain_change IS NOT NULL "
                     "AND pain_pre IS NOT NULL AND len(techniques) > 0)")
     assert ts.stored_report(sample_db_copy, "pain_change", 8) is None
-    after = tq.technique_report(sample_db_copy, min_clients=8)
+    after = analysis.technique_report(sample_db_copy, min_clients=8)
     moved = after.techniques.set_index("technique")["effect"] - stored.techniques.set_index("technique")["effect"]
     assert moved.abs().max() > 1e-6
 
@@ -207,15 +211,17 @@ def test_page_says_which_method_and_what_it_means(large_page_db):
     at.run()
     at.switch_page("app_pages/techniques.py").run()
     assert not at.exception, at.exception
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Method"] == "Within-client"
-    expected = tq.technique_report(large_page_db)
-    assert metrics["Visits analysed"] == f"{expected.n_visits:,}"
-    info = " ".join(i.value for i in at.info)
-    assert "comparing every client with themselves" in info
-    assert "adjusted mean change is not given" in " ".join(w.value for w in at.warning)
+    expected = analysis.technique_report(large_page_db)
+    assert expected.method == ts.METHOD
+    text = " ".join(m.value for m in at.markdown)
+    assert f"{expected.n_visits:,} visits of {expected.n_clients:,} clients" in text
+    details = " ".join(m.value for m in at.expander[0].markdown)
+    assert ts.METHOD in details and "each client is compared with themselves" in details
     table = at.dataframe[0].value
     assert list(table["Visits"]) == list(expected.techniques["n_visits"])
+    # the mixes get the same predicted effects as on the in-memory path
+    mixes = at.dataframe[1].value  # the mix ranking: second table on the page
+    assert list(mixes["Visits"]) == list(expected.mixes["n_visits"])
     # the visits behind an estimate are looked up on request at this size
     n_tables = len(at.dataframe)
     at.toggle(key="tq_drill_show").set_value(True).run()
@@ -230,19 +236,19 @@ def test_page_says_which_method_and_what_it_means(large_page_db):
 
 def test_cli_table_names_the_within_client_method(sample_db):
     """``knotwork techniques`` on a large practice says how the numbers were made, and not 'random effect'."""
-    text = tq.format_table(tq.technique_report(sample_db, path="within"))
+    text = analysis.format_table(analysis.technique_report(sample_db, path="within"))
     assert ts.METHOD in text and "random effect" not in text
-    assert "adjusted mean change is not given" in text and "Observational data" in text
+    assert "Observational data" in text
 
 
 def test_subgroups_by_region_at_large_size(sample_db):
-    """One within-client fit per complaint region; Holm across the whole table; small regions show counts only."""
+    """One within-client fit per complaint region; Benjamini-Hochberg across the whole table; small regions show counts only."""
     levels = tq.filter_options(sample_db)["regions"]
     sub = ts.subgroups(sample_db, levels=levels, min_clients=3)
     assert set(sub["complaint_region"]) == set(levels)
     est = sub[sub["estimable"]]
-    assert len(est) > 0 and (est["method"] == ts.METHOD).all()
-    assert np.allclose(est["p_adjusted"], tq.holm(sub["p"].where(sub["estimable"]))[sub["estimable"].to_numpy()])
+    assert len(est) > 0 and est["method"].str.startswith(ts.METHOD_SQL).all()
+    assert np.allclose(est["p_adjusted"], common.benjamini_hochberg(sub["p"].where(sub["estimable"]))[sub["estimable"].to_numpy()])
     one = est["complaint_region"].iloc[0]
     alone = ts.report(sample_db, regions=[one], min_clients=3).techniques.set_index("technique")
     mine = est[est["complaint_region"] == one].set_index("technique")
@@ -254,20 +260,21 @@ def test_table_shows_three_decimals_when_intervals_are_narrow():
     from dashboard.charts import techniques as tc
 
     t = pd.DataFrame([{"technique": "cupping", "n_visits": 85_992, "n_clients": 45_698, "n_clients_without": 99_203,
-                       "estimable": True, "effect": -0.0047, "ci_low": -0.0078, "ci_high": -0.0017, "se": 0.0016,
+                       "n_clients_both": 44_901, "estimable": True, "effect": -0.0047, "ci_low": -0.0078, "ci_high": -0.0017, "se": 0.0016,
                        "p": 0.003, "p_adjusted": 0.019, "effect_size": -0.01, "unadjusted_difference": 0.28,
                        "note": ""}])
     assert tc.effect_digits(t) == 3
-    assert tc.technique_table(t)["95 % CI"].iloc[0] == "−0.008 to −0.002"
+    assert tc.technique_table(t)["95 % interval"].iloc[0] == "−0.008 to −0.002"
+    assert tc.technique_table(t)["Effect"].iloc[0] == "−0.005"
     wide = t.assign(ci_low=-0.4, ci_high=0.3)
-    assert tc.effect_digits(wide) == 2 and tc.technique_table(wide)["95 % CI"].iloc[0] == "−0.40 to +0.30"
+    assert tc.effect_digits(wide) == 2 and tc.technique_table(wide)["95 % interval"].iloc[0] == "−0.40 to +0.30"
 
 
 def test_store_command_for_a_database_imported_before_the_hook(sample_db_copy, monkeypatch, capsys):
     monkeypatch.setattr(ts, "LARGE_DATA_VISITS", 10)
     assert ts.main(["store", "--db", str(sample_db_copy)]) == 0
     assert "stored the default technique result" in capsys.readouterr().out
-    assert ts.stored_report(sample_db_copy, "pain_change", tq.settings_min_clients(sample_db_copy)) is not None
+    assert ts.stored_report(sample_db_copy, "pain_change", common.settings_min_clients(sample_db_copy)) is not None
 
 
 def test_an_import_of_a_large_practice_stores_the_default_result(tmp_path, monkeypatch):
@@ -284,8 +291,27 @@ def test_an_import_of_a_large_practice_stores_the_default_result(tmp_path, monke
     reports = ingest_files(sorted(Path(SAMPLE).glob("*.csv")), db=db)
     assert all(r.error is None for r in reports)
     assert len(calls) == 1  # once for the batch (clients, visits and ROM all feed it), after the last
-    min_n = tq.settings_min_clients(db)
+    min_n = common.settings_min_clients(db)
     stored = ts.stored_report(db, "pain_change", min_n)
     assert stored is not None, "the import did not store the technique result"
     fresh = ts.report(db, "pain_change", min_clients=min_n)
     pd.testing.assert_frame_equal(stored.techniques, fresh.techniques, check_exact=False, rtol=1e-12)
+
+
+def test_cli_mixes_json_lists_the_ranked_mixes(sample_db):
+    """``knotwork techniques --mixes --json``: the mixes with their predicted effect, interval, n and observed mean."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "knotwork", "techniques", "--mixes", "--json", "--db", str(sample_db)],
+                         check=True, capture_output=True, text=True, cwd=ROOT)
+    rows = json.loads(out.stdout)
+    expected = analysis.technique_report(sample_db).mixes
+    assert [r["mix"] for r in rows] == [m.split("+") for m in expected["mix"]]
+    for row in rows:
+        assert {"mix", "n_visits", "n_clients", "effect", "ci_low", "ci_high", "observed_mean"} <= set(row)
+    ranked = [r for r in rows if r["effect"] is not None]
+    assert len(ranked) >= 2 and [r["effect"] for r in ranked] == sorted(r["effect"] for r in ranked)
+    assert all(r["ci_low"] < r["effect"] < r["ci_high"] and r["n_visits"] >= 10 for r in ranked)
+    assert all(r["effect"] is None for r in rows if r["n_visits"] < 10)

@@ -23,6 +23,8 @@ import pytest
 from scipy.stats import spearmanr
 from statsmodels.stats.multitest import multipletests
 
+from dashboard.charts.progress import pretty
+from pipelines.techniques import analysis, common
 from pipelines.techniques import model as tq
 from pipelines.ingest.importer import ingest_files
 from pipelines.sample.practice import generate
@@ -122,7 +124,8 @@ def test_synergy_found_and_pressure_optimum_recovered(recovery_runs):
         pairs = rep.pairs[rep.pairs["estimable"]]
         top = pairs.iloc[0]
         assert (top["technique_a"], top["technique_b"]) == (a, b), pairs.head(3)
-        assert top["p_adjusted"] < 0.05 and top["in_main_model"]
+        # chosen by these data: shown with its interval only, never a p-value from the same data
+        assert top["in_main_model"] and math.isnan(top["p_adjusted"]) and top["ci_high"] < 0
         assert (a, b) in rep.model_interactions
         covered_syn += top["ci_low"] <= truth["synergy"]["effect"] <= top["ci_high"]
         # no other pair survives Holm: one real synergy must not leak into spurious ones
@@ -167,7 +170,7 @@ def test_unadjusted_comparison_is_off_by_confounding(recovery_runs):
 # ---------------------------------------------------------------------------
 
 def test_no_technique_effects_found_in_a_practice_without_any(tmp_path):
-    """It finds no technique with Holm p < .05 in at least 95 % of 40 solo practices with no effects."""
+    """It flags no technique (Holm p < .05) in about 95 % of 40 solo practices with no effects."""
     false_seeds, raw_rejections, tests, pair_false, covered, cells = [], 0, 0, 0, 0, 0
     for seed in NULL_SEEDS:
         db, truth = _practice(tmp_path / f"null{seed}", NULL_CLIENTS, seed, effects="none")
@@ -186,7 +189,10 @@ def test_no_technique_effects_found_in_a_practice_without_any(tmp_path):
     _record("null", {"seeds": len(NULL_SEEDS), "clients": NULL_CLIENTS, "share_clean": clean,
                      "seeds_with_false_positive": false_seeds, "raw_p_below_05_rate": raw_rejections / tests,
                      "seeds_with_false_pair": pair_false, "coverage_of_zero": covered / cells})
-    assert clean >= 0.95
+    # with a true family-wise rate of 5 %, 40 practices give >= 5 false ones with probability
+    # < 5 % (binomial), so 90 % clean is the bar; the per-test size and coverage are checked too
+    assert clean >= 0.90
+    assert covered / cells >= 0.93
     assert raw_rejections / tests < 0.075  # per-test size near nominal before Holm
     assert pair_false / len(NULL_SEEDS) <= 0.1
 
@@ -230,7 +236,7 @@ def test_min_n_suppresses_estimates_but_shows_counts():
     assert rare["n_clients"] == 5 and rare["n_visits"] == 10
     assert not rare["estimable"]
     assert math.isnan(rare["effect"]) and math.isnan(rare["p_adjusted"]) and math.isnan(rare["ci_low"])
-    assert "5 with" in rare["note"] and "minimum 8" in rare["note"]
+    assert "5 had visits both with and without" in rare["note"] and "minimum 8" in rare["note"]
     record = {r["technique"]: r for r in rep.to_records()}["rare"]
     assert record["effect"] is None and record["p_adjusted"] is None and record["n_clients"] == 5
     # the same technique is estimable once the minimum is lowered to what it has
@@ -241,10 +247,10 @@ def test_min_n_suppresses_estimates_but_shows_counts():
 def test_min_n_comes_from_the_practice_settings(tmp_path):
     """It reads analysis.min_clients_per_arm from knotwork-settings.toml beside the database."""
     db, _ = _practice(tmp_path, 40, 3)
-    assert tq.settings_min_clients(db) == 8
+    assert common.settings_min_clients(db) == 8
     (tmp_path / "knotwork-settings.toml").write_text("[analysis]\nmin_clients_per_arm = 39\n")
-    assert tq.settings_min_clients(db) == 39
-    rep = tq.technique_report(db)
+    assert common.settings_min_clients(db) == 39
+    rep = analysis.technique_report(db)
     assert rep.min_clients == 39
     ok = rep.techniques[rep.techniques["estimable"]]
     assert (ok["n_clients"] >= 39).all() and (ok["n_clients_without"] >= 39).all()
@@ -254,10 +260,11 @@ def test_min_n_comes_from_the_practice_settings(tmp_path):
 def test_fallback_when_too_few_clients():
     """It uses OLS with cluster-robust SEs, and says so, when there are too few clients for a mixed model."""
     rep = tq.analyse(_frame(n_clients=12, visits=10), min_clients=4)
-    assert rep.method.startswith("OLS with cluster-robust standard errors by client")
+    assert rep.method.startswith("within-client comparison: OLS with each client's means")
+    assert "model-based within-client standard errors" in rep.method  # 12 clients: too few for cluster-robust
     assert "only 12 clients" in rep.method_reason
     assert rep.client_variance is None
-    assert any("Method: OLS" in w for w in rep.warnings)
+    assert any(w.startswith("Method:") and "fallback" in w for w in rep.warnings)
     a = rep.techniques.set_index("technique").loc["a"]
     assert a["estimable"] and a["ci_low"] < -1.0 < a["ci_high"]
 
@@ -271,7 +278,7 @@ def test_fallback_when_client_variance_is_on_the_boundary():
 
 def test_mixed_model_when_it_fits():
     rep = tq.analyse(_frame(n_clients=60))
-    assert rep.method == "mixed model (random intercept per client, REML)" and rep.method_reason is None
+    assert rep.method == f"{tq.METHOD_MIXED}, cluster-robust standard errors by client" and rep.method_reason is None
     assert rep.client_variance > 0
     t = rep.techniques.set_index("technique")
     assert t.loc["a", "ci_low"] < -1.0 < t.loc["a", "ci_high"]
@@ -281,9 +288,9 @@ def test_mixed_model_when_it_fits():
 def test_holm_is_holm_not_the_multipletests_default():
     """It adjusts with Holm explicitly (multipletests' default is Holm-Sidak)."""
     p = [0.01, 0.04, 0.03, 0.2]
-    assert np.allclose(tq.holm(p), [0.04, 0.09, 0.09, 0.2])
-    assert not np.allclose(tq.holm(p), multipletests(p)[1])  # default method="hs"
-    assert np.isnan(tq.holm([0.01, float("nan")])[1])
+    assert np.allclose(common.holm(p), [0.04, 0.09, 0.09, 0.2])
+    assert not np.allclose(common.holm(p), multipletests(p)[1])  # default method="hs"
+    assert np.isnan(common.holm([0.01, float("nan")])[1])
     rep = tq.analyse(_frame(n_clients=60))
     t = rep.techniques[rep.techniques["estimable"]]
     assert np.allclose(t["p_adjusted"], multipletests(t["p"], method="holm")[1])
@@ -315,23 +322,22 @@ def test_near_collinear_pairs_are_warned():
 
 
 def test_screening_fits_equal_full_fits():
-    """It gets the same pair/mix numbers from the one-column screen as from a full refit."""
+    """It gets the same pair numbers from the all-columns-at-once screen as from full refits."""
+    import scipy.sparse
+
     df = _frame(n_clients=50, effects={"a": -1.0, "b": 0.2, "c": -0.5})
     y = df["pain_change"].to_numpy(float)
     codes = pd.factorize(df["client_id"])[0]
-    techs, T = tq._indicators(df)
+    _, T = tq._indicators(df)
     X = np.column_stack([np.ones(len(df)), df["pain_pre"], T])
-    z = T[:, 0] * T[:, 1]
-    for tau2, cov in ((0.3, "model"), (0.3, "cluster"), (0.0, "cluster")):
+    Z = np.column_stack([T[:, 0] * T[:, 1], T[:, 1] * T[:, 2], T[:, 0] * T[:, 2]])
+    for tau2 in (0.3, 0.0):
         groups = tq._Groups(codes, tau2, 1.0)
-        full = tq._gls_fit(y, np.column_stack([X, z]), groups, [], cov)
-        res = tq._ExtraColumnScreen(y, X, groups, cov).fit(z, with_mean=True)
-        assert res["est"] == pytest.approx(full.beta[-1], rel=1e-8)
-        assert res["se"] == pytest.approx(math.sqrt(full.cov[-1, -1]), rel=1e-6)
-        vec = np.append(X.mean(axis=0), 1.0)
-        mean, mean_se = full.linear(vec)
-        assert res["mean"] == pytest.approx(mean, rel=1e-8)
-        assert res["mean_se"] == pytest.approx(mean_se, rel=1e-6)
+        many = tq._ExtraColumnScreen(y, X, groups).fit_many(scipy.sparse.csc_matrix(Z))
+        for j in range(Z.shape[1]):
+            full = tq._gls_fit(y, np.column_stack([X, Z[:, j]]), groups, [], "model")
+            assert many[j]["est"] == pytest.approx(full.beta[-1], rel=1e-8)
+            assert many[j]["se"] == pytest.approx(math.sqrt(full.cov[-1, -1]), rel=1e-6)
 
 
 def test_gls_with_mixedlm_variances_reproduces_mixedlm():
@@ -352,19 +358,30 @@ def test_gls_with_mixedlm_variances_reproduces_mixedlm():
     assert gamma == pytest.approx(res.cov_re[0, 0] / res.scale, rel=1e-3)
 
 
-def test_mixes_are_compared_with_the_rest():
+def test_mix_effects_are_the_sum_of_their_techniques_plus_synergies():
+    """Each mix's effect is its techniques' within-client effects (plus chosen synergies), ranked, with its n."""
     def use(c, k, rng):
-        return [["a", "b"], ["a", "c"], ["b", "c"], ["a", "b", "c"]][int(rng.integers(0, 4))]
+        return [["a"], ["b"], ["a", "b"], ["a", "c"], ["b", "c"], ["a", "b", "c"]][int(rng.integers(0, 6))]
 
-    rep = tq.analyse(_frame(n_clients=60, effects={"a": -1.0, "b": 0.0, "c": -0.5}, use=use))
+    frame = _frame(n_clients=60, effects={"a": -1.0, "b": 0.0, "c": -0.5}, use=use)
+    rep = tq.analyse(frame)
     m = rep.mixes.set_index("mix")
-    assert set(m.index) == {"a+b", "a+c", "b+c", "a+b+c"}
+    assert set(m.index) == {"a", "b", "a+b", "a+c", "b+c", "a+b+c"}
     assert m["estimable"].all()
-    # planted means: a+b -1.0, a+c -1.5, b+c -0.5, a+b+c -1.5  -> b+c is the worst, a+c / a+b+c the best
-    assert m["effect"].idxmax() == "b+c"
-    assert m.loc["b+c", "ci_low"] > 0
-    assert np.allclose(m["p_adjusted"], multipletests(m["p"], method="holm")[1])
-    assert (m["adjusted_mean_low"] < m["adjusted_mean"]).all() and (m["adjusted_mean"] < m["adjusted_mean_high"]).all()
+    t = rep.techniques.set_index("technique")
+    assert m.loc["a+c", "effect"] == pytest.approx(t.loc["a", "effect"] + t.loc["c", "effect"], abs=1e-9) \
+        or rep.model_interactions
+    # planted: a+c and a+b+c -1.5, a and a+b -1.0, b+c -0.5, b 0 -> ranked best first
+    assert list(m.index[:2]) in (["a+c", "a+b+c"], ["a+b+c", "a+c"])
+    assert m.index[-1] == "b"
+    for mix, planted in {"a": -1.0, "a+c": -1.5, "b+c": -0.5}.items():
+        assert m.loc[mix, "ci_low"] < planted < m.loc[mix, "ci_high"], mix
+    assert np.allclose(m["p_adjusted"], multipletests(m["p"], method="fdr_bh")[1])
+    observed = frame.groupby("technique_set")["pain_change"].agg(["mean", "size"])
+    assert np.allclose(m["observed_mean"], observed.loc[m.index, "mean"])
+    assert (m["n_visits"] == observed.loc[m.index, "size"]).all()
+    records = rep.mix_records()
+    assert records[0]["mix"] in (["a", "c"], ["a", "b", "c"]) and {"n_clients", "observed_mean"} <= set(records[0])
 
 
 def test_visits_without_recorded_techniques_are_left_out():
@@ -378,17 +395,17 @@ def test_visits_without_recorded_techniques_are_left_out():
 def test_empty_input_gives_an_empty_report():
     rep = tq.analyse(_frame().iloc[:0])
     assert rep.method == "none" and rep.techniques.empty
-    assert "too few" in tq.format_table(rep) or rep.warnings
+    assert "too few" in analysis.format_table(rep) or rep.warnings
 
 
-def test_subgroups_apply_holm_across_the_whole_table():
+def test_subgroups_apply_benjamini_hochberg_across_the_whole_table():
     df = _frame(n_clients=80, region=lambda c: "neck" if c < 40 else ("low_back" if c < 75 else "hip"))
     sub = tq.subgroups(df, min_clients=8)
     hip = sub[sub["complaint_region"] == "hip"]
     assert len(hip) == 1 and not hip["estimable"].any() and "only 5 clients" in hip["note"].iloc[0]
     est = sub[sub["estimable"]]
     assert set(est["complaint_region"]) == {"neck", "low_back"}
-    assert np.allclose(est["p_adjusted"], multipletests(est["p"], method="holm")[1])
+    assert np.allclose(est["p_adjusted"], multipletests(est["p"], method="fdr_bh")[1])
 
 
 def test_drill_down_lists_the_visits_behind_an_estimate():
@@ -537,7 +554,7 @@ def test_forest_plot_shows_estimates_counts_and_the_zero_line():
         return base + (["rare"] if c < 5 and k < 2 else [])
 
     rep = tq.analyse(_frame(effects={"a": -1.0, "c": -0.5, "rare": 0.0}, use=use), min_clients=8)
-    fig = tc.forest_plot(rep.techniques, axis_title=tq.OUTCOMES["pain_change"].axis_title, title="t", min_clients=8)
+    fig = tc.forest_plot(rep.techniques, axis_title=common.OUTCOMES["pain_change"].axis_title, title="t", min_clients=8)
     assert fig.layout.xaxis.title.text == "Adjusted change in pain (points, 0–10); negative = more relief"
     assert any(s.type == "line" and s.x0 == 0 and s.x1 == 0 for s in fig.layout.shapes)  # the zero line
     points = [tr for tr in fig.data if tr.mode == "markers"]
@@ -610,26 +627,42 @@ def _plotly(at, key=None):
     return specs
 
 
-def test_page_shows_the_forest_plot_caveats_and_counts(page_db):
-    """It draws the adjusted effects the analysis computes, with the caveats beside them."""
+def _page_text(at) -> str:
+    return " ".join(m.value for m in at.markdown)
+
+
+def test_page_opens_in_plain_words_then_the_forest_plot_and_the_mix_ranking(page_db):
+    """Three plain sentences first, then the technique effects and the mixes the analysis computes."""
     at = _page(page_db)
     assert [t.value for t in at.title] == ["Technique response"]
-    expected = tq.technique_report(page_db)
+    expected = analysis.technique_report(page_db)
+    text = _page_text(at)
+    order = [text.index(q) for q in ("What works here", "Which mixes", "How sure, and for whom")]
+    assert order == sorted(order)
+    assert f"{expected.n_visits:,} visits of {expected.n_clients:,} clients" in text
+    best = expected.techniques[expected.techniques["estimable"] & (expected.techniques["ci_high"] < 0)].iloc[0]
+    assert pretty(best["technique"]) in text.split("Which mixes")[0]
     specs = _plotly(at)
-    forest = specs[0]
-    assert forest["layout"]["xaxis"]["title"]["text"] == tq.OUTCOMES["pain_change"].axis_title
+    forest, mixes = specs[0], specs[1]
+    assert forest["layout"]["xaxis"]["title"]["text"] == common.OUTCOMES["pain_change"].axis_title
     xs = sorted(x for tr in forest["data"] if tr.get("mode") == "markers" for x in _decode(tr["x"]))
-    want = sorted(expected.techniques.loc[expected.techniques["estimable"], "effect"])
-    assert np.allclose(xs, want)
-    info = " ".join(i.value for i in at.info)
-    for phrase in ("Observational data", "Confounding by indication", "Regression to the mean", "Small numbers"):
-        assert phrase in info
-    assert "not an effect" in info
+    assert np.allclose(xs, sorted(expected.techniques.loc[expected.techniques["estimable"], "effect"]))
+    mx = sorted(x for tr in mixes["data"] if tr.get("mode") == "markers" for x in _decode(tr["x"]))
+    assert np.allclose(mx, sorted(expected.mixes.loc[expected.mixes["estimable"], "effect"]))
     table = at.dataframe[0].value
     assert list(table["Visits"]) == list(expected.techniques["n_visits"])
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Visits analysed"] == f"{expected.n_visits:,}"
-    assert metrics["Method"] == "Mixed model"
+    mix_table = at.dataframe[1].value  # the mix ranking: second table on the page
+    assert list(mix_table["Visits"]) == list(expected.mixes["n_visits"])
+    for frame in (table, mix_table):  # missing numbers read "—", never None or nan
+        cells = frame.astype(str).to_numpy().ravel()
+        assert not any(c in ("None", "nan", "<NA>") or c.startswith(("-0.00", "−0.00")) for c in cells)
+    # method details live in the expander, not in the opening
+    assert "REML" not in text.split("**Method:**")[0]
+    details = " ".join(m.value for m in at.expander[0].markdown)
+    for phrase in ("REML", "Benjamini", "Holm", "session length", "Observational data", "Regression to the mean"):
+        assert phrase in details
+    everything = text + " ".join(c.value for c in at.caption) + details
+    assert "clinical.md" not in everything and "None" not in everything
 
 
 def test_page_filters_and_drill_down(page_db):
@@ -638,9 +671,8 @@ def test_page_filters_and_drill_down(page_db):
     region = tq.filter_options(page_db)["regions"][0]
     at.multiselect(key="tq_regions").set_value([region]).run()
     assert not at.exception
-    expected = tq.technique_report(page_db, regions=[region])
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Visits analysed"] == f"{expected.n_visits:,}"
+    expected = analysis.technique_report(page_db, regions=[region])
+    assert f"{expected.n_visits:,} visits of {expected.n_clients:,} clients" in _page_text(at)
     at.selectbox(key="tq_drill").set_value("swedish").run()
     drill = at.dataframe[-1].value  # the drill-down table is the last one on the page
     want = tq.technique_visits(tq.load_visits(page_db, regions=[region]), "swedish")
@@ -658,10 +690,9 @@ def test_page_with_too_few_clients_shows_counts_and_the_fallback(page_db):
     at = _page(page_db)
     at.date_input(key="tq_dates").set_value((dt.date(2026, 11, 19), dt.date(2026, 11, 20))).run()
     assert not at.exception
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Method"] == "OLS (fallback)"
-    assert metrics["Techniques with an estimate"].startswith("0 of")
-    assert any("only 5 clients" in w.value for w in at.warning)
+    assert "none clearly went with more relief" in _page_text(at)
+    assert "no mix has been used" in _page_text(at)
+    assert any("only 5 clients" in w.value and "fallback" in w.value for w in at.warning)
     forest = _plotly(at)[0]
     assert not [tr for tr in forest["data"] if tr.get("mode") == "markers"]  # no point estimates, only counts
     assert [tr for tr in forest["data"] if tr.get("mode") == "text"]
@@ -676,20 +707,37 @@ def test_page_without_the_outcome_recorded_says_what_is_missing(page_db):
     assert not at.get("plotly_chart")
 
 
-def test_vectorised_screen_equals_one_by_one():
-    """It gets identical numbers from the all-columns-at-once screen and the per-column screen."""
-    import scipy.sparse
 
-    df = _frame(n_clients=50, effects={"a": -1.0, "b": 0.2, "c": -0.5})
-    y = df["pain_change"].to_numpy(float)
-    codes = pd.factorize(df["client_id"])[0]
-    _, T = tq._indicators(df)
-    X = np.column_stack([np.ones(len(df)), df["pain_pre"], T])
-    Z = np.column_stack([T[:, 0] * T[:, 1], T[:, 1] * T[:, 2], T[:, 0] * T[:, 2]])
-    for tau2, cov in ((0.3, "model"), (0.0, "model"), (0.3, "cluster")):
-        screen = tq._ExtraColumnScreen(y, X, tq._Groups(codes, tau2, 1.0), cov)
-        many = screen.fit_many(scipy.sparse.csc_matrix(Z), with_mean=True)
-        for j in range(Z.shape[1]):
-            one = screen.fit(Z[:, j], with_mean=True)
-            for key in ("est", "se", "mean", "mean_se"):
-                assert many[j][key] == pytest.approx(one[key], rel=1e-9)
+
+def _lords_paradox_frame(seed: int, n_clients: int = 80, visits: int = 10) -> pd.DataFrame:
+    """No technique works; 'x' is chosen when the client's real pain is high (the recorded score is
+    that plus measurement error), and pain falls back towards the client's usual level."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(n_clients):
+        usual = rng.normal(5, 1)
+        for k in range(visits):
+            true = usual + rng.normal(0, 1)
+            seen = true + rng.normal(0, 1)  # as recorded: test-retest reliability (1 + 1) / (1 + 1 + 1) = 2/3
+            used = ["b", "x"] if true > usual + 0.5 else ["b"]  # the therapist sees the real pain
+            y = -0.6 * (true - usual) + rng.normal(0, 0.7)
+            rows.append({"visit_id": f"V{c}_{k}", "client_id": f"C{c:03d}", "visit_number": k + 1, "pressure": 3.0,
+                         "pain_pre": seen, "pain_post": seen + y, "pain_change": y, "techniques": used,
+                         "technique_set": "+".join(used), "complaint_region": "neck", "therapist": "T"})
+    return pd.DataFrame(rows)
+
+
+def test_sensitivity_corrects_pain_before_for_measurement_error_and_says_when_the_verdict_changes():
+    """A useless technique given at (noisily) high pain looks effective; corrected for the error it does not."""
+    df = _lords_paradox_frame(1)
+    rep = analysis.with_sensitivity(tq.analyse(df, pairs=False, mixes=False), df, 2 / 3, min_clients=8)
+    x = rep.techniques.set_index("technique").loc["x"]
+    assert x["ci_high"] < 0  # the naive estimate calls it relief
+    assert x["calibrated_ci_low"] <= 0 <= x["calibrated_ci_high"]  # the corrected one does not
+    assert "x changes between 'clear' and 'not clear yet'" in rep.sensitivity_note
+    # with a reliable baseline and no confounding the correction changes nothing that matters
+    clean = _frame(n_clients=40)
+    rep2 = analysis.with_sensitivity(tq.analyse(clean, pairs=False, mixes=False), clean, 0.95, min_clients=8)
+    assert "every technique keeps its verdict" in rep2.sensitivity_note
+    t = rep2.techniques
+    assert np.allclose(t["effect"], t["effect_calibrated"], atol=0.1)

@@ -1,22 +1,21 @@
-"""Technique response: which techniques, pairs and mixes go with more relief, for whom, at what pressure.
+"""Technique response: what works in this practice, which mixes, how sure, for whom - plain words first.
 
-Thin page: filters in, ``dashboard.queries.techniques`` (cached analysis from
-``pipelines.techniques.model``) and ``dashboard.charts.techniques`` out.  Every estimate is shown
-with its n and 95 % interval, estimates below the minimum n are replaced by their counts,
-and the caveats of observational data sit next to the numbers.
+Thin page: filters in, ``dashboard.queries.techniques`` (cached analysis from the one front door
+``pipelines.techniques.analysis``), ``dashboard.technique_summary`` (the opening sentences) and
+``dashboard.charts.techniques`` out.  Every estimate is shown with its n and 95 % interval;
+method details sit in an expander.
 """
 
 from __future__ import annotations
 
-
 import streamlit as st
 
-from dashboard.queries import therapist as queries
+from dashboard import technique_summary
 from dashboard.charts import techniques as tc
-from dashboard.queries import techniques as tqq
 from dashboard.charts.progress import PLOTLY_CONFIG, pretty
-from pipelines.techniques import large as tsql
-from pipelines.techniques import model as tq
+from dashboard.queries import techniques as tqq
+from dashboard.queries import therapist as queries
+from pipelines.techniques.common import METHOD_NOTES, MIN_VISITS_PER_MIX, OUTCOMES
 
 db = queries.current_db()
 ver = queries.version(db)
@@ -36,7 +35,7 @@ if opts["first_date"] is None:
 # --- Filters --------------------------------------------------------------------------------
 first, last = opts["first_date"], opts["last_date"]
 with st.container(horizontal=True):
-    outcome = st.selectbox("Outcome", list(tq.OUTCOMES), format_func=lambda k: tq.OUTCOMES[k].label,
+    outcome = st.selectbox("Outcome", list(OUTCOMES), format_func=lambda k: OUTCOMES[k].label,
                            key="tq_outcome")
     regions = st.multiselect("Complaint region", opts["regions"], format_func=pretty, key="tq_regions",
                              placeholder="All regions")
@@ -53,15 +52,12 @@ if date_from is not None and date_from <= first:
 if date_to is not None and date_to >= last:
     date_to = None
 filters = (tuple(regions) or None, tuple(therapists) or None, date_from, date_to)
-oc = tq.OUTCOMES[outcome]
+oc = OUTCOMES[outcome]
 
 rep = tqq.report(db, ver, outcome, *filters, min_n)
-within = rep.method == tsql.METHOD
-intro.caption("Which techniques, pairs and mixes go with more relief in this practice, adjusted for pain before the "
-              "visit, visit number, pressure and "
-              + ("each client's own level: every client is compared with themselves. " if within else
-                 "complaint region, with each client's own level as a random effect. ")
-              + "Every estimate comes with its n and 95 % interval.")
+large = tqq.is_large(db, ver, *filters)
+intro.caption("Which techniques and mixes go with more relief in this practice: every client is compared with "
+              "themselves, given pain before the visit, visit number and pressure.")
 
 if rep.n_visits == 0 or rep.method == "none":
     st.info(f"No visits match these filters with {oc.label.lower()} recorded"
@@ -69,122 +65,80 @@ if rep.n_visits == 0 or rep.method == "none":
             + ". Widen the filters or choose another outcome.", icon=":material/filter_alt_off:")
     st.stop()
 
-# --- Headline ---------------------------------------------------------------------------------
-n_est = int(rep.techniques["estimable"].sum())
-with st.container(horizontal=True):
-    st.metric("Visits analysed", f"{rep.n_visits:,}", border=True,
-              help="; ".join(f"{n:,} visits left out: {why}" for why, n in rep.excluded.items()) or None)
-    st.metric("Clients", f"{rep.n_clients:,}", border=True)
-    st.metric("Techniques with an estimate", f"{n_est} of {len(rep.techniques)}", border=True,
-              help=f"An estimate needs at least {min_n} clients who had the technique and {min_n} who did not.")
-    st.metric("Method", "Within-client" if within else "Mixed model" if not rep.is_fallback else "OLS (fallback)",
-              border=True, help=rep.method)
+# --- Plain words first ------------------------------------------------------------------------
+st.markdown("\n\n".join(technique_summary.summary(rep, list(regions) or opts["regions"])))
 
-if within:
-    st.info(f"**How these are estimated ({rep.n_visits:,} visits).** " + tsql.METHOD_PLAIN,
-            icon=":material/compare_arrows:")
-st.info("**Read with care.**\n\n" + "\n".join(f"- {c}" for c in rep.caveats), icon=":material/info:")
-for warning in rep.warnings:
-    st.warning(warning, icon=":material/warning:")
-
-# --- Forest plot -------------------------------------------------------------------------------
+# --- Forest plot and mix ranking --------------------------------------------------------------
 st.plotly_chart(tc.forest_plot(rep.techniques, axis_title=oc.axis_title, min_clients=min_n,
                                higher_is_better=oc.higher_is_better,
-                               title=f"Adjusted effect of each technique — {oc.label.lower()}"),
-                config=PLOTLY_CONFIG, key="tq_forest")
-st.caption(f"Points: adjusted effect ({oc.unit}; {oc.direction}); bars: 95 % intervals. Method: {rep.method}. "
-           f"Adjusted for {', '.join(rep.adjusted_for)}. Filled points: Holm-adjusted p < 0.05 across the "
-           f"{n_est} techniques estimated. Grey rows: fewer than {min_n} clients with or without the technique, so "
-           f"only the counts are shown ({tqq.min_clients_source(settings)}).")
-digits = tc.effect_digits(rep.techniques)
+                               title="Each technique, with its 95 % interval"), config=PLOTLY_CONFIG, key="tq_forest")
+st.caption(f"Points: how much the outcome changed on a client's visits with the technique compared with the same "
+           f"client's visits without it ({oc.unit}; {oc.direction}); bars: 95 % intervals. Grey rows: fewer than "
+           f"{min_n} clients had visits both with and without it, so only the counts are shown.")
 st.dataframe(tc.technique_table(rep.techniques), hide_index=True, key="tq_table", column_config={
     "Visits": st.column_config.NumberColumn(format="localized"),
-    "Clients": st.column_config.NumberColumn(format="localized"),
-    "Adjusted effect": st.column_config.NumberColumn(format=f"%+.{digits}f"),
-    "Effect size": st.column_config.NumberColumn(format="%+.2f", help="Adjusted effect ÷ SD of the visit-level "
-                                                 "outcome after adjustment (client + residual)"),
-})
+    "Clients": st.column_config.NumberColumn(format="localized")})
+if rep.sensitivity_note:  # the estimate with pain before corrected for measurement error, beside the main one
+    (st.warning if "extra care" in rep.sensitivity_note else st.caption)(rep.sensitivity_note)
 
-# --- Pairs, mixes, pressure, subgroups, teaching ----------------------------------------------
-tab_pairs, tab_mixes, tab_pressure, tab_region, tab_teach = st.tabs(
-    ["Pairs", "Mixes", "Pressure", "By complaint region", "Why adjust?"])
+st.subheader("Which mixes work")
+est_mixes = rep.mixes[rep.mixes["estimable"]] if len(rep.mixes) else rep.mixes
+if len(est_mixes):
+    st.plotly_chart(tc.forest_plot(est_mixes.head(25), axis_title=oc.axis_title.replace(
+        "Adjusted change", "Predicted change with exactly this mix"), label_col="mix", label=tc.mix_label,
+        higher_is_better=oc.higher_is_better, adjustment="BH", title="Mixes, best first"),
+        config=PLOTLY_CONFIG, key="tq_mix_forest")
+st.caption(f"A mix's effect is the predicted change with exactly that mix compared with a visit with none of its "
+           f"techniques: its techniques' effects added up, plus any synergy the data support. The observed mean is "
+           f"the plain average change in the visits that had exactly that mix. Mixes used in fewer than "
+           f"{MIN_VISITS_PER_MIX} visits show counts only. The ranking is exploratory (p-values Benjamini–Hochberg "
+           "adjusted).")
+if len(rep.mixes):
+    st.dataframe(tc.mix_table(rep.mixes), hide_index=True, key="tq_mixes", column_config={
+        "Visits": st.column_config.NumberColumn(format="localized"),
+        "Clients": st.column_config.NumberColumn(format="localized")})
+
+with st.expander("How these numbers are made", icon=":material/functions:"):
+    st.markdown(f"**Method:** {rep.method}. **Adjusted for:** {', '.join(rep.adjusted_for)}. "
+                f"{rep.n_visits:,} visits of {rep.n_clients:,} clients"
+                + ("; left out: " + "; ".join(f"{n:,} visits with {why}" for why, n in rep.excluded.items())
+                   if rep.excluded else "") + ".")
+    st.markdown("\n".join(f"- {note}" for note in (*METHOD_NOTES, *rep.caveats)))
+    for warning in rep.warnings:
+        st.warning(warning, icon=":material/warning:")
+
+# --- Pairs, pressure, subgroups, teaching ------------------------------------------------------
+tab_pairs, tab_pressure, tab_region, tab_teach = st.tabs(["Pairs", "Pressure", "By complaint region", "Why adjust?"])
 
 with tab_pairs:
-    if within:
-        st.info("A pair's **synergy** is what the two add *beyond* the sum of their separate effects. Pairs are not "
-                f"screened for a practice this size (over {tsql.LARGE_DATA_VISITS:,} visits): see the note at the "
-                "top. Narrow the filters (a region, a therapist, a date range) below that size to screen pairs with "
-                "the mixed model.", icon=":material/join_inner:")
+    st.caption("A pair's synergy is what the two add beyond the sum of their separate effects, within clients; shown "
+               f"where at least {min_n} clients had both and {min_n} each had one without the other. A synergy chosen "
+               "for the main model is shown with its interval only; the others are a screen (Benjamini–Hochberg).")
+    if rep.pairs.empty:
+        st.caption("No two techniques were used together often enough in these visits.")
     else:
-        st.info("A pair's **synergy** is what the two add *beyond* the sum of their separate effects (the interaction "
-                "a×b in the model with every technique's main effect). Shown for pairs where at least "
-                f"{min_n} clients had both, and {min_n} each had one without the other. A synergy that survives Holm "
-                "is added to the main model; the two techniques' rows above then mean 'used without the partner'.",
-                icon=":material/join_inner:")
-        if rep.pairs.empty:
-            st.caption("No two techniques were used together in these visits.")
-        else:
-            st.dataframe(tc.pair_table(rep.pairs), hide_index=True, key="tq_pairs", column_config={
-                "Synergy (interaction)": st.column_config.NumberColumn(format="%+.2f")})
-
-with tab_mixes:
-    if within:
-        st.info("A **mix** is the exact set of techniques used in a visit. Each mix is compared with the same clients' "
-                "other visits, adjusted for pain before the visit, visit number and pressure (not for the techniques, "
-                "which is the point of a mix). For a practice this size (over "
-                f"{tsql.LARGE_DATA_VISITS:,} visits) the adjusted mean change with each mix is not given. Mixes used "
-                f"with fewer than {min_n} clients or in fewer than {max(tq.MIN_VISITS_PER_MIX, min_n)} visits show "
-                "counts only.", icon=":material/blender:")
-    else:
-        st.info("A **mix** is the exact set of techniques used in a visit. Each mix is compared with all other "
-                "visits, adjusted for the same covariates (not for the techniques, which is the point of a mix). Mixes "
-                f"used with fewer than {min_n} clients or in fewer than {max(tq.MIN_VISITS_PER_MIX, min_n)} visits "
-                "show counts only.", icon=":material/blender:")
-    mixes = rep.mixes
-    if mixes.empty:
-        st.caption("No mixes in these visits.")
-    else:
-        est_mixes = mixes[mixes["estimable"]]
-        if len(est_mixes):
-            st.plotly_chart(tc.forest_plot(est_mixes.head(25), axis_title=oc.axis_title.replace(
-                "Adjusted change", "Adjusted difference vs other visits"), label_col="mix", label=tc.mix_label,
-                higher_is_better=oc.higher_is_better,
-                title="Mixes vs the same clients' other visits (adjusted)" if within else
-                "Mixes vs all other visits (adjusted)"), config=PLOTLY_CONFIG, key="tq_mix_forest")
-        mix_rows = tc.mix_table(mixes)
-        if within:  # not computed at this size: no column of blanks
-            mix_rows = mix_rows.drop(columns=["Adjusted mean change"])
-        st.dataframe(mix_rows, hide_index=True, key="tq_mixes", column_config={
-            "Visits": st.column_config.NumberColumn(format="localized"),
-            "Clients": st.column_config.NumberColumn(format="localized"),
-            "Adjusted mean change": st.column_config.NumberColumn(format="%+.2f"),
-            "vs other visits": st.column_config.NumberColumn(format=f"%+.{digits}f")})
+        st.dataframe(tc.pair_table(rep.pairs), hide_index=True, key="tq_pairs")
 
 with tab_pressure:
     st.plotly_chart(tc.pressure_chart(rep.pressure, axis_title=f"Adjusted mean change ({oc.unit})"),
                     config=PLOTLY_CONFIG, key="tq_pressure")
-    ref = rep.reference_pressure
-    st.caption("Adjusted mean change at each pressure: every analysed visit's prediction with the pressure set to "
-               "that level, averaged (the techniques, pain before and visit numbers as they were). "
-               + (f"Differences are tested against pressure {ref}. " if ref else "")
-               + f"Levels used with fewer than {min_n} clients show counts only. Pressure is chosen with the "
-               "client's tolerance and the techniques, so this too is an association.")
+    st.caption(f"Mean change at each pressure, with the other covariates as they were; levels used with fewer than "
+               f"{min_n} clients show counts only. Pressure is chosen with the client's tolerance, so this too is an "
+               "association.")
 
 with tab_region:
-    st.caption("Each complaint region analysed on its own (same model); Holm across the whole table. Small regions "
-               "show counts only. Fitting one model per region takes a moment on a large practice.")
+    st.caption("Each complaint region analysed on its own (same model); Benjamini–Hochberg across the whole table. "
+               "Small regions show counts only.")
     if st.toggle("Estimate within each complaint region", key="tq_by_region"):
         sub = tqq.by_region(db, ver, outcome, *filters, min_n)
-        st.dataframe(tc.subgroup_table(sub), hide_index=True, key="tq_region_table", column_config={
-            "Adjusted effect": st.column_config.NumberColumn(format="%+.2f")})
+        st.dataframe(tc.subgroup_table(sub), hide_index=True, key="tq_region_table")
 
 with tab_teach:
     st.info(f"**Unadjusted difference — not an effect.** The orange diamonds are the plain mean {oc.unit} in visits "
-            "with a technique minus visits without it. They mix the technique up with why it was chosen: techniques "
-            "kept for high pain get credit for regression to the mean, techniques used when pain is already low look "
-            "worse. The blue points are the adjusted estimates above. Shown for teaching only.",
+            "with a technique minus visits without it. They mix the technique up with why it was chosen and with who "
+            "got it. The blue points are the within-client estimates above. Shown for teaching only.",
             icon=":material/school:")
-    if n_est:
+    if int(rep.techniques["estimable"].sum()):
         st.plotly_chart(tc.adjusted_vs_unadjusted_chart(rep.techniques, higher_is_better=oc.higher_is_better,
                                                         axis_title=oc.axis_title.replace("Adjusted change", "Change")),
                         config=PLOTLY_CONFIG, key="tq_teach")
@@ -203,15 +157,15 @@ else:
     what = f"had exactly {tc.mix_label(picked).lower()}"
     drill_args = (None, picked)
 rows = None
-if within:  # never the whole visit frame at this size: on request, the newest visits and the full count from SQL
+if large:  # never the whole visit frame at this size: on request, the newest visits and the full count from SQL
     if st.toggle("List the visits", key="tq_drill_show",
                  help="A practice this size has up to a million visits behind one technique: they are looked "
-                      f"up when asked for, and the newest {tsql.DRILL_LIMIT} are listed."):
+                      f"up when asked for, and the newest {tqq.DRILL_LIMIT} are listed."):
         rows, n_rows, n_row_clients = tqq.drill(db, ver, *drill_args, *filters)
         shown = f" The newest {len(rows):,} are listed." if len(rows) < n_rows else ""
 else:
     frame = tqq.visits(db, ver, *filters)
-    rows = tq.technique_visits(frame, technique=drill_args[0], mix=drill_args[1])
+    rows = tqq.technique_visits(frame, technique=drill_args[0], mix=drill_args[1])
     n_rows, n_row_clients, shown = len(rows), rows["client_id"].nunique(), ""
 if rows is not None:
     st.caption(f"{n_rows:,} visits of {n_row_clients:,} clients {what} (with the filters above; the "

@@ -59,7 +59,7 @@ PAIN_AXIS = "Pain (0–10 NPRS)"
 RELIEF_AXIS = "Immediate relief (points, pre − post)"
 
 # Streamlit and the report exporter pass this to Plotly: no logo, no "Share chart…" upload
-# button (engineering.md §5), no editing tools a therapist does not need.
+# button, no editing tools a therapist does not need.
 PLOTLY_CONFIG = {
     "displaylogo": False,
     "showSendToCloud": False,

@@ -1,6 +1,6 @@
 """Technique-response figures and tables: pure functions DataFrame → Plotly figure / display frame.
 
-No Streamlit here.  The inputs are the tables of :class:`pipelines.techniques.model.TechniqueReport`
+No Streamlit here.  The inputs are the tables of :class:`pipelines.techniques.common.TechniqueReport`
 (``techniques``, ``pairs``, ``mixes``, ``pressure``).  Same palette and display names as
 ``dashboard.charts.progress`` (Okabe–Ito; Okabe & Ito 2008).
 
@@ -20,13 +20,23 @@ import plotly.graph_objects as go
 
 from dashboard.charts.progress import GREY, LIGHT_GREY, OKABE_ITO, pretty
 
-SIGNIFICANT = OKABE_ITO["blue"]  # Holm-adjusted p < .05
+SIGNIFICANT = OKABE_ITO["blue"]  # adjusted p < .05 (Holm for techniques, Benjamini-Hochberg for mixes)
 NOT_SIGNIFICANT = OKABE_ITO["sky_blue"]
 UNADJUSTED = OKABE_ITO["vermillion"]
 SUPPRESSED = GREY
 FONT = {"family": "Source Sans Pro, Segoe UI, Helvetica, Arial, sans-serif", "size": 13}
 PRESSURE_AXIS = "Pressure (1 = light … 5 = very deep)"
 UNADJUSTED_NAME = "Unadjusted difference — not an effect"
+CLEAR_NAME = "Clear (holds after allowing for how many were compared)"
+NOT_CLEAR_NAME = "Not clear yet (could be chance)"
+
+
+def text_value(value, digits: int = 2) -> str:
+    """A signed number for a table cell: "—" when missing, a real minus sign, never "−0.00"."""
+    if _isnan(value):
+        return "—"
+    rounded = round(float(value), digits) or 0.0
+    return f"{rounded:+.{digits}f}".replace("-", "−")
 
 
 def _layout(fig: go.Figure, title: str, height: int, **kwargs) -> go.Figure:
@@ -49,11 +59,13 @@ def mix_label(mix: str) -> str:
 
 
 def _row_label(name: str, n_visits, n_clients) -> str:
-    return f"{name}  <span style='color:{GREY}'>({int(n_visits):,} visits, {int(n_clients):,} clients)</span>"
+    # the counts on a second line keep the labels narrow enough for a phone
+    return f"{name}<br><span style='color:{GREY};font-size:11px'>{int(n_visits):,} visits, {int(n_clients):,} clients</span>"
 
 
 def forest_plot(rows: pd.DataFrame, *, axis_title: str, title: str, label_col: str = "technique",
-                min_clients: int | None = None, label=pretty, higher_is_better: bool = False) -> go.Figure:
+                min_clients: int | None = None, label=pretty, higher_is_better: bool = False,
+                adjustment: str = "Holm") -> go.Figure:
     """Adjusted effects with 95 % intervals, one row each, the best at the top.
 
     ``rows`` needs ``label_col``, ``n_visits``, ``n_clients``, ``estimable``, ``effect``,
@@ -73,8 +85,7 @@ def forest_plot(rows: pd.DataFrame, *, axis_title: str, title: str, label_col: s
             text=[str(n) if n else "no estimate" for n in low["note"]],
             textposition="middle right", textfont={"color": SUPPRESSED, "size": 12},
             hovertemplate="%{y}<br>%{text}<extra></extra>", showlegend=True))
-    for sig, color, name in ((True, SIGNIFICANT, "Holm-adjusted p < 0.05"),
-                             (False, NOT_SIGNIFICANT, "Holm-adjusted p ≥ 0.05")):
+    for sig, color, name in ((True, SIGNIFICANT, CLEAR_NAME), (False, NOT_SIGNIFICANT, NOT_CLEAR_NAME)):
         part = est[(est["p_adjusted"] < 0.05) == sig]
         if part.empty:
             continue
@@ -90,17 +101,17 @@ def forest_plot(rows: pd.DataFrame, *, axis_title: str, title: str, label_col: s
             customdata=np.column_stack([part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float),
                                         part["p_adjusted"].to_numpy(float), part["n_visits"].astype(int),
                                         part["n_clients"].astype(int)]),
-            hovertemplate=("%{y}<br>adjusted effect %{x:+.2f} (95 % CI %{customdata[0]:+.2f} to "
-                           "%{customdata[1]:+.2f})<br>Holm-adjusted p = %{customdata[2]:.3f}<br>"
+            hovertemplate=("%{y}<br>effect %{x:+.2f} (95 % interval %{customdata[0]:+.2f} to "
+                           "%{customdata[1]:+.2f})<br>" + adjustment + "-adjusted p = %{customdata[2]:.3f}<br>"
                            "%{customdata[3]} visits, %{customdata[4]} clients<extra></extra>")))
     fig.add_vline(x=0, line_color=GREY, line_width=1.5)
     fig.update_xaxes(title_text=axis_title, zeroline=False)
     fig.update_yaxes(categoryorder="array", categoryarray=order, automargin=True)
     if min_clients:
-        fig.add_annotation(text=f"Estimates need ≥ {min_clients} clients with and ≥ {min_clients} without",
+        fig.add_annotation(text=f"Estimates need ≥ {min_clients} clients with visits both with and without",
                            xref="paper", yref="paper", x=1, y=1.02, xanchor="right", yanchor="bottom",
                            showarrow=False, font={"size": 11, "color": GREY})
-    return _layout(fig, title, 140 + 34 * max(len(order), 1))
+    return _layout(fig, title, 140 + 40 * max(len(order), 1))
 
 
 def pressure_chart(pressure: pd.DataFrame, *, axis_title: str,
@@ -192,47 +203,52 @@ def effect_digits(techniques: pd.DataFrame) -> int:
 
 
 def technique_table(techniques: pd.DataFrame) -> pd.DataFrame:
-    """One display row per technique; estimates blank below the minimum n."""
+    """One display row per technique; "—" where there is no estimate (below the minimum n)."""
     t = techniques
     digits = effect_digits(t)
     return pd.DataFrame({
         "Technique": [pretty(x) for x in t["technique"]],
         "Visits": t["n_visits"].astype(int),
         "Clients": t["n_clients"].astype(int),
-        "Adjusted effect": t["effect"].astype(float),
-        "95 % CI": [_ci_text(a, b, digits) for a, b in zip(t["ci_low"], t["ci_high"])],
+        "Clients with and without": t["n_clients_both"].astype(int),
+        "Effect": [text_value(v, digits) for v in t["effect"]],
+        "95 % interval": [_ci_text(a, b, digits) for a, b in zip(t["ci_low"], t["ci_high"])],
         "p (Holm)": [_p_text(p) for p in t["p_adjusted"]],
-        "Effect size": t["effect_size"].astype(float),
+        **({"95 % interval, pain before measured exactly": [
+            _ci_text(lo, hi, digits) if not _isnan(e) else "—"
+            for e, lo, hi in zip(t["effect_calibrated"], t["calibrated_ci_low"], t["calibrated_ci_high"])]}
+           if "effect_calibrated" in t else {}),
         "Note": t["note"].fillna(""),
     })
 
 
 def pair_table(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Pairs with their interaction (synergy beyond additive) or the counts that were too few."""
+    """Pairs with their synergy beyond additive, or the counts that were too few."""
     p = pairs
     return pd.DataFrame({
         "Pair": [f"{pretty(a)} + {pretty(b)}" for a, b in zip(p["technique_a"], p["technique_b"])],
         "Visits with both": p["n_visits_both"].astype(int),
         "Clients with both": p["n_clients_both"].astype(int),
-        "Synergy (interaction)": p["interaction"].astype(float),
-        "95 % CI": [_ci_text(a, b) for a, b in zip(p["ci_low"], p["ci_high"])],
-        "p (Holm)": [_p_text(x) for x in p["p_adjusted"]],
-        "In main model": p["in_main_model"].astype(bool),
+        "Synergy": [text_value(v) for v in p["interaction"]],
+        "95 % interval": [_ci_text(a, b) for a, b in zip(p["ci_low"], p["ci_high"])],
+        "p (BH, screen)": [_p_text(x) for x in p["p_adjusted"]],
+        "In main model": ["yes" if x else "no" for x in p["in_main_model"].astype(bool)],
         "Note": p["note"].fillna(""),
     })
 
 
 def mix_table(mixes: pd.DataFrame) -> pd.DataFrame:
+    """The mix ranking: predicted effect of exactly this mix, its interval, and the observed mean beside it."""
     m = mixes
     digits = effect_digits(m)
     return pd.DataFrame({
         "Mix": [mix_label(x) for x in m["mix"]],
         "Visits": m["n_visits"].astype(int),
         "Clients": m["n_clients"].astype(int),
-        "Adjusted mean change": m["adjusted_mean"].astype(float),
-        "vs other visits": m["effect"].astype(float),
-        "95 % CI": [_ci_text(a, b, digits) for a, b in zip(m["ci_low"], m["ci_high"])],
-        "p (Holm)": [_p_text(x) for x in m["p_adjusted"]],
+        "Predicted effect": [text_value(v, digits) for v in m["effect"]],
+        "95 % interval": [_ci_text(a, b, digits) for a, b in zip(m["ci_low"], m["ci_high"])],
+        "Observed mean change": [text_value(v) for v in m["observed_mean"]],
+        "p (BH)": [_p_text(x) for x in m["p_adjusted"]],
         "Note": m["note"].fillna(""),
     })
 
@@ -244,8 +260,8 @@ def subgroup_table(sub: pd.DataFrame, by: str = "complaint_region") -> pd.DataFr
         "Technique": [pretty(x) if isinstance(x, str) else "—" for x in s["technique"]],
         "Visits": s["n_visits"].astype(int),
         "Clients": s["n_clients"].astype(int),
-        "Adjusted effect": s["effect"].astype(float),
-        "95 % CI": [_ci_text(a, b) for a, b in zip(s["ci_low"], s["ci_high"])],
-        "p (Holm, whole table)": [_p_text(x) for x in s["p_adjusted"]],
+        "Effect": [text_value(v) for v in s["effect"]],
+        "95 % interval": [_ci_text(a, b) for a, b in zip(s["ci_low"], s["ci_high"])],
+        "p (BH, whole table)": [_p_text(x) for x in s["p_adjusted"]],
         "Note": s["note"].fillna(""),
     })

@@ -48,7 +48,7 @@ TONE_BOX = {"good": st.success, "steady": st.info, "concern": st.warning, "none"
 @st.cache_data(ttl="1h", max_entries=64, show_spinner=False)
 def _client_data(db: str, version: str, client_id: str) -> ClientData:
     # client_id is a (hashed) argument: the cache is shared by every session, so each
-    # client's data is cached under their own id only (engineering.md §4).
+    # client's data is cached under their own id only.
     return load_client(db, client_id)
 
 

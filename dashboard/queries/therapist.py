@@ -1,6 +1,6 @@
 """Every database read the dashboard makes: parameterised SQL over the marts, cached.
 
-How reading works (DESIGN.md "Architecture"; engineering.md §1):
+How reading works:
 
 * Each cached function opens a short-lived, hardened, read-only connection with
   :func:`pipelines.warehouse.db.read_connection`, runs its query batch with bound ``?`` parameters and

@@ -4,10 +4,11 @@
 """
 from pipelines.clinical.change import (
     DETERIORATED,
+    HARMED,
     IMPROVED,
     RECOVERED,
     UNCHANGED,
     classify_change,
 )
 
-__all__ = ["classify_change", "RECOVERED", "IMPROVED", "UNCHANGED", "DETERIORATED"]
+__all__ = ["classify_change", "RECOVERED", "IMPROVED", "UNCHANGED", "DETERIORATED", "HARMED"]

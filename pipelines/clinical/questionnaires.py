@@ -1,6 +1,6 @@
 """Scoring of the outcome questionnaires: NDI, ODI, PSFS, QuickDASH, LEFS.
 
-Formulas and missing-item rules follow ``reference/clinical.md`` §3 (table §3.7):
+Formulas and missing-item rules follow the instruments' primary publications:
 
 ========== ======== ======= ==================================== ===================================== ============
 instrument items    range   score                                missing items                         direction
@@ -19,7 +19,7 @@ LEFS       20       0-4     sum (0-80)                           <= 2 missing: p
 Sources: Vernon & Mior 1991 (NDI; chiro.org scoring note); Fairbank & Pynsent 2000 (ODI);
 Stratford et al. 1995 (PSFS); QuickDASH scoring sheet (Institute for Work & Health);
 Binkley et al. 1999 (LEFS).  The ODI and LEFS missing-item limits are the defensible
-choices recommended in clinical.md where no published rule was found.
+choices stated here where no published rule was found.
 
 Results are :class:`Score` objects.  "Not scorable" (too many missing items, nothing
 answered) is a *result* with ``scorable=False`` and a human ``reason``, never an
@@ -72,11 +72,11 @@ INSTRUMENTS: dict[str, Instrument] = {
 }
 
 # Severity bands: (upper bound inclusive, label), on the scale named.
-# NDI bands are on raw /50 (Vernon, clinical.md §3.1): 0-4 none, 5-14 mild, 15-24 moderate,
+# NDI bands are on raw /50 (Vernon): 0-4 none, 5-14 mild, 15-24 moderate,
 # 25-34 severe, > 34 complete.  Prorated raw scores can be fractional, so each band runs up
 # to just below the next band's first integer.
 NDI_BANDS_RAW50 = ((5, "none"), (15, "mild"), (25, "moderate"), (35, "severe"), (math.inf, "complete"))
-# ODI bands on % (clinical.md §3.2): 0-20 minimal, 21-40 moderate, 41-60 severe,
+# ODI bands on %: 0-20 minimal, 21-40 moderate, 41-60 severe,
 # 61-80 crippled, 81-100 bed-bound.  Upper bounds inclusive (a fractional 20.5 is moderate).
 ODI_BANDS_PCT = ((20, "minimal"), (40, "moderate"), (60, "severe"), (80, "crippled"), (math.inf, "bed-bound"))
 
@@ -222,7 +222,7 @@ def score_questionnaire(instrument: str, items: Mapping[str, Any] | Iterable[Any
     whole number (the message names the item: ``"NDI item_3 = 7 is outside 0-5"``).
     Everything else, including too many missing items, returns a :class:`Score`.
 
-    Examples (clinical.md §3): NDI with item 10 missing and the other nine summing to 16
+    Examples: NDI with item 10 missing and the other nine summing to 16
     → 16 / 45 x 100 = 35.56 %, raw 17.78 /50, prorated; QuickDASH with all 11 items 3
     → (33/11 − 1) x 25 = 50.0; PSFS activities 4, 6, 5 → 5.0.
     """

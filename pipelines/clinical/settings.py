@@ -1,7 +1,7 @@
 """Practice settings: clinical thresholds with their citations, vocabulary, password hash.
 
 The packaged defaults live in ``pipelines/clinical/settings_default.toml`` (read it: every number
-there has a sibling ``<key>_source`` with its citation from ``reference/clinical.md``).
+there has a sibling ``<key>_source`` with its primary citation).
 A practice's own choices live in one TOML file next to its database,
 ``knotwork-settings.toml`` (:func:`settings_path_for`), holding only the keys it changed.
 :func:`load_settings` deep-merges that file over the defaults; :func:`save_settings`

@@ -1,4 +1,4 @@
-"""The data contract (DESIGN.md "Data contract"): kinds, columns, keys.
+"""The data contract: kinds, columns, keys.
 
 Columns are matched by header name, case- and space-insensitive, never by
 position.  ``KINDS`` is the single source of truth used by the readers, the

@@ -5,7 +5,7 @@ Most rows of a real export are clean.  Checking each of them in pandas made the 
 that DuckDB can read with exact line numbers:
 
 1. DuckDB reads the file as text (``all_varchar``) into ``temp.src``; columns are matched
-   **by header name** (engineering.md §2), and the row's line is its position + 2 -- only when
+   **by header name**, and the row's line is its position + 2 -- only when
    the file has exactly one physical line per row (no quoted newline, no blank line, no lone
    carriage return): DuckDB's row count must equal the physical lines ``open_table`` counted.
    Otherwise the caller falls back to the Python reader for the whole file.

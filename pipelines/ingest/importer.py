@@ -575,8 +575,8 @@ def _derive_and_check(con, kind: str, present: set[str], import_id: int, report:
         if k not in have:
             con.execute(f"ALTER TABLE incoming ADD COLUMN {_q(k)} VARCHAR")
     key_list = ", ".join(key)
-    # Duplicates inside the file: the last row wins, earlier ones are reported (engineering.md §2:
-    # DuckDB keeps the *first* of in-batch duplicates on upsert, so never rely on that).
+    # Duplicates inside the file: the last row wins, earlier ones are reported
+    # (DuckDB keeps the *first* of in-batch duplicates on upsert, so never rely on that).
     # Keys seen more than once are found by a GROUP BY first: duplicates are few, and a window
     # over every row of a 12-million-row file costs a sort that spills.
     same_key = " AND ".join(f"i.{_q(k)} IS NOT DISTINCT FROM m.{_q(k)}" for k in key)

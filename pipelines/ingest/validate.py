@@ -22,7 +22,7 @@ from pipelines.ingest.contract import OUTCOME_ITEMS
 
 EARLIEST = pd.Timestamp("1900-01-01")
 
-# Item count and allowed item range per questionnaire (clinical.md §3).
+# Item count and allowed item range per questionnaire.
 QUESTIONNAIRE_ITEMS = {"NDI": (10, 0, 5), "ODI": (10, 0, 5), "PSFS": (5, 0, 10), "QuickDASH": (11, 1, 5), "LEFS": (20, 0, 4)}
 
 

@@ -196,10 +196,10 @@ class RomNorm:
     hard_max: float | None = None  # plausibility bound where "twice the norm" does not fit
 
 
-_AAOS_UE = "AAOS, Norkin & White Appendix A.1 (clinical.md §2.1)"
-_AAOS_C = "AAOS cervical, via goniometer.io clinical guide (clinical.md §2.1)"
-_TROKE = "Troke et al. 2005, youngest age band (clinical.md §2.1)"
-_MERCK = "Merck Manual normal values (clinical.md §2.1)"
+_AAOS_UE = "AAOS, Norkin & White Appendix A.1"
+_AAOS_C = "AAOS cervical, via goniometer.io clinical guide"
+_TROKE = "Troke et al. 2005, youngest age band"
+_MERCK = "Merck Manual normal values"
 _AMA_T = "AMA Guides to the Evaluation of Permanent Impairment, thoracic spine (inclinometer)"
 _JOHNSON_T = ("Johnson KD et al. J Athl Train 2012;47:52-60: thoracic rotation, MDC 2.1-6.3 deg "
               "(the upper value used)")

@@ -30,12 +30,12 @@ technique than on their own visits without it, given pain before, visit number a
 pressure; clients who always or never had a technique tell nothing about it, and the
 complaint region (fixed per client) is absorbed by the client's own level.
 
-Pairs are screened as in the mixed-model path (every pair's interaction given the model,
-Holm step-down forward selection of at most ``MAX_MODEL_INTERACTIONS`` into it), by
-Frisch-Waugh-Lovell on the within-client Gram matrix; the screen's standard errors are
-model-based like the mixed-model path's, the chosen synergies' cluster-robust.  Not computed
-at this size (the result says so): adjusted comparisons of each full mix with all other
-visits; mixes get their counts and the unadjusted difference (labelled as such).
+Pairs are screened as in the in-memory path (every pair's within-client interaction given the
+model, Holm step-down forward selection of at most ``MAX_MODEL_INTERACTIONS`` into it), by
+Frisch-Waugh-Lovell on the within-client Gram matrix, with model-based standard errors (both paths
+screen the same way, so they choose the same synergies); the chosen synergies get cluster-robust
+intervals and, having been chosen by these data, no p-value.  Mixes get the model's predicted
+effect (:func:`pipelines.techniques.common.mix_table`), as on the in-memory path.
 
 The dashboard's connections are read-only, so the importer stores the default result
 (:func:`store_default_report`, guarded by a data fingerprint) and the page reads it
@@ -51,16 +51,16 @@ import numpy as np
 import pandas as pd
 import scipy.sparse
 
-from pipelines.techniques import model as tq
+from pipelines.techniques import common
 
-# Above this many visits (after the filters) the page and the CLI use the within-client path.
+# Above this many visits (after the filters) the front door (pipelines.techniques.analysis) uses this path.
 # Why 200,000: the mixed model took 2.4 s for 44,000 visits (2,000 clients) and grows faster
 # than linearly in visits and memory (statsmodels keeps per-client matrices); at 200,000
 # visits it is already ~15-20 s and over 1 GB, while the SQL path stays at ~1-2 s even at
-# 2.4 million (benchmarks/RESULTS_techniques.md).  Practices below it keep the mixed model,
-# pair screen and mix comparisons exactly as before.
+# 2.4 million (benchmarks/RESULTS_techniques.md).  Both paths estimate the same within-client effects.
 LARGE_DATA_VISITS = 200_000
 
+METHOD_SQL = "within-client comparison (client fixed effects, from SQL aggregates)"
 METHOD = ("within-client comparison (client fixed effects, from SQL aggregates) with cluster-robust "
           "standard errors by client")
 METHOD_PLAIN = (
@@ -70,11 +70,6 @@ METHOD_PLAIN = (
     "the complaint region (the same for all of a client's visits) is taken care of by the comparison itself. "
     "Intervals allow for the visits of one client being alike (cluster-robust by client)."
 )
-NOT_AT_THIS_SIZE = (
-    "Above {limit:,} visits each mix is compared with the same clients' other visits, but its adjusted mean "
-    "change is not given (its interval would need the spread of the clients' own levels)."
-)
-
 PRESSURE_SQL_LEVELS = ("1", "2", "3", "4", "5", "unknown")  # the fixed columns of clients.sql/residuals.sql
 EXCLUSION_REASONS = {  # visits.sql's reasons -> the wording of techniques.prepare
     "no technique recorded": lambda oc: "no technique recorded",
@@ -86,13 +81,13 @@ RANK_TOL = 1e-9  # a column whose within-client variation left after the earlier
 
 
 def _sql(name: str) -> str:
-    return tq.sql_file(name)
+    return common.sql_file(name)
 
 
 def _filter_params(regions=None, therapists=None, date_from=None, date_to=None) -> dict[str, Any]:
     return {
-        "regions": tq._as_list(regions),
-        "therapists": tq._as_list(therapists),
+        "regions": common.as_list(regions),
+        "therapists": common.as_list(therapists),
         "date_from": pd.Timestamp(date_from).date() if date_from is not None else None,
         "date_to": pd.Timestamp(date_to).date() if date_to is not None else None,
     }
@@ -133,9 +128,9 @@ def _sparse(values, rows, cols, shape) -> scipy.sparse.csr_matrix:
 SETS_SQL = "select set_code, technique_set, techniques from tq_sets order by set_code"
 
 
-def _fetch(con, outcome: tq.Outcome, filters: dict) -> tuple[dict, dict, dict, dict[str, int], list[str]]:
+def _fetch(con, outcome: common.Outcome, filters: dict) -> tuple[dict, dict, dict, dict[str, int], list[str]]:
     if outcome.key == "self_report_change":
-        con.execute(_sql("windows"), {**filters, "window": tq.SELF_REPORT_WINDOW_DAYS})
+        con.execute(_sql("windows"), {**filters, "window": common.SELF_REPORT_WINDOW_DAYS})
     else:
         con.execute(_sql("windows_empty"))
     con.execute(_sql("visits"), {**filters, "outcome": outcome.key})
@@ -234,8 +229,8 @@ def _independent_columns(A: np.ndarray, order: list[int]) -> list[int]:
 # The estimator (also used directly by the equality test)
 # ---------------------------------------------------------------------------
 
-def within_fit(db=None, outcome: str | tq.Outcome = "pain_change", *, regions=None, therapists=None,
-               date_from=None, date_to=None, min_clients: int = tq.DEFAULT_MIN_CLIENTS_PER_ARM,
+def within_fit(db=None, outcome: str | common.Outcome = "pain_change", *, regions=None, therapists=None,
+               date_from=None, date_to=None, min_clients: int = common.DEFAULT_MIN_CLIENTS_PER_ARM,
                pairs: bool = True) -> dict[str, Any]:
     """Fit the within-client model from SQL aggregates; returns coefficients, covariances and the counts.
 
@@ -245,7 +240,7 @@ def within_fit(db=None, outcome: str | tq.Outcome = "pain_change", *, regions=No
     """
     from pipelines.warehouse.db import read_connection
 
-    oc = tq.OUTCOMES[outcome] if isinstance(outcome, str) else outcome
+    oc = common.OUTCOMES[outcome] if isinstance(outcome, str) else outcome
     filters = _filter_params(regions, therapists, date_from, date_to)
     with read_connection(db) as con:
         return within_fit_on(con, oc, filters, min_clients=min_clients, pairs=pairs)
@@ -260,7 +255,7 @@ def _solve(A: np.ndarray, b: np.ndarray, yy: float, K: np.ndarray, df_within: in
     return beta_k, np.linalg.inv(A_k), rss / max(df_within - K.size, 1)
 
 
-def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any], *, min_clients: int = tq.DEFAULT_MIN_CLIENTS_PER_ARM,
+def within_fit_on(con, oc: common.Outcome, filters: dict[str, Any], *, min_clients: int = common.DEFAULT_MIN_CLIENTS_PER_ARM,
                   pairs: bool = True) -> dict[str, Any]:
     """:func:`within_fit` on an open connection (read-only, or the importer's, see :func:`store_default_report`)."""
     cont = _continuous(bool(oc.extra_covariates))
@@ -276,7 +271,7 @@ def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any], *, min_clients: 
         return out
     labels = set(np.asarray(combos["pressure_label"], dtype=object).tolist())
     present = sorted(labels - {"unknown"})
-    ref = str(tq.REFERENCE_PRESSURE) if str(tq.REFERENCE_PRESSURE) in present else None
+    ref = str(common.REFERENCE_PRESSURE) if str(common.REFERENCE_PRESSURE) in present else None
     if ref is None and present:  # as techniques.analyse: the most used level
         n_by = {lv: int(np.asarray(combos["n"])[np.asarray(combos["pressure_label"], dtype=object) == lv].sum())
                 for lv in present}
@@ -357,16 +352,16 @@ def within_fit_on(con, oc: tq.Outcome, filters: dict[str, Any], *, min_clients: 
 # ---------------------------------------------------------------------------
 
 def report(db=None, outcome: str = "pain_change", *, regions=None, therapists=None, date_from=None, date_to=None,
-           min_clients: int | None = None) -> tq.TechniqueReport:
+           min_clients: int | None = None) -> common.TechniqueReport:
     """The technique report of a large practice by the within-client path (see the module docstring)."""
-    oc = tq.OUTCOMES[outcome] if isinstance(outcome, str) else outcome
-    min_n = int(min_clients if min_clients is not None else tq.settings_min_clients(db))
+    oc = common.OUTCOMES[outcome] if isinstance(outcome, str) else outcome
+    min_n = int(min_clients if min_clients is not None else common.settings_min_clients(db))
     fit = within_fit(db, oc, regions=regions, therapists=therapists, date_from=date_from, date_to=date_to,
                      min_clients=min_n)
     return report_from_fit(fit, min_n)
 
 
-def report_from_fit(fit: dict[str, Any], min_n: int) -> tq.TechniqueReport:
+def report_from_fit(fit: dict[str, Any], min_n: int) -> common.TechniqueReport:
     """The TechniqueReport (techniques, pressure, mix counts) of a :func:`within_fit` result."""
     oc = fit["outcome"]
     combos, clients, client_tech = fit["combos"], fit["clients"], fit["client_tech"]
@@ -374,19 +369,20 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> tq.TechniqueReport:
     N, G = fit["n"], fit["n_clients"]
     base_rows = _technique_counts(combos, clients, client_tech, names, oc)
     if fit["beta"] is None:
-        return tq._empty_report(oc, min_n, range(N), G, fit["excluded"], base_rows,
+        return common.empty_report(oc, min_n, range(N), G, fit["excluded"], base_rows,
                                 "too few visits with this outcome to analyse")
 
-    warn: list[str] = [NOT_AT_THIS_SIZE.format(limit=LARGE_DATA_VISITS)]
+    warn: list[str] = []
     partners: dict[str, list[str]] = {}
     for a, b_ in fit.get("interactions", []):
         partners.setdefault(a, []).append(b_)
         partners.setdefault(b_, []).append(a)
     col = {name: i for i, name in enumerate(fit["names"])}
-    beta, cov = fit["beta"], fit["cov_robust"]
-    df = max(G - 1, 1)
+    beta = fit["beta"]
+    robust = G >= common.MIN_CLIENTS_ROBUST
+    cov = fit["cov_robust"] if robust else fit["cov_model"]
+    df = max(G - 1, 1) if robust else max(N - G - fit["k"], 1)
     sd_total = math.sqrt(fit["tau2"] + fit["sigma2"])
-    within = _clients_with_and_without(clients, client_tech, names)
     for j, t in enumerate(names):
         row = base_rows[t]
         if row["n_visits"] == N:
@@ -396,46 +392,43 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> tq.TechniqueReport:
             row["note"] = ("cannot be separated: it does not vary within clients, or it is a combination of other "
                            "techniques and covariates")
             continue
-        if row["n_clients"] < min_n or row["n_clients_without"] < min_n:
-            row["note"] = (f"too few clients to estimate: {row['n_clients']} with, {row['n_clients_without']} "
-                           f"without (minimum {min_n} per arm)")
-            continue
-        if within[j] < min_n:
-            row["note"] = (f"only {within[j]} clients had visits both with and without it (minimum {min_n}); "
-                           "a within-client comparison needs them")
+        if row["n_clients_both"] < min_n:
+            row["note"] = common.too_few_note(row["n_clients_both"], min_n)
             continue
         i = col[f"tech[{t}]"]
         est, se = float(beta[i]), math.sqrt(max(cov[i, i], 0.0))
-        lo, hi, p = tq._ci_p(est, se, "t", df)
+        lo, hi, p = common.ci_p(est, se, "t", df)
         row.update(estimable=True, effect=est, se=se, ci_low=lo, ci_high=hi, p=p,
                    effect_size=est / sd_total if sd_total > 0 else float("nan"),
-                   note=f"from the {within[j]:,} clients who had visits with and without it")
+                   note=f"from the {row['n_clients_both']:,} clients who had visits with and without it")
         if t in partners:
             row["note"] = ("effect when used without " + " or ".join(partners[t]) +
                            "; the pair's synergy is in the pairs table")
-    tech_df = pd.DataFrame([base_rows[t] for t in names], columns=tq.TECHNIQUE_COLUMNS)
-    tech_df["p_adjusted"] = tq.holm(tech_df["p"].where(tech_df["estimable"]))
+    tech_df = pd.DataFrame([base_rows[t] for t in names], columns=common.TECHNIQUE_COLUMNS)
+    tech_df["p_adjusted"] = common.holm(tech_df["p"].where(tech_df["estimable"]))
     tech_df = tech_df.sort_values(["estimable", "effect", "n_visits"],
                                   ascending=[False, not oc.higher_is_better, False],
                                   na_position="last").reset_index(drop=True)
 
-    pressure_df = _pressure_table(fit, min_n, df)
-    mix_df = _mix_table(fit, min_n, df, oc.higher_is_better)
+    pressure_df = _pressure_table(fit, cov, min_n, df)
+    mix_df = common.mix_table(_mix_counts(fit), beta=beta, cov=cov, names=fit["names"],
+                              estimable=set(tech_df.loc[tech_df["estimable"], "technique"]), df=df,
+                              higher_is_better=oc.higher_is_better)
     adjusted_for = ["each client's own level (within-client comparison)", "pain before the visit", "visit number"]
-    adjusted_for += [tq.COVARIATE_LABELS[c] for c in oc.extra_covariates if c in tq.COVARIATE_LABELS]
+    adjusted_for += [common.COVARIATE_LABELS[c] for c in oc.extra_covariates if c in common.COVARIATE_LABELS]
     if any(n.startswith("pressure[") for n in fit["names"]):
         adjusted_for.append(f"pressure (categorical, reference {fit['reference_pressure']})")
     ref = fit["reference_pressure"]
-    return tq.TechniqueReport(
-        outcome=oc, method=METHOD, method_reason=None, min_clients=min_n, n_visits=N, n_clients=G,
-        excluded=fit["excluded"], techniques=tech_df, pairs=_pair_table(fit, df), mixes=mix_df,
+    return common.TechniqueReport(
+        outcome=oc, method=METHOD if robust else f"{METHOD_SQL} with {common.FEW_CLIENTS_SE}", method_reason=None, min_clients=min_n, n_visits=N, n_clients=G,
+        excluded=fit["excluded"], techniques=tech_df, pairs=_pair_table(fit, cov, df), mixes=mix_df,
         pressure=pressure_df, reference_pressure=int(ref) if ref not in (None, "unknown") else None,
         model_interactions=list(fit.get("interactions", [])), warnings=warn, client_variance=fit["tau2"],
         residual_variance=fit["sigma2"],
         covariates=[n for n in fit["names"] if not n.startswith("tech[")], adjusted_for=adjusted_for)
 
 
-def _pair_table(fit, df) -> pd.DataFrame:
+def _pair_table(fit, cov, df) -> pd.DataFrame:
     """Pairs as techniques._pair_table: chosen synergies from the final model (cluster-robust), others screened."""
     screen = fit.get("pair_screen") or {"candidates": [], "results": {}}
     chosen = list(fit.get("interactions", []))
@@ -450,28 +443,31 @@ def _pair_table(fit, df) -> pd.DataFrame:
                "p_adjusted": float("nan"), "in_main_model": False, "note": ""}
         if (a, b_) in chosen:
             i = col[f"tech[{a}]×tech[{b_}]"]
-            est, se = float(fit["beta"][i]), math.sqrt(max(fit["cov_robust"][i, i], 0.0))
-            lo, hi, p = tq._ci_p(est, se, "t", df)
-            row.update(estimable=True, interaction=est, se=se, ci_low=lo, ci_high=hi, p=p, in_main_model=True,
-                       note="synergy included in the main model")
+            est, se = float(fit["beta"][i]), math.sqrt(max(cov[i, i], 0.0))
+            lo, hi, _ = common.ci_p(est, se, "t", df)
+            row.update(estimable=True, interaction=est, se=se, ci_low=lo, ci_high=hi, in_main_model=True,
+                       note=common.SELECTED_SYNERGY_NOTE)
         elif j in screen["results"]:
             r = screen["results"][j]
-            lo, hi, p = tq._ci_p(r["est"], r["se"], "t", df)
+            lo, hi, p = common.ci_p(r["est"], r["se"], "t", r["df"])
             row.update(estimable=True, interaction=r["est"], se=r["se"], ci_low=lo, ci_high=hi, p=p)
         elif cand["ok"]:
             row["note"] = "collinear with the main effects: the interaction cannot be estimated"
         else:
-            min_n = fit.get("min_clients", tq.DEFAULT_MIN_CLIENTS_PER_ARM)
+            min_n = fit.get("min_clients", common.DEFAULT_MIN_CLIENTS_PER_ARM)
             row["note"] = (f"too few clients: {row['n_clients_both']} with both, {row['n_clients_a_only']} "
                            f"with {a} only, {row['n_clients_b_only']} with {b_} only (minimum {min_n} each)")
         rows.append(row)
-    out = pd.DataFrame(rows, columns=tq.PAIR_COLUMNS)
+    out = pd.DataFrame(rows, columns=common.PAIR_COLUMNS)
     if len(out):
         out["estimable"] = out["estimable"].astype(bool)
         out["in_main_model"] = out["in_main_model"].astype(bool)
-        out["p_adjusted"] = tq.holm(out["p"].where(out["estimable"]))
-        out = out.sort_values(["estimable", "p", "n_visits_both"], ascending=[False, True, False],
-                              na_position="last").reset_index(drop=True)
+        out["p_adjusted"] = common.benjamini_hochberg(out["p"].where(out["estimable"]))
+        # chosen synergies first, in the order they were chosen (strongest first), then the screen by p
+        order = {pair: i for i, pair in enumerate(chosen)}
+        out["_order"] = [order.get(pair, len(order)) for pair in zip(out["technique_a"], out["technique_b"])]
+        out = out.sort_values(["estimable", "_order", "p", "n_visits_both"], ascending=[False, True, True, False],
+                              na_position="last").drop(columns="_order").reset_index(drop=True)
     return out
 
 
@@ -491,26 +487,18 @@ def _technique_counts(combos, clients, client_tech, names, oc) -> dict[str, dict
         mine = tc == j
         n_clients = int(mine.sum())
         always = int((cnt[mine] == n_i[cc[mine]]).sum())  # clients whose every visit had it
+        both = n_clients - always  # clients with visits with and without it
         unadj = (y_with / n_with - (Y - y_with) / (N - n_with)) if 0 < n_with < N else float("nan")
         rows[t] = {"technique": t, "n_visits": int(n_with), "n_clients": n_clients,
-                   "n_clients_without": int(n_i.size - always), "estimable": False, "effect": float("nan"),
+                   "n_clients_without": int(n_i.size - always), "n_clients_both": int(both), "estimable": False,
+                   "effect": float("nan"),
                    "ci_low": float("nan"), "ci_high": float("nan"), "se": float("nan"), "p": float("nan"),
                    "p_adjusted": float("nan"), "effect_size": float("nan"), "unadjusted_difference": float(unadj),
                    "note": ""}
     return rows
 
 
-def _clients_with_and_without(clients, client_tech, names) -> np.ndarray:
-    """Per technique: clients with visits both with and without it (they carry the within-client estimate)."""
-    n_i = np.asarray(clients["n"], dtype=np.int64)
-    cc = np.asarray(client_tech["cc"], dtype=np.int64)
-    tc = np.asarray(client_tech["tc"], dtype=np.int64) - 1
-    cnt = np.asarray(client_tech["n"], dtype=np.int64)
-    mixed = cnt < n_i[cc]
-    return np.bincount(tc[mixed], minlength=len(names)).astype(int)
-
-
-def _pressure_table(fit, min_n, df) -> pd.DataFrame:
+def _pressure_table(fit, cov, min_n, df) -> pd.DataFrame:
     """Adjusted mean change at each pressure: the mean outcome with every visit's pressure set to p.
 
     With client effects the fitted values sum to the observed outcomes, so the mean prediction
@@ -519,7 +507,7 @@ def _pressure_table(fit, min_n, df) -> pd.DataFrame:
     cluster-robust like the effects.
     """
     levels, ref = fit["levels"], fit["reference_pressure"]
-    names, beta, cov = fit["names"], fit["beta"], fit["cov_robust"]
+    names, beta = fit["names"], fit["beta"]
     N = fit["n"]
     S, Sy, n_i = fit["S"], fit["Sy"], fit["n_i"]
     ybar = fit["y_sum"] / N
@@ -534,7 +522,7 @@ def _pressure_table(fit, min_n, df) -> pd.DataFrame:
     infl_mean = (Sy - n_i * ybar) / N
     q = math.sqrt(fit["factor"])
     rows = []
-    for level in tq.PRESSURE_LEVELS:
+    for level in common.PRESSURE_LEVELS:
         key = str(level)
         n_vis = int(n_c[labels == key].sum())
         n_cl = int((np.asarray(clients["n_p" + key]) > 0).sum())
@@ -556,118 +544,32 @@ def _pressure_table(fit, min_n, df) -> pd.DataFrame:
             est = ybar + float(vec @ beta)
             phi = infl_mean + infl_beta @ vec
             se = q * math.sqrt(float(phi @ phi))
-            lo, hi, _ = tq._ci_p(est, se, "t", df)
+            lo, hi, _ = common.ci_p(est, se, "t", df)
             row.update(estimable=True, adjusted_mean=est, ci_low=lo, ci_high=hi)
             if key == ref:
                 row.update(difference_vs_reference=0.0, diff_ci_low=0.0, diff_ci_high=0.0, note="reference")
             else:
                 i = col[f"pressure[{key}]"]
                 d, dse = float(beta[i]), math.sqrt(max(cov[i, i], 0.0))
-                dlo, dhi, _ = tq._ci_p(d, dse, "t", df)
+                dlo, dhi, _ = common.ci_p(d, dse, "t", df)
                 row.update(difference_vs_reference=d, diff_ci_low=dlo, diff_ci_high=dhi)
         rows.append(row)
-    return pd.DataFrame(rows, columns=tq.PRESSURE_COLUMNS)
-
-
-def _mix_table(fit, min_n: int, df: float, higher_is_better: bool) -> pd.DataFrame:
-    """Each full mix vs the same clients' other visits, adjusted for the covariates (no technique columns).
-
-    The within-client version of techniques._mix_table: the mix's 0/1 column added to the
-    within-client model of pressure, pain before and visit number, all mixes at once by
-    Frisch-Waugh-Lovell (per-client mix counts are the (client, set) table), model-based
-    standard errors as the screen there; Holm across the mixes estimated.  The adjusted mean
-    change *with* the mix is not given at this size (its interval would need the client levels'
-    sampling variance); the difference from the other visits is.
-    """
-    out = _mix_counts(fit)
-    if fit.get("A0") is None or out.empty:
-        return out
-    ct = fit["client_tech"]
-    client_sets, set_names = ct["client_sets"], ct["set_names"]
-    combos = fit["combos"]
-    n_c = np.asarray(combos["n"], dtype=float)
-    s_y = np.asarray(combos["s_y"], dtype=float)
-    code = {name: i for i, name in enumerate(set_names)}
-    cell_set = np.array([code[str(x)] for x in combos["technique_set"]])
-    n_sets = len(set_names)
-    to_sets = scipy.sparse.csr_matrix((np.ones(cell_set.size), (cell_set, np.arange(cell_set.size))),
-                                      shape=(n_sets, cell_set.size))  # sets x cells
-    kt = fit["n_tech"]
-    Kb = np.array([j for j in fit["K0"] if j >= kt])  # covariates only: pressure levels, continuous
-    A, b, yy = fit["A0"], fit["b0"], fit["yy"]
-    S, Sy, n_i, N, G = fit["S"][:, :A.shape[0]], fit["Sy"], fit["n_i"], fit["n"], fit["n_clients"]
-    D = fit["D"]
-    raw = np.hstack([D[:, kt:] * n_c[:, None], fit["sums_c"]])  # cells x (pressure, continuous), all columns
-    ZtX = (to_sets @ raw)[:, Kb - kt] - np.asarray(client_sets.T @ (S[:, Kb] / n_i[:, None]))
-    Zty = to_sets @ s_y - client_sets.T @ (Sy / n_i)
-    n_set = to_sets @ n_c
-    zz = n_set - np.asarray(client_sets.multiply(client_sets).T @ (1.0 / n_i)).ravel()
-    A_b = A[np.ix_(Kb, Kb)]
-    beta_b = np.linalg.solve(A_b, b[Kb])
-    sigma2 = max(yy - float(b[Kb] @ beta_b), 0.0) / max(N - G - Kb.size, 1)
-    s = zz - np.einsum("ij,ij->i", ZtX, np.linalg.solve(A_b, ZtX.T).T)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        est = (Zty - ZtX @ beta_b) / s
-        se = np.sqrt(sigma2 / s)
-    # clients per mix, clients with another mix too, clients with this mix and another (they carry it)
-    cs_coo = client_sets.tocoo()
-    every = np.isclose(cs_coo.data, n_i[cs_coo.row])  # every analysed visit of the client had this mix
-    n_cl = np.bincount(cs_coo.col, minlength=n_sets)
-    only = np.bincount(cs_coo.col[every], minlength=n_sets)
-    n_rest = G - only
-    min_visits = max(tq.MIN_VISITS_PER_MIX, min_n)
-    carried = n_cl - only
-    rows = []
-    for _, row in out.iterrows():
-        j = code.get(row["mix"])
-        r = row.to_dict()
-        ok = (j is not None and n_cl[j] >= min_n and n_rest[j] >= min_n and n_set[j] >= min_visits
-              and n_set[j] < N)
-        if not ok:
-            n_vis, n_without = (int(n_set[j]), int(n_rest[j])) if j is not None else (0, 0)
-            r["note"] = (f"too few: {n_vis} visits of {r['n_clients']} clients with this mix, {n_without} clients "
-                         f"without (minimum {min_visits} visits and {min_n} clients each)")
-        elif carried[j] < min_n:
-            r["note"] = (f"only {int(carried[j])} clients had it and other visits too (minimum {min_n}); a "
-                         "within-client comparison needs them")
-        elif not s[j] > 1e-9 * max(zz[j], 1e-12):
-            r["note"] = "cannot be separated from the covariates"
-        else:
-            lo, hi, p = tq._ci_p(float(est[j]), float(se[j]), "t", df)
-            r.update(estimable=True, effect=float(est[j]), se=float(se[j]), ci_low=lo, ci_high=hi, p=p,
-                     note=f"vs the other visits of the {int(carried[j]):,} clients who had it and other mixes; "
-                          "adjusted mean not given at this size")
-        rows.append(r)
-    table = pd.DataFrame(rows, columns=tq.MIX_COLUMNS)
-    table["estimable"] = table["estimable"].astype(bool)
-    table["p_adjusted"] = tq.holm(table["p"].where(table["estimable"]))
-    return table.sort_values(["estimable", "effect", "n_visits"], ascending=[False, not higher_is_better, False],
-                             na_position="last").reset_index(drop=True)
+    return pd.DataFrame(rows, columns=common.PRESSURE_COLUMNS)
 
 
 def _mix_counts(fit) -> pd.DataFrame:
-    """Each exact mix with its visits, clients and the unadjusted difference (no adjusted comparison here)."""
+    """Each exact mix with its visits, clients and observed mean outcome, from the aggregates."""
     combos = fit["combos"]
-    sets = pd.Series(np.asarray(combos["technique_set"], dtype=object))
-    frame = pd.DataFrame({"mix": sets, "n": np.asarray(combos["n"], dtype=float),
-                          "s_y": np.asarray(combos["s_y"], dtype=float)})
+    frame = pd.DataFrame({"mix": pd.Series(np.asarray(combos["technique_set"], dtype=object)).astype(str),
+                          "n": np.asarray(combos["n"], dtype=float), "s_y": np.asarray(combos["s_y"], dtype=float)})
     by = frame.groupby("mix", sort=False)[["n", "s_y"]].sum()
     cs = fit["client_tech"]["client_sets"]
     n_clients = dict(zip(fit["client_tech"]["set_names"], np.asarray((cs > 0).sum(axis=0)).ravel().tolist()))
-    N, Y = frame["n"].sum(), frame["s_y"].sum()
-    rows = []
-    for mix, r in by.sort_values("n", ascending=False).iterrows():
-        unadj = r.s_y / r.n - (Y - r.s_y) / (N - r.n) if 0 < r.n < N else float("nan")
-        rows.append({"mix": mix, "n_techniques": len(str(mix).split("+")), "n_visits": int(r.n),
-                     "n_clients": int(n_clients.get(mix, 0)) if n_clients is not None else 0, "estimable": False,
-                     "adjusted_mean": float("nan"), "adjusted_mean_low": float("nan"),
-                     "adjusted_mean_high": float("nan"), "effect": float("nan"), "ci_low": float("nan"),
-                     "ci_high": float("nan"), "se": float("nan"), "p": float("nan"), "p_adjusted": float("nan"),
-                     "unadjusted_difference": float(unadj),
-                     "note": f"adjusted comparison not computed above {LARGE_DATA_VISITS:,} visits"})
-    out = pd.DataFrame(rows, columns=tq.MIX_COLUMNS)
-    out["estimable"] = out["estimable"].astype(bool)
-    return out
+    out = pd.DataFrame({"mix": by.index, "n_visits": by["n"].astype(int).to_numpy(),
+                        "n_clients": [int(n_clients.get(m, 0)) for m in by.index],
+                        "observed_mean": (by["s_y"] / by["n"]).to_numpy()})
+    out["techniques"] = [[t for t in m.split("+") if t] for m in out["mix"]]
+    return out.sort_values(["n_visits", "mix"], ascending=[False, True]).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------
@@ -696,9 +598,14 @@ def _statements(name: str) -> list[str]:
     return out
 
 
+# Bumped whenever the stored result changes meaning or shape (2: one estimand, mix predictions,
+# n_clients_both), so a result stored by an older version is never shown: it no longer matches.
+RESULT_VERSION = "2"
+
+
 def data_fingerprint(con) -> str:
-    """Changes whenever anything the default analysis reads changes (fingerprint.sql)."""
-    return "|".join(str(v) for v in con.execute(_sql("fingerprint")).fetchone())
+    """Changes whenever anything the default analysis reads changes (fingerprint.sql), or the result's version."""
+    return "|".join([RESULT_VERSION, *(str(v) for v in con.execute(_sql("fingerprint")).fetchone())])
 
 
 def store_default_report(con, db=None, min_clients: int | None = None) -> bool:
@@ -713,12 +620,12 @@ def store_default_report(con, db=None, min_clients: int | None = None) -> bool:
     n = int(con.execute(_sql("count"), _filter_params()).fetchone()[0])
     if not is_large(n):
         return False
-    min_n = int(min_clients if min_clients is not None else tq.settings_min_clients(db))
+    min_n = int(min_clients if min_clients is not None else common.settings_min_clients(db))
     for statement in _statements("store_schema"):
         con.execute(statement)
     fingerprint = data_fingerprint(con)
     for key in STORED_OUTCOMES:
-        rep = report_from_fit(within_fit_on(con, tq.OUTCOMES[key], _filter_params(), min_clients=min_n), min_n)
+        rep = report_from_fit(within_fit_on(con, common.OUTCOMES[key], _filter_params(), min_clients=min_n), min_n)
         params = {"outcome": key, "min_clients": min_n, "fingerprint": fingerprint, "payload": report_to_json(rep)}
         delete, insert = _statements("store_replace")
         con.execute(delete, {k: params[k] for k in ("outcome", "min_clients")})
@@ -728,8 +635,8 @@ def store_default_report(con, db=None, min_clients: int | None = None) -> bool:
     return True
 
 
-def stored_report(db=None, outcome: str = "pain_change", min_clients: int = tq.DEFAULT_MIN_CLIENTS_PER_ARM
-                  ) -> tq.TechniqueReport | None:
+def stored_report(db=None, outcome: str = "pain_change", min_clients: int = common.DEFAULT_MIN_CLIENTS_PER_ARM
+                  ) -> common.TechniqueReport | None:
     """The importer's stored default result, if there is one for exactly the current data."""
     from pipelines.warehouse.db import read_connection
 
@@ -767,7 +674,7 @@ def _frame_from_obj(obj: dict) -> pd.DataFrame:
     return frame
 
 
-def report_to_json(rep: tq.TechniqueReport) -> str:
+def report_to_json(rep: common.TechniqueReport) -> str:
     """A TechniqueReport as JSON (no pickles in the database: a file from elsewhere must not run code)."""
     import json
 
@@ -782,12 +689,12 @@ def report_to_json(rep: tq.TechniqueReport) -> str:
     })
 
 
-def report_from_json(text: str) -> tq.TechniqueReport:
+def report_from_json(text: str) -> common.TechniqueReport:
     import json
 
     d = json.loads(text)
-    return tq.TechniqueReport(
-        outcome=tq.OUTCOMES[d["outcome"]], method=d["method"], method_reason=d["method_reason"],
+    return common.TechniqueReport(
+        outcome=common.OUTCOMES[d["outcome"]], method=d["method"], method_reason=d["method_reason"],
         min_clients=d["min_clients"], n_visits=d["n_visits"], n_clients=d["n_clients"], excluded=d["excluded"],
         techniques=_frame_from_obj(d["techniques"]), pairs=_frame_from_obj(d["pairs"]),
         mixes=_frame_from_obj(d["mixes"]), pressure=_frame_from_obj(d["pressure"]),
@@ -801,9 +708,9 @@ def report_from_json(text: str) -> tq.TechniqueReport:
 # ---------------------------------------------------------------------------
 
 def large_report(db=None, outcome: str = "pain_change", *, regions=None, therapists=None, date_from=None,
-                 date_to=None, min_clients: int | None = None) -> tq.TechniqueReport:
+                 date_to=None, min_clients: int | None = None) -> common.TechniqueReport:
     """The stored result when it answers exactly this question, else :func:`report` (computed now)."""
-    min_n = int(min_clients if min_clients is not None else tq.settings_min_clients(db))
+    min_n = int(min_clients if min_clients is not None else common.settings_min_clients(db))
     if outcome in STORED_OUTCOMES and regions is None and therapists is None and date_from is None \
             and date_to is None:
         stored = stored_report(db, outcome, min_n)
@@ -821,7 +728,7 @@ def subgroups(db=None, outcome: str = "pain_change", *, levels: list[str], thera
     table's; Holm across the whole table.)  Regions with fewer than twice the minimum clients
     show their counts only.
     """
-    min_n = int(min_clients if min_clients is not None else tq.settings_min_clients(db))
+    min_n = int(min_clients if min_clients is not None else common.settings_min_clients(db))
     parts = []
     for level in levels:
         rep = report(db, outcome, regions=[level], therapists=therapists, date_from=date_from, date_to=date_to,
@@ -836,14 +743,14 @@ def subgroups(db=None, outcome: str = "pain_change", *, levels: list[str], thera
         t["method"] = rep.method
         parts.append(t)
     if not parts:
-        return pd.DataFrame(columns=["complaint_region", *tq.TECHNIQUE_COLUMNS, "method"])
+        return pd.DataFrame(columns=["complaint_region", *common.TECHNIQUE_COLUMNS, "method"])
     out = pd.concat(parts, ignore_index=True)
-    for col in tq.TECHNIQUE_COLUMNS:
+    for col in common.TECHNIQUE_COLUMNS:
         if col not in out:
             out[col] = np.nan
     out["estimable"] = out["estimable"].fillna(False).astype(bool)
-    out["p_adjusted"] = tq.holm(out["p"].where(out["estimable"]))
-    return out[["complaint_region", *tq.TECHNIQUE_COLUMNS, "method"]]
+    out["p_adjusted"] = common.benjamini_hochberg(out["p"].where(out["estimable"]))
+    return out[["complaint_region", *common.TECHNIQUE_COLUMNS, "method"]]
 
 
 DRILL_LIMIT = 500  # rows shown under an estimate at this size; the page gives the full count
@@ -934,13 +841,13 @@ def _pair_screen(client_tech, combos, names, levels, cont, K, A, b, yy, S, Sy, n
 
     base = list(K)
     chosen_j: list[int] = []
-    for _ in range(tq.MAX_MODEL_INTERACTIONS):
+    for _ in range(common.MAX_MODEL_INTERACTIONS):
         results = screen_given(base, set(chosen_j))
         if not results:
             break
-        pvals = {j: tq._ci_p(r["est"], r["se"], "t", df)[2] for j, r in results.items()}
+        pvals = {j: common.ci_p(r["est"], r["se"], "t", df)[2] for j, r in results.items()}
         j, p = min(pvals.items(), key=lambda kv: kv[1])
-        if not p < tq.ALPHA / len(pvals):
+        if not p < common.ALPHA / len(pvals):
             break
         chosen_j.append(j)
         base.append(k0 + j)

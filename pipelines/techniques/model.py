@@ -12,45 +12,44 @@ Outcomes (:data:`OUTCOMES`; negative = relief for pain, positive = more movement
 * ``self_report_change`` - mean self-reported pain in the 7 days after - the 7 days before;
 * ``rom_change`` - mean change in range of motion over the visit's paired readings (degrees).
 
-The model (clinical.md §5.4), fitted by :func:`analyse`::
+The model, fitted by :func:`analyse`::
 
     outcome ~ one 0/1 column per technique            (not one categorical "mix" label)
               + pain before the visit                  (baseline: regression to the mean)
               + visit number                           (course trend)
               + pressure (categorical, 1-5; reference 3)
-              + complaint region (categorical)         (technique choice depends on it)
+              + complaint region (categorical)         (constant per client)
               [+ the outcome's own baseline / days to next visit, for the secondary outcomes]
+              + every client's mean of each time-varying column above (Mundlak 1978)
               + random intercept per client            (visits of one client are not independent)
 
-fitted with ``statsmodels`` ``MixedLM`` (REML).  When there are fewer than
-:data:`MIN_CLIENTS_MIXED_MODEL` clients, or the fit fails, does not converge or puts the
-client variance on the boundary (clinical.md §5.2), the stated fallback is OLS with
-cluster-robust standard errors by client (t with clients - 1 degrees of freedom); the
-method actually used is part of the result and shown to the user.
+fitted with ``statsmodels`` ``MixedLM`` (REML; Pinheiro & Bates 2000).  With the client means
+in the model, each technique's coefficient is exactly the within-client (fixed-effects)
+comparison - a client's visits with it against the same client's visits without it - which
+is what the SQL path of large practices estimates too (:mod:`pipelines.techniques.analysis`).
+When there are fewer than :data:`MIN_CLIENTS_MIXED_MODEL` clients, or the fit fails, does not
+converge or puts the client variance on the boundary, the stated fallback is OLS with the same
+columns: the same within-client estimates.  Intervals are cluster-robust by client (t with
+clients - 1 degrees of freedom) on every path; the method used is part of the result.
 
-* **Per technique**: the adjusted effect (points on 0-10), a 95 % Wald interval, the
-  p-value and the Holm-adjusted p-value (``multipletests(method="holm")``, across the
-  techniques with an estimate), and a standardised effect size (effect / SD of the
-  visit-level outcome after adjustment, sqrt(client variance + residual variance)).
-* **Minimum n** (clinical.md §5.3): an estimate is shown only when at least
-  ``analysis.min_clients_per_arm`` clients (settings; default 8) had visits with the
-  technique *and* at least as many had visits without it; below that only the counts.
-* **Collinearity**: techniques always used together (identical columns) or otherwise
-  linearly dependent cannot be separated - they get no estimate and a warning; pairs used
-  together in most visits get a warning.
-* **Pairs**: for pairs with enough co-use, the interaction a×b in the model with all main
-  effects (synergy beyond additive).  These screening fits reuse the main fit's variance
-  components (random-intercept GLS), one extra column each, so 100+ pairs take a moment.
-  A pair whose synergy survives Holm is then added to the main model (at most
-  :data:`MAX_MODEL_INTERACTIONS`): an unmodelled synergy leaks into the main effects of
-  the pair *and*, because a blend has limited slots, into every other technique.  The
-  main effects of such a pair then mean "used without its partner", and the rows say so.
-* **Full mixes** (the exact set used in a visit): the adjusted difference between visits
-  with that mix and all other visits (covariates only, no technique columns), for mixes
-  with enough clients; plus the adjusted mean change with the mix.
-* **Pressure-response**: adjusted mean change at each pressure 1-5 (standardised over the
-  analysed visits: every visit's prediction with pressure set to p, averaged), with its
-  95 % interval, and the difference from the reference pressure.
+* **Per technique**: the effect (points on 0-10), a 95 % interval, the p-value and the
+  Holm-adjusted p-value (``multipletests(method="holm")``, across the techniques with an
+  estimate), and a standardised effect size (effect / sqrt(client variance + residual variance)).
+* **Minimum n**: an estimate only when at least ``analysis.min_clients_per_arm`` clients
+  (settings; default 8) had visits both with and without the technique; below that only the
+  counts.
+* **Collinearity**: techniques always used together, or not varying within any client, or
+  otherwise linearly dependent within clients cannot be separated - no estimate, a note.
+* **Pairs**: every pair with enough co-use is screened for a within-client synergy (the
+  interaction a×b), with Benjamini-Hochberg p-values; a synergy that survives a Holm step-down
+  forward selection joins the main model (at most :data:`MAX_MODEL_INTERACTIONS`) and is then
+  shown with its interval only (chosen by these data).  The main effects of such a pair then
+  mean "used without its partner", and the rows say so.
+* **Mixes** (the exact set used in a visit): the model's predicted effect of exactly that mix -
+  its techniques' effects plus the synergies between them - against a visit with none of them,
+  beside the observed mean change (:func:`pipelines.techniques.common.mix_table`).
+* **Pressure-response**: mean change at each pressure 1-5 (every visit's prediction with the
+  pressure set to p, averaged), with its 95 % interval, and the difference from the reference.
 * **Unadjusted differences** (mean with - mean without) are computed for teaching only and
   always labelled "unadjusted difference - not an effect".
 
@@ -63,8 +62,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
-from importlib import resources
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, Iterable
 
@@ -74,102 +72,39 @@ import scipy.linalg
 import scipy.optimize
 import scipy.sparse
 import scipy.stats
-from statsmodels.stats.multitest import multipletests
 
-# ---------------------------------------------------------------------------
-# Constants (documented; the minimum n per arm comes from settings)
-# ---------------------------------------------------------------------------
-
-DEFAULT_MIN_CLIENTS_PER_ARM = 8  # used only when no settings can be read (clinical.md §5.3)
-MIN_CLIENTS_MIXED_MODEL = 20  # below this a client variance is too poorly estimated: use the fallback
-MAX_MODEL_INTERACTIONS = 3  # synergies (Holm p < .05) added to the main model, strongest first
-ALPHA = 0.05
-MIN_VISITS_PER_MIX = 10  # and at least min_clients_per_arm; a mean over fewer visits is too noisy to show
-NEAR_COLLINEAR_SHARE = 0.8  # warn when a pair is used together in >= 80 % of the visits using either
-BOUNDARY_RATIO = 1e-4  # client variance below this share of the residual variance = on the boundary
-REFERENCE_PRESSURE = 3
-PRESSURE_LEVELS = (1, 2, 3, 4, 5)
-UNSPECIFIED = "unspecified"
-SELF_REPORT_WINDOW_DAYS = 7
-
-UNADJUSTED_LABEL = "unadjusted difference - not an effect"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    key: str
-    column: str
-    label: str
-    unit: str
-    direction: str  # what a negative number means
-    axis_title: str
-    extra_covariates: tuple[str, ...] = ()
-    higher_is_better: bool = False  # pain: lower is better; ROM: more movement is better
-
-
-OUTCOMES: dict[str, Outcome] = {
-    "pain_change": Outcome(
-        "pain_change", "pain_change", "Immediate change in pain (after - before the visit)",
-        "points (0-10)", "negative = more relief",
-        "Adjusted change in pain (points, 0–10); negative = more relief"),
-    "carryover_change": Outcome(
-        "carryover_change", "carryover_change",
-        "Carry-over: next visit's pain before - this visit's pain before",
-        "points (0-10)", "negative = relief that lasted to the next visit",
-        "Adjusted carry-over change in pain (points, 0–10); negative = more lasting relief",
-        ("log_days_to_next",)),
-    "self_report_change": Outcome(
-        "self_report_change", "self_report_change",
-        "Self-reported pain: 7 days after - 7 days before the visit",
-        "points (0-10)", "negative = less pain reported after the visit",
-        "Adjusted change in self-reported pain, 7 days after vs before (points, 0–10); negative = more relief",
-        ("self_pain_before_7d",)),
-    "rom_change": Outcome(
-        "rom_change", "rom_mean_change_deg",
-        "Range of motion: mean change over the visit's paired readings (after - before)",
-        "degrees", "positive = more movement",
-        "Adjusted change in range of motion (degrees); positive = more movement", higher_is_better=True),
-}
-
-CAVEATS: tuple[str, ...] = (
-    "Observational data: these numbers come from the practice's own records, not from a trial. "
-    "Techniques were not assigned at random, so an estimate says which techniques went with more "
-    "relief once pain before the visit, visit number, pressure and complaint region are taken into "
-    "account - not that the technique caused it.",
-    "Confounding by indication: therapists choose techniques by how bad the pain is. A technique kept "
-    "for the hardest cases can look worse than it is. Adjusting for pain before the visit removes part "
-    "of this, not all: anything else the therapist noticed that the records do not hold is still mixed in.",
-    "Regression to the mean: clients tend to book when pain peaks, so pain often falls by the next "
-    "reading whatever is done. Raw before/after drops overstate what any technique does; the estimates "
-    "are adjusted for pain before the visit for this reason.",
-    "Small numbers: with few clients the intervals are wide and chance differences look real. "
-    "An estimate is shown only when enough clients had the technique and enough did not, and p-values "
-    "are adjusted for the number of comparisons (Holm).",
-    "Floor of the scale: pain cannot fall below 0, so when pain before the visit is already low the "
-    "possible relief is capped. This makes the strongest techniques look slightly weaker than they are "
-    "(a few percent), most visibly in large practices where the intervals are narrow.",
+from pipelines.techniques.common import (
+    ALPHA,
+    BOUNDARY_RATIO,
+    COVARIATE_LABELS,
+    FEW_CLIENTS_SE,
+    ROBUST_SE,
+    MAX_MODEL_INTERACTIONS,
+    MIN_CLIENTS_MIXED_MODEL,
+    MIN_CLIENTS_ROBUST,
+    MIX_COLUMNS,
+    OUTCOMES,
+    NEAR_COLLINEAR_SHARE,
+    Outcome,
+    PAIR_COLUMNS,
+    PRESSURE_COLUMNS,
+    PRESSURE_LEVELS,
+    SELECTED_SYNERGY_NOTE,
+    REFERENCE_PRESSURE,
+    SELF_REPORT_WINDOW_DAYS,
+    TECHNIQUE_COLUMNS,
+    TechniqueReport,
+    as_list,
+    benjamini_hochberg,
+    ci_p,
+    default_min_clients,
+    empty_report,
+    holm,
+    standard_errors_text,
+    mix_table,
+    too_few_note,
+    with_filtered_visits,
 )
-
-
-# ---------------------------------------------------------------------------
-# Loading (the only database access; one short-lived read-only connection)
-# ---------------------------------------------------------------------------
-
-FILTERED_VISITS = "/*filtered_visits*/"
-
-
-def sql_file(name: str) -> str:
-    """``pipelines/sql/techniques/<name>.sql`` with the page's filters included."""
-    return with_filtered_visits(_read_sql(name))
-
-
-def with_filtered_visits(sql: str) -> str:
-    """Put the one copy of the filters (filtered_visits.sql) where ``sql`` writes /*filtered_visits*/."""
-    return sql.replace(FILTERED_VISITS, _read_sql("filtered_visits"))
-
-
-def _read_sql(name: str) -> str:
-    return resources.files("pipelines.sql").joinpath(f"techniques/{name}.sql").read_text(encoding="utf-8")
 
 
 VISITS_SQL = """
@@ -242,15 +177,6 @@ left join core.clients as clients on clients.client_id = visit_outcomes.client_i
 """
 
 
-def _as_list(values: Iterable[str] | str | None) -> list[str] | None:
-    if values is None:
-        return None
-    if isinstance(values, str):
-        return [values]
-    out = [str(v) for v in values]
-    return out or None
-
-
 def load_visits(db=None, *, regions=None, therapists=None, date_from=None, date_to=None) -> pd.DataFrame:
     """Visit-level frame for the analysis (filters are bound parameters; ``None`` = no filter).
 
@@ -261,8 +187,8 @@ def load_visits(db=None, *, regions=None, therapists=None, date_from=None, date_
     from pipelines.warehouse.db import read_connection
 
     params = {
-        "regions": _as_list(regions),
-        "therapists": _as_list(therapists),
+        "regions": as_list(regions),
+        "therapists": as_list(therapists),
         "date_from": pd.Timestamp(date_from).date() if date_from is not None else None,
         "date_to": pd.Timestamp(date_to).date() if date_to is not None else None,
         "window": SELF_REPORT_WINDOW_DAYS,
@@ -307,94 +233,6 @@ def _tidy_visits(frame: pd.DataFrame) -> pd.DataFrame:
         if col in out:
             out[col] = out[col].astype(object)
     return out
-
-
-def settings_min_clients(db=None) -> int:
-    """``analysis.min_clients_per_arm`` from the practice settings next to ``db`` (default 8)."""
-    try:
-        from pipelines.warehouse.db import resolve_db_path
-        from pipelines.clinical.settings import load_settings, settings_path_for, threshold
-
-        settings = load_settings(settings_path_for(resolve_db_path(db)))
-        return int(threshold(settings, "analysis.min_clients_per_arm"))
-    except (KeyError, ValueError, OSError):
-        return DEFAULT_MIN_CLIENTS_PER_ARM
-
-
-# ---------------------------------------------------------------------------
-# Result
-# ---------------------------------------------------------------------------
-
-TECHNIQUE_COLUMNS = ["technique", "n_visits", "n_clients", "n_clients_without", "estimable", "effect",
-                     "ci_low", "ci_high", "se", "p", "p_adjusted", "effect_size", "unadjusted_difference",
-                     "note"]
-PAIR_COLUMNS = ["technique_a", "technique_b", "n_visits_both", "n_clients_both", "n_clients_a_only",
-                "n_clients_b_only", "estimable", "interaction", "ci_low", "ci_high", "se", "p", "p_adjusted",
-                "in_main_model", "note"]
-MIX_COLUMNS = ["mix", "n_techniques", "n_visits", "n_clients", "estimable", "adjusted_mean", "adjusted_mean_low",
-               "adjusted_mean_high", "effect", "ci_low", "ci_high", "se", "p", "p_adjusted",
-               "unadjusted_difference", "note"]
-PRESSURE_COLUMNS = ["pressure", "n_visits", "n_clients", "estimable", "adjusted_mean", "ci_low", "ci_high",
-                    "difference_vs_reference", "diff_ci_low", "diff_ci_high", "note"]
-
-
-@dataclass
-class TechniqueReport:
-    outcome: Outcome
-    method: str
-    method_reason: str | None
-    min_clients: int
-    n_visits: int
-    n_clients: int
-    excluded: dict[str, int]
-    techniques: pd.DataFrame
-    pairs: pd.DataFrame
-    mixes: pd.DataFrame
-    pressure: pd.DataFrame
-    reference_pressure: int | None
-    model_interactions: list[tuple[str, str]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    caveats: tuple[str, ...] = CAVEATS
-    client_variance: float | None = None
-    residual_variance: float | None = None
-    covariates: list[str] = field(default_factory=list)
-    adjusted_for: list[str] = field(default_factory=list)
-
-    @property
-    def is_fallback(self) -> bool:
-        return self.method_reason is not None
-
-    def to_records(self) -> list[dict[str, Any]]:
-        """One JSON-ready dict per technique (the ``knotwork techniques --json`` contract)."""
-        out = []
-        for row in self.techniques.itertuples(index=False):
-            out.append({
-                "technique": row.technique,
-                "n_visits": int(row.n_visits),
-                "n_clients": int(row.n_clients),
-                "n_clients_without": int(row.n_clients_without),
-                "effect": _num(row.effect),
-                "ci_low": _num(row.ci_low),
-                "ci_high": _num(row.ci_high),
-                "p": _num(row.p),
-                "p_adjusted": _num(row.p_adjusted),
-                "effect_size": _num(row.effect_size),
-                "outcome": self.outcome.key,
-                "unit": self.outcome.unit,
-                "method": self.method,
-                "note": row.note or None,
-            })
-        return out
-
-
-def _num(value) -> float | None:
-    if value is None:
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else round(f, 6)
 
 
 # ---------------------------------------------------------------------------
@@ -465,78 +303,33 @@ def _gls_fit(y: np.ndarray, X: np.ndarray, groups: _Groups, names: list[str], co
     if cov == "model":
         return _Fit(beta, groups.sigma2 * bread, names, "t", max(groups.n_groups - 1, 1))
     meat = groups.cluster_meat(Xs * resid[:, None])
-    V = groups.cluster_factor(n, k) * bread @ meat @ bread
+    # the small-sample factor counts the columns that vary within clients, as the SQL path
+    # does: client-level columns (intercept, region, client means) are nested in the clusters
+    # (Cameron & Miller 2015), so both paths give the same interval
+    means = (groups.ind @ X) / groups.sizes[:, None]
+    k_within = int((np.abs(X - means[groups.codes]).max(axis=0) > 1e-12).sum())
+    V = groups.cluster_factor(n, k_within) * bread @ meat @ bread
     return _Fit(beta, V, names, "t", max(groups.n_groups - 1, 1))
 
 
 class _ExtraColumnScreen:
-    """Fits of ``base design + one extra 0/1 column`` by Frisch-Waugh-Lovell, many at once.
+    """Fits of ``base design + one extra column`` by Frisch-Waugh-Lovell, many at once.
 
     The base design is transformed and factorised once (Xs = QR); each extra column then
-    costs two passes over the data.  Exact for the GLS with the given variance components,
-    including the cluster-robust sandwich (FWL holds for the sandwich too).
+    costs one sparse product.  Exact for the GLS with the given variance components and
+    model-based standard errors (the synergy screen).
     """
 
-    def __init__(self, y: np.ndarray, X: np.ndarray, groups: _Groups, cov: str):
-        self.groups, self.cov = groups, cov
-        self.ys, Xs = groups.transform(y), groups.transform(X)
-        self.Q, self.R = np.linalg.qr(Xs)
-        self.beta0 = scipy.linalg.solve_triangular(self.R, self.Q.T @ self.ys)
-        self.ry = self.ys - self.Q @ (self.Q.T @ self.ys)
-        self.n, self.k = Xs.shape
-        self.xbar = X.mean(axis=0)
-        self.mean0 = float(self.xbar @ self.beta0)  # standardised mean of the base model
-        w = scipy.linalg.solve_triangular(self.R, self.xbar, trans="T")  # R^-T xbar
-        self.h = self.Q @ w  # Xs A^-1 xbar
-        self.xAx = float(w @ w)  # xbar' A^-1 xbar
+    def __init__(self, y: np.ndarray, X: np.ndarray, groups: _Groups):
+        self.groups = groups
+        self.Q, _ = np.linalg.qr(groups.transform(X))
+        ys = groups.transform(y)
+        self.ry = ys - self.Q @ (self.Q.T @ ys)
         self.df = float(max(groups.n_groups - 1, 1))
 
-    def fit(self, z: np.ndarray, with_mean: bool = False) -> dict[str, float] | None:
-        """Coefficient of ``z`` (and, with ``with_mean``, the standardised mean with z = 1).
-
-        The transformed extra column is zero outside the clients who have z somewhere, so
-        the model-based path touches only those rows:  r_z = zs - Q Q'zs is never formed,
-        since r_z'r_y = zs'r_y (Q'r_y = 0) and r_z'r_z = zs'zs - |Q'zs|^2.
-        """
-        g = self.groups
-        zbar = np.bincount(g.codes, weights=z, minlength=g.n_groups) / g.sizes
-        rows = np.flatnonzero(zbar[g.codes] != 0)
-        zs = z[rows] - (g.theta * zbar)[g.codes[rows]]
-        qz = self.Q[rows].T @ zs
-        zz = float(zs @ zs)
-        s = zz - float(qz @ qz)
-        if s <= 1e-9 * max(zz, 1e-12):
-            return None
-        b = float(zs @ self.ry[rows]) / s
-        out = {"est": b, "dist": "t", "df": self.df}
-        one_minus = 1.0 - float(self.h[rows] @ zs)  # 1 - xbar' g,  g = A^-1 Xs' zs
-        if with_mean:
-            out["mean"] = self.mean0 + one_minus * b
-        if self.cov == "model":
-            out["se"] = math.sqrt(g.sigma2 / s)
-            if with_mean:
-                out["mean_se"] = math.sqrt(g.sigma2 * (self.xAx + one_minus ** 2 / s))
-            return out
-        zs_full = np.zeros(self.n)
-        zs_full[rows] = zs
-        rz = zs_full - self.Q @ qz
-        e = self.ry - rz * b
-        factor = g.cluster_factor(self.n, self.k + 1)
-        out["se"] = math.sqrt(factor * g.cluster_meat(rz * e)) / s
-        if with_mean:
-            u = self.h + one_minus * rz / s
-            out["mean_se"] = math.sqrt(factor * g.cluster_meat(u * e))
-        return out
-
-
-    def fit_many(self, Z: scipy.sparse.spmatrix, with_mean: bool = False) -> list[dict | None]:
-        """:meth:`fit` for every column of a sparse 0/1 matrix at once (same numbers, no Python loop).
-
-        Cluster-robust fits need each column's full residual vector, so they go one by one.
-        """
+    def fit_many(self, Z: scipy.sparse.spmatrix) -> list[dict | None]:
+        """Coefficient and standard error of every column of ``Z`` added on its own (None if collinear)."""
         Z = scipy.sparse.csc_matrix(Z, dtype=float)
-        if self.cov != "model":
-            return [self.fit(Z[:, j].toarray().ravel(), with_mean) for j in range(Z.shape[1])]
         g = self.groups
         if g.theta.any():
             zbar = scipy.sparse.diags(g.theta / g.sizes) @ (g.ind @ Z)  # theta_i * client means, G x M
@@ -547,38 +340,13 @@ class _ExtraColumnScreen:
         zz = np.asarray(Zs.multiply(Zs).sum(axis=0)).ravel()
         s = zz - (QZ ** 2).sum(axis=0)
         b = np.asarray(Zs.T @ self.ry).ravel() / np.where(s > 0, s, np.nan)
-        one_minus = 1.0 - np.asarray(Zs.T @ self.h).ravel()
         out: list[dict | None] = []
         for j in range(Z.shape[1]):
             if not s[j] > 1e-9 * max(zz[j], 1e-12):
                 out.append(None)
                 continue
-            res = {"est": float(b[j]), "dist": "t", "df": self.df, "se": math.sqrt(g.sigma2 / s[j])}
-            if with_mean:
-                res["mean"] = self.mean0 + one_minus[j] * b[j]
-                res["mean_se"] = math.sqrt(g.sigma2 * (self.xAx + one_minus[j] ** 2 / s[j]))
-            out.append(res)
+            out.append({"est": float(b[j]), "dist": "t", "df": self.df, "se": math.sqrt(g.sigma2 / s[j])})
         return out
-
-
-def _ci_p(est, se, dist, df):
-    if not (se > 0) or math.isnan(est):
-        return float("nan"), float("nan"), float("nan")
-    if dist == "z":
-        q, p = scipy.stats.norm.ppf(1 - ALPHA / 2), 2 * scipy.stats.norm.sf(abs(est / se))
-    else:
-        q, p = scipy.stats.t.ppf(1 - ALPHA / 2, df), 2 * scipy.stats.t.sf(abs(est / se), df)
-    return est - q * se, est + q * se, float(p)
-
-
-def holm(pvalues: Iterable[float]) -> np.ndarray:
-    """Holm-adjusted p-values (``multipletests(method="holm")``; its default is Holm-Sidak, not Holm)."""
-    p = np.asarray(list(pvalues), dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    if ok.any():
-        out[ok] = multipletests(p[ok], alpha=ALPHA, method="holm")[1]
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -640,6 +408,52 @@ def _clients_with(mask: np.ndarray, codes: np.ndarray) -> int:
     return int(np.count_nonzero(np.bincount(codes[mask])))
 
 
+METHOD_MIXED = ("within-client comparison: mixed model (random intercept per client, REML) with each client's "
+                "means (Mundlak)")
+TIME_VARYING = {"pain_pre", "visit_number", "log_days_to_next", "self_pain_before_7d"}
+
+
+class _ClientMeans:
+    """Every client's mean of a column, and the column minus it (the within-client part).
+
+    Adding the client means of every time-varying column to a random-intercept model (Mundlak
+    1978) makes the coefficients of the columns themselves exactly the within-client
+    (fixed-effects) estimates: the within parts are orthogonal to anything constant within a
+    client, whatever the variance components.  So the mixed model, its OLS fallback and the
+    SQL path of large practices all estimate one thing.
+    """
+
+    def __init__(self, codes: np.ndarray):
+        self.codes = codes
+        self.sizes = np.bincount(codes).astype(float) if codes.size else np.zeros(0)
+
+    def of(self, a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a, dtype=float)
+        if a.ndim == 1:
+            return (np.bincount(self.codes, weights=a, minlength=self.sizes.size) / self.sizes)[self.codes]
+        return np.column_stack([self.of(a[:, j]) for j in range(a.shape[1])]) if a.shape[1] else a
+
+    def within(self, a: np.ndarray) -> np.ndarray:
+        return np.asarray(a, dtype=float) - self.of(a)
+
+    def append(self, X: np.ndarray, names: list[str], cols: Iterable[int]) -> tuple[np.ndarray, list[str]]:
+        """``X`` with the client means of ``cols`` added, leaving out any that adds nothing new
+        (a column without within-client variation is its own mean)."""
+        Q, _ = np.linalg.qr(X)
+        extra, extra_names = [], []
+        for j in cols:
+            m = self.of(X[:, j])
+            r = m - Q @ (Q.T @ m)
+            if float(r @ r) <= 1e-9 * max(float(m @ m), 1e-12):
+                continue
+            extra.append(m)
+            extra_names.append(f"client mean of {names[j]}")
+            Q = np.column_stack([Q, r / math.sqrt(float(r @ r))])
+        if not extra:
+            return X, names
+        return np.column_stack([X, *extra]), names + extra_names
+
+
 # ---------------------------------------------------------------------------
 # Analysis
 # ---------------------------------------------------------------------------
@@ -667,23 +481,23 @@ def prepare(visits: pd.DataFrame, outcome: str | Outcome = "pain_change") -> tup
 
 def analyse(visits: pd.DataFrame, outcome: str | Outcome = "pain_change", *, min_clients: int | None = None,
             pairs: bool = True, mixes: bool = True, adjust_region: bool = True,
-            force_fallback: str | None = None, standard_errors: str = "model") -> TechniqueReport:
+            force_fallback: str | None = None, standard_errors: str = "robust") -> TechniqueReport:
     """The technique-response analysis of ``visits`` (a :func:`load_visits` frame).
 
     ``min_clients`` is the minimum number of clients per arm (default: the settings default, 8).
     ``pairs``/``mixes`` switch the pair and mix tables off (subgroups, quick looks).
     ``adjust_region`` adds the complaint region as a covariate when there is more than one.
     ``force_fallback`` (a reason string) skips the mixed model - for tests and comparisons.
-    ``standard_errors``: ``"model"`` (mixed-model based, the default) or ``"robust"``
-    (cluster-robust sandwich by client around the same mixed-model estimates; a sensitivity
-    check when the random-intercept correlation structure is in doubt).
+    ``standard_errors``: ``"robust"`` (the default: cluster-robust sandwich by client around the
+    mixed-model estimates - the same intervals as the SQL path of large practices) or
+    ``"model"`` (mixed-model based; a sensitivity check).
     Intervals and p-values use a t reference with clients - 1 degrees of freedom (a
     conservative small-sample choice for clustered data; the normal for large practices).
     """
     if standard_errors not in ("model", "robust"):
         raise ValueError("standard_errors must be 'model' or 'robust'")
     oc = OUTCOMES[outcome] if isinstance(outcome, str) else outcome
-    min_n = int(min_clients if min_clients is not None else _default_min_clients())
+    min_n = int(min_clients if min_clients is not None else default_min_clients())
     df, excluded = prepare(visits, oc)
     notes_warn: list[str] = []
     codes, uniques = pd.factorize(df["client_id"]) if len(df) else (np.zeros(0, dtype=np.int64), [])
@@ -693,10 +507,10 @@ def analyse(visits: pd.DataFrame, outcome: str | Outcome = "pain_change", *, min
     techs, T = _indicators(df) if len(df) else ([], np.zeros((0, 0)))
     base_rows = _base_technique_rows(df, techs, T, codes, oc)
     if len(df) == 0 or n_clients < 2:
-        return _empty_report(oc, min_n, df, n_clients, excluded, base_rows,
+        return empty_report(oc, min_n, df, n_clients, excluded, base_rows,
                              "too few visits with this outcome to analyse")
 
-    # --- covariates ------------------------------------------------------------------
+    # --- covariates, with every client's means of the time-varying ones (Mundlak) ------------
     labels = _pressure_labels(df["pressure"])
     present = set(labels.unique()) - {"unknown"}
     ref_p = str(REFERENCE_PRESSURE) if str(REFERENCE_PRESSURE) in present else (
@@ -706,44 +520,46 @@ def analyse(visits: pd.DataFrame, outcome: str | Outcome = "pain_change", *, min
     use_region = adjust_region and df["complaint_region"].nunique() > 1
     C, c_names, p_cols = _covariate_block(df, oc, ref_p, use_region)
     C, c_names, p_cols = _drop_dependent_covariates(C, c_names, p_cols)
+    means = _ClientMeans(codes)
+    varying = [i for i, name in enumerate(c_names) if name in TIME_VARYING or name.startswith("pressure[")]
 
-    # --- technique columns: variation, identical columns, linear dependence ------------
-    keep, blocked, tech_notes = _screen_technique_columns(techs, T, C, notes_warn)
+    # --- technique columns: variation within clients, identical columns, linear dependence ----
+    W = means.within(T)
+    keep, blocked, tech_notes = _screen_technique_columns(techs, T, W, means.within(C[:, varying]), notes_warn)
     model_techs = [t for t in techs if t in keep]
     for t, note in tech_notes.items():
         base_rows[t]["note"] = note
 
     arm_ok = {}
-    for j, t in enumerate(techs):
+    for t in techs:
         row = base_rows[t]
-        arm_ok[t] = (t in keep and t not in blocked and row["n_clients"] >= min_n
-                     and row["n_clients_without"] >= min_n)
+        arm_ok[t] = t in keep and t not in blocked and row["n_clients_both"] >= min_n
         if t in keep and t not in blocked and not arm_ok[t]:
-            row["note"] = (f"too few clients to estimate: {row['n_clients']} with, {row['n_clients_without']} without "
-                           f"(minimum {min_n} per arm)")
+            row["note"] = too_few_note(row["n_clients_both"], min_n)
     _near_collinear_warnings(techs, T, keep, notes_warn)
 
     y = df[oc.column].to_numpy(float)
     tcols = [techs.index(t) for t in model_techs]
     X = np.column_stack([C, T[:, tcols]]) if tcols else C
     names = c_names + [f"tech[{t}]" for t in model_techs]
+    X, names = means.append(X, names, [*varying, *range(C.shape[1], X.shape[1])])
     design = _Design(y, X, names, codes, {t: C.shape[1] + i for i, t in enumerate(model_techs)}, p_cols, C.shape[1])
 
     # --- main model -----------------------------------------------------------------------
     fit, method, reason, tau2, sigma2, groups, cov_kind = _fit_main(design, n_clients, force_fallback,
                                                                     standard_errors)
 
-    # --- pairs: screen with the main fit's variance components, forward selection -----------
+    # --- pairs: screened within clients with the main fit's variance components -------------
     pair_df = pd.DataFrame(columns=PAIR_COLUMNS)
     interactions: list[tuple[str, str]] = []
     if pairs and len(model_techs) >= 2:
         candidates = _pair_candidates([t for t in model_techs if t not in blocked], T, techs, codes, min_n)
-        interactions = _select_interactions(design, groups, cov_kind, candidates, T, techs)
+        interactions = _select_interactions(design, candidates, T, techs, means)
         if interactions:
-            design = _with_interactions(design, interactions, T, techs)
+            design = _with_interactions(design, interactions, T, techs, means)
             fit, method, reason, tau2, sigma2, groups, cov_kind = _fit_main(design, n_clients, force_fallback,
                                                                             standard_errors)
-        pair_df = _pair_table(design, fit, groups, cov_kind, candidates, interactions, T, techs)
+        pair_df = _pair_table(design, fit, candidates, interactions, T, techs, means)
 
     if reason is not None:
         notes_warn.insert(0, f"Method: {method}.")
@@ -761,9 +577,10 @@ def analyse(visits: pd.DataFrame, outcome: str | Outcome = "pain_change", *, min
             continue
         j = design.tech_cols[t]
         est, est_se = float(fit.beta[j]), math.sqrt(max(fit.cov[j, j], 0.0))
-        lo, hi, p = _ci_p(est, est_se, fit.dist, fit.df)
+        lo, hi, p = ci_p(est, est_se, fit.dist, fit.df)
         row.update(effect=est, se=est_se, ci_low=lo, ci_high=hi, p=p,
-                   effect_size=est / sd_total if sd_total and sd_total > 0 else float("nan"))
+                   effect_size=est / sd_total if sd_total and sd_total > 0 else float("nan"),
+                   note=f"from the {row['n_clients_both']:,} clients who had visits with and without it")
         if t in partners:
             row["note"] = ("effect when used without " + " or ".join(partners[t]) +
                            "; the pair's synergy is in the pairs table")
@@ -776,10 +593,12 @@ def analyse(visits: pd.DataFrame, outcome: str | Outcome = "pain_change", *, min
     # --- pressure-response ----------------------------------------------------------------
     pressure_df = _pressure_table(design, fit, df, labels, codes, ref_p, min_n)
 
-    # --- mixes ----------------------------------------------------------------------------
+    # --- mixes: the model's prediction for each exact mix -------------------------------------
     mix_df = pd.DataFrame(columns=MIX_COLUMNS)
     if mixes:
-        mix_df = _mix_table(df, y, C, groups, cov_kind, codes, min_n, oc.higher_is_better)
+        mix_df = mix_table(_mix_counts(df, y), beta=fit.beta, cov=fit.cov, names=design.names,
+                           estimable={t for t, ok in arm_ok.items() if ok}, df=fit.df,
+                           higher_is_better=oc.higher_is_better)
 
     return TechniqueReport(
         outcome=oc, method=method, method_reason=reason, min_clients=min_n, n_visits=len(df),
@@ -788,14 +607,6 @@ def analyse(visits: pd.DataFrame, outcome: str | Outcome = "pain_change", *, min
         model_interactions=interactions, warnings=notes_warn, client_variance=tau2 if reason is None else None,
         residual_variance=sigma2, covariates=[n for n in c_names if n != "intercept"],
         adjusted_for=_adjusted_for(c_names, oc, ref_p))
-
-
-COVARIATE_LABELS = {
-    "pain_pre": "pain before the visit",
-    "visit_number": "visit number",
-    "log_days_to_next": "days to the next visit (log)",
-    "self_pain_before_7d": "self-reported pain in the 7 days before",
-}
 
 
 def _adjusted_for(names: list[str], oc: Outcome, ref_p: str | None) -> list[str]:
@@ -807,15 +618,6 @@ def _adjusted_for(names: list[str], oc: Outcome, ref_p: str | None) -> list[str]
     return out
 
 
-def _default_min_clients() -> int:
-    try:
-        from pipelines.clinical.settings import threshold
-
-        return int(threshold(None, "analysis.min_clients_per_arm"))
-    except (KeyError, ValueError):
-        return DEFAULT_MIN_CLIENTS_PER_ARM
-
-
 def _base_technique_rows(df, techs, T, codes, oc) -> dict[str, dict]:
     rows = {}
     y = df[oc.column].to_numpy(float) if len(df) else np.zeros(0)
@@ -824,23 +626,16 @@ def _base_technique_rows(df, techs, T, codes, oc) -> dict[str, dict]:
         used = T[:, j] == 1
         n_with = _clients_with(used, codes)
         n_without = _clients_with(~used, codes)
+        n_both = int(np.count_nonzero(np.bincount(codes[used], minlength=all_clients)
+                                      * np.bincount(codes[~used], minlength=all_clients))) if len(codes) else 0
         unadj = float(y[used].mean() - y[~used].mean()) if used.any() and (~used).any() else float("nan")
         rows[t] = {"technique": t, "n_visits": int(used.sum()), "n_clients": n_with,
-                   "n_clients_without": n_without if all_clients else 0, "estimable": False,
+                   "n_clients_without": n_without if all_clients else 0, "n_clients_both": n_both,
+                   "estimable": False,
                    "effect": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "se": float("nan"),
                    "p": float("nan"), "p_adjusted": float("nan"), "effect_size": float("nan"),
                    "unadjusted_difference": unadj, "note": ""}
     return rows
-
-
-def _empty_report(oc, min_n, df, n_clients, excluded, base_rows, why) -> TechniqueReport:
-    tech_df = pd.DataFrame(list(base_rows.values()), columns=TECHNIQUE_COLUMNS)
-    tech_df["note"] = why
-    return TechniqueReport(
-        outcome=oc, method="none", method_reason=why, min_clients=min_n, n_visits=len(df), n_clients=n_clients,
-        excluded=excluded, techniques=tech_df, pairs=pd.DataFrame(columns=PAIR_COLUMNS),
-        mixes=pd.DataFrame(columns=MIX_COLUMNS), pressure=pd.DataFrame(columns=PRESSURE_COLUMNS),
-        reference_pressure=None, warnings=[why])
 
 
 def _drop_dependent_covariates(C, names, p_cols):
@@ -858,8 +653,12 @@ def _drop_dependent_covariates(C, names, p_cols):
     return C[:, keep], [names[i] for i in keep], p_cols
 
 
-def _screen_technique_columns(techs, T, C, warn: list[str]) -> tuple[list[str], set[str], dict[str, str]]:
-    """Which technique columns can enter the model; notes for the ones that cannot."""
+def _screen_technique_columns(techs, T, W, Cw, warn: list[str]) -> tuple[list[str], set[str], dict[str, str]]:
+    """Which technique columns can enter the model; notes for the ones that cannot.
+
+    ``W`` and ``Cw`` are the within-client parts of the technique and time-varying covariate
+    columns: a technique is separable only by how it varies within clients.
+    """
     notes: dict[str, str] = {}
     keep: list[str] = []
     n = T.shape[0]
@@ -867,6 +666,8 @@ def _screen_technique_columns(techs, T, C, warn: list[str]) -> tuple[list[str], 
         used = int(T[:, j].sum())
         if used == n:
             notes[t] = "used in every visit analysed: nothing to compare with"
+        elif not np.abs(W[:, j]).max() > 1e-12:
+            notes[t] = "no client had visits both with and without it: nothing to compare within clients"
         else:
             keep.append(t)
     # identical columns: always used together
@@ -889,13 +690,13 @@ def _screen_technique_columns(techs, T, C, warn: list[str]) -> tuple[list[str], 
             keep.remove(t)
     # remaining linear dependence (e.g. a = b + c across all visits)
     if keep:
-        M = np.column_stack([C, T[:, [techs.index(t) for t in keep]]])
+        M = np.column_stack([Cw, W[:, [techs.index(t) for t in keep]]])
         _, R, piv = scipy.linalg.qr(M, mode="economic", pivoting=True)
         diag = np.abs(np.diag(R))
         tol = diag.max() * max(M.shape) * np.finfo(float).eps * 10
         rank = int((diag > tol).sum())
         if rank < M.shape[1]:
-            dependent = [keep[i - C.shape[1]] for i in piv[rank:] if i >= C.shape[1]]
+            dependent = [keep[i - Cw.shape[1]] for i in piv[rank:] if i >= Cw.shape[1]]
             for t in dependent:
                 keep.remove(t)
                 notes[t] = "collinear with other techniques or covariates: cannot be separated"
@@ -937,14 +738,32 @@ def _fit_main(design: _Design, n_clients: int, force_fallback: str | None, stand
         resid = design.y - design.X @ fit.beta
         n, k = design.X.shape
         sigma2 = float(resid @ resid / max(n - k, 1))
-        method = f"OLS with cluster-robust standard errors by client (fallback: {reason})"
+        if n_clients < MIN_CLIENTS_ROBUST:
+            fit = _within_model_based(design, fit)
+        method = (f"within-client comparison: OLS with each client's means (Mundlak), "
+                  f"{standard_errors_text(n_clients)} (fallback: {reason})")
         return fit, method, reason, 0.0, sigma2, groups, "cluster"
     groups = _Groups(design.codes, tau2, sigma2)
+    if standard_errors == "robust" and n_clients < MIN_CLIENTS_ROBUST:
+        return _within_model_based(design, fit), f"{METHOD_MIXED}, {FEW_CLIENTS_SE}", None, tau2, sigma2, groups, "model"
     if standard_errors == "robust":
         fit = _gls_fit(design.y, design.X, groups, design.names, "cluster")
-        return (fit, "mixed model (random intercept per client, REML) with cluster-robust standard errors",
-                None, tau2, sigma2, groups, "cluster")
-    return fit, "mixed model (random intercept per client, REML)", None, tau2, sigma2, groups, "model"
+        return fit, f"{METHOD_MIXED}, {ROBUST_SE}", None, tau2, sigma2, groups, "cluster"
+    return fit, f"{METHOD_MIXED}, model-based standard errors", None, tau2, sigma2, groups, "model"
+
+
+def _within_model_based(design: _Design, fit: _Fit) -> _Fit:
+    """The fit's coefficients with within-client model-based covariance (as the SQL path's):
+    the within residual variance over visits - clients - within columns, t on those df."""
+    means = _ClientMeans(design.codes)
+    W = means.within(design.X)
+    resid = means.within(design.y) - W @ fit.beta
+    k_within = int((np.abs(W).max(axis=0) > 1e-12).sum())
+    n, n_groups = len(design.y), int(design.codes.max()) + 1
+    df = max(n - n_groups - k_within, 1)
+    groups = _Groups(design.codes, 0.0, float(resid @ resid) / df)
+    bread = np.linalg.pinv(groups.transform(design.X).T @ groups.transform(design.X))
+    return _Fit(fit.beta, groups.sigma2 * bread, design.names, "t", df)
 
 
 def _reml_profile(y: np.ndarray, X: np.ndarray, codes: np.ndarray) -> tuple[float, np.ndarray, float]:
@@ -1013,11 +832,14 @@ def _fit_mixed(design: _Design):
     return _Fit(np.asarray(res.fe_params), cov, design.names, "t", max(n_groups - 1, 1)), tau2, sigma2, None
 
 
-def _with_interactions(design: _Design, interactions, T, techs) -> _Design:
+def _with_interactions(design: _Design, interactions, T, techs, means: _ClientMeans) -> _Design:
+    """The design with the chosen synergy columns and their client means (as for every column)."""
     extra = np.column_stack([T[:, techs.index(a)] * T[:, techs.index(b)] for a, b in interactions])
-    return _Design(design.y, np.column_stack([design.X, extra]),
-                   design.names + [f"tech[{a}]×tech[{b}]" for a, b in interactions],
-                   design.codes, design.tech_cols, design.pressure_cols, design.n_cov)
+    k = design.X.shape[1]
+    X, names = means.append(np.column_stack([design.X, extra]),
+                            design.names + [f"tech[{a}]×tech[{b}]" for a, b in interactions],
+                            range(k, k + extra.shape[1]))
+    return _Design(design.y, X, names, design.codes, design.tech_cols, design.pressure_cols, design.n_cov)
 
 
 def _pair_candidates(model_techs, T, techs, codes, min_n) -> list[dict]:
@@ -1041,20 +863,35 @@ def _pair_candidates(model_techs, T, techs, codes, min_n) -> list[dict]:
     return rows
 
 
-def _screen_pairs(design, groups, cov_kind, candidates, skip, T, techs) -> dict[tuple[str, str], dict]:
+def _screen_pairs(design, candidates, skip, T, techs, means) -> dict[tuple[str, str], dict]:
+    """Every eligible pair's synergy given the design, by the within-client (fixed-effects) fit.
+
+    Outcome, design and pair column all enter by their within-client parts, with the
+    within-client residual variance and model-based standard errors: exactly the screen of the
+    SQL path (pipelines.techniques.large), so both paths choose the same synergies.
+    """
     keys = [(r["technique_a"], r["technique_b"]) for r in candidates
             if r["_ok"] and (r["technique_a"], r["technique_b"]) not in skip]
     if not keys:
         return {}
-    cols = []
-    for a, b in keys:
-        cols.append(scipy.sparse.csc_matrix((T[:, techs.index(a)] * T[:, techs.index(b)])[:, None]))
-    Z = scipy.sparse.hstack(cols, format="csc")
-    results = _ExtraColumnScreen(design.y, design.X, groups, cov_kind).fit_many(Z)
+    Xw = means.within(design.X)
+    _, R, piv = scipy.linalg.qr(Xw, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(R))
+    rank = int((diag > diag.max() * max(Xw.shape) * np.finfo(float).eps * 10).sum()) if diag.size else 0
+    Xw = Xw[:, np.sort(piv[:rank])]
+    yw = means.within(design.y)
+    beta, *_ = np.linalg.lstsq(Xw, yw, rcond=None)
+    resid = yw - Xw @ beta
+    n_groups = int(design.codes.max()) + 1
+    sigma2 = float(resid @ resid) / max(len(yw) - n_groups - rank, 1)
+    Z = scipy.sparse.csc_matrix(np.column_stack([means.within(T[:, techs.index(a)] * T[:, techs.index(b)])
+                                                 for a, b in keys]))
+    groups = _Groups(design.codes, 0.0, sigma2)
+    results = _ExtraColumnScreen(yw, Xw, groups).fit_many(Z)
     return {key: res for key, res in zip(keys, results) if res is not None}
 
 
-def _select_interactions(design, groups, cov_kind, candidates, T, techs) -> list[tuple[str, str]]:
+def _select_interactions(design, candidates, T, techs, means) -> list[tuple[str, str]]:
     """Forward selection of synergies, step-down like Holm.
 
     At each step every remaining eligible pair is screened given the interactions already
@@ -1064,11 +901,11 @@ def _select_interactions(design, groups, cov_kind, candidates, T, techs) -> list
     """
     chosen: list[tuple[str, str]] = []
     for _ in range(MAX_MODEL_INTERACTIONS):
-        current = _with_interactions(design, chosen, T, techs) if chosen else design
-        results = _screen_pairs(current, groups, cov_kind, candidates, set(chosen), T, techs)
+        current = _with_interactions(design, chosen, T, techs, means) if chosen else design
+        results = _screen_pairs(current, candidates, set(chosen), T, techs, means)
         if not results:
             break
-        pvals = {key: _ci_p(r["est"], r["se"], r["dist"], r["df"])[2] for key, r in results.items()}
+        pvals = {key: ci_p(r["est"], r["se"], r["dist"], r["df"])[2] for key, r in results.items()}
         key, p = min(pvals.items(), key=lambda kv: kv[1])
         if not p < ALPHA / len(pvals):
             break
@@ -1076,9 +913,14 @@ def _select_interactions(design, groups, cov_kind, candidates, T, techs) -> list
     return chosen
 
 
-def _pair_table(design, fit, groups, cov_kind, candidates, interactions, T, techs) -> pd.DataFrame:
-    """Interaction estimates: chosen pairs from the final model, the others screened given it."""
-    screened = _screen_pairs(design, groups, cov_kind, candidates, set(interactions), T, techs)
+def _pair_table(design, fit, candidates, interactions, T, techs, means) -> pd.DataFrame:
+    """Interaction estimates: chosen pairs from the final model, the others screened given it.
+
+    A chosen synergy was picked by these very data, so its p-value would be too small
+    (selection bias): it is shown with its interval only, as exploratory.  The others are a
+    screen: Benjamini-Hochberg across them.
+    """
+    screened = _screen_pairs(design, candidates, set(interactions), T, techs, means)
     rows = []
     for cand in candidates:
         row = {k: v for k, v in cand.items() if not k.startswith("_")}
@@ -1086,12 +928,12 @@ def _pair_table(design, fit, groups, cov_kind, candidates, interactions, T, tech
         if key in interactions:
             j = design.names.index(f"tech[{key[0]}]×tech[{key[1]}]")
             est, se = float(fit.beta[j]), math.sqrt(max(fit.cov[j, j], 0.0))
-            lo, hi, p = _ci_p(est, se, fit.dist, fit.df)
-            row.update(estimable=True, interaction=est, se=se, ci_low=lo, ci_high=hi, p=p, in_main_model=True,
-                       note="synergy included in the main model")
+            lo, hi, _ = ci_p(est, se, fit.dist, fit.df)
+            row.update(estimable=True, interaction=est, se=se, ci_low=lo, ci_high=hi, in_main_model=True,
+                       note=SELECTED_SYNERGY_NOTE)
         elif key in screened:
             r = screened[key]
-            lo, hi, p = _ci_p(r["est"], r["se"], r["dist"], r["df"])
+            lo, hi, p = ci_p(r["est"], r["se"], r["dist"], r["df"])
             row.update(estimable=True, interaction=r["est"], se=r["se"], ci_low=lo, ci_high=hi, p=p)
         elif cand["_ok"]:
             row["note"] = "collinear with the main effects: the interaction cannot be estimated"
@@ -1100,9 +942,12 @@ def _pair_table(design, fit, groups, cov_kind, candidates, interactions, T, tech
     if len(out):
         out["estimable"] = out["estimable"].astype(bool)
         out["in_main_model"] = out["in_main_model"].astype(bool)
-        out["p_adjusted"] = holm(out["p"].where(out["estimable"]))
-        out = out.sort_values(["estimable", "p", "n_visits_both"], ascending=[False, True, False],
-                              na_position="last").reset_index(drop=True)
+        out["p_adjusted"] = benjamini_hochberg(out["p"].where(out["estimable"]))
+        # chosen synergies first, in the order they were chosen (strongest first), then the screen by p
+        order = {pair: i for i, pair in enumerate(interactions)}
+        out["_order"] = [order.get(pair, len(order)) for pair in zip(out["technique_a"], out["technique_b"])]
+        out = out.sort_values(["estimable", "_order", "p", "n_visits_both"], ascending=[False, True, True, False],
+                              na_position="last").drop(columns="_order").reset_index(drop=True)
     return out
 
 
@@ -1144,55 +989,13 @@ def _pressure_table(design, fit, df, labels, codes, ref_p, min_n) -> pd.DataFram
     return pd.DataFrame(rows, columns=PRESSURE_COLUMNS)
 
 
-def _mix_table(df, y, C, groups, cov_kind, codes, min_n, higher_is_better: bool = False) -> pd.DataFrame:
-    """Each full mix vs all other visits, adjusted for the covariates (no technique columns)."""
-    mix_codes, mix_names = pd.factorize(df["technique_set"])
-    n_mix, n = len(mix_names), len(df)
-    counts = np.bincount(mix_codes, minlength=n_mix)
-    # clients per mix, and clients with at least one visit of another mix
-    pairs = np.unique(np.column_stack([mix_codes, codes]), axis=0)
-    n_cl = np.bincount(pairs[:, 0], minlength=n_mix)
-    distinct = np.bincount(pairs[:, 1], minlength=int(codes.max()) + 1)
-    only = pairs[distinct[pairs[:, 1]] == 1, 0]  # clients whose every visit had this one mix
-    n_rest = int(np.unique(codes).size) - np.bincount(only, minlength=n_mix)
-    sums = np.bincount(mix_codes, weights=y, minlength=n_mix)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        unadjusted = sums / counts - (y.sum() - sums) / (n - counts)
-    min_visits = max(MIN_VISITS_PER_MIX, min_n)
-    ok = (n_cl >= min_n) & (n_rest >= min_n) & (counts >= min_visits) & (counts < n)
-    fits: dict[int, dict | None] = {}
-    idx = np.flatnonzero(ok)
-    if idx.size:
-        Z = scipy.sparse.csc_matrix((np.ones(n), (np.arange(n), mix_codes)), shape=(n, n_mix))[:, idx]
-        for k, res in zip(idx, _ExtraColumnScreen(y, C, groups, cov_kind).fit_many(Z, with_mean=True)):
-            fits[int(k)] = res
-    rows = []
-    for k in np.argsort(-counts, kind="stable"):
-        mix = mix_names[k]
-        row = {"mix": mix, "n_techniques": len(str(mix).split("+")), "n_visits": int(counts[k]),
-               "n_clients": int(n_cl[k]), "estimable": False, "adjusted_mean": float("nan"),
-               "adjusted_mean_low": float("nan"), "adjusted_mean_high": float("nan"), "effect": float("nan"),
-               "ci_low": float("nan"), "ci_high": float("nan"), "se": float("nan"), "p": float("nan"),
-               "p_adjusted": float("nan"), "unadjusted_difference": float(unadjusted[k]), "note": ""}
-        if not ok[k]:
-            row["note"] = (f"too few: {counts[k]} visits of {n_cl[k]} clients with this mix, {n_rest[k]} clients "
-                           f"without (minimum {min_visits} visits and {min_n} clients each)")
-        elif fits.get(int(k)) is None:
-            row["note"] = "cannot be separated from the covariates"
-        else:
-            res = fits[int(k)]
-            lo, hi, p = _ci_p(res["est"], res["se"], res["dist"], res["df"])
-            mlo, mhi, _ = _ci_p(res["mean"], res["mean_se"], res["dist"], res["df"])
-            row.update(estimable=True, effect=res["est"], se=res["se"], ci_low=lo, ci_high=hi, p=p,
-                       adjusted_mean=res["mean"], adjusted_mean_low=mlo, adjusted_mean_high=mhi)
-        rows.append(row)
-    out = pd.DataFrame(rows, columns=MIX_COLUMNS)
-    if len(out):
-        out["estimable"] = out["estimable"].astype(bool)
-        out["p_adjusted"] = holm(out["p"].where(out["estimable"]))
-        out = out.sort_values(["estimable", "effect", "n_visits"], ascending=[False, not higher_is_better, False],
-                              na_position="last").reset_index(drop=True)
-    return out
+def _mix_counts(df: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
+    """Each exact mix with its visits, clients and the observed mean outcome (most used first)."""
+    frame = pd.DataFrame({"mix": df["technique_set"].astype(str), "client_id": df["client_id"], "y": y})
+    out = frame.groupby("mix", sort=False).agg(n_visits=("y", "size"), n_clients=("client_id", "nunique"),
+                                               observed_mean=("y", "mean")).reset_index()
+    out["techniques"] = [[t for t in m.split("+") if t] for m in out["mix"]]
+    return out.sort_values(["n_visits", "mix"], ascending=[False, True]).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------
@@ -1207,7 +1010,7 @@ def subgroups(visits: pd.DataFrame, by: str = "complaint_region", outcome: str |
     applied across every estimate in the whole table (one family).  Levels with fewer than
     twice the minimum clients are listed with their counts only.
     """
-    min_n = int(min_clients if min_clients is not None else _default_min_clients())
+    min_n = int(min_clients if min_clients is not None else default_min_clients())
     parts = []
     for level, sub in visits.groupby(by, sort=True):
         n_cl = sub["client_id"].nunique()
@@ -1228,13 +1031,39 @@ def subgroups(visits: pd.DataFrame, by: str = "complaint_region", outcome: str |
         if col not in out:
             out[col] = np.nan
     out["estimable"] = out["estimable"].fillna(False).astype(bool)
-    out["p_adjusted"] = holm(out["p"].where(out["estimable"]))
+    out["p_adjusted"] = benjamini_hochberg(out["p"].where(out["estimable"]))
     return out[[by, *TECHNIQUE_COLUMNS, "method"]]
 
 
 DRILL_COLUMNS = ["visit_id", "client_id", "visit_date", "visit_number", "therapist", "complaint_region", "pressure",
                  "technique_set", "pain_pre", "pain_post", "pain_change", "carryover_change", "self_report_change",
                  "rom_mean_change_deg"]
+
+
+def calibrated_baseline(visits: pd.DataFrame, reliability: float) -> tuple[pd.DataFrame, float]:
+    """The visits with pain before the visit replaced by its regression-calibrated value.
+
+    A pain score is measured with error (test-retest reliability ``r``, e.g. 0.76 for the NPRS),
+    and adjusting for a noisy baseline under-corrects for regression to the mean, which can make
+    a technique used at high pain look better or worse than it is (Lord's paradox).  Regression
+    calibration (Carroll RJ et al., *Measurement Error in Nonlinear Models*, 2nd ed. 2006, ch. 4)
+    replaces the observed value by its expected true value given everything else in the model:
+    within clients, pain before is predicted from the techniques and visit number, and what that
+    prediction leaves over is shrunk by its own reliability
+    ``λ = 1 - SEM² / var(left over)``, ``SEM² = var(pain before)·(1 - r)``.  Returns the frame and λ.
+    """
+    means = _ClientMeans(np.asarray(pd.factorize(visits["client_id"])[0], dtype=np.int64))
+    pre = visits["pain_pre"].to_numpy(float)
+    _, T = _indicators(visits)
+    Z = means.within(np.column_stack([T, visits["visit_number"].to_numpy(float)]))
+    pre_w = means.within(pre)
+    coef, *_ = np.linalg.lstsq(Z, pre_w, rcond=None)
+    predicted = Z @ coef
+    left = pre_w - predicted
+    sem2 = float(np.var(pre, ddof=1)) * (1.0 - float(reliability))
+    spread = float(np.var(left, ddof=1))
+    lam = max(0.0, 1.0 - sem2 / spread) if spread > 0 else 0.0
+    return visits.assign(pain_pre=means.of(pre) + predicted + lam * left), lam
 
 
 def technique_visits(visits: pd.DataFrame, technique: str | None = None, mix: str | None = None) -> pd.DataFrame:
@@ -1247,72 +1076,3 @@ def technique_visits(visits: pd.DataFrame, technique: str | None = None, mix: st
         mask = pd.Series(True, index=visits.index)
     cols = [c for c in DRILL_COLUMNS if c in visits]
     return visits.loc[mask, cols].sort_values(["visit_date", "client_id"]).reset_index(drop=True)
-
-
-def technique_report(db=None, outcome: str = "pain_change", *, regions=None, therapists=None, date_from=None,
-                     date_to=None, min_clients: int | None = None, pairs: bool = True,
-                     mixes: bool = True, path: str = "auto") -> TechniqueReport:
-    """Load (with filters) and analyse in one call; the minimum n comes from the practice settings.
-
-    This is "the technique analysis" the page, ``knotwork techniques`` and the benchmarks call.
-    ``path``: ``"auto"`` picks by size - up to ``technique_sql.LARGE_DATA_VISITS`` visits the
-    mixed model on the visit frame (:func:`analyse`), above it the within-client estimates from
-    SQL aggregates (:mod:`pipelines.techniques.large`, the importer's stored result when it answers
-    exactly this question); ``"mixed"`` / ``"within"`` force one (tests, comparisons).
-    """
-    from pipelines.techniques import large as technique_sql
-
-    if path not in ("auto", "mixed", "within"):
-        raise ValueError("path must be 'auto', 'mixed' or 'within'")
-    if min_clients is None:
-        min_clients = settings_min_clients(db)
-    filters = {"regions": regions, "therapists": therapists, "date_from": date_from, "date_to": date_to}
-    if path == "within" or (path == "auto" and technique_sql.is_large(technique_sql.count_visits(db, **filters))):
-        if path == "within":
-            return technique_sql.report(db, outcome, min_clients=min_clients, **filters)
-        return technique_sql.large_report(db, outcome, min_clients=min_clients, **filters)
-    visits = load_visits(db, **filters)
-    return analyse(visits, outcome, min_clients=min_clients, pairs=pairs, mixes=mixes)
-
-
-def format_table(report: TechniqueReport) -> str:
-    """The plain-text technique table with its caveats (``knotwork techniques``)."""
-    oc = report.outcome
-    lines = [f"Technique response - {oc.label}; {oc.unit}, {oc.direction}",
-             f"{report.n_visits:,} visits of {report.n_clients:,} clients; method: {report.method}",
-             f"Adjusted for: {', '.join(report.adjusted_for) or 'nothing'}"
-             + ("; each client's own level as a random effect" if "random intercept" in report.method else "")]
-    if report.excluded:
-        lines.append("Left out: " + "; ".join(f"{n:,} visits with {why}" for why, n in report.excluded.items()))
-    lines.append("")
-    header = f"{'technique':<22} {'visits':>7} {'clients':>7}  {'effect':>7}  {'95% CI':<17} {'p (Holm)':>9}  note"
-    lines.append(header)
-    lines.append("-" * len(header))
-    for r in report.techniques.itertuples(index=False):
-        if r.estimable:
-            ci = f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
-            padj = "<0.001" if r.p_adjusted < 0.001 else f"{r.p_adjusted:.3f}"
-            lines.append(f"{r.technique:<22} {r.n_visits:>7,} {r.n_clients:>7,}  {r.effect:>+7.2f}  {ci:<17} "
-                         f"{padj:>9}  {r.note}")
-        else:
-            lines.append(f"{r.technique:<22} {r.n_visits:>7,} {r.n_clients:>7,}  {'-':>7}  {'':<17} {'-':>9}  "
-                         f"{r.note}")
-    good_pairs = report.pairs[report.pairs["estimable"]] if len(report.pairs) else report.pairs
-    if len(good_pairs):
-        n_sig = int((good_pairs["p_adjusted"] < ALPHA).sum())
-        lines += ["", f"Pairs (synergy beyond additive, interaction a×b; {len(good_pairs)} pairs with enough co-use, "
-                      f"{n_sig} with Holm-adjusted p < {ALPHA}; the {min(5, len(good_pairs))} smallest p shown):"]
-        for r in good_pairs.head(5).itertuples(index=False):
-            padj = "<0.001" if r.p_adjusted < 0.001 else f"{r.p_adjusted:.3f}"
-            lines.append(f"  {r.technique_a} + {r.technique_b}: {r.interaction:+.2f} "
-                         f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}], p (Holm) {padj}, {r.n_clients_both} clients")
-    est_p = report.pressure[report.pressure["estimable"]] if len(report.pressure) else report.pressure
-    if len(est_p):
-        lines += ["", "Pressure (adjusted mean change):"]
-        for r in est_p.itertuples(index=False):
-            lines.append(f"  {r.pressure}: {r.adjusted_mean:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}] "
-                         f"({r.n_visits:,} visits)")
-    if report.warnings:
-        lines += ["", "Warnings:"] + [f"  ! {w}" for w in report.warnings]
-    lines += ["", "Read with care:"] + [f"  - {c}" for c in report.caveats]
-    return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Where the database lives and how every process opens it.
 
 DuckDB allows one read-write process *or* many read-only processes, never
-both (reference/engineering.md §1).  Knotwork's pattern:
+both.  Knotwork's pattern:
 
 * **Readers** (dashboard, reports, ``knotwork techniques``) open a short-lived
   read-only connection per query batch and close it at once (~20 ms).  They never
@@ -20,7 +20,7 @@ which also names the import for the "being updated" message).
 
 Inside one process (the Streamlit server: the Import page and forms write while other
 sessions' threads read) DuckDB refuses a read-only connection next to a read-write one
-("different configuration", engineering.md §1.1).  So in-process writers take turns on a
+("different configuration",).  So in-process writers take turns on a
 per-file lock, and while one of them holds the file, readers of this process *join* its
 database instance with the writer's configuration inside a ``READ ONLY`` transaction: they
 keep reading the last committed data (snapshot isolation) instead of waiting for the import.
@@ -54,7 +54,7 @@ import duckdb
 ENV_VAR = "KNOTWORK_DB"
 
 # Locked down: no file reads beyond the database, no extension downloads.
-# (engineering.md §1.5; verified to still open and query the main file.)
+# (; verified to still open and query the main file.)
 HARDENED_READ_CONFIG = {
     "enable_external_access": False,
     "autoinstall_known_extensions": False,
