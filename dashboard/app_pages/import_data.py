@@ -28,7 +28,9 @@ from pipelines.ingest import mappings as M
 from pipelines.ingest import terms as T
 from pipelines.ingest.contract import KINDS, normalise_header
 from pipelines.warehouse.db import DatabaseBusy, import_waits
-from pipelines.ingest.importer import ingest_file, required_columns_missing
+from pipelines.ingest.contract import required_columns_missing
+from pipelines.ingest.importer import ingest_file
+from pipelines.ingest.practice_rules import db_vocabularies
 from pipelines.ingest.readers import FileProblem, open_table
 from pipelines.exports.safe_csv import to_csv_bytes
 from pipelines.ingest.validate import FIELDS
@@ -163,7 +165,7 @@ if uploaded is not None:
             except FileProblem as exc:
                 st.error(str(exc), icon=":material/block:")
                 st.stop()
-            new_terms, column_notes, total = T.file_new_terms(path, kind, rename, M._db_vocabularies(db), pv.day_first)
+            new_terms, column_notes, total = T.file_new_terms(path, kind, rename, db_vocabularies(db), pv.day_first)
             # Rows as the import counts them: blank rows are skipped, and said so here and in the report.
             blank = max(_count_rows(path) - total, 0) if path.suffix.lower() not in (".xlsx", ".xlsm") else 0
             st.markdown(f"**Check** — the first {len(pv.rows)} of {total:,} rows, with the import's own rules"

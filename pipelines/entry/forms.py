@@ -37,6 +37,7 @@ from pipelines.warehouse.marts import rebuild_marts
 from pipelines.clinical.questionnaires import INSTRUMENTS, Score, score_questionnaire
 from pipelines.ingest import vocab as V
 from pipelines.ingest.validate import FIELDS, validate_chunk
+from pipelines.ingest.practice_rules import practice_vocabularies  # the import's own lists
 
 # Short names for the form fields, used in every message ("Pain before: 12 is outside 0–10").
 LABELS = {
@@ -153,12 +154,6 @@ def humanise(column: str | None, message: str, label: str | None = None) -> str:
 # Shared checks
 # ---------------------------------------------------------------------------
 
-def _vocabularies(con) -> dict:
-    from pipelines.ingest.importer import _vocabularies as practice_vocabularies  # the import's own lists
-
-    return practice_vocabularies(con)
-
-
 def _client_exists(con, client_id: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM core.clients WHERE client_id = ?", [client_id]).fetchone()[0])
 
@@ -262,7 +257,7 @@ def _likely_typos(new_terms: dict, vocabularies: dict) -> list[Problem]:
 
 def check_visit(entry: VisitEntry, con: duckdb.DuckDBPyConnection, visit_id: str | None = None) -> CheckedVisit:
     """Validate a visit form with the import's rules; nothing is written."""
-    vocabularies = _vocabularies(con)
+    vocabularies = practice_vocabularies(con)
     values = {name: getattr(entry, name, None) for name in VISIT_FIELDS if name != "visit_id"}
     values = {"visit_id": visit_id or "new", **values}
     result = validate_chunk("visits", _one_row(values), day_first=True, vocabularies=vocabularies, present=set(values))
@@ -561,7 +556,7 @@ _CLIENT_COLS = CLIENT_FIELDS
 
 def check_client(entry: ClientEntry, con, editing: bool = False) -> tuple[list[Problem], list[Problem], dict, dict]:
     values = {name: getattr(entry, name) for name in CLIENT_FIELDS}
-    result = validate_chunk("clients", _one_row(values), vocabularies=_vocabularies(con), present=set(values))
+    result = validate_chunk("clients", _one_row(values), vocabularies=practice_vocabularies(con), present=set(values))
     problems, warnings = _result_problems(result)
     client_id = cell(entry.client_id)
     if client_id:
@@ -712,7 +707,7 @@ def check_questionnaire(entry: QuestionnaireEntry, con) -> tuple[list[Problem], 
     values = {"client_id": entry.client_id, "taken_on": entry.taken_on, "instrument": entry.instrument,
               **{f"item_{i}": (items[i - 1] if i <= len(items) else None) for i in range(1, n_items + 1)},
               "total_score": entry.total_score}
-    result = validate_chunk("outcome_measures", _one_row(values), vocabularies=_vocabularies(con), present=set(values))
+    result = validate_chunk("outcome_measures", _one_row(values), vocabularies=practice_vocabularies(con), present=set(values))
     problems, warnings = _result_problems(result)
     for p in problems:
         if "no item answers" in p.message:

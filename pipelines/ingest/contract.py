@@ -134,3 +134,18 @@ def plain_reason(column: str | None, reason: str) -> str:
         if reason.startswith(column + sep):
             return COLUMN_LABELS[column] + reason[len(column):]
     return reason
+
+
+def required_columns_missing(kind: str, columns: set[str]) -> list[str]:
+    """The required columns of ``kind`` missing from ``columns`` (a visit may be named by client and date)."""
+    spec = KINDS[kind]
+    missing = []
+    for col in spec.required:
+        if col in columns:
+            continue
+        if col == "visit_id" and kind == "visits":
+            continue  # derived from client_id + visit_date
+        if col == "visit_id" and kind in VISIT_CHILD_KINDS and {"client_id", "visit_date"} <= columns:
+            continue
+        missing.append(col if col != "visit_id" or kind == "visits" else "visit_id (or client_id and visit_date)")
+    return missing

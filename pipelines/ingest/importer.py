@@ -12,15 +12,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import duckdb
 import pandas as pd
 
 from pipelines.warehouse import audit
 from pipelines.ingest import vocab as V
-from pipelines.ingest.contract import COLUMN_LABELS, KINDS, VISIT_CHILD_KINDS, detect_kind, normalise_header
+from pipelines.ingest.contract import (COLUMN_LABELS, KINDS, VISIT_CHILD_KINDS, detect_kind, normalise_header,
+                                       required_columns_missing)
 from pipelines.warehouse.db import write_connection
 from pipelines.ingest.fast_import import FastStage, load_source
 from pipelines.ingest.mappings import ColumnMapping, guess_kind, suggest_mapping
+from pipelines.ingest.practice_rules import practice_day_first, practice_vocabularies
 from pipelines.warehouse.marts import rebuild_marts
 from pipelines.ingest.readers import FileProblem, TableFile, open_table
 from pipelines.techniques.large import store_default_report
@@ -85,20 +86,6 @@ class FileReport:
 def _q(identifier: str) -> str:
     """Quote an identifier (column names come from the contract or a file header, never values)."""
     return '"' + identifier.replace('"', '""') + '"'
-
-
-def required_columns_missing(kind: str, columns: set[str]) -> list[str]:
-    spec = KINDS[kind]
-    missing = []
-    for col in spec.required:
-        if col in columns:
-            continue
-        if col == "visit_id" and kind == "visits":
-            continue  # derived from client_id + visit_date
-        if col == "visit_id" and kind in VISIT_CHILD_KINDS and {"client_id", "visit_date"} <= columns:
-            continue
-        missing.append(col if col != "visit_id" or kind == "visits" else "visit_id (or client_id and visit_date)")
-    return missing
 
 
 # Plain-word headers ("Client", "Pain before", "What I did") are matched like the Import page's
@@ -205,7 +192,7 @@ def ingest_file(path: str | Path, db=None, kind: str | None = None, rename: dict
     if day_first is None:
         day_first = getattr(rename, "day_first", None)
     if day_first is None:
-        day_first = _settings_day_first(db)
+        day_first = practice_day_first(db)
     report = FileReport(str(path), kind, notes=notes)
     with write_connection(db) as con:
         # Read by DuckDB before the transaction: a file DuckDB cannot parse raises here, and an
@@ -237,41 +224,6 @@ def _audit_import(con, report: FileReport, actor: str | None) -> None:
     audit.record(con, "import", report.kind, report.import_id, after={"path": report.path, **counts}, actor=actor,
                  detail=f"{Path(report.path).name}: {report.rows_read} rows read: {report.inserted} loaded, "
                         f"{report.updated} updated, {report.unchanged} unchanged, {report.rejected} rejected")
-
-
-def _settings_day_first(db) -> bool:
-    try:
-        from pipelines.clinical.settings import load_settings, settings_path_for
-        from pipelines.warehouse.db import resolve_db_path
-        settings = load_settings(settings_path_for(resolve_db_path(db)))
-        return str(settings.get("import", {}).get("date_order", "day_first")) != "month_first"
-    except Exception:  # settings are optional; the contract's default is day/month
-        return True
-
-
-def _vocabularies(con: duckdb.DuckDBPyConnection) -> dict[str, V.Vocabulary]:
-    """Built-in vocabularies extended with the practice's accepted entries and its own aliases."""
-    rows = con.execute("SELECT vocabulary, value FROM core.vocabulary_extensions").fetchall()
-    extra: dict[str, list[str]] = {}
-    for voc, value in rows:
-        extra.setdefault(voc, []).append(value)
-    aliases: dict[str, dict[str, str]] = {}
-    if _has_table(con, "core", "vocabulary_aliases"):  # a database from before migration 0008 has none
-        for voc, alias, canonical in con.execute(
-                "SELECT vocabulary, alias, canonical FROM core.vocabulary_aliases ORDER BY created_at").fetchall():
-            aliases.setdefault(voc, {})[alias] = canonical
-    out = {}
-    for kind_fields in FIELDS.values():
-        for name, spec in kind_fields.items():
-            voc = spec.vocab
-            if voc is not None and spec.unknown == "extend" and (extra.get(voc.name) or aliases.get(voc.name)):
-                out[voc.name + ":" + name] = voc.extended(extra.get(voc.name, []), aliases.get(voc.name))
-    return out
-
-
-def _has_table(con, schema: str, table: str) -> bool:
-    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
 
 
 def _merge_terms(acc: dict, found: dict) -> None:
@@ -384,7 +336,7 @@ def _stage_fast(con, table: TableFile, kind: str, present: set[str], rename, day
 
 def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping_name, day_first: bool,
             report: FileReport, progress: Progress | None, src_names: list[str] | None = None) -> None:
-    vocabularies = _vocabularies(con)
+    vocabularies = practice_vocabularies(con)
     terms: dict = {}
     fast = None if src_names is None else _stage_fast(con, table, kind, present, rename, day_first,
                                                       vocabularies, progress, src_names, terms)

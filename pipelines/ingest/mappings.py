@@ -35,7 +35,8 @@ from pathlib import Path
 import pandas as pd
 import tomli_w
 
-from pipelines.ingest.contract import KINDS, detect_kind, normalise_header, plain_reason
+from pipelines.ingest.contract import KINDS, detect_kind, normalise_header, plain_reason, required_columns_missing
+from pipelines.ingest.practice_rules import db_vocabularies, practice_day_first
 from pipelines.warehouse.db import resolve_db_path
 from pipelines.ingest.readers import FileProblem, TableFile, open_table
 from pipelines.ingest.validate import FIELDS, date_order_evidence, validate_chunk
@@ -352,7 +353,6 @@ def guess_kind(headers: list[str], filename: str = "") -> str | None:
     Among kinds whose required columns the suggestions all cover, the one with the best total
     similarity wins; ``None`` when no kind fits.
     """
-    from pipelines.ingest.importer import required_columns_missing
 
     kind = detect_kind([normalise_header(h) for h in headers], filename)
     if kind is not None:
@@ -425,7 +425,6 @@ def preview(path: str | Path, kind: str, rename: dict[str, str] | None = None, d
     check against the database when there is one), so what the preview flags is what the
     import will reject.
     """
-    from pipelines.ingest.importer import _settings_day_first, required_columns_missing
 
     table: TableFile = open_table(path)
     columns = apply_rename(table.columns, rename)
@@ -436,7 +435,7 @@ def preview(path: str | Path, kind: str, rename: dict[str, str] | None = None, d
     if day_first is None:
         day_first = getattr(rename, "day_first", None)
     if day_first is None:
-        day_first = _settings_day_first(db)
+        day_first = practice_day_first(db)
     notes = []
     evidence = {"day_first": 0, "month_first": 0, "ambiguous": 0}
     for col in present:
@@ -449,7 +448,7 @@ def preview(path: str | Path, kind: str, rename: dict[str, str] | None = None, d
     elif evidence["day_first"] and not evidence["month_first"] and not day_first:
         day_first = True
         notes.append("dates read as day/month (14/03/2026): values in these rows settle the order")
-    vocabularies = _db_vocabularies(db)
+    vocabularies = db_vocabularies(db)
     result = validate_chunk(kind, chunk, day_first=day_first, vocabularies=vocabularies, present=present)
     problems: dict[int, list[str]] = {}
     for line, column, reason in zip(result.rejects["_line"], result.rejects["column"], result.rejects["reason"]):
@@ -461,17 +460,6 @@ def preview(path: str | Path, kind: str, rename: dict[str, str] | None = None, d
     rows.insert(1, "problems", [("; ".join(problems.get(int(line), [])) or "") for line in rows["line"]])
     n_bad = sum(1 for line in rows["line"] if problems.get(int(line)))
     return Preview(kind, rows, len(rows) - n_bad, n_bad, day_first, notes, missing)
-
-
-def _db_vocabularies(db) -> dict | None:
-    from pipelines.warehouse.db import read_connection
-    from pipelines.ingest.importer import _vocabularies
-
-    try:
-        with read_connection(db) as con:
-            return _vocabularies(con)
-    except Exception:  # no database yet, or an old one: the built-in lists apply
-        return None
 
 
 def _unknown_clients(chunk: pd.DataFrame, kind: str, present: set[str], db) -> list[tuple[int, str]]:

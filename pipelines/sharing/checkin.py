@@ -24,6 +24,7 @@ from pipelines.warehouse import audit
 from pipelines.warehouse.db import write_connection
 from pipelines.warehouse.marts import rebuild_marts
 from pipelines.ingest.validate import validate_chunk
+from pipelines.ingest.practice_rules import practice_vocabularies  # built-in lists + the practice's own
 
 SOURCES = ("link", "form")
 MAX_NOTE_CHARS = 2000
@@ -102,8 +103,6 @@ def validate_checkin(values: dict, reported_at: dt.datetime, vocabularies=None) 
 def record_checkin(client_id: str, values: dict, db=None, source: str = "link",
                    reported_at: dt.datetime | None = None) -> CheckinResult:
     """Validate and store one check-in for ``client_id``; nothing is stored when it is invalid."""
-    from pipelines.ingest.importer import _vocabularies  # built-in lists + the practice's accepted entries
-
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
     reported_at = reported_at or dt.datetime.now()  # local time, like imported self-reports
@@ -122,7 +121,7 @@ def record_checkin(client_id: str, values: dict, db=None, source: str = "link",
                     return CheckinResult(False, [f"you have already sent {recent} check-ins today, the most this "
                                                  "page takes in a day; please try again tomorrow or tell your "
                                                  "therapist at your next visit"])
-            result = validate_checkin(values, reported_at, vocabularies=_vocabularies(con))
+            result = validate_checkin(values, reported_at, vocabularies=practice_vocabularies(con))
             if not result.ok:
                 con.execute("ROLLBACK")
                 return result
