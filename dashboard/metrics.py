@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,13 +67,10 @@ def pain_rule_text(settings: dict | None) -> str:
     return f"at least {points:g} points and at least {pct:g} % below baseline"
 
 
-_INTERNAL_REF = re.compile(r"\s*\((?:see )?clinical\.md[^()]*\)|clinical\.md §[\d.]+(?:, §[\d.]+)*\s*")
-
-
 def cite(source: str) -> str:
-    """A settings citation as shown to a therapist: without pointers into Knotwork's own
-    reference notes (a section sign and number in parentheses), which mean nothing outside the project."""
-    return _INTERNAL_REF.sub("", str(source)).strip().rstrip(";,").strip()
+    """A settings citation as shown to a therapist (the sources in the settings cite papers, never
+    Knotwork's own docs: tests/test_settings.py checks)."""
+    return str(source).strip().rstrip(";,").strip()
 
 
 def pain_rule_source(settings: dict | None) -> str:

@@ -46,7 +46,7 @@ def sample_db_copy(sample_db, tmp_path) -> Path:
 @pytest.fixture
 def clean_streamlit_caches():
     """st caches are process-global: without this an AppTest sees the previous test's database
-    (engineering.md §3).  Use with ``pytestmark = pytest.mark.usefixtures("clean_streamlit_caches")``."""
+    (docs/engineering.md §3).  Use with ``pytestmark = pytest.mark.usefixtures("clean_streamlit_caches")``."""
     import streamlit as st
 
     st.cache_data.clear()

@@ -19,7 +19,7 @@ APP = Path(__file__).resolve().parents[1] / "dashboard" / "streamlit_app.py"
 
 def app_test(db, monkeypatch, token: str | None = None, run: bool = True) -> AppTest:
     """``dashboard/streamlit_app.py`` on database ``db`` (via ``$KNOTWORK_DB``), optionally opened
-    with ``?t=token``.  Caches are cleared first: they are process-global (engineering.md §3); so is
+    with ``?t=token``.  Caches are cleared first: they are process-global (docs/engineering.md §3); so is
     the sign-in throttle, which each test gets fresh."""
     from dashboard import access
     from pipelines.sharing.signin import Throttle
@@ -123,7 +123,7 @@ def new_plot_calls(html: str) -> list[tuple[list, dict, dict]]:
 
 def decode_array(value):
     """A Plotly JSON array as a list: plain lists as they are, typed arrays
-    (``{"dtype": "f8", "bdata": "…"}``, engineering.md §3) decoded with numpy."""
+    (``{"dtype": "f8", "bdata": "…"}``, docs/engineering.md §3) decoded with numpy."""
     import base64
 
     import numpy as np

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 import os
 import subprocess
@@ -133,10 +135,16 @@ def test_attention_list_rules():
     assert sorted(metrics.attention_list(clients, statuses, custom)["client_id"]) == ["E", "S", "W"]
 
 
-def test_cite_drops_pointers_into_the_project_notes():
-    assert metrics.cite("AAOS cervical, via goniometer.io clinical guide (clinical.md §2.1)") == \
-        "AAOS cervical, via goniometer.io clinical guide"
-    assert "clinical.md" not in metrics.pain_rule_source(SETTINGS)
+def test_cited_sources_are_papers_not_project_notes():
+    """What a therapist reads under a threshold names the paper; no setting points into docs/."""
+    def sources(node):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                yield from sources(value)
+            elif key.endswith("source"):
+                yield str(value)
+    cited = list(sources(default_settings()))
+    assert cited and not [s for s in cited if re.search(r"\.md\b|§", s)]
     assert "Farrar" in metrics.pain_rule_source(SETTINGS)
 
 

@@ -88,7 +88,7 @@ def save(at: AppTest) -> AppTest:
 
 
 def decode(values) -> list:
-    """Plotly 7 writes numeric arrays as base64 typed arrays (engineering.md §3)."""
+    """Plotly 7 writes numeric arrays as base64 typed arrays (docs/engineering.md §3)."""
     if isinstance(values, dict) and "bdata" in values:
         return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
     return list(values)

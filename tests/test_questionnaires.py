@@ -1,4 +1,4 @@
-"""Questionnaire scoring (clinical.md §3), with the arithmetic of each expectation in a comment."""
+"""Questionnaire scoring (docs/clinical.md §3), with the arithmetic of each expectation in a comment."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_ndi_complete():
 
 
 def test_ndi_one_missing_item_uses_the_reduced_denominator():
-    # nine answers summing to 16: 16 / (5 * 9) * 100 = 35.56 % (clinical.md §3.1: 16/45 -> 35.5 %)
+    # nine answers summing to 16: 16 / (5 * 9) * 100 = 35.56 % (docs/clinical.md §3.1: 16/45 -> 35.5 %)
     s = score_ndi([2, 2, 2, 2, 2, 2, 2, 1, 1, None])
     assert s.score == pytest.approx(35.5556, abs=1e-4)
     assert round(s.score, 2) == 35.56

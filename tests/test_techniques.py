@@ -538,7 +538,7 @@ def test_cli_on_an_empty_database(tmp_path):
 # ---------------------------------------------------------------------------
 
 def _decode(values):
-    """Plotly encodes numeric arrays as base64 typed arrays in figure JSON (engineering.md §3)."""
+    """Plotly encodes numeric arrays as base64 typed arrays in figure JSON (docs/engineering.md §3)."""
     import base64
 
     if isinstance(values, dict) and "bdata" in values:

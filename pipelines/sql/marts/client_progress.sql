@@ -1,7 +1,7 @@
 -- Grain: one row per client per visit.
 -- Stored sorted by client so a one-client read skips other clients' row groups (zone maps).
 -- baseline_pain = pain_pre at the client's first visit that has one; change is measured on
--- pain_pre (how the client arrives), which is the between-visit outcome (clinical.md §1.4:
+-- pain_pre (how the client arrives), which is the between-visit outcome (docs/clinical.md §1.4:
 -- within-session drops are a separate, weaker metric).
 with
 

@@ -5,7 +5,7 @@
 --   marts    tables named by grain, rebuilt from core after every write; all the dashboard reads
 -- Keys are enforced by the import pipeline and checked by tests, not by indexes:
 -- DuckDB's ART indexes turn upserts into delete+insert and can fire spurious
--- duplicate-key errors (engineering.md §2 "Idempotent upserts").
+-- duplicate-key errors (docs/engineering.md §2 "Idempotent upserts").
 
 CREATE SCHEMA IF NOT EXISTS meta;
 CREATE SCHEMA IF NOT EXISTS raw;
