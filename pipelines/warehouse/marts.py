@@ -22,8 +22,10 @@ Two ways to bring a mart up to date, one SQL text for both:
 Only the marts that depend (directly or through other marts) on the core tables a write touched
 are brought up to date; dependencies are read from the SQL itself (``core.<table>`` and
 ``marts.<name>`` references), so a new mart needs no bookkeeping beyond its place in
-``MART_ORDER`` and, for a mart that is not one row set per client, its grain in
-:data:`WEEK_GRAIN`.
+``MART_ORDER``.  A mart without a ``client_id`` column is always rebuilt unless it is listed in
+:data:`WEEK_GRAIN`; a mart with one whose rows depend on *other* clients' rows (a rank within the
+practice, say) must be listed in :data:`PRACTICE_WIDE`, or a refresh would leave the other
+clients' rows stale (``tests/test_marts_incremental.py`` compares every mart with a rebuild).
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ MART_ORDER = ("rom_changes", "visit_outcomes", "client_progress", "technique_use
 # Marts with one row per calendar week (``week_start``), practice-wide; every other mart has a
 # ``client_id`` column and each client's rows depend on that client's core rows only.
 WEEK_GRAIN = frozenset({"practice_weekly"})
+
+# Marts with a client_id whose rows also depend on other clients' rows: always rebuilt.
+PRACTICE_WIDE: frozenset[str] = frozenset()
 
 # A write touching more than this share of the practice's clients rebuilds instead of refreshing:
 # narrowing every source to most of the practice costs more than reading it whole (an initial
@@ -69,6 +74,7 @@ _WEEKS_OF_CLIENTS = f"""
     SELECT DISTINCT CAST(date_trunc('week', visit_date) AS DATE) FROM marts.visit_outcomes WHERE {_IN_SCOPE}"""
 _LATEST_MIGRATION = "SELECT max(name) FROM meta.migrations"
 _MART_COMMENTS = "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'marts'"
+_PER_CLIENT_MARTS = "SELECT table_name FROM duckdb_columns() WHERE schema_name = 'marts' AND column_name = 'client_id'"
 
 
 @lru_cache(maxsize=None)
@@ -143,6 +149,9 @@ def rebuild_marts(con: duckdb.DuckDBPyConnection, changed: set[str] | None = Non
         scope = None
     if scope is None:
         full = set(names)
+    else:  # what cannot be narrowed to clients or weeks is rebuilt
+        per_client = {r[0] for r in con.execute(_PER_CLIENT_MARTS).fetchall()} - PRACTICE_WIDE
+        full |= {m for m in names if m not in per_client and m not in WEEK_GRAIN}
     refreshed = [m for m in names if m not in full]
     weeks = any(m in WEEK_GRAIN for m in refreshed)
     if refreshed:
