@@ -100,7 +100,7 @@ def wait_drawn(page, client_id: str, timeout_ms: float = 120_000) -> None:
 def open_client(page, url: str, client_id: str) -> float:
     """Seconds from navigating to the client's page until every chart is drawn."""
     t0 = time.perf_counter()
-    page.goto(f"{url}/?client={client_id}")
+    page.goto(f"{url}/?client={client_id}", wait_until="commit")  # drawn is waited for below
     wait_drawn(page, client_id)
     return time.perf_counter() - t0
 

@@ -83,7 +83,7 @@ async def _session(browser, url: str, clients: list[str], tally: dict) -> None:
         for client_id in clients:
             t0 = time.perf_counter()
             try:
-                await page.goto(f"{url}/?client={client_id}")
+                await page.goto(f"{url}/?client={client_id}", wait_until="commit")  # drawn is waited for below
                 await page.wait_for_function(DRAWN_JS, arg=client_id, polling=50)
                 tally["page_s"].append(time.perf_counter() - t0)
                 if await page.get_by_test_id("stException").count():
@@ -103,7 +103,7 @@ async def _checkins(browser, link_url: str, client_id: str, sends: int, tally: d
     try:
         for i in range(sends):
             try:
-                await page.goto(link_url)
+                await page.goto(link_url, wait_until="commit")
                 send = page.get_by_role("button", name="Send")
                 await send.wait_for()
                 await page.wait_for_function(_SETTLED, polling=50)  # the form is live, not mid-run
