@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{summary['techniques_estimated']} techniques, {summary['pairs_screened']} pairs screened, "
           f"{summary['mixes_estimated']} mixes; {info['cores']} cores, {info['cpu']}, "
           f"load average at start {info['load_average_at_start'][0]:.1f}\n")
-    print("| step | median of %d (s) | runs (s) |" % args.repeat)
+    print(f"| step | median of {args.repeat} (s) | runs (s) |")
     print("| --- | ---: | --- |")
     for name, r in results.items():
         print(f"| {name} | {r['median_s']:.2f} | {', '.join(f'{t:.2f}' for t in r['runs_s'])} |")

@@ -33,9 +33,9 @@ import time
 from pathlib import Path
 
 import duckdb
-
 from browser import BROWSER_ARGS, CHROMIUM, DRAWN_JS, VIEWPORT, served  # this folder, as run.py's machine
 from machine import describe
+
 from pipelines.sharing.links import create_link
 
 THANKS = "Thank you! Your check-in was saved"
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--time-limit", type=float, default=900, metavar="S")
     args = ap.parse_args(argv)
     result = {"machine": describe("duckdb", "streamlit"), "db": str(args.db),
-              "started_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "started_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
               **run(Path(args.db), args.sessions, args.opens, args.checkins, args.sends, args.time_limit)}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(result, indent=1) + "\n")

@@ -306,10 +306,9 @@ def _pick_client(at, client_id: str) -> None:
 
 
 def child_pages(db: str, client_id: str, repeat: int, pages: str) -> dict:
+    import duckdb
     import streamlit as st
     from streamlit.testing.v1 import AppTest
-
-    import duckdb
 
     os.environ["KNOTWORK_DB"] = db
     con = duckdb.connect(db, read_only=True)
@@ -400,7 +399,6 @@ def child_browser(db: str, repeat: int) -> dict:
     """Headless Chromium against ``knotwork serve``: open a client (a new session each time) until
     every chart is drawn; then, in the last session, pick other clients."""
     import duckdb
-
     from browser import VIEWPORT, chromium, open_client, served, switch_client
 
     con = duckdb.connect(db, read_only=True)

@@ -35,11 +35,10 @@ import streamlit as st
 
 from dashboard.client_facing.page import CLEAN_CSS, render
 from dashboard.state import AUTH_KEY, PRESENT_KEY, SHARE_KEY
-from pipelines.warehouse.db import DatabaseBusy
-from pipelines.sharing.passwords import check_password, password_is_set
 from pipelines.sharing.links import INVALID_LINK_MESSAGE, resolve_token
+from pipelines.sharing.passwords import check_password, password_is_set
 from pipelines.sharing.signin import LOCAL_SOURCE, THROTTLE, wait_words
-
+from pipelines.warehouse.db import DatabaseBusy
 
 # A session is bound to the browser that opened it (its address and user agent): a session id seen
 # elsewhere (it appears in upload URLs, which proxies log) is useless from another browser.

@@ -32,14 +32,22 @@ import plotly.io as pio
 
 from dashboard.body_frames import CLIENT_LEGEND, at_visit, start_and_now, visit_regions, where_words
 from dashboard.charts import client as charts
-from dashboard.components.response_words import client_sentences
 from dashboard.charts.body import body_chart
-from dashboard.client_facing.view import ClientData, ClientSummary, fmt_date, fmt_pain, load_client, summarise, technique_words
+from dashboard.client_facing.view import (
+    ClientData,
+    ClientSummary,
+    fmt_date,
+    fmt_pain,
+    load_client,
+    summarise,
+    technique_words,
+)
+from dashboard.components.response_words import client_sentences
 from dashboard.metrics import cite
 from pipelines.clinical.outcomes import classify_outcomes, outcome_summary
 from pipelines.clinical.settings import load_settings, settings_path_for
-from pipelines.techniques import client_response
 from pipelines.exports.record import load_questionnaires
+from pipelines.techniques import client_response
 from pipelines.warehouse.db import resolve_db_path
 
 PAPERS = {"A4": "A4", "LETTER": "Letter"}

@@ -143,8 +143,8 @@ def ensure_demo_db(data_dir: Path | None = None, force: bool = False, log=print)
     Built into a temporary file in the same folder and moved into place, so a half-built
     demo is never served and a running dashboard never sees a partial import.
     """
-    from pipelines.warehouse import audit
     from pipelines.ingest.importer import ingest_files
+    from pipelines.warehouse import audit
 
     data_dir = data_dir or default_data_dir()
     src = sample_dir(data_dir)

@@ -23,7 +23,6 @@ import duckdb
 import streamlit as st
 
 from dashboard import access
-
 from dashboard.queries import therapist as queries
 from pipelines.warehouse.db import DatabaseBusy, read_connection, start_read_budget
 

@@ -4,9 +4,8 @@
 keep using ``streamlit_app.py`` itself.
 """
 
-from starlette.middleware import Middleware
-
 import streamlit as st
+from starlette.middleware import Middleware
 
 from dashboard.web_guard import SecurityMiddleware
 

@@ -1,4 +1,5 @@
-from knotwork.cli import main
 import sys
+
+from knotwork.cli import main
 
 sys.exit(main())

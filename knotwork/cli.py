@@ -400,10 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one line for the user, no traceback
-        from pipelines.warehouse.db import DatabaseBusy
         from pipelines.ingest.readers import FileProblem
-
         from pipelines.warehouse.backup import BackupRefused
+        from pipelines.warehouse.db import DatabaseBusy
 
         if isinstance(exc, (FileProblem, DatabaseBusy, FileNotFoundError, FileExistsError, BackupRefused)):
             print(f"error: {exc}", file=sys.stderr)

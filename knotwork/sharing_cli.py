@@ -11,9 +11,9 @@ import argparse
 import getpass
 import sys
 
+from pipelines.sharing.links import BASE_URL_ENV
 from pipelines.warehouse.audit import cli_actor
 from pipelines.warehouse.db import ENV_VAR, default_db_path, resolve_db_path
-from pipelines.sharing.links import BASE_URL_ENV
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
@@ -62,8 +62,8 @@ def cmd_report(args) -> int:
 
 
 def cmd_share(args) -> int:
-    from pipelines.sharing.passwords import password_is_set
     from pipelines.sharing.links import ShareError, create_link
+    from pipelines.sharing.passwords import password_is_set
 
     path = resolve_db_path(args.db)
     if not path.exists():

@@ -60,7 +60,8 @@ def clean_streamlit_caches():
 # minute on two cores; `HYPOTHESIS_PROFILE=slow` tries many more hostile files.  No deadline:
 # one example is a real import into a real DuckDB file, whose time varies with the machine.
 try:
-    from hypothesis import HealthCheck, settings as _hypothesis_settings
+    from hypothesis import HealthCheck
+    from hypothesis import settings as _hypothesis_settings
 
     _hypothesis_settings.register_profile(
         "ci", deadline=None, max_examples=40, derandomize=False, print_blob=True,

@@ -11,8 +11,8 @@ import tomllib
 import pytest
 
 from dashboard.state import AUTH_KEY, PRESENT_KEY
-from pipelines.sharing.passwords import check_password, hash_password, password_hash, set_password, verify_password
 from pipelines.clinical.settings import settings_path_for
+from pipelines.sharing.passwords import check_password, hash_password, password_hash, set_password, verify_password
 from tests.sharing_helpers import APP, app_test, client_names, page_text
 
 PASSWORD = "correct horse battery"

@@ -23,11 +23,11 @@ import duckdb
 import pytest
 
 from dashboard.reports import chromium_path, report_html_download, report_pdf_bytes
-from pipelines.warehouse import audit
 from pipelines.entry import forms as entry
-from pipelines.warehouse.backup import list_backups, restore
 from pipelines.ingest.importer import ingest_files
 from pipelines.sharing.links import create_link, revoke
+from pipelines.warehouse import audit
+from pipelines.warehouse.backup import list_backups, restore
 from tests.conftest import SAMPLE
 from tests.sharing_helpers import app_test
 from tests.test_backup import every_table
@@ -335,10 +335,16 @@ def test_in_a_browser_downloads_are_audited_the_log_csv_is_formula_safe_and_the_
 
     from playwright.sync_api import sync_playwright
 
-    from tests.test_e2e_browser import (BROWSER_ARGS, CHROMIUM, free_port, knotwork_command, pick_client, wait_for_app,
-                                        wait_healthy)
-
     from tests.conftest import SAMPLE_ORDER
+    from tests.test_e2e_browser import (
+        BROWSER_ARGS,
+        CHROMIUM,
+        free_port,
+        knotwork_command,
+        pick_client,
+        wait_for_app,
+        wait_healthy,
+    )
 
     db = tmp_path / "practice.duckdb"
     ingest_files([SAMPLE / f for f in SAMPLE_ORDER], db=db)

@@ -19,11 +19,17 @@ from io import BytesIO
 import duckdb
 import pytest
 
-from pipelines.warehouse.backup import (BackupRefused, backup, key_path, list_backups, new_backup_folder, restore,
-                                        zip_backup)
 from pipelines.sharing.links import create_link, resolve_token
+from pipelines.warehouse.backup import (
+    BackupRefused,
+    backup,
+    key_path,
+    list_backups,
+    new_backup_folder,
+    restore,
+    zip_backup,
+)
 from tests.test_ingest import snapshot
-
 
 LINK_TABLES = ("meta.secrets", "meta.share_links")  # what a restore changes on purpose
 

@@ -11,8 +11,7 @@ import duckdb
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.test_e2e_browser import (ARTIFACTS, CHROMIUM, browser, full_screenshot, server,  # noqa: F401 (fixtures)
-                                    wait_for_app)
+from tests.test_e2e_browser import ARTIFACTS, CHROMIUM, browser, full_screenshot, server, wait_for_app  # noqa: F401 (fixtures)
 
 pytestmark = [
     pytest.mark.browser,

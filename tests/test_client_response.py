@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.techniques import client_response as cr
 from pipelines.sample.per_client import evaluate, simulate
+from pipelines.techniques import client_response as cr
 from tests.conftest import SAMPLE
 
 

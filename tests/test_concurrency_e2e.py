@@ -26,8 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_db import Holder
-from tests.test_e2e_browser import (ARTIFACTS, BROWSER_ARGS, CHROMIUM, browser, knotwork_command,  # noqa: F401
-                                    server, wait_for_app)
+from tests.test_e2e_browser import ARTIFACTS, BROWSER_ARGS, CHROMIUM, browser, knotwork_command, server, wait_for_app  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
@@ -186,7 +185,7 @@ def browse(url: str, session: int, paths: list[str], stop: threading.Event, tall
                 mine += 1
             # After every import: the new clients are on this session's next page loads.
             seen = {}
-            for cid, name in after["expect"].items():
+            for cid, _name in after["expect"].items():
                 page.goto(f"{url}/?client={cid}")
                 wait_for_app(page, timeout_ms=PAGE_TIMEOUT_MS)
                 seen[cid] = chosen_client(page)

@@ -280,7 +280,7 @@ def test_one_visit_client_gets_a_helpful_message(sample):
 
 
 def test_client_with_no_visits(use_db, tmp_path):
-    db = tiny_practice(use_db, tmp_path)
+    tiny_practice(use_db, tmp_path)
     at = run_app(client="N1")
     assert "has no visits recorded yet" in texts(at.info)
     assert len(at.get("plotly_chart")) == 0

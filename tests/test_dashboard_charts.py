@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,6 @@ import pandas as pd
 import pytest
 
 from dashboard import metrics, server
-
 from dashboard.charts import progress as charts
 from pipelines.clinical.settings import default_settings
 

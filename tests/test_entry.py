@@ -8,9 +8,9 @@ import json
 import duckdb
 import pytest
 
+from pipelines.clinical.outcomes import outcome_summary, score_and_classify
 from pipelines.entry import forms as E
 from pipelines.ingest.importer import ingest_file
-from pipelines.clinical.outcomes import outcome_summary, score_and_classify
 from tests.conftest import write_csv
 
 CLIENTS = """

@@ -43,7 +43,7 @@ def test_the_form_asks_before_storing_and_saves_once_confirmed(db):
                              "added_rows": [{"joint": joint, "movement": movement, "side": side, "degrees_pre": 2}]}
     save(at)
     asked = [w.value for w in at.warning if "is that right?" in w.value]
-    assert len(asked) == 1 and f"last visit" in asked[0] and f"{degrees:g}°" in asked[0], [w.value for w in at.warning]
+    assert len(asked) == 1 and "last visit" in asked[0] and f"{degrees:g}°" in asked[0], [w.value for w in at.warning]
     assert counts(db) == before  # nothing stored yet
     at.checkbox(key=f"lv_readings_ok_{gen(at)}").check()
     save(at)

@@ -7,8 +7,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from tests.test_e2e_browser import ARTIFACTS, full_screenshot, wait_for_app
-from tests.test_e2e_browser import browser, server  # noqa: F401 (fixtures)
+from tests.test_e2e_browser import ARTIFACTS, browser, full_screenshot, server, wait_for_app  # noqa: F401 (fixtures)
 
 CLIENT = "C0002"
 

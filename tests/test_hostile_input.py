@@ -36,11 +36,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from pipelines.exports.safe_csv import neutralise_cell, to_csv_bytes
 from pipelines.ingest.importer import ingest_file
 from pipelines.ingest.readers import FileProblem
-from pipelines.exports.safe_csv import neutralise_cell, to_csv_bytes
 from tests.conftest import ROOT
 from tests.hostile_files import BASE_CLIENTS, BASE_VISITS, FORMULAS, HostileFile, hostile_file, round_trip_text
 from tests.test_crash_safety import snapshot
@@ -175,8 +176,8 @@ def _write_rows(path: Path, header: list[str], rows: list[list[str]], delimiter:
 @given(names=st.lists(round_trip_text(), min_size=1, max_size=4), homecare=round_trip_text(),
        note=round_trip_text(), delimiter=st.sampled_from([",", ";"]))
 def test_names_and_notes_round_trip_byte_for_byte(base_db, names, homecare, note, delimiter):
-    from dashboard.queries import therapist as queries
     from dashboard.client_facing.view import load_client
+    from dashboard.queries import therapist as queries
     from dashboard.reports import build_report_html, esc
 
     folder, db = fresh_copy(base_db)

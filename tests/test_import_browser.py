@@ -14,8 +14,16 @@ import duckdb
 import pytest
 
 from pipelines.ingest.importer import ingest_file
-from tests.test_e2e_browser import (ARTIFACTS, BROWSER_ARGS, CHROMIUM, free_port, full_screenshot, knotwork_command,
-                                    wait_for_app, wait_healthy)
+from tests.test_e2e_browser import (
+    ARTIFACTS,
+    BROWSER_ARGS,
+    CHROMIUM,
+    free_port,
+    full_screenshot,
+    knotwork_command,
+    wait_for_app,
+    wait_healthy,
+)
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
 SHEET = CORPUS / "treatment_log.xlsx"

@@ -26,7 +26,8 @@ from pipelines.ingest.validate import FIELDS, validate_chunk
 from tests.conftest import MESSY, SAMPLE, SAMPLE_ORDER, write_csv
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 SPACES = [" ", "\t", "\u00a0", "\u3000", "\u2003", "\x1f", "\u0085", "\u200b"]
 NUMBERS = ["5", "7.5", "7,5", "0", "10", "10.5", "11", "-1", "-0", "0.25", "3.", ".5", "0005", "1e1", "+5",

@@ -13,12 +13,21 @@ import duckdb
 import pandas as pd
 import pytest
 
+from pipelines.exports.safe_csv import neutralise_cell, neutralise_frame, to_csv_bytes
 from pipelines.ingest.importer import ingest_file
 from pipelines.ingest.mappings import (
-    MappingProblem, MappingProfile, guess_kind, list_profiles, load_mapping, load_profile, mapping_from_choices,
-    preview, profiles_for, save_profile, suggest_mapping,
+    MappingProblem,
+    MappingProfile,
+    guess_kind,
+    list_profiles,
+    load_mapping,
+    load_profile,
+    mapping_from_choices,
+    preview,
+    profiles_for,
+    save_profile,
+    suggest_mapping,
 )
-from pipelines.exports.safe_csv import neutralise_cell, neutralise_frame, to_csv_bytes
 from tests.conftest import ROOT, SAMPLE, write_csv
 
 FORMS = SAMPLE / "forms" / "google_forms_checkins.csv"

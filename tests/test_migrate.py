@@ -18,9 +18,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.ingest.importer import ingest_file
 from pipelines.warehouse.audit import read_log
 from pipelines.warehouse.db import write_connection
-from pipelines.ingest.importer import ingest_file
 from pipelines.warehouse.migrate import available_migrations, migrate, pending_migrations
 from tests.sharing_helpers import app_test, page_text
 from tests.test_backup import every_table

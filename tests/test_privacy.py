@@ -29,11 +29,10 @@ from dashboard.letter_facts import letter_facts
 from dashboard.reports import build_report_html
 from pipelines.exports import fhir
 from pipelines.exports.record import load_record
-from pipelines.warehouse.db import read_connection
 from pipelines.sharing.links import create_link
+from pipelines.warehouse.db import read_connection
 from tests.conftest import SAMPLE
-from tests.sharing_helpers import (app_test, figure_points, new_plot_calls, page_strings, plotly_specs,
-                                   strip_plotly_js)
+from tests.sharing_helpers import app_test, figure_points, new_plot_calls, page_strings, plotly_specs, strip_plotly_js
 
 with open(SAMPLE / "clients.csv", newline="", encoding="utf-8") as fh:
     SAMPLE_CLIENTS = [row["client_id"] for row in csv.DictReader(fh)]

@@ -55,7 +55,7 @@ def test_html_has_no_remote_script_style_font_or_image(report):
 def test_every_chart_has_the_cloud_button_and_logo_switched_off(report):
     calls = new_plot_calls(report)
     assert len(calls) == 4  # pain, the body at the start and now, and ROM for this client
-    for data, layout, config in calls:
+    for _data, _layout, config in calls:
         assert config["showSendToCloud"] is False
         assert config["displaylogo"] is False
         assert config["displayModeBar"] is False

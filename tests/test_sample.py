@@ -13,9 +13,17 @@ import pandas as pd
 import pytest
 
 from pipelines.ingest.contract import KINDS
+from pipelines.ingest.vocab import (
+    CLIENT_STATUS,
+    INSTRUMENTS,
+    MUSCLES,
+    QUESTIONNAIRES,
+    REGIONS,
+    SIDES,
+    TECHNIQUES,
+    rom_bounds,
+)
 from pipelines.sample.practice import generate, planted_effects
-from pipelines.ingest.vocab import (CLIENT_STATUS, INSTRUMENTS, MUSCLES, QUESTIONNAIRES, REGIONS, SIDES, TECHNIQUES,
-                             rom_bounds)
 
 END = dt.date(2026, 11, 20)
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -197,7 +205,7 @@ def test_blends_and_missing_values(clinic):
     assert 0.02 < visits["pain_post"].isna().mean() < 0.09
     assert 0.005 < visits["pressure"].isna().mean() < 0.06
     assert visits["pain_pre"].isna().any()
-    share = {t: visits["tech_set"].map(lambda s: t in s).mean() for t in COMMON}
+    share = {t: visits["tech_set"].map(lambda s, t=t: t in s).mean() for t in COMMON}
     assert min(share.values()) >= 0.07, share
 
 

@@ -22,7 +22,7 @@ import pytest
 from dashboard import server
 from dashboard.access import is_local_request
 from dashboard.web_guard import same_origin
-from tests.test_e2e_browser import BROWSER_ARGS, CHROMIUM, knotwork_command, free_port, wait_for_app, wait_healthy
+from tests.test_e2e_browser import BROWSER_ARGS, CHROMIUM, free_port, knotwork_command, wait_for_app, wait_healthy
 
 BASE_HOST = "knotwork.example.org"  # the practice's base URL (allowed host, not a loopback name)
 REBIND_HOST = "rebind.attacker.test"  # a DNS-rebinding page's name, resolved to 127.0.0.1
@@ -59,7 +59,7 @@ def served(sample_db_copy, tmp_path):
 def handshake(port: int, host: str, origin: str | None) -> int:
     """The HTTP status of a WebSocket upgrade to Streamlit's stream with these Host/Origin headers."""
     key = base64.b64encode(os.urandom(16)).decode()
-    lines = [f"GET /_stcore/stream HTTP/1.1", f"Host: {host}", "Upgrade: websocket", "Connection: Upgrade",
+    lines = ["GET /_stcore/stream HTTP/1.1", f"Host: {host}", "Upgrade: websocket", "Connection: Upgrade",
              f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13", "Sec-WebSocket-Protocol: streamlit"]
     if origin is not None:
         lines.append(f"Origin: {origin}")

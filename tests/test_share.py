@@ -20,9 +20,17 @@ import sys
 import pytest
 
 from pipelines.sharing.checkin import record_checkin
+from pipelines.sharing.links import (
+    INVALID_LINK_MESSAGE,
+    ShareError,
+    create_link,
+    link_url,
+    list_links,
+    resolve_token,
+    revoke,
+    utcnow,
+)
 from pipelines.warehouse.db import read_connection
-from pipelines.sharing.links import (INVALID_LINK_MESSAGE, ShareError, create_link, link_url, list_links, resolve_token,
-                             revoke, utcnow)
 from tests.sharing_helpers import app_test, client_names, page_text
 
 CLIENT = "C0009"

@@ -12,9 +12,15 @@ import streamlit as st
 from dashboard import access
 from dashboard.state import AUTH_KEY
 from pipelines.sharing.passwords import set_password
-from pipelines.sharing.signin import (FREE_FAILURES, FREE_FAILURES_ALL_REMOTE, LOCAL_SOURCE, MAX_DELAY_ALL_REMOTE_S,
-                                      MAX_DELAY_S,
-                                      Throttle, wait_words)
+from pipelines.sharing.signin import (
+    FREE_FAILURES,
+    FREE_FAILURES_ALL_REMOTE,
+    LOCAL_SOURCE,
+    MAX_DELAY_ALL_REMOTE_S,
+    MAX_DELAY_S,
+    Throttle,
+    wait_words,
+)
 from tests.sharing_helpers import app_test
 from tests.test_access import LOGIN_SUBMIT, PASSWORD
 

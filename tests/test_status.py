@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 
 from pipelines.clinical.change import PAIN_CLINICALLY_IMPORTANT, PAIN_NO_CHANGE, PAIN_SOME, PAIN_WORSE
-from pipelines.clinical.status import (CHECK_IN, FLARE_UP, GOOD_DAY, current_status, fmt, latest_words,
-                                       readings_from)
+from pipelines.clinical.status import CHECK_IN, FLARE_UP, GOOD_DAY, current_status, fmt, latest_words, readings_from
 
 START = dt.date(2026, 1, 5)
 

@@ -20,12 +20,12 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from pipelines.techniques import large as ts
-from pipelines.techniques import analysis, common
-from pipelines.techniques import model as tq
-from pipelines.warehouse.db import read_connection, write_connection
 from pipelines.ingest.importer import ingest_files
 from pipelines.sample.practice import generate
+from pipelines.techniques import analysis, common
+from pipelines.techniques import large as ts
+from pipelines.techniques import model as tq
+from pipelines.warehouse.db import read_connection, write_connection
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -279,9 +279,8 @@ def test_store_command_for_a_database_imported_before_the_hook(sample_db_copy, m
 
 def test_an_import_of_a_large_practice_stores_the_default_result(tmp_path, monkeypatch):
     """The importer's hook: after visits are imported the page's default answer is already stored."""
-    from tests.conftest import SAMPLE
-
     from pipelines.ingest import importer as ingest
+    from tests.conftest import SAMPLE
 
     monkeypatch.setattr(ts, "LARGE_DATA_VISITS", 10)  # the sample practice counts as large here
     calls = []

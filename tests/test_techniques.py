@@ -24,10 +24,10 @@ from scipy.stats import spearmanr
 from statsmodels.stats.multitest import multipletests
 
 from dashboard.charts.progress import pretty
-from pipelines.techniques import analysis, common
-from pipelines.techniques import model as tq
 from pipelines.ingest.importer import ingest_files
 from pipelines.sample.practice import generate
+from pipelines.techniques import analysis, common
+from pipelines.techniques import model as tq
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"

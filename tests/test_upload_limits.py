@@ -12,9 +12,9 @@ import zipfile
 import pytest
 from openpyxl import Workbook
 
+from pipelines.ingest import readers
 from pipelines.ingest.importer import ingest_file
 from pipelines.ingest.readers import MAX_CELL_CHARS, MAX_XLSX_CELLS, FileProblem, open_table
-from pipelines.ingest import readers
 
 
 def bomb_xlsx(path, mb: int = 160) -> None:

@@ -8,19 +8,16 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import metrics, page_parts
-from dashboard.state import CLIENT_KEY
-from dashboard.components import client_response, trial
-
 from dashboard.charts import progress as charts
-from dashboard.components import brief
-from dashboard.letter_download import letter_download
+from dashboard.components import brief, client_response, trial
 from dashboard.components.body_map import client_body_map
-
+from dashboard.letter_download import letter_download
 from dashboard.queries import brief as brief_queries
 from dashboard.queries import therapist as queries
+from dashboard.state import CLIENT_KEY
 from dashboard.text import md
-from pipelines.clinical.status import client_status
 from pipelines.clinical.settings import threshold_source
+from pipelines.clinical.status import client_status
 
 db = queries.current_db()
 ver = queries.version(db)

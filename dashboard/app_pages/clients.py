@@ -13,16 +13,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import page_parts
-
 from dashboard.charts import progress as charts
-
 from dashboard.queries import entry as eq
-
 from dashboard.queries import therapist as queries
 from dashboard.text import md
 from pipelines.entry import forms as entry
-from pipelines.warehouse.db import DatabaseBusy
 from pipelines.ingest.vocab import CLIENT_STATUS, SEX
+from pipelines.warehouse.db import DatabaseBusy
 
 db = queries.current_db()
 ver = queries.version(db)

@@ -20,20 +20,18 @@ import streamlit as st
 from dashboard.import_corrections import correct_rejected_rows
 from dashboard.import_terms import choose_new_terms, practice_terms_section
 from dashboard.queries import entry as eq
-
 from dashboard.queries import therapist as queries
 from dashboard.text import md
-from pipelines.warehouse import audit
+from pipelines.exports.safe_csv import to_csv_bytes
 from pipelines.ingest import mappings as M
 from pipelines.ingest import terms as T
-from pipelines.ingest.contract import KINDS, normalise_header
-from pipelines.warehouse.db import DatabaseBusy, import_waits
-from pipelines.ingest.contract import required_columns_missing
+from pipelines.ingest.contract import KINDS, normalise_header, required_columns_missing
 from pipelines.ingest.importer import ingest_file
 from pipelines.ingest.practice_rules import db_vocabularies
 from pipelines.ingest.readers import FileProblem, open_table
-from pipelines.exports.safe_csv import to_csv_bytes
 from pipelines.ingest.validate import FIELDS
+from pipelines.warehouse import audit
+from pipelines.warehouse.db import DatabaseBusy, import_waits
 
 db = queries.current_db()
 ver = queries.version(db)

@@ -14,25 +14,23 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import page_parts
-from dashboard.state import CLIENT_KEY
-
 from dashboard.body_frames import practice_places
 from dashboard.charts import progress as charts
 from dashboard.components import body_picker as picker
 from dashboard.components import brief
-
 from dashboard.queries import brief as brief_queries
 from dashboard.queries import entry as eq
-
 from dashboard.queries import therapist as queries
-from dashboard.text import md
 from dashboard.rom_inputs import rom_number_inputs
-from pipelines.entry import forms as entry
-from pipelines.entry.readings import doubtful_readings, last_readings
-from pipelines.warehouse.db import DatabaseBusy
+from dashboard.state import CLIENT_KEY
+from dashboard.text import md
 from pipelines.clinical.outcomes import classify_outcomes, outcome_summary
 from pipelines.clinical.questionnaires import INSTRUMENTS
-from pipelines.ingest.vocab import INSTRUMENTS as ROM_INSTRUMENTS, JOINTS, MOVEMENTS, RELEASED, SIDES
+from pipelines.entry import forms as entry
+from pipelines.entry.readings import doubtful_readings, last_readings
+from pipelines.ingest.vocab import INSTRUMENTS as ROM_INSTRUMENTS
+from pipelines.ingest.vocab import JOINTS, MOVEMENTS, RELEASED, SIDES
+from pipelines.warehouse.db import DatabaseBusy
 
 db = queries.current_db()
 ver = queries.version(db)

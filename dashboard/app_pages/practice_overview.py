@@ -9,11 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import metrics, page_parts
-
 from dashboard.charts import progress as charts
 from dashboard.components import inbox
 from dashboard.components.body_map import practice_body_map
-
 from dashboard.queries import brief as brief_queries
 from dashboard.queries import therapist as queries
 from dashboard.text import md

@@ -22,15 +22,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import page_parts
-
 from dashboard.queries import entry as eq
-
 from dashboard.queries import therapist as queries
+from pipelines.exports.safe_csv import to_csv_bytes
 from pipelines.warehouse import audit
 from pipelines.warehouse.backup import backup, backups_root, list_backups, new_backup_folder, zip_backup
 from pipelines.warehouse.db import DatabaseBusy, read_connection
 from pipelines.warehouse.migrate import pending_migrations
-from pipelines.exports.safe_csv import to_csv_bytes
 
 db = queries.current_db()
 ss = st.session_state

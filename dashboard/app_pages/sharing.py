@@ -10,14 +10,22 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import start_presentation
-from dashboard.state import CLIENT_KEY
 from dashboard.reports import report_filename, report_html_download, report_pdf_bytes
+from dashboard.state import CLIENT_KEY
 from dashboard.text import md
+from pipelines.sharing.links import (
+    DEFAULT_BASE_URL,
+    DEFAULT_DAYS,
+    ShareError,
+    configured_base_url,
+    create_link,
+    list_links,
+    revoke,
+    utcnow,
+)
+from pipelines.sharing.passwords import password_is_set
 from pipelines.warehouse.audit import DASHBOARD
 from pipelines.warehouse.db import data_version, read_connection, resolve_db_path
-from pipelines.sharing.passwords import password_is_set
-from pipelines.sharing.links import (DEFAULT_BASE_URL, DEFAULT_DAYS, ShareError, configured_base_url, create_link, list_links,
-                             revoke, utcnow)
 
 db = str(resolve_db_path(None))
 

@@ -9,7 +9,8 @@ clinical thresholds are drawn as labelled bands, and every trace has hover text.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -20,10 +20,10 @@ import streamlit as st
 
 from dashboard.body_frames import CLIENT_LEGEND, at_visit, practice_places, start_and_now, visit_regions, where_words
 from dashboard.charts import client as client_charts
+from dashboard.charts.body import body_chart
+from dashboard.client_facing.view import REGION_WORDS, ClientData, UnknownClient, fmt_date, load_client, summarise
 from dashboard.components.response_words import client_sentences
 from dashboard.queries.client_response import client_rows
-from dashboard.charts.body import body_chart
-from dashboard.client_facing.view import (REGION_WORDS, ClientData, UnknownClient, fmt_date, load_client, summarise)
 from dashboard.state import SHARE_KEY
 from dashboard.text import md
 from pipelines.sharing.links import resolve_token

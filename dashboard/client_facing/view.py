@@ -27,9 +27,9 @@ import pandas as pd
 
 from dashboard.metrics import important_pain_level
 from pipelines.clinical import change as clinical
-from pipelines.warehouse.db import read_connection
 from pipelines.clinical.settings import threshold
 from pipelines.clinical.status import FLARE_UP, GOOD_DAY, client_status, latest_words
+from pipelines.warehouse.db import read_connection
 
 # ---------------------------------------------------------------------------
 # Plain words

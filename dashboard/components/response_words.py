@@ -12,8 +12,7 @@ import math
 
 from dashboard.charts.progress import pretty
 from dashboard.client_facing.view import technique_words
-from pipelines.techniques.client_response import (CANNOT_TELL, CLEAR_DIFFERENCE, HELPS, UNCLEAR, WORSE,
-                                                  points)
+from pipelines.techniques.client_response import CANNOT_TELL, CLEAR_DIFFERENCE, HELPS, UNCLEAR, WORSE, points
 
 
 def name(technique: str) -> str:

@@ -13,8 +13,8 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from pipelines.warehouse.db import read_connection
 from pipelines.ingest.vocab import MUSCLES, REGIONS, TECHNIQUES
+from pipelines.warehouse.db import read_connection
 
 TTL = "1h"
 

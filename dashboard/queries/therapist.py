@@ -28,9 +28,9 @@ from types import MappingProxyType
 import pandas as pd
 import streamlit as st
 
-from pipelines.warehouse.db import data_version, read_connection, resolve_db_path
 from pipelines.clinical.questionnaires import score_frame
 from pipelines.clinical.settings import load_settings, settings_path_for
+from pipelines.warehouse.db import data_version, read_connection, resolve_db_path
 
 TTL = "1h"
 MAX_ENTRIES = 256

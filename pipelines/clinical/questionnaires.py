@@ -35,8 +35,9 @@ percentage 0-100, PSFS mean 0-10, QuickDASH 0-100, LEFS 0-80), with ``total_only
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -45,8 +45,14 @@ import math
 import numpy as np
 import pandas as pd
 
-from pipelines.clinical.change import (PAIN_CLINICALLY_IMPORTANT, PAIN_NO_CHANGE, PAIN_SOME, PAIN_WORSE, RCI_Z95,
-                                       pain_status)
+from pipelines.clinical.change import (
+    PAIN_CLINICALLY_IMPORTANT,
+    PAIN_NO_CHANGE,
+    PAIN_SOME,
+    PAIN_WORSE,
+    RCI_Z95,
+    pain_status,
+)
 from pipelines.clinical.settings import threshold
 
 LEVEL_READINGS = 3

@@ -24,20 +24,21 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from pipelines.clinical.questionnaires import INSTRUMENTS, Score, score_questionnaire
+from pipelines.ingest import vocab as V
+from pipelines.ingest.practice_rules import practice_vocabularies  # the import's own lists
+from pipelines.ingest.validate import FIELDS, validate_chunk
 from pipelines.warehouse import audit
 from pipelines.warehouse.db import read_connection, write_connection
 from pipelines.warehouse.marts import rebuild_marts
-from pipelines.clinical.questionnaires import INSTRUMENTS, Score, score_questionnaire
-from pipelines.ingest import vocab as V
-from pipelines.ingest.validate import FIELDS, validate_chunk
-from pipelines.ingest.practice_rules import practice_vocabularies  # the import's own lists
 
 # Short names for the form fields, used in every message ("Pain before: 12 is outside 0–10").
 LABELS = {

@@ -279,7 +279,7 @@ def bundle(record: ClientRecord, now: dt.datetime | None = None) -> dict:
     resources = [pat, *encounters(record, ids, pat["id"]), *pain_observations(record, ids, pat["id"]),
                  *rom_observations(record, ids, pat["id"]), *questionnaire_resources(record, ids, pat["id"]),
                  *procedures(record, ids, pat["id"]), *trigger_point_observations(record, ids, pat["id"])]
-    stamp = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
+    stamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     return {"resourceType": "Bundle", "id": ids("bundle"), "type": "collection", "timestamp": stamp,
             "identifier": {"system": ID_SYSTEM, "value": f"{record.client_id}-record"},
             "entry": [_entry(r) for r in resources]}

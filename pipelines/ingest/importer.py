@@ -1,4 +1,4 @@
-"""Import files into the warehouse: read ▶ validate ▶ raw → staging → core ▶ marts.
+"""Import files into the warehouse: read ▶ validate ▶ raw → core ▶ marts.
 
 One file is one transaction: a crash or kill part-way leaves the database as it
 was before that file, and running the import again finishes the job.  Every
@@ -8,24 +8,30 @@ rejected (``rows_read = inserted + updated + unchanged + rejected``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
-from pipelines.warehouse import audit
 from pipelines.ingest import vocab as V
-from pipelines.ingest.contract import (COLUMN_LABELS, KINDS, VISIT_CHILD_KINDS, detect_kind, normalise_header,
-                                       required_columns_missing)
-from pipelines.warehouse.db import write_connection
+from pipelines.ingest.contract import (
+    COLUMN_LABELS,
+    KINDS,
+    VISIT_CHILD_KINDS,
+    detect_kind,
+    normalise_header,
+    required_columns_missing,
+)
 from pipelines.ingest.fast_import import FastStage, load_source
 from pipelines.ingest.mappings import ColumnMapping, guess_kind, suggest_mapping
 from pipelines.ingest.practice_rules import practice_day_first, practice_vocabularies
-from pipelines.warehouse.marts import rebuild_marts
 from pipelines.ingest.readers import FileProblem, TableFile, open_table
-from pipelines.techniques.large import store_default_report
 from pipelines.ingest.validate import FIELDS, TECHNIQUE_COLUMN, validate_chunk
+from pipelines.techniques.large import store_default_report
+from pipelines.warehouse import audit
+from pipelines.warehouse.db import write_connection
+from pipelines.warehouse.marts import rebuild_marts
 
 Progress = Callable[[int, str], None]
 
@@ -411,8 +417,6 @@ def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping
         "INSERT INTO raw.imports VALUES (?, now(), now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [import_id, path, table.file_hash, kind, mapping_name, rows, report.inserted, report.updated,
          report.unchanged, report.rejected, report.notes])
-    exclude = " EXCLUDE (_clean)" if fast is not None else ""  # the fast path's bookkeeping column
-    con.execute(f"CREATE OR REPLACE TABLE staging.{kind} AS SELECT *{exclude} FROM incoming")
     if progress:
         progress(rows, "rebuilding the marts")
     touched = [r[0] for r in con.execute("SELECT client_id FROM temp.touched_clients").fetchall()]

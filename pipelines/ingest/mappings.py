@@ -37,9 +37,9 @@ import tomli_w
 
 from pipelines.ingest.contract import KINDS, detect_kind, normalise_header, plain_reason, required_columns_missing
 from pipelines.ingest.practice_rules import db_vocabularies, practice_day_first
-from pipelines.warehouse.db import resolve_db_path
 from pipelines.ingest.readers import FileProblem, TableFile, open_table
 from pipelines.ingest.validate import FIELDS, date_order_evidence, validate_chunk
+from pipelines.warehouse.db import resolve_db_path
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "mapping_profiles"
 PRACTICE_DIRNAME = "mappings"
@@ -129,7 +129,7 @@ class MappingProfile:
     builtin: bool = False
     path: Path | None = None
 
-    def rename(self) -> "ColumnMapping":
+    def rename(self) -> ColumnMapping:
         mapping = ColumnMapping()
         for header, target in self.columns.items():
             norm = normalise_header(header)

@@ -17,9 +17,9 @@ import datetime as dt
 import hashlib
 import io
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 
@@ -90,7 +90,7 @@ class TableFile:
             reader = csv.reader(fh, delimiter=self.delimiter or ",", strict=True)
             next(_rows_or_problem(reader, self.path, lambda: 1))  # the header
             start = reader.line_num + 1
-            for row in _rows_or_problem(reader, self.path, lambda: start):
+            for row in _rows_or_problem(reader, self.path, lambda: start):  # noqa: B023 (read as the rows go)
                 if row and "".join(row).strip():
                     # A ragged row is kept as-is: the validator rejects it with its width.
                     if len(row) < width:

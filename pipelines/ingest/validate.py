@@ -291,10 +291,10 @@ def validate_chunk(kind: str, chunk: pd.DataFrame, *, day_first: bool = True,
             evidence = {k: evidence[k] + ev[k] for k in evidence}
             parsed = parse_dates(text, day_first)
             bad = ~empty & parsed.isna()
-            col.reject(bad, name, text, lambda t: name + " '" + t + "' is not a date (write it like 2026-03-14)")
+            col.reject(bad, name, text, lambda t: name + " '" + t + "' is not a date (write it like 2026-03-14)")  # noqa: B023 (called at once)
             future = parsed >= now
-            col.reject(future, name, text, lambda t: name + " " + t + " is in the future")
-            col.reject(parsed < EARLIEST, name, text, lambda t: name + " " + t + " is before 1900")
+            col.reject(future, name, text, lambda t: name + " " + t + " is in the future")  # noqa: B023 (called at once)
+            col.reject(parsed < EARLIEST, name, text, lambda t: name + " " + t + " is before 1900")  # noqa: B023 (called at once)
             clean[name] = parsed.dt.normalize() if spec.kind == "date" else parsed
         elif spec.kind == "vocab":
             voc = (vocabularies or {}).get(spec.vocab.name + ":" + name, spec.vocab)

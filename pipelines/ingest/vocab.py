@@ -101,7 +101,7 @@ class Vocabulary:
                 best, best_score = canonical, score
         return Resolution(value, None, best, best_score)
 
-    def extended(self, extra: list[str], aliases: dict[str, str] | None = None) -> "Vocabulary":
+    def extended(self, extra: list[str], aliases: dict[str, str] | None = None) -> Vocabulary:
         """A copy that also knows practice-defined entries (from settings or earlier imports) and
         the practice's own aliases (spelling -> entry, chosen on the Import page)."""
         entries = {k: list(v) for k, v in self.entries.items()}

@@ -363,10 +363,10 @@ def generate(out_dir, n_clients: int = 40, seed: int = 7, months: int | None = N
     trigger_points, focus_muscles = _trigger_points_table(ctx, clients, visits, rngs["tp"])
     builders = {
         "clients": lambda: _clients_table(ctx, clients, rngs["strings"]),
-        "visits": lambda: _visits_table(ctx, clients, visits, focus_muscles, rngs["strings"]),
+        "visits": lambda: _visits_table(ctx, clients, visits, focus_muscles, rngs["strings"]),  # noqa: F821 (freed below)
         "rom": lambda: _rom_table(ctx, clients, visits, rngs["rom"]),
         "self_reports": lambda: _self_reports_table(ctx, clients, visits, rngs["self"]),
-        "trigger_points": lambda: trigger_points,
+        "trigger_points": lambda: trigger_points,  # noqa: F821 (deleted after the loop, to free memory)
         "outcome_measures": lambda: _outcomes_table(ctx, clients, visits, rngs["om"]),
     }
     for kind in KINDS:
@@ -1008,7 +1008,7 @@ def _outcomes_table(ctx: _Context, c: dict, v: dict, rng: np.random.Generator) -
     item_vals = np.zeros((total, len(OUTCOME_ITEMS)), dtype=np.int64)
     item_null = np.ones((total, len(OUTCOME_ITEMS)), dtype=bool)
     pos = 0
-    for instrument, sel, items, missing in parts:
+    for _instrument, sel, items, missing in parts:
         item_vals[pos:pos + sel.size, :items.shape[1]] = items
         item_null[pos:pos + sel.size, :items.shape[1]] = missing
         pos += sel.size

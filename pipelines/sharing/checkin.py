@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from pipelines.ingest.practice_rules import practice_vocabularies  # built-in lists + the practice's own
+from pipelines.ingest.validate import validate_chunk
 from pipelines.warehouse import audit
 from pipelines.warehouse.db import write_connection
 from pipelines.warehouse.marts import rebuild_marts
-from pipelines.ingest.validate import validate_chunk
-from pipelines.ingest.practice_rules import practice_vocabularies  # built-in lists + the practice's own
 
 SOURCES = ("link", "form")
 MAX_NOTE_CHARS = 2000

@@ -63,7 +63,7 @@ class ShareLink:
 
 def utcnow() -> dt.datetime:
     """Naive UTC 'now' (the database stores naive UTC timestamps)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def link_url(token: str, base_url: str | None = None) -> str:
@@ -84,8 +84,8 @@ def configured_base_url(db=None) -> str | None:
     ``[sharing] base_url`` in the practice settings file beside the database; else None."""
     import os
 
-    from pipelines.warehouse.db import resolve_db_path
     from pipelines.clinical.settings import load_settings, settings_path_for
+    from pipelines.warehouse.db import resolve_db_path
 
     if os.environ.get(BASE_URL_ENV):
         return os.environ[BASE_URL_ENV]

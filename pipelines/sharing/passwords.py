@@ -18,8 +18,8 @@ import os
 import secrets
 from pathlib import Path
 
-from pipelines.warehouse.db import resolve_db_path
 from pipelines.clinical.settings import load_settings, save_settings, settings_path_for
+from pipelines.warehouse.db import resolve_db_path
 
 SCHEME = "scrypt"
 N, R, P = 2 ** 15, 8, 1

@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,8 +31,8 @@ ALPHA = 0.05
 # within-client model-based ones (t with visits - clients - columns degrees of freedom).
 MIN_CLIENTS_ROBUST = 30
 ROBUST_SE = "cluster-robust standard errors by client"
-FEW_CLIENTS_SE = ("model-based within-client standard errors (fewer than {n} clients: cluster-robust ones are too "
-                  "small)").format(n=MIN_CLIENTS_ROBUST)
+FEW_CLIENTS_SE = (f"model-based within-client standard errors (fewer than {MIN_CLIENTS_ROBUST} clients: cluster-robust ones are too "
+                  "small)")
 
 
 def standard_errors_text(n_clients: int) -> str:
@@ -157,8 +158,8 @@ def as_list(values: Iterable[str] | str | None) -> list[str] | None:
 def settings_value(db, key: str, default: float) -> float:
     """A number from the practice settings next to ``db`` (``default`` when they cannot be read)."""
     try:
-        from pipelines.warehouse.db import resolve_db_path
         from pipelines.clinical.settings import load_settings, settings_path_for, threshold
+        from pipelines.warehouse.db import resolve_db_path
 
         return float(threshold(load_settings(settings_path_for(resolve_db_path(db))), key))
     except (KeyError, ValueError, OSError):

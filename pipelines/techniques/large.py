@@ -383,7 +383,7 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> common.TechniqueReport:
     cov = fit["cov_robust"] if robust else fit["cov_model"]
     df = max(G - 1, 1) if robust else max(N - G - fit["k"], 1)
     sd_total = math.sqrt(fit["tau2"] + fit["sigma2"])
-    for j, t in enumerate(names):
+    for _j, t in enumerate(names):
         row = base_rows[t]
         if row["n_visits"] == N:
             row["note"] = "used in every visit analysed: nothing to compare with"

@@ -62,9 +62,10 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -78,21 +79,21 @@ from pipelines.techniques.common import (
     BOUNDARY_RATIO,
     COVARIATE_LABELS,
     FEW_CLIENTS_SE,
-    ROBUST_SE,
     MAX_MODEL_INTERACTIONS,
     MIN_CLIENTS_MIXED_MODEL,
     MIN_CLIENTS_ROBUST,
     MIX_COLUMNS,
-    OUTCOMES,
     NEAR_COLLINEAR_SHARE,
-    Outcome,
+    OUTCOMES,
     PAIR_COLUMNS,
     PRESSURE_COLUMNS,
     PRESSURE_LEVELS,
-    SELECTED_SYNERGY_NOTE,
     REFERENCE_PRESSURE,
+    ROBUST_SE,
+    SELECTED_SYNERGY_NOTE,
     SELF_REPORT_WINDOW_DAYS,
     TECHNIQUE_COLUMNS,
+    Outcome,
     TechniqueReport,
     as_list,
     benjamini_hochberg,
@@ -100,12 +101,11 @@ from pipelines.techniques.common import (
     default_min_clients,
     empty_report,
     holm,
-    standard_errors_text,
     mix_table,
+    standard_errors_text,
     too_few_note,
     with_filtered_visits,
 )
-
 
 VISITS_SQL = """
 with
@@ -679,7 +679,7 @@ def _screen_technique_columns(techs, T, W, Cw, warn: list[str]) -> tuple[list[st
             groups.setdefault(seen[key], [seen[key]]).append(t)
         else:
             seen[key] = t
-    for first, members in groups.items():
+    for _first, members in groups.items():
         for t in members:
             others = [m for m in members if m != t]
             notes[t] = ("always used together with " + ", ".join(others) +

@@ -19,8 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipelines.techniques.client_response import (CANNOT_TELL, HELPS, RELIEF_POINTS, UNCLEAR, WORSE, PracticeFit,
-                                                  client_response, points)
+from pipelines.techniques.client_response import (
+    CANNOT_TELL,
+    HELPS,
+    RELIEF_POINTS,
+    UNCLEAR,
+    WORSE,
+    PracticeFit,
+    client_response,
+    points,
+)
 
 KEEP, TRY, DROP = "keep", "worth trying", "probably drop"
 # Visits with a technique before "no sign it adds noticeable relief" is said about it.

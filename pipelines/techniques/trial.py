@@ -223,7 +223,7 @@ def _interval(d: np.ndarray, signs: np.ndarray) -> tuple[float, float] | None:
 def analyse(trial: Trial, prog: Progress) -> Result:
     s = prog.slots
     usable, left_out = [], 0
-    for block, g in s.groupby("block"):
+    for _block, g in s.groupby("block"):
         if g["visit_id"].isna().any():
             continue                                     # not reached yet
         a, b = g[g["due"] == "A"].iloc[0], g[g["due"] == "B"].iloc[0]

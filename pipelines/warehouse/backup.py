@@ -173,7 +173,7 @@ def _write_manifest(folder: Path, key: bytes, db_name: str, migrations: list[str
     for f in sorted(folder.iterdir()):
         os.chmod(f, 0o600)
         files[f.name] = _sha256(f)
-    manifest = {"format": MANIFEST_FORMAT, "database": db_name, "made_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+    manifest = {"format": MANIFEST_FORMAT, "database": db_name, "made_at": dt.datetime.now(dt.UTC).isoformat(),
                 "migrations": migrations, "tables": tables, "files": files}
     data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
     for name, content in ((MANIFEST, data), (SIGNATURE, (_sign(key, data) + "\n").encode("ascii"))):
@@ -271,7 +271,7 @@ def restore(folder: str | Path, db, actor: str | None = None, key: str | Path | 
         migrate(con)
         _advance_sequences(con)
         con.execute("BEGIN TRANSACTION")
-        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         ended = con.execute(REVOKE_ALL_SQL, [now]).fetchone()[0]
         con.execute(DROP_SECRET_SQL)
         rebuild_marts(con)

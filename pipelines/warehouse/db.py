@@ -45,9 +45,9 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import duckdb
 
@@ -108,7 +108,7 @@ class _WaitPolicy:
 # Context-local, so the CLI's or one Streamlit session's import policy never leaks into another
 # thread (a new thread starts with the default: a form's bound).
 _policy: contextvars.ContextVar[_WaitPolicy] = contextvars.ContextVar(
-    "knotwork_write_wait", default=_WaitPolicy(None, None, "a change made in the app"))
+    "knotwork_write_wait", default=_WaitPolicy(None, None, "a change made in the app"))  # noqa: B039 (never mutated)
 
 
 # A page makes many short reads; during an import of several files each one could wait its

@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache
 from importlib import resources
-from typing import Iterable
 
 import duckdb
 
@@ -88,12 +88,12 @@ _MART_COMMENTS = "SELECT table_name, comment FROM duckdb_tables() WHERE schema_n
 _PER_CLIENT_MARTS = "SELECT table_name FROM duckdb_columns() WHERE schema_name = 'marts' AND column_name = 'client_id'"
 
 
-@lru_cache(maxsize=None)
+@cache
 def mart_sql(name: str) -> str:
     return resources.files("pipelines.sql.marts").joinpath(f"{name}.sql").read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=None)
+@cache
 def mart_sources(name: str) -> frozenset[str]:
     """Core tables a mart reads, directly or through the marts it reads."""
     sources: set[str] = set()
@@ -105,14 +105,14 @@ def mart_sources(name: str) -> frozenset[str]:
     return frozenset(sources)
 
 
-@lru_cache(maxsize=None)
+@cache
 def mart_fingerprint(name: str, schema: str | None = None) -> str:
     """Hash of the mart's SQL and of the latest migration it was built after (``schema``)."""
     text = mart_sql(name) if schema is None else f"{mart_sql(name)}\n-- after {schema}"
     return "knotwork-mart " + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-@lru_cache(maxsize=None)
+@cache
 def mart_readers(name: str) -> frozenset[str]:
     """Marts that read ``name``, directly or through other marts."""
     direct = {m for m in MART_ORDER if m != name and ("marts", name) in _REF.findall(mart_sql(m))}
@@ -122,7 +122,7 @@ def mart_readers(name: str) -> frozenset[str]:
     return frozenset(out)
 
 
-@lru_cache(maxsize=None)
+@cache
 def scoped_sql(name: str) -> str:
     """The mart's SQL with each relation it reads narrowed (see the module docstring)."""
     def narrow(match: re.Match) -> str:
