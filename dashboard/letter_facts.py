@@ -214,6 +214,10 @@ def letter_facts(record: ClientRecord, settings: dict | None, today: dt.date) ->
                     "review, including whether to refer.")
     if homecare:
         plan.append(f"Current home care (from {homecare[0]:%d %b %Y}): {homecare[1]}")
+    planned = v[v["plan"].map(_text).notna()] if len(v) and "plan" in v else v.iloc[0:0]
+    if len(planned):
+        plan.append(f"Planned for the next visit (noted {_date(planned['visit_date'].iloc[-1]):%d %b %Y}): "
+                    f"{_text(planned['plan'].iloc[-1])}")
 
     sources = [f"Clinically important pain improvement: {metrics.pain_rule_text(settings)} "
                f"({metrics.pain_rule_source(settings)}).",

@@ -93,6 +93,16 @@ def test_letter_numbers_match_the_database(sample_db, clients):
     assert "clinical.md" not in text and "None" not in text and "nan" not in text.lower().split()
 
 
+def test_the_letter_carries_the_latest_plan(sample_db, clients):
+    cid = clients["long"]
+    text = _text(build_letter_html(sample_db, cid, today=TODAY))
+    with read_connection(sample_db) as con:
+        row = con.execute("select visit_date, plan from core.visits where client_id = ? and nullif(trim(plan), '') "
+                          "is not null order by visit_date desc, visit_id desc limit 1", [cid]).fetchone()
+    assert row is not None, "the sample's long history has a plan"
+    assert f"Planned for the next visit (noted {row[0]:%d %b %Y}): {row[1].strip()}" in text
+
+
 def test_rom_rows_are_first_and_latest_before_session_readings(sample_db, clients):
     cid = clients["long"]
     text = _text(build_letter_html(sample_db, cid, today=TODAY))
