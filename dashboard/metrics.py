@@ -21,6 +21,7 @@ from scipy import stats
 
 from pipelines.clinical.change import IMPROVED, PAIN_CLINICALLY_IMPORTANT, PAIN_WORSE, classify_change
 from pipelines.clinical.settings import threshold, threshold_source
+from pipelines.techniques.course import BEHIND as BEHIND_EXPECTED
 
 # Below this many visits in either arm a within-client comparison is only indicative
 # (Cohen 1988: 80 % power at n = 8 only for d_z >= 1.16).
@@ -254,7 +255,11 @@ def flag_worse_any_time(settings: dict | None) -> bool:
     return bool(value)
 
 
-def attention_list(clients: pd.DataFrame, statuses: pd.DataFrame, settings: dict | None) -> pd.DataFrame:
+BEHIND_REASON = "behind the expected course for clients like them"
+
+
+def attention_list(clients: pd.DataFrame, statuses: pd.DataFrame, settings: dict | None,
+                   standings: pd.Series | None = None) -> pd.DataFrame:
     """Active clients who need a second look, with the reason.
 
     ``clients`` is the ``client_summary`` mart; ``statuses`` is
@@ -263,8 +268,11 @@ def attention_list(clients: pd.DataFrame, statuses: pd.DataFrame, settings: dict
 
     * their pain now is *worse* than at baseline (a reliable rise, or one that persists over two
       readings), at any visit count (``attention.flag_worse_than_baseline``, default on), or
-    * after ``attention.no_important_change_after_visits`` visits [4] their pain now is not a
-      clinically important improvement on baseline.
+    * their latest pain is above the 80 % band of the practice's expected course for clients like
+      them (``standings``: :func:`pipelines.techniques.course.latest_standings`, "behind expected"),
+      or, for a practice too small to model that (``standings`` None), after
+      ``attention.no_important_change_after_visits`` visits [4] their pain now is not a clinically
+      important improvement on baseline.
     """
     cols = list(clients.columns) + ["pain_status", "pain_now", "reason"]
     active = clients[clients["status"].isna() | (clients["status"] == "active")]
@@ -275,9 +283,13 @@ def attention_list(clients: pd.DataFrame, statuses: pd.DataFrame, settings: dict
         return pd.DataFrame(columns=cols)
     after = attention_after_visits(settings)
     worse = (active["pain_status"] == PAIN_WORSE) & flag_worse_any_time(settings)
-    stalled = (active["pain_status"] != PAIN_CLINICALLY_IMPORTANT) & (active["n_visits"] >= after)
-    active["reason"] = np.where(worse, "worse than at the first visit",
-                                np.where(stalled, f"no important improvement after {after}+ visits", None))
+    if standings is not None:
+        stalled = active["client_id"].map(standings).eq(BEHIND_EXPECTED)
+        stalled_reason = BEHIND_REASON
+    else:
+        stalled = (active["pain_status"] != PAIN_CLINICALLY_IMPORTANT) & (active["n_visits"] >= after)
+        stalled_reason = f"no important improvement after {after}+ visits"
+    active["reason"] = np.where(worse, "worse than at the first visit", np.where(stalled, stalled_reason, None))
     out = active[worse | stalled]
     return out.sort_values(["reason", "change_now", "display_name"],
                            ascending=[False, False, True]).reset_index(drop=True)

@@ -341,18 +341,24 @@ judged AS (
            1.96 * 1.02 * sqrt(1 + CASE n_level WHEN 1 THEN 1 WHEN 2 THEN 0.5 ELSE 0.4487 END) AS rc
     FROM base JOIN now USING (client_id)
 )
-SELECT client_id
+SELECT client_id, change > 0 AND (change >= rc OR n_rising = 2) AS worse
 FROM judged JOIN core.clients USING (client_id)
 WHERE coalesce(clients.status, 'active') = 'active'
-  AND ((change > 0 AND (change >= rc OR n_rising = 2))                                   -- worse
-       OR (n_visits >= 4 AND NOT (-change >= 2 AND -change >= 0.3 * baseline AND -change >= rc)))
 ORDER BY 1
 """
 
 
 def test_needs_attention_list_matches_an_independent_sql_ground_truth(sample):
+    """Worse (the SQL above), or behind the practice's expected course (the sample is large enough to
+    model it: pipelines.techniques.course, whose calibration tests/test_course.py checks)."""
+    from pipelines.techniques import course
+
     at = run_app(page=PRACTICE_PAGE)
-    truth = sql(sample, ATTENTION_TRUTH).client_id.tolist()
+    judged = sql(sample, ATTENTION_TRUTH)
+    visits = course.load_visits(sample)
+    behind = course.latest_standings(course.fit(visits), visits)
+    behind = set(behind[behind == course.BEHIND].index)
+    truth = sorted(judged[judged["worse"].fillna(False) | judged["client_id"].isin(behind)].client_id)
     assert truth, "the sample practice should have clients who need attention"
     shown = table_with(at, "Reason")
     ids = sorted(shown["Client"].str.extract(r"\((\w+)\)$")[0])

@@ -127,6 +127,13 @@ def test_attention_list_rules():
     assert out["reason"].tolist() == ["worse than at the first visit", "no important improvement after 4+ visits"]
     assert out["pain_now"].tolist() == [6.0, 5.0]
 
+    # A practice large enough to model its expected course: the stalled rule is "behind expected".
+    from pipelines.techniques.course import AS_EXPECTED, BEHIND
+    standings = pd.Series({"W": AS_EXPECTED, "S": AS_EXPECTED, "E": BEHIND, "I": AS_EXPECTED})
+    out = metrics.attention_list(clients, statuses, SETTINGS, standings)
+    assert out["client_id"].tolist() == ["W", "E"]
+    assert out["reason"].tolist() == ["worse than at the first visit", metrics.BEHIND_REASON]
+
     custom = default_settings()
     custom["attention"]["no_important_change_after_visits"] = 3
     custom["attention"]["flag_worse_than_baseline"] = False

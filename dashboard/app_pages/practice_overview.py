@@ -13,6 +13,7 @@ from dashboard.charts import progress as charts
 from dashboard.components import inbox
 from dashboard.components.body_map import practice_body_map
 from dashboard.queries import brief as brief_queries
+from dashboard.queries import client_response as response_queries
 from dashboard.queries import therapist as queries
 from dashboard.text import md
 from pipelines.clinical.status import current_status
@@ -40,7 +41,8 @@ def client_figures(db: str, version: str, settings: dict) -> tuple[pd.DataFrame,
     seen_twice = every[(every["n_visits"] >= 2) & every["baseline_pain"].notna() & every["latest_pain"].notna()]
     n_improved = int((metrics.pain_category_per_visit(
         seen_twice.rename(columns={"latest_pain": "pain_pre"}), settings) == "improved").sum()) if len(seen_twice) else 0
-    return metrics.attention_list(every, statuses, settings), n_improved, len(seen_twice)
+    standings = response_queries.course_standings(db, version)
+    return metrics.attention_list(every, statuses, settings, standings), n_improved, len(seen_twice)
 
 
 attention, n_improved, n_seen_twice = client_figures(db, ver, settings)
@@ -66,8 +68,8 @@ inbox.render(brief_queries.checkin_inbox(db, ver), today)
 st.subheader("Needs attention")
 after = metrics.attention_after_visits(settings)
 if attention.empty:
-    st.success("No active client is worse than at baseline or without a clinically important improvement after "
-               f"{after} visits.", icon=":material/check_circle:")
+    st.success("No active client is worse than at baseline or behind the expected course.",
+               icon=":material/check_circle:")
 else:
     st.dataframe(pd.DataFrame({
         "Client": attention["display_name"] + " (" + attention["client_id"] + ")",
@@ -96,10 +98,10 @@ else:
                    "a client on Client progress for the others.")
 st.caption(f"Active clients whose pain now (the middle of their last three readings, visits and check-ins, so one "
            "bad day does not list a client) is worse than at their first visit by more than measurement error or "
-           f"for two readings in a row, or who have had {after} or more visits without a clinically important "
-           f"improvement ({metrics.pain_rule_text(settings)}, beyond measurement error). The "
-           f"{after}-visit rule is a practice setting (attention.no_important_change_after_visits), not a published "
-           "threshold.")
+           "for two readings in a row, or whose latest pain is above the band where 80 % of this practice's clients "
+           "like them (pain at the start, complaint, age, visit number) are at that visit. A practice too small to "
+           f"model that lists instead clients with {after}+ visits and no clinically important improvement "
+           f"({metrics.pain_rule_text(settings)}; the {after} is a practice setting, not a published threshold).")
 
 # --- Charts -------------------------------------------------------------------------------
 # Counts per (visit, baseline, pain) from SQL, not one row per client and visit: the same numbers

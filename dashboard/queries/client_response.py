@@ -45,6 +45,13 @@ def _course(db: str, version: str) -> tuple[pd.DataFrame, course.CourseModel | N
     return visits, course.fit(visits)
 
 
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def course_standings(db: str, version: str) -> pd.Series | None:
+    """Every client's standing against the expected course (None when the practice is too small to model)."""
+    visits, model = _course(db, version)
+    return None if model is None else course.latest_standings(model, visits)
+
+
 @st.cache_data(ttl=TTL, max_entries=256, show_spinner=False)
 def client_course(db: str, version: str, client_id: str) -> pd.DataFrame:
     """The expected course at this client's visits (empty when the practice is too small to model)."""
