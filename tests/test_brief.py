@@ -4,6 +4,8 @@ keeping the chosen client.  Real DuckDB files; pages through the entry point wit
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 from pathlib import Path
 
@@ -98,11 +100,12 @@ def run(client: str | None = None, page: str | None = None) -> AppTest:
 
 
 def text(at: AppTest) -> str:
+    """What the page says, with the Markdown escapes of dashboard.text.md undone (as the browser shows it)."""
     parts = []
     for kind in ("markdown", "success", "info", "warning", "error", "caption", "metric"):
         for el in at.get(kind):
             parts.append(str(getattr(el, "value", "")))
-    return "\n".join(parts)
+    return re.sub(r"\\([\\`*_{}\[\]()<>#+\-.!|~$:&])", r"\1", "\n".join(parts))
 
 
 # --- the plan field ---------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def pain_points(at: AppTest) -> dict[str, float]:
             continue
         for trace in fig["data"]:
             name = str(trace.get("name", "")).lower()
-            if "before" in name and "x" in trace and "y" in trace:
+            if "before" in name and "expected" not in name and "x" in trace and "y" in trace:
                 out.update(dict(zip(trace["x"], decode(trace["y"]))))
     return out
 

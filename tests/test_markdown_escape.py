@@ -28,7 +28,7 @@ MARKDOWN_CALLS = {"markdown", "write", "caption", "info", "warning", "success", 
 # What a record field looks like in the code: a client's name or complaint, a note, a file's or mapping's name.
 FIELD = re.compile(r"name|complaint|note|description|\bfile\b|\['file'\]|comment", re.IGNORECASE)
 # Sentences the pages build from numbers and fixed words (their names merely contain "note").
-BUILT_TEXT = {"source_note", "'; '.join(notes)", "'; '.join(res.notes)", "form_spec.note"}
+BUILT_TEXT = {"source_note", "'; '.join(notes)", "'; '.join(res.notes)", "'\\n'.join((f'- {note}' for note in (*METHOD_NOTES, *rep.caveats)))", "form_spec.note"}
 SAFE = re.compile(r"^(md|len|int|float|fmt_date|KIND_LABELS\[.*\]|charts\.pretty)\(|file_name|_names\b")
 
 

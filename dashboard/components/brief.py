@@ -67,7 +67,7 @@ def status_headline(row: pd.Series, head: metrics.Headline, settings: dict, toda
         st.warning(f"**No important change yet**: {now}. Clinically important = {rule}; {noise}.")
     words = latest_words(row, today=today)
     if words:
-        st.markdown(f"**Latest:** {md(words)}.")
+        st.markdown(f"**Latest:** {words}.")  # built from numbers and fixed words
     st.caption(f"Rule: {rule} ({metrics.pain_rule_source(settings)}); reliable change after Jacobson & Truax (1991) "
                f"with the 0–10 scale's measurement error ({metrics.cite(threshold_source(settings, 'pain.sem'))}).")
 
