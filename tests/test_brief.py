@@ -4,9 +4,8 @@ keeping the chosen client.  Real DuckDB files; pages through the entry point wit
 
 from __future__ import annotations
 
-import re
-
 import datetime as dt
+import re
 from pathlib import Path
 
 import duckdb
