@@ -19,12 +19,11 @@ PAGE_MAX_LINES = 150
 # Pages still longer than that (December 2026), each a ceiling that may only come down as logic moves
 # into dashboard/components and dashboard/queries; the goal is PAGE_MAX_LINES for every page.
 LONG_PAGES_TODAY = {
-    "client_progress.py": 231,
+    "client_progress.py": 218,
     "clients.py": 171,
     "import_data.py": 301,
     "log_visit.py": 396,
     "records.py": 196,
-    "sharing.py": 154,
     "techniques.py": 186,
 }
 

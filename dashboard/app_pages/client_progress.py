@@ -30,20 +30,7 @@ clients = page_parts.clients_or_stop(db, ver)
 # --- Client picker, kept in sync with ?client=ID so a link (or a reload) opens the same client.
 ids = clients["client_id"].tolist()
 labels = queries.client_labels(db, ver)  # built once per data version: 100,000 of them in a network
-# The address says which client; without one, the client last chosen on any page (the navigation keeps it).
-wanted = st.query_params.get("client") or st.session_state.get(CLIENT_KEY)
-if wanted in labels and st.session_state.get("cp_client") != wanted:
-    st.session_state["cp_client"] = wanted
-
-
-def _sync_query_param() -> None:
-    chosen = st.session_state.get("cp_client")
-    if chosen:
-        st.query_params["client"] = chosen
-        st.session_state[CLIENT_KEY] = chosen
-    else:
-        st.query_params.pop("client", None)
-        st.session_state.pop(CLIENT_KEY, None)
+page_parts.preselect_client("cp_client", labels)
 
 
 pick, dates = st.columns([3, 2], vertical_alignment="bottom")
@@ -63,7 +50,7 @@ if len(ids) > metrics.PICKER_FULL_LIST_MAX:
                          "Type more of the name to narrow it.")
         elif hits.empty:
             pick.caption("No client matches that.")
-client_id = pick.selectbox("Client", options, index=None, key="cp_client", on_change=_sync_query_param,
+client_id = pick.selectbox("Client", options, index=None, key="cp_client", on_change=page_parts.remember_client, args=("cp_client",),
                            format_func=labels.__getitem__,
                            placeholder=("Type a name or client id to search…" if options is ids
                                         else "Choose from the clients found above…"))

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 import pandas as pd
 import streamlit as st
 
+from dashboard import page_parts
 from dashboard.access import start_presentation
 from dashboard.reports import report_filename, report_html_download, report_pdf_bytes
-from dashboard.state import CLIENT_KEY
 from dashboard.text import md
 from pipelines.sharing.links import (
     DEFAULT_BASE_URL,
@@ -44,24 +44,11 @@ if clients.empty:
     st.stop()
 ids = clients["client_id"].tolist()
 names = dict(zip(ids, clients["display_name"]))
-# Start on the client in the address (?client=, from the client page's actions) or the one last chosen.
-wanted = st.query_params.get("client") or st.session_state.get(CLIENT_KEY)
-if wanted in names and st.session_state.get("sh_client") != wanted:
-    st.session_state["sh_client"] = wanted
-
-
-def _chosen() -> None:
-    chosen = st.session_state.get("sh_client")
-    if chosen:
-        st.query_params["client"] = chosen
-        st.session_state[CLIENT_KEY] = chosen
-    else:
-        st.query_params.pop("client", None)
-        st.session_state.pop(CLIENT_KEY, None)
+page_parts.preselect_client("sh_client", names)
 
 
 client_id = st.selectbox("Client", ids, index=None, key="sh_client", format_func=lambda c: f"{names[c]} ({c})",
-                         placeholder="Type a name or client id to search…", on_change=_chosen)
+                         placeholder="Type a name or client id to search…", on_change=page_parts.remember_client, args=("sh_client",))
 if client_id is None:
     st.caption("Choose a client to show them their progress on this screen, download their report, "
                "or make a private link they can open at home.")
