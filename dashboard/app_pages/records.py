@@ -76,9 +76,9 @@ with log_tab:
         first, last = pd.Timestamp(facets["first_day"].min()).date(), pd.Timestamp(facets["last_day"].max()).date()
 
         f1, f2, f3, f4 = st.columns([3, 3, 3, 3])
-        actions = f1.multiselect("What happened", action_opts, key="rec_actions", placeholder="Everything",
+        actions = f1.multiselect("What happened", action_opts, key="rec_actions", select_all=False, placeholder="Everything",
                                  format_func=lambda a: audit.ACTION_WORDS.get(a, a))
-        kinds = f2.multiselect("Record", kind_opts, key="rec_kinds", placeholder="All records",
+        kinds = f2.multiselect("Record", kind_opts, key="rec_kinds", select_all=False, placeholder="All records",
                                format_func=lambda k: audit.KIND_WORDS.get(k, k))
         client = f3.selectbox("Client", list(names), index=None, key="rec_client", placeholder="All clients",
                               format_func=lambda c: f"{names[c]} ({c})")

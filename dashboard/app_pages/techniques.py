@@ -37,9 +37,9 @@ first, last = opts["first_date"], opts["last_date"]
 with st.container(horizontal=True):
     outcome = st.selectbox("Outcome", list(OUTCOMES), format_func=lambda k: OUTCOMES[k].label,
                            key="tq_outcome")
-    regions = st.multiselect("Complaint region", opts["regions"], format_func=pretty, key="tq_regions",
+    regions = st.multiselect("Complaint region", opts["regions"], format_func=pretty, key="tq_regions", select_all=False,
                              placeholder="All regions")
-    therapists = st.multiselect("Therapist", opts["therapists"], key="tq_therapists", placeholder="All therapists")
+    therapists = st.multiselect("Therapist", opts["therapists"], key="tq_therapists", select_all=False, placeholder="All therapists")
     dates = st.date_input("Visit dates", value=(first, last), min_value=first, max_value=last, key="tq_dates",
                           format="YYYY-MM-DD")
 dates = tuple(dates) if isinstance(dates, (tuple, list)) else (dates,)

@@ -91,8 +91,8 @@ def _start_form(db: str, client_id: str) -> None:
                    f"{tr.BLOCKS_FOR_SIGNIFICANCE} blocks are needed before chance can be ruled out.")
         with st.form("cp_trial_form", border=False, enter_to_submit=False):
             options = TECHNIQUES.canonical_names
-            a = st.multiselect("Mix A", options, format_func=pretty, key="cp_trial_a")
-            b = st.multiselect("Mix B", options, format_func=pretty, key="cp_trial_b")
+            a = st.multiselect("Mix A", options, format_func=pretty, key="cp_trial_a", select_all=False)
+            b = st.multiselect("Mix B", options, format_func=pretty, key="cp_trial_b", select_all=False)
             blocks = st.number_input("Blocks of two visits", min_value=tr.MIN_BLOCKS, max_value=12,
                                      value=tr.DEFAULT_BLOCKS, step=1, key="cp_trial_blocks")
             if st.form_submit_button("Start the trial", type="primary"):
