@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from dashboard.letter_facts import LetterFacts, letter_facts
-from dashboard.reports import CSP, MARGIN_MM, PAGE, ReportError, _paper, audit_export, esc, html_to_pdf
+from dashboard.reports import CSP, MARGIN_MM, PAGE, _paper, audit_export, esc, html_to_pdf, write_document
 from pipelines.clinical.settings import load_settings, settings_path_for
 from pipelines.exports.record import load_record
 from pipelines.warehouse.db import resolve_db_path
@@ -212,26 +212,9 @@ def build_letter_html(db, client_id: str, settings: dict | None = None, today: d
                            css=CSS % {"m": MARGIN_MM, "size": size}, body=letter_body(facts, today))
 
 
-def _audit(db, client_id: str, what: str, actor: str | None, out: Path | None = None) -> None:
-    audit_export(db, client_id, what, actor, out=out, document="physician letter")
-
-
 def write_letter(db, client_id: str, out, paper: str | None = None, actor: str | None = None) -> Path:
     """Write the letter to ``out`` (``.html`` or ``.pdf``) and audit the export."""
-    out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix in (".html", ".htm"):
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(build_letter_html(db, client_id, paper=paper), encoding="utf-8")
-        what = "HTML"
-    elif suffix == ".pdf":
-        paper = paper or "A4"
-        html_to_pdf(build_letter_html(db, client_id, paper=paper), out, paper)
-        what = f"PDF ({_paper(paper)})"
-    else:
-        raise ReportError(f"--out must end in .html or .pdf, got {out.name!r}")
-    _audit(db, client_id, what, actor, out.resolve())
-    return out
+    return write_document(db, client_id, out, build_letter_html, paper, actor, document="physician letter")
 
 
 def letter_pdf_bytes(db, client_id: str, paper: str = "A4", actor: str | None = None) -> bytes:
@@ -239,5 +222,5 @@ def letter_pdf_bytes(db, client_id: str, paper: str = "A4", actor: str | None = 
         out = Path(tmp) / "letter.pdf"
         html_to_pdf(build_letter_html(db, client_id, paper=paper), out, paper)
         data = out.read_bytes()
-    _audit(db, client_id, f"PDF ({_paper(paper)})", actor)
+    audit_export(db, client_id, f"PDF ({_paper(paper)})", actor, document="physician letter")
     return data

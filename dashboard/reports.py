@@ -452,22 +452,29 @@ def audit_export(db, client_id: str, what: str, actor: str | None = None, out: P
                              detail=f"{document} of {client_id}, {what}{where}")
 
 
-def write_report(db, client_id: str, out: str | Path, paper: str | None = None, actor: str | None = None) -> Path:
-    """Write the report to ``out``: ``.html`` or ``.pdf`` (by suffix), and audit the export."""
+def write_document(db, client_id: str, out: str | Path, build, paper: str | None = None, actor: str | None = None,
+                   document: str = "progress report") -> Path:
+    """Write ``build(db, client_id, paper=…)``'s HTML to ``out``: ``.html`` as is, ``.pdf`` printed by
+    Chromium (by suffix); then audit the export as ``document``."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix in (".html", ".htm"):
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(build_report_html(db, client_id, paper=paper), encoding="utf-8")
+        out.write_text(build(db, client_id, paper=paper), encoding="utf-8")
         what = "HTML"
     elif suffix == ".pdf":
         paper = paper or "A4"
-        html_to_pdf(build_report_html(db, client_id, paper=paper), out, paper)
+        html_to_pdf(build(db, client_id, paper=paper), out, paper)
         what = f"PDF ({_paper(paper)})"
     else:
         raise ReportError(f"--out must end in .html or .pdf, got {out.name!r}")
-    audit_export(db, client_id, what, actor, out=out.resolve())
+    audit_export(db, client_id, what, actor, out=out.resolve(), document=document)
     return out
+
+
+def write_report(db, client_id: str, out: str | Path, paper: str | None = None, actor: str | None = None) -> Path:
+    """Write the report to ``out``: ``.html`` or ``.pdf`` (by suffix), and audit the export."""
+    return write_document(db, client_id, out, build_report_html, paper, actor)
 
 
 def report_filename(display_name: str, suffix: str, today: dt.date | None = None, prefix: str = "progress") -> str:
