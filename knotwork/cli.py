@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+from pathlib import Path
 
 from pipelines.warehouse.audit import cli_actor
 from pipelines.warehouse.db import ENV_VAR, default_db_path, resolve_db_path
@@ -171,6 +172,15 @@ def _client_techniques(args) -> int:
     return 0
 
 
+def _existing_db(db) -> Path | None:
+    """The database path, or None after one clear line when there is no database there."""
+    path = resolve_db_path(db)
+    if not path.exists():
+        print(f"error: no Knotwork database at {path}", file=sys.stderr)
+        return None
+    return path
+
+
 def _safe_name(client_id: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in client_id) or "client"
 
@@ -181,9 +191,8 @@ def cmd_export_fhir(args) -> int:
     from pipelines.exports import fhir
     from pipelines.exports.record import UnknownClient, client_ids, load_record
 
-    path = resolve_db_path(args.db)
-    if not path.exists():
-        print(f"error: no Knotwork database at {path}", file=sys.stderr)
+    path = _existing_db(args.db)
+    if path is None:
         return 1
     if bool(args.all) == bool(args.client_id):
         print("error: name one CLIENT_ID, or --all with --out DIR", file=sys.stderr)
@@ -213,9 +222,8 @@ def cmd_letter(args) -> int:
     from dashboard.reports import ReportError
     from pipelines.exports.record import UnknownClient
 
-    path = resolve_db_path(args.db)
-    if not path.exists():
-        print(f"error: no Knotwork database at {path}", file=sys.stderr)
+    path = _existing_db(args.db)
+    if path is None:
         return 1
     try:
         out = write_letter(path, args.client_id, args.out, paper=args.paper, actor=cli_actor())
@@ -232,9 +240,8 @@ def cmd_letter(args) -> int:
 def cmd_export(args) -> int:
     from pipelines.exports.contract_csv import export_practice
 
-    path = resolve_db_path(args.db)
-    if not path.exists():
-        print(f"error: no Knotwork database at {path}", file=sys.stderr)
+    path = _existing_db(args.db)
+    if path is None:
         return 1
     counts = export_practice(path, args.dir)
     print(f"wrote the practice to {args.dir}: " + ", ".join(f"{n:,} {kind}" for kind, n in counts.items()))
