@@ -125,6 +125,19 @@ def test_revoke_by_prefix_by_whole_link_and_by_client(db):
         revoke(None, db=db)
 
 
+def test_a_token_never_begins_with_a_dash_so_revoke_can_take_its_prefix(db, monkeypatch):
+    # 1 token in 64 would begin with "-", which `knotwork revoke` reads as an option.
+    draws = iter(["-" + "a" * 42, "-" + "b" * 42, "c" * 43])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: next(draws))
+    link = create_link(CLIENT, db=db)
+    assert link.prefix == "c" * 8
+    monkeypatch.undo()
+    done = subprocess.run([sys.executable, "-m", "knotwork", "revoke", link.prefix, "--db", str(db)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert resolve_token(link.token, db) is None
+
+
 def test_links_for_unknown_clients_and_silly_durations_are_refused(db):
     with pytest.raises(ShareError, match="no client"):
         create_link("NOPE", db=db)
