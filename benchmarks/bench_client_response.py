@@ -34,8 +34,13 @@ def accuracy(n_clients: int, seeds: int) -> dict[str, float]:
         totals["covered"] += r["coverage"] * r["n"]
         totals["width"] += r["mean_width"] * r["n"]
     n = totals["n"]
-    return {"pairs": n, "rmse_pooled": (totals["sq_pooled"] / n) ** 0.5, "rmse_raw": (totals["sq_raw"] / n) ** 0.5,
-            "coverage": totals["covered"] / n, "mean_width": totals["width"] / n}
+    return {
+        "pairs": n,
+        "rmse_pooled": (totals["sq_pooled"] / n) ** 0.5,
+        "rmse_raw": (totals["sq_raw"] / n) ** 0.5,
+        "coverage": totals["covered"] / n,
+        "mean_width": totals["width"] / n,
+    }
 
 
 def speed(db: str) -> dict[str, float]:
@@ -48,8 +53,14 @@ def speed(db: str) -> dict[str, float]:
     t3 = time.perf_counter()
     cr.all_clients(fit)
     t4 = time.perf_counter()
-    return {"visits": len(visits), "clients": visits["client_id"].nunique(), "load_s": t1 - t0, "fit_s": t2 - t1,
-            "one_client_s": t3 - t2, "all_clients_s": t4 - t3}
+    return {
+        "visits": len(visits),
+        "clients": visits["client_id"].nunique(),
+        "load_s": t1 - t0,
+        "fit_s": t2 - t1,
+        "one_client_s": t3 - t2,
+        "all_clients_s": t4 - t3,
+    }
 
 
 def main() -> None:
@@ -58,16 +69,22 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 40, 200])
     parser.add_argument("--db", nargs="*", default=[])
     args = parser.parse_args()
-    print("| clients | seeds | client-technique pairs | RMSE pooled | RMSE raw with/without | 95 % coverage | mean width |")
+    print(
+        "| clients | seeds | client-technique pairs | RMSE pooled | RMSE raw with/without | 95 % coverage | mean width |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for size in args.sizes:
         a = accuracy(size, args.seeds)
-        print(f"| {size} | {args.seeds} | {a['pairs']} | {a['rmse_pooled']:.2f} | {a['rmse_raw']:.2f} | "
-              f"{a['coverage']:.1%} | {a['mean_width']:.2f} |")
+        print(
+            f"| {size} | {args.seeds} | {a['pairs']} | {a['rmse_pooled']:.2f} | {a['rmse_raw']:.2f} | "
+            f"{a['coverage']:.1%} | {a['mean_width']:.2f} |"
+        )
     for db in args.db:
         s = speed(db)
-        print(f"{db}: {s['clients']:,} clients, {s['visits']:,} visits: load {s['load_s']:.2f} s, fit "
-              f"{s['fit_s']:.2f} s, one client {s['one_client_s'] * 1000:.0f} ms, every client {s['all_clients_s']:.1f} s")
+        print(
+            f"{db}: {s['clients']:,} clients, {s['visits']:,} visits: load {s['load_s']:.2f} s, fit "
+            f"{s['fit_s']:.2f} s, one client {s['one_client_s'] * 1000:.0f} ms, every client {s['all_clients_s']:.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -85,8 +85,12 @@ def ensure_practice(size: str) -> Path:
 def run_once(method: str, folder: Path, db: Path) -> dict:
     for p in (db, Path(str(db) + ".wal")):
         p.unlink(missing_ok=True)
-    proc = subprocess.run([sys.executable, "-c", CHILD, method, str(folder), str(db), json.dumps(FILES)],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, method, str(folder), str(db), json.dumps(FILES)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -100,8 +104,10 @@ def main() -> None:
     print(f"machine: {describe('duckdb', 'pandas')}")
     # CPU seconds (all threads, process start included) next to wall time: on a shared, busy
     # machine the CPU ratio is the steadier comparison.
-    print("| size | method | rows | median s | rows/s | peak RSS MB | time vs duckdb_csv | rows/s as % of duckdb_csv "
-          "| median CPU s | CPU vs duckdb_csv |")
+    print(
+        "| size | method | rows | median s | rows/s | peak RSS MB | time vs duckdb_csv | rows/s as % of duckdb_csv "
+        "| median CPU s | CPU vs duckdb_csv |"
+    )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for size in args.sizes:
         folder = ensure_practice(size)
@@ -119,12 +125,22 @@ def main() -> None:
             rss = max(r["max_rss_mb"] for r in runs)
             rows = runs[0]["rows"]
             cpu = statistics.median(r["cpu_s"] for r in runs)
-            summary[method] = {"median_s": med, "rows": rows, "rows_per_s": rows / med, "peak_rss_mb": rss,
-                               "median_cpu_s": cpu, "runs": runs}
-            print(f"| {size} | {method} | {rows:,} | {med:.2f} | {rows / med:,.0f} | {rss:,.0f} | {med / base:.1f}× "
-                  f"| {100 * base / med:.0f} % | {cpu:.2f} | {cpu / base_cpu:.1f}× |", flush=True)
-        (OUT / f"ingest-{size}.json").write_text(json.dumps({"machine": describe("duckdb", "pandas"), "size": size,
-                                                             "results": summary}, indent=1))
+            summary[method] = {
+                "median_s": med,
+                "rows": rows,
+                "rows_per_s": rows / med,
+                "peak_rss_mb": rss,
+                "median_cpu_s": cpu,
+                "runs": runs,
+            }
+            print(
+                f"| {size} | {method} | {rows:,} | {med:.2f} | {rows / med:,.0f} | {rss:,.0f} | {med / base:.1f}× "
+                f"| {100 * base / med:.0f} % | {cpu:.2f} | {cpu / base_cpu:.1f}× |",
+                flush=True,
+            )
+        (OUT / f"ingest-{size}.json").write_text(
+            json.dumps({"machine": describe("duckdb", "pandas"), "size": size, "results": summary}, indent=1)
+        )
 
 
 if __name__ == "__main__":

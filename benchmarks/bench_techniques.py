@@ -110,24 +110,36 @@ def main(argv: list[str] | None = None) -> int:
     cli = [sys.executable, "-m", "knotwork", "techniques", "--db", str(db), "--json"]
     record("cli_json", lambda: subprocess.run(cli, check=True, capture_output=True, cwd=ROOT))
     record("by_region", lambda: tq.subgroups(visits))
-    for key, outcome in (("carryover", "carryover_change"), ("self_report", "self_report_change"),
-                         ("rom", "rom_mean_change_deg")):
+    for key, outcome in (
+        ("carryover", "carryover_change"),
+        ("self_report", "self_report_change"),
+        ("rom", "rom_mean_change_deg"),
+    ):
         name = outcome if outcome in OUTCOMES else "rom_change"
         record(key, lambda name=name: tq.analyse(visits, name, pairs=False, mixes=False))
 
     summary = {
-        "size": args.size, "clients": rep.n_clients, "visits_in_db": len(visits), "visits_analysed": rep.n_visits,
+        "size": args.size,
+        "clients": rep.n_clients,
+        "visits_in_db": len(visits),
+        "visits_analysed": rep.n_visits,
         "techniques_estimated": int(rep.techniques["estimable"].sum()),
-        "pairs_screened": int(rep.pairs["estimable"].sum()), "mixes_estimated": int(rep.mixes["estimable"].sum()),
-        "method": rep.method, "synergies_in_model": rep.model_interactions, "machine": info, "timings": results,
+        "pairs_screened": int(rep.pairs["estimable"].sum()),
+        "mixes_estimated": int(rep.mixes["estimable"].sum()),
+        "method": rep.method,
+        "synergies_in_model": rep.model_interactions,
+        "machine": info,
+        "timings": results,
     }
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"techniques-{args.size}.json").write_text(json.dumps(summary, indent=2, default=str))
 
-    print(f"\n{args.size}: {rep.n_clients:,} clients, {len(visits):,} visits ({rep.n_visits:,} analysed), "
-          f"{summary['techniques_estimated']} techniques, {summary['pairs_screened']} pairs screened, "
-          f"{summary['mixes_estimated']} mixes; {info['cores']} cores, {info['cpu']}, "
-          f"load average at start {info['load_average_at_start'][0]:.1f}\n")
+    print(
+        f"\n{args.size}: {rep.n_clients:,} clients, {len(visits):,} visits ({rep.n_visits:,} analysed), "
+        f"{summary['techniques_estimated']} techniques, {summary['pairs_screened']} pairs screened, "
+        f"{summary['mixes_estimated']} mixes; {info['cores']} cores, {info['cpu']}, "
+        f"load average at start {info['load_average_at_start'][0]:.1f}\n"
+    )
     print(f"| step | median of {args.repeat} (s) | runs (s) |")
     print("| --- | ---: | --- |")
     for name, r in results.items():
@@ -209,8 +221,12 @@ def pages(sizes: list[str], repeat: int, sources: dict[str, str] | None = None) 
         db = Path((sources or {}).get(size) or OUT / f"bench-{size}-knotwork.duckdb")
         if not db.exists():
             sys.exit(f"{db} is missing: run benchmarks/bench_ingest.py --sizes {size} first")
-        res: dict = {"size": size, "database": str(db), "machine": describe("numpy", "scipy", "statsmodels", "duckdb"),
-                     "limit_visits": technique_sql.LARGE_DATA_VISITS}
+        res: dict = {
+            "size": size,
+            "database": str(db),
+            "machine": describe("numpy", "scipy", "statsmodels", "duckdb"),
+            "limit_visits": technique_sql.LARGE_DATA_VISITS,
+        }
         res["analysis"] = _child(ANALYSIS_CHILD, str(db))
         res["page_computed"] = _child(PAGE_CHILD, str(db), app, str(repeat))
         if technique_sql.is_large(res["analysis"]["visits"]):
@@ -222,18 +238,22 @@ def pages(sizes: list[str], repeat: int, sources: dict[str, str] | None = None) 
         (OUT / f"techniques-pages-{size}.json").write_text(json.dumps(res, indent=1, default=str))
         rows.append(res)
         print(f"{size}: done", file=sys.stderr)
-    print("| size | visits analysed | method | analysis s (CPU s) | page cold, computed s (CPU s) | "
-          "store s | page cold, stored s (CPU s) | page warm s (CPU s) | peak RSS MB | load avg start/end |")
+    print(
+        "| size | visits analysed | method | analysis s (CPU s) | page cold, computed s (CPU s) | "
+        "store s | page cold, stored s (CPU s) | page warm s (CPU s) | peak RSS MB | load avg start/end |"
+    )
     print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for r in rows:
         a, pc, ps = r["analysis"], r["page_computed"], r.get("page_stored")
         warm = ps or pc
         rss = max(pc["peak_rss_mb"], ps["peak_rss_mb"] if ps else 0)
-        print(f"| {r['size']} | {a['visits']:,} | {'SQL aggregates' if 'SQL' in a['method'] else 'mixed model + client means'} "
-              f"| {a['analysis_s']:.2f} ({a['analysis_cpu_s']:.2f}) | {pc['cold_s']:.2f} ({pc['cold_cpu_s']:.2f}) | "
-              + (f"{r['store']['store_s']:.1f} | {ps['cold_s']:.2f} ({ps['cold_cpu_s']:.2f})" if ps else "- | -")
-              + f" | {warm['warm_s']:.2f} ({warm['warm_cpu_s']:.2f}) | {rss:,.0f} | "
-              f"{r['machine']['load_average_at_start'][0]:.1f} / {r['load_average_at_end'][0]:.1f} |")
+        print(
+            f"| {r['size']} | {a['visits']:,} | {'SQL aggregates' if 'SQL' in a['method'] else 'mixed model + client means'} "
+            f"| {a['analysis_s']:.2f} ({a['analysis_cpu_s']:.2f}) | {pc['cold_s']:.2f} ({pc['cold_cpu_s']:.2f}) | "
+            + (f"{r['store']['store_s']:.1f} | {ps['cold_s']:.2f} ({ps['cold_cpu_s']:.2f})" if ps else "- | -")
+            + f" | {warm['warm_s']:.2f} ({warm['warm_cpu_s']:.2f}) | {rss:,.0f} | "
+            f"{r['machine']['load_average_at_start'][0]:.1f} / {r['load_average_at_end'][0]:.1f} |"
+        )
     return 0
 
 
@@ -243,8 +263,13 @@ if __name__ == "__main__":
         ap.add_argument("--pages", action="store_true")
         ap.add_argument("--sizes", nargs="+", default=["solo", "clinic", "network"])
         ap.add_argument("--repeat", type=int, default=3)
-        ap.add_argument("--db", action="append", default=[], metavar="SIZE=PATH",
-                        help="measure SIZE on this database instead of bench-SIZE-knotwork.duckdb (never modified)")
+        ap.add_argument(
+            "--db",
+            action="append",
+            default=[],
+            metavar="SIZE=PATH",
+            help="measure SIZE on this database instead of bench-SIZE-knotwork.duckdb (never modified)",
+        )
         a = ap.parse_args()
         sys.exit(pages(a.sizes, a.repeat, dict(x.split("=", 1) for x in a.db)))
     sys.exit(main())

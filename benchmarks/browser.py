@@ -20,8 +20,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run"]
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 VIEWPORT = {"width": 1366, "height": 900}
 
 # True once the page shows this client (``?client=`` in the address), the run has ended and every
@@ -54,8 +60,12 @@ def served(db: str | Path, home: str | Path, timeout_s: float = 120) -> Iterator
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "KNOTWORK_DB"}
     env["HOME"] = str(home)  # no stray ~/.streamlit config
-    proc = subprocess.Popen([*_knotwork(), "serve", "--db", str(db), "--port", str(port), "--address", "127.0.0.1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        [*_knotwork(), "serve", "--db", str(db), "--port", str(port), "--address", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s

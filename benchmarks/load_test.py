@@ -56,10 +56,19 @@ def _pick(db: Path, sessions: int, opens: int, checkins: int) -> tuple[list[str]
     """Clients to open (busiest first, spread over the sessions) and clients who check in."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        busy = [r[0] for r in con.execute("SELECT client_id FROM marts.client_summary ORDER BY n_visits DESC, client_id "
-                                          "LIMIT ?", [max(sessions * opens, 1)]).fetchall()]
-        checking = [r[0] for r in con.execute("SELECT client_id FROM marts.client_summary WHERE n_visits > 0 "
-                                              "ORDER BY client_id LIMIT ?", [checkins]).fetchall()]
+        busy = [
+            r[0]
+            for r in con.execute(
+                "SELECT client_id FROM marts.client_summary ORDER BY n_visits DESC, client_id LIMIT ?",
+                [max(sessions * opens, 1)],
+            ).fetchall()
+        ]
+        checking = [
+            r[0]
+            for r in con.execute(
+                "SELECT client_id FROM marts.client_summary WHERE n_visits > 0 ORDER BY client_id LIMIT ?", [checkins]
+            ).fetchall()
+        ]
     finally:
         con.close()
     return busy, checking
@@ -68,8 +77,11 @@ def _pick(db: Path, sessions: int, opens: int, checkins: int) -> tuple[list[str]
 def _link_reports(db: Path, clients: list[str]) -> dict[str, int]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        rows = con.execute("SELECT client_id, count(*) FROM core.self_reports WHERE source = 'link' "
-                           "AND client_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1", [clients]).fetchall()
+        rows = con.execute(
+            "SELECT client_id, count(*) FROM core.self_reports WHERE source = 'link' "
+            "AND client_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1",
+            [clients],
+        ).fetchall()
     finally:
         con.close()
     return {c: dict(rows).get(c, 0) for c in clients}
@@ -126,8 +138,10 @@ async def _drive(url: str, links: dict[str, str], plan: list[list[str]], sends: 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
         try:
-            await asyncio.gather(*(_session(browser, url, clients, tally) for clients in plan),
-                                 *(_checkins(browser, link, cid, sends, tally) for cid, link in links.items()))
+            await asyncio.gather(
+                *(_session(browser, url, clients, tally) for clients in plan),
+                *(_checkins(browser, link, cid, sends, tally) for cid, link in links.items()),
+            )
         finally:
             await browser.close()
 
@@ -139,8 +153,14 @@ def run(db: Path, sessions: int, opens: int, checkins: int, sends: int, time_lim
         busy, checking = _pick(copy, sessions, opens, checkins)
         plan = [[busy[(s * opens + i) % len(busy)] for i in range(opens)] for s in range(sessions)]
         before = _link_reports(copy, checking)
-        tally = {"page_s": [], "write_s": [], "errors": [], "updating": 0, "confirmed": dict.fromkeys(checking, 0),
-                 "timeout_ms": min(120_000, time_limit_s * 1000)}
+        tally = {
+            "page_s": [],
+            "write_s": [],
+            "errors": [],
+            "updating": 0,
+            "confirmed": dict.fromkeys(checking, 0),
+            "timeout_ms": min(120_000, time_limit_s * 1000),
+        }
         load_before = os.getloadavg()
         with served(copy, tmp) as (url, _):
             links = {cid: create_link(cid, days=1, db=copy, base_url=url + "/").url for cid in checking}
@@ -157,18 +177,33 @@ def run(db: Path, sessions: int, opens: int, checkins: int, sends: int, time_lim
     page_ms = [s * 1000 for s in tally["page_s"]]
     write_ms = [s * 1000 for s in tally["write_s"]]
     return {
-        "sessions": sessions, "opens_per_session": opens, "checkin_clients": checkins, "sends_per_client": sends,
-        "page_loads": len(page_ms), "page_loads_planned": sessions * opens,
-        "writes": len(write_ms), "writes_planned": checkins * sends,
-        "page_p50_ms": _pct(page_ms, 50), "page_p95_ms": _pct(page_ms, 95), "page_max_ms": max(page_ms, default=None),
-        "write_p50_ms": _pct(write_ms, 50), "write_p95_ms": _pct(write_ms, 95), "write_max_ms": max(write_ms, default=None),
-        "errors": len(tally["errors"]), "error_examples": tally["errors"][:10],
+        "sessions": sessions,
+        "opens_per_session": opens,
+        "checkin_clients": checkins,
+        "sends_per_client": sends,
+        "page_loads": len(page_ms),
+        "page_loads_planned": sessions * opens,
+        "writes": len(write_ms),
+        "writes_planned": checkins * sends,
+        "page_p50_ms": _pct(page_ms, 50),
+        "page_p95_ms": _pct(page_ms, 95),
+        "page_max_ms": max(page_ms, default=None),
+        "write_p50_ms": _pct(write_ms, 50),
+        "write_p95_ms": _pct(write_ms, 95),
+        "write_max_ms": max(write_ms, default=None),
+        "errors": len(tally["errors"]),
+        "error_examples": tally["errors"][:10],
         "pages_saying_updating": tally["updating"],
-        "checkins_confirmed": sum(tally["confirmed"].values()), "checkins_stored": sum(stored.values()),
-        "rows_lost": lost, "wall_s": wall,
-        "writes_per_s": len(write_ms) / wall if wall else None, "pages_per_s": len(page_ms) / wall if wall else None,
-        "load_average_before": load_before, "load_average_after": load_during,
-        "page_runs_ms": page_ms, "write_runs_ms": write_ms,
+        "checkins_confirmed": sum(tally["confirmed"].values()),
+        "checkins_stored": sum(stored.values()),
+        "rows_lost": lost,
+        "wall_s": wall,
+        "writes_per_s": len(write_ms) / wall if wall else None,
+        "pages_per_s": len(page_ms) / wall if wall else None,
+        "load_average_before": load_before,
+        "load_average_after": load_during,
+        "page_runs_ms": page_ms,
+        "write_runs_ms": write_ms,
     }
 
 
@@ -182,13 +217,29 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sends", type=int, default=4, help="check-ins each of those clients sends")
     ap.add_argument("--time-limit", type=float, default=900, metavar="S")
     args = ap.parse_args(argv)
-    result = {"machine": describe("duckdb", "streamlit"), "db": str(args.db),
-              "started_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-              **run(Path(args.db), args.sessions, args.opens, args.checkins, args.sends, args.time_limit)}
+    result = {
+        "machine": describe("duckdb", "streamlit"),
+        "db": str(args.db),
+        "started_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **run(Path(args.db), args.sessions, args.opens, args.checkins, args.sends, args.time_limit),
+    }
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
-    summary = {k: result[k] for k in ("page_loads", "page_p50_ms", "page_p95_ms", "writes", "write_p50_ms",
-                                      "write_p95_ms", "errors", "rows_lost", "wall_s", "load_average_after")}
+    summary = {
+        k: result[k]
+        for k in (
+            "page_loads",
+            "page_p50_ms",
+            "page_p95_ms",
+            "writes",
+            "write_p50_ms",
+            "write_p95_ms",
+            "errors",
+            "rows_lost",
+            "wall_s",
+            "load_average_after",
+        )
+    }
     print(json.dumps(summary))
 
 

@@ -25,7 +25,12 @@ def _proc_value(path: str, prefix: str) -> str:
 def describe(*packages: str) -> dict:
     """Cores, memory, CPU, Python, the load average now, and the version of each named package."""
     mem_kb = int((_proc_value("/proc/meminfo", "MemTotal:").split() or ["0"])[0])
-    return {"cores": os.cpu_count(), "memory": f"{mem_kb / 1024 ** 2:.1f} GiB", "memory_mb": round(mem_kb / 1024),
-            "cpu": _proc_value("/proc/cpuinfo", "model name") or "unknown", "python": platform.python_version(),
-            **{name: importlib.import_module(name).__version__ for name in packages},
-            "load_average_at_start": list(os.getloadavg())}
+    return {
+        "cores": os.cpu_count(),
+        "memory": f"{mem_kb / 1024**2:.1f} GiB",
+        "memory_mb": round(mem_kb / 1024),
+        "cpu": _proc_value("/proc/cpuinfo", "model name") or "unknown",
+        "python": platform.python_version(),
+        **{name: importlib.import_module(name).__version__ for name in packages},
+        "load_average_at_start": list(os.getloadavg()),
+    }

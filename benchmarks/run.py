@@ -73,8 +73,11 @@ LEGACY_DIRS = {"practice": "practice-solo", "clinic": "practice-clinic", "networ
 # The technique analysis timed as queries.techniques_ms ("module:function", called with the db path).
 TECHNIQUE_ANALYSIS = "pipelines.techniques.analysis:technique_report"
 WRITES = 20  # writes per median (writes.checkin_ms, writes.visit_save_ms)
-PAGES = {"client": "app_pages/client_progress.py", "overview": "app_pages/practice_overview.py",
-         "techniques": "app_pages/techniques.py"}
+PAGES = {
+    "client": "app_pages/client_progress.py",
+    "overview": "app_pages/practice_overview.py",
+    "techniques": "app_pages/techniques.py",
+}
 
 
 def _rss_mb() -> float:
@@ -89,6 +92,7 @@ def _median_ms(runs: list[float]) -> float:
 # Children: each prints one JSON line last
 # ---------------------------------------------------------------------------
 
+
 def child_ingest(folder: str, db: str) -> dict:
     from pipelines.ingest.importer import ingest_files
 
@@ -98,9 +102,13 @@ def child_ingest(folder: str, db: str) -> dict:
     seconds = time.perf_counter() - t0
     bad = [(r.path, r.error) for r in reports if r.error or not r.accounted]
     assert not bad, f"import failed or did not account for every row: {bad}"
-    return {"seconds": seconds, "rows": {r.kind: r.rows_read for r in reports},
-            "inserted": sum(r.inserted for r in reports), "rejected": sum(r.rejected for r in reports),
-            "peak_rss_mb": _rss_mb()}
+    return {
+        "seconds": seconds,
+        "rows": {r.kind: r.rows_read for r in reports},
+        "inserted": sum(r.inserted for r in reports),
+        "rejected": sum(r.rejected for r in reports),
+        "peak_rss_mb": _rss_mb(),
+    }
 
 
 def child_raw(folder: str, db: str) -> dict:
@@ -129,23 +137,33 @@ def _client_digest(visits, rom, reports, response) -> dict:
     """The comparable part of the client page's data, in one canonical form for both sides."""
     import pandas as pd
 
-    v = pd.DataFrame({
-        "visit_id": visits["visit_id"].astype(str).to_numpy(),
-        "visit_date": pd.to_datetime(visits["visit_date"]).dt.strftime("%Y-%m-%d").to_numpy(),
-        "visit_number": visits["visit_number"].astype(int).to_numpy(),
-        "pain_pre": visits["pain_pre"].astype(float).to_numpy(),
-        "pain_post": visits["pain_post"].astype(float).to_numpy(),
-        "pain_change": visits["pain_change"].astype(float).to_numpy(),
-        "baseline_pain": visits["baseline_pain"].astype(float).to_numpy(),
-        "change_from_baseline": visits["change_from_baseline"].astype(float).to_numpy(),
-        "techniques": [";".join(sorted(ts)) for ts in visits["techniques"]],
-    }).sort_values("visit_id").reset_index(drop=True)
+    v = (
+        pd.DataFrame(
+            {
+                "visit_id": visits["visit_id"].astype(str).to_numpy(),
+                "visit_date": pd.to_datetime(visits["visit_date"]).dt.strftime("%Y-%m-%d").to_numpy(),
+                "visit_number": visits["visit_number"].astype(int).to_numpy(),
+                "pain_pre": visits["pain_pre"].astype(float).to_numpy(),
+                "pain_post": visits["pain_post"].astype(float).to_numpy(),
+                "pain_change": visits["pain_change"].astype(float).to_numpy(),
+                "baseline_pain": visits["baseline_pain"].astype(float).to_numpy(),
+                "change_from_baseline": visits["change_from_baseline"].astype(float).to_numpy(),
+                "techniques": [";".join(sorted(ts)) for ts in visits["techniques"]],
+            }
+        )
+        .sort_values("visit_id")
+        .reset_index(drop=True)
+    )
     r = pd.DataFrame({c: rom[c].astype(str).to_numpy() for c in ("visit_id", "joint", "movement", "side")})
     for c in ("degrees_pre", "degrees_post"):
         r[c] = rom[c].astype(float).to_numpy()
     r = r.sort_values(["visit_id", "joint", "movement", "side"]).reset_index(drop=True)
-    s = pd.DataFrame({"reported_at": pd.to_datetime(reports["reported_at"]).dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy(),
-                      "pain": reports["pain"].astype(float).to_numpy()}).sort_values(["reported_at", "pain"])
+    s = pd.DataFrame(
+        {
+            "reported_at": pd.to_datetime(reports["reported_at"]).dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy(),
+            "pain": reports["pain"].astype(float).to_numpy(),
+        }
+    ).sort_values(["reported_at", "pain"])
     resp = response[["technique", "n_with", "mean_with", "n_without", "mean_without"]].copy()
     resp = resp.astype({"n_with": int, "n_without": int, "mean_with": float, "mean_without": float})
     resp = resp.sort_values("technique").reset_index(drop=True)
@@ -162,7 +180,8 @@ def child_queries(db: str, repeat: int, digest_path: str) -> dict:
 
     con = duckdb.connect(db, read_only=True)
     client_id = con.execute(
-        "SELECT client_id FROM marts.client_summary ORDER BY n_visits DESC, client_id LIMIT 1").fetchone()[0]
+        "SELECT client_id FROM marts.client_summary ORDER BY n_visits DESC, client_id LIMIT 1"
+    ).fetchone()[0]
     con.close()
 
     def client_page():
@@ -176,8 +195,13 @@ def child_queries(db: str, repeat: int, digest_path: str) -> dict:
         runs.append(time.perf_counter() - t0)
     with open(digest_path, "wb") as fh:
         pickle.dump({"client": _client_digest(data["visits"], data["rom"], data["self_reports"], response)}, fh)
-    return {"client_id": client_id, "client_runs_ms": [r * 1000 for r in runs],
-            "client_ms": _median_ms(runs), "client_visits": len(data["visits"]), "peak_rss_mb": _rss_mb()}
+    return {
+        "client_id": client_id,
+        "client_runs_ms": [r * 1000 for r in runs],
+        "client_ms": _median_ms(runs),
+        "client_visits": len(data["visits"]),
+        "peak_rss_mb": _rss_mb(),
+    }
 
 
 def child_techniques(db: str, repeat: int, digest_path: str) -> dict:
@@ -192,8 +216,14 @@ def child_techniques(db: str, repeat: int, digest_path: str) -> dict:
         t_runs.append(time.perf_counter() - t0)
     tech = report.techniques[["technique", "n_visits", "n_clients", "unadjusted_difference"]]
     with open(digest_path, "wb") as fh:
-        pickle.dump({"techniques": tech.reset_index(drop=True), "excluded": dict(report.excluded),
-                     "n_visits": int(report.n_visits)}, fh)
+        pickle.dump(
+            {
+                "techniques": tech.reset_index(drop=True),
+                "excluded": dict(report.excluded),
+                "n_visits": int(report.n_visits),
+            },
+            fh,
+        )
     from pipelines.techniques import large as technique_sql
 
     # A large practice's default answer was stored by the import, so the call above is a lookup;
@@ -205,11 +235,15 @@ def child_techniques(db: str, repeat: int, digest_path: str) -> dict:
         t0 = time.perf_counter()
         analysis(db, path="within")
         c_runs.append(time.perf_counter() - t0)
-    return {"techniques_runs_ms": [r * 1000 for r in t_runs], "techniques_ms": _median_ms(t_runs),
-            "techniques_source": "stored by the import" if stored else "computed",
-            "techniques_computed_ms": _median_ms(c_runs) if stored else _median_ms(t_runs),
-            "technique_method": report.method, "technique_analysis": TECHNIQUE_ANALYSIS,
-            "peak_rss_mb": _rss_mb()}
+    return {
+        "techniques_runs_ms": [r * 1000 for r in t_runs],
+        "techniques_ms": _median_ms(t_runs),
+        "techniques_source": "stored by the import" if stored else "computed",
+        "techniques_computed_ms": _median_ms(c_runs) if stored else _median_ms(t_runs),
+        "technique_method": report.method,
+        "technique_analysis": TECHNIQUE_ANALYSIS,
+        "peak_rss_mb": _rss_mb(),
+    }
 
 
 def child_pandas(folder: str, client_id: str, repeat: int, technique_repeat: int, digest_path: str) -> dict:
@@ -224,14 +258,20 @@ def child_pandas(folder: str, client_id: str, repeat: int, technique_repeat: int
 
     # --- one-time load (the counterpart of our import; reported, not in the timed query)
     t0 = time.perf_counter()
-    visits = pd.read_csv(f"{folder}/visits.csv", usecols=["visit_id", "client_id", "visit_date", "pain_pre",
-                                                           "pain_post", "techniques"])
+    visits = pd.read_csv(
+        f"{folder}/visits.csv", usecols=["visit_id", "client_id", "visit_date", "pain_pre", "pain_post", "techniques"]
+    )
     visits["visit_date"] = pd.to_datetime(visits["visit_date"], format="ISO8601")
     # techniques "TrP;Myofascial release" -> canonical names, sorted and de-duplicated (the contract)
-    spellings = {s: (TECHNIQUES.resolve(s).canonical or normalise(s))
-                 for s in visits["techniques"].dropna().str.split(";").explode().str.strip().unique() if s}
-    visits["techniques"] = [sorted({spellings[s.strip()] for s in str(t).split(";") if s.strip()})
-                            if isinstance(t, str) else [] for t in visits["techniques"]]
+    spellings = {
+        s: (TECHNIQUES.resolve(s).canonical or normalise(s))
+        for s in visits["techniques"].dropna().str.split(";").explode().str.strip().unique()
+        if s
+    }
+    visits["techniques"] = [
+        sorted({spellings[s.strip()] for s in str(t).split(";") if s.strip()}) if isinstance(t, str) else []
+        for t in visits["techniques"]
+    ]
     rom = pd.read_csv(f"{folder}/rom.csv", usecols=["visit_id", "joint", "movement", "degrees", "side", "timing"])
     rom["side"] = rom["side"].fillna("none")
     rom["timing"] = rom["timing"].fillna("pre")
@@ -249,8 +289,9 @@ def child_pandas(folder: str, client_id: str, repeat: int, technique_repeat: int
         v["change_from_baseline"] = v["pain_pre"] - v["baseline_pain"]
         v["pain_change"] = v["pain_post"] - v["pain_pre"]
         r = rom[rom["visit_id"].isin(v["visit_id"])]
-        pairs = r.pivot_table(index=["visit_id", "joint", "movement", "side"], columns="timing", values="degrees",
-                              aggfunc="max").reset_index()
+        pairs = r.pivot_table(
+            index=["visit_id", "joint", "movement", "side"], columns="timing", values="degrees", aggfunc="max"
+        ).reset_index()
         pairs = pairs.rename(columns={"pre": "degrees_pre", "post": "degrees_post"})
         for c in ("degrees_pre", "degrees_post"):
             if c not in pairs:
@@ -269,21 +310,36 @@ def child_pandas(folder: str, client_id: str, repeat: int, technique_repeat: int
         both = visits[visits["pain_pre"].notna() & visits["pain_post"].notna()].copy()
         both["change"] = both["pain_post"] - both["pain_pre"]
         both["change2"] = both["change"] ** 2
-        long = (both[["visit_id", "client_id", "change", "change2", "techniques"]].explode("techniques")
-                .dropna(subset=["techniques"]))
-        per = long.groupby("techniques").agg(n_visits=("visit_id", "nunique"), n_clients=("client_id", "nunique"),
-                                             sum_with=("change", "sum"), ss_with=("change2", "sum"))
+        long = (
+            both[["visit_id", "client_id", "change", "change2", "techniques"]]
+            .explode("techniques")
+            .dropna(subset=["techniques"])
+        )
+        per = long.groupby("techniques").agg(
+            n_visits=("visit_id", "nunique"),
+            n_clients=("client_id", "nunique"),
+            sum_with=("change", "sum"),
+            ss_with=("change2", "sum"),
+        )
         n_all, sum_all, ss_all = len(both), both["change"].sum(), (both["change"] ** 2).sum()
         n_wo = n_all - per["n_visits"]
         mean_w, mean_wo = per["sum_with"] / per["n_visits"], (sum_all - per["sum_with"]) / n_wo
-        var_w = (per["ss_with"] - per["n_visits"] * mean_w ** 2) / (per["n_visits"] - 1)
-        var_wo = ((ss_all - per["ss_with"]) - n_wo * mean_wo ** 2) / (n_wo - 1)
+        var_w = (per["ss_with"] - per["n_visits"] * mean_w**2) / (per["n_visits"] - 1)
+        var_wo = ((ss_all - per["ss_with"]) - n_wo * mean_wo**2) / (n_wo - 1)
         se = np.sqrt(var_w / per["n_visits"] + var_wo / n_wo)
         diff = mean_w - mean_wo
-        return pd.DataFrame({"technique": per.index, "n_visits": per["n_visits"].to_numpy(),
-                             "n_clients": per["n_clients"].to_numpy(), "mean_with": mean_w.to_numpy(),
-                             "mean_without": mean_wo.to_numpy(), "unadjusted_difference": diff.to_numpy(),
-                             "ci_low": (diff - 1.96 * se).to_numpy(), "ci_high": (diff + 1.96 * se).to_numpy()})
+        return pd.DataFrame(
+            {
+                "technique": per.index,
+                "n_visits": per["n_visits"].to_numpy(),
+                "n_clients": per["n_clients"].to_numpy(),
+                "mean_with": mean_w.to_numpy(),
+                "mean_without": mean_wo.to_numpy(),
+                "unadjusted_difference": diff.to_numpy(),
+                "ci_low": (diff - 1.96 * se).to_numpy(),
+                "ci_high": (diff + 1.96 * se).to_numpy(),
+            }
+        )
 
     t_runs = []
     for _ in range(technique_repeat):
@@ -292,9 +348,14 @@ def child_pandas(folder: str, client_id: str, repeat: int, technique_repeat: int
         t_runs.append(time.perf_counter() - t0)
     with open(digest_path, "wb") as fh:
         pickle.dump({"client": _client_digest(v, pairs, s, response), "techniques": tech}, fh)
-    return {"load_s": load_s, "client_runs_ms": [r * 1000 for r in runs], "client_ms": _median_ms(runs),
-            "techniques_runs_ms": [r * 1000 for r in t_runs], "techniques_ms": _median_ms(t_runs),
-            "peak_rss_mb": _rss_mb()}
+    return {
+        "load_s": load_s,
+        "client_runs_ms": [r * 1000 for r in runs],
+        "client_ms": _median_ms(runs),
+        "techniques_runs_ms": [r * 1000 for r in t_runs],
+        "techniques_ms": _median_ms(t_runs),
+        "peak_rss_mb": _rss_mb(),
+    }
 
 
 def _pick_client(at, client_id: str) -> None:
@@ -314,8 +375,13 @@ def child_pages(db: str, client_id: str, repeat: int, pages: str) -> dict:
     con = duckdb.connect(db, read_only=True)
     # Another busy client: what a therapist waits for when opening the next client (practice-wide
     # caches such as the client list already warm, this client's rows not read yet).
-    others = [r[0] for r in con.execute("SELECT client_id FROM marts.client_summary WHERE client_id <> ? "
-                                        "ORDER BY n_visits DESC, client_id LIMIT ?", [client_id, 20]).fetchall()]
+    others = [
+        r[0]
+        for r in con.execute(
+            "SELECT client_id FROM marts.client_summary WHERE client_id <> ? ORDER BY n_visits DESC, client_id LIMIT ?",
+            [client_id, 20],
+        ).fetchall()
+    ]
     con.close()
     out: dict = {}
     for name in pages.split(","):
@@ -345,8 +411,14 @@ def child_pages(db: str, client_id: str, repeat: int, pages: str) -> dict:
                 _pick_client(at, client_id)  # back, so the charts counted below are the first client's
         charts = len(at.get("plotly_chart"))
         assert charts > 0, f"the {name} page drew no chart"
-        out[name] = {"cold_ms": _median_ms(cold), "warm_ms": _median_ms(warm), "cold_runs_ms": [c * 1000 for c in cold],
-                     "warm_runs_ms": [w * 1000 for w in warm], "charts": charts, "peak_rss_mb_so_far": _rss_mb()}
+        out[name] = {
+            "cold_ms": _median_ms(cold),
+            "warm_ms": _median_ms(warm),
+            "cold_runs_ms": [c * 1000 for c in cold],
+            "warm_runs_ms": [w * 1000 for w in warm],
+            "charts": charts,
+            "peak_rss_mb_so_far": _rss_mb(),
+        }
         if nxt:
             out[name].update({"next_client_ms": _median_ms(nxt), "next_client_runs_ms": [n * 1000 for n in nxt]})
     out["peak_rss_mb"] = _rss_mb()
@@ -359,7 +431,9 @@ def _write_client(db: str) -> str:
 
     con = duckdb.connect(db, read_only=True)
     try:
-        return con.execute("SELECT client_id FROM marts.client_summary ORDER BY n_visits DESC, client_id LIMIT 1").fetchone()[0]
+        return con.execute(
+            "SELECT client_id FROM marts.client_summary ORDER BY n_visits DESC, client_id LIMIT 1"
+        ).fetchone()[0]
     finally:
         con.close()
 
@@ -377,22 +451,38 @@ def child_writes(db: str, n: int) -> dict:
     checkins, visits = [], []
     for i in range(n):
         t0 = time.perf_counter()
-        result = record_checkin(client_id, {"pain": i % 10, "note": "benchmark"}, db=db, source="link",
-                                reported_at=start + dt.timedelta(days=i, hours=20))
+        result = record_checkin(
+            client_id,
+            {"pain": i % 10, "note": "benchmark"},
+            db=db,
+            source="link",
+            reported_at=start + dt.timedelta(days=i, hours=20),
+        )
         checkins.append(time.perf_counter() - t0)
         assert result.ok, result.errors
     for i in range(n):
-        entry = VisitEntry(client_id=client_id, visit_date=(start + dt.timedelta(days=i)).date(), pain_pre=6, pain_post=4,
-                           techniques=["trigger_point", "stretching"], pressure=3, therapist="Bench",
-                           rom=[{"joint": "cervical", "movement": "rotation", "side": "left",
-                                 "degrees_pre": 55, "degrees_post": 62}],
-                           trigger_points=[{"muscle": "scalenes", "side": "left", "tenderness": 6}])
+        entry = VisitEntry(
+            client_id=client_id,
+            visit_date=(start + dt.timedelta(days=i)).date(),
+            pain_pre=6,
+            pain_post=4,
+            techniques=["trigger_point", "stretching"],
+            pressure=3,
+            therapist="Bench",
+            rom=[{"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 55, "degrees_post": 62}],
+            trigger_points=[{"muscle": "scalenes", "side": "left", "tenderness": 6}],
+        )
         t0 = time.perf_counter()
         save_visit(entry, db=db)
         visits.append(time.perf_counter() - t0)
-    return {"client_id": client_id, "checkin_ms": _median_ms(checkins), "visit_save_ms": _median_ms(visits),
-            "checkin_runs_ms": [c * 1000 for c in checkins], "visit_save_runs_ms": [v * 1000 for v in visits],
-            "peak_rss_mb": _rss_mb()}
+    return {
+        "client_id": client_id,
+        "checkin_ms": _median_ms(checkins),
+        "visit_save_ms": _median_ms(visits),
+        "checkin_runs_ms": [c * 1000 for c in checkins],
+        "visit_save_runs_ms": [v * 1000 for v in visits],
+        "peak_rss_mb": _rss_mb(),
+    }
 
 
 def child_browser(db: str, repeat: int) -> dict:
@@ -402,8 +492,10 @@ def child_browser(db: str, repeat: int) -> dict:
     from browser import VIEWPORT, chromium, open_client, served, switch_client
 
     con = duckdb.connect(db, read_only=True)
-    busy = con.execute("SELECT client_id, display_name FROM marts.client_summary ORDER BY n_visits DESC, client_id "
-                       "LIMIT ?", [repeat + 1]).fetchall()
+    busy = con.execute(
+        "SELECT client_id, display_name FROM marts.client_summary ORDER BY n_visits DESC, client_id LIMIT ?",
+        [repeat + 1],
+    ).fetchall()
     con.close()
     loads, switches = [], []
     with tempfile.TemporaryDirectory() as home, served(db, home) as (url, _), chromium() as browser:
@@ -420,18 +512,31 @@ def child_browser(db: str, repeat: int) -> dict:
         for i in range(repeat):
             cid, name = busy[i % len(busy)]
             switches.append(switch_client(page, cid, f"{name} ({cid})"))
-    return {"client_load_ms": _median_ms(loads), "client_switch_ms": _median_ms(switches),
-            "first_load_ms": first * 1000, "client_load_runs_ms": [x * 1000 for x in loads],
-            "client_switch_runs_ms": [x * 1000 for x in switches]}
+    return {
+        "client_load_ms": _median_ms(loads),
+        "client_switch_ms": _median_ms(switches),
+        "first_load_ms": first * 1000,
+        "client_load_runs_ms": [x * 1000 for x in loads],
+        "client_switch_runs_ms": [x * 1000 for x in switches],
+    }
 
 
-CHILDREN = {"ingest": child_ingest, "raw": child_raw, "queries": child_queries, "techniques": child_techniques,
-            "pandas": child_pandas, "pages": child_pages, "writes": child_writes, "browser": child_browser}
+CHILDREN = {
+    "ingest": child_ingest,
+    "raw": child_raw,
+    "queries": child_queries,
+    "techniques": child_techniques,
+    "pandas": child_pandas,
+    "pages": child_pages,
+    "writes": child_writes,
+    "browser": child_browser,
+}
 
 
 # ---------------------------------------------------------------------------
 # Parent
 # ---------------------------------------------------------------------------
+
 
 class TimedOut(Exception):
     pass
@@ -453,8 +558,12 @@ def _matches(folder: Path, clients: int, seed: int) -> bool:
         truth = json.loads((folder / "truth.json").read_text())
     except (OSError, ValueError):
         return False
-    return (truth.get("generator") == "pipelines.sample.practice.generate" and truth.get("n_clients") == clients
-            and truth.get("seed") == seed and all((folder / f"{k}.csv").exists() for k in KINDS))
+    return (
+        truth.get("generator") == "pipelines.sample.practice.generate"
+        and truth.get("n_clients") == clients
+        and truth.get("seed") == seed
+        and all((folder / f"{k}.csv").exists() for k in KINDS)
+    )
 
 
 def ensure_sample(size: str, seed: int, cache: Path) -> tuple[Path, dict]:
@@ -474,8 +583,13 @@ def ensure_sample(size: str, seed: int, cache: Path) -> tuple[Path, dict]:
     cli = Path(sys.executable).with_name("knotwork")
     cmd = [str(cli)] if cli.exists() else [sys.executable, "-m", "knotwork"]
     t0 = time.perf_counter()
-    subprocess.run([*cmd, "sample", "--out", str(folder), "--clients", str(clients), "--seed", str(seed)],
-                   check=True, cwd=ROOT, capture_output=True, text=True)
+    subprocess.run(
+        [*cmd, "sample", "--out", str(folder), "--clients", str(clients), "--seed", str(seed)],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     return folder, {"source": "knotwork sample", "seconds": time.perf_counter() - t0}
 
 
@@ -490,27 +604,45 @@ def check_agreement(ours: dict, theirs: dict) -> dict:
     import pandas as pd
 
     for part in ("visits", "rom", "self_reports", "response"):
-        pd.testing.assert_frame_equal(ours["client"][part], theirs["client"][part], check_dtype=False,
-                                      check_exact=False, rtol=1e-9, obj=f"client {part}")
+        pd.testing.assert_frame_equal(
+            ours["client"][part],
+            theirs["client"][part],
+            check_dtype=False,
+            check_exact=False,
+            rtol=1e-9,
+            obj=f"client {part}",
+        )
     if "techniques" not in ours:  # the analysis was stopped at the time limit: nothing to compare
-        return {"client_rows": {k: len(v) for k, v in ours["client"].items()}, "techniques": None,
-                "technique_counts_equal": None, "analysis_excluded_visits": None}
+        return {
+            "client_rows": {k: len(v) for k, v in ours["client"].items()},
+            "techniques": None,
+            "technique_counts_equal": None,
+            "analysis_excluded_visits": None,
+        }
     a = ours["techniques"].set_index("technique")
     b = theirs["techniques"].set_index("technique")
     excluded = sum(ours["excluded"].values())
     assert set(a.index) <= set(b.index), f"techniques only in the analysis: {set(a.index) - set(b.index)}"
     common = a.index
     if excluded == 0:
-        pd.testing.assert_series_equal(a["n_visits"].astype(int), b.loc[common, "n_visits"].astype(int),
-                                       obj="technique n_visits")
-        pd.testing.assert_series_equal(a["unadjusted_difference"].astype(float),
-                                       b.loc[common, "unadjusted_difference"].astype(float), rtol=1e-9,
-                                       obj="technique unadjusted difference")
+        pd.testing.assert_series_equal(
+            a["n_visits"].astype(int), b.loc[common, "n_visits"].astype(int), obj="technique n_visits"
+        )
+        pd.testing.assert_series_equal(
+            a["unadjusted_difference"].astype(float),
+            b.loc[common, "unadjusted_difference"].astype(float),
+            rtol=1e-9,
+            obj="technique unadjusted difference",
+        )
     else:  # the analysis leaves out visits lacking a covariate: the baseline may only count more
         gap = b.loc[common, "n_visits"] - a["n_visits"]
         assert ((gap >= 0) & (gap <= excluded)).all(), "technique n_visits disagree beyond the excluded visits"
-    return {"client_rows": {k: len(v) for k, v in ours["client"].items()}, "techniques": len(common),
-            "technique_counts_equal": excluded == 0, "analysis_excluded_visits": excluded}
+    return {
+        "client_rows": {k: len(v) for k, v in ours["client"].items()},
+        "techniques": len(common),
+        "technique_counts_equal": excluded == 0,
+        "analysis_excluded_visits": excluded,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -518,12 +650,21 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--size", choices=list(SIZES), required=True)
     ap.add_argument("--json", required=True, metavar="FILE", help="where to write the results")
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--repeat", type=int, default=None,
-                    help="runs per median (default 5; imports and the technique analysis run once at network size)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="runs per median (default 5; imports and the technique analysis run once at network size)",
+    )
     ap.add_argument("--cache", default=str(OUT / "cache"), metavar="DIR", help="generated practices, reused")
     ap.add_argument("--work", default=None, metavar="DIR", help="where the databases go (default: the cache)")
-    ap.add_argument("--technique-limit", type=float, default=None, metavar="S",
-                    help="stop the technique analysis / technique page after S seconds and record that (default: no limit)")
+    ap.add_argument(
+        "--technique-limit",
+        type=float,
+        default=None,
+        metavar="S",
+        help="stop the technique analysis / technique page after S seconds and record that (default: no limit)",
+    )
     args = ap.parse_args(argv)
     size = args.size
     big = size == "network"
@@ -537,9 +678,13 @@ def main(argv: list[str] | None = None) -> None:
     def say(msg: str) -> None:
         print(f"[{time.perf_counter() - t_start:7.1f} s] {size}: {msg}", file=sys.stderr, flush=True)
 
-    result: dict = {"size": size, "clients": SIZES[size], "seed": args.seed,
-                    "machine": describe("duckdb", "pandas", "streamlit"),
-                    "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    result: dict = {
+        "size": size,
+        "clients": SIZES[size],
+        "seed": args.seed,
+        "machine": describe("duckdb", "pandas", "streamlit"),
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     folder, gen = ensure_sample(size, args.seed, cache)
     result["generation"] = gen
     say(f"practice in {folder} ({gen['source']})")
@@ -560,9 +705,13 @@ def main(argv: list[str] | None = None) -> None:
     raw_s = statistics.median(r["seconds"] for r in raw_runs)
     result["rows"] = {**rows, "total": total}
     result["ingest"] = {
-        "rows_per_s": total / ingest_s, "raw_duckdb_rows_per_s": total / raw_s,
-        "ratio_of_raw": raw_s / ingest_s, "seconds": ingest_s, "raw_duckdb_seconds": raw_s,
-        "runs_s": [r["seconds"] for r in ingest_runs], "raw_duckdb_runs_s": [r["seconds"] for r in raw_runs],
+        "rows_per_s": total / ingest_s,
+        "raw_duckdb_rows_per_s": total / raw_s,
+        "ratio_of_raw": raw_s / ingest_s,
+        "seconds": ingest_s,
+        "raw_duckdb_seconds": raw_s,
+        "runs_s": [r["seconds"] for r in ingest_runs],
+        "raw_duckdb_runs_s": [r["seconds"] for r in raw_runs],
         "rejected": ingest_runs[0]["rejected"],
         "peak_rss_mb": max(r["peak_rss_mb"] for r in ingest_runs),
         "raw_duckdb_peak_rss_mb": max(r["peak_rss_mb"] for r in raw_runs),
@@ -575,12 +724,21 @@ def main(argv: list[str] | None = None) -> None:
         say(f"queries: client {q['client_ms']:.0f} ms")
         try:
             t = run_child("techniques", db, heavy_repeat, tech_path, timeout=limit)
-            say(f"technique analysis {t['techniques_ms']:.0f} ms ({t['techniques_source']}; "
-                f"computed {t['techniques_computed_ms']:.0f} ms)")
+            say(
+                f"technique analysis {t['techniques_ms']:.0f} ms ({t['techniques_source']}; "
+                f"computed {t['techniques_computed_ms']:.0f} ms)"
+            )
         except TimedOut as exc:
-            t = {"techniques_ms": None, "techniques_runs_ms": [], "timed_out": str(exc), "peak_rss_mb": None,
-                 "technique_method": None, "technique_analysis": TECHNIQUE_ANALYSIS,
-                 "techniques_source": None, "techniques_computed_ms": None}
+            t = {
+                "techniques_ms": None,
+                "techniques_runs_ms": [],
+                "timed_out": str(exc),
+                "peak_rss_mb": None,
+                "technique_method": None,
+                "technique_analysis": TECHNIQUE_ANALYSIS,
+                "techniques_source": None,
+                "techniques_computed_ms": None,
+            }
             say(f"technique analysis: {exc}")
         p = run_child("pandas", folder, q["client_id"], repeat, heavy_repeat, theirs_path)
         say(f"pandas: load {p['load_s']:.1f} s, client {p['client_ms']:.0f} ms, techniques {p['techniques_ms']:.0f} ms")
@@ -595,24 +753,38 @@ def main(argv: list[str] | None = None) -> None:
             theirs = pickle.load(fh)
         agreement = check_agreement(ours, theirs)
     say(f"dashboard and pandas agree: {agreement}")
-    result["queries"] = {"client_ms": q["client_ms"], "techniques_ms": t["techniques_ms"],
-                         "client_runs_ms": q["client_runs_ms"], "techniques_runs_ms": t["techniques_runs_ms"],
-                         "client_id": q["client_id"], "client_visits": q["client_visits"],
-                         "technique_analysis": t["technique_analysis"], "technique_method": t["technique_method"],
-                         "techniques_source": t["techniques_source"], "techniques_computed_ms": t["techniques_computed_ms"],
-                         "peak_rss_mb": q["peak_rss_mb"], "techniques_peak_rss_mb": t["peak_rss_mb"]}
+    result["queries"] = {
+        "client_ms": q["client_ms"],
+        "techniques_ms": t["techniques_ms"],
+        "client_runs_ms": q["client_runs_ms"],
+        "techniques_runs_ms": t["techniques_runs_ms"],
+        "client_id": q["client_id"],
+        "client_visits": q["client_visits"],
+        "technique_analysis": t["technique_analysis"],
+        "technique_method": t["technique_method"],
+        "techniques_source": t["techniques_source"],
+        "techniques_computed_ms": t["techniques_computed_ms"],
+        "peak_rss_mb": q["peak_rss_mb"],
+        "techniques_peak_rss_mb": t["peak_rss_mb"],
+    }
     if "timed_out" in t:
         result["queries"]["techniques_timed_out"] = t["timed_out"]
-    result["pandas_baseline"] = {"client_ms": p["client_ms"], "techniques_ms": p["techniques_ms"],
-                                 "client_runs_ms": p["client_runs_ms"], "techniques_runs_ms": p["techniques_runs_ms"],
-                                 "load_s": p["load_s"], "peak_rss_mb": p["peak_rss_mb"],
-                                 "techniques_computes": "unadjusted mean pain change with vs without each technique, "
-                                                        "n visits, n clients, Welch 95 % interval"}
+    result["pandas_baseline"] = {
+        "client_ms": p["client_ms"],
+        "techniques_ms": p["techniques_ms"],
+        "client_runs_ms": p["client_runs_ms"],
+        "techniques_runs_ms": p["techniques_runs_ms"],
+        "load_s": p["load_s"],
+        "peak_rss_mb": p["peak_rss_mb"],
+        "techniques_computes": "unadjusted mean pain change with vs without each technique, "
+        "n visits, n clients, Welch 95 % interval",
+    }
     result["agreement"] = agreement
-    result["speedup_vs_pandas"] = {"client": p["client_ms"] / q["client_ms"],
-                                   # against the computation, not the stored lookup
-                                   "techniques": (p["techniques_ms"] / t["techniques_computed_ms"]
-                                                  if t["techniques_computed_ms"] else None)}
+    result["speedup_vs_pandas"] = {
+        "client": p["client_ms"] / q["client_ms"],
+        # against the computation, not the stored lookup
+        "techniques": (p["techniques_ms"] / t["techniques_computed_ms"] if t["techniques_computed_ms"] else None),
+    }
 
     # One dashboard process for the client and overview pages, another for the technique page
     # (which can be stopped at the time limit); peak_rss_mb is the larger of the two.
@@ -628,26 +800,41 @@ def main(argv: list[str] | None = None) -> None:
     result["pages"].update({f"{k}_warm_ms": pg[k]["warm_ms"] for k in PAGES})
     result["pages"]["client_next_ms"] = pg["client"]["next_client_ms"]
     result["pages"]["runs"] = {k: pg[k] for k in PAGES}
-    result["pages"]["measures"] = ("AppTest server-side render; <page>_ms = cold median (caches cleared), warm = rerun, "
-                                   "client_next = another client picked after that (its rows not cached yet)")
+    result["pages"]["measures"] = (
+        "AppTest server-side render; <page>_ms = cold median (caches cleared), warm = rerun, "
+        "client_next = another client picked after that (its rows not cached yet)"
+    )
     result["peak_rss_mb"] = max(v for v in (pg["peak_rss_mb"], pt["peak_rss_mb"]) if v is not None)
-    result["peak_rss_is"] = ("the dashboard: the larger of its two benchmark processes (client + overview pages; "
-                             "technique page)")
+    result["peak_rss_is"] = (
+        "the dashboard: the larger of its two benchmark processes (client + overview pages; technique page)"
+    )
     result["peak_rss_mb_by_process"] = {
-        "ingest": result["ingest"]["peak_rss_mb"], "raw_duckdb": result["ingest"]["raw_duckdb_peak_rss_mb"],
-        "queries": q["peak_rss_mb"], "technique_analysis": t["peak_rss_mb"], "pandas_baseline": p["peak_rss_mb"],
-        "dashboard_client_and_overview": pg["peak_rss_mb"], "dashboard_techniques": pt["peak_rss_mb"]}
+        "ingest": result["ingest"]["peak_rss_mb"],
+        "raw_duckdb": result["ingest"]["raw_duckdb_peak_rss_mb"],
+        "queries": q["peak_rss_mb"],
+        "technique_analysis": t["peak_rss_mb"],
+        "pandas_baseline": p["peak_rss_mb"],
+        "dashboard_client_and_overview": pg["peak_rss_mb"],
+        "dashboard_techniques": pt["peak_rss_mb"],
+    }
     b = run_child("browser", db, repeat)
     say(f"browser: client load {b['client_load_ms']:.0f} ms, switch {b['client_switch_ms']:.0f} ms")
-    result["browser"] = {**b, "measures": "headless Chromium against knotwork serve; client_load = navigate to "
-                         "?client=ID in a new session until every chart is drawn (median; the server's first load "
-                         "apart), client_switch = pick another client in the same session until its charts are drawn"}
+    result["browser"] = {
+        **b,
+        "measures": "headless Chromium against knotwork serve; client_load = navigate to "
+        "?client=ID in a new session until every chart is drawn (median; the server's first load "
+        "apart), client_switch = pick another client in the same session until its charts are drawn",
+    }
     # Last: the writes add rows to the busiest client (20 check-ins, 20 visits).
     w = run_child("writes", db, WRITES)
     say(f"writes: check-in {w['checkin_ms']:.0f} ms, visit save {w['visit_save_ms']:.0f} ms")
-    result["writes"] = {**w, "n": WRITES, "measures": "median of in-process writes through record_checkin / "
-                        "save_visit, each its own transaction (connection, write, marts, commit, checkpoint)"}
-    result["database_mb"] = round(db.stat().st_size / 1024 ** 2, 1)
+    result["writes"] = {
+        **w,
+        "n": WRITES,
+        "measures": "median of in-process writes through record_checkin / "
+        "save_visit, each its own transaction (connection, write, marts, commit, checkpoint)",
+    }
+    result["database_mb"] = round(db.stat().st_size / 1024**2, 1)
     result["total_s"] = time.perf_counter() - t_start
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(result, indent=1) + "\n")

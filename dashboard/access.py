@@ -177,8 +177,10 @@ def is_remote() -> bool:
 
 def _local_only() -> None:
     st.title("Knotwork")
-    st.info("The therapist pages open only on the computer that runs Knotwork until a password is set "
-            "(`knotwork set-password`).")
+    st.info(
+        "The therapist pages open only on the computer that runs Knotwork until a password is set "
+        "(`knotwork set-password`)."
+    )
     st.write("If you are a client, please open the link your therapist sent you again.")
 
 
@@ -217,9 +219,14 @@ def start_presentation(client_id: str) -> None:
 
 def show_to_client_button(client_id: str, key: str = "kw_show_to_client") -> None:
     """A "Show to client" button for any therapist page."""
-    if st.button("Show to client", icon=":material/tablet:", type="primary", key=key,
-                 help="A clean full-screen view of this client only, for a tablet during the visit. "
-                      "Leaving it needs the therapist password when one is set."):
+    if st.button(
+        "Show to client",
+        icon=":material/tablet:",
+        type="primary",
+        key=key,
+        help="A clean full-screen view of this client only, for a tablet during the visit. "
+        "Leaving it needs the therapist password when one is set.",
+    ):
         start_presentation(client_id)
 
 
@@ -274,7 +281,7 @@ def _try_password(db: str, password: str, source: str) -> bool:
 
 
 def sign_out_button(db: str, key: str = "kw_sign_out") -> None:
-    """"Lock" for the therapist pages (shown only when a password is set)."""
+    """ "Lock" for the therapist pages (shown only when a password is set)."""
     if password_is_set(db, None) and st.session_state.get(AUTH_KEY):
         if st.button("Lock", icon=":material/lock:", key=key, help="Sign out of the therapist pages"):
             st.session_state.pop(AUTH_KEY, None)

@@ -14,9 +14,11 @@ import pandas as pd
 from dashboard.charts.body import term_label
 
 # The body map explained to a client, in plain words (client view and printed report).
-CLIENT_LEGEND = ("Orange areas: where it hurt, darker means more pain. Blue dots: tight spots (trigger points) your "
-                 "therapist found, darker means more tender; an open ring means it let go. A dotted line shows where "
-                 "a tight spot sent pain.")
+CLIENT_LEGEND = (
+    "Orange areas: where it hurt, darker means more pain. Blue dots: tight spots (trigger points) your "
+    "therapist found, darker means more tender; an open ring means it let go. A dotted line shows where "
+    "a tight spot sent pain."
+)
 
 
 def practice_places(settings: dict | None) -> dict[str, str]:
@@ -29,10 +31,15 @@ def visit_regions(visits: pd.DataFrame) -> pd.DataFrame:
     if visits.empty or "pain_region" not in visits:
         return pd.DataFrame(columns=["visit_id", "visit_date", "region", "pain", "detail"])
     rows = visits.dropna(subset=["pain_region"])
-    return pd.DataFrame({
-        "visit_id": rows["visit_id"].to_numpy(), "visit_date": rows["visit_date"].to_numpy(),
-        "region": rows["pain_region"].to_numpy(), "pain": rows["pain_pre"].astype(float).to_numpy(),
-        "detail": [f"visit of {pd.Timestamp(d):%d %b %Y}" for d in rows["visit_date"]]})
+    return pd.DataFrame(
+        {
+            "visit_id": rows["visit_id"].to_numpy(),
+            "visit_date": rows["visit_date"].to_numpy(),
+            "region": rows["pain_region"].to_numpy(),
+            "pain": rows["pain_pre"].astype(float).to_numpy(),
+            "detail": [f"visit of {pd.Timestamp(d):%d %b %Y}" for d in rows["visit_date"]],
+        }
+    )
 
 
 def mapped_visits(visits: pd.DataFrame, points: pd.DataFrame) -> list[str]:
@@ -67,12 +74,11 @@ def start_and_now(visits: pd.DataFrame, points: pd.DataFrame) -> list[tuple[str,
     date = dict(zip(visits["visit_id"], visits["visit_date"]))
     if len(mapped) == 1:
         return [(f"So far · {_day(date[mapped[0]])}", mapped[0])]
-    return [(f"At the start · {_day(date[mapped[0]])}", mapped[0]),
-            (f"Now · {_day(date[mapped[-1]])}", mapped[-1])]
+    return [(f"At the start · {_day(date[mapped[0]])}", mapped[0]), (f"Now · {_day(date[mapped[-1]])}", mapped[-1])]
 
 
 def where_words(visits: pd.DataFrame, points: pd.DataFrame, places: Mapping[str, str] | None = None) -> list[str]:
-    """"Where it hurt at the start, where it hurts now" in plain words for the client."""
+    """ "Where it hurt at the start, where it hurts now" in plain words for the client."""
     places = places or {}
     mapped = mapped_visits(visits, points)
     if not mapped:
@@ -86,8 +92,11 @@ def where_words(visits: pd.DataFrame, points: pd.DataFrame, places: Mapping[str,
         knots = at_visit(points, vid)
         n = len(knots)
         text = f"{label} ({_day(date[vid])}): "
-        text += f"it hurt in the {where}" if where and label != "Now" else (f"it hurts in the {where}" if where else
-                                                                            "no pain area was noted")
+        text += (
+            f"it hurt in the {where}"
+            if where and label != "Now"
+            else (f"it hurts in the {where}" if where else "no pain area was noted")
+        )
         if n:
             muscles = sorted({term_label(places.get(m, m)).lower() for m in knots["muscle"]})
             text += f"; {n} tight spot{'s' if n != 1 else ''} (trigger points) in the {', '.join(muscles)}"

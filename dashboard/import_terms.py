@@ -21,9 +21,11 @@ def choose_new_terms(frame: pd.DataFrame, db, key: str) -> list[tuple[str, str, 
     """One choice per new term; returns the "same as" choices as (vocabulary, spelling, entry)."""
     if frame.empty:
         return []
-    st.markdown(f"**New terms** — {len(frame)} term{'s' if len(frame) != 1 else ''} in this file match nothing "
-                "Knotwork knows. No row is lost for it: each is kept as your own term unless you say it is the "
-                "same as a known one.")
+    st.markdown(
+        f"**New terms** — {len(frame)} term{'s' if len(frame) != 1 else ''} in this file match nothing "
+        "Knotwork knows. No row is lost for it: each is kept as your own term unless you say it is the "
+        "same as a known one."
+    )
     with read_connection(db) as con:
         own = con.execute("SELECT vocabulary, value FROM core.vocabulary_extensions").fetchall()
     chosen = []
@@ -34,8 +36,10 @@ def choose_new_terms(frame: pd.DataFrame, db, key: str) -> list[tuple[str, str, 
         pick = st.selectbox(
             f"{row['vocabulary'].capitalize()} '{row['spelling']}' · {row['rows']} row{'s' if row['rows'] != 1 else ''}"
             f" · closest known: {_pretty(row['suggestion'])}",
-            [NEW_TERM, *entries], key=f"{key}_{i}",
-            format_func=lambda e: e if e == NEW_TERM else f"Same as {_pretty(e)}")
+            [NEW_TERM, *entries],
+            key=f"{key}_{i}",
+            format_func=lambda e: e if e == NEW_TERM else f"Same as {_pretty(e)}",
+        )
         if pick != NEW_TERM:
             chosen.append((row["vocabulary"], row["spelling"], pick))
     if len(frame) > 30:
@@ -53,17 +57,28 @@ def practice_terms_section(db) -> None:
     if own.empty:
         st.caption("Every term in your records is one Knotwork knows.")
         return
-    st.caption("Terms your files brought that Knotwork did not know. If one means the same as another, merge it: "
-               "every visit that uses it is updated, later imports map it by itself, and the change is logged.")
-    st.dataframe(own.assign(term=own["term"].map(_pretty), closest=own["closest"].map(_pretty)), hide_index=True,
-                 key="im_terms", column_config={"vocabulary": "Kind", "term": "Term", "closest": "Closest known",
-                                                "rows": st.column_config.NumberColumn("Rows", format="%d")})
+    st.caption(
+        "Terms your files brought that Knotwork did not know. If one means the same as another, merge it: "
+        "every visit that uses it is updated, later imports map it by itself, and the change is logged."
+    )
+    st.dataframe(
+        own.assign(term=own["term"].map(_pretty), closest=own["closest"].map(_pretty)),
+        hide_index=True,
+        key="im_terms",
+        column_config={
+            "vocabulary": "Kind",
+            "term": "Term",
+            "closest": "Closest known",
+            "rows": st.column_config.NumberColumn("Rows", format="%d"),
+        },
+    )
     labels = {f"{r.vocabulary}|{r.term}": f"{r.vocabulary} '{_pretty(r.term)}'" for r in own.itertuples()}
     a, b, c = st.columns([2, 2, 1], vertical_alignment="bottom")
     pick = a.selectbox("Merge", list(labels), format_func=labels.get, key="im_merge_term")
     vocabulary, term = pick.split("|", 1)
-    entries = [e for e in T.known_entries(vocabulary, list(own.loc[own["vocabulary"] == vocabulary, "term"]))
-               if e != term]
+    entries = [
+        e for e in T.known_entries(vocabulary, list(own.loc[own["vocabulary"] == vocabulary, "term"])) if e != term
+    ]
     into = b.selectbox("into", entries, key="im_merge_into", format_func=_pretty)
     if c.button("Merge", key="im_merge_go", icon=":material/merge:"):
         try:
@@ -71,6 +86,7 @@ def practice_terms_section(db) -> None:
         except (T.TermProblem, DatabaseBusy) as exc:
             st.error(str(exc), icon=":material/block:")
         else:
-            st.session_state["im_merged"] = (f"'{_pretty(term)}' merged into '{_pretty(into)}': "
-                                              f"{sum(changed.values())} rows updated.")
+            st.session_state["im_merged"] = (
+                f"'{_pretty(term)}' merged into '{_pretty(into)}': {sum(changed.values())} rows updated."
+            )
             st.rerun()

@@ -31,8 +31,13 @@ from pipelines.clinical.settings import threshold, threshold_source
 from pipelines.clinical.status import client_status
 from pipelines.exports.record import ClientRecord
 
-PRACTICE_FIELDS = (("name", "practice name"), ("therapist", "therapist"), ("address", "address"),
-                   ("phone", "phone"), ("email", "email"))
+PRACTICE_FIELDS = (
+    ("name", "practice name"),
+    ("therapist", "therapist"),
+    ("address", "address"),
+    ("phone", "phone"),
+    ("email", "email"),
+)
 # client_status labels its one row with an id; the letter's record is one client already.
 CLIENT = "client"
 STATUS_WORDS = {"active": "in care", "discharged": "discharged", "referred_out": "referred out"}
@@ -133,10 +138,21 @@ def _pain(visits: pd.DataFrame, self_reports: pd.DataFrame, settings: dict | Non
         half = float(stats.t.ppf(0.975, len(diffs) - 1) * diffs.std(ddof=1) / math.sqrt(len(diffs)))
         ci = (mean - half + 0.0, mean + half + 0.0)
     has = row["status"] is not None
-    return PainFacts(_num(row["baseline"]), _date(row["baseline_date"]), _num(row["level"]) if has else None,
-                     _date(row["latest_at"]) if has else None, _num(row["change"]) if has else None,
-                     _num(row["pct_change"]) if has else None, row["status"], float(row["reliable_change"]),
-                     bool(row["reliable"]) if has else None, int(row["n_level"]), mean, ci, len(diffs))
+    return PainFacts(
+        _num(row["baseline"]),
+        _date(row["baseline_date"]),
+        _num(row["level"]) if has else None,
+        _date(row["latest_at"]) if has else None,
+        _num(row["change"]) if has else None,
+        _num(row["pct_change"]) if has else None,
+        row["status"],
+        float(row["reliable_change"]),
+        bool(row["reliable"]) if has else None,
+        int(row["n_level"]),
+        mean,
+        ci,
+        len(diffs),
+    )
 
 
 def _rom(rom: pd.DataFrame, settings: dict | None) -> list[RomFact]:
@@ -149,16 +165,25 @@ def _rom(rom: pd.DataFrame, settings: dict | None) -> list[RomFact]:
         instruments = {str(i) for i in part["instrument"].dropna()}
         raters = {str(r) for r in part["measured_by"].dropna()}
         same = len(instruments) <= 1 and len(raters) <= 1
-        mdc = rom_mdc(next(iter(instruments)) if len(instruments) == 1 else None, joint, same_rater=same,
-                      settings=settings)
+        mdc = rom_mdc(
+            next(iter(instruments)) if len(instruments) == 1 else None, joint, same_rater=same, settings=settings
+        )
         norm = rom_norm(joint, movement)
         side_txt = f" ({side})" if side in ("left", "right") else ""
         label = f"{str(joint).replace('_', ' ').capitalize()} {str(movement).replace('_', ' ')}{side_txt}"
-        out.append(RomFact(label, float(part["degrees"].iloc[0]), _date(part["visit_date"].iloc[0]),
-                           float(part["degrees"].iloc[-1]), _date(part["visit_date"].iloc[-1]),
-                           int(part["visit_id"].nunique()), mdc,
-                           float(norm.normal) if norm is not None and norm.normal > 0 else None,
-                           norm.source if norm is not None else None))
+        out.append(
+            RomFact(
+                label,
+                float(part["degrees"].iloc[0]),
+                _date(part["visit_date"].iloc[0]),
+                float(part["degrees"].iloc[-1]),
+                _date(part["visit_date"].iloc[-1]),
+                int(part["visit_id"].nunique()),
+                mdc,
+                float(norm.normal) if norm is not None and norm.normal > 0 else None,
+                norm.source if norm is not None else None,
+            )
+        )
     return out
 
 
@@ -175,8 +200,11 @@ def letter_facts(record: ClientRecord, settings: dict | None, today: dt.date) ->
     practice, practice_missing = _practice(settings)
     missing = []
     if practice_missing:
-        missing.append("practice details: " + ", ".join(practice_missing)
-                       + " (set them under [practice] in knotwork-settings.toml next to the database)")
+        missing.append(
+            "practice details: "
+            + ", ".join(practice_missing)
+            + " (set them under [practice] in knotwork-settings.toml next to the database)"
+        )
     birth = c.get("birth_year")
     birth_year = None if birth is None or (isinstance(birth, float) and math.isnan(birth)) else int(birth)
     if birth_year is None:
@@ -209,42 +237,65 @@ def letter_facts(record: ClientRecord, settings: dict | None, today: dt.date) ->
     plan = [f"Status: {STATUS_WORDS.get(status, status.replace('_', ' '))}." if status else "Status not recorded."]
     after = metrics.attention_after_visits(settings)
     if pain.status not in (None, PAIN_CLINICALLY_IMPORTANT) and len(v) >= after:
-        plan.append(f"Pain has not improved by a clinically important amount after {len(v)} visits; by the "
-                    f"practice's rule (review after {after} visits without such a change) the approach is due for "
-                    "review, including whether to refer.")
+        plan.append(
+            f"Pain has not improved by a clinically important amount after {len(v)} visits; by the "
+            f"practice's rule (review after {after} visits without such a change) the approach is due for "
+            "review, including whether to refer."
+        )
     if homecare:
         plan.append(f"Current home care (from {homecare[0]:%d %b %Y}): {homecare[1]}")
     planned = v[v["plan"].map(_text).notna()] if len(v) and "plan" in v else v.iloc[0:0]
     if len(planned):
-        plan.append(f"Planned for the next visit (noted {_date(planned['visit_date'].iloc[-1]):%d %b %Y}): "
-                    f"{_text(planned['plan'].iloc[-1])}")
+        plan.append(
+            f"Planned for the next visit (noted {_date(planned['visit_date'].iloc[-1]):%d %b %Y}): "
+            f"{_text(planned['plan'].iloc[-1])}"
+        )
 
-    sources = [f"Clinically important pain improvement: {metrics.pain_rule_text(settings)} "
-               f"({metrics.pain_rule_source(settings)}).",
-               f"Reliable change on the 0–10 pain scale: at least {pain.reliable_threshold:.1f} points "
-               f"(1.96 × SEM {float(threshold(settings, 'pain.sem')):g} × √(1 + f²), f = the error of a median of the "
-               f"last readings relative to one reading; Jacobson & Truax 1991; SEM: "
-               f"{metrics.cite(threshold_source(settings, 'pain.sem'))})."]
+    sources = [
+        f"Clinically important pain improvement: {metrics.pain_rule_text(settings)} "
+        f"({metrics.pain_rule_source(settings)}).",
+        f"Reliable change on the 0–10 pain scale: at least {pain.reliable_threshold:.1f} points "
+        f"(1.96 × SEM {float(threshold(settings, 'pain.sem')):g} × √(1 + f²), f = the error of a median of the "
+        f"last readings relative to one reading; Jacobson & Truax 1991; SEM: "
+        f"{metrics.cite(threshold_source(settings, 'pain.sem'))}).",
+    ]
     for row in q.itertuples(index=False) if len(q) else []:
         if row.mcid_source:
             sources.append(f"{row.instrument} minimal important change {row.mcid:g}: {metrics.cite(row.mcid_source)}.")
     rom = _rom(record.rom, settings)
     if rom:
-        sources.append("ROM minimal detectable change: "
-                       f"{float(threshold(settings, 'rom.mdc_same_rater_extremity_goniometer')):g}° same rater, "
-                       f"limb, goniometer ({metrics.cite(threshold_source(settings, 'rom.mdc_same_rater_extremity_goniometer'))}); "
-                       f"{float(threshold(settings, 'rom.mdc_spine_crom_or_between_raters')):g}° otherwise "
-                       f"({metrics.cite(threshold_source(settings, 'rom.mdc_spine_crom_or_between_raters'))}).")
+        sources.append(
+            "ROM minimal detectable change: "
+            f"{float(threshold(settings, 'rom.mdc_same_rater_extremity_goniometer')):g}° same rater, "
+            f"limb, goniometer ({metrics.cite(threshold_source(settings, 'rom.mdc_same_rater_extremity_goniometer'))}); "
+            f"{float(threshold(settings, 'rom.mdc_spine_crom_or_between_raters')):g}° otherwise "
+            f"({metrics.cite(threshold_source(settings, 'rom.mdc_spine_crom_or_between_raters'))})."
+        )
     norm_sources = sorted({metrics.cite(r.normal_source) for r in rom if r.normal_source})
     if norm_sources:
         sources.append("ROM norms: " + "; ".join(norm_sources) + ".")
 
     return LetterFacts(
-        practice=practice, client_id=record.client_id, name=c["display_name"], birth_year=birth_year,
-        complaint=complaint, region=_text(c.get("complaint_region")), intake_date=_date(c.get("intake_date")),
-        status=status, n_visits=len(v), first_visit=_date(v["visit_date"].iloc[0]) if len(v) else None,
+        practice=practice,
+        client_id=record.client_id,
+        name=c["display_name"],
+        birth_year=birth_year,
+        complaint=complaint,
+        region=_text(c.get("complaint_region")),
+        intake_date=_date(c.get("intake_date")),
+        status=status,
+        n_visits=len(v),
+        first_visit=_date(v["visit_date"].iloc[0]) if len(v) else None,
         last_visit=_date(v["visit_date"].iloc[-1]) if len(v) else None,
         median_days_between=float(np.median(gaps)) if len(gaps) else None,
-        n_self_reports=len(record.self_reports), pain=pain, questionnaires=q, rom=rom,
-        trigger_points=metrics.trigger_point_summary(record.trigger_points), techniques=techniques,
-        homecare=homecare, plan=plan, missing=missing, sources=sources)
+        n_self_reports=len(record.self_reports),
+        pain=pain,
+        questionnaires=q,
+        rom=rom,
+        trigger_points=metrics.trigger_point_summary(record.trigger_points),
+        techniques=techniques,
+        homecare=homecare,
+        plan=plan,
+        missing=missing,
+        sources=sources,
+    )

@@ -62,7 +62,7 @@ def important_pain_level(baseline: float | None, settings: dict | None) -> float
 
 
 def pain_rule_text(settings: dict | None) -> str:
-    """"at least 2 points and at least 30 % below baseline" with the current settings."""
+    """ "at least 2 points and at least 30 % below baseline" with the current settings."""
     points = float(threshold(settings, "pain.mcid_points"))
     pct = float(threshold(settings, "pain.mcid_pct"))
     return f"at least {points:g} points and at least {pct:g} % below baseline"
@@ -96,8 +96,9 @@ def _as_date(value) -> dt.date | None:
     return pd.Timestamp(value).date()
 
 
-def client_headline(visits: pd.DataFrame, today: dt.date, n_visits_total: int | None = None,
-                    last_visit_date=None) -> Headline:
+def client_headline(
+    visits: pd.DataFrame, today: dt.date, n_visits_total: int | None = None, last_visit_date=None
+) -> Headline:
     """Visit counts, baseline and days since the last visit for one client (the selected dates).
 
     The baseline is the client's first recorded ``pain_pre`` (``baseline_pain`` from the
@@ -106,8 +107,11 @@ def client_headline(visits: pd.DataFrame, today: dt.date, n_visits_total: int | 
     """
     n = len(visits)
     total = n if n_visits_total is None else int(n_visits_total)
-    last_overall = _as_date(last_visit_date) if last_visit_date is not None else (
-        _as_date(visits["visit_date"].max()) if n else None)
+    last_overall = (
+        _as_date(last_visit_date)
+        if last_visit_date is not None
+        else (_as_date(visits["visit_date"].max()) if n else None)
+    )
     days = (today - last_overall).days if last_overall else None
     if n == 0:
         return Headline(0, total, None, None, days, last_overall)
@@ -146,8 +150,14 @@ def theil_sen_trend(visits: pd.DataFrame, min_points: int = 3) -> Trend | None:
     slope, intercept, low, high = res.slope, res.intercept, res.low_slope, res.high_slope
     ends = np.array([x.min(), x.max()])
     fitted = np.clip(intercept + slope * ends, 0, 10)
-    return Trend(slope * DAYS_PER_MONTH, low * DAYS_PER_MONTH, high * DAYS_PER_MONTH,
-                 [dates.iloc[0].date(), dates.iloc[-1].date()], [float(v) for v in fitted], len(data))
+    return Trend(
+        slope * DAYS_PER_MONTH,
+        low * DAYS_PER_MONTH,
+        high * DAYS_PER_MONTH,
+        [dates.iloc[0].date(), dates.iloc[-1].date()],
+        [float(v) for v in fitted],
+        len(data),
+    )
 
 
 def pain_category_per_visit(visits: pd.DataFrame, settings: dict | None) -> pd.Series:
@@ -155,9 +165,12 @@ def pain_category_per_visit(visits: pd.DataFrame, settings: dict | None) -> pd.S
     with the practice pain rule (improved / unchanged / deteriorated; None without pain)."""
     if visits.empty:
         return pd.Series([], dtype=object)
-    return classify_change(visits["baseline_pain"].astype(float), visits["pain_pre"].astype(float),
-                           mid=float(threshold(settings, "pain.mcid_points")),
-                           pct=float(threshold(settings, "pain.mcid_pct")))
+    return classify_change(
+        visits["baseline_pain"].astype(float),
+        visits["pain_pre"].astype(float),
+        mid=float(threshold(settings, "pain.mcid_points")),
+        pct=float(threshold(settings, "pain.mcid_pct")),
+    )
 
 
 def technique_response(visits: pd.DataFrame, min_per_arm: int = MIN_VISITS_PER_ARM) -> pd.DataFrame:
@@ -180,15 +193,17 @@ def technique_response(visits: pd.DataFrame, min_per_arm: int = MIN_VISITS_PER_A
         with_, without = data.loc[used, "pain_change"], data.loc[~used, "pain_change"]
         mean_with = float(with_.mean()) if len(with_) else float("nan")
         mean_without = float(without.mean()) if len(without) else float("nan")
-        rows.append({
-            "technique": tech,
-            "n_with": int(len(with_)),
-            "mean_with": mean_with,
-            "n_without": int(len(without)),
-            "mean_without": mean_without,
-            "difference": mean_with - mean_without,
-            "indicative": bool(len(with_) < min_per_arm or len(without) < min_per_arm),
-        })
+        rows.append(
+            {
+                "technique": tech,
+                "n_with": int(len(with_)),
+                "mean_with": mean_with,
+                "n_without": int(len(without)),
+                "mean_without": mean_without,
+                "difference": mean_with - mean_without,
+                "indicative": bool(len(with_) < min_per_arm or len(without) < min_per_arm),
+            }
+        )
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["difference", "technique"], na_position="last").reset_index(drop=True)
 
@@ -199,14 +214,15 @@ def wilson_interval(k: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.n
     n = np.asarray(n, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = k / n
-        denom = 1 + z ** 2 / n
-        centre = (p + z ** 2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z ** 2 / (4 * n ** 2)) / denom
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
     return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
-def improvement_by_visit(progress: pd.DataFrame, settings: dict | None,
-                         max_visit: int = MAX_VISIT_NUMBER) -> pd.DataFrame:
+def improvement_by_visit(
+    progress: pd.DataFrame, settings: dict | None, max_visit: int = MAX_VISIT_NUMBER
+) -> pd.DataFrame:
     """Share of clients whose pain at visit k is clinically importantly below their baseline.
 
     ``progress`` has one row per client and visit (``client_id, visit_number,
@@ -219,8 +235,11 @@ def improvement_by_visit(progress: pd.DataFrame, settings: dict | None,
     ``pct_improved`` and a 95 % Wilson interval (``ci_low``, ``ci_high``, in %).
     """
     ks = np.arange(1, max_visit + 1)
-    data = progress[progress["visit_number"].between(1, max_visit)
-                    & progress["pain_pre"].notna() & progress["baseline_pain"].notna()].copy()
+    data = progress[
+        progress["visit_number"].between(1, max_visit)
+        & progress["pain_pre"].notna()
+        & progress["baseline_pain"].notna()
+    ].copy()
     if data.empty:
         counts = pd.DataFrame({"visit_number": ks, "n_clients": 0, "n_improved": 0})
     else:
@@ -230,8 +249,9 @@ def improvement_by_visit(progress: pd.DataFrame, settings: dict | None,
             agg = {"n_clients": ("n_rows", "sum"), "n_improved": ("n_improved", "sum")}
         else:
             agg = {"n_clients": ("client_id", "nunique"), "n_improved": ("improved", "sum")}
-        counts = (data.groupby("visit_number").agg(**agg)
-                  .reindex(ks, fill_value=0).rename_axis("visit_number").reset_index())
+        counts = (
+            data.groupby("visit_number").agg(**agg).reindex(ks, fill_value=0).rename_axis("visit_number").reset_index()
+        )
     n = counts["n_clients"].to_numpy(dtype=float)
     k = counts["n_improved"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -258,8 +278,9 @@ def flag_worse_any_time(settings: dict | None) -> bool:
 BEHIND_REASON = "behind the expected course for clients like them"
 
 
-def attention_list(clients: pd.DataFrame, statuses: pd.DataFrame, settings: dict | None,
-                   standings: pd.Series | None = None) -> pd.DataFrame:
+def attention_list(
+    clients: pd.DataFrame, statuses: pd.DataFrame, settings: dict | None, standings: pd.Series | None = None
+) -> pd.DataFrame:
     """Active clients who need a second look, with the reason.
 
     ``clients`` is the ``client_summary`` mart; ``statuses`` is
@@ -276,8 +297,12 @@ def attention_list(clients: pd.DataFrame, statuses: pd.DataFrame, settings: dict
     """
     cols = list(clients.columns) + ["pain_status", "pain_now", "reason"]
     active = clients[clients["status"].isna() | (clients["status"] == "active")]
-    active = active.merge(statuses[["client_id", "status", "level", "change"]].rename(
-        columns={"status": "pain_status", "level": "pain_now", "change": "change_now"}), on="client_id")
+    active = active.merge(
+        statuses[["client_id", "status", "level", "change"]].rename(
+            columns={"status": "pain_status", "level": "pain_now", "change": "change_now"}
+        ),
+        on="client_id",
+    )
     active = active[active["pain_status"].notna()].copy()
     if active.empty:
         return pd.DataFrame(columns=cols)
@@ -291,14 +316,24 @@ def attention_list(clients: pd.DataFrame, statuses: pd.DataFrame, settings: dict
         stalled_reason = f"no important improvement after {after}+ visits"
     active["reason"] = np.where(worse, "worse than at the first visit", np.where(stalled, stalled_reason, None))
     out = active[worse | stalled]
-    return out.sort_values(["reason", "change_now", "display_name"],
-                           ascending=[False, False, True]).reset_index(drop=True)
+    return out.sort_values(["reason", "change_now", "display_name"], ascending=[False, False, True]).reset_index(
+        drop=True
+    )
 
 
 def trigger_point_summary(points: pd.DataFrame) -> pd.DataFrame:
     """One row per muscle and side: visits found, referral regions, first/last tenderness."""
-    cols = ["muscle", "side", "times_found", "referral_regions", "first_tenderness", "last_tenderness",
-            "released_fully", "first_found", "last_found"]
+    cols = [
+        "muscle",
+        "side",
+        "times_found",
+        "referral_regions",
+        "first_tenderness",
+        "last_tenderness",
+        "released_fully",
+        "first_found",
+        "last_found",
+    ]
     if points.empty:
         return pd.DataFrame(columns=cols)
     ordered = points.sort_values(["visit_date", "visit_number"])
@@ -315,15 +350,19 @@ def trigger_point_summary(points: pd.DataFrame) -> pd.DataFrame:
         s = s.dropna()
         return float(s.iloc[-1]) if len(s) else float("nan")
 
-    out = ordered.groupby(["muscle", "side"], dropna=False).agg(
-        times_found=("visit_id", "nunique"),
-        referral_regions=("referral_region", regions),
-        first_tenderness=("tenderness", first_valid),
-        last_tenderness=("tenderness", last_valid),
-        released_fully=("released", lambda s: int((s == "yes").sum())),
-        first_found=("visit_date", "min"),
-        last_found=("visit_date", "max"),
-    ).reset_index()
+    out = (
+        ordered.groupby(["muscle", "side"], dropna=False)
+        .agg(
+            times_found=("visit_id", "nunique"),
+            referral_regions=("referral_region", regions),
+            first_tenderness=("tenderness", first_valid),
+            last_tenderness=("tenderness", last_valid),
+            released_fully=("released", lambda s: int((s == "yes").sum())),
+            first_found=("visit_date", "min"),
+            last_found=("visit_date", "max"),
+        )
+        .reset_index()
+    )
     return out.sort_values(["times_found", "muscle"], ascending=[False, True]).reset_index(drop=True)[cols]
 
 
@@ -363,10 +402,20 @@ def rom_series(rom: pd.DataFrame, settings: dict | None) -> list[RomSeries]:
         same_rater = len(raters) <= 1 and len(instruments) <= 1
         instrument = instruments[0] if len(instruments) == 1 else None
         mdc = rom_mdc(instrument, joint, same_rater=same_rater, settings=settings)
-        part["is_real"] = rom_change_is_real(part["degrees_change"].astype(float), instrument, joint,
-                                             same_rater=same_rater, settings=settings).to_numpy()
+        part["is_real"] = rom_change_is_real(
+            part["degrees_change"].astype(float), instrument, joint, same_rater=same_rater, settings=settings
+        ).to_numpy()
         norm = rom_norm(joint, movement)
-        out.append(RomSeries(joint, movement, side, part, mdc,
-                             float(norm.normal) if norm is not None and norm.normal > 0 else None,
-                             norm.source if norm is not None else None, instruments))
+        out.append(
+            RomSeries(
+                joint,
+                movement,
+                side,
+                part,
+                mdc,
+                float(norm.normal) if norm is not None and norm.normal > 0 else None,
+                norm.source if norm is not None else None,
+                instruments,
+            )
+        )
     return out

@@ -15,9 +15,11 @@ def clients_or_stop(db: str, ver: str) -> pd.DataFrame:
     """The practice's clients; on an empty database, say what to do and stop the page."""
     clients = queries.clients(db, ver)
     if clients.empty:
-        st.info("No clients in this database yet. Import your clients and visits with "
-                "`knotwork ingest clients.csv visits.csv …`, or try the demo practice with `knotwork demo`.",
-                icon=":material/person_add:")
+        st.info(
+            "No clients in this database yet. Import your clients and visits with "
+            "`knotwork ingest clients.csv visits.csv …`, or try the demo practice with `knotwork demo`.",
+            icon=":material/person_add:",
+        )
         st.stop()
     return clients
 
@@ -52,8 +54,11 @@ def not_saved_busy(busy: DatabaseBusy, button: str) -> None:
 
     Shown in the same run, without st.rerun, so every value typed stays in its widget."""
     what = f" ({busy.activity})" if busy.activity else ""
-    st.warning(f"**Not saved yet**: the data is being updated right now{what}. Everything you entered is still "
-               f"here; press **{button}** again in a moment.", icon=":material/hourglass_top:")
+    st.warning(
+        f"**Not saved yet**: the data is being updated right now{what}. Everything you entered is still "
+        f"here; press **{button}** again in a moment.",
+        icon=":material/hourglass_top:",
+    )
 
 
 # The forms' own reads, cached by data version like every page read (dashboard/queries/therapist.py).  While

@@ -59,11 +59,19 @@ PLOTLY_CONFIG = {
     "responsive": False,
     "scrollZoom": False,
 }
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # The report loads nothing: scripts and styles are inline, images are data: URIs.
-CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-       "img-src data: blob:; font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'")
+CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "img-src data: blob:; font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'"
+)
 
 
 class ReportError(RuntimeError):
@@ -144,12 +152,23 @@ footer { margin-top: 14px; border-top: 1px solid #ccc; padding-top: 6px; font-si
 }
 """
 
-TONE_TAG = {"good": "Good news", "steady": "Where things stand", "concern": "Worth talking about", "none": "Getting started"}
+TONE_TAG = {
+    "good": "Good news",
+    "steady": "Where things stand",
+    "concern": "Worth talking about",
+    "none": "Getting started",
+}
 
 
 def _chart_html(fig, first: bool, div_id: str) -> str:
-    inner = pio.to_html(fig, include_plotlyjs=True if first else False, full_html=False, config=PLOTLY_CONFIG,
-                        default_width=f"{charts.PRINT_WIDTH}px", div_id=div_id)
+    inner = pio.to_html(
+        fig,
+        include_plotlyjs=True if first else False,
+        full_html=False,
+        config=PLOTLY_CONFIG,
+        default_width=f"{charts.PRINT_WIDTH}px",
+        div_id=div_id,
+    )
     return f'<div class="chart">{inner}</div>'
 
 
@@ -159,17 +178,23 @@ def _visit_rows(data: ClientData) -> str:
         names = ", ".join(sorted(technique_words(t)[0] for t in v["techniques"])) or "–"
         pre = fmt_pain(None if v["pain_pre"] != v["pain_pre"] else float(v["pain_pre"]))
         post = fmt_pain(None if v["pain_post"] != v["pain_post"] else float(v["pain_post"]))
-        rows.append(f"<tr><td class=\"num\">{esc(int(v['visit_number']))}</td><td class=\"date\">{esc(fmt_date(v['visit_date']))}</td>"
-                    f"<td class=\"num\">{esc(pre)}</td><td class=\"num\">{esc(post)}</td><td>{esc(names)}</td></tr>")
+        rows.append(
+            f'<tr><td class="num">{esc(int(v["visit_number"]))}</td><td class="date">{esc(fmt_date(v["visit_date"]))}</td>'
+            f'<td class="num">{esc(pre)}</td><td class="num">{esc(post)}</td><td>{esc(names)}</td></tr>'
+        )
     return rows
 
 
 # The last visits travel with the closing notes, so the final page never holds the notes alone.
 VISIT_TAIL = 4
-VISIT_COLS = ('<colgroup><col style="width:5%"><col style="width:14%"><col style="width:17%">'
-              '<col style="width:11%"><col style="width:53%"></colgroup>')
-VISIT_HEAD = ("<thead><tr><th class=\"num\">#</th><th>Date</th><th class=\"num\">Pain when you arrived</th>"
-              "<th class=\"num\">Just after</th><th>What we did</th></tr></thead>")
+VISIT_COLS = (
+    '<colgroup><col style="width:5%"><col style="width:14%"><col style="width:17%">'
+    '<col style="width:11%"><col style="width:53%"></colgroup>'
+)
+VISIT_HEAD = (
+    '<thead><tr><th class="num">#</th><th>Date</th><th class="num">Pain when you arrived</th>'
+    '<th class="num">Just after</th><th>What we did</th></tr></thead>'
+)
 
 
 def _visit_table(rows: list[str], footer: str) -> str:
@@ -180,12 +205,11 @@ def _visit_table(rows: list[str], footer: str) -> str:
     table = lambda body, thead="": f'<table class="visits">{VISIT_COLS}{thead}<tbody>{"".join(body)}</tbody></table>'
     if not head:
         return f'<h2>Visit by visit</h2><div class="keep">{table(tail, VISIT_HEAD)}{footer}</div>'
-    return (f"<h2>Visit by visit</h2>{table(head, VISIT_HEAD)}"
-            f'<div class="keep tail">{table(tail)}{footer}</div>')
+    return f'<h2>Visit by visit</h2>{table(head, VISIT_HEAD)}<div class="keep tail">{table(tail)}{footer}</div>'
 
 
 def _section(title: str, inner: list[str]) -> str:
-    return f"<section class=\"keep\"><h2>{esc(title)}</h2>" + "\n".join(inner) + "</section>"
+    return f'<section class="keep"><h2>{esc(title)}</h2>' + "\n".join(inner) + "</section>"
 
 
 QUESTIONNAIRE_VERDICT = {
@@ -201,14 +225,18 @@ def _questionnaire_items(q: pd.DataFrame) -> list[str]:
     for r in q.itertuples(index=False):
         better = "higher is better" if r.higher_is_better else "lower is better"
         if r.n < 2:
-            items.append(f"<li><strong>{esc(r.name)}</strong>: {esc(fmt_pain(round(r.first_score, 1)))} on "
-                         f"{esc(fmt_date(r.first_date))} ({better}). Taking it again later shows the change.</li>")
+            items.append(
+                f"<li><strong>{esc(r.name)}</strong>: {esc(fmt_pain(round(r.first_score, 1)))} on "
+                f"{esc(fmt_date(r.first_date))} ({better}). Taking it again later shows the change.</li>"
+            )
             continue
         verdict = QUESTIONNAIRE_VERDICT.get(r.category, "")
         mic = f" (that is a change of at least {fmt_pain(r.mcid)})" if r.category == "improved" and r.mcid else ""
-        items.append(f"<li><strong>{esc(r.name)}</strong>: {esc(fmt_pain(round(r.first_score, 1)))} on "
-                     f"{esc(fmt_date(r.first_date))}, {esc(fmt_pain(round(r.latest_score, 1)))} on "
-                     f"{esc(fmt_date(r.latest_date))} ({better}): {esc(verdict)}{esc(mic)}.</li>")
+        items.append(
+            f"<li><strong>{esc(r.name)}</strong>: {esc(fmt_pain(round(r.first_score, 1)))} on "
+            f"{esc(fmt_date(r.first_date))}, {esc(fmt_pain(round(r.latest_score, 1)))} on "
+            f"{esc(fmt_date(r.latest_date))} ({better}): {esc(verdict)}{esc(mic)}.</li>"
+        )
     return items
 
 
@@ -217,7 +245,7 @@ def _practice_line(practice: dict | None) -> str:
     p = practice or {}
     parts = [str(p.get(k, "") or "").strip() for k in ("name", "therapist", "phone", "email", "address")]
     parts = [x for x in parts if x]
-    return f"<p class=\"meta practice\">{' &middot; '.join(esc(x) for x in parts)}</p>" if parts else ""
+    return f'<p class="meta practice">{" &middot; ".join(esc(x) for x in parts)}</p>' if parts else ""
 
 
 def _body_section(data: ClientData) -> list[str]:
@@ -228,32 +256,61 @@ def _body_section(data: ClientData) -> list[str]:
     regions, half = visit_regions(data.visits), charts.PRINT_WIDTH // 2 - 4
     maps = []
     for i, (label, vid) in enumerate(start_and_now(data.visits, data.trigger_points)):
-        fig = body_chart(at_visit(regions, vid), at_visit(data.trigger_points, vid), title=label, show_scales=False,
-                         height=380).update_layout(width=half)
-        maps.append(pio.to_html(fig, include_plotlyjs=False, full_html=False, config=PLOTLY_CONFIG,
-                                default_width=f"{half}px", div_id=f"kw-body-{i}"))
-    return [_section("Where it hurts", ["<ul>" + "".join(f"<li>{esc(w)}</li>" for w in words) + "</ul>",
-                                        "<div class=\"chart\" style=\"display:flex;gap:8px\">" + "".join(maps) + "</div>",
-                                        f"<p class=\"muted\">{esc(CLIENT_LEGEND)}</p>"])]
+        fig = body_chart(
+            at_visit(regions, vid), at_visit(data.trigger_points, vid), title=label, show_scales=False, height=380
+        ).update_layout(width=half)
+        maps.append(
+            pio.to_html(
+                fig,
+                include_plotlyjs=False,
+                full_html=False,
+                config=PLOTLY_CONFIG,
+                default_width=f"{half}px",
+                div_id=f"kw-body-{i}",
+            )
+        )
+    return [
+        _section(
+            "Where it hurts",
+            [
+                "<ul>" + "".join(f"<li>{esc(w)}</li>" for w in words) + "</ul>",
+                '<div class="chart" style="display:flex;gap:8px">' + "".join(maps) + "</div>",
+                f'<p class="muted">{esc(CLIENT_LEGEND)}</p>',
+            ],
+        )
+    ]
 
 
-def report_body(data: ClientData, summary: ClientSummary, today: dt.date,
-                questionnaires: pd.DataFrame | None = None, practice: dict | None = None,
-                helps: list[str] = ()) -> str:
+def report_body(
+    data: ClientData,
+    summary: ClientSummary,
+    today: dt.date,
+    questionnaires: pd.DataFrame | None = None,
+    practice: dict | None = None,
+    helps: list[str] = (),
+) -> str:
     parts: list[str] = []
     span = ""
     if summary.n_visits:
-        span = (f"{summary.n_visits} visit{'s' if summary.n_visits != 1 else ''}, "
-                f"{fmt_date(summary.first_visit)} to {fmt_date(summary.last_visit)}")
+        span = (
+            f"{summary.n_visits} visit{'s' if summary.n_visits != 1 else ''}, "
+            f"{fmt_date(summary.first_visit)} to {fmt_date(summary.last_visit)}"
+        )
     parts.append(
         f"<header><h1>Your progress</h1>"
-        f"<p class=\"meta\"><strong>{esc(summary.name)}</strong>"
-        + (f" &middot; {esc(data.primary_complaint or summary.region.capitalize())}"
-           if (data.primary_complaint or summary.region) else "")
+        f'<p class="meta"><strong>{esc(summary.name)}</strong>'
+        + (
+            f" &middot; {esc(data.primary_complaint or summary.region.capitalize())}"
+            if (data.primary_complaint or summary.region)
+            else ""
+        )
         + (f" &middot; {esc(span)}" if span else "")
-        + f"</p>{_practice_line(practice)}<p class=\"meta\">Report made on {esc(fmt_date(today))}</p></header>")
-    parts.append(f"<div class=\"headline tone-{esc(summary.tone)}\"><span class=\"tag\">{esc(TONE_TAG.get(summary.tone, ''))}</span>"
-                 f"{esc(summary.headline)}</div>")
+        + f'</p>{_practice_line(practice)}<p class="meta">Report made on {esc(fmt_date(today))}</p></header>'
+    )
+    parts.append(
+        f'<div class="headline tone-{esc(summary.tone)}"><span class="tag">{esc(TONE_TAG.get(summary.tone, ""))}</span>'
+        f"{esc(summary.headline)}</div>"
+    )
     for line in (summary.session_line, summary.checkin_line):
         if line:
             parts.append(f"<p>{esc(line)}</p>")
@@ -262,11 +319,16 @@ def report_body(data: ClientData, summary: ClientSummary, today: dt.date,
     # Order: the pain chart and the short sections fill the first page; the tall, unbreakable ROM
     # chart then starts the second one (a block placed later would leave a half-empty page behind
     # it), and the tables, whose rows may split over pages, come last.
-    pain = [_chart_html(charts.pain_chart(data, summary, width=charts.PRINT_WIDTH, title=None), first=True,
-                        div_id="kw-pain-chart")]
+    pain = [
+        _chart_html(
+            charts.pain_chart(data, summary, width=charts.PRINT_WIDTH, title=None), first=True, div_id="kw-pain-chart"
+        )
+    ]
     if summary.goal_level is not None:
-        pain.append(f"<p class=\"muted\">The green band is where your usual pain would count as \u201cmuch improved\u201d "
-                    f"compared with your first visit ({esc(fmt_pain(summary.baseline))} out of 10).</p>")
+        pain.append(
+            f'<p class="muted">The green band is where your usual pain would count as \u201cmuch improved\u201d '
+            f"compared with your first visit ({esc(fmt_pain(summary.baseline))} out of 10).</p>"
+        )
     parts.append(_section("Pain", pain))
     parts.extend(_body_section(data))
 
@@ -274,34 +336,53 @@ def report_body(data: ClientData, summary: ClientSummary, today: dt.date,
         parts.append(_section("Questionnaires", ["<ul>" + "".join(_questionnaire_items(questionnaires)) + "</ul>"]))
 
     if summary.homecare:
-        items = "".join(f"<li><strong>{esc(text)}</strong> <span class=\"muted\">(from {esc(fmt_date(d))})</span></li>"
-                        for d, text in summary.homecare)
+        items = "".join(
+            f'<li><strong>{esc(text)}</strong> <span class="muted">(from {esc(fmt_date(d))})</span></li>'
+            for d, text in summary.homecare
+        )
         parts.append(_section("Your home care", [f"<ul>{items}</ul>"]))
     else:
-        parts.append(_section("Your home care", ["<p class=\"muted\">No home care has been written down yet.</p>"]))
+        parts.append(_section("Your home care", ['<p class="muted">No home care has been written down yet.</p>']))
 
-    rom_fig = charts.rom_chart(data, width=charts.PRINT_WIDTH, title="Measured at the start of each visit",
-                               summary=summary)
+    rom_fig = charts.rom_chart(
+        data, width=charts.PRINT_WIDTH, title="Measured at the start of each visit", summary=summary
+    )
     if summary.rom_lines or rom_fig is not None:
         # The heading travels with the (tall, unbreakable) chart; the sentences follow as a list
         # that may continue on the next page.
-        chart = [] if rom_fig is None else [_chart_html(rom_fig, first=False, div_id="kw-rom-chart"),
-                                            f"<p class=\"muted\">{esc(charts.ROM_CAPTION)}</p>"]
+        chart = (
+            []
+            if rom_fig is None
+            else [
+                _chart_html(rom_fig, first=False, div_id="kw-rom-chart"),
+                f'<p class="muted">{esc(charts.ROM_CAPTION)}</p>',
+            ]
+        )
         parts.append(_section("How far you can move", chart))
         if summary.rom_lines:
             parts.append("<ul>" + "".join(f"<li>{esc(r.text)}</li>" for r in summary.rom_lines) + "</ul>")
 
     if summary.techniques:
-        rows = "".join(f"<tr><td>{esc(name)}</td><td>{esc(what)}</td><td class=\"num\">{esc(n)}</td></tr>"
-                       for name, what, n in summary.techniques)
-        parts.append("<h2>What we did</h2>"
-                     "<table><thead><tr><th>Technique</th><th>What it is</th><th class=\"num\">Visits</th></tr></thead>"
-                     f"<tbody>{rows}</tbody></table>")
+        rows = "".join(
+            f'<tr><td>{esc(name)}</td><td>{esc(what)}</td><td class="num">{esc(n)}</td></tr>'
+            for name, what, n in summary.techniques
+        )
+        parts.append(
+            "<h2>What we did</h2>"
+            '<table><thead><tr><th>Technique</th><th>What it is</th><th class="num">Visits</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>"
+        )
 
     if helps:  # this client's own technique response, in their words (pipelines.techniques.client_response)
-        parts.append(_section("What seems to help you", [
-            "<ul>" + "".join(f"<li>{esc(line)}</li>" for line in helps) + "</ul>",
-            "<p class=\"muted\">Worked out from your own visits; a guide for the two of you, not a rule.</p>"]))
+        parts.append(
+            _section(
+                "What seems to help you",
+                [
+                    "<ul>" + "".join(f"<li>{esc(line)}</li>" for line in helps) + "</ul>",
+                    '<p class="muted">Worked out from your own visits; a guide for the two of you, not a rule.</p>',
+                ],
+            )
+        )
 
     footer = (
         "<footer><p><strong>How to read this report.</strong> Pain is on a scale from 0 (none) to 10 "
@@ -309,22 +390,28 @@ def report_body(data: ClientData, summary: ClientSummary, today: dt.date,
         "degrees from day to day, so a change only counts when it is bigger than that (5° for arms and legs measured "
         "by the same person with a goniometer, 10° for the spine or other instruments; Boone 1978, Fletcher &amp; "
         "Bandy 2008)."
-        + (" A questionnaire change counts as one most people notice when it reaches the minimal important change "
-           "for that questionnaire (" + esc("; ".join(_questionnaire_sources(questionnaires))) + ")."
-           if questionnaires is not None and len(questionnaires) else "")
+        + (
+            " A questionnaire change counts as one most people notice when it reaches the minimal important change "
+            "for that questionnaire (" + esc("; ".join(_questionnaire_sources(questionnaires))) + ")."
+            if questionnaires is not None and len(questionnaires)
+            else ""
+        )
         + "</p><p>This report was made on your therapist\u2019s computer for you alone. Everything it needs "
-        "is inside this file: it loads nothing from the internet and sends nothing anywhere.</p></footer>")
+        "is inside this file: it loads nothing from the internet and sends nothing anywhere.</p></footer>"
+    )
     parts.append(_visit_table(_visit_rows(data), footer))
     return "\n".join(parts)
 
 
 def _questionnaire_sources(q: pd.DataFrame) -> list[str]:
-    return [f"{r.instrument} {fmt_pain(r.mcid)}: {cite(r.mcid_source)}" for r in q.itertuples(index=False)
-            if r.mcid_source]
+    return [
+        f"{r.instrument} {fmt_pain(r.mcid)}: {cite(r.mcid_source)}" for r in q.itertuples(index=False) if r.mcid_source
+    ]
 
 
-def build_report_html(db, client_id: str, settings: dict | None = None, today: dt.date | None = None,
-                      paper: str | None = None) -> str:
+def build_report_html(
+    db, client_id: str, settings: dict | None = None, today: dt.date | None = None, paper: str | None = None
+) -> str:
     """The complete, self-contained report for ``client_id``.  ``paper`` ('A4' or 'Letter')
     adds an ``@page size`` for printing; the default lets the reader's printer choose."""
     path = resolve_db_path(db)
@@ -336,10 +423,14 @@ def build_report_html(db, client_id: str, settings: dict | None = None, today: d
     questionnaires = outcome_summary(classify_outcomes(scores, settings), settings) if len(scores) else None
     size = f"size: {_paper(paper)};" if paper else ""
     css = CSS % {"m": MARGIN_MM, "size": size, "w": charts.PRINT_WIDTH}
-    return PAGE.substitute(csp=CSP,  # a constant without double quotes
-                           title=esc(f"Progress report \u2013 {data.display_name}"), css=css,
-                           body=report_body(data, summary, today or dt.date.today(), questionnaires,
-                                            settings.get("practice"), _helps(path, client_id)))
+    return PAGE.substitute(
+        csp=CSP,  # a constant without double quotes
+        title=esc(f"Progress report \u2013 {data.display_name}"),
+        css=css,
+        body=report_body(
+            data, summary, today or dt.date.today(), questionnaires, settings.get("practice"), _helps(path, client_id)
+        ),
+    )
 
 
 def _helps(path: Path, client_id: str) -> list[str]:
@@ -357,6 +448,7 @@ def _paper(paper: str | None) -> str:
 # ---------------------------------------------------------------------------
 # PDF
 # ---------------------------------------------------------------------------
+
 
 def chromium_path() -> str | None:
     env = os.environ.get("KNOTWORK_CHROMIUM")
@@ -398,33 +490,53 @@ def _pdf_with_playwright(exe: str, src: Path, out: Path, paper: str, timeout_s: 
         browser = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 900, "height": 1200})
-            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:", "blob:"))
-                       else route.abort())
+            page.route(
+                "**/*",
+                lambda route: (
+                    route.continue_() if route.request.url.startswith(("file:", "data:", "blob:")) else route.abort()
+                ),
+            )
             page.goto(src.as_uri(), wait_until="load", timeout=timeout_s * 1000)
             n_charts = page.locator(".chart").count()
             if n_charts:
                 page.wait_for_function(
                     "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n && "
-                    "document.querySelectorAll('.js-plotly-plot').length >= n", arg=n_charts, timeout=timeout_s * 1000)
+                    "document.querySelectorAll('.js-plotly-plot').length >= n",
+                    arg=n_charts,
+                    timeout=timeout_s * 1000,
+                )
             page.emulate_media(media="print")
             margin = f"{MARGIN_MM}mm"
-            page.pdf(path=str(out), format=paper, print_background=True, prefer_css_page_size=False,
-                     margin={"top": margin, "bottom": margin, "left": margin, "right": margin})
+            page.pdf(
+                path=str(out),
+                format=paper,
+                print_background=True,
+                prefer_css_page_size=False,
+                margin={"top": margin, "bottom": margin, "left": margin, "right": margin},
+            )
         finally:
             browser.close()
 
 
 def _pdf_with_cli(exe: str, src: Path, out: Path, timeout_s: float) -> None:
-    cmd = [exe, "--headless", *CHROMIUM_ARGS, "--no-pdf-header-footer", "--virtual-time-budget=15000",
-           f"--print-to-pdf={out}", src.as_uri()]
+    cmd = [
+        exe,
+        "--headless",
+        *CHROMIUM_ARGS,
+        "--no-pdf-header-footer",
+        "--virtual-time-budget=15000",
+        f"--print-to-pdf={out}",
+        src.as_uri(),
+    ]
     try:
         subprocess.run(cmd, check=True, capture_output=True, timeout=timeout_s)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         raise ReportError(f"Chromium could not print the report ({exc})") from exc
 
 
-def report_pdf_bytes(db, client_id: str, paper: str = "A4", settings: dict | None = None,
-                     actor: str | None = None) -> bytes:
+def report_pdf_bytes(
+    db, client_id: str, paper: str = "A4", settings: dict | None = None, actor: str | None = None
+) -> bytes:
     with tempfile.TemporaryDirectory(prefix="knotwork-pdf-") as tmp:
         out = Path(tmp) / "report.pdf"
         html_to_pdf(build_report_html(db, client_id, settings, paper=paper), out, paper)
@@ -440,20 +552,35 @@ def report_html_download(db, client_id: str, settings: dict | None = None, actor
     return text
 
 
-def audit_export(db, client_id: str, what: str, actor: str | None = None, out: Path | None = None,
-                 document: str = "progress report") -> bool:
+def audit_export(
+    db, client_id: str, what: str, actor: str | None = None, out: Path | None = None, document: str = "progress report"
+) -> bool:
     """One ``export`` row in the audit log.  An export only reads, so this is a short write of
     its own, made *after* the file exists: if an import holds the database the file is still
     delivered and the row waits in the queue (pipelines.warehouse.audit.record_soon).  False = queued."""
     from pipelines.warehouse import audit
 
     where = f" to {out}" if out is not None else " (downloaded)"
-    return audit.record_soon(db, "export", "report", client_id, client_id=client_id, actor=actor,
-                             detail=f"{document} of {client_id}, {what}{where}")
+    return audit.record_soon(
+        db,
+        "export",
+        "report",
+        client_id,
+        client_id=client_id,
+        actor=actor,
+        detail=f"{document} of {client_id}, {what}{where}",
+    )
 
 
-def write_document(db, client_id: str, out: str | Path, build, paper: str | None = None, actor: str | None = None,
-                   document: str = "progress report") -> Path:
+def write_document(
+    db,
+    client_id: str,
+    out: str | Path,
+    build,
+    paper: str | None = None,
+    actor: str | None = None,
+    document: str = "progress report",
+) -> Path:
     """Write ``build(db, client_id, paper=…)``'s HTML to ``out``: ``.html`` as is, ``.pdf`` printed by
     Chromium (by suffix); then audit the export as ``document``."""
     out = Path(out)

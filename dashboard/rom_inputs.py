@@ -29,9 +29,23 @@ def rom_number_inputs(rows: list[dict], key: str) -> list[dict]:
         name, before, after = st.columns([3, 1.2, 1.2], vertical_alignment="center")
         label = reading_label(row)
         name.markdown(label)
-        pre = before.number_input(f"{label} before ({unit})", value=row.get("degrees_pre"), step=1.0, format="%.0f",
-                                  key=f"{key}_pre_{i}", placeholder=f"before, {unit}", label_visibility="collapsed")
-        post = after.number_input(f"{label} after ({unit})", value=row.get("degrees_post"), step=1.0, format="%.0f",
-                                  key=f"{key}_post_{i}", placeholder=f"after, {unit}", label_visibility="collapsed")
+        pre = before.number_input(
+            f"{label} before ({unit})",
+            value=row.get("degrees_pre"),
+            step=1.0,
+            format="%.0f",
+            key=f"{key}_pre_{i}",
+            placeholder=f"before, {unit}",
+            label_visibility="collapsed",
+        )
+        post = after.number_input(
+            f"{label} after ({unit})",
+            value=row.get("degrees_post"),
+            step=1.0,
+            format="%.0f",
+            key=f"{key}_post_{i}",
+            placeholder=f"after, {unit}",
+            label_visibility="collapsed",
+        )
         out.append({**row, "degrees_pre": pre, "degrees_post": post})
     return out

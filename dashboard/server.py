@@ -40,8 +40,14 @@ APP = Path(__file__).resolve().parent / "streamlit_app.py"
 WEB_APP = APP.with_name("web.py")
 DEFAULT_PORT = 8501
 DEFAULT_ADDRESS = "127.0.0.1"
-SAMPLE_FILES = ("clients.csv", "visits.csv", "rom.csv", "self_reports.csv", "trigger_points.csv",
-                "outcome_measures.csv")
+SAMPLE_FILES = (
+    "clients.csv",
+    "visits.csv",
+    "rom.csv",
+    "self_reports.csv",
+    "trigger_points.csv",
+    "outcome_measures.csv",
+)
 DEMO_DB_NAME = "demo.duckdb"
 DEMO_SEED = 7
 
@@ -56,29 +62,45 @@ WILDCARD_ADDRESSES = ("", "0.0.0.0", "::")
 def allowed_hosts(address: str = DEFAULT_ADDRESS, base_url: str | None = None) -> list[str]:
     """Host names the server answers to: loopback, the base URL's host and a named listening address."""
     hosts = list(LOOPBACK_HOSTS)
-    extra = [urlsplit(base_url.strip()).hostname if base_url else None,
-             None if address in WILDCARD_ADDRESSES else address.strip("[]")]
+    extra = [
+        urlsplit(base_url.strip()).hostname if base_url else None,
+        None if address in WILDCARD_ADDRESSES else address.strip("[]"),
+    ]
     for host in extra:
         if host and host.lower() not in hosts:
             hosts.append(host.lower())
     return hosts
 
 
-def build_command(port: int = DEFAULT_PORT, address: str = DEFAULT_ADDRESS,
-                  python: str | None = None, base_url: str | None = None) -> list[str]:
+def build_command(
+    port: int = DEFAULT_PORT, address: str = DEFAULT_ADDRESS, python: str | None = None, base_url: str | None = None
+) -> list[str]:
     """The argv that starts the dashboard (the database comes from ``$KNOTWORK_DB``)."""
     host_flags = [arg for host in allowed_hosts(address, base_url) for arg in ("--server.allowedHosts", host)]
     return [
-        python or sys.executable, "-m", "streamlit", "run", str(WEB_APP),
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--client.showErrorDetails", "none",
-        "--client.toolbarMode", "viewer",
-        "--client.disableDataExport", "true",
-        "--server.address", address,
-        "--server.port", str(int(port)),
-        "--server.fileWatcherType", "none",
-        "--global.developmentMode", "false",
+        python or sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(WEB_APP),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.showErrorDetails",
+        "none",
+        "--client.toolbarMode",
+        "viewer",
+        "--client.disableDataExport",
+        "true",
+        "--server.address",
+        address,
+        "--server.port",
+        str(int(port)),
+        "--server.fileWatcherType",
+        "none",
+        "--global.developmentMode",
+        "false",
         *host_flags,
         *THEME_FLAGS,
     ]
@@ -110,6 +132,7 @@ def serve(db: str | os.PathLike, port: int = DEFAULT_PORT, address: str = DEFAUL
 # ---------------------------------------------------------------------------
 # Demo database
 # ---------------------------------------------------------------------------
+
 
 def packaged_sample_dir() -> Path:
     """``data/sample`` next to the package (present in a clone or an editable install)."""

@@ -34,15 +34,18 @@ st.set_page_config(page_title="Knotwork", page_icon="🪢", layout="wide")
 st.markdown("<style>[data-testid='stMainBlockContainer']{padding-top:3.5rem}</style>", unsafe_allow_html=True)
 
 PAGES = [
-    st.Page("app_pages/client_progress.py", title="Client progress", icon=":material/person:",
-            url_path="client", default=True),
+    st.Page(
+        "app_pages/client_progress.py",
+        title="Client progress",
+        icon=":material/person:",
+        url_path="client",
+        default=True,
+    ),
     st.Page("app_pages/log_visit.py", title="Log a visit", icon=":material/edit_note:", url_path="log"),
     st.Page("app_pages/clients.py", title="Clients", icon=":material/group_add:", url_path="clients"),
     st.Page("app_pages/import_data.py", title="Import", icon=":material/upload_file:", url_path="import"),
-    st.Page("app_pages/practice_overview.py", title="Practice overview", icon=":material/groups:",
-            url_path="practice"),
-    st.Page("app_pages/techniques.py", title="Technique response", icon=":material/science:",
-            url_path="techniques"),
+    st.Page("app_pages/practice_overview.py", title="Practice overview", icon=":material/groups:", url_path="practice"),
+    st.Page("app_pages/techniques.py", title="Technique response", icon=":material/science:", url_path="techniques"),
     st.Page("app_pages/sharing.py", title="Share with client", icon=":material/share:", url_path="share"),
     st.Page("app_pages/records.py", title="Records", icon=":material/history:", url_path="records"),
 ]
@@ -97,15 +100,21 @@ def _updating(db: str, busy: DatabaseBusy, client: bool = False) -> None:
     # failed while the probe succeeds would rerun at once, over and over (no 2-second pause).
     st.session_state[PROBE_LATER] = True
     if client:  # plain words, and nothing about the practice's files
-        st.warning("Your therapist’s records are being updated right now. This page will show your progress again "
-                "by itself in a moment.", icon=":material/hourglass_top:")
+        st.warning(
+            "Your therapist’s records are being updated right now. This page will show your progress again "
+            "by itself in a moment.",
+            icon=":material/hourglass_top:",
+        )
         if time.monotonic() - since < AUTO_RETRY_FOR_S:
             _retry_when_readable(db)
         return
     what = f" ({busy.activity})" if busy.activity else ""
     if time.monotonic() - since < AUTO_RETRY_FOR_S:
-        st.warning(f"**The data is being updated right now{what}.** This page shows the new data by itself as soon "
-                "as the update is done.", icon=":material/hourglass_top:")
+        st.warning(
+            f"**The data is being updated right now{what}.** This page shows the new data by itself as soon "
+            "as the update is done.",
+            icon=":material/hourglass_top:",
+        )
         _retry_when_readable(db)
     else:
         st.warning(f"The data is still being updated{what}. Try again in a moment.", icon=":material/hourglass:")
@@ -149,7 +158,8 @@ if not Path(db).exists():
         f"There is no Knotwork database at `{db}` yet.\n\n"
         "Create one and import your files with `knotwork ingest clients.csv visits.csv … --db PATH`, "
         "or look around with the demo practice: `knotwork demo`.",
-        icon=":material/database:")
+        icon=":material/database:",
+    )
     # Or start from nothing in the app: add clients on the Clients page, import on the Import page.
     if st.button("Start an empty practice here", key="create_db", icon=":material/add_circle:", type="primary"):
         from pipelines.warehouse.db import write_connection
@@ -170,7 +180,8 @@ except duckdb.CatalogException:
     st.warning(
         "This database was made by an older version of Knotwork and lacks tables this dashboard reads. "
         f"Refresh it with `knotwork init --db {db}` (your data is kept), then reload this page.",
-        icon=":material/update:")
+        icon=":material/update:",
+    )
 
 st.caption(f"Data: {queries.database_label(db)}. Nothing leaves this computer.")
 access.sign_out_button(db)

@@ -47,38 +47,50 @@ def what_works(rep: TechniqueReport) -> str:
     good = clear.head(MAX_NAMED)
     n_est = int(rep.techniques["estimable"].sum())
     if good.empty:
-        return (f"**What works here:** of the {n_est} techniques with enough clients to judge, none clearly went "
-                f"with {better} than the same clients' visits without it — not clear yet is not the same as no "
-                "effect.")
-    parts = [f"{pretty(r.technique)} (about {_points(r.effect, oc.unit)}, {_range(r.ci_low, r.ci_high)})"
-             for r in good.itertuples(index=False)]
+        return (
+            f"**What works here:** of the {n_est} techniques with enough clients to judge, none clearly went "
+            f"with {better} than the same clients' visits without it — not clear yet is not the same as no "
+            "effect."
+        )
+    parts = [
+        f"{pretty(r.technique)} (about {_points(r.effect, oc.unit)}, {_range(r.ci_low, r.ci_high)})"
+        for r in good.itertuples(index=False)
+    ]
     if len(clear) > len(good):
         more = len(clear) - len(good)
         parts.append(f"{more} more technique{'s' if more > 1 else ''} in the chart below")
-    return (f"**What works here:** {_join(parts)} clearly went with {better}: that much "
-            f"{'more' if oc.higher_is_better else 'less pain'} on a client's visits with the technique than on the "
-            "same client's visits without it.")
+    return (
+        f"**What works here:** {_join(parts)} clearly went with {better}: that much "
+        f"{'more' if oc.higher_is_better else 'less pain'} on a client's visits with the technique than on the "
+        "same client's visits without it."
+    )
 
 
 def which_mixes(rep: TechniqueReport) -> str:
     oc = rep.outcome
     est = rep.mixes[rep.mixes["estimable"].astype(bool)] if len(rep.mixes) else rep.mixes
     if est.empty:
-        return (f"**Which mixes:** no mix has been used in {MIN_VISITS_PER_MIX} or more visits with techniques "
-                "that have enough clients, so none can be ranked yet.")
+        return (
+            f"**Which mixes:** no mix has been used in {MIN_VISITS_PER_MIX} or more visits with techniques "
+            "that have enough clients, so none can be ranked yet."
+        )
     best = est.sort_values("effect", ascending=not oc.higher_is_better).iloc[0]
     used = int((rep.mixes["n_visits"] >= MIN_VISITS_PER_MIX).sum())
-    return (f"**Which mixes:** of the {used} mixes used in at least {MIN_VISITS_PER_MIX} visits, "
-            f"{_mix_name(best['mix'])} is predicted to help most — about {_points(best['effect'], oc.unit)} "
-            f"({_range(best['ci_low'], best['ci_high'])}) compared with a visit with none of its techniques, "
-            f"from {int(best['n_visits']):,} visits of {int(best['n_clients']):,} clients.")
+    return (
+        f"**Which mixes:** of the {used} mixes used in at least {MIN_VISITS_PER_MIX} visits, "
+        f"{_mix_name(best['mix'])} is predicted to help most — about {_points(best['effect'], oc.unit)} "
+        f"({_range(best['ci_low'], best['ci_high'])}) compared with a visit with none of its techniques, "
+        f"from {int(best['n_visits']):,} visits of {int(best['n_clients']):,} clients."
+    )
 
 
 def how_sure(rep: TechniqueReport, regions: list[str]) -> str:
     where = (" with " + _join([pretty(r).lower() for r in regions]) + " complaints") if 0 < len(regions) <= 4 else ""
-    return (f"**How sure, and for whom:** these come from {rep.n_visits:,} visits of {rep.n_clients:,} "
-            f"clients{where}; each range shows where the true value plausibly lies (95 %), and they describe what "
-            "went with relief in this practice's own records, not proof that a technique caused it.")
+    return (
+        f"**How sure, and for whom:** these come from {rep.n_visits:,} visits of {rep.n_clients:,} "
+        f"clients{where}; each range shows where the true value plausibly lies (95 %), and they describe what "
+        "went with relief in this practice's own records, not proof that a technique caused it."
+    )
 
 
 def summary(rep: TechniqueReport, regions: list[str]) -> list[str]:

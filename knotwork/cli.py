@@ -20,8 +20,7 @@ from pipelines.warehouse.db import ENV_VAR, default_db_path, resolve_db_path
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", metavar="PATH",
-                   help=f"database file (default: ${ENV_VAR} or {default_db_path()})")
+    p.add_argument("--db", metavar="PATH", help=f"database file (default: ${ENV_VAR} or {default_db_path()})")
 
 
 def cmd_init(args) -> int:
@@ -39,8 +38,10 @@ def _print_report(rep) -> None:
     if rep.error:
         print(f"error: {rep.error}", file=sys.stderr)
         return
-    print(f"{rep.path} ({rep.kind}): {rep.rows_read} rows read: {rep.inserted} loaded, {rep.updated} updated, "
-          f"{rep.unchanged} unchanged, {rep.rejected} rejected")
+    print(
+        f"{rep.path} ({rep.kind}): {rep.rows_read} rows read: {rep.inserted} loaded, {rep.updated} updated, "
+        f"{rep.unchanged} unchanged, {rep.rejected} rejected"
+    )
     for note in rep.notes:
         print(f"  note: {note}")
     for r in rep.rejects[:50]:
@@ -52,8 +53,10 @@ def _print_report(rep) -> None:
     for t in rep.new_terms:
         closest = (t["suggestion"] or "—").replace("_", " ")
         rows = "1 row" if t["rows"] == 1 else f"{t['rows']} rows"
-        print(f"  new {t['vocabulary']} '{t['spelling']}' ({rows}): kept as the practice's own term; "
-              f"closest known: {closest}")
+        print(
+            f"  new {t['vocabulary']} '{t['spelling']}' ({rows}): kept as the practice's own term; "
+            f"closest known: {closest}"
+        )
     if rep.new_terms:
         print("  (to map a new term to a known one, use the Import page's 'Practice terms')")
     new_term_rows = {f"new {t['vocabulary']} " for t in rep.new_terms}
@@ -74,8 +77,10 @@ def cmd_ingest(args) -> int:
         rename = load_mapping(args.mapping, db=args.db)
     progress = None
     if not args.json and sys.stderr.isatty():
+
         def progress(n, msg):
             print(f"\r  {msg}", end="", file=sys.stderr, flush=True)
+
     from pathlib import Path
 
     from pipelines.warehouse.db import import_waits
@@ -84,8 +89,15 @@ def cmd_ingest(args) -> int:
     # pipelines.warehouse.db.IMPORT_WAIT_S; past that main() prints DatabaseBusy as one line and exits 1.
     names = ", ".join(Path(f).name for f in args.files[:3]) + (" …" if len(args.files) > 3 else "")
     with import_waits(f"an import of {names}", notice=lambda m: print(m, file=sys.stderr, flush=True)):
-        reports = ingest_files(args.files, db=args.db, kind=args.kind, rename=rename, mapping_name=args.mapping,
-                               progress=progress, actor=cli_actor())
+        reports = ingest_files(
+            args.files,
+            db=args.db,
+            kind=args.kind,
+            rename=rename,
+            mapping_name=args.mapping,
+            progress=progress,
+            actor=cli_actor(),
+        )
     if progress:
         print("", file=sys.stderr)
     if args.json:
@@ -114,8 +126,9 @@ def cmd_serve(args) -> int:
     path = resolve_db_path(args.db)
     if not path.exists():
         print(f"note: no database at {path} yet; the dashboard will say how to create one", file=sys.stderr)
-    print(f"Knotwork dashboard on http://{args.address}:{args.port} (database {path}); Ctrl+C stops it",
-          file=sys.stderr)
+    print(
+        f"Knotwork dashboard on http://{args.address}:{args.port} (database {path}); Ctrl+C stops it", file=sys.stderr
+    )
     serve(path, port=args.port, address=args.address)
     return 0
 
@@ -253,54 +266,83 @@ def _server_args(p: argparse.ArgumentParser) -> None:
     from dashboard.server import DEFAULT_ADDRESS, DEFAULT_PORT
 
     p.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N", help=f"port (default {DEFAULT_PORT})")
-    p.add_argument("--address", default=DEFAULT_ADDRESS, metavar="ADDR",
-                   help=f"address to listen on (default {DEFAULT_ADDRESS}: this computer only)")
+    p.add_argument(
+        "--address",
+        default=DEFAULT_ADDRESS,
+        metavar="ADDR",
+        help=f"address to listen on (default {DEFAULT_ADDRESS}: this computer only)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="knotwork",
-        description="Outcome tracking for neuromuscular (trigger point) therapy practices.")
+        prog="knotwork", description="Outcome tracking for neuromuscular (trigger point) therapy practices."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("init", help="create an empty database with the current schema")
     _db_arg(p)
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("ingest", help="import CSV/XLSX files (clients, visits, rom, self_reports, trigger_points, outcome_measures)")
+    p = sub.add_parser(
+        "ingest", help="import CSV/XLSX files (clients, visits, rom, self_reports, trigger_points, outcome_measures)"
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
     _db_arg(p)
-    p.add_argument("--kind", choices=["clients", "visits", "rom", "self_reports", "trigger_points", "outcome_measures"],
-                   help="kind of every file (default: detected from columns and file name)")
-    p.add_argument("--mapping", metavar="NAME",
-                   help="apply a saved column mapping (built-in, e.g. google_forms_checkin, or from the "
-                        "mappings/ folder next to the database); it may also set the kind and date order")
+    p.add_argument(
+        "--kind",
+        choices=["clients", "visits", "rom", "self_reports", "trigger_points", "outcome_measures"],
+        help="kind of every file (default: detected from columns and file name)",
+    )
+    p.add_argument(
+        "--mapping",
+        metavar="NAME",
+        help="apply a saved column mapping (built-in, e.g. google_forms_checkin, or from the "
+        "mappings/ folder next to the database); it may also set the kind and date order",
+    )
     p.add_argument("--json", action="store_true", help="print the import report as one JSON object")
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("sample", help="write a synthetic practice (CSV files + truth.json) with planted technique effects")
+    p = sub.add_parser(
+        "sample", help="write a synthetic practice (CSV files + truth.json) with planted technique effects"
+    )
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--clients", type=int, default=40, metavar="N")
     p.add_argument("--seed", type=int, default=7, metavar="S")
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("techniques", help="technique-response table: adjusted effect of each technique on pain, "
-                                          "with n, 95 %% interval and Holm-adjusted p; --mixes: the mixes ranked")
+    p = sub.add_parser(
+        "techniques",
+        help="technique-response table: adjusted effect of each technique on pain, "
+        "with n, 95 %% interval and Holm-adjusted p; --mixes: the mixes ranked",
+    )
     _db_arg(p)
-    p.add_argument("--json", action="store_true",
-                   help="print a JSON list: technique, n_visits, n_clients, effect (adjusted change in pain, 0-10, "
-                        "negative = relief), ci_low, ci_high, p_adjusted (null below the minimum n), method, note")
-    p.add_argument("--client", metavar="ID|all",
-                   help="this client's (or every client's) own response per technique, pooled toward the practice: "
-                        "client_id, technique, effect (points, negative = relief), ci_low, ci_high (95 %%), "
-                        "n_visits_with, n_visits_without, practice_effect, p_more_relief, verdict, reason")
-    p.add_argument("--outcome", default="pain_change",
-                   choices=["pain_change", "carryover_change", "self_report_change", "rom_change"],
-                   help="outcome analysed (default: immediate change in pain, post - pre)")
-    p.add_argument("--mixes", action="store_true",
-                   help="the mixes the practice uses, ranked by the model's predicted effect of exactly that mix "
-                        "(vs a visit with none of its techniques); with --json a list of objects: mix (list of "
-                        "technique names), n_visits, n_clients, effect, ci_low, ci_high, observed_mean")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON list: technique, n_visits, n_clients, effect (adjusted change in pain, 0-10, "
+        "negative = relief), ci_low, ci_high, p_adjusted (null below the minimum n), method, note",
+    )
+    p.add_argument(
+        "--client",
+        metavar="ID|all",
+        help="this client's (or every client's) own response per technique, pooled toward the practice: "
+        "client_id, technique, effect (points, negative = relief), ci_low, ci_high (95 %%), "
+        "n_visits_with, n_visits_without, practice_effect, p_more_relief, verdict, reason",
+    )
+    p.add_argument(
+        "--outcome",
+        default="pain_change",
+        choices=["pain_change", "carryover_change", "self_report_change", "rom_change"],
+        help="outcome analysed (default: immediate change in pain, post - pre)",
+    )
+    p.add_argument(
+        "--mixes",
+        action="store_true",
+        help="the mixes the practice uses, ranked by the model's predicted effect of exactly that mix "
+        "(vs a visit with none of its techniques); with --json a list of objects: mix (list of "
+        "technique names), n_visits, n_clients, effect, ci_low, ci_high, observed_mean",
+    )
     p.set_defaults(func=cmd_techniques)
 
     p = sub.add_parser("letter", help="the progress letter for a referring physician (.pdf or .html)")
@@ -310,8 +352,11 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(p)
     p.set_defaults(func=cmd_letter)
 
-    p = sub.add_parser("export", help="write every table in the data contract's CSV format into DIR "
-                                      "(importing the folder into an empty database gives the same practice)")
+    p = sub.add_parser(
+        "export",
+        help="write every table in the data contract's CSV format into DIR "
+        "(importing the folder into an empty database gives the same practice)",
+    )
     p.add_argument("dir", metavar="DIR")
     _db_arg(p)
     p.set_defaults(func=cmd_export)
@@ -328,7 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     _server_args(p)
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("demo", help="build the demo database from data/sample/ (if needed) and start the dashboard on it")
+    p = sub.add_parser(
+        "demo", help="build the demo database from data/sample/ (if needed) and start the dashboard on it"
+    )
     _server_args(p)
     p.add_argument("--rebuild", action="store_true", help="rebuild the demo database even if it is up to date")
     p.set_defaults(func=cmd_demo)
@@ -338,15 +385,24 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(p)
     p.set_defaults(func=cmd_backup)
 
-    p = sub.add_parser("restore", help="restore a backup from DIR into a new database file (--db); "
-                                       "nothing in the backup is run, and every private link is ended")
+    p = sub.add_parser(
+        "restore",
+        help="restore a backup from DIR into a new database file (--db); "
+        "nothing in the backup is run, and every private link is ended",
+    )
     p.add_argument("dir", metavar="DIR")
     _db_arg(p)
-    p.add_argument("--key", metavar="FILE",
-                   help="the backup key file of the practice that made the backup (default: knotwork-backup.key "
-                        "beside the new database)")
-    p.add_argument("--unsigned", action="store_true",
-                   help="restore a backup made before backups were signed (its files cannot be checked)")
+    p.add_argument(
+        "--key",
+        metavar="FILE",
+        help="the backup key file of the practice that made the backup (default: knotwork-backup.key "
+        "beside the new database)",
+    )
+    p.add_argument(
+        "--unsigned",
+        action="store_true",
+        help="restore a backup made before backups were signed (its files cannot be checked)",
+    )
     p.set_defaults(func=cmd_restore)
 
     from knotwork.sharing_cli import add_commands as add_sharing_commands  # report, share, revoke, set-password

@@ -31,8 +31,11 @@ def _note_queued(db) -> None:
 
     n = pending_count(db)
     if n:
-        print(f"note: the database is busy (an import?); {n} audit log entr{'ies' if n != 1 else 'y'} will be "
-              "written on the next backup, export or visit to the Records page", file=sys.stderr)
+        print(
+            f"note: the database is busy (an import?); {n} audit log entr{'ies' if n != 1 else 'y'} will be "
+            "written on the next backup, export or visit to the Records page",
+            file=sys.stderr,
+        )
 
 
 def base_url(db, explicit: str | None = None) -> str:
@@ -69,16 +72,23 @@ def cmd_share(args) -> int:
     if not path.exists():
         return _error(f"no Knotwork database at {path}")
     try:
-        link = create_link(args.client_id, days=args.days, db=path, base_url=base_url(path, args.base_url),
-                           actor=cli_actor())
+        link = create_link(
+            args.client_id, days=args.days, db=path, base_url=base_url(path, args.base_url), actor=cli_actor()
+        )
     except ShareError as exc:
         return _error(str(exc))
     print(link.url)
-    print(f"valid until {link.expires_at:%Y-%m-%d %H:%M} UTC; end it with `knotwork revoke {'-- ' if link.prefix.startswith('-') else ''}{link.prefix}`. "
-          "Knotwork keeps only a fingerprint of this link: copy it now.", file=sys.stderr)
+    print(
+        f"valid until {link.expires_at:%Y-%m-%d %H:%M} UTC; end it with `knotwork revoke {'-- ' if link.prefix.startswith('-') else ''}{link.prefix}`. "
+        "Knotwork keeps only a fingerprint of this link: copy it now.",
+        file=sys.stderr,
+    )
     if not password_is_set(path):
-        print("warning: no therapist password is set; anyone who can reach the dashboard sees every client. "
-              "Run `knotwork set-password` before exposing it.", file=sys.stderr)
+        print(
+            "warning: no therapist password is set; anyone who can reach the dashboard sees every client. "
+            "Run `knotwork set-password` before exposing it.",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -145,9 +155,12 @@ def add_commands(sub) -> None:
     p.add_argument("client_id", metavar="CLIENT_ID")
     p.add_argument("--days", type=float, default=14, metavar="N", help="days the link stays valid (default 14)")
     _db_arg(p)
-    p.add_argument("--base-url", metavar="URL",
-                   help=f"address clients use (default: ${BASE_URL_ENV}, [sharing] base_url in the settings, "
-                        "or http://127.0.0.1:8501/)")
+    p.add_argument(
+        "--base-url",
+        metavar="URL",
+        help=f"address clients use (default: ${BASE_URL_ENV}, [sharing] base_url in the settings, "
+        "or http://127.0.0.1:8501/)",
+    )
     p.set_defaults(func=cmd_share)
 
     p = sub.add_parser("revoke", help="end a private link (by its token or first characters) or all of a client's")

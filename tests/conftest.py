@@ -10,7 +10,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
 MESSY = SAMPLE / "messy"
-SAMPLE_ORDER = ["clients.csv", "visits.csv", "rom.csv", "self_reports.csv", "trigger_points.csv", "outcome_measures.csv"]
+SAMPLE_ORDER = [
+    "clients.csv",
+    "visits.csv",
+    "rom.csv",
+    "self_reports.csv",
+    "trigger_points.csv",
+    "outcome_measures.csv",
+]
 
 
 @pytest.fixture
@@ -64,11 +71,20 @@ try:
     from hypothesis import settings as _hypothesis_settings
 
     _hypothesis_settings.register_profile(
-        "ci", deadline=None, max_examples=40, derandomize=False, print_blob=True,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+        "ci",
+        deadline=None,
+        max_examples=40,
+        derandomize=False,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     _hypothesis_settings.register_profile(
-        "slow", deadline=None, max_examples=600, print_blob=True,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+        "slow",
+        deadline=None,
+        max_examples=600,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     import os as _os
 
     _hypothesis_settings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -26,33 +26,130 @@ from pipelines.ingest.contract import KINDS
 BASE_CLIENTS = "client_id,display_name\nC1,Ann B\nC2,Bob K\n"
 BASE_VISITS = "visit_id,client_id,visit_date,pain_pre,pain_post\nV1,C1,2026-01-05,7,4\nV2,C2,2026-01-06,6,3\n"
 
-FORMULAS = ["=1+1", "+1+1", "-1+1", "@SUM(A1:A2)", "\t=1+1", "\r=1+1", "=HYPERLINK(\"http://evil.example\",\"x\")",
-            "=cmd|' /C calc'!A0", "-2", "+33 6 12 34 56 78", " =1+1", "\uff1d1+1"]
-SQL = ["'; DROP TABLE core.clients; --", "\"; DROP TABLE core.visits; --", "Robert'); DROP TABLE students;--",
-       "1 OR 1=1", "SELECT * FROM core.clients", "' UNION SELECT display_name FROM core.clients --",
-       "$$; COPY core.clients TO '/tmp/x'; $$", "\\'; --", "NULL", "null", "DEFAULT"]
-UNICODE = ["\u202eevil\u202c", "O\u2019Brien", "Zo\u00eb", "e\u0301\u0301\u0301", "\u200bC1", "C1\u200d",
-           "\U0001F600\U0001F9B5", "\u05e9\u05dc\u05d5\u05dd", "\u0645\u0631\u062d\u0628\u0627", "\u540d\u524d",
-           "\ufeffC1", "A\u00a0B", "\u2028x", "\U0001D573\U0001D586\U0001D593"]
-NUMBERS = ["1e308", "-1e308", "1e400", "-0", "-0.0", "NaN", "nan", "inf", "-Infinity", "99999999999999999999",
-           "123456789", "0x1F", "1_000", "7,5", "3.", ".5", "1e-320", "2026-13-45", "99999-01-01", "0000-00-00",
-           "31/02/2026", "1/1/1", "2147483648", "-9223372036854775809", "½", "\u0667"]
-QUOTES = ['He said "stop"', "O'Brien", '"', '""', "'", "a,b", "a;b", "a\tb", "line1\nline2", "a\r\nb",
-          '"quoted, with comma"', "trailing\\"]
+FORMULAS = [
+    "=1+1",
+    "+1+1",
+    "-1+1",
+    "@SUM(A1:A2)",
+    "\t=1+1",
+    "\r=1+1",
+    '=HYPERLINK("http://evil.example","x")',
+    "=cmd|' /C calc'!A0",
+    "-2",
+    "+33 6 12 34 56 78",
+    " =1+1",
+    "\uff1d1+1",
+]
+SQL = [
+    "'; DROP TABLE core.clients; --",
+    '"; DROP TABLE core.visits; --',
+    "Robert'); DROP TABLE students;--",
+    "1 OR 1=1",
+    "SELECT * FROM core.clients",
+    "' UNION SELECT display_name FROM core.clients --",
+    "$$; COPY core.clients TO '/tmp/x'; $$",
+    "\\'; --",
+    "NULL",
+    "null",
+    "DEFAULT",
+]
+UNICODE = [
+    "\u202eevil\u202c",
+    "O\u2019Brien",
+    "Zo\u00eb",
+    "e\u0301\u0301\u0301",
+    "\u200bC1",
+    "C1\u200d",
+    "\U0001f600\U0001f9b5",
+    "\u05e9\u05dc\u05d5\u05dd",
+    "\u0645\u0631\u062d\u0628\u0627",
+    "\u540d\u524d",
+    "\ufeffC1",
+    "A\u00a0B",
+    "\u2028x",
+    "\U0001d573\U0001d586\U0001d593",
+]
+NUMBERS = [
+    "1e308",
+    "-1e308",
+    "1e400",
+    "-0",
+    "-0.0",
+    "NaN",
+    "nan",
+    "inf",
+    "-Infinity",
+    "99999999999999999999",
+    "123456789",
+    "0x1F",
+    "1_000",
+    "7,5",
+    "3.",
+    ".5",
+    "1e-320",
+    "2026-13-45",
+    "99999-01-01",
+    "0000-00-00",
+    "31/02/2026",
+    "1/1/1",
+    "2147483648",
+    "-9223372036854775809",
+    "½",
+    "\u0667",
+]
+QUOTES = [
+    'He said "stop"',
+    "O'Brien",
+    '"',
+    '""',
+    "'",
+    "a,b",
+    "a;b",
+    "a\tb",
+    "line1\nline2",
+    "a\r\nb",
+    '"quoted, with comma"',
+    "trailing\\",
+]
 
 VALID = {
-    "client_id": ["C1", "C2", "C3", "C4"], "display_name": ["New Client", "Ann B"], "visit_id": ["V1", "V2", "V3"],
-    "visit_date": ["2026-01-05", "2026-01-06", "07/01/2026"], "reported_at": ["2026-02-01 08:30", "2026-02-02"],
-    "taken_on": ["2026-02-01"], "instrument": ["NDI", "PSFS"], "pain": ["3", "4.5"], "pain_pre": ["7"],
-    "pain_post": ["4"], "pressure": ["3"], "degrees": ["45", "60"], "joint": ["neck", "shoulder"],
-    "movement": ["rotation", "flexion"], "muscle": ["upper trap", "levator scapulae"], "side": ["left", "right"],
-    "timing": ["pre", "post"], "tenderness": ["6"], "birth_year": ["1980"], "techniques": ["TrP; MFR"],
-    "region": ["neck"], "pgic": ["2"], "total_score": ["12"], "item_1": ["2"],
+    "client_id": ["C1", "C2", "C3", "C4"],
+    "display_name": ["New Client", "Ann B"],
+    "visit_id": ["V1", "V2", "V3"],
+    "visit_date": ["2026-01-05", "2026-01-06", "07/01/2026"],
+    "reported_at": ["2026-02-01 08:30", "2026-02-02"],
+    "taken_on": ["2026-02-01"],
+    "instrument": ["NDI", "PSFS"],
+    "pain": ["3", "4.5"],
+    "pain_pre": ["7"],
+    "pain_post": ["4"],
+    "pressure": ["3"],
+    "degrees": ["45", "60"],
+    "joint": ["neck", "shoulder"],
+    "movement": ["rotation", "flexion"],
+    "muscle": ["upper trap", "levator scapulae"],
+    "side": ["left", "right"],
+    "timing": ["pre", "post"],
+    "tenderness": ["6"],
+    "birth_year": ["1980"],
+    "techniques": ["TrP; MFR"],
+    "region": ["neck"],
+    "pgic": ["2"],
+    "total_score": ["12"],
+    "item_1": ["2"],
 }
 
 # Columns that take any text: hostile text there must load untouched.
-FREE_TEXT = {"display_name", "primary_complaint", "notes", "note", "therapist", "client_feedback", "homecare",
-             "measured_by"}
+FREE_TEXT = {
+    "display_name",
+    "primary_complaint",
+    "notes",
+    "note",
+    "therapist",
+    "client_feedback",
+    "homecare",
+    "measured_by",
+}
 
 HOSTILE_GROUPS = {"formula": FORMULAS, "sql": SQL, "unicode": UNICODE, "number": NUMBERS, "quote": QUOTES}
 
@@ -118,13 +215,23 @@ def header_for(kind: str, draw) -> tuple[list[str], str | None, set[str]]:
         features.add("duplicate_header")
     elif problem == "extra_columns":
         # Extra columns with hostile names: kept in the raw layer, reported as ignored.
-        extras = draw(st.lists(st.sampled_from(["extra =1+1", "DROP TABLE x", "notes2 \u202e", "\U0001F600 mood",
-                                                "comment;--", "x\"y"]), unique=True, min_size=1, max_size=3))
+        extras = draw(
+            st.lists(
+                st.sampled_from(
+                    ["extra =1+1", "DROP TABLE x", "notes2 \u202e", "\U0001f600 mood", "comment;--", 'x"y']
+                ),
+                unique=True,
+                min_size=1,
+                max_size=3,
+            )
+        )
         cols += extras
         features.add("extra_columns")
     # Header spelling as people write it (matched by name, case and punctuation ignored).
-    spelled = [draw(st.sampled_from([c, c.upper(), c.replace("_", " ").title(), f" {c} "])) if c in spec.columns else c
-               for c in cols]
+    spelled = [
+        draw(st.sampled_from([c, c.upper(), c.replace("_", " ").title(), f" {c} "])) if c in spec.columns else c
+        for c in cols
+    ]
     return spelled, unreadable, features
 
 
@@ -182,12 +289,16 @@ def hostile_file(draw, kind: str | None = None) -> HostileFile:
             other = ";" if delimiter != ";" else ","
             # Cells cut to 2,000 characters: joined into one field they must stay under the csv
             # module's 128 KiB limit (a known bug with its own reproducer, not what this row tests).
-            flat = [c[:2000].replace('"', "").replace("\n", " ").replace("\r", " ").replace(delimiter, " ") for c in row]
+            flat = [
+                c[:2000].replace('"', "").replace("\n", " ").replace("\r", " ").replace(delimiter, " ") for c in row
+            ]
             text = other.join(flat)
             features.add("mixed_delimiters")
         elif shape == "stray_quote":
             # A quote inside an unquoted cell (never at its start: that is the unbalanced-quote bug).
-            flat = [c[:2000].replace('"', "").replace("\n", " ").replace("\r", " ").replace(delimiter, " ") for c in row]
+            flat = [
+                c[:2000].replace('"', "").replace("\n", " ").replace("\r", " ").replace(delimiter, " ") for c in row
+            ]
             flat[0] = (flat[0] or "x") + '"stray'
             text = delimiter.join(flat)
             features.add("stray_quote")
@@ -214,8 +325,9 @@ def hostile_file(draw, kind: str | None = None) -> HostileFile:
         return HostileFile(kind, f"{kind}.xlsx", out.getvalue(), n_rows, unreadable, features, cells)
     body = newline.join(lines) + draw(st.sampled_from([newline, ""]))
 
-    encoding = draw(st.sampled_from(["utf-8"] * 10 + ["utf-8-sig"] * 2 + ["utf-16", "latin-1", "cp1252",
-                                                                          "invalid_bytes", "empty"]))
+    encoding = draw(
+        st.sampled_from(["utf-8"] * 10 + ["utf-8-sig"] * 2 + ["utf-16", "latin-1", "cp1252", "invalid_bytes", "empty"])
+    )
     features.add("enc:" + encoding)
     if encoding == "empty":
         data = draw(st.sampled_from([b"", b"\n", b"  \r\n\n"]))
@@ -242,16 +354,46 @@ def hostile_file(draw, kind: str | None = None) -> HostileFile:
 # Text that must survive the trip into core and back out byte for byte: quotes, SQL, unicode,
 # spreadsheet-looking text.  No leading/trailing spaces (the import trims cells, by design) and
 # no control characters other than none at all (a NUL makes the file binary).
-ROUND_TRIP_PIECES = SQL + [p for p in UNICODE if p.strip() == p and "\ufeff" not in p and "\u2028" not in p] + [
-    'He said "stop"', "O'Brien", "a,b;c", "=1+1", "@home", "-3 days", "<script>alert(1)</script>", "&amp;", "%s %d {0}",
-    "?", "$1", "\\N", "\\", "'", '"', "--", "/* */", "`id`", "[x]"]
+ROUND_TRIP_PIECES = (
+    SQL
+    + [p for p in UNICODE if p.strip() == p and "\ufeff" not in p and "\u2028" not in p]
+    + [
+        'He said "stop"',
+        "O'Brien",
+        "a,b;c",
+        "=1+1",
+        "@home",
+        "-3 days",
+        "<script>alert(1)</script>",
+        "&amp;",
+        "%s %d {0}",
+        "?",
+        "$1",
+        "\\N",
+        "\\",
+        "'",
+        '"',
+        "--",
+        "/* */",
+        "`id`",
+        "[x]",
+    ]
+)
 
 
 @st.composite
 def round_trip_text(draw) -> str:
-    parts = draw(st.lists(st.one_of(st.sampled_from(ROUND_TRIP_PIECES),
-                                    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")),
-                                            min_size=1, max_size=8)),
-                          min_size=1, max_size=4))
+    parts = draw(
+        st.lists(
+            st.one_of(
+                st.sampled_from(ROUND_TRIP_PIECES),
+                st.text(
+                    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=8
+                ),
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
     text = " ".join(parts).strip()
     return text or "x"

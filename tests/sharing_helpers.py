@@ -100,9 +100,12 @@ def strip_plotly_js(html: str) -> str:
     The library's own source mentions CDN and map-tile URLs as string constants (map styles,
     a topojson default) that a scatter chart never requests; the browser test proves nothing
     is fetched.  Everything *else* in the file must be free of URLs."""
-    return re.sub(r"<script([^>]*)>(.*?)</script>",
-                  lambda m: m.group(0) if len(m.group(2)) < PLOTLY_JS_MIN else "<script>/*plotly.js*/</script>",
-                  html, flags=re.S)
+    return re.sub(
+        r"<script([^>]*)>(.*?)</script>",
+        lambda m: m.group(0) if len(m.group(2)) < PLOTLY_JS_MIN else "<script>/*plotly.js*/</script>",
+        html,
+        flags=re.S,
+    )
 
 
 def new_plot_calls(html: str) -> list[tuple[list, dict, dict]]:

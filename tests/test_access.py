@@ -30,6 +30,7 @@ def db(sample_db_copy):
 # Hashing
 # ---------------------------------------------------------------------------
 
+
 def test_hash_is_salted_scrypt_and_verifies_only_the_right_password():
     a, b = hash_password(PASSWORD), hash_password(PASSWORD)
     assert a != b  # a fresh salt each time
@@ -53,8 +54,13 @@ def test_set_password_stores_only_the_hash_in_the_practice_settings(db):
 
 
 def test_cli_set_password_reads_stdin_when_not_a_terminal(db):
-    run = lambda text: subprocess.run([sys.executable, "-m", "knotwork", "set-password", "--db", str(db)],  # noqa: E731
-                                      input=text, capture_output=True, text=True, timeout=60)
+    run = lambda text: subprocess.run(
+        [sys.executable, "-m", "knotwork", "set-password", "--db", str(db)],  # noqa: E731
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     out = run(PASSWORD + "\n")
     assert out.returncode == 0, out.stderr
     assert check_password(PASSWORD, db)
@@ -68,6 +74,7 @@ def test_cli_set_password_reads_stdin_when_not_a_terminal(db):
 # Login gate
 # ---------------------------------------------------------------------------
 
+
 def _login(at, password: str):
     at.text_input(key="kw_login_pw").input(password)
     return at.button(key=LOGIN_SUBMIT).click().run()
@@ -75,8 +82,12 @@ def _login(at, password: str):
 
 def _shows_therapist_content(at, db) -> bool:
     text = page_text(at)
-    return bool(at.get("plotly_chart")) or any(name in text for name in client_names(db).values()) \
-        or bool(at.selectbox) or "Client progress" in [t.value for t in at.title]
+    return (
+        bool(at.get("plotly_chart"))
+        or any(name in text for name in client_names(db).values())
+        or bool(at.selectbox)
+        or "Client progress" in [t.value for t in at.title]
+    )
 
 
 def test_without_a_password_the_therapist_pages_open(db, monkeypatch):
@@ -129,6 +140,7 @@ def test_a_private_link_never_shows_the_login_form(db, monkeypatch):
 # ---------------------------------------------------------------------------
 # Presentation mode
 # ---------------------------------------------------------------------------
+
 
 def _present(at, client_id: str):
     at.switch_page("app_pages/sharing.py").run()

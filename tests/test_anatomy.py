@@ -13,16 +13,62 @@ from pipelines.ingest.anatomy import BODY_WIDTH, load_anatomy
 from pipelines.ingest.vocab import COMPLAINT_REGIONS, MUSCLES, REGIONS, normalise
 
 # The canonical keys of the literal lists this file replaced: data already stored uses them.
-OLD_REGIONS = ["head", "neck", "shoulder", "upper_back", "low_back", "hip", "arm", "forearm_wrist", "chest", "thigh",
-               "knee", "lower_leg_foot"]
-OLD_MUSCLES = ["upper_trapezius", "levator_scapulae", "sternocleidomastoid", "scalenes", "suboccipitals",
-               "splenius_capitis", "temporalis", "masseter", "rhomboids", "infraspinatus", "supraspinatus", "teres_minor",
-               "subscapularis", "pectoralis_minor", "pectoralis_major", "deltoid", "wrist_extensors", "wrist_flexors",
-               "quadratus_lumborum", "erector_spinae", "multifidus", "gluteus_medius", "gluteus_minimus", "piriformis",
-               "iliopsoas", "hamstrings", "gastrocnemius", "soleus", "tibialis_anterior"]
+OLD_REGIONS = [
+    "head",
+    "neck",
+    "shoulder",
+    "upper_back",
+    "low_back",
+    "hip",
+    "arm",
+    "forearm_wrist",
+    "chest",
+    "thigh",
+    "knee",
+    "lower_leg_foot",
+]
+OLD_MUSCLES = [
+    "upper_trapezius",
+    "levator_scapulae",
+    "sternocleidomastoid",
+    "scalenes",
+    "suboccipitals",
+    "splenius_capitis",
+    "temporalis",
+    "masseter",
+    "rhomboids",
+    "infraspinatus",
+    "supraspinatus",
+    "teres_minor",
+    "subscapularis",
+    "pectoralis_minor",
+    "pectoralis_major",
+    "deltoid",
+    "wrist_extensors",
+    "wrist_flexors",
+    "quadratus_lumborum",
+    "erector_spinae",
+    "multifidus",
+    "gluteus_medius",
+    "gluteus_minimus",
+    "piriformis",
+    "iliopsoas",
+    "hamstrings",
+    "gastrocnemius",
+    "soleus",
+    "tibialis_anterior",
+]
 # Spellings that meant a coarse region and now name a fine zone of it: same meaning, finer place.
-MOVED_TO_FINE_ZONES = {"temple": "head", "temples": "head", "jaw": "head", "tmj": "head", "forehead": "head",
-                       "behind the eye": "head", "lateral elbow": "arm", "medial elbow": "arm"}
+MOVED_TO_FINE_ZONES = {
+    "temple": "head",
+    "temples": "head",
+    "jaw": "head",
+    "tmj": "head",
+    "forehead": "head",
+    "behind the eye": "head",
+    "lateral elbow": "arm",
+    "medial elbow": "arm",
+}
 
 
 def _outline_polygons(view: str) -> list[list[tuple[float, float]]]:
@@ -43,7 +89,10 @@ def _outline_polygons(view: str) -> list[list[tuple[float, float]]]:
 def _inside(x: float, y: float, polygons: list[list[tuple[float, float]]]) -> bool:
     """Inside the body's outer contour (the sub-path with the largest extent; the others are
     drawn details such as the face, the spine and the shoulder blades)."""
-    outer = max(polygons, key=lambda p: (max(a for a, _ in p) - min(a for a, _ in p)) * (max(b for _, b in p) - min(b for _, b in p)))
+    outer = max(
+        polygons,
+        key=lambda p: (max(a for a, _ in p) - min(a for a, _ in p)) * (max(b for _, b in p) - min(b for _, b in p)),
+    )
     inside = False
     for (x1, y1), (x2, y2) in zip(outer, outer[1:] + outer[:1]):
         if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
@@ -88,7 +137,7 @@ def test_every_vocabulary_region_has_a_shape_on_the_body(outlines):
 
 def test_old_keys_kept_and_old_spellings_keep_their_meaning():
     anatomy = load_anatomy()
-    assert REGIONS.canonical_names[:len(OLD_REGIONS)] == OLD_REGIONS
+    assert REGIONS.canonical_names[: len(OLD_REGIONS)] == OLD_REGIONS
     assert set(OLD_MUSCLES) <= set(MUSCLES.canonical_names)
     assert all(anatomy.regions[r].parent is None for r in OLD_REGIONS)
     for spelling, old in MOVED_TO_FINE_ZONES.items():
@@ -110,11 +159,23 @@ def test_no_spelling_means_two_things(vocab):
 
 
 def test_the_manuals_muscles_are_known():
-    for spelling, key in [("lateral pterygoid", "lateral_pterygoid"), ("medial pterygoid", "medial_pterygoid"),
-                          ("digastric", "digastric"), ("middle trap", "middle_trapezius"), ("TFL", "tensor_fasciae_latae"),
-                          ("lats", "latissimus_dorsi"), ("glute max", "gluteus_maximus"), ("fibularis", "peroneals"),
-                          ("quads", "quadriceps"), ("serratus anterior", "serratus_anterior")]:
+    for spelling, key in [
+        ("lateral pterygoid", "lateral_pterygoid"),
+        ("medial pterygoid", "medial_pterygoid"),
+        ("digastric", "digastric"),
+        ("middle trap", "middle_trapezius"),
+        ("TFL", "tensor_fasciae_latae"),
+        ("lats", "latissimus_dorsi"),
+        ("glute max", "gluteus_maximus"),
+        ("fibularis", "peroneals"),
+        ("quads", "quadriceps"),
+        ("serratus anterior", "serratus_anterior"),
+    ]:
         assert MUSCLES.resolve(spelling).canonical == key
-    for spelling, key in [("behind the eye", "behind_eye"), ("base of skull", "occiput"), ("Temple", "temple"),
-                          ("TMJ", "tmj")]:
+    for spelling, key in [
+        ("behind the eye", "behind_eye"),
+        ("base of skull", "occiput"),
+        ("Temple", "temple"),
+        ("TMJ", "tmj"),
+    ]:
         assert REGIONS.resolve(spelling).canonical == key

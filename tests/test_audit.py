@@ -57,9 +57,11 @@ def last_id(db) -> int:
 def new_rows(db, after: int) -> list[dict]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        cur = con.execute('SELECT action, kind, key, actor, client_id, detail, CAST(before AS VARCHAR) AS before, '
-                          'CAST(after AS VARCHAR) AS after, "at" FROM meta.audit WHERE audit_id > ? ORDER BY audit_id',
-                          [after])
+        cur = con.execute(
+            "SELECT action, kind, key, actor, client_id, detail, CAST(before AS VARCHAR) AS before, "
+            'CAST(after AS VARCHAR) AS after, "at" FROM meta.audit WHERE audit_id > ? ORDER BY audit_id',
+            [after],
+        )
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r)) for r in cur.fetchall()]
     finally:
@@ -74,20 +76,34 @@ def knotwork(*args, stdin: str | None = None) -> subprocess.CompletedProcess:
 # Imports
 # ---------------------------------------------------------------------------
 
+
 def test_each_imported_file_writes_one_row_with_its_counts_and_actor(db, tmp_path):
     start = last_id(db)
     fixed = tmp_path / "visits_fix.csv"
-    fixed.write_text("visit_id,client_id,visit_date,pain_pre,pain_post\nX-1,C0001,2026-11-02,6,3\n"
-                     "X-2,NOBODY,2026-11-02,5,4\n", encoding="utf-8")
+    fixed.write_text(
+        "visit_id,client_id,visit_date,pain_pre,pain_post\nX-1,C0001,2026-11-02,6,3\nX-2,NOBODY,2026-11-02,5,4\n",
+        encoding="utf-8",
+    )
     reports = ingest_files([SAMPLE / "clients.csv", fixed], db=db, actor="therapist (dashboard)")
     got = new_rows(db, start)
     assert [(r["action"], r["kind"], r["key"], r["actor"]) for r in got] == [
-        ("import", rep.kind, str(rep.import_id), "therapist (dashboard)") for rep in reports]
-    imports = rows(db, "SELECT import_id, rows_read, inserted, updated, unchanged, rejected FROM raw.imports "
-                       "WHERE import_id > ? ORDER BY import_id", [reports[0].import_id - 1])
+        ("import", rep.kind, str(rep.import_id), "therapist (dashboard)") for rep in reports
+    ]
+    imports = rows(
+        db,
+        "SELECT import_id, rows_read, inserted, updated, unchanged, rejected FROM raw.imports "
+        "WHERE import_id > ? ORDER BY import_id",
+        [reports[0].import_id - 1],
+    )
     for r, (_, read, ins, upd, same, rej) in zip(got, imports):
-        assert json.loads(r["after"]) | {"path": None} == {"path": None, "rows_read": read, "inserted": ins,
-                                                           "updated": upd, "unchanged": same, "rejected": rej}
+        assert json.loads(r["after"]) | {"path": None} == {
+            "path": None,
+            "rows_read": read,
+            "inserted": ins,
+            "updated": upd,
+            "unchanged": same,
+            "rejected": rej,
+        }
     assert got[1]["detail"] == "visits_fix.csv: 2 rows read: 1 loaded, 0 updated, 0 unchanged, 1 rejected"
     assert got[0]["detail"].startswith("clients.csv: 40 rows read: 0 loaded, 0 updated, 40 unchanged")
 
@@ -113,24 +129,31 @@ def test_cli_import_is_recorded_as_the_computer_user_on_the_command_line(db, tmp
 # Forms
 # ---------------------------------------------------------------------------
 
+
 def test_each_form_add_edit_delete_writes_one_row_with_the_actor(db):
     who = "therapist (dashboard)"
     start = last_id(db)
     client = entry.load_client(CLIENT, db)
     client.notes = "prefers mornings"
     entry.save_client(client, db, editing=True, actor=who)
-    visit = entry.VisitEntry(client_id=CLIENT, visit_date=dt.date(2026, 11, 20), pain_pre=6, pain_post=3,
-                             techniques=["trigger_point"])
+    visit = entry.VisitEntry(
+        client_id=CLIENT, visit_date=dt.date(2026, 11, 20), pain_pre=6, pain_post=3, techniques=["trigger_point"]
+    )
     saved = entry.save_visit(visit, db, actor=who)
     entry.delete_visit(saved.key, db, actor=who)
-    q = entry.QuestionnaireEntry(client_id=CLIENT, taken_on=dt.date(2026, 11, 20), instrument="NDI",
-                                 items=[1, 2, 1, 0, 2, 1, 0, 1, 2, 1])
+    q = entry.QuestionnaireEntry(
+        client_id=CLIENT, taken_on=dt.date(2026, 11, 20), instrument="NDI", items=[1, 2, 1, 0, 2, 1, 0, 1, 2, 1]
+    )
     entry.save_questionnaire(q, db, actor=who)
     entry.delete_questionnaire(CLIENT, dt.date(2026, 11, 20), "NDI", db)  # no actor given: Python code
     got = new_rows(db, start)
     assert [(r["action"], r["kind"], r["actor"], r["client_id"]) for r in got] == [
-        ("update", "clients", who, CLIENT), ("insert", "visits", who, CLIENT), ("delete", "visits", who, CLIENT),
-        ("insert", "outcome_measures", who, CLIENT), ("delete", "outcome_measures", PY_ACTOR, CLIENT)]
+        ("update", "clients", who, CLIENT),
+        ("insert", "visits", who, CLIENT),
+        ("delete", "visits", who, CLIENT),
+        ("insert", "outcome_measures", who, CLIENT),
+        ("delete", "outcome_measures", PY_ACTOR, CLIENT),
+    ]
     assert audit.describe_change(got[0]["before"], got[0]["after"]) == "notes: (empty) → prefers mornings"
 
 
@@ -151,6 +174,7 @@ def test_adding_a_client_on_the_clients_page_is_recorded_as_the_dashboard(db, mo
 # Report exports
 # ---------------------------------------------------------------------------
 
+
 def test_cli_report_export_writes_one_row(db, tmp_path):
     start = last_id(db)
     out = tmp_path / "r.html"
@@ -159,7 +183,8 @@ def test_cli_report_export_writes_one_row(db, tmp_path):
     assert out.exists()
     got = new_rows(db, start)
     assert [(r["action"], r["kind"], r["key"], r["client_id"], r["actor"]) for r in got] == [
-        ("export", "report", CLIENT, CLIENT, CLI_ACTOR)]
+        ("export", "report", CLIENT, CLIENT, CLI_ACTOR)
+    ]
     assert got[0]["detail"] == f"progress report of {CLIENT}, HTML to {out.resolve()}"
 
 
@@ -178,22 +203,41 @@ def test_the_sharing_pages_downloads_write_one_row_each(db):
 
 
 def test_an_export_while_an_import_holds_the_database_still_happens_and_its_row_follows(db, tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time\n"
-                               f"con = duckdb.connect({str(db)!r})\nprint('holding', flush=True)\ntime.sleep(4)\n"],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            f"con = duckdb.connect({str(db)!r})\nprint('holding', flush=True)\ntime.sleep(4)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "holding"
         t0 = time.monotonic()
-        written = audit.record_soon(db, "export", "report", CLIENT, client_id=CLIENT, actor=audit.DASHBOARD,
-                                    detail="queued export", timeout_s=0.5)
+        written = audit.record_soon(
+            db,
+            "export",
+            "report",
+            CLIENT,
+            client_id=CLIENT,
+            actor=audit.DASHBOARD,
+            detail="queued export",
+            timeout_s=0.5,
+        )
         assert written is False and time.monotonic() - t0 < 3
         assert audit.pending_count(db) == 1
         queued_at = dt.datetime.now()
     finally:
         holder.wait(timeout=30)
     start = last_id(db)
-    assert audit.record_soon(db, "export", "report", "C0003", client_id="C0003", actor=audit.DASHBOARD,
-                             detail="next export") is True
+    assert (
+        audit.record_soon(
+            db, "export", "report", "C0003", client_id="C0003", actor=audit.DASHBOARD, detail="next export"
+        )
+        is True
+    )
     got = new_rows(db, start)
     assert [r["detail"] for r in got] == ["queued export", "next export"]
     assert got[0]["at"] <= queued_at < got[1]["at"]  # the queued row keeps the time it happened
@@ -204,16 +248,26 @@ def test_an_export_while_an_import_holds_the_database_still_happens_and_its_row_
 # Links, backups, password
 # ---------------------------------------------------------------------------
 
+
 def test_a_clients_check_in_through_their_link_writes_one_row_as_the_client(db):
     from pipelines.sharing.checkin import record_checkin
 
     start = last_id(db)
-    ok = record_checkin(CLIENT, {"pain": 3, "region": "neck", "note": "better after the walk"}, db=db, source="link",
-                        reported_at=dt.datetime(2026, 11, 20, 9, 30))
+    ok = record_checkin(
+        CLIENT,
+        {"pain": 3, "region": "neck", "note": "better after the walk"},
+        db=db,
+        source="link",
+        reported_at=dt.datetime(2026, 11, 20, 9, 30),
+    )
     assert ok.ok, ok.errors
     [row] = new_rows(db, start)
-    assert (row["action"], row["kind"], row["actor"], row["client_id"]) == ("insert", "self_reports",
-                                                                             audit.CLIENT_LINK, CLIENT)
+    assert (row["action"], row["kind"], row["actor"], row["client_id"]) == (
+        "insert",
+        "self_reports",
+        audit.CLIENT_LINK,
+        CLIENT,
+    )
     assert row["key"] == f"{CLIENT}|2026-11-20 09:30:00" and row["detail"] == "pain check-in: 3/10"
     assert json.loads(row["after"])["note"] == "better after the walk"
     bad = record_checkin(CLIENT, {"pain": 14}, db=db, source="link")
@@ -233,9 +287,12 @@ def test_links_made_and_ended_write_one_row_per_link_and_never_a_token(db):
     ids = dict(rows(db, "SELECT token_prefix, link_id FROM meta.share_links"))
     first_id, second_id, other_id = ids[token[:8]], ids[second.prefix], ids[other.prefix]
     assert [(r["action"], r["key"], r["client_id"], r["actor"]) for r in got] == [
-        ("share", str(first_id), CLIENT, CLI_ACTOR), ("share", str(second_id), CLIENT, audit.DASHBOARD),
-        ("share", str(other_id), "C0003", PY_ACTOR), ("revoke", str(first_id), CLIENT, CLI_ACTOR),
-        ("revoke", str(second_id), CLIENT, audit.DASHBOARD)]
+        ("share", str(first_id), CLIENT, CLI_ACTOR),
+        ("share", str(second_id), CLIENT, audit.DASHBOARD),
+        ("share", str(other_id), "C0003", PY_ACTOR),
+        ("revoke", str(first_id), CLIENT, CLI_ACTOR),
+        ("revoke", str(second_id), CLIENT, audit.DASHBOARD),
+    ]
     # No token, no visible prefix, no hash: nowhere in any column of the log.
     everything = " ".join(map(str, rows(db, "SELECT * FROM meta.audit")))
     hashes = [h for (h,) in rows(db, "SELECT token_hash FROM meta.share_links")]
@@ -251,7 +308,10 @@ def test_cli_backup_restore_and_password_are_recorded_with_the_actor(db, tmp_pat
     assert knotwork("set-password", "--db", str(db), "--remove").returncode == 0
     got = new_rows(db, start)
     assert [(r["action"], r["kind"], r["actor"]) for r in got] == [
-        ("backup", "database", CLI_ACTOR), ("password", "password", CLI_ACTOR), ("password", "password", CLI_ACTOR)]
+        ("backup", "database", CLI_ACTOR),
+        ("password", "password", CLI_ACTOR),
+        ("password", "password", CLI_ACTOR),
+    ]
     assert [r["detail"].split(" (in ")[0] for r in got[1:]] == ["therapist password set", "therapist password removed"]
     everything = " ".join(map(str, rows(db, "SELECT * FROM meta.audit")))
     assert "correct horse" not in everything and "scrypt$" not in everything
@@ -259,12 +319,15 @@ def test_cli_backup_restore_and_password_are_recorded_with_the_actor(db, tmp_pat
     assert knotwork("restore", str(tmp_path / "bk"), "--db", str(tmp_path / "r.duckdb")).returncode == 0
     restored = new_rows(tmp_path / "r.duckdb", 0)
     assert [(r["action"], r["actor"]) for r in restored if r["action"] in ("backup", "restore")] == [
-        ("backup", CLI_ACTOR), ("restore", CLI_ACTOR)]
+        ("backup", CLI_ACTOR),
+        ("restore", CLI_ACTOR),
+    ]
 
 
 # ---------------------------------------------------------------------------
 # The Records page
 # ---------------------------------------------------------------------------
+
 
 def _records_page(db, monkeypatch):
     at = app_test(db, monkeypatch, run=False)
@@ -276,7 +339,7 @@ def _records_page(db, monkeypatch):
 
 def test_records_page_shows_the_audit_table_newest_first_and_filters_by_client(db, monkeypatch):
     client = entry.load_client(CLIENT, db)
-    client.notes = "=HYPERLINK(\"http://x\")"
+    client.notes = '=HYPERLINK("http://x")'
     entry.save_client(client, db, editing=True, actor=audit.DASHBOARD)
     create_link("C0003", db=db, actor=CLI_ACTOR)
     at = _records_page(db, monkeypatch)
@@ -313,7 +376,9 @@ def test_back_up_now_makes_a_backup_that_restores_to_the_same_data(db, monkeypat
     made = list_backups(db)
     assert len(made) == 1 and made[0].folder.parent == Path(db).parent / "backups"
     assert any(str(made[0].folder) in s.value for s in at.success)
-    assert rows(db, "SELECT action, actor FROM meta.audit ORDER BY audit_id DESC LIMIT 1") == [("backup", audit.DASHBOARD)]
+    assert rows(db, "SELECT action, actor FROM meta.audit ORDER BY audit_id DESC LIMIT 1") == [
+        ("backup", audit.DASHBOARD)
+    ]
     assert at.dataframe[0].value["What"].iloc[0] == "backed up the database"
     assert at.dataframe[1].value["Folder"].tolist() == [made[0].folder.name]
     assert any(f"knotwork restore '{made[0].folder}'" in c.value for c in at.code)
@@ -325,6 +390,7 @@ def test_back_up_now_makes_a_backup_that_restores_to_the_same_data(db, monkeypat
 # ---------------------------------------------------------------------------
 # In a real browser: what the therapist clicks
 # ---------------------------------------------------------------------------
+
 
 @pytest.mark.browser
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium not installed")
@@ -353,8 +419,12 @@ def test_in_a_browser_downloads_are_audited_the_log_csv_is_formula_safe_and_the_
     entry.save_client(client, db, editing=True)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "KNOTWORK_DB"} | {"HOME": str(tmp_path)}
-    proc = subprocess.Popen([*knotwork_command(), "serve", "--db", str(db), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        [*knotwork_command(), "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
@@ -374,7 +444,8 @@ def test_in_a_browser_downloads_are_audited_the_log_csv_is_formula_safe_and_the_
             while not new_rows(db, start) and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert [(r["action"], r["client_id"], r["actor"]) for r in new_rows(db, start)] == [
-                ("export", CLIENT, audit.DASHBOARD)]
+                ("export", CLIENT, audit.DASHBOARD)
+            ]
 
             # The log as CSV: every row, the formula kept as text.
             page.goto(url + "/records")
@@ -407,4 +478,5 @@ def test_in_a_browser_downloads_are_audited_the_log_csv_is_formula_safe_and_the_
     restored = restore(folder, tmp_path / "restored.duckdb")
     assert every_table(restored, skip_restore_rows=True) == every_table(db, skip_restore_rows=True)
     assert rows(db, "SELECT action, actor FROM meta.audit ORDER BY audit_id DESC LIMIT 1") == [
-        ("backup", audit.DASHBOARD)]
+        ("backup", audit.DASHBOARD)
+    ]

@@ -39,8 +39,10 @@ def every_table(db, skip_restore_rows: bool = False) -> dict[str, list[str]]:
     out what a restore changes on purpose: its own audit rows and the link tables."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        tables = con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables "
-                             "WHERE table_type = 'BASE TABLE' ORDER BY 1").fetchall()
+        tables = con.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            "WHERE table_type = 'BASE TABLE' ORDER BY 1"
+        ).fetchall()
         out = {}
         for (name,) in tables:
             if skip_restore_rows and name in LINK_TABLES:
@@ -55,8 +57,10 @@ def every_table(db, skip_restore_rows: bool = False) -> dict[str, list[str]]:
 def audit_rows(db, action: str | None = None) -> list[tuple]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return con.execute('SELECT action, kind, key, actor, detail FROM meta.audit WHERE ? IS NULL OR action = ? '
-                           "ORDER BY audit_id", [action, action]).fetchall()
+        return con.execute(
+            "SELECT action, kind, key, actor, detail FROM meta.audit WHERE ? IS NULL OR action = ? ORDER BY audit_id",
+            [action, action],
+        ).fetchall()
     finally:
         con.close()
 
@@ -75,14 +79,23 @@ def test_backup_then_restore_round_trips_every_table(sample_db_copy, tmp_path):
     # The backup holds the record of its own making; the restored file adds exactly its restore.
     assert [r[:2] for r in audit_rows(sample_db_copy, "backup")] == [("backup", "database")]
     assert audit_rows(restored, "restore") == [
-        ("restore", "database", str(folder.resolve()), "anna (command line)",
-         f"restored from {folder.resolve()} into restored.duckdb; 1 private links ended")]
+        (
+            "restore",
+            "database",
+            str(folder.resolve()),
+            "anna (command line)",
+            f"restored from {folder.resolve()} into restored.duckdb; 1 private links ended",
+        )
+    ]
     # The link still works on the original; in the restored file it is ended and its secret is gone.
     assert resolve_token(link.token, sample_db_copy) == "C0003"
     assert resolve_token(link.token, restored) is None
     con = duckdb.connect(str(restored), read_only=True)
     try:
-        assert con.execute("SELECT count(*), count(*) FILTER (WHERE revoked) FROM meta.share_links").fetchone() == (1, 1)
+        assert con.execute("SELECT count(*), count(*) FILTER (WHERE revoked) FROM meta.share_links").fetchone() == (
+            1,
+            1,
+        )
         assert con.execute("SELECT count(*) FROM meta.secrets").fetchone()[0] == 0
     finally:
         con.close()
@@ -104,14 +117,19 @@ def test_cli_backup_and_restore(sample_db_copy, tmp_path):
     assert run("backup", str(tmp_path / "bk"), "--db", str(sample_db_copy)).returncode == 0
     assert run("restore", str(tmp_path / "bk"), "--db", str(tmp_path / "new.duckdb")).returncode == 0
     assert snapshot(tmp_path / "new.duckdb") == snapshot(sample_db_copy)
-    assert every_table(tmp_path / "new.duckdb", skip_restore_rows=True) == every_table(sample_db_copy,
-                                                                                       skip_restore_rows=True)
+    assert every_table(tmp_path / "new.duckdb", skip_restore_rows=True) == every_table(
+        sample_db_copy, skip_restore_rows=True
+    )
     bad = run("restore", str(tmp_path / "nothing"), "--db", str(tmp_path / "x.duckdb"))
     assert bad.returncode == 1 and "not a Knotwork backup" in bad.stderr
     # Elsewhere, the key is named with --key; a wrong key is one line and exit 1.
     other = tmp_path / "elsewhere"
-    assert run("restore", str(tmp_path / "bk"), "--db", str(other / "a.duckdb"),
-               "--key", str(key_path(sample_db_copy))).returncode == 0
+    assert (
+        run(
+            "restore", str(tmp_path / "bk"), "--db", str(other / "a.duckdb"), "--key", str(key_path(sample_db_copy))
+        ).returncode
+        == 0
+    )
     (tmp_path / "wrong.key").write_text("ab" * 32)
     wrong = run("restore", str(tmp_path / "bk"), "--db", str(other / "b.duckdb"), "--key", str(tmp_path / "wrong.key"))
     assert wrong.returncode == 1 and wrong.stderr.count("\n") == 1 and "backup key" in wrong.stderr
@@ -193,9 +211,11 @@ def test_changed_data_or_a_changed_manifest_is_refused(sample_db_copy, tmp_path)
     # A planted share-link row: the data file rewritten (as an attacker with the backup could).
     con = duckdb.connect()
     try:
-        con.execute(f"COPY (SELECT * REPLACE (false AS revoked) FROM read_parquet('{folder / 'meta_share_links.parquet'}')"
-                    f" UNION ALL SELECT * REPLACE (99 AS link_id) FROM read_parquet('{folder / 'meta_share_links.parquet'}'))"
-                    f" TO '{tmp_path / 'planted.parquet'}' (FORMAT parquet)")
+        con.execute(
+            f"COPY (SELECT * REPLACE (false AS revoked) FROM read_parquet('{folder / 'meta_share_links.parquet'}')"
+            f" UNION ALL SELECT * REPLACE (99 AS link_id) FROM read_parquet('{folder / 'meta_share_links.parquet'}'))"
+            f" TO '{tmp_path / 'planted.parquet'}' (FORMAT parquet)"
+        )
     finally:
         con.close()
     (tmp_path / "planted.parquet").replace(folder / "meta_share_links.parquet")
@@ -207,7 +227,8 @@ def test_changed_data_or_a_changed_manifest_is_refused(sample_db_copy, tmp_path)
 
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["files"]["meta_share_links.parquet"] = hashlib.sha256(
-        (folder / "meta_share_links.parquet").read_bytes()).hexdigest()
+        (folder / "meta_share_links.parquet").read_bytes()
+    ).hexdigest()
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
     with pytest.raises(BackupRefused, match="does not match this practice's backup key"):
         restore(folder, tmp_path / "r2.duckdb")

@@ -25,9 +25,24 @@ KINDS = ["clients", "visits", "rom", "self_reports", "trigger_points", "outcome_
 def result(tmp_path_factory) -> tuple[dict, Path]:
     tmp = tmp_path_factory.mktemp("bench")
     out = tmp / "practice.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--size", "practice",
-                           "--json", str(out), "--repeat", "2", "--cache", str(tmp / "cache")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=1200)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            "--size",
+            "practice",
+            "--json",
+            str(out),
+            "--repeat",
+            "2",
+            "--cache",
+            str(tmp / "cache"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=1200,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(out.read_text()), tmp / "cache"
 
@@ -66,9 +81,13 @@ def test_rates_and_medians_follow_from_the_raw_runs(result):
     res, _ = result
     ing = res["ingest"]
     assert ing["rows_per_s"] == pytest.approx(res["rows"]["total"] / statistics.median(ing["runs_s"]))
-    assert ing["raw_duckdb_rows_per_s"] == pytest.approx(res["rows"]["total"] / statistics.median(ing["raw_duckdb_runs_s"]))
+    assert ing["raw_duckdb_rows_per_s"] == pytest.approx(
+        res["rows"]["total"] / statistics.median(ing["raw_duckdb_runs_s"])
+    )
     assert res["queries"]["client_ms"] == pytest.approx(statistics.median(res["queries"]["client_runs_ms"]))
-    assert res["pandas_baseline"]["client_ms"] == pytest.approx(statistics.median(res["pandas_baseline"]["client_runs_ms"]))
+    assert res["pandas_baseline"]["client_ms"] == pytest.approx(
+        statistics.median(res["pandas_baseline"]["client_runs_ms"])
+    )
     for page in ("client", "overview", "techniques"):
         runs = res["pages"]["runs"][page]
         assert res["pages"][f"{page}_ms"] == pytest.approx(statistics.median(runs["cold_runs_ms"]))

@@ -49,9 +49,16 @@ def shaded(fig) -> dict[str, float | None]:
 
 # --- the chart alone -----------------------------------------------------------------------------
 
-POINTS = pd.DataFrame({"muscle": ["upper_trapezius", "gluteus_medius", "rotatores"], "side": ["right", "none", "left"],
-                       "tenderness": [7.0, None, 2.0], "released": ["no", "yes", None],
-                       "visit_date": pd.Timestamp("2026-03-14"), "referral_region": ["temple", None, "thoracic zone"]})
+POINTS = pd.DataFrame(
+    {
+        "muscle": ["upper_trapezius", "gluteus_medius", "rotatores"],
+        "side": ["right", "none", "left"],
+        "tenderness": [7.0, None, 2.0],
+        "released": ["no", "yes", None],
+        "visit_date": pd.Timestamp("2026-03-14"),
+        "referral_region": ["temple", None, "thoracic zone"],
+    }
+)
 REGIONS = pd.DataFrame({"region": ["neck", "temple", "my sore spot"], "pain": [6.0, None, 3.0]})
 
 
@@ -66,9 +73,14 @@ def test_chart_marks_each_point_on_its_side_and_lists_what_it_cannot_place():
     assert [t["meta"]["region"] for t in traces(fig, "referral")] == ["temple"]
     assert unplaced_terms(REGIONS, POINTS) == ["my sore spot", "rotatores", "thoracic zone"]
     hover = [h for t in traces(fig, "trigger_points") for h in t["hovertext"]]
-    assert ("<b>Upper trapezius</b> (right)<br>Tenderness 7/10 · not released<br>Visit 14 Mar 2026"
-            "<br>Usually refers to: Neck, Temple, Jaw, Back of the head") in hover
-    assert any(h.startswith("<b>Gluteus medius</b> (both sides / midline)<br>Tenderness not recorded · released") for h in hover)
+    assert (
+        "<b>Upper trapezius</b> (right)<br>Tenderness 7/10 · not released<br>Visit 14 Mar 2026"
+        "<br>Usually refers to: Neck, Temple, Jaw, Back of the head"
+    ) in hover
+    assert any(
+        h.startswith("<b>Gluteus medius</b> (both sides / midline)<br>Tenderness not recorded · released")
+        for h in hover
+    )
 
 
 def test_a_placed_practice_term_is_drawn_where_the_therapist_put_it():
@@ -80,17 +92,27 @@ def test_a_placed_practice_term_is_drawn_where_the_therapist_put_it():
 
 
 def test_plain_words_for_the_client():
-    visits = pd.DataFrame({"visit_id": ["a", "b", "c"], "visit_date": pd.to_datetime(["2026-01-05", "2026-01-19", "2026-02-02"]),
-                           "pain_region": ["temple", None, "neck"], "pain_pre": [7.0, 5.0, 3.0]})
-    points = pd.DataFrame({"visit_id": ["a", "a"], "muscle": ["upper_trapezius", "suboccipitals"], "side": ["right", "left"]})
+    visits = pd.DataFrame(
+        {
+            "visit_id": ["a", "b", "c"],
+            "visit_date": pd.to_datetime(["2026-01-05", "2026-01-19", "2026-02-02"]),
+            "pain_region": ["temple", None, "neck"],
+            "pain_pre": [7.0, 5.0, 3.0],
+        }
+    )
+    points = pd.DataFrame(
+        {"visit_id": ["a", "a"], "muscle": ["upper_trapezius", "suboccipitals"], "side": ["right", "left"]}
+    )
     assert where_words(visits, points) == [
         "At the start (5 Jan 2026): it hurt in the temple (7 out of 10); 2 tight spots (trigger points) in the "
         "suboccipitals, upper trapezius.",
-        "Now (2 Feb 2026): it hurts in the neck (3 out of 10)."]
+        "Now (2 Feb 2026): it hurts in the neck (3 out of 10).",
+    ]
     assert where_words(visits.assign(pain_region=None), points.iloc[0:0]) == []
 
 
 # --- Client progress through the entry point -----------------------------------------------------
+
 
 def run_client(db: Path, client: str, monkeypatch) -> AppTest:
     monkeypatch.setenv("KNOTWORK_DB", str(db))
@@ -123,12 +145,15 @@ where v.visit_id = ?
 @pytest.fixture(scope="module")
 def mapped_client(sample_db) -> tuple[str, list[str]]:
     """The sample client with the most visits that have both a pain region and trigger points."""
-    rows = sql(sample_db, """
+    rows = sql(
+        sample_db,
+        """
         select v.client_id, v.visit_id, v.visit_date
         from core.visits v
         where v.pain_region is not null and exists (select 1 from core.trigger_points t where t.visit_id = v.visit_id)
         order by v.client_id, v.visit_date, v.visit_id
-    """)
+    """,
+    )
     client = rows.groupby("client_id").size().sort_values(ascending=False).index[0]
     return client, rows.loc[rows["client_id"] == client, "visit_id"].tolist()
 
@@ -136,7 +161,9 @@ def mapped_client(sample_db) -> tuple[str, list[str]]:
 def expected(db: Path, visit_id: str) -> tuple[set, dict]:
     points = sql(db, VISIT_POINTS_SQL, [visit_id])
     visit = sql(db, "select pain_region, pain_pre from core.visits where visit_id = ?", [visit_id]).iloc[0]
-    regions = {visit.pain_region: (None if pd.isna(visit.pain_pre) else float(visit.pain_pre))} if visit.pain_region else {}
+    regions = (
+        {visit.pain_region: (None if pd.isna(visit.pain_pre) else float(visit.pain_pre))} if visit.pain_region else {}
+    )
     return set(points.itertuples(index=False, name=None)), regions
 
 
@@ -145,11 +172,15 @@ def test_client_progress_body_map_shows_the_clients_trigger_points_and_regions(s
     at = run_client(sample_db, client, monkeypatch)
     figs = body_figures(at)
     assert set(figs) == {"First visit", "Latest visit"}
-    mapped = sql(sample_db, """
+    mapped = sql(
+        sample_db,
+        """
         select visit_id from core.visits v where client_id = ?
           and (pain_region is not null or exists (select 1 from core.trigger_points t where t.visit_id = v.visit_id))
         order by visit_date, visit_id
-    """, [client])["visit_id"].tolist()
+    """,
+        [client],
+    )["visit_id"].tolist()
     for label, vid in (("First visit", mapped[0]), ("Latest visit", mapped[-1])):
         want_points, want_regions = expected(sample_db, vid)
         assert markers(figs[label]) == want_points, label
@@ -173,11 +204,18 @@ def small_practice(tmp_path) -> Path:
     db = tmp_path / "p.duckdb"
     files = [
         write_csv(tmp_path, "clients.csv", "client_id,display_name\nC1,Ana Alves\nC2,Ben Brook\n"),
-        write_csv(tmp_path, "visits.csv", "visit_id,client_id,visit_date,pain_pre,pain_region\n"
-                                          "V1,C1,2026-01-05,7,temple\nV2,C1,2026-01-19,4,back of the knee pit\n"
-                                          "V3,C2,2026-01-06,5,\n"),
-        write_csv(tmp_path, "trigger_points.csv", "visit_id,muscle,side,tenderness,released\n"
-                                                  "V1,upper trap,right,8,no\nV2,rotatores,left,5,partial\n"),
+        write_csv(
+            tmp_path,
+            "visits.csv",
+            "visit_id,client_id,visit_date,pain_pre,pain_region\n"
+            "V1,C1,2026-01-05,7,temple\nV2,C1,2026-01-19,4,back of the knee pit\n"
+            "V3,C2,2026-01-06,5,\n",
+        ),
+        write_csv(
+            tmp_path,
+            "trigger_points.csv",
+            "visit_id,muscle,side,tenderness,released\nV1,upper trap,right,8,no\nV2,rotatores,left,5,partial\n",
+        ),
     ]
     reports = ingest_files(files, db=db)
     assert all(r.error is None and r.rejected == 0 for r in reports), [(r.error, r.rejected) for r in reports]
@@ -209,6 +247,7 @@ def test_a_client_with_nothing_to_draw_gets_a_sentence(small_practice, monkeypat
 
 # --- the client's own view and report ------------------------------------------------------------
 
+
 def test_client_view_and_report_show_where_it_hurt_at_the_start_and_now(sample_db_copy, mapped_client, monkeypatch):
     from dashboard.reports import build_report_html
     from pipelines.sharing.links import create_link
@@ -216,11 +255,15 @@ def test_client_view_and_report_show_where_it_hurt_at_the_start_and_now(sample_d
 
     db = sample_db_copy
     client, _ = mapped_client
-    mapped = sql(db, """
+    mapped = sql(
+        db,
+        """
         select visit_id from core.visits v where client_id = ?
           and (pain_region is not null or exists (select 1 from core.trigger_points t where t.visit_id = v.visit_id))
         order by visit_date, visit_id
-    """, [client])["visit_id"].tolist()
+    """,
+        [client],
+    )["visit_id"].tolist()
     start, now = expected(db, mapped[0]), expected(db, mapped[-1])
 
     def body_maps(figs: list[dict]) -> list[dict]:
@@ -253,8 +296,11 @@ def test_practice_overview_body_map_counts_clients_per_region_and_trigger_point(
     figs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
     fig = [f for f in figs if traces(f, "practice_trigger_points")][0]
     drawn = {tuple(c) for t in traces(fig, "practice_trigger_points") for c in t["customdata"]}
-    want = sql(sample_db, """select t.muscle, t.side, count(distinct v.client_id) as n from core.trigger_points t
-                             join core.visits v using (visit_id) group by all""")
+    want = sql(
+        sample_db,
+        """select t.muscle, t.side, count(distinct v.client_id) as n from core.trigger_points t
+                             join core.visits v using (visit_id) group by all""",
+    )
     assert drawn == {(m, s, int(n)) for m, s, n in want.itertuples(index=False)}
     regions = sql(sample_db, "select distinct pain_region from core.visits where pain_region is not null")
     assert set(shaded(fig)) == set(regions["pain_region"])
@@ -265,18 +311,26 @@ def test_table_changes_survive_a_click():
     from dashboard.components.body_picker import apply_table_changes
 
     rows = [{"muscle": "masseter", "side": "left"}, {"muscle": "soleus", "side": "right"}]
-    changes = {"edited_rows": {0: {"tenderness": 6.0}}, "added_rows": [{"muscle": "piriformis", "side": "left"}],
-               "deleted_rows": [1]}
-    assert apply_table_changes(rows, changes) == [{"muscle": "masseter", "side": "left", "tenderness": 6.0},
-                                                  {"muscle": "piriformis", "side": "left"}]
+    changes = {
+        "edited_rows": {0: {"tenderness": 6.0}},
+        "added_rows": [{"muscle": "piriformis", "side": "left"}],
+        "deleted_rows": [1],
+    }
+    assert apply_table_changes(rows, changes) == [
+        {"muscle": "masseter", "side": "left", "tenderness": 6.0},
+        {"muscle": "piriformis", "side": "left"},
+    ]
     assert apply_table_changes(rows, None) == rows and apply_table_changes(rows, None) is not rows
 
 
 def test_log_a_visit_body_shows_the_visit_being_edited(sample_db_copy, mapped_client, monkeypatch):
     client, visit_ids = mapped_client
     db = sample_db_copy
-    vid = sql(db, "select visit_id from core.visits where visit_id in (select unnest(?)) order by visit_date desc limit 1",
-              [visit_ids]).iloc[0, 0]
+    vid = sql(
+        db,
+        "select visit_id from core.visits where visit_id in (select unnest(?)) order by visit_date desc limit 1",
+        [visit_ids],
+    ).iloc[0, 0]
     monkeypatch.setenv("KNOTWORK_DB", str(db))
     at = AppTest.from_file(APP, default_timeout=30)
     at.run()

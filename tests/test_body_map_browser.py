@@ -68,15 +68,19 @@ def click_on_body(page, what: str, key: str, side: str, then) -> None:
 def test_click_a_muscle_on_the_body_and_the_saved_visit_holds_it(server, browser):
     url, db = server
     con = duckdb.connect(str(db), read_only=True)
-    client_id = con.execute("select client_id from core.clients where client_id not in "
-                            "(select client_id from core.visits where visit_date = current_date) "
-                            "order by client_id limit 1").fetchone()[0]
+    client_id = con.execute(
+        "select client_id from core.clients where client_id not in "
+        "(select client_id from core.visits where visit_date = current_date) "
+        "order by client_id limit 1"
+    ).fetchone()[0]
     con.close()
     page = browser.new_page(viewport={"width": 1366, "height": 1000})
     page.goto(f"{url}/log?client={client_id}")
     wait_for_app(page)
     # Each click is checked by what it does: the row it added, the region it chose.
-    click_on_body(page, "muscle", "upper_trapezius", "right", page.get_by_text("Marked so far: Upper trapezius (right)"))
+    click_on_body(
+        page, "muscle", "upper_trapezius", "right", page.get_by_text("Marked so far: Upper trapezius (right)")
+    )
     click_on_body(page, "region", "neck", "none", SHADED_JS % "neck")
     ARTIFACTS.mkdir(exist_ok=True)
     full_screenshot(page, ARTIFACTS / "log_visit_body_map_desktop.png")
@@ -85,9 +89,12 @@ def test_click_a_muscle_on_the_body_and_the_saved_visit_holds_it(server, browser
 
     con = duckdb.connect(str(db), read_only=True)
     try:
-        saved = con.execute("""
+        saved = con.execute(
+            """
             select v.pain_region, t.muscle, t.side from core.visits v join core.trigger_points t using (visit_id)
-            where v.client_id = ? and v.visit_date = ?""", [client_id, dt.date.today()]).fetchall()
+            where v.client_id = ? and v.visit_date = ?""",
+            [client_id, dt.date.today()],
+        ).fetchall()
     finally:
         con.close()
     assert saved == [("neck", "upper_trapezius", "right")]
@@ -117,7 +124,11 @@ def test_body_map_screenshots(server, browser, width):
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": width, "height": 1500 if width < 800 else 1100})
     shoot_section(page, f"{url}/?client={client_id}", "Body map", ARTIFACTS / f"body_map_client_{width}.png")
-    shoot_section(page, f"{url}/practice", "Where clients hurt, and where trigger points are found",
-                  ARTIFACTS / f"body_map_practice_{width}.png")
+    shoot_section(
+        page,
+        f"{url}/practice",
+        "Where clients hurt, and where trigger points are found",
+        ARTIFACTS / f"body_map_practice_{width}.png",
+    )
     shoot_section(page, f"{url}/log?client={client_id}", "Log a visit", ARTIFACTS / f"body_map_log_visit_{width}.png")
     page.close()

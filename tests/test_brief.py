@@ -38,35 +38,50 @@ HOMECARE = "Doorway pec stretch 3x30 s daily"
 
 
 def _practice(tmp_path: Path, db: Path) -> Path:
-    clients = write_csv(tmp_path, "clients.csv", """
+    clients = write_csv(
+        tmp_path,
+        "clients.csv",
+        """
 client_id,display_name,complaint_region,primary_complaint
 MIA,Mia Flare,neck,Neck and headache
 BO,Bo Quiet,low_back,Low back
-""")
+""",
+    )
     rows = ["visit_id,client_id,visit_date,pain_pre,pain_post,techniques,pressure,homecare,notes,Next time"]
     for i, pain in enumerate(PAINS):
         day = FIRST + dt.timedelta(days=7 * i)
         last = i == len(PAINS) - 1
-        rows.append(f"M{i + 1},MIA,{day.isoformat()},{pain},{max(pain - 2, 0)},trigger_point;stretching,4,"
-                    f"{HOMECARE if last else 'Heat'},{NOTES if last else ''},{PLAN if last else 'Same again'}")
+        rows.append(
+            f"M{i + 1},MIA,{day.isoformat()},{pain},{max(pain - 2, 0)},trigger_point;stretching,4,"
+            f"{HOMECARE if last else 'Heat'},{NOTES if last else ''},{PLAN if last else 'Same again'}"
+        )
     rows.append(f"B1,BO,{(TODAY - dt.timedelta(days=30)).isoformat()},5,4,swedish,2,,,")
     rows.append(f"B2,BO,{(TODAY - dt.timedelta(days=20)).isoformat()},5,4,swedish,2,,,")
     visits = write_csv(tmp_path, "visits.csv", "\n".join(rows) + "\n")
-    points = write_csv(tmp_path, "trigger_points.csv", f"""
+    points = write_csv(
+        tmp_path,
+        "trigger_points.csv",
+        f"""
 visit_id,muscle,side,referral_region,tenderness,released
 M{len(PAINS)},upper_trapezius,left,head,7,partial
-""")
+""",
+    )
     older = (LAST - dt.timedelta(days=3)).isoformat()
-    reports = write_csv(tmp_path, "self_reports.csv", f"""
+    reports = write_csv(
+        tmp_path,
+        "self_reports.csv",
+        f"""
 client_id,reported_at,pain,region,did_homecare,note
 MIA,{older}T20:00:00,2,neck,yes,before the last visit
 MIA,{(LAST + dt.timedelta(days=1)).isoformat()}T09:00:00,3,neck,yes,Better today
 MIA,{(LAST + dt.timedelta(days=2)).isoformat()}T09:00:00,6,neck,no,Stiff after the long drive
 BO,{(TODAY - dt.timedelta(days=25)).isoformat()}T09:00:00,5,low_back,no,
-""")
+""",
+    )
     results = ingest_files([clients, visits, points, reports], db=db)
-    assert all(r.error is None for r in results) and all(r.rejected == 0 for r in results), \
-        [(r.error, r.rejects) for r in results]
+    assert all(r.error is None for r in results) and all(r.rejected == 0 for r in results), [
+        (r.error, r.rejects) for r in results
+    ]
     return db
 
 
@@ -109,6 +124,7 @@ def text(at: AppTest) -> str:
 
 # --- the plan field ---------------------------------------------------------------------------
 
+
 def test_a_next_time_column_is_imported_as_the_plan_and_reaches_the_marts(practice):
     assert rows(practice, "SELECT plan FROM core.visits WHERE visit_id = ?", [f"M{len(PAINS)}"]) == [(PLAN,)]
     assert rows(practice, "SELECT plan FROM marts.visit_outcomes WHERE visit_id = 'M1'") == [("Same again",)]
@@ -116,10 +132,15 @@ def test_a_next_time_column_is_imported_as_the_plan_and_reaches_the_marts(practi
 
 
 def test_a_logged_visit_keeps_its_plan_through_save_and_edit(practice):
-    saved = E.save_visit(E.VisitEntry(client_id="BO", visit_date=TODAY, pain_pre=4, techniques=["swedish"],
-                                      plan="Try positional release for QL"), db=practice)
-    assert rows(practice, "SELECT plan FROM marts.visit_outcomes WHERE visit_id = ?", [saved.key]) == \
-        [("Try positional release for QL",)]
+    saved = E.save_visit(
+        E.VisitEntry(
+            client_id="BO", visit_date=TODAY, pain_pre=4, techniques=["swedish"], plan="Try positional release for QL"
+        ),
+        db=practice,
+    )
+    assert rows(practice, "SELECT plan FROM marts.visit_outcomes WHERE visit_id = ?", [saved.key]) == [
+        ("Try positional release for QL",)
+    ]
     entry = E.load_visit(saved.key, db=practice)
     assert entry.plan == "Try positional release for QL"
     entry.plan = "QL again"
@@ -141,6 +162,7 @@ def test_migration_0005_adds_the_plan_and_the_seen_table_to_an_older_database(db
 
 # --- the client page: status, last visit & plan, check-ins since ------------------------------------
 
+
 def test_the_brief_shows_the_last_visit_its_plan_and_the_check_ins_since(practice):
     at = run(client="MIA")
     shown = text(at)
@@ -155,7 +177,9 @@ def test_the_brief_shows_the_last_visit_its_plan_and_the_check_ins_since(practic
     assert f"**Notes:** {NOTES}" in shown
     assert "**Home care:** Doorway pec stretch 3x30 s daily" in shown
     assert "Upper trapezius (left), tenderness 7 → refers to head" in shown
-    assert "Stretching, Trigger point · pressure 4 of 5 (deep) · pain 3 before → 1 just after (rated in the room)" in shown
+    assert (
+        "Stretching, Trigger point · pressure 4 of 5 (deep) · pain 3 before → 1 just after (rated in the room)" in shown
+    )
     # What she told us since, newest first, with notes and home-care answers; not the check-in before the visit.
     assert "**Check-ins since that visit:** 2, newest first" in shown
     newer, older = shown.index("Stiff after the long drive"), shown.index("Better today")
@@ -187,6 +211,7 @@ def test_a_plan_longer_than_a_screen_is_cut_with_the_whole_one_click_away(practi
 
 # --- actions and the chosen client -------------------------------------------------------------------
 
+
 def test_actions_open_with_this_client_and_the_navigation_keeps_it(practice):
     at = run(client="MIA")
     links = {link.proto.label: link.proto for link in at.page_link}
@@ -210,9 +235,13 @@ def test_the_share_page_honours_client_in_the_address(practice):
 
 # --- the check-in inbox ----------------------------------------------------------------------------
 
+
 def _inbox_clients(at: AppTest) -> list[str]:
-    return sorted(link.proto.query_string.removeprefix("client=") for link in at.page_link
-                  if link.proto.label.startswith(("Mia", "Bo")) and "check-in" in link.proto.label)
+    return sorted(
+        link.proto.query_string.removeprefix("client=")
+        for link in at.page_link
+        if link.proto.label.startswith(("Mia", "Bo")) and "check-in" in link.proto.label
+    )
 
 
 def test_inbox_lists_unseen_check_ins_until_the_clients_page_is_opened_and_survives_a_restart(practice):
@@ -238,6 +267,7 @@ def test_inbox_lists_unseen_check_ins_until_the_clients_page_is_opened_and_survi
 
     # A new check-in brings Mia back.
     from pipelines.sharing.checkin import record_checkin
+
     assert record_checkin("MIA", {"pain": 5, "note": "Headache back"}, db=practice, source="link").ok
     again = run(page=PRACTICE_PAGE)
     assert _inbox_clients(again) == ["MIA"] and "Headache back" in text(again)

@@ -67,14 +67,17 @@ def test_log_a_visit_from_the_client_page_and_see_it_in_the_brief(server, browse
     wait_for_app(page, LOADED_MS)
     assert f"client={client_id}" in page.url
     card = page.locator(".st-key-brief_card")
-    expect(card).to_contain_text(timeout=LOADED_MS, expected=f"Last visit · {today:%a} {today.day} {today:%b %Y} (today)")
+    expect(card).to_contain_text(
+        timeout=LOADED_MS, expected=f"Last visit · {today:%a} {today.day} {today:%b %Y} (today)"
+    )
     expect(card).to_contain_text(f"Next time: {PLAN}")
     expect(card).to_contain_text(f"Notes: {NOTES}")
     expect(card).to_contain_text("pain 3 before → 1.5 just after (rated in the room)")
     assert page.get_by_test_id("stException").count() == 0
     with duckdb.connect(str(db), read_only=True) as check:
-        assert check.execute("SELECT plan FROM core.visits WHERE client_id = ? AND visit_date = ?",
-                             [client_id, today]).fetchall() == [(PLAN,)]
+        assert check.execute(
+            "SELECT plan FROM core.visits WHERE client_id = ? AND visit_date = ?", [client_id, today]
+        ).fetchall() == [(PLAN,)]
 
     shot(page, ARTIFACTS / "brief_client_1366.png")
     page.set_viewport_size({"width": 820, "height": 900})

@@ -7,8 +7,23 @@ import sys
 
 import pytest
 
-DESIGN_COMMANDS = ["demo", "serve", "init", "ingest", "sample", "techniques", "report", "share", "revoke",
-                   "set-password", "backup", "restore", "letter", "export", "export-fhir"]
+DESIGN_COMMANDS = [
+    "demo",
+    "serve",
+    "init",
+    "ingest",
+    "sample",
+    "techniques",
+    "report",
+    "share",
+    "revoke",
+    "set-password",
+    "backup",
+    "restore",
+    "letter",
+    "export",
+    "export-fhir",
+]
 
 
 def knotwork(*args: str) -> subprocess.CompletedProcess:
@@ -40,5 +55,12 @@ def test_sample_is_deterministic_and_matches_the_committed_sample(tmp_path):
 
     proc = knotwork("sample", "--out", str(tmp_path), "--clients", "40", "--seed", "7")
     assert proc.returncode == 0, proc.stderr
-    for name in ["clients.csv", "visits.csv", "rom.csv", "self_reports.csv", "trigger_points.csv", "outcome_measures.csv"]:
+    for name in [
+        "clients.csv",
+        "visits.csv",
+        "rom.csv",
+        "self_reports.csv",
+        "trigger_points.csv",
+        "outcome_measures.csv",
+    ]:
         assert (tmp_path / name).read_bytes() == (SAMPLE / name).read_bytes(), name

@@ -24,8 +24,10 @@ from tests.conftest import SAMPLE
 def test_pooled_estimates_beat_raw_differences_and_cover_the_truth():
     visits, truth = simulate(n_clients=80, seed=3)
     result = evaluate(visits, truth)
-    print(f"\n80 clients: pooled RMSE {result['rmse_pooled']:.2f} vs raw {result['rmse_raw']:.2f} points; "
-          f"95 % intervals cover the client's truth {result['coverage']:.1%} of {result['n']} times")
+    print(
+        f"\n80 clients: pooled RMSE {result['rmse_pooled']:.2f} vs raw {result['rmse_raw']:.2f} points; "
+        f"95 % intervals cover the client's truth {result['coverage']:.1%} of {result['n']} times"
+    )
     assert result["n"] > 250
     assert result["rmse_pooled"] < 0.7 * result["rmse_raw"]
     assert 0.91 <= result["coverage"] <= 0.985
@@ -53,10 +55,11 @@ def test_cannot_tell_reasons():
         for v in range(1, 13):
             techs = ["trigger_point"] + (["stretching"] if rng.random() < 0.5 else [])
             rows.append((f"C{c}", v, 6.0, -1.0 - 1.0 * ("stretching" in techs) + rng.normal(0, 0.5), techs))
-    rows += [("ONE", 1, 6.0, -2.0, ["stretching"])]                                   # one visit
+    rows += [("ONE", 1, 6.0, -2.0, ["stretching"])]  # one visit
     rows += [("NOPAIN", v, None, None, ["stretching", "swedish"]) for v in (1, 2, 3)]  # all pain missing
-    rows += [("ALWAYS", v, 5.0, -1.0 * (v % 2), ["trigger_point"] + (["stretching"] if v % 2 else []))
-             for v in range(1, 9)]
+    rows += [
+        ("ALWAYS", v, 5.0, -1.0 * (v % 2), ["trigger_point"] + (["stretching"] if v % 2 else [])) for v in range(1, 9)
+    ]
     visits = pd.DataFrame(rows, columns=["client_id", "visit_number", "pain_pre", "pain_change", "techniques"])
     fit = cr.fit_practice(visits)
     one = cr.client_response(fit, "ONE")
@@ -85,8 +88,9 @@ def test_always_together_techniques_are_named():
             pair = v % 2 == 0
             techs = ["swedish"] + (["cupping", "thermal"] if pair else [])
             rows.append((f"C{c}", v, 6.0, -1.0 - pair + rng.normal(0, 0.5), techs))
-    fit = cr.fit_practice(pd.DataFrame(rows, columns=["client_id", "visit_number", "pain_pre", "pain_change",
-                                                       "techniques"]))
+    fit = cr.fit_practice(
+        pd.DataFrame(rows, columns=["client_id", "visit_number", "pain_pre", "pain_change", "techniques"])
+    )
     res = cr.client_response(fit, "C0").set_index("technique")
     assert "always used together with cupping" in res.loc["thermal", "reason"]
     assert res.loc["cupping", "verdict"] == cr.HELPS
@@ -111,8 +115,17 @@ def test_on_the_sample_practice_database(sample_db):
 
 def test_records_have_the_contract_fields(sample_db):
     records = cr.response_records(sample_db, client="all")
-    needed = {"client_id", "technique", "effect", "ci_low", "ci_high", "n_visits_with", "n_visits_without",
-              "practice_effect", "p_more_relief"}
+    needed = {
+        "client_id",
+        "technique",
+        "effect",
+        "ci_low",
+        "ci_high",
+        "n_visits_with",
+        "n_visits_without",
+        "practice_effect",
+        "p_more_relief",
+    }
     assert records and needed <= set(records[0])
     with pytest.raises(KeyError):
         cr.response_records(sample_db, client="NO-SUCH-CLIENT")
@@ -159,8 +172,9 @@ def test_client_view_and_report_say_the_same_in_the_clients_words(sample_db_copy
     rows = cr.client_response(cr.fit_practice(cr.load_visits(sample_db_copy)), "C0001")
     expected = client_sentences(rows.to_dict("records"))
     helped = rows[rows["verdict"] == cr.HELPS]
-    assert len(helped) >= 1 and any(f"about {cr.points(-helped['effect'].iloc[0], signed=False)} points less pain"
-                                    in line for line in expected)
+    assert len(helped) >= 1 and any(
+        f"about {cr.points(-helped['effect'].iloc[0], signed=False)} points less pain" in line for line in expected
+    )
     at = app_test(sample_db_copy, monkeypatch, token=create_link("C0001", db=sample_db_copy).token)
     assert not at.exception
     text = page_text(at)
@@ -187,8 +201,11 @@ def test_suggestion_keeps_drops_and_proposes_with_reasons():
         techs = [t for t, on in (("trigger_point", v % 2), ("swedish", (v // 2) % 2)) if on] or ["stretching"]
         change = -2.0 * ("trigger_point" in techs) + 1.5 * ("swedish" in techs) + rng.normal(0, 0.4)
         rows.append(("ME", float(v), 6.0, change, techs, "neck"))
-    fit = cr.fit_practice(pd.DataFrame(rows, columns=["client_id", "visit_number", "pain_pre", "pain_change",
-                                                       "techniques", "complaint_region"]))
+    fit = cr.fit_practice(
+        pd.DataFrame(
+            rows, columns=["client_id", "visit_number", "pain_pre", "pain_change", "techniques", "complaint_region"]
+        )
+    )
     got = {(s.action, s.technique): s.reason for s in suggest.suggest(fit, "ME")}
     assert (suggest.KEEP, "trigger_point") in got and "helped this client" in got[(suggest.KEEP, "trigger_point")]
     assert (suggest.DROP, "swedish") in got  # "more pain" or "no sign it adds relief", as pooled

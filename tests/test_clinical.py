@@ -74,7 +74,9 @@ def test_jt_recovered_needs_reliable_change_and_crossing_c():
 def test_jt_higher_is_better_flips_the_sign():
     # PSFS-like: SE = 2 * sqrt(0.2) = 0.894427, S_diff = 1.264911
     # 3 -> 7: (7 - 3) / 1.264911 = 3.162 -> flipped to -3.162 = improvement
-    assert reliable_change_index(3, 7, sd=2, reliability=0.8, higher_is_better=True) == pytest.approx(-3.162278, abs=1e-6)
+    assert reliable_change_index(3, 7, sd=2, reliability=0.8, higher_is_better=True) == pytest.approx(
+        -3.162278, abs=1e-6
+    )
     assert classify_change(3, 7, sd=2, reliability=0.8, higher_is_better=True) == "improved"
     assert classify_change(7, 3, sd=2, reliability=0.8, higher_is_better=True) == "deteriorated"
     # functional side is above c when higher is better: c = (2*9 + 1*3)/(2+1) = 7; 3 -> 8 recovered, 3 -> 7 not
@@ -189,8 +191,9 @@ def test_scalar_nan_gives_none():
 
 
 def test_every_category_is_one_of_the_four():
-    out = classify_change([30, 30, 30, 30], [10, 25, 45, 19], sd=7.5, reliability=0.8,
-                          functional_mean=10, functional_sd=5)
+    out = classify_change(
+        [30, 30, 30, 30], [10, 25, 45, 19], sd=7.5, reliability=0.8, functional_mean=10, functional_sd=5
+    )
     assert set(out) <= set(CATEGORIES)
 
 

@@ -44,11 +44,13 @@ PUBLISHED = [
 
 
 @pytest.mark.parametrize("instrument,reliability,m_fun,sd_fun,method,expected", PUBLISHED)
-def test_reproduces_the_published_clinicalsignificance_results(claus, instrument, reliability, m_fun, sd_fun,
-                                                               method, expected):
+def test_reproduces_the_published_clinicalsignificance_results(
+    claus, instrument, reliability, m_fun, sd_fun, method, expected
+):
     pre, post = claus[f"{instrument}1.total"], claus[f"{instrument}4.total"]
-    out = classify_change(pre, post, reliability=reliability, functional_mean=m_fun, functional_sd=sd_fun,
-                          method=method)
+    out = classify_change(
+        pre, post, reliability=reliability, functional_mean=m_fun, functional_sd=sd_fun, method=method
+    )
     counts = _counts(out)
     assert {k: counts[k] for k in expected} == expected
     assert sum(counts.values()) == 40  # the 3 clients without a fourth measurement get None, not a category
@@ -58,8 +60,9 @@ def test_reproduces_the_published_clinicalsignificance_results(claus, instrument
 def test_bdi_cutoff_c_is_the_published_21_02(claus):
     pre, post = claus["BDI1.total"], claus["BDI4.total"]
     complete = pre[pre.notna() & post.notna()]
-    c = jt_cutoff("c", clinical_mean=complete.mean(), clinical_sd=complete.std(), functional_mean=7.69,
-                  functional_sd=7.52)
+    c = jt_cutoff(
+        "c", clinical_mean=complete.mean(), clinical_sd=complete.std(), functional_mean=7.69, functional_sd=7.52
+    )
     assert c == pytest.approx(21.02, abs=0.005)
 
 
@@ -85,8 +88,14 @@ def test_harmed_is_reliable_worsening_from_the_functional_into_the_clinical_rang
     assert classify_change(20, 35, **kwargs) == "deteriorated"  # already clinical before
     assert classify_change(5, 12, **kwargs) == "unchanged"  # not reliable
     # higher is better mirrors it
-    hb = {"sd": 7.5, "reliability": 0.8, "functional_mean": 70, "functional_sd": 5, "clinical_mean": 50,
-          "higher_is_better": True}
+    hb = {
+        "sd": 7.5,
+        "reliability": 0.8,
+        "functional_mean": 70,
+        "functional_sd": 5,
+        "clinical_mean": 50,
+        "higher_is_better": True,
+    }
     assert classify_change(70, 52, **hb) == "harmed"
     assert classify_change(50, 70, **hb) == "recovered"
 
@@ -126,11 +135,11 @@ def test_zero_baseline_can_deteriorate_under_a_percentage_rule():
 
 def test_hlm_method_reproduces_the_published_result(claus):
     """HAMD, all four measurements, cut-off c (functional 8, SD 8): 10 recovered / 1 / 20 / 9 / 0 harmed."""
-    long = claus.melt(id_vars="id", value_vars=[f"HAMD{i}.total" for i in range(1, 5)], var_name="measure",
-                      value_name="hamd")
+    long = claus.melt(
+        id_vars="id", value_vars=[f"HAMD{i}.total" for i in range(1, 5)], var_name="measure", value_name="hamd"
+    )
     long["time"] = long["measure"].str.extract(r"HAMD(\d)\.total", expand=False).astype(int)
-    out = classify_change_hlm(long, id_col="id", time_col="time", value_col="hamd", functional_mean=8,
-                              functional_sd=8)
+    out = classify_change_hlm(long, id_col="id", time_col="time", value_col="hamd", functional_mean=8, functional_sd=8)
     assert len(out) == 40  # the 3 people without every measurement are left out, as in the package
     assert _counts(out) == {"recovered": 10, "improved": 1, "unchanged": 20, "deteriorated": 9, "harmed": 0}
     # without norms: reliable change only

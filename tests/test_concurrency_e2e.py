@@ -34,12 +34,19 @@ pytestmark = [
 ]
 
 # What must never be on a page a therapist or client sees.
-FORBIDDEN = re.compile(r"Traceback|Conflicting lock|IOException|ConnectionException|DatabaseBusy|duckdb\.|"
-                       r"Could not set lock|different configuration", re.I)
+FORBIDDEN = re.compile(
+    r"Traceback|Conflicting lock|IOException|ConnectionException|DatabaseBusy|duckdb\.|"
+    r"Could not set lock|different configuration",
+    re.I,
+)
 UPDATING = "being updated"
 PAGE_TIMEOUT_MS = 180_000
-TITLES = {"/practice": "Practice overview", "/techniques": "Technique response", "/clients": "Clients",
-          "/import": "Import"}
+TITLES = {
+    "/practice": "Practice overview",
+    "/techniques": "Technique response",
+    "/clients": "Clients",
+    "/import": "Import",
+}
 
 
 @dataclass
@@ -88,21 +95,30 @@ def make_files(folder: Path, n_clients: int) -> dict[str, list[Path]]:
     cli_new = folder / "newcomers_cli.csv"
     cli_new.write_text("client_id,display_name,status\nN001,Cleo Overlap,active\n", encoding="utf-8")
     cli_visits = folder / "visits_newcomer.csv"
-    cli_visits.write_text("visit_id,client_id,visit_date,pain_pre,pain_post,techniques\n"
-                          "NV1,N001,2026-11-02,7,5,trigger_point\nNV2,N001,2026-11-09,6,3,trigger_point\n",
-                          encoding="utf-8")
+    cli_visits.write_text(
+        "visit_id,client_id,visit_date,pain_pre,pain_post,techniques\n"
+        "NV1,N001,2026-11-02,7,5,trigger_point\nNV2,N001,2026-11-09,6,3,trigger_point\n",
+        encoding="utf-8",
+    )
     page_new = folder / "newcomers_page.csv"
     page_new.write_text("client_id,display_name,status\nN002,Pia Uploaded,active\n", encoding="utf-8")
-    return {"practice": [practice / f"{k}.csv" for k in order], "cli_new": [cli_new], "cli_visits": [cli_visits],
-            "page_new": [page_new]}
+    return {
+        "practice": [practice / f"{k}.csv" for k in order],
+        "cli_new": [cli_new],
+        "cli_visits": [cli_visits],
+        "page_new": [page_new],
+    }
 
 
-def run_import(files: list[Path], db: Path, results: list, name: str,
-               waiting: threading.Event | None = None) -> None:
+def run_import(files: list[Path], db: Path, results: list, name: str, waiting: threading.Event | None = None) -> None:
     """`knotwork ingest --json` in its own process; ``waiting`` is set when it says it waits for another import."""
     started = time.monotonic()
-    proc = subprocess.Popen([*knotwork_command(), "ingest", *map(str, files), "--db", str(db), "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*knotwork_command(), "ingest", *map(str, files), "--db", str(db), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     err: list[str] = []
 
     def read_stderr() -> None:
@@ -116,8 +132,15 @@ def run_import(files: list[Path], db: Path, results: list, name: str,
     stdout = proc.stdout.read()
     proc.wait(timeout=600)
     reader.join(60)
-    results.append({"name": name, "rc": proc.returncode, "stdout": stdout, "stderr": "".join(err),
-                    "seconds": round(time.monotonic() - started, 2)})
+    results.append(
+        {
+            "name": name,
+            "rc": proc.returncode,
+            "stdout": stdout,
+            "stderr": "".join(err),
+            "seconds": round(time.monotonic() - started, 2),
+        }
+    )
 
 
 def import_on_the_page(page, url: str, file: Path, shots: Path) -> dict:
@@ -150,8 +173,16 @@ def chosen_client(page) -> str:
     return " ".join([box.inner_text(), *(inputs.nth(i).input_value() for i in range(inputs.count()))])
 
 
-def browse(url: str, session: int, paths: list[str], stop: threading.Event, tally: Tally, min_loads: int,
-           page_import: dict | None, after: dict) -> None:
+def browse(
+    url: str,
+    session: int,
+    paths: list[str],
+    stop: threading.Event,
+    tally: Tally,
+    min_loads: int,
+    page_import: dict | None,
+    after: dict,
+) -> None:
     """One therapist at one computer: load page after page until told to stop, then look for the new data."""
     from playwright.sync_api import sync_playwright
 
@@ -206,9 +237,14 @@ def run_load(server_url: str, db: Path, tmp_path: Path, sessions: int, n_clients
     tally, stop = Tally(), threading.Event()
     page_import = {"go": threading.Event(), "done": threading.Event(), "file": files["page_new"][0]}
     after = {"expect": {"N001": "Cleo Overlap", "N002": "Pia Uploaded", "K0019": ""}, "seen": {}}
-    threads = [threading.Thread(target=browse, args=(server_url, s, paths, stop, tally, min_loads,
-                                                     page_import if s == 0 else None, after), daemon=True)
-               for s in range(sessions)]
+    threads = [
+        threading.Thread(
+            target=browse,
+            args=(server_url, s, paths, stop, tally, min_loads, page_import if s == 0 else None, after),
+            daemon=True,
+        )
+        for s in range(sessions)
+    ]
     started = time.monotonic()
     for t in threads:
         t.start()
@@ -224,8 +260,9 @@ def run_load(server_url: str, db: Path, tmp_path: Path, sessions: int, n_clients
     holder = Holder(db, "an import held by the test")
     waits = [threading.Event(), threading.Event()]
     first = threading.Thread(target=run_import, args=(files["practice"], db, results, "practice (6 files)", waits[0]))
-    second = threading.Thread(target=run_import, args=(files["cli_new"], db, results, "newcomer (overlapping)",
-                                                       waits[1]))
+    second = threading.Thread(
+        target=run_import, args=(files["cli_new"], db, results, "newcomer (overlapping)", waits[1])
+    )
     try:
         first.start()
         second.start()
@@ -251,8 +288,14 @@ def run_load(server_url: str, db: Path, tmp_path: Path, sessions: int, n_clients
         for f in json.loads(r["stdout"])["files"]:
             assert f.get("error") is None, f
             assert f["inserted"] + f["updated"] + f["unchanged"] + f["rejected"] == f["rows_read"], f
-        imports.append({"name": r["name"], "seconds": r["seconds"], "waited": "waiting for another import" in r["stderr"],
-                        "rows_read": sum(f["rows_read"] for f in json.loads(r["stdout"])["files"])})
+        imports.append(
+            {
+                "name": r["name"],
+                "seconds": r["seconds"],
+                "waited": "waiting for another import" in r["stderr"],
+                "rows_read": sum(f["rows_read"] for f in json.loads(r["stdout"])["files"]),
+            }
+        )
     assert page_import["result"]["metrics"].get("Rows read") == "1", page_import["result"]
     assert page_import["result"]["metrics"].get("Loaded") == "1", page_import["result"]
 
@@ -262,12 +305,21 @@ def run_load(server_url: str, db: Path, tmp_path: Path, sessions: int, n_clients
         seen = after["seen"][s]
         assert "Cleo Overlap" in seen["N001"] and "Pia Uploaded" in seen["N002"] and "(K0019)" in seen["K0019"], seen
 
-    return {"browser_sessions": sessions, "cli_imports": len(results), "import_page_imports": 1,
-            "overlapping_writers_at_start": 3, "page_loads": tally.loads, "page_loads_per_session": tally.per_session,
-            "page_loads_showing_updating": tally.updating, "page_loads_over_30s": tally.slow,
-            "errors_seen": len(tally.errors),
-            "imports": imports, "import_page": page_import["result"], "seconds": round(elapsed, 1),
-            "rows_imported": sum(i["rows_read"] for i in imports) + 1}
+    return {
+        "browser_sessions": sessions,
+        "cli_imports": len(results),
+        "import_page_imports": 1,
+        "overlapping_writers_at_start": 3,
+        "page_loads": tally.loads,
+        "page_loads_per_session": tally.per_session,
+        "page_loads_showing_updating": tally.updating,
+        "page_loads_over_30s": tally.slow,
+        "errors_seen": len(tally.errors),
+        "imports": imports,
+        "import_page": page_import["result"],
+        "seconds": round(elapsed, 1),
+        "rows_imported": sum(i["rows_read"] for i in imports) + 1,
+    }
 
 
 def test_imports_while_three_sessions_use_the_dashboard(server, tmp_path):  # noqa: F811

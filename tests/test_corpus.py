@@ -69,8 +69,9 @@ def test_technique_lists_are_read_as_written(imported, name):
     db, reports = imported
     import_id = reports[name].import_id
     for line, techniques in EXPECTED["files"][name]["techniques"].items():
-        row = _stored(db, "SELECT techniques FROM core.visits WHERE source_import = ? AND source_line = ?",
-                      [import_id, int(line)])
+        row = _stored(
+            db, "SELECT techniques FROM core.visits WHERE source_import = ? AND source_line = ?", [import_id, int(line)]
+        )
         assert row is not None and row[0] == techniques, (line, row)
 
 
@@ -78,8 +79,11 @@ def test_technique_lists_are_read_as_written(imported, name):
 def test_thoracic_tmj_and_bilateral_readings_are_stored_as_such(imported, name):
     db, reports = imported
     for line, want in EXPECTED["files"][name]["stored"].items():
-        row = _stored(db, "SELECT joint, movement, side FROM core.rom WHERE source_import = ? AND source_line = ?",
-                      [reports[name].import_id, int(line)])
+        row = _stored(
+            db,
+            "SELECT joint, movement, side FROM core.rom WHERE source_import = ? AND source_line = ?",
+            [reports[name].import_id, int(line)],
+        )
         assert list(row) == want
 
 

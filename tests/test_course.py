@@ -26,20 +26,45 @@ def practice_300(tmp_path_factory) -> str:
 def test_band_covers_about_80_percent_of_held_out_clients_readings(practice_300, sample_db):
     big = course.calibration(course.load_visits(practice_300), seed=0)
     small = course.calibration(course.load_visits(sample_db), seed=0)
-    print(f"\n80 % band, cross-validated by client: {big['coverage']:.1%} of {big['n_readings']} later readings "
-          f"({big['n_clients']} clients); sample practice {small['coverage']:.1%} of {small['n_readings']}")
+    print(
+        f"\n80 % band, cross-validated by client: {big['coverage']:.1%} of {big['n_readings']} later readings "
+        f"({big['n_clients']} clients); sample practice {small['coverage']:.1%} of {small['n_readings']}"
+    )
     assert 0.76 <= big["coverage"] <= 0.84
     assert 0.70 <= small["coverage"] <= 0.88
 
 
 def _visits(rows):
-    return pd.DataFrame(rows, columns=["client_id", "visit_date", "visit_number", "pain_pre", "baseline",
-                                       "baseline_visit", "complaint_region", "age_band"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "client_id",
+            "visit_date",
+            "visit_number",
+            "pain_pre",
+            "baseline",
+            "baseline_visit",
+            "complaint_region",
+            "age_band",
+        ],
+    )
 
 
 def test_too_small_a_practice_gets_no_model():
-    rows = [(f"C{c}", pd.Timestamp("2026-01-01") + pd.Timedelta(days=7 * v), float(v), 6.0 - 0.2 * v, 6.0, 1.0,
-             "neck", "30-44") for c in range(course.MIN_CLIENTS - 1) for v in range(1, 6)]
+    rows = [
+        (
+            f"C{c}",
+            pd.Timestamp("2026-01-01") + pd.Timedelta(days=7 * v),
+            float(v),
+            6.0 - 0.2 * v,
+            6.0,
+            1.0,
+            "neck",
+            "30-44",
+        )
+        for c in range(course.MIN_CLIENTS - 1)
+        for v in range(1, 6)
+    ]
     assert course.fit(_visits(rows)) is None
 
 
@@ -47,16 +72,30 @@ def test_ahead_as_and_behind_expected():
     rows = []
     for c in range(40):
         for v in range(1, 9):
-            rows.append((f"C{c}", pd.Timestamp("2026-01-01") + pd.Timedelta(days=7 * v), float(v),
-                         6.0 - 0.3 * (v - 1) + (0.5 if (c + v) % 2 else -0.5), 6.0, 1.0, "neck", "30-44"))
+            rows.append(
+                (
+                    f"C{c}",
+                    pd.Timestamp("2026-01-01") + pd.Timedelta(days=7 * v),
+                    float(v),
+                    6.0 - 0.3 * (v - 1) + (0.5 if (c + v) % 2 else -0.5),
+                    6.0,
+                    1.0,
+                    "neck",
+                    "30-44",
+                )
+            )
     visits = _visits(rows)
     model = course.fit(visits)
     band = course.expected(model, 6.0, "neck", "30-44", [7])
     assert band["low"].iloc[0] < band["expected"].iloc[0] < band["high"].iloc[0]
     assert band["expected"].iloc[0] == pytest.approx(6.0 - 0.3 * 7, abs=0.4)
     for last_pain, where in ((0.5, course.AHEAD), (6.0 - 0.3 * 7, course.AS_EXPECTED), (8.0, course.BEHIND)):
-        me = _visits([("ME", pd.Timestamp("2026-01-01"), 1.0, 6.0, 6.0, 1.0, "neck", "30-44"),
-                      ("ME", pd.Timestamp("2026-02-01"), 8.0, last_pain, 6.0, 1.0, "neck", "30-44")])
+        me = _visits(
+            [
+                ("ME", pd.Timestamp("2026-01-01"), 1.0, 6.0, 6.0, 1.0, "neck", "30-44"),
+                ("ME", pd.Timestamp("2026-02-01"), 8.0, last_pain, 6.0, 1.0, "neck", "30-44"),
+            ]
+        )
         assert course.standing(course.client_course(model, me, "ME")) == where
     assert course.standing(course.client_course(model, me.iloc[:1], "ME")) is None
 

@@ -118,11 +118,17 @@ sys.exit(rc)
 
 # Calibrated phase names, by the last event seen before the kill moment.
 PHASE_AFTER = {
-    "spawn": "start-up (before the lock)", "start": "start-up (before the lock)",
-    "open": "lock held, before the transaction", "begin": "mid-transaction (read, validate, upsert)",
-    "marts": "mid-transaction (mart rebuild)", "commit": "during COMMIT", "committed": "committed, before CHECKPOINT",
-    "checkpoint": "during CHECKPOINT", "checkpointed": "after CHECKPOINT, before close",
-    "close": "between files / exiting", "exit": "exiting",
+    "spawn": "start-up (before the lock)",
+    "start": "start-up (before the lock)",
+    "open": "lock held, before the transaction",
+    "begin": "mid-transaction (read, validate, upsert)",
+    "marts": "mid-transaction (mart rebuild)",
+    "commit": "during COMMIT",
+    "committed": "committed, before CHECKPOINT",
+    "checkpoint": "during CHECKPOINT",
+    "checkpointed": "after CHECKPOINT, before close",
+    "close": "between files / exiting",
+    "exit": "exiting",
 }
 
 
@@ -132,26 +138,35 @@ def snapshot(db: Path, schemas=SCHEMAS, exclude=WALL_CLOCK, tables: tuple[str, .
     try:
         cols: dict[str, list[str]] = {}
         for schema, table, column in con.execute(
-                "SELECT table_schema, table_name, column_name FROM information_schema.columns "
-                "WHERE table_schema IN (SELECT unnest(?::VARCHAR[])) ORDER BY table_schema, table_name, ordinal_position",
-                [list(schemas)]).fetchall():
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema IN (SELECT unnest(?::VARCHAR[])) ORDER BY table_schema, table_name, ordinal_position",
+            [list(schemas)],
+        ).fetchall():
             cols.setdefault(f"{schema}.{table}", [])
             if column not in exclude:
                 cols[f"{schema}.{table}"].append(column)
         for name in tables:
             schema, table = name.split(".")
-            cols[name] = [r[0] for r in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-                "ORDER BY ordinal_position", [schema, table]).fetchall() if r[0] not in exclude]
+            cols[name] = [
+                r[0]
+                for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+                    "ORDER BY ordinal_position",
+                    [schema, table],
+                ).fetchall()
+                if r[0] not in exclude
+            ]
         out = {}
         for name, columns in sorted(cols.items()):
             quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in columns) or "1"
             # sum of per-row hashes: equal multisets give equal sums, a lost or doubled row does not
             out[name] = con.execute(
-                f"SELECT count(*), coalesce(sum(hash({quoted})::HUGEINT), 0) FROM {name}").fetchone()
+                f"SELECT count(*), coalesce(sum(hash({quoted})::HUGEINT), 0) FROM {name}"
+            ).fetchone()
         if schemas == SCHEMAS:
             for seq, value in con.execute(
-                    "SELECT schema_name || '.' || sequence_name, last_value FROM duckdb_sequences()").fetchall():
+                "SELECT schema_name || '.' || sequence_name, last_value FROM duckdb_sequences()"
+            ).fetchall():
                 out["sequence " + seq] = value
         return out
     finally:
@@ -198,8 +213,14 @@ def practice(tmp_path_factory):
     before = root / "before.duckdb"
     for kind in ("clients", "visits", "rom"):
         ingest_file(old / f"{kind}.csv", db=before)
-    files = [new / "clients.csv", new / "visits.csv", MESSY / "visits_messy.csv", new / "rom.csv",
-             new / "self_reports.csv", new / "trigger_points.csv"]
+    files = [
+        new / "clients.csv",
+        new / "visits.csv",
+        MESSY / "visits_messy.csv",
+        new / "rom.csv",
+        new / "self_reports.csv",
+        new / "trigger_points.csv",
+    ]
     # Intermediate states of a clean run, file by file, in the order the command imports them.
     states = [snapshot(before)]
     stepwise = root / "stepwise.duckdb"
@@ -215,8 +236,13 @@ def practice(tmp_path_factory):
     shutil.copy(before, reference)
     trace = root / "trace.log"
     t0 = time.time()
-    done = subprocess.run([sys.executable, "-c", TRACER, str(trace), "ingest", *map(str, files), "--db", str(reference)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", TRACER, str(trace), "ingest", *map(str, files), "--db", str(reference)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     duration = time.time() - t0
     assert done.returncode == 0, done.stderr
     events = [("spawn", 0.0)]
@@ -225,9 +251,15 @@ def practice(tmp_path_factory):
         events.append((event, float(stamp) - t0))
     # A traced multi-file run and a file-by-file run reach the same state: the exclusions are complete.
     assert snapshot(reference) == states[-1]
-    return {"before": before, "files": files, "states": states, "duration": duration, "events": events,
-            "rerun_reference": snapshot(reference, RERUN_SCHEMAS, WALL_CLOCK | IMPORT_IDS, RERUN_RAW),
-            "root": root}
+    return {
+        "before": before,
+        "files": files,
+        "states": states,
+        "duration": duration,
+        "events": events,
+        "rerun_reference": snapshot(reference, RERUN_SCHEMAS, WALL_CLOCK | IMPORT_IDS, RERUN_RAW),
+        "root": root,
+    }
 
 
 def phase_at(events, delay: float) -> str:
@@ -277,8 +309,10 @@ def run_trials(practice, n_trials: int, seed: int) -> dict:
         if not matches:
             nearest = max(range(len(states)), key=lambda i: sum(states[i].get(t) == v for t, v in after_kill.items()))
             diff = {t: (states[nearest].get(t), v) for t, v in after_kill.items() if states[nearest].get(t) != v}
-            pytest.fail(f"trial {trial} (kill at {delay:.2f}s, {phase}): the database is between states; nearest is "
-                        f"after {nearest} files, tables differing (expected, found): {diff}")
+            pytest.fail(
+                f"trial {trial} (kill at {delay:.2f}s, {phase}): the database is between states; nearest is "
+                f"after {nearest} files, tables differing (expected, found): {diff}"
+            )
         committed = matches[-1]  # states can coincide only if a file changed nothing
         outcome_counts["before" if committed == 0 else "after" if committed == len(files) else "between files"] += 1
         # What was observed, exactly (the calibrated phase above is only as good as the timing):
@@ -310,13 +344,21 @@ def run_trials(practice, n_trials: int, seed: int) -> dict:
                 assert n == distinct, f"trial {trial}: duplicate keys in core.{kind}"
         finally:
             con.close()
-        assert snapshot(db, RERUN_SCHEMAS, WALL_CLOCK | IMPORT_IDS, RERUN_RAW) == practice["rerun_reference"], \
+        assert snapshot(db, RERUN_SCHEMAS, WALL_CLOCK | IMPORT_IDS, RERUN_RAW) == practice["rerun_reference"], (
             f"trial {trial}: after the re-run the data differ from an unkilled import"
-    summary = {"trials": n_trials, "seed": seed, "unkilled_import_s": round(duration, 2),
-               "outcome": dict(outcome_counts), "killed_holding_the_database": lock_held,
-               "observed": dict(observed_counts), "calibrated_phase": dict(phase_counts), "rows_before": sum(v[0] for k, v in states[0].items() if k.startswith("core.")),
-               "rows_after": sum(v[0] for k, v in states[-1].items() if k.startswith("core.")),
-               "trials_detail": records}
+        )
+    summary = {
+        "trials": n_trials,
+        "seed": seed,
+        "unkilled_import_s": round(duration, 2),
+        "outcome": dict(outcome_counts),
+        "killed_holding_the_database": lock_held,
+        "observed": dict(observed_counts),
+        "calibrated_phase": dict(phase_counts),
+        "rows_before": sum(v[0] for k, v in states[0].items() if k.startswith("core.")),
+        "rows_after": sum(v[0] for k, v in states[-1].items() if k.startswith("core.")),
+        "trials_detail": records,
+    }
     print("\nkill trials:", json.dumps(summary))
     return summary
 
@@ -344,7 +386,9 @@ def test_kill_trials_full(practice, request):
     set); the normal suite runs the same trials ``FAST_TRIALS`` times above.
     """
     if "slow" not in (request.config.getoption("-m") or "") and "KNOTWORK_KILL_TRIALS" not in os.environ:
-        pytest.skip("the 20+ kill trials run with `pytest -m slow tests/test_crash_safety.py` or KNOTWORK_KILL_TRIALS=N")
+        pytest.skip(
+            "the 20+ kill trials run with `pytest -m slow tests/test_crash_safety.py` or KNOTWORK_KILL_TRIALS=N"
+        )
     n = max(20, FULL_TRIALS)
     summary = run_trials(practice, n, SEED + 1)
     assert sum(summary["outcome"].values()) == n

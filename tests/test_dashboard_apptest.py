@@ -40,6 +40,7 @@ def use_db(monkeypatch):
     def use(path: Path) -> Path:
         monkeypatch.setenv("KNOTWORK_DB", str(path))
         return path
+
     return use
 
 
@@ -71,6 +72,7 @@ def run_app(client: str | None = None, page: str | None = None) -> AppTest:
 
 
 # --- reading Plotly figures out of AppTest ---------------------------------------------------
+
 
 def figures(at: AppTest) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
@@ -114,12 +116,16 @@ def texts(elements) -> str:
 
 # --- client progress -----------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def busy_client(sample_db) -> str:
     """The sample client with the most visits (ties by id): some lack pain after the visit."""
-    return sql(sample_db, """
+    return sql(
+        sample_db,
+        """
         SELECT client_id FROM core.visits GROUP BY client_id ORDER BY count(*) DESC, client_id LIMIT 1
-    """).iloc[0, 0]
+    """,
+    ).iloc[0, 0]
 
 
 def test_client_page_starts_with_a_searchable_picker(sample):
@@ -149,10 +155,14 @@ def test_large_practice_picker_searches_first(sample, busy_client, monkeypatch):
     assert at.selectbox(key="cp_client").options == []  # nothing sent until something is typed
     name = names.set_index("client_id").display_name[busy_client]
     at.text_input(key="cp_find").input(name).run()
-    expected = names[names.display_name.str.contains(name, case=False, regex=False)
-                     | names.client_id.str.contains(name, case=False, regex=False)]
-    assert at.selectbox(key="cp_client").options == [f"{n} ({c})" for c, n in
-                                                       zip(expected.client_id, expected.display_name)][:3]
+    expected = names[
+        names.display_name.str.contains(name, case=False, regex=False)
+        | names.client_id.str.contains(name, case=False, regex=False)
+    ]
+    assert (
+        at.selectbox(key="cp_client").options
+        == [f"{n} ({c})" for c, n in zip(expected.client_id, expected.display_name)][:3]
+    )
     at.selectbox(key="cp_client").select(busy_client).run()
     assert not at.exception
     assert at.query_params["client"] == [busy_client] or at.query_params["client"] == busy_client
@@ -173,8 +183,12 @@ def test_pain_chart_holds_exactly_the_clients_visits(sample, busy_client):
     assert at.query_params["client"] in (busy_client, [busy_client])
 
     fig = figure(at, "Pain before and after each visit")
-    truth = sql(sample, "SELECT visit_id, visit_date, pain_pre, pain_post FROM core.visits WHERE client_id = ? "
-                        "ORDER BY visit_date, visit_id", [busy_client])
+    truth = sql(
+        sample,
+        "SELECT visit_id, visit_date, pain_pre, pain_post FROM core.visits WHERE client_id = ? "
+        "ORDER BY visit_date, visit_id",
+        [busy_client],
+    )
     pre = truth[truth.pain_pre.notna()]
     before = trace(fig, "Pain before the visit")
     assert list(before["x"]) == [d.date().isoformat() for d in pre.visit_date]
@@ -188,7 +202,9 @@ def test_pain_chart_holds_exactly_the_clients_visits(sample, busy_client):
     np.testing.assert_allclose(decode(after["y"]), post.pain_post.to_numpy(dtype=float))
 
     reports = sql(sample, "SELECT pain FROM core.self_reports WHERE client_id = ? ORDER BY reported_at", [busy_client])
-    np.testing.assert_allclose(decode(trace(fig, "Self-report between visits")["y"]), reports.pain.to_numpy(dtype=float))
+    np.testing.assert_allclose(
+        decode(trace(fig, "Self-report between visits")["y"]), reports.pain.to_numpy(dtype=float)
+    )
     assert any(t["name"].startswith("Trend (Theil–Sen)") for t in fig["data"])
     assert fig["layout"]["yaxis"]["title"]["text"] == "Pain (0–10 NPRS)"
 
@@ -197,15 +213,22 @@ def test_headline_and_band_follow_the_pain_rule(sample, busy_client):
     """Visits, first visit → now (median of the last 3 readings after the first visit's day, visits and
     check-ins) and the band edge (2 points and 30 % below baseline) match core tables."""
     at = run_app(client=busy_client)
-    truth = sql(sample, "SELECT visit_date, pain_pre FROM core.visits WHERE client_id = ? ORDER BY visit_date, visit_id",
-                [busy_client])
+    truth = sql(
+        sample,
+        "SELECT visit_date, pain_pre FROM core.visits WHERE client_id = ? ORDER BY visit_date, visit_id",
+        [busy_client],
+    )
     with_pain = truth.dropna(subset=["pain_pre"])
     baseline, first_day = with_pain.pain_pre.iloc[0], with_pain.visit_date.iloc[0]
-    readings = sql(sample, """
+    readings = sql(
+        sample,
+        """
         SELECT "at", pain FROM (SELECT CAST(visit_date AS TIMESTAMP) AS "at", pain_pre AS pain, 'visit' AS source
                               FROM core.visits WHERE client_id = ? AND pain_pre IS NOT NULL
                               UNION ALL SELECT reported_at, pain, 'check-in' FROM core.self_reports WHERE client_id = ?)
-        WHERE CAST("at" AS DATE) > ? ORDER BY "at", source""", [busy_client, busy_client, first_day])
+        WHERE CAST("at" AS DATE) > ? ORDER BY "at", source""",
+        [busy_client, busy_client, first_day],
+    )
     level = float(np.median(readings.pain.to_numpy()[-3:]))
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Visits"] == str(len(truth))
@@ -224,9 +247,13 @@ def test_headline_and_band_follow_the_pain_rule(sample, busy_client):
 
 def test_rom_charts_one_per_joint_movement_side_with_the_norm(sample, busy_client):
     at = run_app(client=busy_client)
-    series = sql(sample, """
+    series = sql(
+        sample,
+        """
         SELECT DISTINCT rom.joint, rom.movement, rom.side
-        FROM core.rom JOIN core.visits USING (visit_id) WHERE visits.client_id = ?""", [busy_client])
+        FROM core.rom JOIN core.visits USING (visit_id) WHERE visits.client_id = ?""",
+        [busy_client],
+    )
     assert len(series) > 0
     rom_figs = [f for f in figures(at) if any(t.get("name") == "Before" for t in f["data"])]
     assert len(rom_figs) == len(series)
@@ -241,8 +268,9 @@ def test_rom_charts_one_per_joint_movement_side_with_the_norm(sample, busy_clien
 def test_technique_grid_and_response_table(sample, busy_client):
     at = run_app(client=busy_client)
     fig = figure(at, "What was done in each visit")
-    techniques = sql(sample, "SELECT DISTINCT unnest(techniques) AS t FROM core.visits WHERE client_id = ?",
-                     [busy_client]).t
+    techniques = sql(
+        sample, "SELECT DISTINCT unnest(techniques) AS t FROM core.visits WHERE client_id = ?", [busy_client]
+    ).t
     heat = [t for t in fig["data"] if t["type"] == "heatmap"][0]
     assert len(heat["y"]) == len(techniques)
     n_visits = sql(sample, "SELECT count(*) AS n FROM core.visits WHERE client_id = ?", [busy_client]).n[0]
@@ -250,8 +278,12 @@ def test_technique_grid_and_response_table(sample, busy_client):
     # This client's own response (pipelines.techniques.client_response), words first, then numbers.
     table = table_with(at, "Visits with")
     assert len(table) == len(techniques)
-    both = sql(sample, "SELECT count(*) AS n FROM core.visits WHERE client_id = ? AND pain_pre IS NOT NULL "
-                       "AND pain_post IS NOT NULL AND len(techniques) > 0", [busy_client]).n[0]
+    both = sql(
+        sample,
+        "SELECT count(*) AS n FROM core.visits WHERE client_id = ? AND pain_pre IS NOT NULL "
+        "AND pain_post IS NOT NULL AND len(techniques) > 0",
+        [busy_client],
+    ).n[0]
     assert ((table["Visits with"] + table["Visits without"]) == both).all()
     expected = cr.client_response(cr.fit_practice(cr.load_visits(sample)), busy_client)
     assert table["Technique"].tolist() == [charts.pretty(t) for t in expected["technique"]]
@@ -271,8 +303,11 @@ def test_technique_grid_and_response_table(sample, busy_client):
 
 
 def test_one_visit_client_gets_a_helpful_message(sample):
-    one = sql(sample, "SELECT client_id FROM core.visits WHERE client_id NOT IN (SELECT client_id FROM core.self_reports) "
-                      "GROUP BY client_id HAVING count(*) = 1 ORDER BY 1 LIMIT 1")
+    one = sql(
+        sample,
+        "SELECT client_id FROM core.visits WHERE client_id NOT IN (SELECT client_id FROM core.self_reports) "
+        "GROUP BY client_id HAVING count(*) = 1 ORDER BY 1 LIMIT 1",
+    )
     at = run_app(client=one.iloc[0, 0])
     assert "Only one pain score so far" in texts(at.info)
     assert "trend line needs at least 3 visits" in texts(at.caption)
@@ -292,7 +327,10 @@ def test_visits_without_post_pain_or_rom(use_db, tmp_path):
     at = run_app(client="P1")
     info = texts(at.info)
     assert "No range-of-motion readings recorded" in info
-    assert "Cannot tell yet which techniques help this client, because no visit has pain recorded both before and after" in info
+    assert (
+        "Cannot tell yet which techniques help this client, because no visit has pain recorded both before and after"
+        in info
+    )
     assert "No trigger points recorded" in info
     assert "pain after the visit was not recorded for 3 of 3 visits" in texts(at.caption)
     fig = figure(at, "Pain before and after each visit")
@@ -364,8 +402,11 @@ def test_needs_attention_list_matches_an_independent_sql_ground_truth(sample):
     ids = sorted(shown["Client"].str.extract(r"\((\w+)\)$")[0])
     assert ids == truth
     assert {m.label: m.value for m in at.metric}["Need attention"] == str(len(truth))
-    linked = sorted(link.proto.query_string.removeprefix("client=") for link in at.page_link
-                    if "new check-in" not in link.proto.label)  # the check-in inbox links too
+    linked = sorted(
+        link.proto.query_string.removeprefix("client=")
+        for link in at.page_link
+        if "new check-in" not in link.proto.label
+    )  # the check-in inbox links too
     assert linked == truth
 
 
@@ -375,7 +416,9 @@ def test_practice_charts_hold_the_practice_numbers(sample):
     assert decode(weekly["data"][0]["y"]).sum() == sql(sample, "SELECT count(*) AS n FROM core.visits").n[0]
 
     relief = figure(at, "Immediate change in pain during visits")
-    both = sql(sample, "SELECT pain_post - pain_pre AS d FROM core.visits WHERE pain_pre IS NOT NULL AND pain_post IS NOT NULL")
+    both = sql(
+        sample, "SELECT pain_post - pain_pre AS d FROM core.visits WHERE pain_pre IS NOT NULL AND pain_post IS NOT NULL"
+    )
     assert sum(decode(t["y"]).sum() for t in relief["data"]) == len(both)
     assert "negative = relief" in relief["layout"]["xaxis"]["title"]["text"]
 
@@ -383,12 +426,15 @@ def test_practice_charts_hold_the_practice_numbers(sample):
     pts = by_visit["data"][0]
     x, y = decode(pts["x"]), decode(pts["y"])
     # Visit 3, computed here from core.visits: pain before visit 3 at least 2 points and 30 % below the first.
-    k3 = sql(sample, """
+    k3 = sql(
+        sample,
+        """
         WITH o AS (SELECT client_id, pain_pre, row_number() OVER (PARTITION BY client_id ORDER BY visit_date, visit_id) k
                    FROM core.visits),
              b AS (SELECT client_id, arg_min(pain_pre, k) FILTER (WHERE pain_pre IS NOT NULL) AS base FROM o GROUP BY 1)
         SELECT count(*) AS n, count(*) FILTER (WHERE base - pain_pre >= 2 AND base - pain_pre >= 0.3 * base) AS k
-        FROM o JOIN b USING (client_id) WHERE o.k = 3 AND pain_pre IS NOT NULL AND base IS NOT NULL""")
+        FROM o JOIN b USING (client_id) WHERE o.k = 3 AND pain_pre IS NOT NULL AND base IS NOT NULL""",
+    )
     assert y[list(x).index(3)] == pytest.approx(k3.k[0] / k3.n[0] * 100)
     assert f"n={k3.n[0]}" in by_visit["layout"]["xaxis"]["ticktext"][2]
     assert x.min() == 1 and x.max() <= 12
@@ -406,7 +452,9 @@ def test_practice_aggregates_from_sql_give_the_same_numbers_as_every_row(sample)
     pd.testing.assert_frame_equal(metrics.improvement_by_visit(counts, None), metrics.improvement_by_visit(rows, None))
 
     relief = queries.practice_relief_counts(str(sample), "v")
-    every = sql(sample, "SELECT pain_post - pain_pre AS d FROM core.visits WHERE pain_pre IS NOT NULL AND pain_post IS NOT NULL")
+    every = sql(
+        sample, "SELECT pain_post - pain_pre AS d FROM core.visits WHERE pain_pre IS NOT NULL AND pain_post IS NOT NULL"
+    )
     assert dict(zip(relief["pain_change"], relief["n_visits"])) == every["d"].value_counts().to_dict()
 
 
@@ -419,19 +467,26 @@ def test_client_page_batch_is_one_client_and_follows_the_dates(sample, busy_clie
     for name in ("visits", "self_reports", "trigger_points", "outcome_measures"):
         if "client_id" in data[name]:
             assert set(data[name]["client_id"]) <= {busy_client}, name
-    ids = sql(sample, "SELECT visit_id FROM core.visits WHERE client_id = ? ORDER BY visit_date, visit_id", [busy_client])
+    ids = sql(
+        sample, "SELECT visit_id FROM core.visits WHERE client_id = ? ORDER BY visit_date, visit_id", [busy_client]
+    )
     assert data["visits"]["visit_id"].tolist() == ids["visit_id"].tolist()
     assert set(data["rom"]["visit_id"]) <= set(ids["visit_id"])
     dates = sorted(data["visits"]["visit_date"])
     start, end = dates[2].date(), dates[-3].date()
     narrowed = queries.client_visits(str(sample), queries.version(str(sample)), busy_client, start, end)
-    truth = sql(sample, "SELECT visit_id FROM core.visits WHERE client_id = ? AND visit_date BETWEEN ? AND ? "
-                        "ORDER BY visit_date, visit_id", [busy_client, start, end])
+    truth = sql(
+        sample,
+        "SELECT visit_id FROM core.visits WHERE client_id = ? AND visit_date BETWEEN ? AND ? "
+        "ORDER BY visit_date, visit_id",
+        [busy_client, start, end],
+    )
     assert narrowed["visit_id"].tolist() == truth["visit_id"].tolist()
     assert 0 < len(narrowed) < len(ids)
 
 
 # --- empty, missing, busy and outdated databases -------------------------------------------
+
 
 def empty_db(path: Path) -> Path:
     from pipelines.warehouse.db import write_connection
@@ -488,6 +543,7 @@ def test_database_from_an_older_version_says_how_to_refresh(use_db, sample_db_co
 
 # --- a tiny hand-made practice -------------------------------------------------------------
 
+
 def tiny_practice(use_db, tmp_path: Path) -> Path:
     """P1: three visits with pain before only, no ROM or trigger points.  N1: no visits at all."""
     from pipelines.ingest.importer import ingest_files
@@ -498,10 +554,14 @@ def tiny_practice(use_db, tmp_path: Path) -> Path:
     days = [today - dt.timedelta(days=n) for n in (30, 20, 10)]
     files = [
         write_csv(d, "clients.csv", "client_id,display_name,status\nP1,Pat Lee,active\nN1,Noor Ahmed,active\n"),
-        write_csv(d, "visits.csv", "visit_id,client_id,visit_date,pain_pre,pain_post,techniques\n"
-                                   f"V1,P1,{days[0]},7,,trigger point;stretching\n"
-                                   f"V2,P1,{days[1]},6,,swedish\n"
-                                   f"V3,P1,{days[2]},6.5,,trigger point\n"),
+        write_csv(
+            d,
+            "visits.csv",
+            "visit_id,client_id,visit_date,pain_pre,pain_post,techniques\n"
+            f"V1,P1,{days[0]},7,,trigger point;stretching\n"
+            f"V2,P1,{days[1]},6,,swedish\n"
+            f"V3,P1,{days[2]},6.5,,trigger point\n",
+        ),
     ]
     db = tmp_path / "tiny.duckdb"
     reports = ingest_files(files, db=db)

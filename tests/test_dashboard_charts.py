@@ -23,15 +23,17 @@ SETTINGS = default_settings()
 def visits_frame(pre, post=None, techniques=None, start=dt.date(2026, 1, 5), every_days=7) -> pd.DataFrame:
     n = len(pre)
     post = post if post is not None else [None] * n
-    df = pd.DataFrame({
-        "visit_id": [f"V{i + 1}" for i in range(n)],
-        "visit_date": pd.to_datetime([start + dt.timedelta(days=every_days * i) for i in range(n)]),
-        "visit_number": range(1, n + 1),
-        "pain_pre": pd.array(pre, dtype="Float64").astype(float),
-        "pain_post": pd.array(post, dtype="Float64").astype(float),
-        "techniques": techniques if techniques is not None else [[] for _ in range(n)],
-        "pressure": [3.0] * n,
-    })
+    df = pd.DataFrame(
+        {
+            "visit_id": [f"V{i + 1}" for i in range(n)],
+            "visit_date": pd.to_datetime([start + dt.timedelta(days=every_days * i) for i in range(n)]),
+            "visit_number": range(1, n + 1),
+            "pain_pre": pd.array(pre, dtype="Float64").astype(float),
+            "pain_post": pd.array(post, dtype="Float64").astype(float),
+            "techniques": techniques if techniques is not None else [[] for _ in range(n)],
+            "pressure": [3.0] * n,
+        }
+    )
     df["pain_change"] = df["pain_post"] - df["pain_pre"]
     first = df["pain_pre"].dropna()
     df["baseline_pain"] = first.iloc[0] if len(first) else np.nan
@@ -41,6 +43,7 @@ def visits_frame(pre, post=None, techniques=None, start=dt.date(2026, 1, 5), eve
 
 
 # --- metrics ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("baseline,level", [(7.0, 4.9), (5.0, 3.0), (10.0, 7.0), (2.0, 0.0), (1.5, None), (None, None)])
 def test_important_pain_level_is_two_points_and_thirty_percent_below_baseline(baseline, level):
@@ -67,8 +70,11 @@ def test_theil_sen_trend_recovers_a_straight_line_and_needs_three_visits():
 
 
 def test_technique_response_counts_means_and_indicative_flag():
-    v = visits_frame([6, 6, 6, 6], [4, 5, 3, None],
-                     techniques=[["trigger_point"], ["swedish"], ["trigger_point", "swedish"], ["trigger_point"]])
+    v = visits_frame(
+        [6, 6, 6, 6],
+        [4, 5, 3, None],
+        techniques=[["trigger_point"], ["swedish"], ["trigger_point", "swedish"], ["trigger_point"]],
+    )
     r = metrics.technique_response(v).set_index("technique")
     assert r.loc["trigger_point", ["n_with", "n_without"]].tolist() == [2, 1]  # the visit without post is left out
     assert r.loc["trigger_point", "mean_with"] == pytest.approx(-2.5)
@@ -84,12 +90,14 @@ def test_wilson_interval_known_value():
 
 
 def test_improvement_by_visit_uses_the_pain_rule_per_visit_number():
-    progress = pd.DataFrame({
-        "client_id": ["A", "A", "A", "B", "B", "C"],
-        "visit_number": [1, 2, 3, 1, 2, 1],
-        "baseline_pain": [8.0, 8.0, 8.0, 5.0, 5.0, 4.0],
-        "pain_pre": [8.0, 5.0, 6.5, 5.0, 3.0, 4.0],
-    })
+    progress = pd.DataFrame(
+        {
+            "client_id": ["A", "A", "A", "B", "B", "C"],
+            "visit_number": [1, 2, 3, 1, 2, 1],
+            "baseline_pain": [8.0, 8.0, 8.0, 5.0, 5.0, 4.0],
+            "pain_pre": [8.0, 5.0, 6.5, 5.0, 3.0, 4.0],
+        }
+    )
     out = metrics.improvement_by_visit(progress, SETTINGS, max_visit=4).set_index("visit_number")
     assert out["n_clients"].tolist() == [3, 2, 1, 0]
     assert out["n_improved"].tolist() == [0, 2, 0, 0]  # A: 8→5 (3 pts, 37.5 %); B: 5→3 (2 pts, 40 %)
@@ -107,21 +115,24 @@ def attention_inputs(rows):
         readings.append(readings_from(v))
         baselines.append((cid, pains[0], v["visit_date"].iloc[0]))
     summary = pd.DataFrame(clients, columns=["client_id", "display_name", "status", "n_visits", "baseline_pain"])
-    statuses = current_status(pd.concat(readings), pd.DataFrame(baselines, columns=["client_id", "baseline",
-                                                                                    "baseline_date"]), SETTINGS)
+    statuses = current_status(
+        pd.concat(readings), pd.DataFrame(baselines, columns=["client_id", "baseline", "baseline_date"]), SETTINGS
+    )
     return summary, statuses
 
 
 def test_attention_list_rules():
-    clients, statuses = attention_inputs([
-        ("W", "Worse early", "active", [4, 6, 6]),             # worse for two readings: any visit count
-        ("S", "Stalled", "active", [6, 5, 5, 5]),              # no important change after 4 visits
-        ("E", "Early", "active", [6, 5.5, 5]),                 # too early to judge
-        ("F", "Flare-up", "active", [8, 3, 2, 3, 2, 3, 6]),    # one bad day after sustained improvement
-        ("I", "Improved", "active", [8, 5, 4, 4, 3, 4]),       # clinically important improvement
-        ("D", "Discharged", "discharged", [6, 7, 8, 9]),       # not an active client
-        ("O", "One visit", "active", [6]),
-    ])
+    clients, statuses = attention_inputs(
+        [
+            ("W", "Worse early", "active", [4, 6, 6]),  # worse for two readings: any visit count
+            ("S", "Stalled", "active", [6, 5, 5, 5]),  # no important change after 4 visits
+            ("E", "Early", "active", [6, 5.5, 5]),  # too early to judge
+            ("F", "Flare-up", "active", [8, 3, 2, 3, 2, 3, 6]),  # one bad day after sustained improvement
+            ("I", "Improved", "active", [8, 5, 4, 4, 3, 4]),  # clinically important improvement
+            ("D", "Discharged", "discharged", [6, 7, 8, 9]),  # not an active client
+            ("O", "One visit", "active", [6]),
+        ]
+    )
     out = metrics.attention_list(clients, statuses, SETTINGS)
     assert out["client_id"].tolist() == ["W", "S"]
     assert out["reason"].tolist() == ["worse than at the first visit", "no important improvement after 4+ visits"]
@@ -129,6 +140,7 @@ def test_attention_list_rules():
 
     # A practice large enough to model its expected course: the stalled rule is "behind expected".
     from pipelines.techniques.course import AS_EXPECTED, BEHIND
+
     standings = pd.Series({"W": AS_EXPECTED, "S": AS_EXPECTED, "E": BEHIND, "I": AS_EXPECTED})
     out = metrics.attention_list(clients, statuses, SETTINGS, standings)
     assert out["client_id"].tolist() == ["W", "E"]
@@ -142,30 +154,42 @@ def test_attention_list_rules():
 
 def test_cited_sources_are_papers_not_project_notes():
     """What a therapist reads under a threshold names the paper; no setting points into docs/."""
+
     def sources(node):
         for key, value in node.items():
             if isinstance(value, dict):
                 yield from sources(value)
             elif key.endswith("source"):
                 yield str(value)
+
     cited = list(sources(default_settings()))
     assert cited and not [s for s in cited if re.search(r"\.md\b|§", s)]
     assert "Farrar" in metrics.pain_rule_source(SETTINGS)
 
 
 def test_rom_series_flags_changes_within_measurement_error():
-    rom = pd.DataFrame({
-        "visit_id": ["V1", "V2"], "visit_date": pd.to_datetime(["2026-01-05", "2026-01-12"]), "visit_number": [1, 2],
-        "joint": ["cervical", "cervical"], "movement": ["rotation", "rotation"], "side": ["left", "left"],
-        "degrees_pre": [45.0, 48.0], "degrees_post": [52.0, 60.0], "degrees_change": [7.0, 12.0],
-        "instrument": ["crom", "crom"], "measured_by": ["Sam", "Sam"],
-    })
+    rom = pd.DataFrame(
+        {
+            "visit_id": ["V1", "V2"],
+            "visit_date": pd.to_datetime(["2026-01-05", "2026-01-12"]),
+            "visit_number": [1, 2],
+            "joint": ["cervical", "cervical"],
+            "movement": ["rotation", "rotation"],
+            "side": ["left", "left"],
+            "degrees_pre": [45.0, 48.0],
+            "degrees_post": [52.0, 60.0],
+            "degrees_change": [7.0, 12.0],
+            "instrument": ["crom", "crom"],
+            "measured_by": ["Sam", "Sam"],
+        }
+    )
     (s,) = metrics.rom_series(rom, SETTINGS)
     assert (s.mdc, s.normal, s.title) == (10.0, 60.0, "Cervical rotation (left)")
     assert s.readings["is_real"].tolist() == [False, True]
 
 
 # --- charts ----------------------------------------------------------------------------------
+
 
 def test_charts_module_does_not_import_streamlit():
     """Client reports reuse the figures outside Streamlit."""
@@ -175,8 +199,9 @@ def test_charts_module_does_not_import_streamlit():
 
 def test_pain_chart_band_traces_and_units():
     v = visits_frame([7, 6, 4.5], [5, None, 3])
-    reports = pd.DataFrame({"reported_at": pd.to_datetime(["2026-01-08 19:00"]), "pain": [5.0],
-                            "days_since_last_visit": [3]})
+    reports = pd.DataFrame(
+        {"reported_at": pd.to_datetime(["2026-01-08 19:00"]), "pain": [5.0], "days_since_last_visit": [3]}
+    )
     trend = metrics.theil_sen_trend(v)
     fig = charts.pain_chart(v, reports, baseline=7.0, important_level=4.9, band_label="band", trend=trend)
     names = [t.name for t in fig.data]
@@ -196,11 +221,24 @@ def test_single_visit_charts_keep_a_readable_date_axis():
 
 
 def test_rom_chart_draws_the_norm_and_hollow_markers_for_noise():
-    (s,) = metrics.rom_series(pd.DataFrame({
-        "visit_id": ["V1", "V2"], "visit_date": pd.to_datetime(["2026-01-05", "2026-01-12"]), "visit_number": [1, 2],
-        "joint": ["knee"] * 2, "movement": ["flexion"] * 2, "side": ["right"] * 2,
-        "degrees_pre": [110.0, 112.0], "degrees_post": [113.0, 120.0], "degrees_change": [3.0, 8.0],
-        "instrument": ["goniometer"] * 2, "measured_by": ["Sam"] * 2}), SETTINGS)
+    (s,) = metrics.rom_series(
+        pd.DataFrame(
+            {
+                "visit_id": ["V1", "V2"],
+                "visit_date": pd.to_datetime(["2026-01-05", "2026-01-12"]),
+                "visit_number": [1, 2],
+                "joint": ["knee"] * 2,
+                "movement": ["flexion"] * 2,
+                "side": ["right"] * 2,
+                "degrees_pre": [110.0, 112.0],
+                "degrees_post": [113.0, 120.0],
+                "degrees_change": [3.0, 8.0],
+                "instrument": ["goniometer"] * 2,
+                "measured_by": ["Sam"] * 2,
+            }
+        ),
+        SETTINGS,
+    )
     fig = charts.rom_chart(s.readings, title=s.title, normal=s.normal, normal_label="normal 130°", mdc=s.mdc)
     hollow = next(t for t in fig.data if t.name == "After (within measurement error)")
     real = next(t for t in fig.data if t.name == "After (real change)")
@@ -224,14 +262,23 @@ def test_palette_is_okabe_ito_and_config_has_no_cloud_button():
 
 # --- serve and demo --------------------------------------------------------------------------
 
+
 def test_serve_command_keeps_everything_local_and_quiet():
     cmd = server.build_command(port=8765)
     flags = dict(zip(cmd[5::2], cmd[6::2]))
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("web.py")
-    assert flags == {**flags, "--server.headless": "true", "--browser.gatherUsageStats": "false",
-                     "--client.showErrorDetails": "none", "--client.toolbarMode": "viewer",
-                     "--client.disableDataExport": "true", "--server.address": "127.0.0.1", "--server.port": "8765",
-                     "--server.fileWatcherType": "none", "--global.developmentMode": "false"}
+    assert flags == {
+        **flags,
+        "--server.headless": "true",
+        "--browser.gatherUsageStats": "false",
+        "--client.showErrorDetails": "none",
+        "--client.toolbarMode": "viewer",
+        "--client.disableDataExport": "true",
+        "--server.address": "127.0.0.1",
+        "--server.port": "8765",
+        "--server.fileWatcherType": "none",
+        "--global.developmentMode": "false",
+    }
     env = server.server_env("rel/x.duckdb", base={})
     assert env == {"KNOTWORK_DB": str(Path("rel/x.duckdb").resolve())}
 

@@ -70,8 +70,14 @@ def gen(at: AppTest) -> int:
     return at.session_state["lv_gen"]
 
 
-def fill_visit(at: AppTest, pain_pre=6.5, pain_post=3.5, pressure=3, techniques=("trigger_point", "stretching"),
-               day: dt.date = TODAY) -> None:
+def fill_visit(
+    at: AppTest,
+    pain_pre=6.5,
+    pain_post=3.5,
+    pressure=3,
+    techniques=("trigger_point", "stretching"),
+    day: dt.date = TODAY,
+) -> None:
     g = gen(at)
     at.date_input(key=f"lv_date_{g}").set_value(day)
     at.number_input(key=f"lv_pain_pre_{g}").set_value(pain_pre)
@@ -110,21 +116,29 @@ def pain_points(at: AppTest) -> dict[str, float]:
 
 
 def counts(db: Path) -> tuple:
-    return (sql(db, "SELECT count(*) FROM core.visits")[0][0], sql(db, "SELECT count(*) FROM core.rom")[0][0],
-            sql(db, "SELECT count(*) FROM meta.audit")[0][0])
+    return (
+        sql(db, "SELECT count(*) FROM core.visits")[0][0],
+        sql(db, "SELECT count(*) FROM core.rom")[0][0],
+        sql(db, "SELECT count(*) FROM meta.audit")[0][0],
+    )
 
 
 # ---------------------------------------------------------------------------
 # Log a visit
 # ---------------------------------------------------------------------------
 
+
 def test_a_visit_logged_in_the_form_shows_in_client_progress_at_once(db):
     at = log_page()
     g = gen(at)
     fill_visit(at, pain_pre=6.5, pain_post=3.5)
     at.session_state[f"lv_rom_{g}_{CLIENT}"] = {
-        "edited_rows": {}, "deleted_rows": [],
-        "added_rows": [{"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 50, "degrees_post": 62}]}
+        "edited_rows": {},
+        "deleted_rows": [],
+        "added_rows": [
+            {"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 50, "degrees_post": 62}
+        ],
+    }
     save(at)
     vid = f"{CLIENT}-{TODAY:%Y%m%d}"
     assert any(vid in s.value for s in at.success), [s.value for s in at.success]
@@ -133,21 +147,29 @@ def test_a_visit_logged_in_the_form_shows_in_client_progress_at_once(db):
     assert at.selectbox(key="lv_client").value is None
 
     assert sql(db, "SELECT pain_pre, pain_post, techniques FROM marts.visit_outcomes WHERE visit_id = ?", [vid]) == [
-        (6.5, 3.5, ["stretching", "trigger_point"])]
-    assert sql(db, "SELECT degrees_pre, degrees_post FROM marts.rom_changes WHERE visit_id = ?", [vid]) == [(50.0, 62.0)]
+        (6.5, 3.5, ["stretching", "trigger_point"])
+    ]
+    assert sql(db, "SELECT degrees_pre, degrees_post FROM marts.rom_changes WHERE visit_id = ?", [vid]) == [
+        (50.0, 62.0)
+    ]
     n_visits = sql(db, "SELECT count(*) FROM core.visits WHERE client_id = ?", [CLIENT])[0][0]
-    assert sql(db, "SELECT visit_number, pain_pre FROM marts.client_progress WHERE visit_id = ?", [vid]) == [(n_visits, 6.5)]
+    assert sql(db, "SELECT visit_number, pain_pre FROM marts.client_progress WHERE visit_id = ?", [vid]) == [
+        (n_visits, 6.5)
+    ]
 
     progress = open_page(PROGRESS, client=CLIENT)
     assert pain_points(progress).get(TODAY.isoformat()) == 6.5
 
 
-@pytest.mark.parametrize("change,field_text", [
-    ({"pain_pre": 12}, "Pain before: 12 is outside 0–10"),
-    ({"pressure": 9}, "Pressure: 9 is outside 1–5"),
-    ({"day": TODAY + dt.timedelta(days=2)}, "is in the future"),
-    ({"techniques": ("trigger_point", "myofacial relase")}, "did you mean 'myofascial release'"),
-])
+@pytest.mark.parametrize(
+    "change,field_text",
+    [
+        ({"pain_pre": 12}, "Pain before: 12 is outside 0–10"),
+        ({"pressure": 9}, "Pressure: 9 is outside 1–5"),
+        ({"day": TODAY + dt.timedelta(days=2)}, "is in the future"),
+        ({"techniques": ("trigger_point", "myofacial relase")}, "did you mean 'myofascial release'"),
+    ],
+)
 def test_each_invalid_value_is_refused_with_its_field_named_and_nothing_stored(db, change, field_text):
     before = counts(db)
     at = log_page()
@@ -171,11 +193,15 @@ def test_implausible_rom_degrees_are_refused_naming_the_row_and_column(db):
     at = log_page()
     fill_visit(at)
     at.session_state[f"lv_rom_{gen(at)}_{CLIENT}"] = {
-        "edited_rows": {}, "deleted_rows": [],
-        "added_rows": [{"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 900}]}
+        "edited_rows": {},
+        "deleted_rows": [],
+        "added_rows": [{"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 900}],
+    }
     save(at)
     errors = [e.value for e in at.error]
-    assert any("ROM row" in e and "degrees before: 900 is not plausible for cervical rotation" in e for e in errors), errors
+    assert any("ROM row" in e and "degrees before: 900 is not plausible for cervical rotation" in e for e in errors), (
+        errors
+    )
     assert counts(db) == before
 
 
@@ -204,10 +230,16 @@ def test_edit_and_delete_of_a_visit_leave_audit_rows(db):
     assert any("Deleted" in s.value for s in at.success)
     assert sql(db, "SELECT count(*) FROM core.visits WHERE visit_id = ?", [vid]) == [(0,)]
     assert sql(db, "SELECT count(*) FROM marts.client_progress WHERE visit_id = ?", [vid]) == [(0,)]
-    audit = sql(db, "SELECT action, before IS NULL, after IS NULL FROM meta.audit WHERE kind = 'visits' AND key = ? "
-                    "ORDER BY audit_id", [vid])
+    audit = sql(
+        db,
+        "SELECT action, before IS NULL, after IS NULL FROM meta.audit WHERE kind = 'visits' AND key = ? "
+        "ORDER BY audit_id",
+        [vid],
+    )
     assert audit == [("insert", True, False), ("update", False, False), ("delete", False, True)]
-    update_before, update_after = sql(db, "SELECT before, after FROM meta.audit WHERE action = 'update' AND key = ?", [vid])[0]
+    update_before, update_after = sql(
+        db, "SELECT before, after FROM meta.audit WHERE action = 'update' AND key = ?", [vid]
+    )[0]
     assert json.loads(update_before)["pain_post"] == 4.0 and json.loads(update_after)["pain_post"] == 2.5
 
 
@@ -219,8 +251,9 @@ def test_a_second_visit_the_same_day_is_announced_and_gets_a_suffix(db):
     assert any("already has a visit on" in w.value for w in at.warning)
     fill_visit(at, pain_pre=5)
     save(at)
-    assert sql(db, "SELECT visit_id FROM core.visits WHERE client_id = ? AND visit_date = ? ORDER BY visit_id",
-               [CLIENT, TODAY]) == [(f"{CLIENT}-{TODAY:%Y%m%d}",), (f"{CLIENT}-{TODAY:%Y%m%d}-2",)]
+    assert sql(
+        db, "SELECT visit_id FROM core.visits WHERE client_id = ? AND visit_date = ? ORDER BY visit_id", [CLIENT, TODAY]
+    ) == [(f"{CLIENT}-{TODAY:%Y%m%d}",), (f"{CLIENT}-{TODAY:%Y%m%d}-2",)]
 
 
 def test_a_questionnaire_entered_item_by_item_is_scored_and_classified(db):
@@ -232,12 +265,18 @@ def test_a_questionnaire_entered_item_by_item_is_scored_and_classified(db):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("NDI" in s.value and "54.0" in s.value for s in at.success), [s.value for s in at.success]
-    assert sql(db, "SELECT item_1, item_10 FROM core.outcome_measures WHERE client_id = ? AND taken_on = ? "
-                   "AND instrument = 'NDI'", [CLIENT, TODAY]) == [(3.0, 3.0)]
+    assert sql(
+        db,
+        "SELECT item_1, item_10 FROM core.outcome_measures WHERE client_id = ? AND taken_on = ? AND instrument = 'NDI'",
+        [CLIENT, TODAY],
+    ) == [(3.0, 3.0)]
     # C0002's first NDI (sample) was 55.6 %: 54 % is no important change (MCID 20 points).
-    assert any("Since the first NDI" in w.value and "unchanged" in w.value for w in at.warning), \
-        [w.value for w in at.warning]
-    assert sql(db, "SELECT action FROM meta.audit WHERE kind = 'outcome_measures' AND action <> 'import'") == [("insert",)]
+    assert any("Since the first NDI" in w.value and "unchanged" in w.value for w in at.warning), [
+        w.value for w in at.warning
+    ]
+    assert sql(db, "SELECT action FROM meta.audit WHERE kind = 'outcome_measures' AND action <> 'import'") == [
+        ("insert",)
+    ]
 
 
 def test_an_unanswered_questionnaire_is_refused(db):
@@ -252,6 +291,7 @@ def test_an_unanswered_questionnaire_is_refused(db):
 # Clients
 # ---------------------------------------------------------------------------
 
+
 def test_add_a_client_then_refer_them_out_with_audit(db):
     at = open_page(CLIENTS)
     new_id = at.text_input(key="cl_id_0_new").value
@@ -262,7 +302,9 @@ def test_add_a_client_then_refer_them_out_with_audit(db):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Added Noor H." in s.value for s in at.success)
-    assert sql(db, "SELECT display_name, status FROM core.clients WHERE client_id = ?", [new_id]) == [("Noor H.", "active")]
+    assert sql(db, "SELECT display_name, status FROM core.clients WHERE client_id = ?", [new_id]) == [
+        ("Noor H.", "active")
+    ]
     assert sql(db, "SELECT status FROM marts.client_summary WHERE client_id = ?", [new_id]) == [("active",)]
 
     # The new client is open for editing: mark them referred out.
@@ -273,7 +315,9 @@ def test_add_a_client_then_refer_them_out_with_audit(db):
     at.run()
     assert sql(db, "SELECT status FROM core.clients WHERE client_id = ?", [new_id]) == [("referred_out",)]
     assert sql(db, "SELECT action FROM meta.audit WHERE kind = 'clients' AND key = ? ORDER BY audit_id", [new_id]) == [
-        ("insert",), ("update",)]
+        ("insert",),
+        ("update",),
+    ]
     # And they can be picked on Log a visit right away.
     log = open_page(LOG)
     assert any(new_id in o and "Referred out" in o for o in log.selectbox(key="lv_client").options)
@@ -287,7 +331,9 @@ def test_a_taken_client_code_and_a_missing_name_are_refused(db):
     errors = [e.value for e in at.error]
     assert any("C0001 is already taken" in e for e in errors), errors
     assert any(e == "Name is required" for e in errors), errors
-    assert sql(db, "SELECT count(*) FROM meta.audit WHERE action <> 'import'") == [(0,)]  # the sample's imports are audited
+    assert sql(db, "SELECT count(*) FROM meta.audit WHERE action <> 'import'") == [
+        (0,)
+    ]  # the sample's imports are audited
 
 
 # ---------------------------------------------------------------------------
@@ -324,7 +370,8 @@ def test_a_google_forms_export_is_recognised_previewed_and_imported_with_its_sav
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Rows read"] == str(n_rows) and metrics["Loaded"] == str(n_rows) and metrics["Rejected"] == "0"
     assert sql(db, "SELECT mapping, inserted FROM raw.imports ORDER BY import_id DESC LIMIT 1") == [
-        ("google_forms_checkin", n_rows)]
+        ("google_forms_checkin", n_rows)
+    ]
 
     again = upload(open_page(IMPORT), FORMS)
     again.button(key="im_go").click()
@@ -357,10 +404,15 @@ def test_an_unrecognised_file_asks_for_its_kind_and_suggests_columns(tmp_path, d
     assert kind.value == "visits"
     mapping = at.data_editor[0].value
     assert dict(zip(mapping["column"], mapping["imports_as"])) == {
-        "Date": "visit_date (required)", "Client": "client_id (required)", "Pain before": "pain_pre",
-        "Pain after": "pain_post", "What we did": "techniques"}  # not left out: every technique would be lost
+        "Date": "visit_date (required)",
+        "Client": "client_id (required)",
+        "Pain before": "pain_pre",
+        "Pain after": "pain_post",
+        "What we did": "techniques",
+    }  # not left out: every technique would be lost
     # The upload was previewed, not imported: no copy of it is left on disk.
     import tempfile
+
     assert not list(Path(tempfile.gettempdir()).glob("knotwork-upload-*/my_old_sheet.csv"))
 
 
@@ -368,13 +420,18 @@ def test_an_unrecognised_file_asks_for_its_kind_and_suggests_columns(tmp_path, d
 # Questionnaire change on the client page
 # ---------------------------------------------------------------------------
 
+
 def test_client_page_shows_each_questionnaires_change_in_mcids_with_its_verdict(db):
     from pipelines.clinical.questionnaires import score_questionnaire
     from pipelines.clinical.settings import threshold
 
     client = "C0027"
-    rows = sql(db, "SELECT instrument, taken_on, " + ", ".join(f"item_{i}" for i in range(1, 21)) + ", total_score "
-                   "FROM core.outcome_measures WHERE client_id = ? ORDER BY instrument, taken_on", [client])
+    rows = sql(
+        db,
+        "SELECT instrument, taken_on, " + ", ".join(f"item_{i}" for i in range(1, 21)) + ", total_score "
+        "FROM core.outcome_measures WHERE client_id = ? ORDER BY instrument, taken_on",
+        [client],
+    )
     expected = {}
     for name in sorted({r[0] for r in rows}):
         mine = [r for r in rows if r[0] == name]
@@ -384,8 +441,11 @@ def test_client_page_shows_each_questionnaires_change_in_mcids_with_its_verdict(
     assert len(expected) >= 2
 
     at = open_page(PROGRESS, client=client)
-    (fig,) = [json.loads(el.proto.spec) for el in at.get("plotly_chart")
-              if "change since the first" in json.loads(el.proto.spec)["layout"]["title"]["text"]]
+    (fig,) = [
+        json.loads(el.proto.spec)
+        for el in at.get("plotly_chart")
+        if "change since the first" in json.loads(el.proto.spec)["layout"]["title"]["text"]
+    ]
     got = {}
     for trace in fig["data"]:
         for y, x in zip(trace["y"], decode(trace["x"])):
@@ -393,7 +453,13 @@ def test_client_page_shows_each_questionnaires_change_in_mcids_with_its_verdict(
     assert set(got) == set(expected)
     for name, ratio in expected.items():
         assert got[name][0] == pytest.approx(ratio)
-        verdict = "Important improvement" if ratio >= 1 - 1e-9 else "Important worsening" if ratio <= -1 else "No important change"
+        verdict = (
+            "Important improvement"
+            if ratio >= 1 - 1e-9
+            else "Important worsening"
+            if ratio <= -1
+            else "No important change"
+        )
         assert got[name][1] == verdict
     caption = " ".join(c.value for c in at.caption)
     assert "MCID 20" in caption and "Young" in caption and "MDC" in caption

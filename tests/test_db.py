@@ -38,8 +38,13 @@ class Holder:
     """Another process holding the database read-write (as `knotwork ingest` does), until release()."""
 
     def __init__(self, path: Path, label: str = "an import of big_visits.csv"):
-        self.proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), label], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(path), label],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         line = self.proc.stdout.readline()
         assert line.strip() == "holding", self.proc.stderr.read()
         self.released = False
@@ -87,6 +92,7 @@ def count(path: Path) -> int:
 
 # --- another process holds the lock ---------------------------------------------------------------
 
+
 def test_a_reader_retries_for_its_bound_then_says_busy_and_who_is_writing(small_db, holder):
     holder("an import of big_visits.csv")
     started = time.monotonic()
@@ -117,14 +123,18 @@ def test_a_form_write_waits_its_bound_then_busy_and_writes_nothing(small_db, hol
 
 
 def test_a_note_left_by_a_killed_writer_is_ignored(small_db):
-    Path(str(small_db) + ".writing").write_text('{"pid": 999999999, "label": "an import", "version": "x", '
-                                                 '"started": "2026-01-01T10:00:00"}')
+    Path(str(small_db) + ".writing").write_text(
+        '{"pid": 999999999, "label": "an import", "version": "x", "started": "2026-01-01T10:00:00"}'
+    )
     assert kdb.current_activity(small_db) is None
     assert data_version(small_db) != "x"  # a dead writer's note never freezes the dashboard's cache key
     # ...nor a note whose pid now belongs to another process (here: this one, started at another time)
     import os
-    Path(str(small_db) + ".writing").write_text(f'{{"pid": {os.getpid()}, "pid_started": "1", "label": "an import", '
-                                                 f'"version": "x", "started": "2026-01-01T10:00:00"}}')
+
+    Path(str(small_db) + ".writing").write_text(
+        f'{{"pid": {os.getpid()}, "pid_started": "1", "label": "an import", '
+        f'"version": "x", "started": "2026-01-01T10:00:00"}}'
+    )
     assert kdb.current_activity(small_db) is None and data_version(small_db) != "x"
 
 
@@ -141,6 +151,7 @@ def test_while_an_import_holds_the_file_the_version_stays_the_last_one_readers_c
 
 
 # --- the same process (the Streamlit server: Import page + other sessions) -------------------------
+
 
 def test_same_process_readers_join_the_writer_and_see_the_last_committed_data(small_db):
     with write_connection(small_db) as con:
@@ -236,6 +247,7 @@ def test_a_stream_of_readers_does_not_starve_a_writer(small_db):
 
 # --- the data version (cache key of every dashboard query) -----------------------------------------
 
+
 def test_data_version_changes_when_only_the_wal_changes_and_again_after_a_checkpoint(small_db):
     v0 = data_version(small_db)
     con = duckdb.connect(str(small_db))
@@ -258,13 +270,18 @@ def test_data_version_changes_when_only_the_wal_changes_and_again_after_a_checkp
 
 # --- the command line --------------------------------------------------------------------------
 
+
 def test_a_second_cli_import_waits_for_the_first_with_one_line_then_succeeds(sample_db_copy, tmp_path):
     clients = tmp_path / "late_clients.csv"
     clients.write_text("client_id,display_name\nW001,Wanda Waiting\n", encoding="utf-8")
     h = Holder(sample_db_copy, "an import of visits.csv")
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "knotwork", "ingest", str(clients), "--db", str(sample_db_copy)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "knotwork", "ingest", str(clients), "--db", str(sample_db_copy)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         first = proc.stderr.readline()  # blocks until the waiting line is printed
         assert first.startswith("waiting for another import to finish (an import of visits.csv, started ")
     finally:
@@ -275,7 +292,8 @@ def test_a_second_cli_import_waits_for_the_first_with_one_line_then_succeeds(sam
     assert "Traceback" not in err and "waiting" not in err  # the line came once
     with read_connection(sample_db_copy) as con:
         assert con.execute("SELECT display_name FROM core.clients WHERE client_id = 'W001'").fetchone() == (
-            "Wanda Waiting",)
+            "Wanda Waiting",
+        )
 
 
 def test_a_cli_import_past_its_bound_gives_one_line_and_a_nonzero_exit(sample_db_copy, tmp_path, monkeypatch, capsys):
@@ -300,6 +318,7 @@ def test_a_cli_import_past_its_bound_gives_one_line_and_a_nonzero_exit(sample_db
 
 
 # --- what a user sees when a save has to wait (AppTest: the real app, in this process) ----------
+
 
 @pytest.fixture
 def import_in_this_process():
@@ -330,7 +349,8 @@ def import_in_this_process():
 
 
 def test_a_clients_check_in_during_an_import_keeps_what_they_typed_and_saves_on_the_next_send(
-        sample_db_copy, monkeypatch, import_in_this_process):
+    sample_db_copy, monkeypatch, import_in_this_process
+):
     from pipelines.sharing.links import create_link
     from tests.sharing_helpers import app_test
 
@@ -344,21 +364,24 @@ def test_a_clients_check_in_during_an_import_keeps_what_they_typed_and_saves_on_
     at.text_area(key="cv_note").input("Stiff after gardening")
     at.button(key="FormSubmitter:cv_checkin-Send").click().run()
     assert not at.exception
-    assert any("could not be saved just yet" in w.value and "still here" in w.value for w in at.warning), \
-        [w.value for w in at.warning]
+    assert any("could not be saved just yet" in w.value and "still here" in w.value for w in at.warning), [
+        w.value for w in at.warning
+    ]
     assert at.segmented_control(key="cv_pain").value == 4  # nothing the client typed is lost
     assert at.text_area(key="cv_note").value == "Stiff after gardening"
     stop.set()
     at.button(key="FormSubmitter:cv_checkin-Send").click().run()
     assert any("Thank you" in s.value for s in at.success), [w.value for w in at.warning]
     with read_connection(db) as con:
-        assert con.execute("SELECT pain, note FROM core.self_reports WHERE client_id = 'C0009' AND source = 'link'"
-                           ).fetchall() == [(4.0, "Stiff after gardening")]
+        assert con.execute(
+            "SELECT pain, note FROM core.self_reports WHERE client_id = 'C0009' AND source = 'link'"
+        ).fetchall() == [(4.0, "Stiff after gardening")]
     assert at.text_area(key="cv_note").value == ""  # emptied once stored
 
 
 def test_adding_a_client_during_an_import_says_not_saved_yet_and_keeps_the_form(
-        sample_db_copy, monkeypatch, import_in_this_process):
+    sample_db_copy, monkeypatch, import_in_this_process
+):
     from tests.sharing_helpers import app_test
 
     db = sample_db_copy
@@ -370,8 +393,9 @@ def test_adding_a_client_during_an_import_says_not_saved_yet_and_keeps_the_form(
     name.input("Noor Waits")
     at.button(key="cl_save").click().run()
     assert not at.exception
-    assert any("Not saved yet" in w.value and "Add client" in w.value and "import of visits.csv" in w.value
-               for w in at.warning), [w.value for w in at.warning]
+    assert any(
+        "Not saved yet" in w.value and "Add client" in w.value and "import of visits.csv" in w.value for w in at.warning
+    ), [w.value for w in at.warning]
     assert next(t for t in at.text_input if t.label == "Name").value == "Noor Waits"
     stop.set()
     at.button(key="cl_save").click().run()
@@ -381,7 +405,8 @@ def test_adding_a_client_during_an_import_says_not_saved_yet_and_keeps_the_form(
 
 
 def test_a_clients_page_interrupted_by_a_busy_database_gets_plain_words_and_nothing_of_the_practice(
-        sample_db_copy, monkeypatch):
+    sample_db_copy, monkeypatch
+):
     from dashboard.client_facing import page as client_view
     from pipelines.sharing.links import create_link
     from tests.sharing_helpers import app_test
@@ -401,8 +426,7 @@ def test_a_clients_page_interrupted_by_a_busy_database_gets_plain_words_and_noth
     assert not at.get("plotly_chart")
 
 
-def test_saving_while_knotwork_ingest_holds_the_file_says_not_saved_yet_not_a_blank_page(
-        sample_db_copy, monkeypatch):
+def test_saving_while_knotwork_ingest_holds_the_file_says_not_saved_yet_not_a_blank_page(sample_db_copy, monkeypatch):
     """Another process importing: the form page still draws from the cache (the version stays the
     pre-import one), so Save gets the form's own message and the form stays as typed."""
     from tests.sharing_helpers import app_test

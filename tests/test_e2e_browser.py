@@ -20,8 +20,14 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run"]
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 WIDTHS = {"desktop": 1366, "tablet": 820}
 
 pytestmark = [
@@ -61,8 +67,13 @@ def server(sample_db_copy, tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "KNOTWORK_DB"}
     env["HOME"] = str(tmp_path)  # no stray ~/.streamlit config or credentials prompt
-    proc = subprocess.Popen([*knotwork_command(), "serve", "--db", str(sample_db_copy), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [*knotwork_command(), "serve", "--db", str(sample_db_copy), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
@@ -110,14 +121,21 @@ def expected_client_charts(db: Path, client_id: str) -> int:
     """Pain + one ROM chart per joint/movement/side + technique grid + 2 trigger-point charts + one per questionnaire."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        rom = con.execute("SELECT count(DISTINCT (joint, movement, side)) FROM core.rom JOIN core.visits USING (visit_id) "
-                          "WHERE visits.client_id = ?", [client_id]).fetchone()[0]
-        tp = con.execute("SELECT count(*) FROM core.trigger_points JOIN core.visits USING (visit_id) "
-                         "WHERE visits.client_id = ?", [client_id]).fetchone()[0]
-        techniques = con.execute("SELECT count(*) FROM core.visits WHERE client_id = ? AND len(techniques) > 0",
-                                 [client_id]).fetchone()[0]
-        questionnaires = con.execute("SELECT count(DISTINCT instrument) FROM core.outcome_measures WHERE client_id = ?",
-                                     [client_id]).fetchone()[0]
+        rom = con.execute(
+            "SELECT count(DISTINCT (joint, movement, side)) FROM core.rom JOIN core.visits USING (visit_id) "
+            "WHERE visits.client_id = ?",
+            [client_id],
+        ).fetchone()[0]
+        tp = con.execute(
+            "SELECT count(*) FROM core.trigger_points JOIN core.visits USING (visit_id) WHERE visits.client_id = ?",
+            [client_id],
+        ).fetchone()[0]
+        techniques = con.execute(
+            "SELECT count(*) FROM core.visits WHERE client_id = ? AND len(techniques) > 0", [client_id]
+        ).fetchone()[0]
+        questionnaires = con.execute(
+            "SELECT count(DISTINCT instrument) FROM core.outcome_measures WHERE client_id = ?", [client_id]
+        ).fetchone()[0]
     finally:
         con.close()
     return 1 + rom + (1 if techniques else 0) + (2 if tp else 0) + questionnaires
@@ -174,8 +192,9 @@ def test_client_page_in_a_real_browser_and_ingest_while_serving(server, browser,
     clients_csv = tmp_path / "new_clients.csv"
     clients_csv.write_text("client_id,display_name,status\nE2E1,Ezra Newcomer,active\n", encoding="utf-8")
     started = time.monotonic()
-    result = subprocess.run([*knotwork_command(), "ingest", str(clients_csv), "--db", str(db)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*knotwork_command(), "ingest", str(clients_csv), "--db", str(db)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert "1 loaded" in result.stdout
     assert time.monotonic() - started < 60
@@ -194,11 +213,15 @@ def test_client_page_in_a_real_browser_and_ingest_while_serving(server, browser,
 def test_every_page_renders_at_desktop_and_tablet_width(server, browser):
     url, db = server
     con = duckdb.connect(str(db), read_only=True)
-    client_id = con.execute("SELECT client_id FROM core.visits GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()[0]
+    client_id = con.execute(
+        "SELECT client_id FROM core.visits GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+    ).fetchone()[0]
     con.close()
     ARTIFACTS.mkdir(exist_ok=True)
-    pages = {"client_progress": (f"/?client={client_id}", expected_client_charts(db, client_id)),
-             "practice_overview": ("/practice", 3)}
+    pages = {
+        "client_progress": (f"/?client={client_id}", expected_client_charts(db, client_id)),
+        "practice_overview": ("/practice", 3),
+    }
     for label, width in WIDTHS.items():
         page = browser.new_page(viewport={"width": width, "height": 900})
         for name, (path, n_charts) in pages.items():

@@ -38,11 +38,20 @@ def rows(db, sql, params=()):
 
 def good_visit(**changes) -> E.VisitEntry:
     entry = E.VisitEntry(
-        client_id="C01", visit_date=DAY, techniques=["trigger_point", "Myofascial Release"], pressure=3,
-        pain_pre=7, pain_post=4.5, pain_region="neck", therapist="Sam", duration_min=60,
+        client_id="C01",
+        visit_date=DAY,
+        techniques=["trigger_point", "Myofascial Release"],
+        pressure=3,
+        pain_pre=7,
+        pain_post=4.5,
+        pain_region="neck",
+        therapist="Sam",
+        duration_min=60,
         rom=[{"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 55, "degrees_post": 65}],
-        trigger_points=[{"muscle": "upper trap", "side": "L", "referral_region": "head", "tenderness": 7,
-                         "released": "partial"}])
+        trigger_points=[
+            {"muscle": "upper trap", "side": "L", "referral_region": "head", "tenderness": 7, "released": "partial"}
+        ],
+    )
     for k, v in changes.items():
         setattr(entry, k, v)
     return entry
@@ -52,32 +61,49 @@ def test_a_logged_visit_is_in_core_and_the_marts_at_once_with_a_derived_id(pract
     saved = E.save_visit(good_visit(), db=practice)
     assert (saved.action, saved.key) == ("insert", "C01-20260314")
     assert rows(practice, "SELECT visit_id, pain_pre, pain_post, techniques, pressure FROM core.visits") == [
-        ("C01-20260314", 7.0, 4.5, ["myofascial_release", "trigger_point"], 3)]
+        ("C01-20260314", 7.0, 4.5, ["myofascial_release", "trigger_point"], 3)
+    ]
     assert rows(practice, "SELECT client_id, visit_number, baseline_pain, pain_pre FROM marts.client_progress") == [
-        ("C01", 1, 7.0, 7.0)]
+        ("C01", 1, 7.0, 7.0)
+    ]
     assert rows(practice, "SELECT joint, movement, side, degrees_pre, degrees_post FROM marts.rom_changes") == [
-        ("cervical", "rotation", "left", 55.0, 65.0)]
+        ("cervical", "rotation", "left", 55.0, 65.0)
+    ]
     assert rows(practice, "SELECT muscle, side, tenderness, released FROM core.trigger_points") == [
-        ("upper_trapezius", "left", 7.0, "partial")]
+        ("upper_trapezius", "left", 7.0, "partial")
+    ]
     # A second visit the same day gets -2, like the import's derived ids.
     assert E.save_visit(good_visit(pain_pre=5), db=practice).key == "C01-20260314-2"
 
 
-@pytest.mark.parametrize("changes,field,text", [
-    ({"pain_pre": 12}, "pain_pre", "Pain before: 12 is outside 0–10"),
-    ({"pain_post": 4.3}, "pain_post", "Pain after: 4.3 must be a whole or half point"),
-    ({"pressure": 9}, "pressure", "Pressure: 9 is outside 1–5"),
-    ({"visit_date": dt.date.today() + dt.timedelta(days=3)}, "visit_date", "is in the future"),
-    ({"visit_date": None}, "visit_date", "Date is required"),
-    ({"techniques": ["trigger_point", "myofacial relase"]}, "techniques", "did you mean"),
-    ({"client_id": "C99"}, "client_id", "C99 is not a known client"),
-    ({"rom": [{"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 900}]}, "rom",
-     "ROM row 1, degrees before: 900 is not plausible for cervical rotation"),
-    # (An unknown joint or movement is a practice term, never an error; a side must be one of four.)
-    ({"rom": [{"joint": "neck", "movement": "rotation", "side": "up", "degrees_pre": 40}]}, "rom", "ROM row 1, side"),
-    ({"trigger_points": [{"muscle": "scm", "tenderness": 11}]}, "trigger_points",
-     "Trigger point row 1, tenderness: 11 is outside 0–10"),
-])
+@pytest.mark.parametrize(
+    "changes,field,text",
+    [
+        ({"pain_pre": 12}, "pain_pre", "Pain before: 12 is outside 0–10"),
+        ({"pain_post": 4.3}, "pain_post", "Pain after: 4.3 must be a whole or half point"),
+        ({"pressure": 9}, "pressure", "Pressure: 9 is outside 1–5"),
+        ({"visit_date": dt.date.today() + dt.timedelta(days=3)}, "visit_date", "is in the future"),
+        ({"visit_date": None}, "visit_date", "Date is required"),
+        ({"techniques": ["trigger_point", "myofacial relase"]}, "techniques", "did you mean"),
+        ({"client_id": "C99"}, "client_id", "C99 is not a known client"),
+        (
+            {"rom": [{"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 900}]},
+            "rom",
+            "ROM row 1, degrees before: 900 is not plausible for cervical rotation",
+        ),
+        # (An unknown joint or movement is a practice term, never an error; a side must be one of four.)
+        (
+            {"rom": [{"joint": "neck", "movement": "rotation", "side": "up", "degrees_pre": 40}]},
+            "rom",
+            "ROM row 1, side",
+        ),
+        (
+            {"trigger_points": [{"muscle": "scm", "tenderness": 11}]},
+            "trigger_points",
+            "Trigger point row 1, tenderness: 11 is outside 0–10",
+        ),
+    ],
+)
 def test_each_invalid_value_is_refused_naming_its_field_and_nothing_is_stored(practice, changes, field, text):
     with pytest.raises(E.EntryError) as caught:
         E.save_visit(good_visit(**changes), db=practice)
@@ -86,13 +112,17 @@ def test_each_invalid_value_is_refused_naming_its_field_and_nothing_is_stored(pr
     assert rows(practice, "SELECT count(*) FROM core.visits") == [(0,)]
     assert rows(practice, "SELECT count(*) FROM core.rom") == [(0,)]
     assert rows(practice, "SELECT count(*) FROM marts.visit_outcomes") == [(0,)]
-    assert rows(practice, "SELECT count(*) FROM meta.audit WHERE action <> 'import'") == [(0,)]  # the fixture's imports are audited too
+    assert rows(practice, "SELECT count(*) FROM meta.audit WHERE action <> 'import'") == [
+        (0,)
+    ]  # the fixture's imports are audited too
 
 
 def test_a_new_technique_is_accepted_with_its_closest_match_and_joins_the_vocabulary(practice):
     saved = E.save_visit(good_visit(techniques=["kinesio taping"]), db=practice)
     assert any("kinesio taping" in w.message and "closest known" in w.message for w in saved.warnings)
-    assert rows(practice, "SELECT vocabulary, value FROM core.vocabulary_extensions") == [("technique", "kinesio_taping")]
+    assert rows(practice, "SELECT vocabulary, value FROM core.vocabulary_extensions") == [
+        ("technique", "kinesio_taping")
+    ]
     # Known from now on: the next visit with it has no warning.
     again = E.save_visit(good_visit(visit_date=DAY + dt.timedelta(days=7), techniques=["Kinesio taping"]), db=practice)
     assert again.warnings == []
@@ -101,8 +131,16 @@ def test_a_new_technique_is_accepted_with_its_closest_match_and_joins_the_vocabu
 def test_edit_and_delete_leave_audit_rows_with_before_and_after(practice):
     vid = E.save_visit(good_visit(), db=practice).key
     entry = E.load_visit(vid, db=practice)
-    assert entry.rom == [{"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 55.0,
-                          "degrees_post": 65.0, "instrument": None}]
+    assert entry.rom == [
+        {
+            "joint": "cervical",
+            "movement": "rotation",
+            "side": "left",
+            "degrees_pre": 55.0,
+            "degrees_post": 65.0,
+            "instrument": None,
+        }
+    ]
     entry.pain_post = 3
     entry.rom[0]["degrees_post"] = 70
     assert E.save_visit(entry, db=practice, visit_id=vid).action == "update"
@@ -113,9 +151,14 @@ def test_edit_and_delete_leave_audit_rows_with_before_and_after(practice):
     for table in ("core.visits", "core.rom", "core.trigger_points", "marts.visit_outcomes", "marts.client_progress"):
         assert rows(practice, f"SELECT count(*) FROM {table}") == [(0,)], table
 
-    audit = rows(practice, "SELECT action, kind, key, before, after FROM meta.audit WHERE action <> 'import' ORDER BY audit_id")
+    audit = rows(
+        practice, "SELECT action, kind, key, before, after FROM meta.audit WHERE action <> 'import' ORDER BY audit_id"
+    )
     assert [(a, k, key) for a, k, key, _, _ in audit] == [
-        ("insert", "visits", vid), ("update", "visits", vid), ("delete", "visits", vid)]
+        ("insert", "visits", vid),
+        ("update", "visits", vid),
+        ("delete", "visits", vid),
+    ]
     insert, update, delete = audit
     assert insert[3] is None and json.loads(insert[4])["pain_post"] == 4.5
     assert json.loads(update[3])["pain_post"] == 4.5 and json.loads(update[4])["pain_post"] == 3.0
@@ -134,28 +177,35 @@ def test_a_visit_cannot_be_edited_onto_another_client_or_after_deletion(practice
 
 
 def test_a_rom_row_without_degrees_is_not_saved_and_says_so(practice):
-    rom = [{"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 50},
-           {"joint": "cervical", "movement": "flexion", "side": "none"}]
+    rom = [
+        {"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 50},
+        {"joint": "cervical", "movement": "flexion", "side": "none"},
+    ]
     saved = E.save_visit(good_visit(rom=rom), db=practice)
     assert [w.message for w in saved.warnings if w.field == "rom"] == [
-        "ROM rows without degrees were not saved: row 2 (cervical flexion)"]
+        "ROM rows without degrees were not saved: row 2 (cervical flexion)"
+    ]
     assert rows(practice, "SELECT movement, timing FROM core.rom") == [("rotation", "pre")]
 
 
 def test_duplicate_rom_rows_are_refused(practice):
-    rom = [{"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 50},
-           {"joint": "neck", "movement": "rot", "side": "L", "degrees_pre": 55}]
+    rom = [
+        {"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 50},
+        {"joint": "neck", "movement": "rot", "side": "L", "degrees_pre": 55},
+    ]
     with pytest.raises(E.EntryError, match="already measured in row 1"):
         E.save_visit(good_visit(rom=rom), db=practice)
 
 
 def test_clients_are_added_and_edited_with_audit(practice):
     assert E.next_client_id(practice) == "C03"
-    saved = E.save_client(E.ClientEntry("C03", "Cleo D", 1985, "f", "Jaw pain", "jaw", "2026-03-01", "active"),
-                          db=practice)
+    saved = E.save_client(
+        E.ClientEntry("C03", "Cleo D", 1985, "f", "Jaw pain", "jaw", "2026-03-01", "active"), db=practice
+    )
     assert saved.action == "insert"
     assert rows(practice, "SELECT sex, complaint_region, status FROM core.clients WHERE client_id = 'C03'") == [
-        ("female", "head", "active")]
+        ("female", "head", "active")
+    ]
     with pytest.raises(E.EntryError, match="already taken"):
         E.save_client(E.ClientEntry("C03", "Someone else"), db=practice)
     with pytest.raises(E.EntryError, match="Status: 'gone' is not one of"):
@@ -164,9 +214,14 @@ def test_clients_are_added_and_edited_with_audit(practice):
     edited.status = "referred out"
     E.save_client(edited, db=practice, editing=True)
     assert rows(practice, "SELECT status FROM core.clients WHERE client_id = 'C03'") == [("referred_out",)]
-    assert rows(practice, "SELECT status FROM marts.client_summary WHERE client_id = 'C03'") in ([("referred_out",)], [])
-    audit = rows(practice, "SELECT action, before, after FROM meta.audit WHERE kind = 'clients' AND action <> 'import' "
-                           "ORDER BY audit_id")
+    assert rows(practice, "SELECT status FROM marts.client_summary WHERE client_id = 'C03'") in (
+        [("referred_out",)],
+        [],
+    )
+    audit = rows(
+        practice,
+        "SELECT action, before, after FROM meta.audit WHERE kind = 'clients' AND action <> 'import' ORDER BY audit_id",
+    )
     assert [a for a, _, _ in audit] == ["insert", "update"]
     assert json.loads(audit[1][1])["status"] == "active" and json.loads(audit[1][2])["status"] == "referred_out"
 
@@ -181,15 +236,19 @@ def test_a_questionnaire_entered_item_by_item_is_scored_and_audited(practice):
     # Same client, day and instrument: replaces (like a corrected import row), audited as an update.
     E.save_questionnaire(E.QuestionnaireEntry("C01", DAY, "NDI", [1] * 10), db=practice)
     assert rows(practice, "SELECT count(*), sum(item_1) FROM core.outcome_measures") == [(1, 1.0)]
-    assert [r[0] for r in rows(practice, "SELECT action FROM meta.audit WHERE action <> 'import' ORDER BY audit_id")] == \
-        ["insert", "update"]
+    assert [
+        r[0] for r in rows(practice, "SELECT action FROM meta.audit WHERE action <> 'import' ORDER BY audit_id")
+    ] == ["insert", "update"]
     E.delete_questionnaire("C01", DAY, "NDI", db=practice)
     assert rows(practice, "SELECT count(*) FROM marts.outcome_measures") == [(0,)]
 
 
 def test_imported_questionnaires_are_scored_and_classified_end_to_end(tmp_path, practice):
     items = ",".join(f"item_{i}" for i in range(1, 21))
-    path = write_csv(tmp_path, "outcome_measures.csv", f"""
+    path = write_csv(
+        tmp_path,
+        "outcome_measures.csv",
+        f"""
 client_id,taken_on,instrument,{items},total_score
 C01,2026-01-05,NDI,2,2,1,2,1,2,2,2,2,,,,,,,,,,,,
 C01,2026-02-05,NDI,1,1,1,1,1,1,1,1,1,0,,,,,,,,,,,
@@ -198,7 +257,8 @@ C02,2026-01-06,PSFS,3,4,2,,,,,,,,,,,,,,,,,,
 C02,2026-03-06,PSFS,6,6,5,,,,,,,,,,,,,,,,,,
 C02,2026-01-06,LEFS,,,,,,,,,,,,,,,,,,,,,40
 C02,2026-03-06,LEFS,,,,,,,,,,,,,,,,,,,,,46
-""")
+""",
+    )
     rep = ingest_file(path, db=practice)
     assert (rep.inserted, rep.rejected) == (7, 0)
     con = duckdb.connect(str(practice), read_only=True)

@@ -14,9 +14,13 @@ pytestmark = pytest.mark.usefixtures("clean_streamlit_caches")
 
 
 def _last(db, client=CLIENT):
-    return sql(db, """SELECT r.joint, r.movement, r.side, r.degrees FROM core.rom r JOIN core.visits v USING (visit_id)
+    return sql(
+        db,
+        """SELECT r.joint, r.movement, r.side, r.degrees FROM core.rom r JOIN core.visits v USING (visit_id)
                       WHERE v.client_id = ? ORDER BY v.visit_date DESC, v.visit_id DESC, r.timing = 'post' DESC
-                      LIMIT 1""", [client])[0]
+                      LIMIT 1""",
+        [client],
+    )[0]
 
 
 def test_a_reading_under_half_of_last_time_is_named_with_last_times_value(sample_db_copy):
@@ -24,13 +28,22 @@ def test_a_reading_under_half_of_last_time_is_named_with_last_times_value(sample
     last = last_readings(CLIENT, sample_db_copy)
     assert last[(joint, movement, side)][0] == degrees
     lost_digit = float(str(int(degrees))[1:] or 0)  # "44" typed fast arrives as "4"
-    doubts = doubtful_readings([{"joint": joint, "movement": movement, "side": side, "degrees_pre": lost_digit},
-                                {"joint": joint, "movement": movement, "side": side, "degrees_post": degrees + 3}], last)
+    doubts = doubtful_readings(
+        [
+            {"joint": joint, "movement": movement, "side": side, "degrees_pre": lost_digit},
+            {"joint": joint, "movement": movement, "side": side, "degrees_post": degrees + 3},
+        ],
+        last,
+    )
     assert [d.row for d in doubts] == [1]
-    assert f"before: {lost_digit:g}°, last visit" in doubts[0].message and f"{degrees:g}°: is that right?" in doubts[0].message
-    assert doubtful_readings([{"joint": "tmj", "movement": "mouth_opening", "side": "none", "degrees_pre": 8}],
-                             {("tmj", "mouth_opening", "none"): (38.0, dt.date(2026, 3, 3))})[0].message.startswith(
-        "Tmj mouth opening before: 8mm, last visit (03 Mar 2026) 38mm")
+    assert (
+        f"before: {lost_digit:g}°, last visit" in doubts[0].message
+        and f"{degrees:g}°: is that right?" in doubts[0].message
+    )
+    assert doubtful_readings(
+        [{"joint": "tmj", "movement": "mouth_opening", "side": "none", "degrees_pre": 8}],
+        {("tmj", "mouth_opening", "none"): (38.0, dt.date(2026, 3, 3))},
+    )[0].message.startswith("Tmj mouth opening before: 8mm, last visit (03 Mar 2026) 38mm")
 
 
 def test_the_form_asks_before_storing_and_saves_once_confirmed(db):
@@ -39,8 +52,11 @@ def test_the_form_asks_before_storing_and_saves_once_confirmed(db):
     at = log_page()
     fill_visit(at)
     key = f"lv_rom_{gen(at)}_{CLIENT}"
-    at.session_state[key] = {"edited_rows": {}, "deleted_rows": [],
-                             "added_rows": [{"joint": joint, "movement": movement, "side": side, "degrees_pre": 2}]}
+    at.session_state[key] = {
+        "edited_rows": {},
+        "deleted_rows": [],
+        "added_rows": [{"joint": joint, "movement": movement, "side": side, "degrees_pre": 2}],
+    }
     save(at)
     asked = [w.value for w in at.warning if "is that right?" in w.value]
     assert len(asked) == 1 and "last visit" in asked[0] and f"{degrees:g}°" in asked[0], [w.value for w in at.warning]
@@ -48,8 +64,12 @@ def test_the_form_asks_before_storing_and_saves_once_confirmed(db):
     at.checkbox(key=f"lv_readings_ok_{gen(at)}").check()
     save(at)
     assert any("Saved the visit" in s.value for s in at.success), [s.value for s in at.success]
-    assert sql(db, "SELECT r.degrees FROM core.rom r JOIN core.visits v USING (visit_id) WHERE v.client_id = ? "
-                   "AND v.visit_date = current_date AND r.joint = ? AND r.movement = ?", [CLIENT, joint, movement]) == [(2.0,)]
+    assert sql(
+        db,
+        "SELECT r.degrees FROM core.rom r JOIN core.visits v USING (visit_id) WHERE v.client_id = ? "
+        "AND v.visit_date = current_date AND r.joint = ? AND r.movement = ?",
+        [CLIENT, joint, movement],
+    ) == [(2.0,)]
 
 
 def test_the_technique_and_muscle_pickers_offer_no_select_all_matches(db):

@@ -15,12 +15,15 @@ CLIENT = "C0002"
 def _first_rom_row(db):
     """The first row the ROM table starts with (last time's movements, sorted) and its last reading."""
     with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute("""
+        return con.execute(
+            """
             WITH last_visit AS (SELECT v.visit_id FROM core.visits v JOIN core.rom r USING (visit_id)
                                 WHERE v.client_id = ? ORDER BY v.visit_date DESC, v.visit_id DESC LIMIT 1)
             SELECT r.joint, r.movement, r.side, max(r.degrees) FILTER (r.timing = 'post')
             FROM core.rom r WHERE r.visit_id = (SELECT visit_id FROM last_visit)
-            GROUP BY ALL ORDER BY r.joint, r.movement, r.side LIMIT 1""", [CLIENT]).fetchone()
+            GROUP BY ALL ORDER BY r.joint, r.movement, r.side LIMIT 1""",
+            [CLIENT],
+        ).fetchone()
 
 
 def _type_number(page, label: str, text: str, delay: int) -> None:
@@ -56,10 +59,16 @@ def test_fast_typing_into_every_numeric_field_saves_what_was_typed(server, brows
         page.set_viewport_size({"width": width, "height": 900})
         full_screenshot(page, ARTIFACTS / f"log-visit-saved-{delay}ms-{name}.png")
     with duckdb.connect(str(db), read_only=True) as con:
-        saved = con.execute("SELECT visit_id, pain_pre, pain_post, pressure, duration_min FROM core.visits "
-                            "WHERE client_id = ? AND visit_date = current_date", [CLIENT]).fetchall()
-        rom = con.execute("SELECT timing, degrees FROM core.rom JOIN core.visits v USING (visit_id) "
-                          "WHERE v.client_id = ? AND v.visit_date = current_date AND joint = ? AND movement = ? "
-                          "AND side = ? ORDER BY timing DESC", [CLIENT, joint, movement, side]).fetchall()
+        saved = con.execute(
+            "SELECT visit_id, pain_pre, pain_post, pressure, duration_min FROM core.visits "
+            "WHERE client_id = ? AND visit_date = current_date",
+            [CLIENT],
+        ).fetchall()
+        rom = con.execute(
+            "SELECT timing, degrees FROM core.rom JOIN core.visits v USING (visit_id) "
+            "WHERE v.client_id = ? AND v.visit_date = current_date AND joint = ? AND movement = ? "
+            "AND side = ? ORDER BY timing DESC",
+            [CLIENT, joint, movement, side],
+        ).fetchall()
     assert [tuple(r[1:]) for r in saved] == [(6.5, 3.0, 4.0, 45.0)]
     assert rom == [("pre", float(pre)), ("post", float(post))]

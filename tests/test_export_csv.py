@@ -15,8 +15,10 @@ from pipelines.warehouse.marts import rebuild_marts
 
 # What the contract carries; provenance (source_import/line, updated_at), derived-id flags and a
 # self-report's channel are not part of it.
-COMPARE_SQL = {name: f"select {', '.join(kind.columns)} from core.{name} order by {', '.join(kind.key)}"
-               for name, kind in KINDS.items()}
+COMPARE_SQL = {
+    name: f"select {', '.join(kind.columns)} from core.{name} order by {', '.join(kind.key)}"
+    for name, kind in KINDS.items()
+}
 
 
 def _tables(db) -> dict[str, list]:
@@ -29,7 +31,9 @@ def _round_trip(src, tmp_path):
     counts = export_practice(src, folder)
     target = tmp_path / "empty.duckdb"
     reports = ingest_files(sorted(folder.glob("*.csv")), db=target)
-    assert all(r.error is None and r.rejected == 0 for r in reports), [(r.path, r.error, r.rejects[:3]) for r in reports]
+    assert all(r.error is None and r.rejected == 0 for r in reports), [
+        (r.path, r.error, r.rejects[:3]) for r in reports
+    ]
     return counts, target
 
 
@@ -45,10 +49,14 @@ def test_export_then_import_gives_the_same_practice(sample_db, tmp_path):
 def test_awkward_values_survive_the_round_trip(sample_db_copy, tmp_path):
     """Commas, quotes, line breaks, a leading '=', accents, half points and empty cells."""
     with write_connection(sample_db_copy) as con:
-        con.execute("UPDATE core.clients SET display_name = 'Zoë \"Zo\" Ün, Jr.', notes = '=1+1\nsecond line', "
-                    "birth_year = NULL WHERE client_id = 'C0001'")
-        con.execute("UPDATE core.visits SET pain_pre = 6.5, pain_post = NULL, notes = 'a;b, \"c\"' "
-                    "WHERE visit_id = (SELECT min(visit_id) FROM core.visits WHERE client_id = 'C0001')")
+        con.execute(
+            "UPDATE core.clients SET display_name = 'Zoë \"Zo\" Ün, Jr.', notes = '=1+1\nsecond line', "
+            "birth_year = NULL WHERE client_id = 'C0001'"
+        )
+        con.execute(
+            "UPDATE core.visits SET pain_pre = 6.5, pain_post = NULL, notes = 'a;b, \"c\"' "
+            "WHERE visit_id = (SELECT min(visit_id) FROM core.visits WHERE client_id = 'C0001')"
+        )
         rebuild_marts(con)
     _, target = _round_trip(sample_db_copy, tmp_path)
     assert _tables(target) == _tables(sample_db_copy)
@@ -64,8 +72,12 @@ def test_cells_are_written_as_the_importer_reads_them():
 
 
 def test_cli_export_writes_one_file_per_kind(sample_db, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "knotwork", "export", str(tmp_path / "x"), "--db", str(sample_db)],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "knotwork", "export", str(tmp_path / "x"), "--db", str(sample_db)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == sorted(f"{k}.csv" for k in KINDS)
     assert "40 clients" in out.stdout

@@ -34,8 +34,13 @@ def _pain_points(bundle: dict) -> collections.Counter:
         codes = [c["code"] for c in r.get("code", {}).get("coding", []) if c["system"] == fhir.LOINC]
         if r["resourceType"] == "Observation" and fhir.PAIN_LOINC in codes:
             assert r["valueQuantity"]["code"] == "{score}" and r["valueQuantity"]["system"] == fhir.UCUM
-            out[(KIND[r["method"]["text"].removeprefix("asked ")], r["effectiveDateTime"][:10],
-                 round(r["valueQuantity"]["value"], 3))] += 1
+            out[
+                (
+                    KIND[r["method"]["text"].removeprefix("asked ")],
+                    r["effectiveDateTime"][:10],
+                    round(r["valueQuantity"]["value"], 3),
+                )
+            ] += 1
     return out
 
 
@@ -61,23 +66,29 @@ def test_every_sample_bundle_validates_and_references_resolve(bundles):
 def test_each_bundle_holds_exactly_its_clients_pain_scores(sample_db, bundles):
     with read_connection(sample_db) as con:
         for cid, b in bundles.items():
-            expected = collections.Counter((kind, day, round(float(v), 3))
-                                           for kind, day, v in con.execute(PAIN_SQL, [cid, cid, cid]).fetchall())
+            expected = collections.Counter(
+                (kind, day, round(float(v), 3)) for kind, day, v in con.execute(PAIN_SQL, [cid, cid, cid]).fetchall()
+            )
             assert _pain_points(b) == expected, cid
             assert sum(expected.values()) > 0
 
 
 def test_encounters_rom_questionnaires_and_procedures_match_the_database(sample_db, bundles):
     with read_connection(sample_db) as con:
-        cid = con.execute("select client_id from core.outcome_measures where instrument = 'NDI' "
-                          "group by 1 order by count(*) desc, 1 limit 1").fetchone()[0]
-        n_visits, n_rom, n_proc, n_q, n_trp = con.execute("""
+        cid = con.execute(
+            "select client_id from core.outcome_measures where instrument = 'NDI' "
+            "group by 1 order by count(*) desc, 1 limit 1"
+        ).fetchone()[0]
+        n_visits, n_rom, n_proc, n_q, n_trp = con.execute(
+            """
             select (select count(*) from core.visits where client_id = $1),
                    (select count(*) from core.rom join core.visits using (visit_id) where client_id = $1),
                    (select coalesce(sum(len(list_distinct(techniques))), 0) from core.visits where client_id = $1),
                    (select count(*) from core.outcome_measures where client_id = $1),
                    (select count(*) from core.trigger_points join core.visits using (visit_id) where client_id = $1)
-        """, [cid]).fetchone()
+        """,
+            [cid],
+        ).fetchone()
     b = bundles[cid]
     types = collections.Counter(e["resource"]["resourceType"] for e in b["entry"])
     assert types["Encounter"] == n_visits and types["Procedure"] == n_proc and types["QuestionnaireResponse"] == n_q
@@ -95,16 +106,27 @@ def test_encounters_rom_questionnaires_and_procedures_match_the_database(sample_
 
 def test_odi_total_is_coded_loinc_and_others_are_text_only(tmp_path):
     db = tmp_path / "odi.duckdb"
-    ingest_files([write_csv(tmp_path, "clients.csv", "client_id,display_name\nZ1,Zoe Q.\n"),
-                  write_csv(tmp_path, "outcome_measures.csv",
-                            "client_id,taken_on,instrument,item_1,item_2,item_3,item_4,item_5,item_6,item_7,item_8,item_9,item_10\n"
-                            "Z1,2026-01-05,ODI,2,2,2,2,2,2,2,2,2,2\nZ1,2026-01-05,NDI,1,1,1,1,1,1,1,1,1,1\n")], db=db)
+    ingest_files(
+        [
+            write_csv(tmp_path, "clients.csv", "client_id,display_name\nZ1,Zoe Q.\n"),
+            write_csv(
+                tmp_path,
+                "outcome_measures.csv",
+                "client_id,taken_on,instrument,item_1,item_2,item_3,item_4,item_5,item_6,item_7,item_8,item_9,item_10\n"
+                "Z1,2026-01-05,ODI,2,2,2,2,2,2,2,2,2,2\nZ1,2026-01-05,NDI,1,1,1,1,1,1,1,1,1,1\n",
+            ),
+        ],
+        db=db,
+    )
     b = fhir.bundle(load_record(db, "Z1"))
     Bundle.model_validate(b)
     totals = {o["code"]["text"]: o for o in (e["resource"] for e in b["entry"]) if o["resourceType"] == "Observation"}
     assert totals["ODI total score"]["code"]["coding"][0]["code"] == "97909-6"
     assert totals["ODI total score"]["valueQuantity"]["value"] == 40.0
-    assert "coding" not in totals["NDI total score"]["code"] and totals["NDI total score"]["valueQuantity"]["value"] == 20.0
+    assert (
+        "coding" not in totals["NDI total score"]["code"]
+        and totals["NDI total score"]["valueQuantity"]["value"] == 20.0
+    )
 
 
 def test_a_bare_client_exports_and_the_export_says_what_is_missing(tmp_path):
@@ -120,8 +142,12 @@ def test_a_bare_client_exports_and_the_export_says_what_is_missing(tmp_path):
 
 
 def test_cli_export_fhir_one_client_and_all(tmp_path, sample_db):
-    run = lambda *a: subprocess.run([sys.executable, "-m", "knotwork", "export-fhir", *a, "--db", str(sample_db)],
-                                    capture_output=True, text=True, timeout=120)
+    run = lambda *a: subprocess.run(
+        [sys.executable, "-m", "knotwork", "export-fhir", *a, "--db", str(sample_db)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out = run("C0002", "--out", str(tmp_path / "c.json"))
     assert out.returncode == 0, out.stderr
     Bundle.model_validate(json.loads((tmp_path / "c.json").read_text()))

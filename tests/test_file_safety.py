@@ -74,7 +74,10 @@ def test_a_failed_restore_leaves_no_database(sample_db_copy, tmp_path, monkeypat
     monkeypatch.setattr(backup_mod, "_advance_sequences", disk_full)
     code = cli.main(["restore", str(folder), "--db", str(tmp_path / "restored.duckdb")])
     err = capsys.readouterr().err
-    assert code == 1 and err == "error: the disk is full (writing /x/restored.duckdb). Fix that and run the command again.\n"
+    assert (
+        code == 1
+        and err == "error: the disk is full (writing /x/restored.duckdb). Fix that and run the command again.\n"
+    )
     assert [p.name for p in tmp_path.iterdir() if "restored" in p.name] == []
 
 
@@ -102,7 +105,8 @@ def test_backup_to_a_full_disk_and_restore_on_a_read_only_disk(sample_db_copy, t
 
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True)
     folder = backup_mod.backup(sample_db_copy, sample_db_copy.parent / "bk")
-    r = knotwork("restore", str(folder), "--db", str(tiny_disk / "r.duckdb"),
-                 "--key", str(backup_mod.key_path(sample_db_copy)))
+    r = knotwork(
+        "restore", str(folder), "--db", str(tiny_disk / "r.duckdb"), "--key", str(backup_mod.key_path(sample_db_copy))
+    )
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
     assert r.stderr.startswith("error: the disk is read-only")

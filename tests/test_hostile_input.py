@@ -89,9 +89,13 @@ def fresh_copy(base_db: Path) -> tuple[Path, Path]:
 def core_rows(db: Path) -> int:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'core' "
-            "AND table_name <> 'vocabulary_extensions'").fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'core' "
+                "AND table_name <> 'vocabulary_extensions'"
+            ).fetchall()
+        ]
         return sum(con.execute(f"SELECT count(*) FROM core.{t}").fetchone()[0] for t in tables)
     finally:
         con.close()
@@ -134,7 +138,9 @@ def check_hostile_file(base_db: Path, hf: HostileFile) -> None:
         try:
             lines, empty_reasons = con.execute(
                 "SELECT count(DISTINCT line), count(*) FILTER (WHERE coalesce(trim(reason), '') = '') "
-                "FROM raw.rejects WHERE import_id = ?", [rep.import_id]).fetchone()
+                "FROM raw.rejects WHERE import_id = ?",
+                [rep.import_id],
+            ).fetchone()
             n_clients = con.execute("SELECT count(*) FROM core.clients").fetchone()[0]
         finally:
             con.close()
@@ -165,6 +171,7 @@ def test_hostile_files_of_each_kind(base_db, kind, data):
 # Hostile text round-trips untouched: into core, back out through the dashboard and the reports
 # ---------------------------------------------------------------------------------------------
 
+
 def _write_rows(path: Path, header: list[str], rows: list[list[str]], delimiter: str) -> None:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL)
@@ -173,8 +180,12 @@ def _write_rows(path: Path, header: list[str], rows: list[list[str]], delimiter:
 
 
 @settings(max_examples=max(5, EXAMPLES // 3))
-@given(names=st.lists(round_trip_text(), min_size=1, max_size=4), homecare=round_trip_text(),
-       note=round_trip_text(), delimiter=st.sampled_from([",", ";"]))
+@given(
+    names=st.lists(round_trip_text(), min_size=1, max_size=4),
+    homecare=round_trip_text(),
+    note=round_trip_text(),
+    delimiter=st.sampled_from([",", ";"]),
+)
 def test_names_and_notes_round_trip_byte_for_byte(base_db, names, homecare, note, delimiter):
     from dashboard.client_facing.view import load_client
     from dashboard.queries import therapist as queries
@@ -183,10 +194,18 @@ def test_names_and_notes_round_trip_byte_for_byte(base_db, names, homecare, note
     folder, db = fresh_copy(base_db)
     try:
         ids = [f"R{i}" for i in range(len(names))]
-        _write_rows(folder / "clients.csv", ["client_id", "display_name", "primary_complaint"],
-                    [[cid, name, note] for cid, name in zip(ids, names)], delimiter)
-        _write_rows(folder / "visits.csv", ["visit_id", "client_id", "visit_date", "pain_pre", "pain_post", "homecare", "notes"],
-                    [[f"RV{i}", cid, "2026-03-02", "6", "3", homecare, note] for i, cid in enumerate(ids)], delimiter)
+        _write_rows(
+            folder / "clients.csv",
+            ["client_id", "display_name", "primary_complaint"],
+            [[cid, name, note] for cid, name in zip(ids, names)],
+            delimiter,
+        )
+        _write_rows(
+            folder / "visits.csv",
+            ["visit_id", "client_id", "visit_date", "pain_pre", "pain_post", "homecare", "notes"],
+            [[f"RV{i}", cid, "2026-03-02", "6", "3", homecare, note] for i, cid in enumerate(ids)],
+            delimiter,
+        )
         for name in ("clients.csv", "visits.csv"):
             rep = ingest_file(folder / name, db=db)
             assert rep.rejected == 0, rep.rejects
@@ -194,10 +213,16 @@ def test_names_and_notes_round_trip_byte_for_byte(base_db, names, homecare, note
         STATS["round-trip texts"] += len(names) + 2
         con = duckdb.connect(str(db), read_only=True)
         try:
-            stored = dict(con.execute("SELECT client_id, display_name FROM core.clients WHERE client_id LIKE 'R%'").fetchall())
-            visits = con.execute("SELECT DISTINCT homecare, notes FROM core.visits WHERE visit_id LIKE 'RV%'").fetchall()
-            complaints = {r[0] for r in con.execute(
-                "SELECT primary_complaint FROM core.clients WHERE client_id LIKE 'R%'").fetchall()}
+            stored = dict(
+                con.execute("SELECT client_id, display_name FROM core.clients WHERE client_id LIKE 'R%'").fetchall()
+            )
+            visits = con.execute(
+                "SELECT DISTINCT homecare, notes FROM core.visits WHERE visit_id LIKE 'RV%'"
+            ).fetchall()
+            complaints = {
+                r[0]
+                for r in con.execute("SELECT primary_complaint FROM core.clients WHERE client_id LIKE 'R%'").fetchall()
+            }
             assert con.execute("SELECT count(*) FROM core.clients").fetchone()[0] == 2 + len(ids)
         finally:
             con.close()
@@ -205,7 +230,11 @@ def test_names_and_notes_round_trip_byte_for_byte(base_db, names, homecare, note
         assert visits == [(homecare, note)] and complaints == {note}
         # Out through what the therapist and the client see.
         listed = queries.clients(str(db), queries.version(str(db)))
-        assert dict(zip(listed["client_id"], listed["display_name"])) == {"C1": "Ann B", "C2": "Bob K", **dict(zip(ids, names))}
+        assert dict(zip(listed["client_id"], listed["display_name"])) == {
+            "C1": "Ann B",
+            "C2": "Bob K",
+            **dict(zip(ids, names)),
+        }
         data = load_client(str(db), ids[0])
         assert (data.display_name, data.primary_complaint) == (names[0], note)
         assert list(data.visits["homecare"]) == [homecare]
@@ -221,19 +250,28 @@ def test_names_and_notes_round_trip_byte_for_byte(base_db, names, homecare, note
 # Every CSV the app writes defuses spreadsheet formulas
 # ---------------------------------------------------------------------------------------------
 
+
 def parse_download(data: bytes) -> list[list[str]]:
     assert data.startswith(b"\xef\xbb\xbf"), "UTF-8 BOM, so Excel reads accents right"
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
-HOSTILE_TEXT = st.one_of(st.sampled_from(FORMULAS), st.text(max_size=12),
-                         st.builds(lambda p, t: p + t, st.sampled_from(["=", "+", "-", "@", "\t", "\r", " =", "\n=",
-                                                                        "\uff1d", "\u3000+"]), st.text(max_size=8)))
+HOSTILE_TEXT = st.one_of(
+    st.sampled_from(FORMULAS),
+    st.text(max_size=12),
+    st.builds(
+        lambda p, t: p + t,
+        st.sampled_from(["=", "+", "-", "@", "\t", "\r", " =", "\n=", "\uff1d", "\u3000+"]),
+        st.text(max_size=8),
+    ),
+)
 
 
 @settings(max_examples=EXAMPLES * 3)
-@given(cells=st.lists(st.tuples(HOSTILE_TEXT, HOSTILE_TEXT, st.integers(-5, 5)), min_size=1, max_size=6),
-       header=HOSTILE_TEXT)
+@given(
+    cells=st.lists(st.tuples(HOSTILE_TEXT, HOSTILE_TEXT, st.integers(-5, 5)), min_size=1, max_size=6),
+    header=HOSTILE_TEXT,
+)
 def test_csv_download_neutralises_every_formula_and_keeps_the_text(cells, header):
     import pandas as pd
 
@@ -288,11 +326,20 @@ def test_ingest_json_output_carries_hostile_values_as_json(base_db):
     """``knotwork ingest --json`` prints JSON (not a spreadsheet): it parses and keeps values exactly."""
     folder, db = fresh_copy(base_db)
     try:
-        nasty = ["=HYPERLINK(\"http://evil.example\",\"x\")", "'; DROP TABLE core.clients; --", "\u202eevil\u202c"]
-        _write_rows(folder / "self_reports.csv", ["client_id", "reported_at", "pain"],
-                    [["C1", "2026-03-01 08:00", v] for v in nasty], ",")
-        out = subprocess.run([sys.executable, "-m", "knotwork", "ingest", str(folder / "self_reports.csv"),
-                              "--db", str(db), "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        nasty = ['=HYPERLINK("http://evil.example","x")', "'; DROP TABLE core.clients; --", "\u202eevil\u202c"]
+        _write_rows(
+            folder / "self_reports.csv",
+            ["client_id", "reported_at", "pain"],
+            [["C1", "2026-03-01 08:00", v] for v in nasty],
+            ",",
+        )
+        out = subprocess.run(
+            [sys.executable, "-m", "knotwork", "ingest", str(folder / "self_reports.csv"), "--db", str(db), "--json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert out.returncode == 0, out.stderr
         report = json.loads(out.stdout)["files"][0]
         assert report["rejected"] == 3 and {r["value"] for r in report["rejects"]} == set(nasty)
@@ -310,7 +357,7 @@ def test_report_download_name_is_safe_for_any_client_name(name):
 
     out = report_filename(name, "html")
     assert out.startswith("progress-") and out.endswith(".html")
-    assert not any(ch in out for ch in "/\\:*?\"<>|") and ".." not in out
+    assert not any(ch in out for ch in '/\\:*?"<>|') and ".." not in out
     assert not any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in out)
     STATS["report names checked"] += 1
 
@@ -332,6 +379,7 @@ def test_backup_writes_no_spreadsheet_files(base_db, tmp_path):
 # ---------------------------------------------------------------------------------------------
 # Bugs found (pipelines/ingest/readers.py, not owned here): failing on purpose until fixed
 # ---------------------------------------------------------------------------------------------
+
 
 def _import_bytes(base_db: Path, name: str, data: bytes):
     folder, db = fresh_copy(base_db)

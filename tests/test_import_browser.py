@@ -41,8 +41,13 @@ def server(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "KNOTWORK_DB"}
     env["HOME"] = str(tmp_path)
-    proc = subprocess.Popen([*knotwork_command(), "serve", "--db", str(db), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [*knotwork_command(), "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
@@ -108,8 +113,12 @@ def test_a_therapists_xlsx_is_imported_its_new_term_resolved_and_a_rejected_row_
         wait_for_app(page)
         page.get_by_role("button", name="Import the 3 corrected rows").click()
         wait_for_app(page)
-        done = page.get_by_text(re.compile(r"3 corrected rows imported: 1 loaded, 0 updated, 0 unchanged, "
-                                           r"2 still rejected \(lines 6, 7 of the file\)"))
+        done = page.get_by_text(
+            re.compile(
+                r"3 corrected rows imported: 1 loaded, 0 updated, 0 unchanged, "
+                r"2 still rejected \(lines 6, 7 of the file\)"
+            )
+        )
         expect(done).to_be_visible(timeout=60_000)
         for name, width in (("desktop", 1366), ("tablet", 820), ("phone", 390)):
             page.set_viewport_size({"width": width, "height": 900})
@@ -118,7 +127,9 @@ def test_a_therapists_xlsx_is_imported_its_new_term_resolved_and_a_rejected_row_
 
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT techniques FROM core.visits WHERE client_id = 'K03'").fetchone()[0] == [
-            "instrument_assisted", "trigger_point"]
+            "instrument_assisted",
+            "trigger_point",
+        ]
         assert con.execute("SELECT pain_pre FROM core.visits WHERE client_id = 'K06'").fetchall() == [(2.0,)]
         # Every row of the file is accounted for: 3 loaded at once, 1 after correction, 2 still rejected.
         assert con.execute("SELECT count(*) FROM core.visits").fetchone()[0] == 4

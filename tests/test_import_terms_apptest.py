@@ -45,8 +45,9 @@ def test_a_sheet_with_a_new_term_is_mapped_before_import_and_every_row_is_accoun
     assert any("1 blank row was skipped" in i.value for i in at.info)
     assert sql(db, "SELECT techniques FROM core.visits WHERE client_id = 'K06'") == [(["instrument_assisted"],)]
     assert sql(db, "SELECT alias, canonical FROM core.vocabulary_aliases") == [("kinesio_tape", "instrument_assisted")]
-    reasons = " ".join(at.dataframe[[i for i, d in enumerate(at.dataframe) if "reason" in d.value.columns][0]]
-                       .value["reason"])
+    reasons = " ".join(
+        at.dataframe[[i for i, d in enumerate(at.dataframe) if "reason" in d.value.columns][0]].value["reason"]
+    )
     assert "Zoe Unknown is not a known client" in reasons and "matches several clients by name" in reasons
 
 
@@ -73,13 +74,18 @@ def test_a_rejected_row_is_corrected_in_the_app_and_loads(db):
     rows = editor.value
     assert list(rows["line"]) == [8, 9, 10] and "Pain before" in rows.columns
     # Row 10's pain before was 12, a typo for 2; row 9's name is shared by two clients: the id.
-    at.session_state[editor.key] = {"edited_rows": {2: {"Pain before": "2"}, 1: {"Client": "K05"}},
-                                    "added_rows": [], "deleted_rows": []}
+    at.session_state[editor.key] = {
+        "edited_rows": {2: {"Pain before": "2"}, 1: {"Client": "K05"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     at.run()
     at.button(key="im_fix_go").click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("3 corrected rows imported: 2 loaded, 0 updated, 0 unchanged, 1 still rejected (line 8 of the file)"
-               in s.value for s in at.success)
+    assert any(
+        "3 corrected rows imported: 2 loaded, 0 updated, 0 unchanged, 1 still rejected (line 8 of the file)" in s.value
+        for s in at.success
+    )
     assert sql(db, "SELECT pain_pre FROM core.visits WHERE client_id = 'K06' AND visit_date = '2026-03-06'") == [(2.0,)]
     assert sql(db, "SELECT count(*) FROM core.visits WHERE client_id = 'K05'") == [(1,)]

@@ -30,20 +30,74 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 SPACES = [" ", "\t", "\u00a0", "\u3000", "\u2003", "\x1f", "\u0085", "\u200b"]
-NUMBERS = ["5", "7.5", "7,5", "0", "10", "10.5", "11", "-1", "-0", "0.25", "3.", ".5", "0005", "1e1", "+5",
-           "1,000", "٣", "inf", "nan", "12345678", "2.0000001", "1975", "1899", "2999", "60", "4", "abc"]
-DATES = ["2026-03-14", "2026-02-30", "2026-3-4", "14/03/2026", "03/04/2026", "2026/03/14", "20260314",
-         "1899-12-31", "1900-01-01", "2999-01-01", "2026-03-14T10:00", "14 Mar 2026", "0001-01-01"]
-STAMPS = ["2026-03-14T08:30:00", "2026-03-14 08:30", "2026-03-14", "2026-03-14T24:00:00",
-          "2026-03-14T08:30:00Z", "2026-03-14T08:30:00.5", "2026-03-14T08:60", "3/14/2026 8:30:00 PM",
-          "2999-03-14T08:30:00", "1899-03-14T08:30:00"]
+NUMBERS = [
+    "5",
+    "7.5",
+    "7,5",
+    "0",
+    "10",
+    "10.5",
+    "11",
+    "-1",
+    "-0",
+    "0.25",
+    "3.",
+    ".5",
+    "0005",
+    "1e1",
+    "+5",
+    "1,000",
+    "٣",
+    "inf",
+    "nan",
+    "12345678",
+    "2.0000001",
+    "1975",
+    "1899",
+    "2999",
+    "60",
+    "4",
+    "abc",
+]
+DATES = [
+    "2026-03-14",
+    "2026-02-30",
+    "2026-3-4",
+    "14/03/2026",
+    "03/04/2026",
+    "2026/03/14",
+    "20260314",
+    "1899-12-31",
+    "1900-01-01",
+    "2999-01-01",
+    "2026-03-14T10:00",
+    "14 Mar 2026",
+    "0001-01-01",
+]
+STAMPS = [
+    "2026-03-14T08:30:00",
+    "2026-03-14 08:30",
+    "2026-03-14",
+    "2026-03-14T24:00:00",
+    "2026-03-14T08:30:00Z",
+    "2026-03-14T08:30:00.5",
+    "2026-03-14T08:60",
+    "3/14/2026 8:30:00 PM",
+    "2999-03-14T08:30:00",
+    "1899-03-14T08:30:00",
+]
 
 
 def _vocab_values(spec) -> list[str]:
     names = spec.vocab.canonical_names
     aliases = [a for al in spec.vocab.entries.values() for a in al]
-    return names[:6] + aliases[:6] + [n.upper() for n in names[:2]] + [n.replace("_", " ") for n in names[:2]] \
+    return (
+        names[:6]
+        + aliases[:6]
+        + [n.upper() for n in names[:2]]
+        + [n.replace("_", " ") for n in names[:2]]
         + ["myofacial relase", "zzz new entry", "Nacken", "cerv1cal"]
+    )
 
 
 def _good(spec) -> st.SearchStrategy[str]:
@@ -59,12 +113,13 @@ def _good(spec) -> st.SearchStrategy[str]:
         return st.dates(dt.date(1900, 1, 1), dt.date.today()).map(dt.date.isoformat)
     if spec.kind == "timestamp":
         return st.datetimes(dt.datetime(1900, 1, 1), dt.datetime.combine(dt.date.today(), dt.time(0))).map(
-            lambda d: d.replace(microsecond=0).isoformat())
+            lambda d: d.replace(microsecond=0).isoformat()
+        )
     if spec.kind == "vocab":
         return st.sampled_from(spec.vocab.canonical_names)
     if spec.kind == "vocab_list":
         return st.lists(st.sampled_from(spec.vocab.canonical_names), max_size=3).map(";".join)
-    return st.text(st.characters(min_codepoint=33, max_codepoint=0x2ff), min_size=1, max_size=10)
+    return st.text(st.characters(min_codepoint=33, max_codepoint=0x2FF), min_size=1, max_size=10)
 
 
 def _cell(spec) -> st.SearchStrategy[str]:
@@ -72,8 +127,12 @@ def _cell(spec) -> st.SearchStrategy[str]:
         # Near the bounds, with 0-3 decimals and either decimal mark: off-step and out-of-range too.
         lo = -2 if spec.lo is None else spec.lo - 2
         hi = lo + 14 if spec.hi is None else spec.hi + 2
-        near = st.builds(lambda x, k, mark: f"{x:.{k}f}".replace(".", mark), st.floats(lo, hi),
-                         st.integers(0, 3), st.sampled_from([".", ","]))
+        near = st.builds(
+            lambda x, k, mark: f"{x:.{k}f}".replace(".", mark),
+            st.floats(lo, hi),
+            st.integers(0, 3),
+            st.sampled_from([".", ","]),
+        )
         base = st.one_of(st.sampled_from(NUMBERS), near)
     elif spec.kind == "date":
         base = st.sampled_from(DATES)
@@ -83,8 +142,11 @@ def _cell(spec) -> st.SearchStrategy[str]:
         base = st.sampled_from(_vocab_values(spec))
     elif spec.kind == "vocab_list":
         item = st.sampled_from(_vocab_values(spec) + [""])
-        base = st.builds(lambda items, sep: sep.join(items), st.lists(item, max_size=4),
-                         st.sampled_from([";", ",", "|", " ; ", ";;", "; "]))
+        base = st.builds(
+            lambda items, sep: sep.join(items),
+            st.lists(item, max_size=4),
+            st.sampled_from([";", ",", "|", " ; ", ";;", "; "]),
+        )
     else:
         base = st.text(st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)), max_size=12)
     # Cells padded with ASCII or Unicode spaces, or empty, in every column.
@@ -183,16 +245,29 @@ def test_plain_values_take_the_fast_path(tmp_path):
 
 def _dump(db) -> dict:
     """Every table a user or the dashboard could read, minus clocks and run ids."""
-    volatile = {"updated_at", "stored_at", "started_at", "finished_at", "import_id", "source_import",
-                "first_import", "at", "id"}
+    volatile = {
+        "updated_at",
+        "stored_at",
+        "started_at",
+        "finished_at",
+        "import_id",
+        "source_import",
+        "first_import",
+        "at",
+        "id",
+    }
     con = duckdb.connect(str(db), read_only=True)
     try:
         out = {}
-        tables = con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables "
-                             "WHERE table_schema IN ('raw', 'staging', 'core', 'marts') ORDER BY 1").fetchall()
+        tables = con.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            "WHERE table_schema IN ('raw', 'staging', 'core', 'marts') ORDER BY 1"
+        ).fetchall()
         for (t,) in tables:
             cols = [r[0] for r in con.execute(f"DESCRIBE {t}").fetchall() if r[0] not in volatile]
-            rows = con.execute(f"SELECT {', '.join(repr(c).replace(chr(39), chr(34)) for c in cols)} FROM {t}").fetchall()
+            rows = con.execute(
+                f"SELECT {', '.join(repr(c).replace(chr(39), chr(34)) for c in cols)} FROM {t}"
+            ).fetchall()
             out[t] = sorted(map(repr, rows))
         return out
     finally:
@@ -222,12 +297,14 @@ def test_sample_and_messy_files_import_identically_both_ways(tmp_path, monkeypat
 
 def test_crlf_semicolon_and_day_month_evidence_match_the_python_reader(tmp_path, monkeypatch):
     clients = write_csv(tmp_path, "clients.csv", "client_id;display_name\nC1;Ann\nC2;Bob\n")
-    text = ("visit_id;client_id;visit_date;pain_pre;pain_post;techniques\r\n"
-            "V1;C1;2026-03-02;6,5;4;TrP\r\n"
-            "V2;C1;03/04/2026;7;3,5;myofascial release\r\n"
-            "V3;C2;25/03/2026;12;4;TrP\r\n"
-            ";;;;;\r\n"
-            "V4;C2; 2026-03-05 ;5;2;myofacial relase\r\n")
+    text = (
+        "visit_id;client_id;visit_date;pain_pre;pain_post;techniques\r\n"
+        "V1;C1;2026-03-02;6,5;4;TrP\r\n"
+        "V2;C1;03/04/2026;7;3,5;myofascial release\r\n"
+        "V3;C2;25/03/2026;12;4;TrP\r\n"
+        ";;;;;\r\n"
+        "V4;C2; 2026-03-05 ;5;2;myofacial relase\r\n"
+    )
     visits = tmp_path / "visits.csv"
     visits.write_bytes(text.encode("utf-8"))
     results = _import_both_ways(tmp_path, monkeypatch, [clients, visits])
@@ -245,11 +322,11 @@ def test_quoted_newline_and_blank_line_keep_exact_lines(tmp_path, monkeypatch, d
     """Files with a row over two lines or a blank line go to the Python reader: lines stay exact."""
     write_csv(tmp_path, "clients.csv", "client_id,display_name\nC1,Ann\n")
     ingest.ingest_file(tmp_path / "clients.csv", db=db)
-    visits = write_csv(tmp_path, "visits.csv",
-                       'visit_id,client_id,visit_date,pain_pre,notes\n'
-                       'V1,C1,2026-03-02,5,"two\nlines"\n'
-                       '\n'
-                       'V2,C1,2026-03-03,15,x\n')
+    visits = write_csv(
+        tmp_path,
+        "visits.csv",
+        'visit_id,client_id,visit_date,pain_pre,notes\nV1,C1,2026-03-02,5,"two\nlines"\n\nV2,C1,2026-03-03,15,x\n',
+    )
     report = ingest.ingest_file(visits, db=db)
     assert report.rows_read == 2
     assert [(r.line, r.column) for r in report.rejects] == [(5, "pain_pre")]
@@ -259,20 +336,25 @@ def test_duplicates_with_an_empty_key_part_keep_the_last_row(tmp_path, db):
     """An empty region is part of the self-report key like any value: the last row wins."""
     write_csv(tmp_path, "clients.csv", "client_id,display_name\nC1,Ann\n")
     ingest.ingest_file(tmp_path / "clients.csv", db=db)
-    reports = write_csv(tmp_path, "self_reports.csv",
-                        "client_id,reported_at,pain,region\n"
-                        "C1,2026-03-02T08:00:00,5,\n"
-                        "C1,2026-03-02T08:00:00,6,neck\n"
-                        "C1,2026-03-02T08:00:00,4,\n"
-                        "C1,2026-03-02T08:00:00,3,\n")
+    reports = write_csv(
+        tmp_path,
+        "self_reports.csv",
+        "client_id,reported_at,pain,region\n"
+        "C1,2026-03-02T08:00:00,5,\n"
+        "C1,2026-03-02T08:00:00,6,neck\n"
+        "C1,2026-03-02T08:00:00,4,\n"
+        "C1,2026-03-02T08:00:00,3,\n",
+    )
     report = ingest.ingest_file(reports, db=db)
     assert (report.rows_read, report.inserted, report.rejected) == (4, 2, 2)
     assert [(r.line, r.reason) for r in report.rejects] == [
         (2, "duplicate of line 5 (same client_id, reported_at, region); the later row is kept"),
-        (4, "duplicate of line 5 (same client_id, reported_at, region); the later row is kept")]
+        (4, "duplicate of line 5 (same client_id, reported_at, region); the later row is kept"),
+    ]
     con = duckdb.connect(str(db), read_only=True)
     try:
-        assert sorted(con.execute("SELECT region, pain FROM core.self_reports").fetchall(),
-                      key=repr) == sorted([(None, 3.0), ("neck", 6.0)], key=repr)
+        assert sorted(con.execute("SELECT region, pain FROM core.self_reports").fetchall(), key=repr) == sorted(
+            [(None, 3.0), ("neck", 6.0)], key=repr
+        )
     finally:
         con.close()

@@ -35,11 +35,14 @@ def _fdate(d) -> str:
 def clients(sample_db) -> dict[str, str]:
     """The shortest (>= 2 visits) and the longest history with an NDI taken twice."""
     with read_connection(sample_db) as con:
-        short = con.execute("select client_id from marts.client_summary where n_visits >= 2 "
-                            "order by n_visits, client_id limit 1").fetchone()[0]
-        long = con.execute("select client_id from marts.client_summary where n_visits >= 15 and client_id in "
-                           "(select client_id from core.outcome_measures where instrument = 'NDI' group by 1 "
-                           "having count(*) >= 2) order by n_visits desc, client_id limit 1").fetchone()[0]
+        short = con.execute(
+            "select client_id from marts.client_summary where n_visits >= 2 order by n_visits, client_id limit 1"
+        ).fetchone()[0]
+        long = con.execute(
+            "select client_id from marts.client_summary where n_visits >= 15 and client_id in "
+            "(select client_id from core.outcome_measures where instrument = 'NDI' group by 1 "
+            "having count(*) >= 2) order by n_visits desc, client_id limit 1"
+        ).fetchone()[0]
     return {"short": short, "long": long}
 
 
@@ -47,13 +50,18 @@ def test_letter_numbers_match_the_database(sample_db, clients):
     cid = clients["long"]
     text = _text(build_letter_html(sample_db, cid, today=TODAY))
     with read_connection(sample_db) as con:
-        name, year, complaint = con.execute("select display_name, birth_year, primary_complaint from core.clients "
-                                            "where client_id = ?", [cid]).fetchone()
-        visits = con.execute("select visit_date, pain_pre from core.visits where client_id = ? "
-                             "order by visit_date, visit_id", [cid]).fetchall()
-        ndi = con.execute("select taken_on, item_1+item_2+item_3+item_4+item_5+item_6+item_7+item_8+item_9+item_10 "
-                          "from core.outcome_measures where client_id = ? and instrument = 'NDI' "
-                          "order by taken_on", [cid]).fetchall()
+        name, year, complaint = con.execute(
+            "select display_name, birth_year, primary_complaint from core.clients where client_id = ?", [cid]
+        ).fetchone()
+        visits = con.execute(
+            "select visit_date, pain_pre from core.visits where client_id = ? order by visit_date, visit_id", [cid]
+        ).fetchall()
+        ndi = con.execute(
+            "select taken_on, item_1+item_2+item_3+item_4+item_5+item_6+item_7+item_8+item_9+item_10 "
+            "from core.outcome_measures where client_id = ? and instrument = 'NDI' "
+            "order by taken_on",
+            [cid],
+        ).fetchall()
     assert f"Progress report: {name}, born {year}" in text
     assert complaint in text
     assert f"{len(visits)} visits, {_fdate(visits[0][0])} to {_fdate(visits[-1][0])}" in text
@@ -66,14 +74,18 @@ def test_letter_numbers_match_the_database(sample_db, clients):
             "select t, pain from (select visit_date::timestamp as t, pain_pre as pain, 1 as is_visit "
             "from core.visits where client_id = ? and pain_pre is not null and visit_date > ? "
             "union all select reported_at, pain, 0 from core.self_reports where client_id = ? and pain is not null "
-            "and reported_at::date > ?) order by t, is_visit", [cid, base_day, cid, base_day]).fetchall()
+            "and reported_at::date > ?) order by t, is_visit",
+            [cid, base_day, cid, base_day],
+        ).fetchall()
     last = sorted(p for _, p in readings[-3:])
     cur = last[len(last) // 2] if len(last) % 2 else (last[0] + last[1]) / 2
-    assert (f"{fmt(base)}/10 ({_fdate(base_day)}) → {fmt(cur)}/10 (current level: median of the last {len(last)} "
-            f"readings, visits and check-ins, to {_fdate(readings[-1][0])})") in text
+    assert (
+        f"{fmt(base)}/10 ({_fdate(base_day)}) → {fmt(cur)}/10 (current level: median of the last {len(last)} "
+        f"readings, visits and check-ins, to {_fdate(readings[-1][0])})"
+    ) in text
     assert f"change {fmt(cur - base, signed=True)} points" in text
-    sem_factor = {1: 1.0, 2: 0.5 ** 0.5, 3: 0.4487 ** 0.5}[len(last)]
-    threshold = 1.96 * 1.02 * (1 + sem_factor ** 2) ** 0.5
+    sem_factor = {1: 1.0, 2: 0.5**0.5, 3: 0.4487**0.5}[len(last)]
+    threshold = 1.96 * 1.02 * (1 + sem_factor**2) ** 0.5
     reliable = abs(cur - base) >= threshold - 1e-9
     status = pain_status(base, cur)
     if status == "clinically important improvement" and not reliable:
@@ -84,9 +96,12 @@ def test_letter_numbers_match_the_database(sample_db, clients):
     # NDI in % = raw /50 × 2 (complete forms in the sample), MIC 20 %-points
     if all(s is not None for _, s in ndi):
         first, last = ndi[0][1] * 2, ndi[-1][1] * 2
-        assert re.search(rf"Neck Disability Index \(NDI\) {re.escape(fmt(first))} {re.escape(_fdate(ndi[0][0]))} "
-                         rf"{re.escape(fmt(last))} {re.escape(_fdate(ndi[-1][0]))} "
-                         rf"{re.escape(fmt(last - first, signed=True))} 20 ", text), text[:2000]
+        assert re.search(
+            rf"Neck Disability Index \(NDI\) {re.escape(fmt(first))} {re.escape(_fdate(ndi[0][0]))} "
+            rf"{re.escape(fmt(last))} {re.escape(_fdate(ndi[-1][0]))} "
+            rf"{re.escape(fmt(last - first, signed=True))} 20 ",
+            text,
+        ), text[:2000]
     # thresholds sourced in the footnote
     for source in ("Farrar", "Jacobson & Truax 1991", "Childs", "Young BA", "Boone"):
         assert source in text
@@ -97,8 +112,11 @@ def test_the_letter_carries_the_latest_plan(sample_db, clients):
     cid = clients["long"]
     text = _text(build_letter_html(sample_db, cid, today=TODAY))
     with read_connection(sample_db) as con:
-        row = con.execute("select visit_date, plan from core.visits where client_id = ? and nullif(trim(plan), '') "
-                          "is not null order by visit_date desc, visit_id desc limit 1", [cid]).fetchone()
+        row = con.execute(
+            "select visit_date, plan from core.visits where client_id = ? and nullif(trim(plan), '') "
+            "is not null order by visit_date desc, visit_id desc limit 1",
+            [cid],
+        ).fetchone()
     assert row is not None, "the sample's long history has a plan"
     assert f"Planned for the next visit (noted {row[0]:%d %b %Y}): {row[1].strip()}" in text
 
@@ -107,10 +125,13 @@ def test_rom_rows_are_first_and_latest_before_session_readings(sample_db, client
     cid = clients["long"]
     text = _text(build_letter_html(sample_db, cid, today=TODAY))
     with read_connection(sample_db) as con:
-        rows = con.execute("""
+        rows = con.execute(
+            """
             select r.joint, r.movement, r.side, first(r.degrees order by v.visit_date), last(r.degrees order by v.visit_date)
             from core.rom r join core.visits v using (visit_id)
-            where v.client_id = ? and r.timing = 'pre' group by all order by all""", [cid]).fetchall()
+            where v.client_id = ? and r.timing = 'pre' group by all order by all""",
+            [cid],
+        ).fetchall()
     assert rows
     for joint, movement, side, first, last in rows:
         side_txt = f" ({side})" if side in ("left", "right") else ""
@@ -133,7 +154,9 @@ def test_practice_settings_fill_the_letterhead(tmp_path):
     ingest_files([write_csv(tmp_path, "clients.csv", "client_id,display_name,birth_year\nP1,Pat K.,1970\n")], db=db)
     (tmp_path / "knotwork-settings.toml").write_text(
         '[practice]\nname = "Northside Trigger Point Clinic"\ntherapist = "Sam Rivera, LMT"\n'
-        'phone = "+1 555 0100"\nemail = "sam@example.org"\n', encoding="utf-8")
+        'phone = "+1 555 0100"\nemail = "sam@example.org"\n',
+        encoding="utf-8",
+    )
     text = _text(build_letter_html(db, "P1", today=TODAY))
     assert "Northside Trigger Point Clinic" in text and "Sam Rivera, LMT" in text and "+1 555 0100" in text
     assert "Practice name not set" not in text
@@ -164,8 +187,12 @@ def test_letter_pdf_is_one_to_two_full_pages(tmp_path, sample_db, clients, paper
 @needs_chromium
 @needs_poppler
 def test_cli_letter(tmp_path, sample_db, clients):
-    run = lambda *a: subprocess.run([sys.executable, "-m", "knotwork", "letter", *a, "--db", str(sample_db)],
-                                    capture_output=True, text=True, timeout=180)
+    run = lambda *a: subprocess.run(
+        [sys.executable, "-m", "knotwork", "letter", *a, "--db", str(sample_db)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     for name in ("l.html", "l.pdf"):
         out = run(clients["short"], "--out", str(tmp_path / name))
         assert out.returncode == 0, out.stderr
@@ -226,8 +253,10 @@ def test_values_from_the_database_are_escaped_in_the_letter(sample_db_copy):
     from pipelines.warehouse.marts import rebuild_marts
 
     with write_connection(sample_db_copy) as con:
-        con.execute("UPDATE core.clients SET display_name = '<script>alert(1)</script>', "
-                    "primary_complaint = '<img src=x onerror=alert(2)>' WHERE client_id = 'C0002'")
+        con.execute(
+            "UPDATE core.clients SET display_name = '<script>alert(1)</script>', "
+            "primary_complaint = '<img src=x onerror=alert(2)>' WHERE client_id = 'C0002'"
+        )
         con.execute("UPDATE core.visits SET homecare = '<b>stretch</b>' WHERE client_id = 'C0002'")
         rebuild_marts(con)
     html = build_letter_html(sample_db_copy, "C0002", today=TODAY)

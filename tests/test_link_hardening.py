@@ -29,8 +29,9 @@ def exports(db) -> int:
 def link_checkins(db) -> int:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return con.execute("SELECT count(*) FROM core.self_reports WHERE client_id = ? AND source = 'link'",
-                           [CLIENT]).fetchone()[0]
+        return con.execute(
+            "SELECT count(*) FROM core.self_reports WHERE client_id = ? AND source = 'link'", [CLIENT]
+        ).fetchone()[0]
     finally:
         con.close()
 
@@ -42,7 +43,9 @@ def test_check_ins_through_links_are_limited_per_day(sample_db_copy):
     for i in range(MAX_LINK_CHECKINS_PER_DAY):
         assert record_checkin(CLIENT, {"pain": 4}, db=db, reported_at=start + dt.timedelta(hours=i)).ok
     refused = record_checkin(CLIENT, {"pain": 9}, db=db, reported_at=start + dt.timedelta(hours=20))
-    assert not refused.ok and refused.errors[0].startswith(f"you have already sent {MAX_LINK_CHECKINS_PER_DAY} check-ins today")
+    assert not refused.ok and refused.errors[0].startswith(
+        f"you have already sent {MAX_LINK_CHECKINS_PER_DAY} check-ins today"
+    )
     assert link_checkins(db) == before + MAX_LINK_CHECKINS_PER_DAY  # nothing stored
     # A day after the first one, there is room again; the therapist's own entry is never limited.
     assert record_checkin(CLIENT, {"pain": 3}, db=db, reported_at=start + dt.timedelta(hours=24, minutes=1)).ok
@@ -63,7 +66,8 @@ def test_the_download_rechecks_the_link(sample_db_copy):
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed at /usr/bin/chromium")
 def test_in_a_browser_the_token_leaves_the_address_is_never_sent_again_and_a_revoked_page_gets_no_report(
-        sample_db_copy, tmp_path):
+    sample_db_copy, tmp_path
+):
     from playwright.sync_api import sync_playwright
 
     from tests.test_security_web import serve_db
@@ -100,8 +104,11 @@ def test_in_a_browser_the_token_leaves_the_address_is_never_sent_again_and_a_rev
 
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed at /usr/bin/chromium")
-@pytest.mark.xfail(strict=True, reason="known gap: the address loses the token on first load, but the tab's history "
-                                        "keeps the entry with it (Streamlit adds a new entry rather than replacing it)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: the address loses the token on first load, but the tab's history "
+    "keeps the entry with it (Streamlit adds a new entry rather than replacing it)",
+)
 def test_the_token_leaves_the_tabs_history(sample_db_copy, tmp_path):
     from playwright.sync_api import sync_playwright
 

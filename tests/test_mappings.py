@@ -70,8 +70,10 @@ def test_google_forms_export_loads_every_row_with_its_saved_mapping_and_reimport
     con = duckdb.connect(str(db), read_only=True)
     try:
         # "10/14/2026 …" is month/day: read as 14 October, with the clock time kept.
-        got = con.execute("SELECT reported_at, pain, region, did_homecare, note FROM core.self_reports "
-                          "WHERE client_id = 'C0031' ORDER BY reported_at LIMIT 1").fetchone()
+        got = con.execute(
+            "SELECT reported_at, pain, region, did_homecare, note FROM core.self_reports "
+            "WHERE client_id = 'C0031' ORDER BY reported_at LIMIT 1"
+        ).fetchone()
         first = next(r for r in form_rows() if r["Your client code"].strip() == "C0031")
         month, day, rest = first["Timestamp"].split("/")
         assert (got[0].month, got[0].day) == (int(month), int(day))
@@ -98,7 +100,10 @@ def test_without_the_mapping_the_form_is_read_by_its_plain_headers_and_says_so(t
     assert "'Your client code' as client_id" in matched and "'Timestamp' as reported_at" in matched
     assert cli("ingest", str(FORMS), "--db", str(with_mapping), "--mapping", "google_forms_checkin").returncode == 0
     sql = "SELECT client_id, reported_at, pain, region, did_homecare FROM core.self_reports ORDER BY ALL"
-    with duckdb.connect(str(sample_db_copy), read_only=True) as a, duckdb.connect(str(with_mapping), read_only=True) as b:
+    with (
+        duckdb.connect(str(sample_db_copy), read_only=True) as a,
+        duckdb.connect(str(with_mapping), read_only=True) as b,
+    ):
         assert a.execute(sql).fetchall() == b.execute(sql).fetchall()
 
 
@@ -112,39 +117,61 @@ def test_unknown_mapping_name_is_one_line_with_a_suggestion(tmp_path):
 def test_mapping_carries_kind_and_date_order_and_ambiguous_dates_follow_it(tmp_path, db):
     ingest_file(SAMPLE / "clients.csv", db=db)
     # Every date here is ambiguous (both parts <= 12): only the mapping's month_first says 3 May.
-    path = write_csv(tmp_path, "export.csv", """
+    path = write_csv(
+        tmp_path,
+        "export.csv",
+        """
 Timestamp,Your client code,"How bad is your pain right now? (0 = no pain, 10 = worst imaginable)"
 5/3/2026 9:15:00,C0002,6
-""")
+""",
+    )
     rename = load_mapping("google_forms_checkin", db=db)
     assert (rename.kind, rename.day_first) == ("self_reports", False)
     rep = ingest_file(path, db=db, rename=rename, mapping_name=rename.name)
     assert (rep.kind, rep.inserted, rep.rejected) == ("self_reports", 1, 0)
     assert any("month/day" in n and "mapping" in n for n in rep.notes), rep.notes
     con = duckdb.connect(str(db), read_only=True)
-    when = con.execute("SELECT reported_at FROM core.self_reports WHERE client_id = 'C0002' AND pain = 6 "
-                       "AND reported_at::DATE = DATE '2026-05-03'").fetchall()
+    when = con.execute(
+        "SELECT reported_at FROM core.self_reports WHERE client_id = 'C0002' AND pain = 6 "
+        "AND reported_at::DATE = DATE '2026-05-03'"
+    ).fetchall()
     con.close()
     assert len(when) == 1
 
 
 def test_a_saved_practice_profile_round_trips_and_is_found_for_a_matching_file(tmp_path, db):
     headers = ["Date", "Client", "Pain before", "Pain after", "What we did"]
-    profile = MappingProfile("old_sheet", {"Date": "visit_date", "Client": "client_id", "Pain before": "pain_pre",
-                                           "Pain after": "pain_post", "What we did": "techniques"},
-                             kind="visits", date_order="day_first", description="my old spreadsheet")
+    profile = MappingProfile(
+        "old_sheet",
+        {
+            "Date": "visit_date",
+            "Client": "client_id",
+            "Pain before": "pain_pre",
+            "Pain after": "pain_post",
+            "What we did": "techniques",
+        },
+        kind="visits",
+        date_order="day_first",
+        description="my old spreadsheet",
+    )
     path = save_profile(profile, db=db)
     assert path.parent == db.parent / "mappings"
     loaded = load_profile("old_sheet", db=db)
-    assert (loaded.columns, loaded.kind, loaded.date_order, loaded.builtin) == (profile.columns, "visits", "day_first", False)
+    assert (loaded.columns, loaded.kind, loaded.date_order, loaded.builtin) == (
+        profile.columns,
+        "visits",
+        "day_first",
+        False,
+    )
     assert [p.name for p in profiles_for(headers + ["Extra"], db=db)] == ["old_sheet"]
     assert profiles_for(headers[:3], db=db) == []
     names = {p.name: p.builtin for p in list_profiles(db)}
     assert names == {"google_forms_checkin": True, "old_sheet": False}
 
     ingest_file(write_csv(tmp_path, "clients.csv", "client_id,display_name\nC1,Ann\n"), db=db)
-    sheet = write_csv(tmp_path, "sheet.csv", "Date,Client,Pain before,Pain after,What we did\n"
-                                             "03/04/2026,C1,7,4,TrP; stretching\n")
+    sheet = write_csv(
+        tmp_path, "sheet.csv", "Date,Client,Pain before,Pain after,What we did\n03/04/2026,C1,7,4,TrP; stretching\n"
+    )
     rep = ingest_file(sheet, db=db, rename=load_mapping("old_sheet", db=db), mapping_name="old_sheet")
     assert (rep.kind, rep.inserted, rep.rejected) == ("visits", 1, 0)
     con = duckdb.connect(str(db), read_only=True)
@@ -154,10 +181,13 @@ def test_a_saved_practice_profile_round_trips_and_is_found_for_a_matching_file(t
     assert row[0] == "C1-20260403" and row[2] == ["stretching", "trigger_point"]
 
 
-@pytest.mark.parametrize("columns,message", [
-    ({"A": "client_id", "B": "client_id"}, "both 'A' and 'B' map to 'client_id'"),
-    ({"A": "pain_level"}, "not a column of a self_reports file"),
-])
+@pytest.mark.parametrize(
+    "columns,message",
+    [
+        ({"A": "client_id", "B": "client_id"}, "both 'A' and 'B' map to 'client_id'"),
+        ({"A": "pain_level"}, "not a column of a self_reports file"),
+    ],
+)
 def test_a_broken_profile_is_refused_with_a_reason(db, columns, message):
     with pytest.raises(MappingProblem, match=message):
         save_profile(MappingProfile("bad", columns, kind="self_reports"), db=db)
@@ -179,32 +209,63 @@ def test_two_file_columns_mapped_onto_one_contract_column_is_a_file_problem(tmp_
 # Suggestions by name similarity
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("header,expected", [
-    ("Client ID", "client_id"), ("client", "client_id"), ("Client code", "client_id"), ("Patient ID", "client_id"),
-    ("Cleint ID", "client_id"), ("Date", "visit_date"), ("Visit Date", "visit_date"), ("Date of visit", "visit_date"),
-    ("Session date", "visit_date"), ("Pain before", "pain_pre"), ("Pain (pre)", "pain_pre"), ("PRE PAIN", "pain_pre"),
-    ("Pain after", "pain_post"), ("pain_post", "pain_post"), ("Post-pain", "pain_post"), ("Pressure (1-5)", "pressure"),
-    ("Depth", "pressure"), ("Techniques used", "techniques"), ("Modalities", "techniques"), ("Home care", "homecare"),
-    ("Duration (min)", "duration_min"), ("Therapist", "therapist"), ("Comments", "notes"),
-])
+
+@pytest.mark.parametrize(
+    "header,expected",
+    [
+        ("Client ID", "client_id"),
+        ("client", "client_id"),
+        ("Client code", "client_id"),
+        ("Patient ID", "client_id"),
+        ("Cleint ID", "client_id"),
+        ("Date", "visit_date"),
+        ("Visit Date", "visit_date"),
+        ("Date of visit", "visit_date"),
+        ("Session date", "visit_date"),
+        ("Pain before", "pain_pre"),
+        ("Pain (pre)", "pain_pre"),
+        ("PRE PAIN", "pain_pre"),
+        ("Pain after", "pain_post"),
+        ("pain_post", "pain_post"),
+        ("Post-pain", "pain_post"),
+        ("Pressure (1-5)", "pressure"),
+        ("Depth", "pressure"),
+        ("Techniques used", "techniques"),
+        ("Modalities", "techniques"),
+        ("Home care", "homecare"),
+        ("Duration (min)", "duration_min"),
+        ("Therapist", "therapist"),
+        ("Comments", "notes"),
+    ],
+)
 def test_suggestions_map_the_usual_visit_header_variants(header, expected):
     assert suggest_mapping([header], "visits")[header][0] == expected
 
 
 def test_suggestions_map_google_forms_questions_and_variants():
-    headers = ["Timestamp", "Your client code", "How bad is your pain right now? (0 = no pain, 10 = worst imaginable)",
-               "Where is the pain?", "Did you do your home exercises since your last visit?",
-               "Anything else you want to tell your therapist?", "Email Address"]
+    headers = [
+        "Timestamp",
+        "Your client code",
+        "How bad is your pain right now? (0 = no pain, 10 = worst imaginable)",
+        "Where is the pain?",
+        "Did you do your home exercises since your last visit?",
+        "Anything else you want to tell your therapist?",
+        "Email Address",
+    ]
     got = {h: t for h, (t, _) in suggest_mapping(headers, "self_reports").items()}
     assert got == {
-        "Timestamp": "reported_at", "Your client code": "client_id",
+        "Timestamp": "reported_at",
+        "Your client code": "client_id",
         "How bad is your pain right now? (0 = no pain, 10 = worst imaginable)": "pain",
-        "Where is the pain?": "region", "Did you do your home exercises since your last visit?": "did_homecare",
-        "Anything else you want to tell your therapist?": "note", "Email Address": None,
+        "Where is the pain?": "region",
+        "Did you do your home exercises since your last visit?": "did_homecare",
+        "Anything else you want to tell your therapist?": "note",
+        "Email Address": None,
     }
     # A reworded form still lands: "Rate your pain (0-10)", "Pain location", "Comments".
-    other = suggest_mapping(["Submitted at", "Client number", "Rate your pain (0-10)", "Pain location", "Comments"],
-                            "self_reports")
+    other = suggest_mapping(
+        ["Submitted at", "Client number", "Rate your pain (0-10)", "Pain location", "Comments"], "self_reports"
+    )
     assert [t for t, _ in other.values()] == ["reported_at", "client_id", "pain", "region", "note"]
     assert guess_kind(headers) == "self_reports"
 
@@ -219,12 +280,16 @@ def test_each_contract_column_is_suggested_once_and_contract_files_are_detected_
 
 def test_preview_flags_the_rows_the_import_would_reject(tmp_path, db):
     ingest_file(SAMPLE / "clients.csv", db=db)
-    path = write_csv(tmp_path, "export.csv", """
+    path = write_csv(
+        tmp_path,
+        "export.csv",
+        """
 Timestamp,Your client code,"How bad is your pain right now? (0 = no pain, 10 = worst imaginable)",Where is the pain?
 10/14/2026 9:15:00,C0002,6,Neck
 10/15/2026 9:15:00,C0002,12,Neck
 10/16/2026 9:15:00,C9999,3,Neck
-""")
+""",
+    )
     rename = load_mapping("google_forms_checkin", db=db)
     pv = preview(path, "self_reports", rename, db=db)
     assert (pv.n_ok, pv.n_bad, pv.day_first, pv.missing) == (1, 2, False, [])
@@ -240,11 +305,23 @@ Timestamp,Your client code,"How bad is your pain right now? (0 = no pain, 10 = w
 # Spreadsheet formulas in the CSV files the app writes
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value,expected", [
-    ("=HYPERLINK(\"http://x\",\"click\")", "'=HYPERLINK(\"http://x\",\"click\")"), ("+1+1", "'+1+1"), ("-2+3", "'-2+3"),
-    ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("plain", "plain"), ("a=b", "a=b"), ("", ""),
-    (-3, -3), (None, None),
-])
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ('=HYPERLINK("http://x","click")', '\'=HYPERLINK("http://x","click")'),
+        ("+1+1", "'+1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("plain", "plain"),
+        ("a=b", "a=b"),
+        ("", ""),
+        (-3, -3),
+        (None, None),
+    ],
+)
 def test_formula_cells_are_neutralised(value, expected):
     assert neutralise_cell(value) == expected
 

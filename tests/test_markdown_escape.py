@@ -17,18 +17,55 @@ from dashboard.text import md
 from tests.conftest import write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted((ROOT / "dashboard" / "app_pages").glob("*.py")) + sorted((ROOT / "dashboard" / "components").glob("*.py")) + [
-    ROOT / "dashboard" / "client_facing" / "page.py", ROOT / "dashboard" / "access.py",
-    ROOT / "dashboard" / "page_parts.py", ROOT / "dashboard" / "streamlit_app.py"]
+PAGES = (
+    sorted((ROOT / "dashboard" / "app_pages").glob("*.py"))
+    + sorted((ROOT / "dashboard" / "components").glob("*.py"))
+    + [
+        ROOT / "dashboard" / "client_facing" / "page.py",
+        ROOT / "dashboard" / "access.py",
+        ROOT / "dashboard" / "page_parts.py",
+        ROOT / "dashboard" / "streamlit_app.py",
+    ]
+)
 # Streamlit calls whose text (first argument or label=) is rendered as Markdown.
-MARKDOWN_CALLS = {"markdown", "write", "caption", "info", "warning", "success", "error", "title", "header",
-                  "subheader", "page_link", "expander", "toast", "button", "checkbox", "toggle", "radio",
-                  "text_input", "text_area", "selectbox", "multiselect", "metric", "popover", "link_button",
-                  "download_button", "form_submit_button"}
+MARKDOWN_CALLS = {
+    "markdown",
+    "write",
+    "caption",
+    "info",
+    "warning",
+    "success",
+    "error",
+    "title",
+    "header",
+    "subheader",
+    "page_link",
+    "expander",
+    "toast",
+    "button",
+    "checkbox",
+    "toggle",
+    "radio",
+    "text_input",
+    "text_area",
+    "selectbox",
+    "multiselect",
+    "metric",
+    "popover",
+    "link_button",
+    "download_button",
+    "form_submit_button",
+}
 # What a record field looks like in the code: a client's name or complaint, a note, a file's or mapping's name.
 FIELD = re.compile(r"name|complaint|note|description|\bfile\b|\['file'\]|comment", re.IGNORECASE)
 # Sentences the pages build from numbers and fixed words (their names merely contain "note").
-BUILT_TEXT = {"source_note", "'; '.join(notes)", "'; '.join(res.notes)", "'\\n'.join((f'- {note}' for note in (*METHOD_NOTES, *rep.caveats)))", "form_spec.note"}
+BUILT_TEXT = {
+    "source_note",
+    "'; '.join(notes)",
+    "'; '.join(res.notes)",
+    "'\\n'.join((f'- {note}' for note in (*METHOD_NOTES, *rep.caveats)))",
+    "form_spec.note",
+}
 SAFE = re.compile(r"^(md|len|int|float|fmt_date|KIND_LABELS\[.*\]|charts\.pretty)\(|file_name|_names\b")
 
 
@@ -78,24 +115,30 @@ def test_no_page_passes_a_record_field_to_markdown_unescaped():
 
 def test_the_scan_catches_an_unescaped_name(tmp_path):
     bad = tmp_path / "page.py"
-    bad.write_text('import streamlit as st\nst.caption(f"{row.display_name} ({n})")\n'
-                   'st.page_link("p.py", label=f"See {names[c]}")\nst.info(note)\nst.write(f"ok {md(name)}")\n')
+    bad.write_text(
+        'import streamlit as st\nst.caption(f"{row.display_name} ({n})")\n'
+        'st.page_link("p.py", label=f"See {names[c]}")\nst.info(note)\nst.write(f"ok {md(name)}")\n'
+    )
     assert [h.split(": ", 1)[1] for h in unescaped_uses(bad, tmp_path)] == ["row.display_name", "names[c]", "note"]
 
 
-@pytest.mark.parametrize("text, shown", [
-    ("![x](http://198.51.100.7/p.png)", r"\!\[x\]\(http\://198\.51\.100\.7/p\.png\)"),
-    ("**Ana** <b>", r"\*\*Ana\*\* \<b\>"),
-    ("O'Neil", "O'Neil"),
-    (None, "—"),
-    (float("nan"), "—"),
-    ("two\n\n# lines", r"two \# lines"),
-])
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("![x](http://198.51.100.7/p.png)", r"\!\[x\]\(http\://198\.51\.100\.7/p\.png\)"),
+        ("**Ana** <b>", r"\*\*Ana\*\* \<b\>"),
+        ("O'Neil", "O'Neil"),
+        (None, "—"),
+        (float("nan"), "—"),
+        ("two\n\n# lines", r"two \# lines"),
+    ],
+)
 def test_md_escapes_everything_markdown_acts_on(text, shown):
     assert md(text) == shown
 
 
 # --- in a real browser: the payload is text, and nothing is fetched ----------------------------
+
 
 class _Beacon:
     """A local web server that counts what the browser asks it for (a Markdown image would)."""
@@ -135,8 +178,12 @@ def hostile_practice(tmp_path: Path, beacon_port: int) -> tuple[Path, str, str]:
     d = tmp_path / "csv"
     d.mkdir()
     day = dt.date.today() - dt.timedelta(days=7)
-    files = [write_csv(d, "clients.csv", f'client_id,display_name,primary_complaint,status\nH1,"{name}","{complaint}",active\n'),
-             write_csv(d, "visits.csv", f"visit_id,client_id,visit_date,pain_pre,pain_post\nV1,H1,{day},6,4\n")]
+    files = [
+        write_csv(
+            d, "clients.csv", f'client_id,display_name,primary_complaint,status\nH1,"{name}","{complaint}",active\n'
+        ),
+        write_csv(d, "visits.csv", f"visit_id,client_id,visit_date,pain_pre,pain_post\nV1,H1,{day},6,4\n"),
+    ]
     db = tmp_path / "hostile.duckdb"
     reports = ingest_files(files, db=db)
     assert all(r.error is None and r.rejected == 0 for r in reports), [(r.error, r.rejects) for r in reports]

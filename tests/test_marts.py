@@ -45,7 +45,9 @@ def test_change_is_post_minus_pre(con):
            OR (pain_pre > 0 AND abs(pain_pct_change - (pain_post - pain_pre) / pain_pre * 100) > 1e-9)
            OR (pain_pre = 0 AND pain_pct_change IS NOT NULL)""").fetchone()
     assert bad == (0,)
-    assert con.execute("SELECT count(*) FROM marts.rom_changes WHERE degrees_change IS DISTINCT FROM degrees_post - degrees_pre").fetchone() == (0,)
+    assert con.execute(
+        "SELECT count(*) FROM marts.rom_changes WHERE degrees_change IS DISTINCT FROM degrees_post - degrees_pre"
+    ).fetchone() == (0,)
 
 
 def test_visit_numbers_are_consecutive_per_client(con):
@@ -94,15 +96,26 @@ def test_technique_use_has_one_row_per_technique_in_each_visit(con):
 
 
 def test_every_visit_belongs_to_a_known_client_and_every_reading_to_a_known_visit(con):
-    assert con.execute("SELECT count(*) FROM core.visits WHERE client_id NOT IN (SELECT client_id FROM core.clients)").fetchone() == (0,)
+    assert con.execute(
+        "SELECT count(*) FROM core.visits WHERE client_id NOT IN (SELECT client_id FROM core.clients)"
+    ).fetchone() == (0,)
     for child in ("rom", "trigger_points"):
-        assert con.execute(f"SELECT count(*) FROM core.{child} WHERE visit_id NOT IN (SELECT visit_id FROM core.visits)").fetchone() == (0,)
+        assert con.execute(
+            f"SELECT count(*) FROM core.{child} WHERE visit_id NOT IN (SELECT visit_id FROM core.visits)"
+        ).fetchone() == (0,)
 
 
 # --- physical layout: one client's rows are contiguous (issue 7) ---------------------------
 
-CLIENT_SORTED = ["visit_outcomes", "client_progress", "client_summary", "self_reports", "trigger_points",
-                 "outcome_measures", "rom_changes"]
+CLIENT_SORTED = [
+    "visit_outcomes",
+    "client_progress",
+    "client_summary",
+    "self_reports",
+    "trigger_points",
+    "outcome_measures",
+    "rom_changes",
+]
 
 
 @pytest.mark.parametrize("mart", CLIENT_SORTED)
@@ -119,8 +132,12 @@ def test_rom_changes_carry_the_visits_client(con):
         SELECT count(*) FROM marts.rom_changes r JOIN core.visits v USING (visit_id)
         WHERE r.client_id IS DISTINCT FROM v.client_id""").fetchone()
     assert bad == (0,)
-    assert con.execute("SELECT count(*) FROM marts.rom_changes").fetchone() == con.execute(
-        "SELECT count(*) FROM (SELECT DISTINCT visit_id, joint, movement, side FROM core.rom)").fetchone()
+    assert (
+        con.execute("SELECT count(*) FROM marts.rom_changes").fetchone()
+        == con.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT visit_id, joint, movement, side FROM core.rom)"
+        ).fetchone()
+    )
 
 
 def test_a_mart_built_by_older_sql_is_rebuilt_at_the_next_write(sample_db_copy):
@@ -137,8 +154,9 @@ def test_a_mart_built_by_older_sql_is_rebuilt_at_the_next_write(sample_db_copy):
         assert "outcome_measures" not in rebuilt  # unrelated marts are left alone
         cols = [r[0] for r in con.execute("DESCRIBE marts.rom_changes").fetchall()]
         assert "client_id" in cols
-        comment = con.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = 'marts' "
-                              "AND table_name = 'rom_changes'").fetchone()[0]
+        comment = con.execute(
+            "SELECT comment FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'rom_changes'"
+        ).fetchone()[0]
         latest = con.execute("SELECT max(name) FROM meta.migrations").fetchone()[0]
         assert comment == mart_fingerprint("rom_changes", latest)
         # With every fingerprint current, a self-report write rebuilds only what reads self-reports.

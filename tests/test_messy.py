@@ -65,8 +65,11 @@ EXPECTED = {
 
 
 NEW_TERMS = {
-    "visits_messy.csv": {("region", "nek", "neck"), ("technique", "myofacial_relase", "myofascial_release"),
-                         ("technique", "reflexology", "nerve_mobilization")},
+    "visits_messy.csv": {
+        ("region", "nek", "neck"),
+        ("technique", "myofacial_relase", "myofascial_release"),
+        ("technique", "reflexology", "nerve_mobilization"),
+    },
     "rom_messy.csv": {("joint", "elbo", "elbow"), ("movement", "twisting", "rotation")},
 }
 
@@ -85,9 +88,12 @@ def test_each_bad_row_is_rejected_with_its_reason(sample_db_copy, name):
 def test_rejects_are_kept_in_the_database(sample_db_copy):
     rep = ingest_file(MESSY / "visits_messy.csv", db=sample_db_copy)
     con = duckdb.connect(str(sample_db_copy), read_only=True)
-    stored = con.execute("SELECT line, column_name, value, reason FROM raw.rejects WHERE import_id = ? ORDER BY line",
-                         [rep.import_id]).fetchall()
-    assert [(r[0], r[1], r[3]) for r in stored] == [(ln, c, reason) for ln, (c, reason) in sorted(EXPECTED["visits_messy.csv"].items())]
+    stored = con.execute(
+        "SELECT line, column_name, value, reason FROM raw.rejects WHERE import_id = ? ORDER BY line", [rep.import_id]
+    ).fetchall()
+    assert [(r[0], r[1], r[3]) for r in stored] == [
+        (ln, c, reason) for ln, (c, reason) in sorted(EXPECTED["visits_messy.csv"].items())
+    ]
     assert ("9", "12") == (str(stored[6][0]), stored[6][2])
 
 
@@ -98,4 +104,7 @@ def test_messy_visits_keep_the_good_rows_and_flag_the_new_terms(sample_db_copy):
     con = duckdb.connect(str(sample_db_copy), read_only=True)
     rows = dict(con.execute("SELECT visit_id, pain_post FROM core.visits WHERE visit_id LIKE 'M0%'").fetchall())
     assert rows == {"M001": 4.0, "M015": 4.0, "M016": 4.0, "M019": 3.0, "M021": 4.0, "M022": 4.0}
-    assert con.execute("SELECT visit_date FROM core.visits WHERE visit_id = 'M001'").fetchone()[0].isoformat() == "2026-03-02"
+    assert (
+        con.execute("SELECT visit_date FROM core.visits WHERE visit_id = 'M001'").fetchone()[0].isoformat()
+        == "2026-03-02"
+    )

@@ -26,7 +26,13 @@ from tests.sharing_helpers import app_test, page_text
 from tests.test_backup import every_table
 
 OLD_AUDIT = [  # (action, kind, key, before, after) as migration 0003's writer stored them
-    ("update", "clients", "C0002", {"client_id": "C0002", "notes": None}, {"client_id": "C0002", "notes": "tight traps"}),
+    (
+        "update",
+        "clients",
+        "C0002",
+        {"client_id": "C0002", "notes": None},
+        {"client_id": "C0002", "notes": "tight traps"},
+    ),
     ("delete", "visits", "C0004-20260301", {"visit_id": "C0004-20260301", "client_id": "C0004"}, None),
     ("insert", "outcome_measures", "C0005|2026-03-02|NDI", None, {"client_id": "C0005", "total_score": 12}),
 ]
@@ -40,7 +46,8 @@ def old_database(path: Path, upto: str, source: Path) -> Path:
         con.execute("ATTACH ? AS src (READ_ONLY)", [str(source)])
         tables = con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = current_database() "
-            "AND table_schema IN ('raw', 'core') AND table_type = 'BASE TABLE' ORDER BY 1, 2").fetchall()
+            "AND table_schema IN ('raw', 'core') AND table_type = 'BASE TABLE' ORDER BY 1, 2"
+        ).fetchall()
         for schema, table in tables:
             # Only the columns the old table has: a later migration may have added some.
             cols = ", ".join(f'"{r[0]}"' for r in con.execute(f"DESCRIBE {schema}.{table}").fetchall())
@@ -50,16 +57,22 @@ def old_database(path: Path, upto: str, source: Path) -> Path:
         n = con.execute("SELECT coalesce(max(import_id), 0) FROM raw.imports").fetchone()[0]
         con.execute("SELECT nextval('raw.import_id_seq') FROM range(?)", [n]).fetchall()
         if upto >= "0002":
-            con.execute("INSERT INTO meta.secrets VALUES ('share_pepper', ?, TIMESTAMP '2026-03-01 09:00')", ["ab" * 32])
-            con.execute("INSERT INTO meta.share_links (link_id, client_id, token_hash, token_prefix, created_at, expires_at) "
-                        "VALUES (nextval('meta.share_link_id_seq'), 'C0003', ?, 'Abc12xYz', TIMESTAMP '2026-03-01 09:00', "
-                        "TIMESTAMP '2026-03-15 09:00')", ["cd" * 32])
+            con.execute(
+                "INSERT INTO meta.secrets VALUES ('share_pepper', ?, TIMESTAMP '2026-03-01 09:00')", ["ab" * 32]
+            )
+            con.execute(
+                "INSERT INTO meta.share_links (link_id, client_id, token_hash, token_prefix, created_at, expires_at) "
+                "VALUES (nextval('meta.share_link_id_seq'), 'C0003', ?, 'Abc12xYz', TIMESTAMP '2026-03-01 09:00', "
+                "TIMESTAMP '2026-03-15 09:00')",
+                ["cd" * 32],
+            )
         if upto >= "0003":
             for action, kind, key, before, after in OLD_AUDIT:
-                con.execute('INSERT INTO meta.audit (audit_id, "at", action, kind, key, before, after) '
-                            "VALUES (nextval('meta.audit_id_seq'), TIMESTAMP '2026-03-02 10:00', ?, ?, ?, ?, ?)",
-                            [action, kind, key, json.dumps(before) if before else None,
-                             json.dumps(after) if after else None])
+                con.execute(
+                    'INSERT INTO meta.audit (audit_id, "at", action, kind, key, before, after) '
+                    "VALUES (nextval('meta.audit_id_seq'), TIMESTAMP '2026-03-02 10:00', ?, ?, ?, ?, ?)",
+                    [action, kind, key, json.dumps(before) if before else None, json.dumps(after) if after else None],
+                )
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -78,11 +91,20 @@ def old_columns(db: Path) -> dict[str, str]:
     """Each table's columns as the old version made them: a later migration may add columns."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return {name: ", ".join(f'"{c}"' for (c,) in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema || '.' || table_name = ? "
-            "ORDER BY ordinal_position", [name]).fetchall())
-            for (name,) in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables "
-                                       "WHERE table_type = 'BASE TABLE'").fetchall()}
+        return {
+            name: ", ".join(
+                f'"{c}"'
+                for (c,) in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema || '.' || table_name = ? "
+                    "ORDER BY ordinal_position",
+                    [name],
+                ).fetchall()
+            )
+            for (name,) in con.execute(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                "WHERE table_type = 'BASE TABLE'"
+            ).fetchall()
+        }
     finally:
         con.close()
 
@@ -106,8 +128,9 @@ def test_a_version_1_database_keeps_every_row_through_knotwork_init(sample_db, t
     for name, rows in before.items():
         if name != "meta.migrations":
             assert rows_in(old, name, columns[name]) == rows, f"{name} changed"
-    assert [r[0] for r in query(old, "SELECT name FROM meta.migrations ORDER BY name")] == \
-        [name for name, _ in available_migrations()]
+    assert [r[0] for r in query(old, "SELECT name FROM meta.migrations ORDER BY name")] == [
+        name for name, _ in available_migrations()
+    ]
     # The new tables and columns exist; the marts are built from the old rows.
     assert {"meta.audit", "meta.share_links", "meta.secrets"} <= set(after)
     assert {"actor", "client_id", "detail"} <= {r[0] for r in query(old, "DESCRIBE meta.audit")}
@@ -125,8 +148,9 @@ def test_a_version_1_database_keeps_every_row_through_knotwork_init(sample_db, t
     rep = ingest_file(new, db=old, actor="anna (command line)")
     assert (rep.rows_read, rep.inserted) == (1, 1)
     assert rep.import_id > max(i for i, *_ in imports)
-    assert query(old, "SELECT actor, kind FROM meta.audit WHERE action = 'import' AND key = ?", [str(rep.import_id)]) == \
-        [("anna (command line)", "visits")]
+    assert query(
+        old, "SELECT actor, kind FROM meta.audit WHERE action = 'import' AND key = ?", [str(rep.import_id)]
+    ) == [("anna (command line)", "visits")]
 
 
 def test_a_version_3_database_keeps_its_audit_rows_and_links_when_opened(sample_db, tmp_path):
@@ -142,15 +166,20 @@ def test_a_version_3_database_keeps_its_audit_rows_and_links_when_opened(sample_
         if name not in ("meta.migrations", "meta.audit"):
             assert rows_in(old, name, columns[name]) == rows, f"{name} changed"
     # The old rows are all there, unchanged, and now say who (as far as anyone knows) and which client.
-    kept = query(old, 'SELECT audit_id, "at", action, kind, key, before, after, actor, client_id FROM meta.audit '
-                      "WHERE action <> 'import' ORDER BY audit_id")
+    kept = query(
+        old,
+        'SELECT audit_id, "at", action, kind, key, before, after, actor, client_id FROM meta.audit '
+        "WHERE action <> 'import' ORDER BY audit_id",
+    )
     assert [r[:7] for r in kept] == old_audit
     assert {r[7] for r in kept} == {"therapist (dashboard; recorded before Knotwork kept who)"}
     assert [r[8] for r in kept] == ["C0002", "C0004", "C0005"]
     # Imports from before are copied in; new rows continue the old numbering.
     n_imports = query(old, "SELECT count(*) FROM raw.imports")[0][0]
     assert query(old, "SELECT count(*) FROM meta.audit WHERE action = 'import'")[0][0] == n_imports
-    assert query(old, "SELECT min(audit_id) FROM meta.audit WHERE action = 'import'")[0][0] > max(r[0] for r in old_audit)
+    assert query(old, "SELECT min(audit_id) FROM meta.audit WHERE action = 'import'")[0][0] > max(
+        r[0] for r in old_audit
+    )
     assert query(old, "SELECT link_id, client_id, token_prefix FROM meta.share_links") == [(1, "C0003", "Abc12xYz")]
 
 
@@ -173,8 +202,12 @@ def test_migrations_run_once_in_order(tmp_path):
     con = duckdb.connect(str(tmp_path / "m.duckdb"))
     try:
         names = [name for name, _ in available_migrations()]
-        assert names == sorted(names) and names[:4] == ["0001_layers.sql", "0002_share_links.sql", "0003_audit.sql",
-                                                        "0004_audit_actor.sql"]
+        assert names == sorted(names) and names[:4] == [
+            "0001_layers.sql",
+            "0002_share_links.sql",
+            "0003_audit.sql",
+            "0004_audit_actor.sql",
+        ]
         assert migrate(con, upto="0002_share_links.sql") == names[:2]
         assert pending_migrations(con) == names[2:]
         assert migrate(con) == names[2:]

@@ -39,8 +39,9 @@ def _execute(path: Path, workdir: Path):
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs = []
-        client = nbclient.NotebookClient(nb, timeout=MAX_SECONDS, kernel_name="python3",
-                                         resources={"metadata": {"path": str(workdir)}})
+        client = nbclient.NotebookClient(
+            nb, timeout=MAX_SECONDS, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+        )
         started = time.monotonic()
         client.execute()
         _EXECUTED[path] = (nb, time.monotonic() - started)

@@ -17,8 +17,10 @@ def _pickers_without_select_all_off(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "multiselect":
-            off = any(k.arg == "select_all" and isinstance(k.value, ast.Constant) and k.value.value is False
-                      for k in node.keywords)
+            off = any(
+                k.arg == "select_all" and isinstance(k.value, ast.Constant) and k.value.value is False
+                for k in node.keywords
+            )
             if not off:
                 found.append(f"{path.name}:{node.lineno}")
     return found

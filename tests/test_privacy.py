@@ -132,6 +132,7 @@ def test_cache_keys_cannot_mix_clients(practice, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     from tests.sharing_helpers import APP
+
     b = AppTest.from_file(str(APP), default_timeout=60)  # caches deliberately not cleared
     b.query_params["t"] = links[second].token
     b.run()

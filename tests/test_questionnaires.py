@@ -271,8 +271,9 @@ def test_score_frame_matches_hand_values():
     out = score_frame(_frame())
     assert list(out.index) == list(range(100, 109))
     assert out["instrument"].tolist() == ["NDI", "NDI", "QuickDASH", "QuickDASH", "LEFS", "PSFS", "ODI", "ODI", "LEFS"]
-    np.testing.assert_allclose(out["score"].to_numpy(),
-                               [35.555556, np.nan, 50.0, 50.0, 60.0, 5.0, 34.0, np.nan, np.nan], atol=1e-6)
+    np.testing.assert_allclose(
+        out["score"].to_numpy(), [35.555556, np.nan, 50.0, 50.0, 60.0, 5.0, 34.0, np.nan, np.nan], atol=1e-6
+    )
     assert out["scorable"].tolist() == [True, False, True, True, True, True, True, False, False]
     assert out["prorated"].tolist() == [True, False, False, True, True, False, False, False, False]
     assert out["total_only"].tolist() == [False, False, False, False, False, False, True, False, False]

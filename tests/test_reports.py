@@ -17,19 +17,28 @@ from pipelines.warehouse.db import read_connection
 from tests.sharing_helpers import PLOTLY_JS_MIN, new_plot_calls, strip_plotly_js
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
-needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext") or not shutil.which("pdfinfo"),
-                                   reason="poppler-utils (pdftotext, pdfinfo) not installed")
+needs_poppler = pytest.mark.skipif(
+    not shutil.which("pdftotext") or not shutil.which("pdfinfo"),
+    reason="poppler-utils (pdftotext, pdfinfo) not installed",
+)
 
 
 @pytest.fixture(scope="module")
 def long_client(sample_db) -> str:
     """The sample client with the fewest visits among those with at least 20."""
     with read_connection(sample_db) as con:
-        row = con.execute("SELECT client_id FROM marts.client_summary WHERE n_visits >= 20 "
-                          "ORDER BY n_visits, client_id LIMIT 1").fetchone()
+        row = con.execute(
+            "SELECT client_id FROM marts.client_summary WHERE n_visits >= 20 ORDER BY n_visits, client_id LIMIT 1"
+        ).fetchone()
     assert row, "the sample needs a client with at least 20 visits"
     return row[0]
 
@@ -70,7 +79,7 @@ def test_report_says_the_plain_language_headline_and_what_was_done(sample_db, lo
     assert "Your progress" in report
     assert re.search(r"pain (is now usually about|is about the same)", report)
     assert "What we did" in report and "Your home care" in report
-    assert report.count("<tr><td class=\"num\">") == len(data.visits)  # one row per visit
+    assert report.count('<tr><td class="num">') == len(data.visits)  # one row per visit
 
 
 def test_values_from_the_database_are_escaped(sample_db_copy):
@@ -78,6 +87,7 @@ def test_values_from_the_database_are_escaped(sample_db_copy):
         con.execute("UPDATE core.clients SET display_name = '<script>alert(1)</script> & Co' WHERE client_id = 'C0001'")
         con.execute("UPDATE core.visits SET homecare = '<img src=x onerror=alert(2)>' WHERE client_id = 'C0001'")
         from pipelines.warehouse.marts import rebuild_marts
+
         rebuild_marts(con)
     html = build_report_html(sample_db_copy, "C0001")
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html
@@ -86,8 +96,10 @@ def test_values_from_the_database_are_escaped(sample_db_copy):
 
 def test_one_visit_client_gets_a_helpful_first_visit_report(sample_db):
     with read_connection(sample_db) as con:
-        cid = con.execute("SELECT client_id FROM marts.client_summary WHERE n_visits = 1 AND client_id NOT IN "
-                          "(SELECT client_id FROM core.self_reports) ORDER BY client_id LIMIT 1").fetchone()[0]
+        cid = con.execute(
+            "SELECT client_id FROM marts.client_summary WHERE n_visits = 1 AND client_id NOT IN "
+            "(SELECT client_id FROM core.self_reports) ORDER BY client_id LIMIT 1"
+        ).fetchone()[0]
     html = build_report_html(sample_db, cid)
     assert "At your first visit" in html
     assert "much improved" not in html.split("<footer")[0].split("<h2>")[0]  # no claim of change
@@ -96,6 +108,7 @@ def test_one_visit_client_gets_a_helpful_first_visit_report(sample_db):
 # ---------------------------------------------------------------------------
 # In a real browser, with the network off
 # ---------------------------------------------------------------------------
+
 
 @needs_chromium
 def test_html_renders_in_chromium_with_every_network_request_refused(tmp_path, report):
@@ -122,8 +135,10 @@ def test_html_renders_in_chromium_with_every_network_request_refused(tmp_path, r
             page.route("**/*", guard)
             page.goto(path.as_uri(), wait_until="load")
             page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length === 4 && "
-                                   "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4")
+            page.wait_for_function(
+                "document.querySelectorAll('.js-plotly-plot').length === 4 && "
+                "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4"
+            )
             n_points = page.locator(".js-plotly-plot .scatterlayer .point").count()
             share_buttons = page.locator("[data-title^='Share chart'], [data-title*='Cloud']").count()
             modebars = page.locator(".modebar-btn").count()
@@ -131,7 +146,8 @@ def test_html_renders_in_chromium_with_every_network_request_refused(tmp_path, r
             page.set_viewport_size({"width": 680, "height": 1400})
             page.emulate_media(media="print")
             right_edges = page.eval_on_selector_all(
-                ".js-plotly-plot .main-svg", "els => els.map(e => e.getBoundingClientRect().right)")
+                ".js-plotly-plot .main-svg", "els => els.map(e => e.getBoundingClientRect().right)"
+            )
             body_right = page.evaluate("document.querySelector('.report').getBoundingClientRect().right")
         finally:
             browser.close()
@@ -145,8 +161,15 @@ def test_html_renders_in_chromium_with_every_network_request_refused(tmp_path, r
 def _pdf_pages(pdf: Path) -> list[str]:
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     n = int(re.search(r"Pages:\s+(\d+)", info).group(1))
-    return [subprocess.run(["pdftotext", "-layout", "-f", str(i), "-l", str(i), str(pdf), "-"],
-                           capture_output=True, text=True, check=True).stdout for i in range(1, n + 1)]
+    return [
+        subprocess.run(
+            ["pdftotext", "-layout", "-f", str(i), "-l", str(i), str(pdf), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for i in range(1, n + 1)
+    ]
 
 
 def _page_size(pdf: Path) -> tuple[float, float]:
@@ -173,8 +196,10 @@ def test_pdf_on_a4_and_letter_keeps_each_chart_whole(tmp_path, sample_db, long_c
     text = "\n".join(pages)
     assert data.display_name in text
     # A chart split over two pages would put its labels on different pages.
-    assert _one_page_holds_all(pages, ["Pain (0 = none, 10 = worst)", "When you arrived", "Just after the session",
-                                       "\u201cMuch improved\u201d zone"])
+    assert _one_page_holds_all(
+        pages,
+        ["Pain (0 = none, 10 = worst)", "When you arrived", "Just after the session", "\u201cMuch improved\u201d zone"],
+    )
     rom_labels = list(dict.fromkeys(rom_series(data, first=[r.label for r in summarise(data).rom_lines])["label"]))
     assert rom_labels and _one_page_holds_all(pages, ["Measured at the start of each visit", *rom_labels])
     # the last visit row and the footer made it (nothing cut off at the end)
@@ -185,22 +210,55 @@ def test_pdf_on_a4_and_letter_keeps_each_chart_whole(tmp_path, sample_db, long_c
 @needs_poppler
 def test_cli_report_writes_html_and_pdf(tmp_path, sample_db, long_client):
     for name in ("r.html", "r.pdf"):
-        out = subprocess.run([sys.executable, "-m", "knotwork", "report", long_client, "--out", str(tmp_path / name),
-                              "--db", str(sample_db)], capture_output=True, text=True, timeout=180)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "knotwork",
+                "report",
+                long_client,
+                "--out",
+                str(tmp_path / name),
+                "--db",
+                str(sample_db),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert out.returncode == 0, out.stderr
         assert (tmp_path / name).stat().st_size > 10_000
     assert (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
-    bad = subprocess.run([sys.executable, "-m", "knotwork", "report", "NOPE", "--out", str(tmp_path / "x.html"),
-                          "--db", str(sample_db)], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "knotwork", "report", "NOPE", "--out", str(tmp_path / "x.html"), "--db", str(sample_db)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 1 and "no client" in bad.stderr
-    bad = subprocess.run([sys.executable, "-m", "knotwork", "report", long_client, "--out", str(tmp_path / "x.docx"),
-                          "--db", str(sample_db)], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "knotwork",
+            "report",
+            long_client,
+            "--out",
+            str(tmp_path / "x.docx"),
+            "--db",
+            str(sample_db),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 1 and ".html or .pdf" in bad.stderr
 
 
 # ---------------------------------------------------------------------------
 # Issue 20: no "-0", questionnaires and the practice on the report, no near-empty pages
 # ---------------------------------------------------------------------------
+
 
 def _fills(pdf: Path) -> list[float]:
     """How far down each page the content reaches (0 = blank page, 1 = to the bottom edge)."""
@@ -217,15 +275,16 @@ def _fills(pdf: Path) -> list[float]:
         px = im.load()
         rows = [y for y in range(h) if any(px[x, y] < 200 for x in range(w))]
         out.append(rows[-1] / h if rows else 0.0)
-        data = data[len(f"P5\n{w} {h}\n255\n".encode()) + w * h:]
+        data = data[len(f"P5\n{w} {h}\n255\n".encode()) + w * h :]
     return out
 
 
 @pytest.fixture(scope="module")
 def short_client(sample_db) -> str:
     with read_connection(sample_db) as con:
-        return con.execute("SELECT client_id FROM marts.client_summary WHERE n_visits = 2 ORDER BY client_id "
-                           "LIMIT 1").fetchone()[0]
+        return con.execute(
+            "SELECT client_id FROM marts.client_summary WHERE n_visits = 2 ORDER BY client_id LIMIT 1"
+        ).fetchone()[0]
 
 
 @needs_chromium
@@ -258,14 +317,17 @@ def test_minus_zero_pain_reads_zero(sample_db_copy):
 
 def test_report_has_questionnaires_and_the_practice(sample_db_copy):
     settings_file = sample_db_copy.parent / "knotwork-settings.toml"
-    settings_file.write_text('[practice]\nname = "Northside Trigger Point Clinic"\ntherapist = "Sam Rivera"\n'
-                             'phone = "+1 555 0100"\n', encoding="utf-8")
+    settings_file.write_text(
+        '[practice]\nname = "Northside Trigger Point Clinic"\ntherapist = "Sam Rivera"\nphone = "+1 555 0100"\n',
+        encoding="utf-8",
+    )
     with read_connection(sample_db_copy) as con:
         cid, first, last = con.execute(
             "WITH ndi AS (SELECT client_id, taken_on, item_1+item_2+item_3+item_4+item_5+item_6+item_7+item_8+item_9"
             "+item_10 AS raw FROM core.outcome_measures WHERE instrument = 'NDI') "
             "SELECT client_id, first(raw ORDER BY taken_on), last(raw ORDER BY taken_on) FROM ndi GROUP BY client_id "
-            "HAVING count(*) >= 2 AND count(raw) = count(*) ORDER BY client_id LIMIT 1").fetchone()
+            "HAVING count(*) >= 2 AND count(raw) = count(*) ORDER BY client_id LIMIT 1"
+        ).fetchone()
     html = build_report_html(sample_db_copy, cid)
     body = strip_plotly_js(html)
     assert "<h2>Questionnaires</h2>" in body

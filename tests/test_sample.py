@@ -27,8 +27,19 @@ from pipelines.sample.practice import generate, planted_effects
 
 END = dt.date(2026, 11, 20)
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
-COMMON = ["trigger_point", "myofascial_release", "stretching", "swedish", "deep_tissue", "breathwork",
-          "movement_reeducation", "pnf_stretching", "positional_release", "muscle_energy", "cross_fiber_friction"]
+COMMON = [
+    "trigger_point",
+    "myofascial_release",
+    "stretching",
+    "swedish",
+    "deep_tissue",
+    "breathwork",
+    "movement_reeducation",
+    "pnf_stretching",
+    "positional_release",
+    "muscle_energy",
+    "cross_fiber_friction",
+]
 
 
 def _read(out: Path, kind: str) -> pd.DataFrame:
@@ -111,7 +122,14 @@ def test_value_ranges(clinic):
     assert clients["birth_year"].astype(int).between(1900, END.year - 18).all()
     assert {_canon(CLIENT_STATUS, s) for s in clients["status"]} <= {"active", "discharged", "referred_out"}
     assert {_canon(REGIONS, r) for r in clients["complaint_region"]} <= {
-        "neck", "low_back", "shoulder", "head", "forearm_wrist", "hip", "upper_back"}
+        "neck",
+        "low_back",
+        "shoulder",
+        "head",
+        "forearm_wrist",
+        "hip",
+        "upper_back",
+    }
     reports = _read(out, "self_reports")
     assert pd.to_datetime(reports["reported_at"]).dt.date.max() <= END
     assert reports["pain"].astype(int).between(0, 10).all()
@@ -131,7 +149,8 @@ def test_value_ranges(clinic):
     assert om["total_score"].isna().all()
     for instrument, grp in om.groupby("instrument"):
         n_items, lo, hi = {"NDI": (10, 0, 5), "ODI": (10, 0, 5), "QuickDASH": (11, 1, 5), "PSFS": (3, 0, 10)}[
-            _canon(QUESTIONNAIRES, instrument)]
+            _canon(QUESTIONNAIRES, instrument)
+        ]
         items = grp[[f"item_{i}" for i in range(1, 21)]].astype(float)
         assert items.iloc[:, n_items:].isna().all().all(), instrument
         answered = items.iloc[:, :n_items]
@@ -238,8 +257,17 @@ def test_relief_on_average_and_solo_visit_counts(clinic, solo):
 def test_truth_json(solo):
     out, summary = solo
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
-    for key in ("seed", "n_clients", "end_date", "technique_effects", "synergy", "pressure_response",
-                "carry_over", "rtm_coefficient", "description"):
+    for key in (
+        "seed",
+        "n_clients",
+        "end_date",
+        "technique_effects",
+        "synergy",
+        "pressure_response",
+        "carry_over",
+        "rtm_coefficient",
+        "description",
+    ):
         assert key in truth, key
     assert truth["seed"] == 7 and truth["n_clients"] == 40 and truth["end_date"] == END.isoformat()
     assert set(truth["technique_effects"]) == set(TECHNIQUES.canonical_names)

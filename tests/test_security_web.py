@@ -36,8 +36,13 @@ def serve_db(db: Path, home: Path, base_url: str | None = None):
     env["HOME"] = str(home)  # no stray ~/.streamlit config or credentials prompt
     if base_url:
         env["KNOTWORK_BASE_URL"] = base_url
-    proc = subprocess.Popen([*knotwork_command(), "serve", "--db", str(db), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [*knotwork_command(), "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)
         yield port
@@ -59,8 +64,15 @@ def served(sample_db_copy, tmp_path):
 def handshake(port: int, host: str, origin: str | None) -> int:
     """The HTTP status of a WebSocket upgrade to Streamlit's stream with these Host/Origin headers."""
     key = base64.b64encode(os.urandom(16)).decode()
-    lines = ["GET /_stcore/stream HTTP/1.1", f"Host: {host}", "Upgrade: websocket", "Connection: Upgrade",
-             f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13", "Sec-WebSocket-Protocol: streamlit"]
+    lines = [
+        "GET /_stcore/stream HTTP/1.1",
+        f"Host: {host}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version: 13",
+        "Sec-WebSocket-Protocol: streamlit",
+    ]
     if origin is not None:
         lines.append(f"Origin: {origin}")
     with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
@@ -129,16 +141,19 @@ def test_a_rebinding_page_in_a_real_browser_sees_no_client(served):
             browser.close()
 
 
-@pytest.mark.parametrize("ip, headers, local", [
-    (None, {"host": "127.0.0.1:8501", "origin": "http://127.0.0.1:8501"}, True),
-    (None, {"host": "localhost:8501", "origin": "http://localhost:8501"}, True),
-    (None, {"host": "[::1]:8501", "origin": "http://[::1]:8501"}, True),
-    (None, {"host": "rebind.attacker.test:8501", "origin": "http://rebind.attacker.test:8501"}, False),
-    (None, {"host": "127.0.0.1:8501", "origin": "http://localhost:3000"}, False),
-    (None, {"host": "127.0.0.1:8501"}, False),  # no Origin: not a browser page we can vouch for
-    (None, {"host": "127.0.0.1:8501", "origin": "http://127.0.0.1:8501", "x-forwarded-for": "1.2.3.4"}, False),
-    ("10.0.0.5", {"host": "127.0.0.1:8501", "origin": "http://127.0.0.1:8501"}, False),
-])
+@pytest.mark.parametrize(
+    "ip, headers, local",
+    [
+        (None, {"host": "127.0.0.1:8501", "origin": "http://127.0.0.1:8501"}, True),
+        (None, {"host": "localhost:8501", "origin": "http://localhost:8501"}, True),
+        (None, {"host": "[::1]:8501", "origin": "http://[::1]:8501"}, True),
+        (None, {"host": "rebind.attacker.test:8501", "origin": "http://rebind.attacker.test:8501"}, False),
+        (None, {"host": "127.0.0.1:8501", "origin": "http://localhost:3000"}, False),
+        (None, {"host": "127.0.0.1:8501"}, False),  # no Origin: not a browser page we can vouch for
+        (None, {"host": "127.0.0.1:8501", "origin": "http://127.0.0.1:8501", "x-forwarded-for": "1.2.3.4"}, False),
+        ("10.0.0.5", {"host": "127.0.0.1:8501", "origin": "http://127.0.0.1:8501"}, False),
+    ],
+)
 def test_local_means_loopback_peer_host_and_origin(ip, headers, local):
     assert is_local_request(ip, headers) is local
 

@@ -86,8 +86,11 @@ def _numeric_keys(node, prefix=""):
     for key, value in node.items():
         if isinstance(value, dict):
             yield from _numeric_keys(value, f"{prefix}{key}.")
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) or (
-                isinstance(value, list) and value and all(isinstance(v, (int, float)) for v in value)):
+        elif (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            or (isinstance(value, list) and value and all(isinstance(v, (int, float)) for v in value))
+        ):
             yield f"{prefix}{key}", node
 
 
@@ -112,8 +115,11 @@ def test_missing_practice_file_gives_defaults(tmp_path):
 
 def test_practice_file_is_deep_merged(tmp_path):
     path = tmp_path / SETTINGS_FILENAME
-    path.write_text('[pain]\nmcid_points = 3.0\nmcid_points_source = "our own audit 2025"\n'
-                    '[vocabulary]\ntechniques = ["gua_sha_facial"]\n', encoding="utf-8")
+    path.write_text(
+        '[pain]\nmcid_points = 3.0\nmcid_points_source = "our own audit 2025"\n'
+        '[vocabulary]\ntechniques = ["gua_sha_facial"]\n',
+        encoding="utf-8",
+    )
     s = load_settings(path)
     assert threshold(s, "pain.mcid_points") == 3.0
     assert threshold_source(s, "pain.mcid_points") == "our own audit 2025"
@@ -174,7 +180,7 @@ def test_default_settings_are_fresh_copies():
     [
         ('[pain]\nmcid_points = "two"\n', "pain.mcid_points must be a number"),
         ("[pain]\nmcid_points = nan\n", "finite"),
-        ('pain = 3\n', "pain must be a table"),
+        ("pain = 3\n", "pain must be a table"),
         ('[import]\ndate_order = "year_first"\n', "date_order must be one of"),
         ("[pain\n", "not valid TOML"),
     ],

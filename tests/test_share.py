@@ -43,13 +43,16 @@ def db(sample_db_copy):
 
 def _self_reports(db) -> tuple[int, int]:
     with read_connection(db) as con:
-        return (con.execute("SELECT count(*) FROM core.self_reports").fetchone()[0],
-                con.execute("SELECT count(*) FROM marts.self_reports").fetchone()[0])
+        return (
+            con.execute("SELECT count(*) FROM core.self_reports").fetchone()[0],
+            con.execute("SELECT count(*) FROM marts.self_reports").fetchone()[0],
+        )
 
 
 # ---------------------------------------------------------------------------
 # Tokens
 # ---------------------------------------------------------------------------
+
 
 def test_link_carries_only_a_random_token_and_the_database_only_its_hmac(db):
     link = create_link(CLIENT, days=7, db=db)
@@ -63,7 +66,9 @@ def test_link_carries_only_a_random_token_and_the_database_only_its_hmac(db):
     assert not any(link.token in str(v) for v in rows[0])  # the token itself is stored nowhere
     expected = hmac.new(bytes.fromhex(pepper), link.token.encode(), hashlib.sha256).hexdigest()
     with read_connection(db) as con:
-        stored = con.execute("SELECT token_hash, token_prefix, expires_at - created_at FROM meta.share_links").fetchone()
+        stored = con.execute(
+            "SELECT token_hash, token_prefix, expires_at - created_at FROM meta.share_links"
+        ).fetchone()
     assert stored[0] == expected
     assert stored[1] == link.token[:8]
     assert stored[2] == dt.timedelta(days=7)
@@ -81,7 +86,7 @@ def test_two_links_differ_and_the_pepper_is_made_once(db):
 
 def _tampered(token: str) -> str:
     i = len(token) // 2
-    return token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]
+    return token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]
 
 
 def bad_tokens(db) -> dict[str, str]:
@@ -91,8 +96,13 @@ def bad_tokens(db) -> dict[str, str]:
     revoked = create_link(CLIENT, db=db).token
     assert revoke(revoked, db=db) == 1
     live = create_link(CLIENT, db=db).token
-    return {"expired": expired, "revoked": revoked, "tampered": _tampered(live),
-            "random": secrets.token_urlsafe(32), "malformed": "' OR 1=1 --"}
+    return {
+        "expired": expired,
+        "revoked": revoked,
+        "tampered": _tampered(live),
+        "random": secrets.token_urlsafe(32),
+        "malformed": "' OR 1=1 --",
+    }
 
 
 def test_expired_revoked_tampered_random_and_malformed_tokens_resolve_to_nothing(db):
@@ -132,8 +142,9 @@ def test_a_token_never_begins_with_a_dash_so_revoke_can_take_its_prefix(db, monk
     link = create_link(CLIENT, db=db)
     assert link.prefix == "c" * 8
     monkeypatch.undo()
-    done = subprocess.run([sys.executable, "-m", "knotwork", "revoke", link.prefix, "--db", str(db)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "knotwork", "revoke", link.prefix, "--db", str(db)], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     assert resolve_token(link.token, db) is None
 
@@ -153,17 +164,21 @@ def test_links_for_unknown_clients_and_silly_durations_are_refused(db):
 # Check-ins
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("values, field", [
-    ({"pain": 11}, "pain"),
-    ({"pain": "x"}, "pain"),
-    ({"pain": 3.3}, "pain"),
-    ({"pain": -1}, "pain"),
-    ({"pain": None}, "pain"),
-    ({"pain": 4, "region": "nek"}, "region"),  # a typo of "neck"
-    ({"pain": 4, "region": "left big toe"}, "region"),  # new names are not added from a client's typing
-    ({"pain": 4, "did_homecare": "maybe"}, "did_homecare"),
-    ({"pain": 4, "note": "x" * 2001}, "note"),
-])
+
+@pytest.mark.parametrize(
+    "values, field",
+    [
+        ({"pain": 11}, "pain"),
+        ({"pain": "x"}, "pain"),
+        ({"pain": 3.3}, "pain"),
+        ({"pain": -1}, "pain"),
+        ({"pain": None}, "pain"),
+        ({"pain": 4, "region": "nek"}, "region"),  # a typo of "neck"
+        ({"pain": 4, "region": "left big toe"}, "region"),  # new names are not added from a client's typing
+        ({"pain": 4, "did_homecare": "maybe"}, "did_homecare"),
+        ({"pain": 4, "note": "x" * 2001}, "note"),
+    ],
+)
 def test_bad_checkin_values_are_refused_naming_the_field_and_nothing_is_stored(db, values, field):
     before = _self_reports(db)
     result = record_checkin(CLIENT, values, db=db, source="link")
@@ -181,14 +196,25 @@ def test_good_checkin_is_stored_with_source_link_and_reaches_the_marts_and_the_c
     from dashboard.client_facing.view import load_client
 
     when = dt.datetime.now().replace(microsecond=0) - dt.timedelta(minutes=5)
-    result = record_checkin(CLIENT, {"pain": 3.5, "region": "Neck", "did_homecare": True, "note": "better"},
-                            db=db, source="link", reported_at=when)
+    result = record_checkin(
+        CLIENT,
+        {"pain": 3.5, "region": "Neck", "did_homecare": True, "note": "better"},
+        db=db,
+        source="link",
+        reported_at=when,
+    )
     assert result.ok, result.errors
     with read_connection(db) as con:
-        core = con.execute("SELECT pain, region, did_homecare, note, source FROM core.self_reports "
-                           "WHERE client_id = ? AND reported_at = ?", [CLIENT, when]).fetchall()
-        mart = con.execute("SELECT pain, source, last_visit_id IS NOT NULL FROM marts.self_reports "
-                           "WHERE client_id = ? AND reported_at = ?", [CLIENT, when]).fetchall()
+        core = con.execute(
+            "SELECT pain, region, did_homecare, note, source FROM core.self_reports "
+            "WHERE client_id = ? AND reported_at = ?",
+            [CLIENT, when],
+        ).fetchall()
+        mart = con.execute(
+            "SELECT pain, source, last_visit_id IS NOT NULL FROM marts.self_reports "
+            "WHERE client_id = ? AND reported_at = ?",
+            [CLIENT, when],
+        ).fetchall()
     assert core == [(3.5, "neck", True, "better", "link")]
     assert mart == [(3.5, "link", True)]
     checkins = load_client(db, CLIENT).checkins
@@ -205,6 +231,7 @@ def test_checkin_for_an_unknown_client_stores_nothing(db):
 # ---------------------------------------------------------------------------
 # In the app (AppTest through the real entry point)
 # ---------------------------------------------------------------------------
+
 
 def test_every_bad_token_gets_the_same_generic_page_with_no_client_data(db, monkeypatch):
     names = client_names(db)
@@ -258,8 +285,11 @@ def test_checkin_through_the_link_is_stored_with_source_link(db, monkeypatch):
     assert any("Thank you" in s.value for s in at.success), page_text(at)[:500]
     assert _self_reports(db) == (before[0] + 1, before[1] + 1)
     with read_connection(db) as con:
-        row = con.execute("SELECT pain, did_homecare, note, source FROM marts.self_reports WHERE client_id = ? "
-                          "ORDER BY reported_at DESC LIMIT 1", [CLIENT]).fetchone()
+        row = con.execute(
+            "SELECT pain, did_homecare, note, source FROM marts.self_reports WHERE client_id = ? "
+            "ORDER BY reported_at DESC LIMIT 1",
+            [CLIENT],
+        ).fetchone()
     assert row == (2.0, True, "Much better this week", "link")
 
 
@@ -276,9 +306,11 @@ def test_checkin_without_a_pain_score_names_the_field_and_stores_nothing(db, mon
 # Command line
 # ---------------------------------------------------------------------------
 
+
 def _knotwork(*args, input_text=None):
-    return subprocess.run([sys.executable, "-m", "knotwork", *args], capture_output=True, text=True,
-                          input=input_text, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "knotwork", *args], capture_output=True, text=True, input=input_text, timeout=120
+    )
 
 
 def test_cli_share_prints_only_a_link_and_revoke_ends_it(db):

@@ -57,8 +57,11 @@ def test_link_in_a_real_browser(server, browser):  # noqa: F811
     page.get_by_text("Thank you! Your check-in was saved").wait_for(timeout=30_000)
     con = duckdb.connect(str(db), read_only=True)
     try:
-        row = con.execute("SELECT pain, did_homecare, source FROM core.self_reports WHERE client_id = ? "
-                          "ORDER BY reported_at DESC LIMIT 1", [CLIENT]).fetchone()
+        row = con.execute(
+            "SELECT pain, did_homecare, source FROM core.self_reports WHERE client_id = ? "
+            "ORDER BY reported_at DESC LIMIT 1",
+            [CLIENT],
+        ).fetchone()
     finally:
         con.close()
     assert row == (3.0, True, "link")
@@ -67,8 +70,9 @@ def test_link_in_a_real_browser(server, browser):  # noqa: F811
     # runs on the server's own computer, where the therapist pages open without a password; a
     # client's browser is elsewhere (here: behind a proxy that adds X-Forwarded-For), and there
     # the therapist pages stay closed until a password is set.
-    remote = browser.new_page(viewport={"width": 820, "height": 1180},
-                              extra_http_headers={"X-Forwarded-For": "203.0.113.7"})
+    remote = browser.new_page(
+        viewport={"width": 820, "height": 1180}, extra_http_headers={"X-Forwarded-For": "203.0.113.7"}
+    )
     remote.goto(url + "/practice")
     wait_for_app(remote)
     text = remote.inner_text("body")

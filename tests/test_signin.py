@@ -142,12 +142,18 @@ def test_a_signed_in_session_ends_after_30_idle_minutes(sample_db_copy, monkeypa
     assert [i.value for i in at.info] == [access.IDLE_MESSAGE]
 
 
-@pytest.mark.parametrize("ip, headers, source", [
-    (None, {"host": "127.0.0.1:8501", "origin": "http://127.0.0.1:8501", "user-agent": "A"}, LOCAL_SOURCE),
-    (None, {"host": "k.example.org", "origin": "https://k.example.org", "x-forwarded-for": "6.6.6.6, 203.0.113.5"},
-     "203.0.113.5"),
-    ("198.51.100.3", {"host": "k.example.org", "origin": "https://k.example.org"}, "198.51.100.3"),
-])
+@pytest.mark.parametrize(
+    "ip, headers, source",
+    [
+        (None, {"host": "127.0.0.1:8501", "origin": "http://127.0.0.1:8501", "user-agent": "A"}, LOCAL_SOURCE),
+        (
+            None,
+            {"host": "k.example.org", "origin": "https://k.example.org", "x-forwarded-for": "6.6.6.6, 203.0.113.5"},
+            "203.0.113.5",
+        ),
+        ("198.51.100.3", {"host": "k.example.org", "origin": "https://k.example.org"}, "198.51.100.3"),
+    ],
+)
 def test_the_source_is_this_computer_or_the_address_the_nearest_proxy_saw(ip, headers, source, monkeypatch):
     class Ctx:
         ip_address = ip

@@ -40,8 +40,15 @@ def _record(key: str, value) -> None:
     print(key, value)
 
 
-def simulate(n_clients: int, visits: int, seed: int, *, confounded: bool = True, synergy: bool = False,
-             mixes: list[list[str]] | None = None) -> pd.DataFrame:
+def simulate(
+    n_clients: int,
+    visits: int,
+    seed: int,
+    *,
+    confounded: bool = True,
+    synergy: bool = False,
+    mixes: list[list[str]] | None = None,
+) -> pd.DataFrame:
     """Visits of a practice where x has no effect but goes to clients who improve anyway.
 
     Each client has their own tendency to improve (u, SD 1 point); with ``confounded`` the
@@ -64,10 +71,21 @@ def simulate(n_clients: int, visits: int, seed: int, *, confounded: bool = True,
             y = sum(EFFECTS[t] for t in used) - 0.3 * (pre - 5) + u + rng.normal(0, 1.0)
             if synergy and SYNERGY[0] in used and SYNERGY[1] in used:
                 y += SYNERGY[2]
-            rows.append({"visit_id": f"V{c:03d}_{k:02d}", "client_id": f"C{c:03d}", "visit_number": k + 1,
-                         "pressure": 3.0, "pain_pre": pre, "pain_post": pre + y, "pain_change": y,
-                         "techniques": sorted(used), "technique_set": "+".join(sorted(used)),
-                         "complaint_region": "neck", "therapist": "T"})
+            rows.append(
+                {
+                    "visit_id": f"V{c:03d}_{k:02d}",
+                    "client_id": f"C{c:03d}",
+                    "visit_number": k + 1,
+                    "pressure": 3.0,
+                    "pain_pre": pre,
+                    "pain_post": pre + y,
+                    "pain_change": y,
+                    "techniques": sorted(used),
+                    "technique_set": "+".join(sorted(used)),
+                    "complaint_region": "neck",
+                    "therapist": "T",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -96,9 +114,16 @@ def test_a_null_technique_given_to_clients_who_improve_anyway_is_flagged_at_the_
         if seed < 20:
             contrast += _between_client_p(df) < 0.05
     rate = flagged / estimated
-    _record(f"null_confounded_{n_clients}x{visits}", {
-        "sims": N_SIMS, "estimated": estimated, "flag_rate": rate, "coverage_of_zero": covered / estimated,
-        "between_client_flag_rate_first_20": contrast / min(N_SIMS, 20)})
+    _record(
+        f"null_confounded_{n_clients}x{visits}",
+        {
+            "sims": N_SIMS,
+            "estimated": estimated,
+            "flag_rate": rate,
+            "coverage_of_zero": covered / estimated,
+            "between_client_flag_rate_first_20": contrast / min(N_SIMS, 20),
+        },
+    )
     assert estimated >= 0.8 * N_SIMS
     # flagged no more often than a nominal 5 % test would be, allowing binomial noise (one-sided 99 %)
     assert flagged <= binom.ppf(0.99, estimated, 0.05)
@@ -143,8 +168,16 @@ def test_mix_ranking_recovers_the_planted_order_and_covers_the_planted_mix_effec
         cells += len(m)
         rhos.append(spearmanr(m["effect"], truth).statistic)
         top_right += m.index[0] == "a+b+c"  # -1.75 - 0.6: the planted best
-    _record("mix_ranking_60x10", {"sims": N_SIMS, "cells": cells, "coverage": covered / cells,
-                                  "median_spearman": float(np.median(rhos)), "best_mix_first": top_right / N_SIMS})
+    _record(
+        "mix_ranking_60x10",
+        {
+            "sims": N_SIMS,
+            "cells": cells,
+            "coverage": covered / cells,
+            "median_spearman": float(np.median(rhos)),
+            "best_mix_first": top_right / N_SIMS,
+        },
+    )
     assert cells >= 8 * N_SIMS
     assert np.median(rhos) >= 0.9
     assert top_right / N_SIMS >= 0.9

@@ -72,8 +72,9 @@ def test_sql_estimator_equals_ols_with_client_dummies(sample_db, outcome):
     np.testing.assert_allclose(fit["cov_model"], res.model.fit().cov_params()[:k, :k], rtol=1e-8, atol=1e-14)
 
 
-@pytest.mark.parametrize("outcome,region", [("pain_change", None), ("carryover_change", None),
-                                            ("pain_change", "first")])
+@pytest.mark.parametrize(
+    "outcome,region", [("pain_change", None), ("carryover_change", None), ("pain_change", "first")]
+)
 def test_both_paths_give_the_same_answer_on_the_sample(sample_db, outcome, region):
     """One estimand at every size: the in-memory path and the SQL path agree to rounding on the same data.
 
@@ -168,9 +169,11 @@ def test_stored_result_is_used_only_for_the_data_it_was_computed_from(sample_db_
     assert analysis.technique_report(sample_db_copy, min_clients=8).techniques.equals(stored.techniques)
     # a changed visit (as a form or a restore would write, without refreshing the store)
     with write_connection(sample_db_copy) as con:
-        con.execute("UPDATE marts.visit_outcomes SET pain_post = pain_post - 1, pain_change = pain_change - 1 "
-                    "WHERE visit_id = (SELECT min(visit_id) FROM marts.visit_outcomes WHERE pain_change IS NOT NULL "
-                    "AND pain_pre IS NOT NULL AND len(techniques) > 0)")
+        con.execute(
+            "UPDATE marts.visit_outcomes SET pain_post = pain_post - 1, pain_change = pain_change - 1 "
+            "WHERE visit_id = (SELECT min(visit_id) FROM marts.visit_outcomes WHERE pain_change IS NOT NULL "
+            "AND pain_pre IS NOT NULL AND len(techniques) > 0)"
+        )
     assert ts.stored_report(sample_db_copy, "pain_change", 8) is None
     after = analysis.technique_report(sample_db_copy, min_clients=8)
     moved = after.techniques.set_index("technique")["effect"] - stored.techniques.set_index("technique")["effect"]
@@ -196,6 +199,7 @@ def test_drill_down_lists_the_newest_visits_and_counts_them_all(sample_db):
 # ---------------------------------------------------------------------------
 # The page at "large" size (the limit lowered so the sample practice takes the SQL path)
 # ---------------------------------------------------------------------------
+
 
 @pytest.fixture
 def large_page_db(sample_db, monkeypatch, clean_streamlit_caches):
@@ -248,7 +252,9 @@ def test_subgroups_by_region_at_large_size(sample_db):
     assert set(sub["complaint_region"]) == set(levels)
     est = sub[sub["estimable"]]
     assert len(est) > 0 and est["method"].str.startswith(ts.METHOD_SQL).all()
-    assert np.allclose(est["p_adjusted"], common.benjamini_hochberg(sub["p"].where(sub["estimable"]))[sub["estimable"].to_numpy()])
+    assert np.allclose(
+        est["p_adjusted"], common.benjamini_hochberg(sub["p"].where(sub["estimable"]))[sub["estimable"].to_numpy()]
+    )
     one = est["complaint_region"].iloc[0]
     alone = ts.report(sample_db, regions=[one], min_clients=3).techniques.set_index("technique")
     mine = est[est["complaint_region"] == one].set_index("technique")
@@ -259,10 +265,27 @@ def test_table_shows_three_decimals_when_intervals_are_narrow():
     """At network size a clear small effect must not read '-0.00 (-0.01 to -0.00)'."""
     from dashboard.charts import techniques as tc
 
-    t = pd.DataFrame([{"technique": "cupping", "n_visits": 85_992, "n_clients": 45_698, "n_clients_without": 99_203,
-                       "n_clients_both": 44_901, "estimable": True, "effect": -0.0047, "ci_low": -0.0078, "ci_high": -0.0017, "se": 0.0016,
-                       "p": 0.003, "p_adjusted": 0.019, "effect_size": -0.01, "unadjusted_difference": 0.28,
-                       "note": ""}])
+    t = pd.DataFrame(
+        [
+            {
+                "technique": "cupping",
+                "n_visits": 85_992,
+                "n_clients": 45_698,
+                "n_clients_without": 99_203,
+                "n_clients_both": 44_901,
+                "estimable": True,
+                "effect": -0.0047,
+                "ci_low": -0.0078,
+                "ci_high": -0.0017,
+                "se": 0.0016,
+                "p": 0.003,
+                "p_adjusted": 0.019,
+                "effect_size": -0.01,
+                "unadjusted_difference": 0.28,
+                "note": "",
+            }
+        ]
+    )
     assert tc.effect_digits(t) == 3
     assert tc.technique_table(t)["95 % interval"].iloc[0] == "−0.008 to −0.002"
     assert tc.technique_table(t)["Effect"].iloc[0] == "−0.005"
@@ -284,8 +307,9 @@ def test_an_import_of_a_large_practice_stores_the_default_result(tmp_path, monke
 
     monkeypatch.setattr(ts, "LARGE_DATA_VISITS", 10)  # the sample practice counts as large here
     calls = []
-    monkeypatch.setattr(ingest, "store_default_report",
-                        lambda con, db=None: calls.append(db) or ts.store_default_report(con, db=db))
+    monkeypatch.setattr(
+        ingest, "store_default_report", lambda con, db=None: calls.append(db) or ts.store_default_report(con, db=db)
+    )
     db = tmp_path / "large.duckdb"
     reports = ingest_files(sorted(Path(SAMPLE).glob("*.csv")), db=db)
     assert all(r.error is None for r in reports)
@@ -303,8 +327,13 @@ def test_cli_mixes_json_lists_the_ranked_mixes(sample_db):
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "knotwork", "techniques", "--mixes", "--json", "--db", str(sample_db)],
-                         check=True, capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "knotwork", "techniques", "--mixes", "--json", "--db", str(sample_db)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     rows = json.loads(out.stdout)
     expected = analysis.technique_report(sample_db).mixes
     assert [r["mix"] for r in rows] == [m.split("+") for m in expected["mix"]]

@@ -48,7 +48,9 @@ def _record(key: str, value) -> None:
     print(f"\n[technique validation] {key}: {json.dumps(value, default=float)}")
 
 
-def _practice(folder: Path, n_clients: int, seed: int, effects="default", kinds=("clients", "visits")) -> tuple[Path, dict]:
+def _practice(
+    folder: Path, n_clients: int, seed: int, effects="default", kinds=("clients", "visits")
+) -> tuple[Path, dict]:
     generate(folder / "csv", n_clients=n_clients, seed=seed, effects=effects)
     db = folder / "knotwork.duckdb"
     reports = ingest_files([folder / "csv" / f"{k}.csv" for k in kinds], db=db)
@@ -59,6 +61,7 @@ def _practice(folder: Path, n_clients: int, seed: int, effects="default", kinds=
 # ---------------------------------------------------------------------------
 # Generated practices: planted effects
 # ---------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def recovery_runs(tmp_path_factory):
@@ -107,9 +110,16 @@ def test_intervals_cover_the_planted_values_at_about_the_nominal_rate(recovery_r
     """It covers the planted effects with its 95 % intervals in >= 85 % of technique x seed cells."""
     est = _estimates(recovery_runs)
     rate = float(est["covered"].mean())
-    _record("coverage", {"rate": rate, "cells": int(len(est)), "seeds": list(RECOVERY_SEEDS),
-                         "clients": RECOVERY_CLIENTS,
-                         "mean_abs_error": float((est["effect"] - est["truth"]).abs().mean())})
+    _record(
+        "coverage",
+        {
+            "rate": rate,
+            "cells": int(len(est)),
+            "seeds": list(RECOVERY_SEEDS),
+            "clients": RECOVERY_CLIENTS,
+            "mean_abs_error": float((est["effect"] - est["truth"]).abs().mean()),
+        },
+    )
     assert rate >= 0.85
     assert (est["effect"] - est["truth"]).abs().mean() < 0.1
 
@@ -143,14 +153,19 @@ def test_unadjusted_comparison_is_off_by_confounding(recovery_runs):
     """It shows how far 'with vs without' is from the truth, and that adjustment removes most of it."""
     est = _estimates(recovery_runs)
     by_tech = est.groupby("technique")[["truth", "effect", "unadjusted_difference"]].mean()
-    naive_err = (by_tech["unadjusted_difference"] - by_tech["truth"])
-    adj_err = (by_tech["effect"] - by_tech["truth"])
+    naive_err = by_tech["unadjusted_difference"] - by_tech["truth"]
+    adj_err = by_tech["effect"] - by_tech["truth"]
     figures = {
-        "swedish": {"truth": by_tech.loc["swedish", "truth"], "adjusted": by_tech.loc["swedish", "effect"],
-                    "unadjusted": by_tech.loc["swedish", "unadjusted_difference"]},
-        "trigger_point": {"truth": by_tech.loc["trigger_point", "truth"],
-                          "adjusted": by_tech.loc["trigger_point", "effect"],
-                          "unadjusted": by_tech.loc["trigger_point", "unadjusted_difference"]},
+        "swedish": {
+            "truth": by_tech.loc["swedish", "truth"],
+            "adjusted": by_tech.loc["swedish", "effect"],
+            "unadjusted": by_tech.loc["swedish", "unadjusted_difference"],
+        },
+        "trigger_point": {
+            "truth": by_tech.loc["trigger_point", "truth"],
+            "adjusted": by_tech.loc["trigger_point", "effect"],
+            "unadjusted": by_tech.loc["trigger_point", "unadjusted_difference"],
+        },
         "mean_abs_error_unadjusted": float(naive_err.abs().mean()),
         "mean_abs_error_adjusted": float(adj_err.abs().mean()),
         "spearman_unadjusted_vs_truth": float(spearmanr(by_tech["unadjusted_difference"], by_tech["truth"]).statistic),
@@ -169,6 +184,7 @@ def test_unadjusted_comparison_is_off_by_confounding(recovery_runs):
 # Generated practices: nothing planted
 # ---------------------------------------------------------------------------
 
+
 def test_no_technique_effects_found_in_a_practice_without_any(tmp_path):
     """It flags no technique (Holm p < .05) in about 95 % of 40 solo practices with no effects."""
     false_seeds, raw_rejections, tests, pair_false, covered, cells = [], 0, 0, 0, 0, 0
@@ -186,9 +202,18 @@ def test_no_technique_effects_found_in_a_practice_without_any(tmp_path):
         pairs = rep.pairs[rep.pairs["estimable"]] if len(rep.pairs) else rep.pairs
         pair_false += int(len(pairs) > 0 and (pairs["p_adjusted"] < 0.05).any())
     clean = 1 - len(false_seeds) / len(NULL_SEEDS)
-    _record("null", {"seeds": len(NULL_SEEDS), "clients": NULL_CLIENTS, "share_clean": clean,
-                     "seeds_with_false_positive": false_seeds, "raw_p_below_05_rate": raw_rejections / tests,
-                     "seeds_with_false_pair": pair_false, "coverage_of_zero": covered / cells})
+    _record(
+        "null",
+        {
+            "seeds": len(NULL_SEEDS),
+            "clients": NULL_CLIENTS,
+            "share_clean": clean,
+            "seeds_with_false_positive": false_seeds,
+            "raw_p_below_05_rate": raw_rejections / tests,
+            "seeds_with_false_pair": pair_false,
+            "coverage_of_zero": covered / cells,
+        },
+    )
     # with a true family-wise rate of 5 %, 40 practices give >= 5 false ones with probability
     # < 5 % (binomial), so 90 % clean is the bar; the per-test size and coverage are checked too
     assert clean >= 0.90
@@ -201,8 +226,10 @@ def test_no_technique_effects_found_in_a_practice_without_any(tmp_path):
 # Hand-built frames
 # ---------------------------------------------------------------------------
 
-def _frame(n_clients=40, visits=8, seed=0, client_sd=0.5, zero_sum=False,
-           effects=None, use=None, region=lambda c: "neck") -> pd.DataFrame:
+
+def _frame(
+    n_clients=40, visits=8, seed=0, client_sd=0.5, zero_sum=False, effects=None, use=None, region=lambda c: "neck"
+) -> pd.DataFrame:
     """Visits with y = sum of effects - 0.3 (pain_pre - 5) + client effect + noise."""
     effects = effects or {"a": -1.0, "b": 0.0, "c": -0.5}
     rng = np.random.default_rng(seed)
@@ -217,16 +244,28 @@ def _frame(n_clients=40, visits=8, seed=0, client_sd=0.5, zero_sum=False,
             used = use(c, k, rng) if use else ([t for t in names if rng.random() < 0.5] or [names[0]])
             pre = float(rng.integers(3, 9))
             y = sum(effects[t] for t in used) - 0.3 * (pre - 5) + u + noise[k]
-            rows.append({"visit_id": f"V{c:03d}_{k:02d}", "client_id": f"C{c:03d}", "visit_number": k + 1,
-                         "pressure": float(rng.integers(1, 6)), "pain_pre": pre, "pain_post": pre + y,
-                         "pain_change": y, "techniques": sorted(used), "technique_set": "+".join(sorted(used)),
-                         "complaint_region": region(c), "therapist": "T",
-                         "visit_date": pd.Timestamp("2026-01-05") + pd.Timedelta(days=7 * k)})
+            rows.append(
+                {
+                    "visit_id": f"V{c:03d}_{k:02d}",
+                    "client_id": f"C{c:03d}",
+                    "visit_number": k + 1,
+                    "pressure": float(rng.integers(1, 6)),
+                    "pain_pre": pre,
+                    "pain_post": pre + y,
+                    "pain_change": y,
+                    "techniques": sorted(used),
+                    "technique_set": "+".join(sorted(used)),
+                    "complaint_region": region(c),
+                    "therapist": "T",
+                    "visit_date": pd.Timestamp("2026-01-05") + pd.Timedelta(days=7 * k),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def test_min_n_suppresses_estimates_but_shows_counts():
     """It shows only the counts for a technique used by fewer clients than the minimum per arm."""
+
     def use(c, k, rng):
         base = [t for t in ("a", "b") if rng.random() < 0.5] or ["a"]
         return base + (["rare"] if c < 5 and k < 2 else [])
@@ -299,6 +338,7 @@ def test_holm_is_holm_not_the_multipletests_default():
 
 def test_collinear_techniques_are_not_separated():
     """It refuses to separate techniques that are always used together, and warns."""
+
     def use(c, k, rng):
         out = ["a", "b"] if rng.random() < 0.5 else ["c"]
         return out + (["d"] if rng.random() < 0.4 else [])
@@ -360,6 +400,7 @@ def test_gls_with_mixedlm_variances_reproduces_mixedlm():
 
 def test_mix_effects_are_the_sum_of_their_techniques_plus_synergies():
     """Each mix's effect is its techniques' within-client effects (plus chosen synergies), ranked, with its n."""
+
     def use(c, k, rng):
         return [["a"], ["b"], ["a", "b"], ["a", "c"], ["b", "c"], ["a", "b", "c"]][int(rng.integers(0, 6))]
 
@@ -369,8 +410,10 @@ def test_mix_effects_are_the_sum_of_their_techniques_plus_synergies():
     assert set(m.index) == {"a", "b", "a+b", "a+c", "b+c", "a+b+c"}
     assert m["estimable"].all()
     t = rep.techniques.set_index("technique")
-    assert m.loc["a+c", "effect"] == pytest.approx(t.loc["a", "effect"] + t.loc["c", "effect"], abs=1e-9) \
+    assert (
+        m.loc["a+c", "effect"] == pytest.approx(t.loc["a", "effect"] + t.loc["c", "effect"], abs=1e-9)
         or rep.model_interactions
+    )
     # planted: a+c and a+b+c -1.5, a and a+b -1.0, b+c -0.5, b 0 -> ranked best first
     assert list(m.index[:2]) in (["a+c", "a+b+c"], ["a+b+c", "a+c"])
     assert m.index[-1] == "b"
@@ -536,6 +579,7 @@ def test_cli_on_an_empty_database(tmp_path):
 # ---------------------------------------------------------------------------
 # Charts (pure functions) and the dashboard page (AppTest through the entry point)
 # ---------------------------------------------------------------------------
+
 
 def _decode(values):
     """Plotly encodes numeric arrays as base64 typed arrays in figure JSON (docs/engineering.md §3)."""
@@ -707,8 +751,6 @@ def test_page_without_the_outcome_recorded_says_what_is_missing(page_db):
     assert not at.get("plotly_chart")
 
 
-
-
 def _lords_paradox_frame(seed: int, n_clients: int = 80, visits: int = 10) -> pd.DataFrame:
     """No technique works; 'x' is chosen when the client's real pain is high (the recorded score is
     that plus measurement error), and pain falls back towards the client's usual level."""
@@ -721,9 +763,21 @@ def _lords_paradox_frame(seed: int, n_clients: int = 80, visits: int = 10) -> pd
             seen = true + rng.normal(0, 1)  # as recorded: test-retest reliability (1 + 1) / (1 + 1 + 1) = 2/3
             used = ["b", "x"] if true > usual + 0.5 else ["b"]  # the therapist sees the real pain
             y = -0.6 * (true - usual) + rng.normal(0, 0.7)
-            rows.append({"visit_id": f"V{c}_{k}", "client_id": f"C{c:03d}", "visit_number": k + 1, "pressure": 3.0,
-                         "pain_pre": seen, "pain_post": seen + y, "pain_change": y, "techniques": used,
-                         "technique_set": "+".join(used), "complaint_region": "neck", "therapist": "T"})
+            rows.append(
+                {
+                    "visit_id": f"V{c}_{k}",
+                    "client_id": f"C{c:03d}",
+                    "visit_number": k + 1,
+                    "pressure": 3.0,
+                    "pain_pre": seen,
+                    "pain_post": seen + y,
+                    "pain_change": y,
+                    "techniques": used,
+                    "technique_set": "+".join(used),
+                    "complaint_region": "neck",
+                    "therapist": "T",
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -21,8 +21,9 @@ def _trial(schedule: list[str]) -> tr.Trial:
     return tr.Trial("T1", "C1", sorted(A), sorted(B), len(schedule) // 2, dt.date(2026, 1, 1), schedule)
 
 
-def _visits(trial: tr.Trial, effect_a: float, rng, noise: float = 0.6, trend: float = -0.15,
-            off_plan: set[int] = frozenset()) -> pd.DataFrame:
+def _visits(
+    trial: tr.Trial, effect_a: float, rng, noise: float = 0.6, trend: float = -0.15, off_plan: set[int] = frozenset()
+) -> pd.DataFrame:
     rows = []
     for i, due in enumerate(trial.schedule):
         techs = (trial.mix_a if due == "A" else trial.mix_b) if i not in off_plan else ["swedish"]
@@ -38,7 +39,7 @@ def test_planted_difference_is_found_with_an_interval_around_it():
     print(f"\nplanted A - B = -2.0: estimate {res.mean_difference:.2f}, p = {res.p_value:.4f}, 95 % {res.ci}")
     assert res.n_blocks_used == 8
     assert res.mean_difference == pytest.approx(-2.0, abs=0.6)
-    assert res.p_value <= 2 / 2 ** 8 + 1e-12
+    assert res.p_value <= 2 / 2**8 + 1e-12
     assert res.ci[0] <= -2.0 <= res.ci[1] and res.ci[1] < 0
 
 
@@ -51,7 +52,9 @@ def test_null_schedule_finds_no_difference():
         res = tr.analyse(trial, tr.progress(trial, _visits(trial, effect_a=0.0, rng=rng)))
         rejections += res.p_value < 0.05
         covered += res.ci[0] <= 0.0 <= res.ci[1]
-    print(f"\nnull AB/BA trials (6 blocks): p < 0.05 in {rejections / runs:.1%}, interval holds 0 in {covered / runs:.1%}")
+    print(
+        f"\nnull AB/BA trials (6 blocks): p < 0.05 in {rejections / runs:.1%}, interval holds 0 in {covered / runs:.1%}"
+    )
     assert rejections / runs <= 0.08
     assert covered / runs >= 0.92
 
@@ -79,14 +82,15 @@ def test_progress_says_which_mix_is_due():
 
 def test_plan_is_balanced_blocks():
     s = tr.plan(50, np.random.default_rng(5))
-    blocks = [tuple(s[i:i + 2]) for i in range(0, 100, 2)]
+    blocks = [tuple(s[i : i + 2]) for i in range(0, 100, 2)]
     assert set(blocks) <= {("A", "B"), ("B", "A")}
     assert 10 < blocks.count(("A", "B")) < 40
 
 
 def test_start_store_and_read_back_through_the_database(sample_db_copy):
-    trial = tr.start_trial(sample_db_copy, "C0001", A, B, n_blocks=6, started_on=dt.date(2026, 11, 21), seed=7,
-                           actor="test")
+    trial = tr.start_trial(
+        sample_db_copy, "C0001", A, B, n_blocks=6, started_on=dt.date(2026, 11, 21), seed=7, actor="test"
+    )
     again = tr.trials(sample_db_copy, "C0001")
     assert len(again) == 1 and again[0].schedule == trial.schedule and again[0].mix_a == sorted(A)
     with pytest.raises(tr.TrialProblem, match="already has a trial running"):
@@ -98,7 +102,10 @@ def test_start_store_and_read_back_through_the_database(sample_db_copy):
     with pytest.raises(tr.TrialProblem, match="no client"):
         tr.start_trial(sample_db_copy, "NOPE", A, B)
     with read_connection(sample_db_copy) as con:
-        assert con.execute("select count(*) from core.trial_schedule where trial_id = ?", [trial.trial_id]).fetchone()[0] == 12
+        assert (
+            con.execute("select count(*) from core.trial_schedule where trial_id = ?", [trial.trial_id]).fetchone()[0]
+            == 12
+        )
         assert con.execute("select count(*) from meta.audit where kind = 'trials'").fetchone()[0] == 1
     prog = tr.progress(trial, tr.load_visits(sample_db_copy, trial))
     assert prog.n_done == 0 and prog.next_mix == trial.schedule[0]

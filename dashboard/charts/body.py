@@ -101,8 +101,9 @@ def unplaced_terms(regions: pd.DataFrame, points: pd.DataFrame, places: Mapping[
     places = places or {}
     terms = {r for r in regions.get("region", pd.Series(dtype=object)).dropna() if _region_key(r, places) is None}
     terms |= {m for m in points.get("muscle", pd.Series(dtype=object)).dropna() if not _muscle_places(m, places)}
-    terms |= {r for r in points.get("referral_region", pd.Series(dtype=object)).dropna()
-              if _region_key(r, places) is None}
+    terms |= {
+        r for r in points.get("referral_region", pd.Series(dtype=object)).dropna() if _region_key(r, places) is None
+    }
     return sorted(terms)
 
 
@@ -130,12 +131,23 @@ def _region_traces(out: list, regions: pd.DataFrame, places: Mapping[str, str], 
         known = pain is not None and not pd.isna(pain)
         color = sample_colorscale(PAIN_SCALE, [min(max(float(pain), 0.0), 10.0) / 10])[0] if known else "#E0E0E0"
         detail = getattr(row, "detail", "") or ""
-        out.append(_trace(col,
-            x=xs, y=ys, mode="lines", fill="toself", fillcolor=color, opacity=0.8,
-            line=dict(color=OKABE_ITO["vermillion"] if known else GREY, width=1),
-            hoveron="fills", hoverinfo="text", showlegend=False,
-            text=f"{term_label(row.region)}: pain {_fmt(pain)}/10" + (f" · {detail}" if detail else ""),
-            meta={"kind": "pain_region", "region": row.region, "pain": float(pain) if known else None}))
+        out.append(
+            _trace(
+                col,
+                x=xs,
+                y=ys,
+                mode="lines",
+                fill="toself",
+                fillcolor=color,
+                opacity=0.8,
+                line=dict(color=OKABE_ITO["vermillion"] if known else GREY, width=1),
+                hoveron="fills",
+                hoverinfo="text",
+                showlegend=False,
+                text=f"{term_label(row.region)}: pain {_fmt(pain)}/10" + (f" · {detail}" if detail else ""),
+                meta={"kind": "pain_region", "region": row.region, "pain": float(pain) if known else None},
+            )
+        )
 
 
 def _referral_traces(out: list, points: pd.DataFrame, places: Mapping[str, str], col: int) -> None:
@@ -157,16 +169,24 @@ def _referral_traces(out: list, points: pd.DataFrame, places: Mapping[str, str],
                 xs += ex + [None]
                 ys += ey + [None]
         if xs:
-            out.append(_trace(col,
-                x=xs, y=ys, mode="lines", line=dict(color=REFERRAL_COLOR, width=2, dash="dot"),
-                hoverinfo="text", hoveron="points+fills", showlegend=False,
-                text=f"Referred pain: {term_label(row.referral_region)} ({SIDE_TEXT.get(row.side, row.side)}), "
-                     f"from {term_label(row.muscle)}",
-                meta={"kind": "referral", "region": row.referral_region, "side": row.side}))
+            out.append(
+                _trace(
+                    col,
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    line=dict(color=REFERRAL_COLOR, width=2, dash="dot"),
+                    hoverinfo="text",
+                    hoveron="points+fills",
+                    showlegend=False,
+                    text=f"Referred pain: {term_label(row.referral_region)} ({SIDE_TEXT.get(row.side, row.side)}), "
+                    f"from {term_label(row.muscle)}",
+                    meta={"kind": "referral", "region": row.referral_region, "side": row.side},
+                )
+            )
 
 
-def _point_traces(out: list, points: pd.DataFrame, places: Mapping[str, str], col: int,
-                  show_scale: bool) -> None:
+def _point_traces(out: list, points: pd.DataFrame, places: Mapping[str, str], col: int, show_scale: bool) -> None:
     anatomy = load_anatomy()
     view = VIEWS[col - 1]
     xs, ys, colors, symbols, hover, custom = [], [], [], [], [], []
@@ -176,34 +196,73 @@ def _point_traces(out: list, points: pd.DataFrame, places: Mapping[str, str], co
                 tender = row.tenderness if "tenderness" in points else None
                 released = row.released if "released" in points and isinstance(row.released, str) else None
                 muscle = anatomy.muscles.get(row.muscle)
-                manual = (f"<br>Usually refers to: {', '.join(term_label(r) for r in muscle.referral)}"
-                          if muscle else "")
+                manual = f"<br>Usually refers to: {', '.join(term_label(r) for r in muscle.referral)}" if muscle else ""
                 when = pd.Timestamp(row.visit_date).strftime("%d %b %Y") if pd.notna(row.visit_date) else "—"
                 xs.append(x)
                 ys.append(place.y)
                 colors.append(float(tender) if tender is not None and not pd.isna(tender) else np.nan)
                 symbols.append(RELEASED_SYMBOL.get(released, "circle"))
-                hover.append(f"<b>{term_label(row.muscle)}</b> ({SIDE_TEXT.get(row.side, pretty(row.side))})"
-                             f"<br>{_tenderness_text(tender)} · {RELEASED_TEXT.get(released, 'release not recorded')}"
-                             f"<br>Visit {when}{manual}")
+                hover.append(
+                    f"<b>{term_label(row.muscle)}</b> ({SIDE_TEXT.get(row.side, pretty(row.side))})"
+                    f"<br>{_tenderness_text(tender)} · {RELEASED_TEXT.get(released, 'release not recorded')}"
+                    f"<br>Visit {when}{manual}"
+                )
                 custom.append([row.muscle, row.side, when])
     if not xs:
         return
     open_ring = [sym == "circle-open" for sym in symbols]
-    out.append(_trace(col,
-        x=xs, y=ys, mode="markers", hovertext=hover, hoverinfo="text", customdata=custom, showlegend=False,
-        marker=dict(size=15, symbol=symbols, color=[_tender_color(t) for t in colors],
-                    # An open ring takes its colour from the line: draw it thick in the tenderness colour.
-                    line=dict(color=[_tender_color(t) if o else "#222222" for t, o in zip(colors, open_ring)],
-                              width=[4 if o else 1.5 for o in open_ring])),
-        meta={"kind": "trigger_points"}))
+    out.append(
+        _trace(
+            col,
+            x=xs,
+            y=ys,
+            mode="markers",
+            hovertext=hover,
+            hoverinfo="text",
+            customdata=custom,
+            showlegend=False,
+            marker=dict(
+                size=15,
+                symbol=symbols,
+                color=[_tender_color(t) for t in colors],
+                # An open ring takes its colour from the line: draw it thick in the tenderness colour.
+                line=dict(
+                    color=[_tender_color(t) if o else "#222222" for t, o in zip(colors, open_ring)],
+                    width=[4 if o else 1.5 for o in open_ring],
+                ),
+            ),
+            meta={"kind": "trigger_points"},
+        )
+    )
     if show_scale and col == 1:  # the tenderness scale, once per figure (an invisible trace carries it)
-        out.append(_trace(col,
-            x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
-            marker=dict(color=[0], colorscale=TENDERNESS_SCALE, cmin=0, cmax=10, showscale=True,
-                        colorbar=dict(title=dict(text="Trigger point tenderness (0–10)", side="top"), orientation="h",
-                                      x=0.5, xanchor="center", y=-0.01, yanchor="top", len=0.55, thickness=10)),
-            meta={"kind": "scale"}))
+        out.append(
+            _trace(
+                col,
+                x=[None],
+                y=[None],
+                mode="markers",
+                showlegend=False,
+                hoverinfo="skip",
+                marker=dict(
+                    color=[0],
+                    colorscale=TENDERNESS_SCALE,
+                    cmin=0,
+                    cmax=10,
+                    showscale=True,
+                    colorbar=dict(
+                        title=dict(text="Trigger point tenderness (0–10)", side="top"),
+                        orientation="h",
+                        x=0.5,
+                        xanchor="center",
+                        y=-0.01,
+                        yanchor="top",
+                        len=0.55,
+                        thickness=10,
+                    ),
+                ),
+                meta={"kind": "scale"},
+            )
+        )
 
 
 def _tenderness_text(value) -> str:
@@ -219,7 +278,10 @@ def _pick_traces(out: list, col: int) -> None:
     """Every muscle (each side) and region as a clickable point, for marking them in Log a visit."""
     anatomy = load_anatomy()
     view = VIEWS[col - 1]
-    for kind, items, symbol in (("region", anatomy.regions, "diamond-open"), ("muscle", anatomy.muscles, "circle-open")):
+    for kind, items, symbol in (
+        ("region", anatomy.regions, "diamond-open"),
+        ("muscle", anatomy.muscles, "circle-open"),
+    ):
         xs, ys, custom, hover = [], [], [], []
         for key, item in items.items():
             spots = item.shapes if kind == "region" else item.places
@@ -230,12 +292,25 @@ def _pick_traces(out: list, col: int) -> None:
                         xs.append(x)
                         ys.append(place.y)
                         custom.append([kind, key, side])
-                        hover.append(f"{item.label}" + (f" ({side})" if kind == "muscle" and side != "none" else "")
-                                     + (" · pain region" if kind == "region" else " · trigger point"))
-        out.append(_trace(col,
-            x=xs, y=ys, mode="markers", customdata=custom, hovertext=hover, hoverinfo="text", showlegend=False,
-            marker=dict(size=11 if kind == "muscle" else 9, symbol=symbol, color=GREY, line=dict(width=1.2)),
-            meta={"kind": "pick", "what": kind}))
+                        hover.append(
+                            f"{item.label}"
+                            + (f" ({side})" if kind == "muscle" and side != "none" else "")
+                            + (" · pain region" if kind == "region" else " · trigger point")
+                        )
+        out.append(
+            _trace(
+                col,
+                x=xs,
+                y=ys,
+                mode="markers",
+                customdata=custom,
+                hovertext=hover,
+                hoverinfo="text",
+                showlegend=False,
+                marker=dict(size=11 if kind == "muscle" else 9, symbol=symbol, color=GREY, line=dict(width=1.2)),
+                meta={"kind": "pick", "what": kind},
+            )
+        )
 
 
 def _trace(col: int, **spec) -> dict:
@@ -244,8 +319,17 @@ def _trace(col: int, **spec) -> dict:
     return {"type": "scatter", "xaxis": "x" if col == 1 else "x2", "yaxis": "y" if col == 1 else "y2", **spec}
 
 
-def _body_parts(regions: pd.DataFrame, points: pd.DataFrame, *, zoom: str, title: str, places: Mapping[str, str],
-                pickable: bool, show_scales: bool, height: int | None) -> tuple[list[dict], dict]:
+def _body_parts(
+    regions: pd.DataFrame,
+    points: pd.DataFrame,
+    *,
+    zoom: str,
+    title: str,
+    places: Mapping[str, str],
+    pickable: bool,
+    show_scales: bool,
+    height: int | None,
+) -> tuple[list[dict], dict]:
     (x0, x1), (y0, y1) = ZOOMS[zoom]
     outlines = _outlines()
     out: list[dict] = []
@@ -253,14 +337,34 @@ def _body_parts(regions: pd.DataFrame, points: pd.DataFrame, *, zoom: str, title
     for col, view in enumerate(VIEWS, start=1):
         axis = "" if col == 1 else "2"
         domain = [0.0, 0.49] if col == 1 else [0.51, 1.0]
-        layout["shapes"].append(dict(type="path", path=outlines[view], xref=f"x{axis}", yref=f"y{axis}", layer="below",
-                                     fillcolor=OUTLINE_FILL, line=dict(color=OUTLINE_LINE, width=1.2)))
-        layout["annotations"].append(dict(text=VIEW_TITLES[view], x=sum(domain) / 2, y=1.0, xref="paper",
-                                          yref="paper", xanchor="center", yanchor="bottom", showarrow=False,
-                                          font=dict(size=14)))
+        layout["shapes"].append(
+            dict(
+                type="path",
+                path=outlines[view],
+                xref=f"x{axis}",
+                yref=f"y{axis}",
+                layer="below",
+                fillcolor=OUTLINE_FILL,
+                line=dict(color=OUTLINE_LINE, width=1.2),
+            )
+        )
+        layout["annotations"].append(
+            dict(
+                text=VIEW_TITLES[view],
+                x=sum(domain) / 2,
+                y=1.0,
+                xref="paper",
+                yref="paper",
+                xanchor="center",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=14),
+            )
+        )
         layout[f"xaxis{axis}"] = dict(domain=domain, range=[x0, x1], visible=False, fixedrange=True)
-        layout[f"yaxis{axis}"] = dict(domain=[0.0, 1.0], range=[y1, y0], visible=False, fixedrange=True,
-                                      scaleanchor=f"x{axis}", scaleratio=1)
+        layout[f"yaxis{axis}"] = dict(
+            domain=[0.0, 1.0], range=[y1, y0], visible=False, fixedrange=True, scaleanchor=f"x{axis}", scaleratio=1
+        )
         _region_traces(out, regions, places, col)
         _referral_traces(out, points, places, col)
         if pickable:
@@ -268,15 +372,29 @@ def _body_parts(regions: pd.DataFrame, points: pd.DataFrame, *, zoom: str, title
         _point_traces(out, points, places, col, show_scales)
     layout.update(
         title=dict(text=title, x=0, xanchor="left", font=dict(size=15)) if title else None,
-        height=height or (560 if zoom == "body" else 360), margin=dict(l=4, r=4, t=48 if title else 28, b=56),
-        plot_bgcolor="white", paper_bgcolor="white", hovermode="closest", dragmode=False, clickmode="event+select",
-        font=dict(size=12))
+        height=height or (560 if zoom == "body" else 360),
+        margin=dict(l=4, r=4, t=48 if title else 28, b=56),
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        hovermode="closest",
+        dragmode=False,
+        clickmode="event+select",
+        font=dict(size=12),
+    )
     return out, layout
 
 
-def body_chart(regions: pd.DataFrame, points: pd.DataFrame, *, zoom: str = "body", title: str = "",
-               places: Mapping[str, str] | None = None, pickable: bool = False, show_scales: bool = True,
-               height: int | None = None) -> go.Figure:
+def body_chart(
+    regions: pd.DataFrame,
+    points: pd.DataFrame,
+    *,
+    zoom: str = "body",
+    title: str = "",
+    places: Mapping[str, str] | None = None,
+    pickable: bool = False,
+    show_scales: bool = True,
+    height: int | None = None,
+) -> go.Figure:
     """Front and back of the body (or of the head and neck with ``zoom="head"``).
 
     ``regions``: one row per pain region, columns ``region``, ``pain`` (0–10, NaN when not
@@ -285,21 +403,51 @@ def body_chart(regions: pd.DataFrame, points: pd.DataFrame, *, zoom: str = "body
     ``referral_region``.  ``places`` maps a practice's own terms to the known muscle or region
     the therapist placed them at.  ``pickable`` adds every muscle and region as a clickable point.
     """
-    return go.Figure(*_body_parts(regions, points, zoom=zoom, title=title, places=places or {}, pickable=pickable,
-                                  show_scales=show_scales, height=height))
+    return go.Figure(
+        *_body_parts(
+            regions,
+            points,
+            zoom=zoom,
+            title=title,
+            places=places or {},
+            pickable=pickable,
+            show_scales=show_scales,
+            height=height,
+        )
+    )
 
 
-def practice_body_chart(regions: pd.DataFrame, muscles: pd.DataFrame, *, zoom: str = "body", title: str = "",
-                        places: Mapping[str, str] | None = None) -> go.Figure:
+def practice_body_chart(
+    regions: pd.DataFrame,
+    muscles: pd.DataFrame,
+    *,
+    zoom: str = "body",
+    title: str = "",
+    places: Mapping[str, str] | None = None,
+) -> go.Figure:
     """Where a practice's clients hurt (``regions``: region, n_clients, share) and which trigger points
     are found most (``muscles``: muscle, side, n_clients): regions shaded by share of clients,
     markers sized by how many clients had a trigger point there."""
     places = places or {}
-    shaded = pd.DataFrame({"region": regions["region"], "pain": 10 * regions["share"] / max(regions["share"].max(), 1e-9),
-                           "detail": [f"{n} client{'s' if n != 1 else ''} ({s:.0%})"
-                                      for n, s in zip(regions["n_clients"], regions["share"])]})
-    out, layout = _body_parts(shaded, pd.DataFrame(columns=["muscle", "side", "visit_date"]), zoom=zoom, title=title,
-                              places=places, pickable=False, show_scales=False, height=None)
+    shaded = pd.DataFrame(
+        {
+            "region": regions["region"],
+            "pain": 10 * regions["share"] / max(regions["share"].max(), 1e-9),
+            "detail": [
+                f"{n} client{'s' if n != 1 else ''} ({s:.0%})" for n, s in zip(regions["n_clients"], regions["share"])
+            ],
+        }
+    )
+    out, layout = _body_parts(
+        shaded,
+        pd.DataFrame(columns=["muscle", "side", "visit_date"]),
+        zoom=zoom,
+        title=title,
+        places=places,
+        pickable=False,
+        show_scales=False,
+        height=None,
+    )
     for trace in out:  # the region hover says clients, not pain
         if trace["meta"]["kind"] == "pain_region":
             trace["text"] = trace["text"].split(": pain")[0] + ": " + trace["text"].split(" · ", 1)[-1]
@@ -312,12 +460,24 @@ def practice_body_chart(regions: pd.DataFrame, muscles: pd.DataFrame, *, zoom: s
                     xs.append(x)
                     ys.append(place.y)
                     sizes.append(8 + 22 * math.sqrt(row.n_clients / most))
-                    hover.append(f"<b>{term_label(row.muscle)}</b> ({SIDE_TEXT.get(row.side, pretty(row.side))})"
-                                 f"<br>Trigger points found in {row.n_clients} client{'s' if row.n_clients != 1 else ''}")
+                    hover.append(
+                        f"<b>{term_label(row.muscle)}</b> ({SIDE_TEXT.get(row.side, pretty(row.side))})"
+                        f"<br>Trigger points found in {row.n_clients} client{'s' if row.n_clients != 1 else ''}"
+                    )
                     custom.append([row.muscle, row.side, int(row.n_clients)])
         if xs:
-            out.append(_trace(col, x=xs, y=ys, mode="markers", hovertext=hover, hoverinfo="text", customdata=custom,
-                              showlegend=False, meta={"kind": "practice_trigger_points"},
-                              marker=dict(size=sizes, color=OKABE_ITO["blue"], opacity=0.75,
-                                          line=dict(color="white", width=1))))
+            out.append(
+                _trace(
+                    col,
+                    x=xs,
+                    y=ys,
+                    mode="markers",
+                    hovertext=hover,
+                    hoverinfo="text",
+                    customdata=custom,
+                    showlegend=False,
+                    meta={"kind": "practice_trigger_points"},
+                    marker=dict(size=sizes, color=OKABE_ITO["blue"], opacity=0.75, line=dict(color="white", width=1)),
+                )
+            )
     return go.Figure(out, layout)

@@ -52,8 +52,14 @@ SERIES = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "vermillion",
 # Light → dark blue, for "more is more" heatmaps (readable in greyscale too).
 SEQUENTIAL_BLUE = [[0.0, "#DCEBF7"], [0.5, "#56B4E9"], [1.0, "#0B3C5D"]]
 # Pain went up (vermillion) … no change (near white) … relief (dark blue): colour-blind safe ends.
-DIVERGING_RELIEF = [[0.0, "#D55E00"], [0.35, "#F5C9A8"], [0.5, "#F4F4F4"], [0.6, "#DCEBF7"], [0.8, "#56B4E9"],
-                    [1.0, "#0B3C5D"]]
+DIVERGING_RELIEF = [
+    [0.0, "#D55E00"],
+    [0.35, "#F5C9A8"],
+    [0.5, "#F4F4F4"],
+    [0.6, "#DCEBF7"],
+    [0.8, "#56B4E9"],
+    [1.0, "#0B3C5D"],
+]
 BAND_OPACITY = 0.13
 
 PAIN_AXIS = "Pain (0–10 NPRS)"
@@ -135,8 +141,9 @@ def _date_axis(fig: go.Figure, dates: Iterable, **kwargs) -> None:
 def empty_figure(message: str, title: str = "", height: int = 240) -> go.Figure:
     """A blank figure that says why it is blank (used by reports; pages show st.info instead)."""
     fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font={"size": 14, "color": GREY})
+    fig.add_annotation(
+        text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14, "color": GREY}
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return _layout(fig, title, height)
@@ -146,10 +153,18 @@ def empty_figure(message: str, title: str = "", height: int = 240) -> go.Figure:
 # Client: pain across visits
 # ---------------------------------------------------------------------------
 
-def pain_chart(visits: pd.DataFrame, self_reports: pd.DataFrame | None = None, *,
-               baseline: float | None = None, important_level: float | None = None,
-               band_label: str = "", trend: Any = None, categories: pd.Series | None = None,
-               title: str = "Pain before and after each visit, with between-visit reports") -> go.Figure:
+
+def pain_chart(
+    visits: pd.DataFrame,
+    self_reports: pd.DataFrame | None = None,
+    *,
+    baseline: float | None = None,
+    important_level: float | None = None,
+    band_label: str = "",
+    trend: Any = None,
+    categories: pd.Series | None = None,
+    title: str = "Pain before and after each visit, with between-visit reports",
+) -> go.Figure:
     """Pain before/after each visit, self-reports between visits, trend and the improvement band.
 
     ``visits``: ``visit_id, visit_date, visit_number, pain_pre, pain_post`` (+ optional
@@ -163,16 +178,30 @@ def pain_chart(visits: pd.DataFrame, self_reports: pd.DataFrame | None = None, *
     v = visits.sort_values(["visit_date", "visit_number"]).reset_index(drop=True)
 
     if important_level is not None:
-        fig.add_hrect(y0=0, y1=important_level, fillcolor=COLORS["improvement"], opacity=BAND_OPACITY,
-                      line_width=0, layer="below")
+        fig.add_hrect(
+            y0=0, y1=important_level, fillcolor=COLORS["improvement"], opacity=BAND_OPACITY, line_width=0, layer="below"
+        )
         # The band's legend entry (shapes have none of their own that hover or read well).
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=band_label or "Clinically important improvement",
-                                 marker={"symbol": "square", "size": 14, "color": COLORS["improvement"], "opacity": 0.35},
-                                 hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=band_label or "Clinically important improvement",
+                marker={"symbol": "square", "size": 14, "color": COLORS["improvement"], "opacity": 0.35},
+                hoverinfo="skip",
+            )
+        )
     if baseline is not None:
-        fig.add_hline(y=baseline, line_dash="dot", line_color=COLORS["reference"], line_width=1.5,
-                      annotation_text=f"Baseline {fmt_points(baseline)}", annotation_position="top right",
-                      annotation_font={"size": 12, "color": GREY})
+        fig.add_hline(
+            y=baseline,
+            line_dash="dot",
+            line_color=COLORS["reference"],
+            line_width=1.5,
+            annotation_text=f"Baseline {fmt_points(baseline)}",
+            annotation_position="top right",
+            annotation_font={"size": 12, "color": GREY},
+        )
 
     both = v[v["pain_pre"].notna() & v["pain_post"].notna()]
     if len(both):
@@ -181,52 +210,106 @@ def pain_chart(visits: pd.DataFrame, self_reports: pd.DataFrame | None = None, *
         for date, pre, post in zip(_dates(both["visit_date"]), both["pain_pre"], both["pain_post"]):
             xs += [date, date, None]
             ys += [float(pre), float(post), None]
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="Change during the visit",
-                                 line={"color": LIGHT_GREY, "width": 3}, hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                name="Change during the visit",
+                line={"color": LIGHT_GREY, "width": 3},
+                hoverinfo="skip",
+            )
+        )
 
     pre = v[v["pain_pre"].notna()]
     if len(pre):
         cats = categories.reindex(pre.index) if categories is not None else pd.Series("", index=pre.index)
-        techniques = pre["technique_set"].fillna("").map(lambda s: pretty(s.replace("+", ", ")) if s else "—") \
-            if "technique_set" in pre else pd.Series("—", index=pre.index)
-        custom = np.column_stack([pre["visit_id"].astype(str), pre["visit_number"].astype(int).astype(str),
-                                  cats.fillna("").astype(str), techniques.astype(str)])
-        fig.add_trace(go.Scatter(
-            x=_dates(pre["visit_date"]), y=pre["pain_pre"].astype(float).to_numpy(), mode="lines+markers",
-            name="Pain before the visit", line={"color": COLORS["pre"], "width": 2},
-            marker={"size": 9, "color": COLORS["pre"]}, customdata=custom,
-            hovertemplate=("<b>Visit %{customdata[1]}</b> (%{x|%d %b %Y})<br>Pain before: %{y:.1f}"
-                           "<br>Against baseline: %{customdata[2]}<br>Techniques: %{customdata[3]}"
-                           "<extra></extra>")))
+        techniques = (
+            pre["technique_set"].fillna("").map(lambda s: pretty(s.replace("+", ", ")) if s else "—")
+            if "technique_set" in pre
+            else pd.Series("—", index=pre.index)
+        )
+        custom = np.column_stack(
+            [
+                pre["visit_id"].astype(str),
+                pre["visit_number"].astype(int).astype(str),
+                cats.fillna("").astype(str),
+                techniques.astype(str),
+            ]
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=_dates(pre["visit_date"]),
+                y=pre["pain_pre"].astype(float).to_numpy(),
+                mode="lines+markers",
+                name="Pain before the visit",
+                line={"color": COLORS["pre"], "width": 2},
+                marker={"size": 9, "color": COLORS["pre"]},
+                customdata=custom,
+                hovertemplate=(
+                    "<b>Visit %{customdata[1]}</b> (%{x|%d %b %Y})<br>Pain before: %{y:.1f}"
+                    "<br>Against baseline: %{customdata[2]}<br>Techniques: %{customdata[3]}"
+                    "<extra></extra>"
+                ),
+            )
+        )
     post = v[v["pain_post"].notna()]
     if len(post):
-        custom = np.column_stack([post["visit_id"].astype(str), post["visit_number"].astype(int).astype(str),
-                                  (post["pain_post"] - post["pain_pre"]).map(lambda d: fmt_points(d, True))])
-        fig.add_trace(go.Scatter(
-            x=_dates(post["visit_date"]), y=post["pain_post"].astype(float).to_numpy(), mode="markers",
-            name="Pain after the visit", marker={"size": 9, "color": COLORS["post"], "symbol": "circle"},
-            customdata=custom,
-            hovertemplate=("<b>Visit %{customdata[1]}</b> (%{x|%d %b %Y})<br>Pain after: %{y:.1f}"
-                           " (change %{customdata[2]})<extra></extra>")))
+        custom = np.column_stack(
+            [
+                post["visit_id"].astype(str),
+                post["visit_number"].astype(int).astype(str),
+                (post["pain_post"] - post["pain_pre"]).map(lambda d: fmt_points(d, True)),
+            ]
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=_dates(post["visit_date"]),
+                y=post["pain_post"].astype(float).to_numpy(),
+                mode="markers",
+                name="Pain after the visit",
+                marker={"size": 9, "color": COLORS["post"], "symbol": "circle"},
+                customdata=custom,
+                hovertemplate=(
+                    "<b>Visit %{customdata[1]}</b> (%{x|%d %b %Y})<br>Pain after: %{y:.1f}"
+                    " (change %{customdata[2]})<extra></extra>"
+                ),
+            )
+        )
     if self_reports is not None and len(self_reports):
         sr = self_reports.sort_values("reported_at")
         days = sr["days_since_last_visit"].map(
-            lambda d: "before the first visit" if pd.isna(d) else f"{int(d)} day{'s' if int(d) != 1 else ''} after a visit")
-        fig.add_trace(go.Scatter(
-            x=[pd.Timestamp(t).isoformat(sep=" ", timespec="minutes") for t in sr["reported_at"]],
-            y=sr["pain"].astype(float).to_numpy(), mode="markers", name="Self-report between visits",
-            marker={"size": 6, "color": COLORS["self_report"], "symbol": "diamond", "opacity": 0.6},
-            customdata=np.column_stack([days.astype(str)]),
-            hovertemplate="Self-report %{x|%d %b %Y}: pain %{y:.1f}<br>%{customdata[0]}<extra></extra>"))
+            lambda d: (
+                "before the first visit" if pd.isna(d) else f"{int(d)} day{'s' if int(d) != 1 else ''} after a visit"
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[pd.Timestamp(t).isoformat(sep=" ", timespec="minutes") for t in sr["reported_at"]],
+                y=sr["pain"].astype(float).to_numpy(),
+                mode="markers",
+                name="Self-report between visits",
+                marker={"size": 6, "color": COLORS["self_report"], "symbol": "diamond", "opacity": 0.6},
+                customdata=np.column_stack([days.astype(str)]),
+                hovertemplate="Self-report %{x|%d %b %Y}: pain %{y:.1f}<br>%{customdata[0]}<extra></extra>",
+            )
+        )
     if trend is not None:
         per_month = fmt_points(trend.slope_per_month, signed=True)
-        fig.add_trace(go.Scatter(
-            x=[d.isoformat() for d in trend.dates], y=list(trend.values), mode="lines",
-            name=f"Trend (Theil–Sen): {per_month} points/month",
-            line={"color": COLORS["trend"], "width": 2, "dash": "dash"},
-            hovertemplate=(f"Robust trend of pain before visits: {per_month} points per month"
-                           f" (95 % CI {fmt_points(trend.low_per_month, True)} to "
-                           f"{fmt_points(trend.high_per_month, True)})<extra></extra>")))
+        fig.add_trace(
+            go.Scatter(
+                x=[d.isoformat() for d in trend.dates],
+                y=list(trend.values),
+                mode="lines",
+                name=f"Trend (Theil–Sen): {per_month} points/month",
+                line={"color": COLORS["trend"], "width": 2, "dash": "dash"},
+                hovertemplate=(
+                    f"Robust trend of pain before visits: {per_month} points per month"
+                    f" (95 % CI {fmt_points(trend.low_per_month, True)} to "
+                    f"{fmt_points(trend.high_per_month, True)})<extra></extra>"
+                ),
+            )
+        )
 
     fig.update_yaxes(title_text=PAIN_AXIS, range=[-0.3, 10.3], dtick=2, zeroline=False)
     shown = list(v["visit_date"])
@@ -240,8 +323,15 @@ def pain_chart(visits: pd.DataFrame, self_reports: pd.DataFrame | None = None, *
 # Client: range of motion, one small chart per joint / movement / side
 # ---------------------------------------------------------------------------
 
-def rom_chart(series: pd.DataFrame, *, title: str, normal: float | None = None,
-              normal_label: str = "Normal", mdc: float | None = None) -> go.Figure:
+
+def rom_chart(
+    series: pd.DataFrame,
+    *,
+    title: str,
+    normal: float | None = None,
+    normal_label: str = "Normal",
+    mdc: float | None = None,
+) -> go.Figure:
     """Pre and post ROM per visit for one joint/movement/side, with the normal reference.
 
     ``series``: ``visit_date, visit_number, degrees_pre, degrees_post, degrees_change,
@@ -260,36 +350,67 @@ def rom_chart(series: pd.DataFrame, *, title: str, normal: float | None = None,
         for date, a, b in zip(_dates(both["visit_date"]), both["degrees_pre"], both["degrees_post"]):
             xs += [date, date, None]
             ys += [float(a), float(b), None]
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": LIGHT_GREY, "width": 3},
-                                 showlegend=False, hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=ys, mode="lines", line={"color": LIGHT_GREY, "width": 3}, showlegend=False, hoverinfo="skip"
+            )
+        )
     pre = s[s["degrees_pre"].notna()]
-    instrument = s["instrument"].fillna("not recorded").map(pretty) if "instrument" in s else pd.Series("", index=s.index)
+    instrument = (
+        s["instrument"].fillna("not recorded").map(pretty) if "instrument" in s else pd.Series("", index=s.index)
+    )
     if len(pre):
-        fig.add_trace(go.Scatter(
-            x=_dates(pre["visit_date"]), y=pre["degrees_pre"].astype(float).to_numpy(), mode="lines+markers",
-            name="Before", line={"color": COLORS["pre"], "width": 1.5}, marker={"size": 8, "color": COLORS["pre"]},
-            customdata=np.column_stack([pre["visit_number"].astype(int).astype(str), instrument.reindex(pre.index)]),
-            hovertemplate="Visit %{customdata[0]} (%{x|%d %b %Y})<br>Before: %{y:.0f}°<br>%{customdata[1]}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=_dates(pre["visit_date"]),
+                y=pre["degrees_pre"].astype(float).to_numpy(),
+                mode="lines+markers",
+                name="Before",
+                line={"color": COLORS["pre"], "width": 1.5},
+                marker={"size": 8, "color": COLORS["pre"]},
+                customdata=np.column_stack(
+                    [pre["visit_number"].astype(int).astype(str), instrument.reindex(pre.index)]
+                ),
+                hovertemplate="Visit %{customdata[0]} (%{x|%d %b %Y})<br>Before: %{y:.0f}°<br>%{customdata[1]}<extra></extra>",
+            )
+        )
     post = s[s["degrees_post"].notna()]
     if len(post):
         real = post["is_real"].fillna(False).astype(bool) if "is_real" in post else pd.Series(True, index=post.index)
         mdc_text = f"MDC {mdc:g}°" if mdc is not None else "the MDC"
         note = [
-            ("no reading before" if pd.isna(c) else
-             f"change {fmt_points(c, True)}°: " + ("beyond measurement error" if r else f"within measurement error ({mdc_text})"))
-            for c, r in zip(post["degrees_change"], real)]
-        for is_real, name, symbol in ((True, "After (real change)", "circle"),
-                                      (False, "After (within measurement error)", "circle-open")):
+            (
+                "no reading before"
+                if pd.isna(c)
+                else f"change {fmt_points(c, True)}°: "
+                + ("beyond measurement error" if r else f"within measurement error ({mdc_text})")
+            )
+            for c, r in zip(post["degrees_change"], real)
+        ]
+        for is_real, name, symbol in (
+            (True, "After (real change)", "circle"),
+            (False, "After (within measurement error)", "circle-open"),
+        ):
             part = post[real == is_real]
             if not len(part):
                 continue
             idx = [post.index.get_loc(i) for i in part.index]
-            fig.add_trace(go.Scatter(
-                x=_dates(part["visit_date"]), y=part["degrees_post"].astype(float).to_numpy(), mode="markers",
-                name=name, marker={"size": 9, "color": COLORS["post"], "symbol": symbol,
-                                   "line": {"width": 2, "color": COLORS["post"]}},
-                customdata=np.column_stack([part["visit_number"].astype(int).astype(str), [note[i] for i in idx]]),
-                hovertemplate="Visit %{customdata[0]} (%{x|%d %b %Y})<br>After: %{y:.0f}°<br>%{customdata[1]}<extra></extra>"))
+            fig.add_trace(
+                go.Scatter(
+                    x=_dates(part["visit_date"]),
+                    y=part["degrees_post"].astype(float).to_numpy(),
+                    mode="markers",
+                    name=name,
+                    marker={
+                        "size": 9,
+                        "color": COLORS["post"],
+                        "symbol": symbol,
+                        "line": {"width": 2, "color": COLORS["post"]},
+                    },
+                    customdata=np.column_stack([part["visit_number"].astype(int).astype(str), [note[i] for i in idx]]),
+                    hovertemplate="Visit %{customdata[0]} (%{x|%d %b %Y})<br>After: %{y:.0f}°<br>%{customdata[1]}<extra></extra>",
+                )
+            )
     values = pd.concat([s["degrees_pre"], s["degrees_post"]]).dropna()
     top = max([v for v in [normal, values.max() if len(values) else None] if v is not None] + [10.0])
     bottom = min(0.0, float(values.min()) if len(values) else 0.0)
@@ -304,13 +425,15 @@ def rom_chart(series: pd.DataFrame, *, title: str, normal: float | None = None,
 # Client: techniques per visit
 # ---------------------------------------------------------------------------
 
+
 def _visit_labels(v: pd.DataFrame) -> list[str]:
     """Short category labels ("#7"); the date is in every hover text."""
     return [f"#{int(n)}" for n in v["visit_number"]]
 
 
-def technique_grid_chart(visits: pd.DataFrame,
-                         title: str = "What was done in each visit, and how much it helped") -> go.Figure:
+def technique_grid_chart(
+    visits: pd.DataFrame, title: str = "What was done in each visit, and how much it helped"
+) -> go.Figure:
     """Visit × technique grid (cells coloured by that visit's immediate relief), relief bars and pressure.
 
     ``visits``: ``visit_number, visit_date, techniques`` (lists), ``pain_pre, pain_post,
@@ -326,8 +449,7 @@ def technique_grid_chart(visits: pd.DataFrame,
     techs = sorted(counts, key=lambda t: (-counts[t], t))
     n_t = max(len(techs), 1)
     grid_h = 34 * n_t
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.05,
-                        row_heights=[grid_h, 130, 70])
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.05, row_heights=[grid_h, 130, 70])
     z = np.full((len(techs), len(v)), np.nan)
     used_unknown = np.full((len(techs), len(v)), np.nan)
     hover = np.full((len(techs), len(v)), "", dtype=object)
@@ -344,30 +466,80 @@ def technique_grid_chart(visits: pd.DataFrame,
     ylabels = [pretty(t) for t in techs]
     finite = relief[np.isfinite(relief)]
     zmax = max(3.0, float(finite.abs().max()) if len(finite) else 3.0)
-    fig.add_trace(go.Heatmap(
-        x=labels, y=ylabels, z=z, zmin=-zmax, zmax=zmax, zmid=0, colorscale=DIVERGING_RELIEF, xgap=2, ygap=2,
-        customdata=hover, hovertemplate="%{x}<br>%{customdata}<extra></extra>", name="Technique used",
-        colorbar={"title": {"text": "Relief<br>(points)", "side": "top"}, "len": 0.45, "y": 1, "yanchor": "top",
-                  "thickness": 12, "tickvals": [-zmax, 0, zmax],
-                  "ticktext": [f"{-zmax:g} (worse)", "0", f"+{zmax:g}"]}), row=1, col=1)
+    fig.add_trace(
+        go.Heatmap(
+            x=labels,
+            y=ylabels,
+            z=z,
+            zmin=-zmax,
+            zmax=zmax,
+            zmid=0,
+            colorscale=DIVERGING_RELIEF,
+            xgap=2,
+            ygap=2,
+            customdata=hover,
+            hovertemplate="%{x}<br>%{customdata}<extra></extra>",
+            name="Technique used",
+            colorbar={
+                "title": {"text": "Relief<br>(points)", "side": "top"},
+                "len": 0.45,
+                "y": 1,
+                "yanchor": "top",
+                "thickness": 12,
+                "tickvals": [-zmax, 0, zmax],
+                "ticktext": [f"{-zmax:g} (worse)", "0", f"+{zmax:g}"],
+            },
+        ),
+        row=1,
+        col=1,
+    )
     if np.isfinite(used_unknown).any():
-        fig.add_trace(go.Heatmap(
-            x=labels, y=ylabels, z=used_unknown, colorscale=[[0, LIGHT_GREY], [1, LIGHT_GREY]], showscale=False,
-            xgap=2, ygap=2, customdata=hover, hovertemplate="%{x}<br>%{customdata}<extra></extra>",
-            name="Used, relief not recorded"), row=1, col=1)
+        fig.add_trace(
+            go.Heatmap(
+                x=labels,
+                y=ylabels,
+                z=used_unknown,
+                colorscale=[[0, LIGHT_GREY], [1, LIGHT_GREY]],
+                showscale=False,
+                xgap=2,
+                ygap=2,
+                customdata=hover,
+                hovertemplate="%{x}<br>%{customdata}<extra></extra>",
+                name="Used, relief not recorded",
+            ),
+            row=1,
+            col=1,
+        )
     bar_colors = [COLORS["worse"] if (not math.isnan(r) and r < 0) else COLORS["bars"] for r in relief]
-    fig.add_trace(go.Bar(
-        x=labels, y=relief.to_numpy(), marker_color=bar_colors, name="Immediate relief",
-        customdata=np.column_stack([v["pain_pre"].map(fmt_points), v["pain_post"].map(fmt_points), dates]),
-        hovertemplate="Visit %{x}, %{customdata[2]}<br>Relief %{y:.1f} points (%{customdata[0]} → %{customdata[1]})<extra></extra>",
-        showlegend=False), row=2, col=1)
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=relief.to_numpy(),
+            marker_color=bar_colors,
+            name="Immediate relief",
+            customdata=np.column_stack([v["pain_pre"].map(fmt_points), v["pain_post"].map(fmt_points), dates]),
+            hovertemplate="Visit %{x}, %{customdata[2]}<br>Relief %{y:.1f} points (%{customdata[0]} → %{customdata[1]})<extra></extra>",
+            showlegend=False,
+        ),
+        row=2,
+        col=1,
+    )
     pressure = v["pressure"].astype(float)
-    fig.add_trace(go.Scatter(
-        x=labels, y=pressure.to_numpy(), mode="markers+lines", name="Pressure",
-        line={"color": LIGHT_GREY, "width": 1}, marker={"size": 9, "color": OKABE_ITO["vermillion"], "symbol": "square"},
-        customdata=np.column_stack([dates]),
-        hovertemplate="Visit %{x}, %{customdata[0]}<br>Pressure %{y:.0f} of 5<extra></extra>", showlegend=False),
-        row=3, col=1)
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=pressure.to_numpy(),
+            mode="markers+lines",
+            name="Pressure",
+            line={"color": LIGHT_GREY, "width": 1},
+            marker={"size": 9, "color": OKABE_ITO["vermillion"], "symbol": "square"},
+            customdata=np.column_stack([dates]),
+            hovertemplate="Visit %{x}, %{customdata[0]}<br>Pressure %{y:.0f} of 5<extra></extra>",
+            showlegend=False,
+        ),
+        row=3,
+        col=1,
+    )
     fig.update_yaxes(autorange="reversed", row=1, col=1)
     fig.update_yaxes(title_text="Relief<br>(points)", zeroline=True, zerolinecolor=GREY, row=2, col=1)
     fig.update_yaxes(title_text="Pressure<br>(1–5)", range=[0.5, 5.5], dtick=1, row=3, col=1)
@@ -378,23 +550,45 @@ def technique_grid_chart(visits: pd.DataFrame,
     return fig
 
 
-def technique_response_chart(response: pd.DataFrame,
-                             title: str = "This client's immediate change with and without each technique") -> go.Figure:
+def technique_response_chart(
+    response: pd.DataFrame, title: str = "This client's immediate change with and without each technique"
+) -> go.Figure:
     """Mean immediate change (post − pre) in visits with vs without each technique, with n."""
     r = response.iloc[::-1].reset_index(drop=True)
     names = [pretty(t) for t in r["technique"]]
     fig = go.Figure()
     for i, row in r.iterrows():
         if not (math.isnan(row["mean_with"]) or math.isnan(row["mean_without"])):
-            fig.add_trace(go.Scatter(x=[row["mean_without"], row["mean_with"]], y=[names[i], names[i]], mode="lines",
-                                     line={"color": LIGHT_GREY, "width": 3}, showlegend=False, hoverinfo="skip"))
-    for col, ncol, label, color, symbol in (("mean_without", "n_without", "Visits without", COLORS["neutral"], "circle-open"),
-                                            ("mean_with", "n_with", "Visits with", COLORS["pre"], "circle")):
-        fig.add_trace(go.Scatter(
-            x=r[col].to_numpy(dtype=float), y=names, mode="markers", name=label,
-            marker={"size": 11, "color": color if symbol == "circle" else GREY, "symbol": symbol, "line": {"width": 2}},
-            customdata=np.column_stack([r[ncol].astype(int).astype(str)]),
-            hovertemplate=f"%{{y}}<br>{label}: mean change %{{x:.1f}} points (n = %{{customdata[0]}})<extra></extra>"))
+            fig.add_trace(
+                go.Scatter(
+                    x=[row["mean_without"], row["mean_with"]],
+                    y=[names[i], names[i]],
+                    mode="lines",
+                    line={"color": LIGHT_GREY, "width": 3},
+                    showlegend=False,
+                    hoverinfo="skip",
+                )
+            )
+    for col, ncol, label, color, symbol in (
+        ("mean_without", "n_without", "Visits without", COLORS["neutral"], "circle-open"),
+        ("mean_with", "n_with", "Visits with", COLORS["pre"], "circle"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=r[col].to_numpy(dtype=float),
+                y=names,
+                mode="markers",
+                name=label,
+                marker={
+                    "size": 11,
+                    "color": color if symbol == "circle" else GREY,
+                    "symbol": symbol,
+                    "line": {"width": 2},
+                },
+                customdata=np.column_stack([r[ncol].astype(int).astype(str)]),
+                hovertemplate=f"%{{y}}<br>{label}: mean change %{{x:.1f}} points (n = %{{customdata[0]}})<extra></extra>",
+            )
+        )
     fig.add_vline(x=0, line_color=GREY, line_width=1)
     fig.update_xaxes(title_text="Mean immediate change in pain (points, post − pre; negative = relief)")
     return _layout(fig, title, 120 + 34 * max(len(r), 1))
@@ -404,8 +598,10 @@ def technique_response_chart(response: pd.DataFrame,
 # Client: trigger points
 # ---------------------------------------------------------------------------
 
-def trigger_point_frequency_chart(summary: pd.DataFrame,
-                                  title: str = "Trigger points: how often each was found") -> go.Figure:
+
+def trigger_point_frequency_chart(
+    summary: pd.DataFrame, title: str = "Trigger points: how often each was found"
+) -> go.Figure:
     """Horizontal bars: visits in which each muscle's trigger point was found, stacked by side."""
     fig = go.Figure()
     totals = summary.groupby("muscle")["times_found"].sum().sort_values()
@@ -414,37 +610,60 @@ def trigger_point_frequency_chart(summary: pd.DataFrame,
         part = summary[summary["side"] == side]
         if part.empty:
             continue
-        fig.add_trace(go.Bar(
-            y=[pretty(m) for m in part["muscle"]], x=part["times_found"].to_numpy(dtype=float), orientation="h",
-            name={"none": "Midline / both"}.get(side, pretty(side)), marker_color=SIDE_COLORS[side],
-            customdata=np.column_stack([part["referral_regions"].astype(str),
-                                        part["last_tenderness"].map(lambda t: fmt_points(t))]),
-            hovertemplate=("%{y} (" + pretty(side) + "): found in %{x:.0f} visits<br>Refers to: %{customdata[0]}"
-                           "<br>Last tenderness: %{customdata[1]} / 10<extra></extra>")))
+        fig.add_trace(
+            go.Bar(
+                y=[pretty(m) for m in part["muscle"]],
+                x=part["times_found"].to_numpy(dtype=float),
+                orientation="h",
+                name={"none": "Midline / both"}.get(side, pretty(side)),
+                marker_color=SIDE_COLORS[side],
+                customdata=np.column_stack(
+                    [part["referral_regions"].astype(str), part["last_tenderness"].map(lambda t: fmt_points(t))]
+                ),
+                hovertemplate=(
+                    "%{y} (" + pretty(side) + "): found in %{x:.0f} visits<br>Refers to: %{customdata[0]}"
+                    "<br>Last tenderness: %{customdata[1]} / 10<extra></extra>"
+                ),
+            )
+        )
     fig.update_layout(barmode="stack")
     fig.update_yaxes(categoryorder="array", categoryarray=order)
-    fig.update_xaxes(title_text="Visits in which it was found", dtick=1 if (totals.max() if len(totals) else 0) <= 10 else None)
+    fig.update_xaxes(
+        title_text="Visits in which it was found", dtick=1 if (totals.max() if len(totals) else 0) <= 10 else None
+    )
     fig = _layout(fig, title, 150 + 28 * max(len(order), 1))
-    fig.update_layout(legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
-                      margin={"t": 80})
+    fig.update_layout(
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"}, margin={"t": 80}
+    )
     return fig
 
 
-def tenderness_chart(points: pd.DataFrame, top_n: int = 6,
-                     title: str = "Trigger point tenderness over time") -> go.Figure:
+def tenderness_chart(
+    points: pd.DataFrame, top_n: int = 6, title: str = "Trigger point tenderness over time"
+) -> go.Figure:
     """Tenderness (0–10) per visit for the ``top_n`` most often found muscles (sides averaged)."""
     p = points[points["tenderness"].notna()]
     top = p["muscle"].value_counts().head(top_n).index.tolist()
     fig = go.Figure()
     for i, muscle in enumerate(top):
-        m = (p[p["muscle"] == muscle].groupby(["visit_date", "visit_number"], as_index=False)["tenderness"].mean()
-             .sort_values("visit_date"))
-        fig.add_trace(go.Scatter(
-            x=_dates(m["visit_date"]), y=m["tenderness"].to_numpy(dtype=float), mode="lines+markers",
-            name=pretty(muscle), line={"color": SERIES[i % len(SERIES)], "width": 2},
-            marker={"size": 7, "color": SERIES[i % len(SERIES)]},
-            customdata=np.column_stack([m["visit_number"].astype(int).astype(str)]),
-            hovertemplate=f"{pretty(muscle)}<br>Visit %{{customdata[0]}} (%{{x|%d %b %Y}}): tenderness %{{y:.1f}} / 10<extra></extra>"))
+        m = (
+            p[p["muscle"] == muscle]
+            .groupby(["visit_date", "visit_number"], as_index=False)["tenderness"]
+            .mean()
+            .sort_values("visit_date")
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=_dates(m["visit_date"]),
+                y=m["tenderness"].to_numpy(dtype=float),
+                mode="lines+markers",
+                name=pretty(muscle),
+                line={"color": SERIES[i % len(SERIES)], "width": 2},
+                marker={"size": 7, "color": SERIES[i % len(SERIES)]},
+                customdata=np.column_stack([m["visit_number"].astype(int).astype(str)]),
+                hovertemplate=f"{pretty(muscle)}<br>Visit %{{customdata[0]}} (%{{x|%d %b %Y}}): tenderness %{{y:.1f}} / 10<extra></extra>",
+            )
+        )
     fig.update_yaxes(title_text="Tenderness (0–10)", range=[-0.3, 10.3], dtick=2)
     _date_axis(fig, p["visit_date"], title_text="Date")
     return _layout(fig, title, 360)
@@ -454,8 +673,17 @@ def tenderness_chart(points: pd.DataFrame, top_n: int = 6,
 # Client: questionnaires
 # ---------------------------------------------------------------------------
 
-def outcome_chart(scores: pd.DataFrame, *, instrument: str, unit: str, higher_is_better: bool,
-                  mcid: float | None, mcid_label: str = "", score_range: tuple[float, float] | None = None) -> go.Figure:
+
+def outcome_chart(
+    scores: pd.DataFrame,
+    *,
+    instrument: str,
+    unit: str,
+    higher_is_better: bool,
+    mcid: float | None,
+    mcid_label: str = "",
+    score_range: tuple[float, float] | None = None,
+) -> go.Figure:
     """One questionnaire's scores over time with the clinically important change band from the first score."""
     s = scores[scores["score"].notna()].sort_values("taken_on").reset_index(drop=True)
     fig = go.Figure()
@@ -467,21 +695,37 @@ def outcome_chart(scores: pd.DataFrame, *, instrument: str, unit: str, higher_is
         else:
             y0, y1 = lo, first - mcid
         if y1 > y0:
-            fig.add_hrect(y0=y0, y1=y1, fillcolor=COLORS["improvement"], opacity=BAND_OPACITY, line_width=0,
-                          layer="below")
-            fig.add_annotation(text=mcid_label or "Clinically important improvement", xref="paper", x=0.005,
-                               y=y1 if not higher_is_better else y0, yanchor="top" if not higher_is_better else "bottom",
-                               xanchor="left", showarrow=False, font={"size": 12, "color": "#00684C"})
+            fig.add_hrect(
+                y0=y0, y1=y1, fillcolor=COLORS["improvement"], opacity=BAND_OPACITY, line_width=0, layer="below"
+            )
+            fig.add_annotation(
+                text=mcid_label or "Clinically important improvement",
+                xref="paper",
+                x=0.005,
+                y=y1 if not higher_is_better else y0,
+                yanchor="top" if not higher_is_better else "bottom",
+                xanchor="left",
+                showarrow=False,
+                font={"size": 12, "color": "#00684C"},
+            )
     if len(s):
         band = s["band"].fillna("").astype(str) if "band" in s else pd.Series("", index=s.index)
-        fig.add_trace(go.Scatter(
-            x=_dates(s["taken_on"]), y=s["score"].to_numpy(dtype=float), mode="lines+markers", name=instrument,
-            line={"color": COLORS["pre"], "width": 2}, marker={"size": 9, "color": COLORS["pre"]},
-            customdata=np.column_stack([band]),
-            hovertemplate=f"{instrument} %{{x|%d %b %Y}}: %{{y:.1f}} %{{customdata[0]}}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=_dates(s["taken_on"]),
+                y=s["score"].to_numpy(dtype=float),
+                mode="lines+markers",
+                name=instrument,
+                line={"color": COLORS["pre"], "width": 2},
+                marker={"size": 9, "color": COLORS["pre"]},
+                customdata=np.column_stack([band]),
+                hovertemplate=f"{instrument} %{{x|%d %b %Y}}: %{{y:.1f}} %{{customdata[0]}}<extra></extra>",
+            )
+        )
     direction = "higher is better" if higher_is_better else "lower is better"
-    fig.update_yaxes(title_text=f"{instrument} score, {unit.split(';')[0].strip()}",
-                     range=list(score_range) if score_range else None)
+    fig.update_yaxes(
+        title_text=f"{instrument} score, {unit.split(';')[0].strip()}", range=list(score_range) if score_range else None
+    )
     _date_axis(fig, s["taken_on"], title_text="Date")
     return _layout(fig, f"{instrument} over time ({direction})", 320)
 
@@ -490,21 +734,36 @@ def outcome_chart(scores: pd.DataFrame, *, instrument: str, unit: str, higher_is
 # Practice overview
 # ---------------------------------------------------------------------------
 
+
 def visits_per_week_chart(weekly: pd.DataFrame, title: str = "Visits per week") -> go.Figure:
     """Bars of visits per calendar week, with the number of clients seen in the hover."""
     w = weekly.sort_values("week_start")
-    fig = go.Figure(go.Bar(
-        x=_dates(w["week_start"]), y=w["n_visits"].to_numpy(dtype=float), marker_color=COLORS["bars"], name="Visits",
-        customdata=np.column_stack([w["n_clients_seen"].astype(int).astype(str), w["n_first_visits"].astype(int).astype(str)]),
-        hovertemplate=("Week of %{x|%d %b %Y}<br>%{y:.0f} visits, %{customdata[0]} clients"
-                       "<br>%{customdata[1]} first visits<extra></extra>")))
+    fig = go.Figure(
+        go.Bar(
+            x=_dates(w["week_start"]),
+            y=w["n_visits"].to_numpy(dtype=float),
+            marker_color=COLORS["bars"],
+            name="Visits",
+            customdata=np.column_stack(
+                [w["n_clients_seen"].astype(int).astype(str), w["n_first_visits"].astype(int).astype(str)]
+            ),
+            hovertemplate=(
+                "Week of %{x|%d %b %Y}<br>%{y:.0f} visits, %{customdata[0]} clients"
+                "<br>%{customdata[1]} first visits<extra></extra>"
+            ),
+        )
+    )
     fig.update_yaxes(title_text="Visits per week", rangemode="tozero")
     fig.update_xaxes(title_text="Week starting (Monday)")
     return _layout(fig, title, 340, bargap=0.15)
 
 
-def improvement_by_visit_chart(data: pd.DataFrame, *, rule_text: str = "",
-                               title: str = "Share of clients with a clinically important improvement, by visit") -> go.Figure:
+def improvement_by_visit_chart(
+    data: pd.DataFrame,
+    *,
+    rule_text: str = "",
+    title: str = "Share of clients with a clinically important improvement, by visit",
+) -> go.Figure:
     """% of clients seen k times whose pain before visit k is clinically importantly below baseline.
 
     ``data`` from ``dashboard.metrics.improvement_by_visit`` (``visit_number, n_clients,
@@ -512,28 +771,62 @@ def improvement_by_visit_chart(data: pd.DataFrame, *, rule_text: str = "",
     are 95 % Wilson intervals.
     """
     d = data[data["n_clients"] > 0]
-    fig = go.Figure(go.Scatter(
-        x=d["visit_number"].to_numpy(dtype=float), y=d["pct_improved"].to_numpy(dtype=float), mode="lines+markers",
-        name="Clients improved", line={"color": COLORS["improvement"], "width": 2},
-        marker={"size": 9, "color": COLORS["improvement"]},
-        error_y={"type": "data", "symmetric": False, "array": (d["ci_high"] - d["pct_improved"]).to_numpy(dtype=float),
-                 "arrayminus": (d["pct_improved"] - d["ci_low"]).to_numpy(dtype=float), "color": LIGHT_GREY,
-                 "thickness": 1.5, "width": 4},
-        customdata=np.column_stack([d["n_improved"].astype(str), d["n_clients"].astype(str),
-                                    d["ci_low"].map(lambda x: f"{x:.0f}"), d["ci_high"].map(lambda x: f"{x:.0f}")]),
-        hovertemplate=("Visit %{x}: %{y:.0f} % improved<br>%{customdata[0]} of %{customdata[1]} clients seen that often"
-                       "<br>95 % CI %{customdata[2]}–%{customdata[3]} %<extra></extra>")))
+    fig = go.Figure(
+        go.Scatter(
+            x=d["visit_number"].to_numpy(dtype=float),
+            y=d["pct_improved"].to_numpy(dtype=float),
+            mode="lines+markers",
+            name="Clients improved",
+            line={"color": COLORS["improvement"], "width": 2},
+            marker={"size": 9, "color": COLORS["improvement"]},
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": (d["ci_high"] - d["pct_improved"]).to_numpy(dtype=float),
+                "arrayminus": (d["pct_improved"] - d["ci_low"]).to_numpy(dtype=float),
+                "color": LIGHT_GREY,
+                "thickness": 1.5,
+                "width": 4,
+            },
+            customdata=np.column_stack(
+                [
+                    d["n_improved"].astype(str),
+                    d["n_clients"].astype(str),
+                    d["ci_low"].map(lambda x: f"{x:.0f}"),
+                    d["ci_high"].map(lambda x: f"{x:.0f}"),
+                ]
+            ),
+            hovertemplate=(
+                "Visit %{x}: %{y:.0f} % improved<br>%{customdata[0]} of %{customdata[1]} clients seen that often"
+                "<br>95 % CI %{customdata[2]}–%{customdata[3]} %<extra></extra>"
+            ),
+        )
+    )
     fig.update_yaxes(title_text="Clients improved (%)", range=[-5, 105], ticksuffix=" %")
     ks = data["visit_number"].astype(int).tolist()
-    fig.update_xaxes(title_text="Visit number (n = clients seen that many times)", tickmode="array", tickvals=ks,
-                     tickangle=0,
-                     ticktext=[f"{k}<br><span style='font-size:11px;color:{GREY}'>n={n}</span>"
-                               for k, n in zip(ks, data["n_clients"].astype(int))],
-                     range=[0.5, max(ks + [12]) + 0.5])
+    fig.update_xaxes(
+        title_text="Visit number (n = clients seen that many times)",
+        tickmode="array",
+        tickvals=ks,
+        tickangle=0,
+        ticktext=[
+            f"{k}<br><span style='font-size:11px;color:{GREY}'>n={n}</span>"
+            for k, n in zip(ks, data["n_clients"].astype(int))
+        ],
+        range=[0.5, max(ks + [12]) + 0.5],
+    )
     if rule_text:
-        fig.add_annotation(text=f"Improved = pain before the visit {rule_text}", xref="paper", yref="paper",
-                           x=0, y=1.0, yanchor="bottom", xanchor="left", showarrow=False,
-                           font={"size": 12, "color": GREY})
+        fig.add_annotation(
+            text=f"Improved = pain before the visit {rule_text}",
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=1.0,
+            yanchor="bottom",
+            xanchor="left",
+            showarrow=False,
+            font={"size": 12, "color": GREY},
+        )
     return _layout(fig, title, 380, showlegend=False)
 
 
@@ -545,20 +838,38 @@ def relief_histogram(relief: pd.DataFrame, title: str = "Immediate change in pai
         # Pain is scored in half points, so each bar is one possible value (no binning artefacts).
         counts = (values * 2).round().div(2).value_counts().sort_index()
         total = int(counts.sum())
-        for label, mask, color in (("Less pain after", counts.index < 0, COLORS["pre"]),
-                                   ("No change", counts.index == 0, LIGHT_GREY),
-                                   ("More pain after", counts.index > 0, COLORS["worse"])):
+        for label, mask, color in (
+            ("Less pain after", counts.index < 0, COLORS["pre"]),
+            ("No change", counts.index == 0, LIGHT_GREY),
+            ("More pain after", counts.index > 0, COLORS["worse"]),
+        ):
             part = counts[mask]
             if not len(part):
                 continue
-            fig.add_trace(go.Bar(
-                x=part.index.to_numpy(dtype=float), y=part.to_numpy(dtype=float), name=label, marker_color=color,
-                width=0.45, customdata=np.column_stack([(part / total * 100).map(lambda p: f"{p:.0f}")]),
-                hovertemplate="Change %{x:+.1f} points: %{y:.0f} visits (%{customdata[0]} %)<extra></extra>"))
+            fig.add_trace(
+                go.Bar(
+                    x=part.index.to_numpy(dtype=float),
+                    y=part.to_numpy(dtype=float),
+                    name=label,
+                    marker_color=color,
+                    width=0.45,
+                    customdata=np.column_stack([(part / total * 100).map(lambda p: f"{p:.0f}")]),
+                    hovertemplate="Change %{x:+.1f} points: %{y:.0f} visits (%{customdata[0]} %)<extra></extra>",
+                )
+            )
         median = float(values.median())
         fig.add_vline(x=median, line_dash="dash", line_color=COLORS["trend"])
-        fig.add_annotation(x=median, y=0.98, yref="paper", yanchor="top", xanchor="right", showarrow=False,
-                           text=f"median {fmt_points(median, True)} ", font={"size": 12}, bgcolor="rgba(255,255,255,0.8)")
+        fig.add_annotation(
+            x=median,
+            y=0.98,
+            yref="paper",
+            yanchor="top",
+            xanchor="right",
+            showarrow=False,
+            text=f"median {fmt_points(median, True)} ",
+            font={"size": 12},
+            bgcolor="rgba(255,255,255,0.8)",
+        )
     fig.update_xaxes(title_text="Change during the visit (points; negative = relief)", dtick=1)
     fig.update_yaxes(title_text="Visits")
     # No legend: the colours are explained in the caption, and a legend crowds a half-width chart.

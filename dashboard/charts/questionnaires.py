@@ -20,10 +20,18 @@ import plotly.graph_objects as go
 
 from dashboard.charts.progress import BAND_OPACITY, COLORS, GREY, LIGHT_GREY
 
-CATEGORY_COLORS = {"improved": COLORS["improvement"], "recovered": COLORS["improvement"],
-                   "deteriorated": COLORS["worse"], "unchanged": LIGHT_GREY}
-CATEGORY_LABELS = {"improved": "Important improvement", "recovered": "Important improvement",
-                   "deteriorated": "Important worsening", "unchanged": "No important change"}
+CATEGORY_COLORS = {
+    "improved": COLORS["improvement"],
+    "recovered": COLORS["improvement"],
+    "deteriorated": COLORS["worse"],
+    "unchanged": LIGHT_GREY,
+}
+CATEGORY_LABELS = {
+    "improved": "Important improvement",
+    "recovered": "Important improvement",
+    "deteriorated": "Important worsening",
+    "unchanged": "No important change",
+}
 AXIS_TITLE = "Change since the first questionnaire, in MCIDs (right = better; grey: smaller than an important change)"
 
 
@@ -31,7 +39,9 @@ def _fmt(x: float) -> str:
     return f"{x:+.1f}".replace("-", "−")
 
 
-def questionnaire_change_chart(summary: pd.DataFrame, title: str = "Questionnaires: change since the first") -> go.Figure:
+def questionnaire_change_chart(
+    summary: pd.DataFrame, title: str = "Questionnaires: change since the first"
+) -> go.Figure:
     """One bar per instrument with at least two scored questionnaires.
 
     ``summary`` is :func:`pipelines.clinical.outcomes.outcome_summary` for one client (``instrument,
@@ -42,8 +52,15 @@ def questionnaire_change_chart(summary: pd.DataFrame, title: str = "Questionnair
     s = s.sort_values("instrument").reset_index(drop=True)
     fig = go.Figure()
     if s.empty:
-        fig.add_annotation(text="Needs two scored questionnaires of the same kind", showarrow=False, x=0.5, y=0.5,
-                           xref="paper", yref="paper", font={"size": 14, "color": GREY})
+        fig.add_annotation(
+            text="Needs two scored questionnaires of the same kind",
+            showarrow=False,
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+            font={"size": 14, "color": GREY},
+        )
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
         return _layout(fig, title, 200)
@@ -57,23 +74,38 @@ def questionnaire_change_chart(summary: pd.DataFrame, title: str = "Questionnair
 
     # The change in the instrument's own units goes in the axis label, where it is never clipped.
     s["label"] = [f"{r.instrument} {_fmt(r.change)}" for r in s.itertuples()]
-    customdata = np.column_stack([
-        s["instrument"], s["first_score"].map(lambda v: f"{v:.1f}"), pd.to_datetime(s["first_date"]).dt.strftime("%d %b %Y"),
-        s["latest_score"].map(lambda v: f"{v:.1f}"), pd.to_datetime(s["latest_date"]).dt.strftime("%d %b %Y"),
-        s["category"].map(lambda c: CATEGORY_LABELS.get(c, "—")), s["unit"].astype(str),
-        s["mdc"].map(lambda v: "n/a" if pd.isna(v) else f"{v:g}"), s["mcid"].map(lambda v: f"{v:g}"),
-    ])
+    customdata = np.column_stack(
+        [
+            s["instrument"],
+            s["first_score"].map(lambda v: f"{v:.1f}"),
+            pd.to_datetime(s["first_date"]).dt.strftime("%d %b %Y"),
+            s["latest_score"].map(lambda v: f"{v:.1f}"),
+            pd.to_datetime(s["latest_date"]).dt.strftime("%d %b %Y"),
+            s["category"].map(lambda c: CATEGORY_LABELS.get(c, "—")),
+            s["unit"].astype(str),
+            s["mdc"].map(lambda v: "n/a" if pd.isna(v) else f"{v:g}"),
+            s["mcid"].map(lambda v: f"{v:g}"),
+        ]
+    )
     for category in ("improved", "unchanged", "deteriorated", "recovered"):
         mask = (s["category"] == category).to_numpy()
         if not mask.any():
             continue
-        fig.add_trace(go.Bar(
-            x=ratio[mask], y=s["label"][mask].tolist(), orientation="h", name=CATEGORY_LABELS[category],
-            marker={"color": CATEGORY_COLORS[category], "line": {"color": "#333333", "width": 0.5}},
-            customdata=customdata[mask],
-            hovertemplate=("%{customdata[0]}: %{customdata[1]} (%{customdata[2]}) → %{customdata[3]} "
-                           "(%{customdata[4]})<br>%{customdata[5]}: %{x:.2f} MCID<br>"
-                           "MCID %{customdata[8]}, MDC %{customdata[7]} (%{customdata[6]})<extra></extra>")))
+        fig.add_trace(
+            go.Bar(
+                x=ratio[mask],
+                y=s["label"][mask].tolist(),
+                orientation="h",
+                name=CATEGORY_LABELS[category],
+                marker={"color": CATEGORY_COLORS[category], "line": {"color": "#333333", "width": 0.5}},
+                customdata=customdata[mask],
+                hovertemplate=(
+                    "%{customdata[0]}: %{customdata[1]} (%{customdata[2]}) → %{customdata[3]} "
+                    "(%{customdata[4]})<br>%{customdata[5]}: %{x:.2f} MCID<br>"
+                    "MCID %{customdata[8]}, MDC %{customdata[7]} (%{customdata[6]})<extra></extra>"
+                ),
+            )
+        )
     fig.update_xaxes(title_text=AXIS_TITLE, range=[-reach, reach], zeroline=False)
     fig.update_yaxes(title_text="", categoryorder="array", categoryarray=list(s["label"])[::-1])
     return _layout(fig, title, 150 + 45 * len(s), barmode="overlay", showlegend=True, bargap=0.35)
@@ -81,10 +113,14 @@ def questionnaire_change_chart(summary: pd.DataFrame, title: str = "Questionnair
 
 def _layout(fig: go.Figure, title: str, height: int, **kwargs) -> go.Figure:
     fig.update_layout(
-        template="plotly_white", title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
-        height=max(height, 220), margin={"l": 120, "r": 30, "t": 70, "b": 50},
+        template="plotly_white",
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
+        height=max(height, 220),
+        margin={"l": 120, "r": 30, "t": 70, "b": 50},
         font={"family": "Source Sans Pro, Segoe UI, Helvetica, Arial, sans-serif", "size": 13},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1}, **kwargs)
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
+        **kwargs,
+    )
     return fig
 
 
@@ -96,12 +132,16 @@ def change_caption(summary: pd.DataFrame, cite=str) -> str:
     s = summary[summary["n"] >= 2]
     if s.empty:
         return ""
-    lines = ["Latest score against the first one in these dates. Important change = at least the MCID in the better "
-             "(or worse) direction (anchor method); a change smaller than the MDC may be measurement error."]
+    lines = [
+        "Latest score against the first one in these dates. Important change = at least the MCID in the better "
+        "(or worse) direction (anchor method); a change smaller than the MDC may be measurement error."
+    ]
     for r in s.sort_values("instrument").itertuples():
         pct = f" and ≥ {r.mcid_pct:g} %" if r.mcid_pct is not None and not pd.isna(r.mcid_pct) else ""
         mdc = "" if r.mdc is None or pd.isna(r.mdc) else f"; MDC {r.mdc:g} ({cite(r.mdc_source)})"
-        lines.append(f"**{r.instrument}** {r.first_score:.1f} → {r.latest_score:.1f} ({_fmt(r.change)}): "
-                     f"{CATEGORY_LABELS.get(r.category, 'not classified').lower()}. "
-                     f"MCID {r.mcid:g}{pct} ({cite(r.mcid_source)}){mdc}.")
+        lines.append(
+            f"**{r.instrument}** {r.first_score:.1f} → {r.latest_score:.1f} ({_fmt(r.change)}): "
+            f"{CATEGORY_LABELS.get(r.category, 'not classified').lower()}. "
+            f"MCID {r.mcid:g}{pct} ({cite(r.mcid_source)}){mdc}."
+        )
     return "  \n".join(lines)

@@ -58,8 +58,12 @@ def _regions(db: str, version: str) -> list[str]:
     extra: list[str] = []
     try:
         with read_connection(db) as con:
-            extra = [r[0] for r in con.execute(
-                "SELECT value FROM core.vocabulary_extensions WHERE vocabulary = 'region' ORDER BY value").fetchall()]
+            extra = [
+                r[0]
+                for r in con.execute(
+                    "SELECT value FROM core.vocabulary_extensions WHERE vocabulary = 'region' ORDER BY value"
+                ).fetchall()
+            ]
     except Exception:  # an old database without the table: the built-in list is enough
         extra = []
     return list(REGION_WORDS) + [r for r in extra if r not in REGION_WORDS]
@@ -78,7 +82,9 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
     st.title("Your progress", anchor=False)
     span = ""
     if summary.n_visits:
-        span = f" · {summary.n_visits} visit{'s' if summary.n_visits != 1 else ''} since {fmt_date(summary.first_visit)}"
+        span = (
+            f" · {summary.n_visits} visit{'s' if summary.n_visits != 1 else ''} since {fmt_date(summary.first_visit)}"
+        )
     st.caption(f"{md(data.display_name)}{span}")
     TONE_BOX.get(summary.tone, st.info)(summary.headline)
     for line in (summary.session_line, summary.checkin_line):
@@ -86,11 +92,14 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
             st.write(line)
 
     st.subheader("Pain", anchor=False)
-    st.plotly_chart(client_charts.pain_chart(data, summary, title=None), config=CHART_CONFIG,
-                    key="cv_pain_chart", width="stretch")
+    st.plotly_chart(
+        client_charts.pain_chart(data, summary, title=None), config=CHART_CONFIG, key="cv_pain_chart", width="stretch"
+    )
     if summary.goal_level is not None:
-        st.caption(f"The green band is where your usual pain would count as \u201cmuch improved\u201d compared with "
-                   f"your first visit. {summary.rule_text}")
+        st.caption(
+            f"The green band is where your usual pain would count as \u201cmuch improved\u201d compared with "
+            f"your first visit. {summary.rule_text}"
+        )
 
     _where_it_hurts(data, settings)
 
@@ -126,8 +135,10 @@ def render(db: str, client_id: str, mode: str = "link", settings: dict | None = 
 
 
 # What a download gives once the link has ended while its page was still open.
-LINK_ENDED_HTML = ("<!DOCTYPE html><html lang='en'><meta charset='utf-8'><title>Knotwork</title>"
-                   "<p>This link is not valid any more. Please ask your therapist for a new one.</p></html>")
+LINK_ENDED_HTML = (
+    "<!DOCTYPE html><html lang='en'><meta charset='utf-8'><title>Knotwork</title>"
+    "<p>This link is not valid any more. Please ask your therapist for a new one.</p></html>"
+)
 
 
 def link_report(db: str, client_id: str, token: str, settings: dict | None) -> str:
@@ -151,11 +162,16 @@ def _where_it_hurts(data: ClientData, settings: dict | None) -> None:
         st.markdown(f"- {md(line)}")
     regions = visit_regions(data.visits)
     for column, (label, vid) in zip(st.columns(2), start_and_now(data.visits, data.trigger_points)):
-        fig = body_chart(at_visit(regions, vid), at_visit(data.trigger_points, vid), title=label, places=places,
-                         show_scales=False, height=440)
+        fig = body_chart(
+            at_visit(regions, vid),
+            at_visit(data.trigger_points, vid),
+            title=label,
+            places=places,
+            show_scales=False,
+            height=440,
+        )
         column.plotly_chart(fig, config=CHART_CONFIG, key=f"cv_body_{label.split(' ·')[0]}", width="stretch")
     st.caption(CLIENT_LEGEND)
-
 
 
 def _download(db: str, client_id: str, name: str, settings: dict | None, mode: str) -> None:
@@ -169,9 +185,14 @@ def _download(db: str, client_id: str, name: str, settings: dict | None, mode: s
     else:  # shown in the room by the therapist: the export is theirs
         data = lambda: report_html_download(db, client_id, settings, actor=audit.DASHBOARD)  # noqa: E731
     st.download_button(
-        "Download your report (HTML)", data=data,
-        file_name=report_filename(name, "html"), mime="text/html", on_click="ignore",
-        icon=":material/download:", key="cv_download_html")
+        "Download your report (HTML)",
+        data=data,
+        file_name=report_filename(name, "html"),
+        mime="text/html",
+        on_click="ignore",
+        icon=":material/download:",
+        key="cv_download_html",
+    )
     st.caption("The file opens in any web browser, works without internet and can be printed.")
 
 
@@ -188,13 +209,24 @@ def _checkin_form(db: str, data: ClientData) -> None:
         for key in ("cv_pain", "cv_region", "cv_homecare", "cv_note"):
             st.session_state.pop(key, None)
     with st.form("cv_checkin", clear_on_submit=False):
-        pain = st.segmented_control("Pain right now (0 = none, 10 = the worst you can imagine)", list(range(11)),
-                                    key="cv_pain")
-        region = st.selectbox("Where?", regions, index=regions.index(default_region) if default_region else None,
-                              format_func=lambda r: REGION_WORDS.get(r, str(r).replace("_", " ")).capitalize(),
-                              key="cv_region", placeholder="Choose a body area")
-        homecare = st.radio("Did you do your home care since your last visit?", ["Yes", "No"], index=None,
-                            horizontal=True, key="cv_homecare")
+        pain = st.segmented_control(
+            "Pain right now (0 = none, 10 = the worst you can imagine)", list(range(11)), key="cv_pain"
+        )
+        region = st.selectbox(
+            "Where?",
+            regions,
+            index=regions.index(default_region) if default_region else None,
+            format_func=lambda r: REGION_WORDS.get(r, str(r).replace("_", " ")).capitalize(),
+            key="cv_region",
+            placeholder="Choose a body area",
+        )
+        homecare = st.radio(
+            "Did you do your home care since your last visit?",
+            ["Yes", "No"],
+            index=None,
+            horizontal=True,
+            key="cv_homecare",
+        )
         note = st.text_area("Anything else? (optional)", max_chars=2000, key="cv_note")
         sent = st.form_submit_button("Send", type="primary")
     thanks = st.session_state.pop("cv_thanks", None)
@@ -205,13 +237,19 @@ def _checkin_form(db: str, data: ClientData) -> None:
     if pain is None:
         st.error("pain: please choose a number from 0 to 10.")
         return
-    values = {"pain": pain, "region": region, "did_homecare": None if homecare is None else homecare == "Yes",
-              "note": note.strip() or None}
+    values = {
+        "pain": pain,
+        "region": region,
+        "did_homecare": None if homecare is None else homecare == "Yes",
+        "note": note.strip() or None,
+    }
     try:
         result = record_checkin(data.client_id, values, db=db, source="link")
     except DatabaseBusy:
-        st.warning("Your check-in could not be saved just yet: your therapist’s records are being updated. "
-                   "What you entered is still here. Please press Send again in a minute.")
+        st.warning(
+            "Your check-in could not be saved just yet: your therapist’s records are being updated. "
+            "What you entered is still here. Please press Send again in a minute."
+        )
         return
     if result.ok:
         st.session_state["cv_thanks"] = "Thank you! Your check-in was saved and your therapist will see it."

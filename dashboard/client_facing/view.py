@@ -36,9 +36,18 @@ from pipelines.warehouse.db import read_connection
 # ---------------------------------------------------------------------------
 
 REGION_WORDS = {
-    "head": "head", "neck": "neck", "shoulder": "shoulder", "upper_back": "upper back", "low_back": "lower back",
-    "hip": "hip", "arm": "arm", "forearm_wrist": "forearm and wrist", "chest": "chest", "thigh": "thigh",
-    "knee": "knee", "lower_leg_foot": "lower leg and foot",
+    "head": "head",
+    "neck": "neck",
+    "shoulder": "shoulder",
+    "upper_back": "upper back",
+    "low_back": "lower back",
+    "hip": "hip",
+    "arm": "arm",
+    "forearm_wrist": "forearm and wrist",
+    "chest": "chest",
+    "thigh": "thigh",
+    "knee": "knee",
+    "lower_leg_foot": "lower leg and foot",
 }
 
 # (name a client recognises, what it is in one line)
@@ -48,9 +57,18 @@ TECHNIQUE_WORDS: dict[str, tuple[str, str]] = {
     "swedish": ("Swedish massage", "long, gliding strokes that help muscles relax"),
     "deep_tissue": ("Deep tissue massage", "slow, firm pressure into the deeper layers of muscle"),
     "stretching": ("Stretching", "gentle, held stretches of tight muscles"),
-    "pnf_stretching": ("Assisted stretching (PNF)", "you push gently against resistance, relax, then the stretch goes a little further"),
-    "muscle_energy": ("Muscle energy technique", "light muscle contractions against resistance to help a muscle let go"),
-    "positional_release": ("Positional release", "resting the body in a comfortable position so a tender spot can settle"),
+    "pnf_stretching": (
+        "Assisted stretching (PNF)",
+        "you push gently against resistance, relax, then the stretch goes a little further",
+    ),
+    "muscle_energy": (
+        "Muscle energy technique",
+        "light muscle contractions against resistance to help a muscle let go",
+    ),
+    "positional_release": (
+        "Positional release",
+        "resting the body in a comfortable position so a tender spot can settle",
+    ),
     "cross_fiber_friction": ("Cross-fibre friction", "small, firm strokes across a tendon or muscle"),
     "nerve_mobilization": ("Nerve gliding", "gentle movements that help nerves slide freely"),
     "movement_reeducation": ("Movement re-education", "practising easier ways to move and hold yourself"),
@@ -250,18 +268,21 @@ class ClientSummary:
 def rule_text(settings: dict | None) -> str:
     points = float(threshold(settings, "pain.mcid_points"))
     pct = float(threshold(settings, "pain.mcid_pct"))
-    return (f"We call a change \u201cmuch improved\u201d when your usual pain is at least {points:g} points and at "
-            f"least {pct:g} % lower than at your first visit: in studies, that is how much less pain people had when "
-            "they themselves rated their change \u201cmuch improved\u201d (Farrar et al., Pain 2001). Your usual pain "
-            "is the middle of your last three scores, so one bad or good day does not decide it.")
+    return (
+        f"We call a change \u201cmuch improved\u201d when your usual pain is at least {points:g} points and at "
+        f"least {pct:g} % lower than at your first visit: in studies, that is how much less pain people had when "
+        "they themselves rated their change \u201cmuch improved\u201d (Farrar et al., Pain 2001). Your usual pain "
+        "is the middle of your last three scores, so one bad or good day does not decide it."
+    )
 
 
 def _visits_word(n: int) -> str:
     return "1 visit" if n == 1 else f"{n} visits"
 
 
-def pain_headline(data: ClientData, settings: dict | None, as_of: dt.date | None = None
-                  ) -> tuple[str, str, pd.Series | None]:
+def pain_headline(
+    data: ClientData, settings: dict | None, as_of: dt.date | None = None
+) -> tuple[str, str, pd.Series | None]:
     """(sentences, tone, status row of :func:`pipelines.clinical.status.client_status`).
 
     The status is the one the therapist sees; the words only ask to reconsider the plan when
@@ -277,35 +298,58 @@ def pain_headline(data: ClientData, settings: dict | None, as_of: dt.date | None
     row = client_status(data.client_id, v, data.checkins, settings)
     if row["status"] is None:
         if row["n_readings"] == 0:
-            return (f"{_visits_word(len(v))} so far, but no pain scores were recorded, so there is nothing to compare "
-                    "yet.", NONE, row)
+            return (
+                f"{_visits_word(len(v))} so far, but no pain scores were recorded, so there is nothing to compare yet.",
+                NONE,
+                row,
+            )
         if pd.isna(row["baseline"]):
-            return ("Your check-ins have pain scores, but none was recorded before a visit, so there is no starting "
-                    "point to compare with yet. Your therapist will note one at your next visit.", NONE, row)
+            return (
+                "Your check-ins have pain scores, but none was recorded before a visit, so there is no starting "
+                "point to compare with yet. Your therapist will note one at your next visit.",
+                NONE,
+                row,
+            )
         first = v[v["pain_pre"].notna()].iloc[0]
         after = first["pain_post"]
         after_text = "" if pd.isna(after) else f" and {fmt_pain(float(after))} just after the session"
-        return (f"At your first visit {your_pain} was {fmt_pain(row['baseline'])} out of 10 before the session"
-                f"{after_text}. After your next score this page will show how it is changing.", NONE, row)
+        return (
+            f"At your first visit {your_pain} was {fmt_pain(row['baseline'])} out of 10 before the session"
+            f"{after_text}. After your next score this page will show how it is changing.",
+            NONE,
+            row,
+        )
     b, now = fmt_pain(row["baseline"]), fmt_pain(row["level"])
     status = row["status"]
     if status == clinical.PAIN_CLINICALLY_IMPORTANT:
-        text, tone = (f"{Your_pain} is now usually about {now} out of 10, down from {b} at your first visit. That is "
-                      "as much as people call \u201cmuch improved\u201d when they rate their own change.", GOOD)
+        text, tone = (
+            f"{Your_pain} is now usually about {now} out of 10, down from {b} at your first visit. That is "
+            "as much as people call \u201cmuch improved\u201d when they rate their own change.",
+            GOOD,
+        )
     elif status == clinical.PAIN_SOME:
-        text, tone = (f"{Your_pain} is now usually about {now} out of 10, down from {b} at your first visit. That is a "
-                      "step in the right direction, not yet as much as people call \u201cmuch improved\u201d, so we "
-                      "will keep watching it together.", STEADY)
+        text, tone = (
+            f"{Your_pain} is now usually about {now} out of 10, down from {b} at your first visit. That is a "
+            "step in the right direction, not yet as much as people call \u201cmuch improved\u201d, so we "
+            "will keep watching it together.",
+            STEADY,
+        )
     elif status == clinical.PAIN_WORSE:
-        text, tone = (f"{Your_pain} is now usually about {now} out of 10, higher than the {b} at your first visit, and "
-                      "not just on one day. Let\u2019s talk about what might be behind it and whether to change the "
-                      "plan.", CONCERN)
+        text, tone = (
+            f"{Your_pain} is now usually about {now} out of 10, higher than the {b} at your first visit, and "
+            "not just on one day. Let\u2019s talk about what might be behind it and whether to change the "
+            "plan.",
+            CONCERN,
+        )
     elif row["baseline"] == 0 and row["level"] == 0:
         text, tone = f"You had no {words + ' ' if words else ''}pain at your first visit and none now.", STEADY
     else:
-        text, tone = (f"{Your_pain} is about the same as at your first visit ({b} then, usually about {now} now). "
-                      "Scores move up and down by a point or two from day to day, so we will keep an eye on it "
-                      "together.", STEADY)
+        text, tone = (
+            f"{Your_pain} is about the same as at your first visit ({b} then, usually about {now} now). "
+            "Scores move up and down by a point or two from day to day, so we will keep an eye on it "
+            "together.",
+            STEADY,
+        )
     latest = latest_words(row, today=as_of, whose="your")
     if latest and row["latest_vs_usual"] == FLARE_UP and status != clinical.PAIN_WORSE:
         text += f" Your latest score: {latest}. One harder day does not change the overall picture."
@@ -321,11 +365,15 @@ def session_line(data: ClientData) -> str | None:
     drop = float((both["pain_pre"] - both["pain_post"]).mean())
     rated = "as you rated it in the room just before and just after"
     if drop >= 0.5:
-        return (f"During a session your pain eased by {drop:.1f} points on average, {rated}. That short-term relief "
-                "is a good sign; how your usual pain changes from visit to visit matters more.")
+        return (
+            f"During a session your pain eased by {drop:.1f} points on average, {rated}. That short-term relief "
+            "is a good sign; how your usual pain changes from visit to visit matters more."
+        )
     if drop <= -0.5:
-        return (f"On average your pain was {-drop:.1f} points higher just after a session than just before, {rated}. "
-                "Some soreness after deep work is common, but please tell your therapist about it.")
+        return (
+            f"On average your pain was {-drop:.1f} points higher just after a session than just before, {rated}. "
+            "Some soreness after deep work is common, but please tell your therapist about it."
+        )
     return f"Within a session your pain usually stayed about the same, {rated}."
 
 
@@ -358,8 +406,11 @@ def rom_lines(data: ClientData, settings: dict | None) -> list[RomLine]:
         same_rater = len(raters) == 1 and not any(pd.isna(x) for x in raters)
         mdc = clinical.rom_mdc(None if instrument == "unknown" else instrument, joint, same_rater, settings)
         change = float(last["degrees_pre"]) - float(first["degrees_pre"])
-        real = bool(clinical.rom_change_is_real(change, None if instrument == "unknown" else instrument, joint,
-                                                same_rater, settings))
+        real = bool(
+            clinical.rom_change_is_real(
+                change, None if instrument == "unknown" else instrument, joint, same_rater, settings
+            )
+        )
         label = movement_words(joint, movement, side)
         a, b = f"{float(first['degrees_pre']):g}°", f"{float(last['degrees_pre']):g}°"
         if real and change > 0:
@@ -368,8 +419,18 @@ def rom_lines(data: ClientData, settings: dict | None) -> list[RomLine]:
             verdict = f"less movement than at the start, by more than the {mdc:g}° that measurements can vary by; worth a look together"
         else:
             verdict = f"within the {mdc:g}° that measurements can vary by, so we can\u2019t call it a change yet"
-        out.append(RomLine(label, float(first["degrees_pre"]), float(last["degrees_pre"]), first["visit_date"],
-                           last["visit_date"], mdc, real, f"{label}: from {a} to {b} \u2014 {verdict}."))
+        out.append(
+            RomLine(
+                label,
+                float(first["degrees_pre"]),
+                float(last["degrees_pre"]),
+                first["visit_date"],
+                last["visit_date"],
+                mdc,
+                real,
+                f"{label}: from {a} to {b} \u2014 {verdict}.",
+            )
+        )
     out.sort(key=lambda x: (-int(x.real), x.label))
     return out
 
@@ -411,8 +472,14 @@ def summarise(data: ClientData, settings: dict | None = None, as_of: dt.date | N
         n_visits=len(v),
         first_visit=v["visit_date"].min() if len(v) else None,
         last_visit=v["visit_date"].max() if len(v) else None,
-        headline=headline, tone=tone, status=status, baseline=baseline, latest=latest,
-        goal_level=important_pain_level(baseline, settings) if baseline is not None and len(v.dropna(subset=["pain_pre"])) else None,
+        headline=headline,
+        tone=tone,
+        status=status,
+        baseline=baseline,
+        latest=latest,
+        goal_level=important_pain_level(baseline, settings)
+        if baseline is not None and len(v.dropna(subset=["pain_pre"]))
+        else None,
         session_line=session_line(data),
         checkin_line=checkin_line(data),
         rom_lines=rom_lines(data, settings),
@@ -433,20 +500,32 @@ def rom_series(data: ClientData, limit: int = MAX_ROM_SERIES, first: list[str] |
     r = r.assign(instrument=r["instrument"].fillna("unknown"))
     sizes = r.groupby(["joint", "movement", "side", "instrument"]).size()
     rank = {label: i for i, label in enumerate(first or [])}
-    keys = sorted(sizes.index, key=lambda k: (rank.get(movement_words(k[0], k[1], k[2]), len(rank)), -sizes[k],
-                                               movement_words(k[0], k[1], k[2])))
+    keys = sorted(
+        sizes.index,
+        key=lambda k: (
+            rank.get(movement_words(k[0], k[1], k[2]), len(rank)),
+            -sizes[k],
+            movement_words(k[0], k[1], k[2]),
+        ),
+    )
     keep = keys[:limit]
     parts = []
     for joint, movement, side, instrument in keep:
-        g = r[(r["joint"] == joint) & (r["movement"] == movement) & (r["side"] == side) & (r["instrument"] == instrument)]
+        g = r[
+            (r["joint"] == joint) & (r["movement"] == movement) & (r["side"] == side) & (r["instrument"] == instrument)
+        ]
         norm = clinical.rom_norm(joint, movement)
-        parts.append(pd.DataFrame({
-            "label": movement_words(joint, movement, side),
-            "side": side,
-            "visit_date": g["visit_date"].to_numpy(),
-            "degrees": g["degrees_pre"].astype(float).to_numpy(),
-            "typical": float(norm.normal) if norm is not None and norm.normal > 0 else float("nan"),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "label": movement_words(joint, movement, side),
+                    "side": side,
+                    "visit_date": g["visit_date"].to_numpy(),
+                    "degrees": g["degrees_pre"].astype(float).to_numpy(),
+                    "typical": float(norm.normal) if norm is not None and norm.normal > 0 else float("nan"),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 

@@ -20,11 +20,13 @@ from pipelines.clinical.settings import load_settings, save_settings, settings_p
 from pipelines.ingest.anatomy import load_anatomy
 
 ZOOM_LABELS = {"body": "Whole body", "head": "Head, neck and jaw"}
-LEGEND = ("**Shaded**: where it hurt, darker = more pain before the visit (0–10). **Circles**: trigger points at "
-          "their muscle and side, darker blue = more tender; solid = not released, ring with a dot = partly "
-          "released, open ring = released. **Dotted outline**: where the therapist noted the point referred pain. "
-          "Hover a point for muscle, side, tenderness, visit and the manual's usual referral zones (Simons, "
-          "Travell & Simons 1999; Travell & Simons 1992).")
+LEGEND = (
+    "**Shaded**: where it hurt, darker = more pain before the visit (0–10). **Circles**: trigger points at "
+    "their muscle and side, darker blue = more tender; solid = not released, ring with a dot = partly "
+    "released, open ring = released. **Dotted outline**: where the therapist noted the point referred pain. "
+    "Hover a point for muscle, side, tenderness, visit and the manual's usual referral zones (Simons, "
+    "Travell & Simons 1999; Travell & Simons 1992)."
+)
 
 
 def place_term(db: str, term: str, target: str) -> None:
@@ -44,9 +46,14 @@ def _placement_form(db: str, unplaced: list[str], key: str) -> None:
     with st.popover("Place them on the body", icon=":material/add_location:"):
         st.caption("Draw a practice term where a known muscle or region is. Saved once for the whole practice.")
         term = st.selectbox("Term", unplaced, key=f"{key}_term", format_func=term_label)
-        target = st.selectbox("Draw it where this is", targets, index=None, key=f"{key}_target",
-                              format_func=lambda t: f"{term_label(t)} ({'muscle' if t in anatomy.muscles else 'region'})",
-                              placeholder="A muscle or region")
+        target = st.selectbox(
+            "Draw it where this is",
+            targets,
+            index=None,
+            key=f"{key}_target",
+            format_func=lambda t: f"{term_label(t)} ({'muscle' if t in anatomy.muscles else 'region'})",
+            placeholder="A muscle or region",
+        )
         if st.button("Save place", key=f"{key}_save", disabled=target is None):
             place_term(db, term, target)
             st.rerun()
@@ -58,27 +65,47 @@ def client_body_map(db: str, client_id: str, visits: pd.DataFrame, points: pd.Da
     places = practice_places(settings)
     mapped = mapped_visits(visits, points)
     if not mapped:
-        st.info("No pain region or trigger point is recorded for these visits, so there is nothing to draw on the "
-                "body yet. Add them in Log a visit.", icon=":material/accessibility_new:")
+        st.info(
+            "No pain region or trigger point is recorded for these visits, so there is nothing to draw on the "
+            "body yet. Add them in Log a visit.",
+            icon=":material/accessibility_new:",
+        )
         return
     regions = visit_regions(visits)
     dates = dict(zip(visits["visit_id"], pd.to_datetime(visits["visit_date"])))
-    zoom = st.segmented_control("Show", list(ZOOM_LABELS), default="body", format_func=ZOOM_LABELS.get,
-                                key="bm_zoom") or "body"
+    zoom = (
+        st.segmented_control("Show", list(ZOOM_LABELS), default="body", format_func=ZOOM_LABELS.get, key="bm_zoom")
+        or "body"
+    )
     chosen = mapped[-1]
     if len(mapped) > 1:
-        chosen = st.select_slider("Visit shown on the right", mapped, value=mapped[-1], key=f"bm_visit_{client_id}",
-                                  format_func=lambda v: f"{dates[v]:%d %b %Y}")
+        chosen = st.select_slider(
+            "Visit shown on the right",
+            mapped,
+            value=mapped[-1],
+            key=f"bm_visit_{client_id}",
+            format_func=lambda v: f"{dates[v]:%d %b %Y}",
+        )
     shown = [(mapped[0], "First visit"), (chosen, "Latest visit" if chosen == mapped[-1] else "Visit")]
     for column, (vid, label) in zip(st.columns(2), shown if len(mapped) > 1 else shown[:1]):
-        fig = body_chart(at_visit(regions, vid), at_visit(points, vid), zoom=zoom, places=places,
-                         title=f"{label} · {dates[vid]:%d %b %Y}")
+        fig = body_chart(
+            at_visit(regions, vid),
+            at_visit(points, vid),
+            zoom=zoom,
+            places=places,
+            title=f"{label} · {dates[vid]:%d %b %Y}",
+        )
         column.plotly_chart(fig, config=PLOTLY_CONFIG, key=f"bm_chart_{label}")
     st.caption(LEGEND)
     unplaced = unplaced_terms(regions, points, places)
     if unplaced:
-        st.warning("Not placed on the body: " + ", ".join(map(term_label, unplaced)) + ". They are kept in the records; place them "
-                   "once and the map draws them from then on.", icon=":material/wrong_location:")
+        st.warning(
+            "Not placed on the body: "
+            + ", ".join(map(term_label, unplaced))
+            + ". They are kept in the records; place them "
+            "once and the map draws them from then on.",
+            icon=":material/wrong_location:",
+        )
         _placement_form(db, unplaced, key=f"bm_place_{client_id}")
 
 
@@ -90,16 +117,25 @@ def practice_body_map(db: str, version: str, settings: dict) -> None:
         st.info("No pain regions or trigger points are recorded yet.", icon=":material/accessibility_new:")
         return
     places = practice_places(settings)
-    zoom = st.segmented_control("Show", list(ZOOM_LABELS), default="body", format_func=ZOOM_LABELS.get,
-                                key="po_body_zoom") or "body"
-    st.plotly_chart(practice_body_chart(regions, points, zoom=zoom, places=places), config=PLOTLY_CONFIG,
-                    key="po_body")
-    top = ", ".join(f"{term_label(r.muscle)} ({SIDE_TEXT.get(r.side, r.side)}) in {r.n_clients:,}" for r in points.head(5).itertuples())
+    zoom = (
+        st.segmented_control("Show", list(ZOOM_LABELS), default="body", format_func=ZOOM_LABELS.get, key="po_body_zoom")
+        or "body"
+    )
+    st.plotly_chart(practice_body_chart(regions, points, zoom=zoom, places=places), config=PLOTLY_CONFIG, key="po_body")
+    top = ", ".join(
+        f"{term_label(r.muscle)} ({SIDE_TEXT.get(r.side, r.side)}) in {r.n_clients:,}"
+        for r in points.head(5).itertuples()
+    )
     n = int(regions["n_with_region"].iloc[0]) if len(regions) else 0
-    st.caption(f"Shaded: of the {n:,} clients with a pain region recorded, the share who named that region at any "
-               "visit (darker = more clients; hover for the count). Circles: trigger points, larger = found in more "
-               "clients." + (f" Found most: {top} clients." if top else ""))
+    st.caption(
+        f"Shaded: of the {n:,} clients with a pain region recorded, the share who named that region at any "
+        "visit (darker = more clients; hover for the count). Circles: trigger points, larger = found in more "
+        "clients." + (f" Found most: {top} clients." if top else "")
+    )
     unplaced = unplaced_terms(regions, points, places)
     if unplaced:
-        st.caption("Not placed on the body: " + ", ".join(map(term_label, unplaced))
-                   + ". Place them from a client's body map on Client progress.")
+        st.caption(
+            "Not placed on the body: "
+            + ", ".join(map(term_label, unplaced))
+            + ". Place them from a client's body map on Client progress."
+        )

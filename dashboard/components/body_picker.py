@@ -65,26 +65,57 @@ def _on_click(gen: int, client_id: str, chart_key: str, region_key: str) -> None
     ss[_picks_key(gen)] = ss.get(_picks_key(gen), 0) + 1
 
 
-def body_picker(gen: int, client_id: str, region_key: str, places: dict[str, str], initial: list[dict],
-                initial_region: str | None, visit_date) -> None:
+def body_picker(
+    gen: int,
+    client_id: str,
+    region_key: str,
+    places: dict[str, str],
+    initial: list[dict],
+    initial_region: str | None,
+    visit_date,
+) -> None:
     """The clickable body above the visit form; ``initial`` and ``initial_region`` = the trigger points and
     pain region of the visit being edited."""
     table_rows(gen, initial)
-    with st.expander("Mark on the body: click a muscle for a trigger point, or a region for the pain region",
-                     icon=":material/touch_app:", expanded=True):
-        zoom = st.segmented_control("Show", list(ZOOM_LABELS), default="body", format_func=ZOOM_LABELS.get,
-                                    key=f"lv_body_zoom_{gen}") or "body"
-        rows = pd.DataFrame(table_rows(gen, []), columns=["muscle", "side", "referral_region", "tenderness", "released"])
+    with st.expander(
+        "Mark on the body: click a muscle for a trigger point, or a region for the pain region",
+        icon=":material/touch_app:",
+        expanded=True,
+    ):
+        zoom = (
+            st.segmented_control(
+                "Show", list(ZOOM_LABELS), default="body", format_func=ZOOM_LABELS.get, key=f"lv_body_zoom_{gen}"
+            )
+            or "body"
+        )
+        rows = pd.DataFrame(
+            table_rows(gen, []), columns=["muscle", "side", "referral_region", "tenderness", "released"]
+        )
         region = ss.get(region_key, initial_region)
-        fig = body_chart(pd.DataFrame({"region": [region] if region else [], "pain": [float("nan")] if region else []}),
-                         rows.dropna(subset=["muscle"]).assign(visit_date=pd.Timestamp(visit_date)),
-                         zoom=zoom, places=places, pickable=True, show_scales=False,
-                         height=540 if zoom == "body" else 400)
+        fig = body_chart(
+            pd.DataFrame({"region": [region] if region else [], "pain": [float("nan")] if region else []}),
+            rows.dropna(subset=["muscle"]).assign(visit_date=pd.Timestamp(visit_date)),
+            zoom=zoom,
+            places=places,
+            pickable=True,
+            show_scales=False,
+            height=540 if zoom == "body" else 400,
+        )
         chart_key = f"lv_body_{gen}_{ss.get(_picks_key(gen), 0)}_{zoom}"
-        st.plotly_chart(fig, config=PLOTLY_CONFIG, key=chart_key, selection_mode="points",
-                        on_select=functools.partial(_on_click, gen, client_id, chart_key, region_key))
-        marked = [f"{term_label(r['muscle'])} ({r.get('side') or 'side not set'})" for r in table_rows(gen, [])
-                  if r.get("muscle")]
-        st.caption("Grey rings: muscles (each side); diamonds: regions. Mark on the body first, then fill in "
-                   "tenderness and release in the trigger point table below."
-                   + (f" Marked so far: {', '.join(marked)}." if marked else ""))
+        st.plotly_chart(
+            fig,
+            config=PLOTLY_CONFIG,
+            key=chart_key,
+            selection_mode="points",
+            on_select=functools.partial(_on_click, gen, client_id, chart_key, region_key),
+        )
+        marked = [
+            f"{term_label(r['muscle'])} ({r.get('side') or 'side not set'})"
+            for r in table_rows(gen, [])
+            if r.get("muscle")
+        ]
+        st.caption(
+            "Grey rings: muscles (each side); diamonds: regions. Mark on the body first, then fill in "
+            "tenderness and release in the trigger point table below."
+            + (f" Marked so far: {', '.join(marked)}." if marked else "")
+        )

@@ -35,25 +35,38 @@ def status_headline(row: pd.Series, head: metrics.Headline, settings: dict, toda
     rule = metrics.pain_rule_text(settings)
     have = row["status"] is not None
     with st.container(horizontal=True):
-        st.metric("Visits", head.n_visits if head.n_visits == head.n_visits_total
-                  else f"{head.n_visits} of {head.n_visits_total}", border=True)
-        st.metric("Pain: first visit → now", f"{fmt(row['baseline'])} → {fmt(row['level'])}" if have else "—",
-                  border=True, help="0–10 before the visit. Now = the middle (median) of the last three readings, "
-                                    "before visits and the client's check-ins, so one odd day does not decide it.")
+        st.metric(
+            "Visits",
+            head.n_visits if head.n_visits == head.n_visits_total else f"{head.n_visits} of {head.n_visits_total}",
+            border=True,
+        )
+        st.metric(
+            "Pain: first visit → now",
+            f"{fmt(row['baseline'])} → {fmt(row['level'])}" if have else "—",
+            border=True,
+            help="0–10 before the visit. Now = the middle (median) of the last three readings, "
+            "before visits and the client's check-ins, so one odd day does not decide it.",
+        )
         change = "—"
         if have:
             pct = row["pct_change"]
             change = _signed(row["change"]) + ("" if pd.isna(pct) else f" ({_signed(round(pct))} %)")
         st.metric("Change from first visit", change, border=True, help="Negative = less pain than at the first visit.")
-        st.metric("Days since last visit", head.days_since_last_visit if head.days_since_last_visit is not None else "—",
-                  border=True, help=f"Last visit {head.last_visit_date:%d %b %Y}" if head.last_visit_date else None)
+        st.metric(
+            "Days since last visit",
+            head.days_since_last_visit if head.days_since_last_visit is not None else "—",
+            border=True,
+            help=f"Last visit {head.last_visit_date:%d %b %Y}" if head.last_visit_date else None,
+        )
 
     if not have:
         st.info(row["missing"], icon=":material/help:")
         return
     n = int(row["n_level"])
-    now = (f"pain now about {fmt(row['level'])} (95 % interval {fmt(row['level_low'])}–{fmt(row['level_high'])}; "
-           f"the middle of the last {n} reading{'s' if n != 1 else ''}), {fmt(row['baseline'])} at the first visit")
+    now = (
+        f"pain now about {fmt(row['level'])} (95 % interval {fmt(row['level_low'])}–{fmt(row['level_high'])}; "
+        f"the middle of the last {n} reading{'s' if n != 1 else ''}), {fmt(row['baseline'])} at the first visit"
+    )
     noise = f"a change beyond measurement error is {fmt(row['reliable_change'])} points here"
     status = row["status"]
     if status == PAIN_CLINICALLY_IMPORTANT:
@@ -62,19 +75,30 @@ def status_headline(row: pd.Series, head: metrics.Headline, settings: dict, toda
         st.info(f"**Some improvement**, not yet clinically important: {now}. Clinically important = {rule}; {noise}.")
     elif status == PAIN_WORSE:
         how = "by more than measurement error" if row["reliable"] else "for the last two readings in a row"
-        st.error(f"**Worse than at the first visit** {how}: {now}. Worth discussing a different approach or a referral.")
+        st.error(
+            f"**Worse than at the first visit** {how}: {now}. Worth discussing a different approach or a referral."
+        )
     else:
         st.warning(f"**No important change yet**: {now}. Clinically important = {rule}; {noise}.")
     words = latest_words(row, today=today)
     if words:
         st.markdown(f"**Latest:** {words}.")  # built from numbers and fixed words
-    st.caption(f"Rule: {rule} ({metrics.pain_rule_source(settings)}); reliable change after Jacobson & Truax (1991) "
-               f"with the 0–10 scale's measurement error ({metrics.cite(threshold_source(settings, 'pain.sem'))}).")
+    st.caption(
+        f"Rule: {rule} ({metrics.pain_rule_source(settings)}); reliable change after Jacobson & Truax (1991) "
+        f"with the 0–10 scale's measurement error ({metrics.cite(threshold_source(settings, 'pain.sem'))})."
+    )
 
 
 PRESSURE_WORDS = {1: "light", 2: "moderate-light", 3: "moderate", 4: "deep", 5: "very deep"}
-PGIC_WORDS = {1: "very much improved", 2: "much improved", 3: "minimally improved", 4: "no change",
-              5: "minimally worse", 6: "much worse", 7: "very much worse"}
+PGIC_WORDS = {
+    1: "very much improved",
+    2: "much improved",
+    3: "minimally improved",
+    4: "no change",
+    5: "minimally worse",
+    6: "much worse",
+    7: "very much worse",
+}
 # Longer text is cut here with the whole of it one click away, so the first screen stays a brief.
 SHORT_CHARS = 400
 CHECKINS_SHOWN = 8
@@ -102,7 +126,11 @@ def _long(label: str, value, key: str, missing: str) -> None:
 
 def _day(at, today: dt.date | None = None) -> str:
     day = pd.Timestamp(at).date()
-    ago = "" if today is None else {0: " (today)", 1: " (yesterday)"}.get((today - day).days, f" ({(today - day).days} days ago)")
+    ago = (
+        ""
+        if today is None
+        else {0: " (today)", 1: " (yesterday)"}.get((today - day).days, f" ({(today - day).days} days ago)")
+    )
     return f"{day:%a} {day.day} {day:%b %Y}{ago}"
 
 
@@ -186,17 +214,32 @@ def unseen_through(brief: dict[str, pd.DataFrame]):
 def actions(db: str, client_id: str, name: str) -> None:
     """Log a visit, Show to client, Make a private link, Report: each for this client."""
     with st.container(horizontal=True, vertical_alignment="center", key="brief_actions"):
-        st.page_link("app_pages/log_visit.py", label="Log a visit", query_params={"client": client_id},
-                     icon=":material/edit_note:")
+        st.page_link(
+            "app_pages/log_visit.py",
+            label="Log a visit",
+            query_params={"client": client_id},
+            icon=":material/edit_note:",
+        )
         if st.button("Show to client", icon=":material/tablet:", key="cp_present", type="tertiary"):
             start_presentation(client_id)
-        st.page_link("app_pages/sharing.py", label="Make a private link", query_params={"client": client_id},
-                     icon=":material/link:")
+        st.page_link(
+            "app_pages/sharing.py",
+            label="Make a private link",
+            query_params={"client": client_id},
+            icon=":material/link:",
+        )
         # Built only when clicked; the download leaves an "export" row in the audit log like the Share page's.
-        st.download_button("Report", data=lambda: report_html_download(db, client_id, actor=DASHBOARD),
-                           file_name=report_filename(name, "html"), mime="text/html", on_click="ignore",
-                           icon=":material/download:", key="cp_report", type="tertiary",
-                           help="The client's progress report as a file that opens offline (PDF on the Share page).")
+        st.download_button(
+            "Report",
+            data=lambda: report_html_download(db, client_id, actor=DASHBOARD),
+            file_name=report_filename(name, "html"),
+            mime="text/html",
+            on_click="ignore",
+            icon=":material/download:",
+            key="cp_report",
+            type="tertiary",
+            help="The client's progress report as a file that opens offline (PDF on the Share page).",
+        )
 
 
 def mark_seen(db: str, client_id: str, brief: dict[str, pd.DataFrame]) -> None:

@@ -40,7 +40,7 @@ def _compared_with_practice(row) -> str:
 
 
 def therapist_sentence(row) -> str:
-    """"Trigger point has helped this client more than most: about 1.8 points more relief, likely
+    """ "Trigger point has helped this client more than most: about 1.8 points more relief, likely
     between 1.1 and 2.4." (plain words; the numbers follow in the table)."""
     tech = name(row["technique"])
     verdict = row["verdict"]
@@ -49,13 +49,19 @@ def therapist_sentence(row) -> str:
     eff, lo, hi = row["effect"], row["ci_low"], row["ci_high"]
     visits = f"{int(row['n_visits_with'])} visits with it, {int(row['n_visits_without'])} without"
     if verdict == HELPS:
-        return (f"{tech} has helped this client{_compared_with_practice(row)}: about {_amount(eff)} points more "
-                f"relief than in visits without it, likely between {_amount(hi)} and {_amount(lo)} ({visits}).")
+        return (
+            f"{tech} has helped this client{_compared_with_practice(row)}: about {_amount(eff)} points more "
+            f"relief than in visits without it, likely between {_amount(hi)} and {_amount(lo)} ({visits})."
+        )
     if verdict == WORSE:
-        return (f"{tech} has gone with more pain for this client: about {_amount(eff)} points more than in visits "
-                f"without it, likely between {_amount(lo)} and {_amount(hi)} ({visits}).")
-    return (f"{tech}: not enough visits to tell; anywhere from {_amount(lo)} points more relief to "
-            f"{_amount(hi)} points more pain than without it ({visits}).")
+        return (
+            f"{tech} has gone with more pain for this client: about {_amount(eff)} points more than in visits "
+            f"without it, likely between {_amount(lo)} and {_amount(hi)} ({visits})."
+        )
+    return (
+        f"{tech}: not enough visits to tell; anywhere from {_amount(lo)} points more relief to "
+        f"{_amount(hi)} points more pain than without it ({visits})."
+    )
 
 
 def summary(rows: list[dict]) -> str:
@@ -65,9 +71,14 @@ def summary(rows: list[dict]) -> str:
     unclear = [r for r in rows if r["verdict"] in (UNCLEAR, CANNOT_TELL)]
     parts = []
     if helps:
-        parts.append("What seems to help: " + _join(
-            f"{name(r['technique'])} (about {_amount(r['effect'])} points more relief, likely "
-            f"{_amount(r['ci_high'])}–{_amount(r['ci_low'])})" for r in helps))
+        parts.append(
+            "What seems to help: "
+            + _join(
+                f"{name(r['technique'])} (about {_amount(r['effect'])} points more relief, likely "
+                f"{_amount(r['ci_high'])}–{_amount(r['ci_low'])})"
+                for r in helps
+            )
+        )
     else:
         parts.append("No technique has clearly helped this client yet")
     if worse:
@@ -85,20 +96,30 @@ def _join(items) -> str:
 def client_sentences(rows: list[dict]) -> list[str]:
     """The same estimates phrased for the client (second person, no statistics words); techniques
     named as the client knows them."""
+
     def called(r) -> str:
         return technique_words(r["technique"])[0]
 
     out = []
     for r in rows:
         if r["verdict"] == HELPS:
-            out.append(f"{called(r)}: your visits with it have gone with about {_amount(r['effect'])} points less "
-                       f"pain (on the 0–10 scale) than your visits without it; probably between "
-                       f"{_amount(r['ci_high'])} and {_amount(r['ci_low'])} points.")
+            out.append(
+                f"{called(r)}: your visits with it have gone with about {_amount(r['effect'])} points less "
+                f"pain (on the 0–10 scale) than your visits without it; probably between "
+                f"{_amount(r['ci_high'])} and {_amount(r['ci_low'])} points."
+            )
         elif r["verdict"] == WORSE:
-            out.append(f"{called(r)}: your visits with it have gone with about {_amount(r['effect'])} points more "
-                       "pain than your visits without it. Worth talking about together.")
+            out.append(
+                f"{called(r)}: your visits with it have gone with about {_amount(r['effect'])} points more "
+                "pain than your visits without it. Worth talking about together."
+            )
     rest = [called(r) for r in rows if r["verdict"] in (UNCLEAR, CANNOT_TELL)]
     if rest:
-        out.append("Too early to tell for " + _join(rest) + ": that needs more visits with and without "
-                   + ("it" if len(rest) == 1 else "each of them") + ".")
+        out.append(
+            "Too early to tell for "
+            + _join(rest)
+            + ": that needs more visits with and without "
+            + ("it" if len(rest) == 1 else "each of them")
+            + "."
+        )
     return out

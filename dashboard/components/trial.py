@@ -29,25 +29,33 @@ def result_sentence(trial: tr.Trial, res: tr.Result) -> str:
     d = res.mean_difference
     better, worse = ("A", "B") if d < 0 else ("B", "A")
     size = points(abs(d), signed=False)
-    head = (f"Mix {better} gave about {size} points more relief per visit than mix {worse} "
-            f"over {res.n_blocks_used} block{'s' if res.n_blocks_used != 1 else ''}")
+    head = (
+        f"Mix {better} gave about {size} points more relief per visit than mix {worse} "
+        f"over {res.n_blocks_used} block{'s' if res.n_blocks_used != 1 else ''}"
+    )
     if res.ci is None:
         return head + " — too few blocks to rule out chance."
     lo, hi = res.ci
-    verdict = ("unlikely to be chance" if res.p_value < tr.ALPHA else "could well be chance")
-    return (f"{head}: {verdict} (randomisation test p = {res.p_value:.3f}; A − B likely between "
-            f"{points(lo)} and {points(hi)} points).")
+    verdict = "unlikely to be chance" if res.p_value < tr.ALPHA else "could well be chance"
+    return (
+        f"{head}: {verdict} (randomisation test p = {res.p_value:.3f}; A − B likely between "
+        f"{points(lo)} and {points(hi)} points)."
+    )
 
 
 def _slots_table(prog: tr.Progress) -> pd.DataFrame:
     s = prog.slots
-    return pd.DataFrame({
-        "Visit": s["slot"], "Block": s["block"], "Mix due": s["due"],
-        "Date": [("—" if pd.isna(d) else f"{pd.Timestamp(d):%d %b %Y}") for d in s["visit_date"]],
-        "Done": [("—" if t is None else _mix(t) or "—") for t in s["techniques"]],
-        "Followed plan": [("—" if f is None else "yes" if f else "no") for f in s["followed"]],
-        "Change in pain": [("—" if c is None or pd.isna(c) else points(c)) for c in s["pain_change"]],
-    })
+    return pd.DataFrame(
+        {
+            "Visit": s["slot"],
+            "Block": s["block"],
+            "Mix due": s["due"],
+            "Date": [("—" if pd.isna(d) else f"{pd.Timestamp(d):%d %b %Y}") for d in s["visit_date"]],
+            "Done": [("—" if t is None else _mix(t) or "—") for t in s["techniques"]],
+            "Followed plan": [("—" if f is None else "yes" if f else "no") for f in s["followed"]],
+            "Change in pain": [("—" if c is None or pd.isna(c) else points(c)) for c in s["pain_change"]],
+        }
+    )
 
 
 def _show(db: str, trial: tr.Trial) -> bool:
@@ -55,8 +63,10 @@ def _show(db: str, trial: tr.Trial) -> bool:
     prog = tr.progress(trial, tr.load_visits(db, trial))
     n = len(trial.schedule)
     with st.container(border=True):
-        st.markdown(f"**Mix A**: {_mix(trial.mix_a)}; **mix B**: {_mix(trial.mix_b)}; {trial.n_blocks} blocks "
-                    f"of two visits from {trial.started_on:%d %b %Y}, order drawn at random in each block.")
+        st.markdown(
+            f"**Mix A**: {_mix(trial.mix_a)}; **mix B**: {_mix(trial.mix_b)}; {trial.n_blocks} blocks "
+            f"of two visits from {trial.started_on:%d %b %Y}, order drawn at random in each block."
+        )
         if prog.next_mix is not None:
             due = trial.mix_a if prog.next_mix == "A" else trial.mix_b
             st.markdown(f"Next visit ({prog.next_slot} of {n}): **mix {prog.next_mix}** — {_mix(due)}.")
@@ -86,15 +96,23 @@ def _show(db: str, trial: tr.Trial) -> bool:
 
 def _start_form(db: str, client_id: str) -> None:
     with st.expander("Start a fair trial of two mixes"):
-        st.caption(f"The next {2 * tr.DEFAULT_BLOCKS} visits (by default) alternate the two mixes in blocks of two, "
-                   "in an order drawn at random per block, so time, mood and season affect both alike. At least "
-                   f"{tr.BLOCKS_FOR_SIGNIFICANCE} blocks are needed before chance can be ruled out.")
+        st.caption(
+            f"The next {2 * tr.DEFAULT_BLOCKS} visits (by default) alternate the two mixes in blocks of two, "
+            "in an order drawn at random per block, so time, mood and season affect both alike. At least "
+            f"{tr.BLOCKS_FOR_SIGNIFICANCE} blocks are needed before chance can be ruled out."
+        )
         with st.form("cp_trial_form", border=False, enter_to_submit=False):
             options = TECHNIQUES.canonical_names
             a = st.multiselect("Mix A", options, format_func=pretty, key="cp_trial_a", select_all=False)
             b = st.multiselect("Mix B", options, format_func=pretty, key="cp_trial_b", select_all=False)
-            blocks = st.number_input("Blocks of two visits", min_value=tr.MIN_BLOCKS, max_value=12,
-                                     value=tr.DEFAULT_BLOCKS, step=1, key="cp_trial_blocks")
+            blocks = st.number_input(
+                "Blocks of two visits",
+                min_value=tr.MIN_BLOCKS,
+                max_value=12,
+                value=tr.DEFAULT_BLOCKS,
+                step=1,
+                key="cp_trial_blocks",
+            )
             if st.form_submit_button("Start the trial", type="primary"):
                 try:
                     tr.start_trial(db, client_id, a, b, n_blocks=int(blocks))

@@ -95,7 +95,9 @@ def client_brief(db: str, version: str, client_id: str) -> dict[str, pd.DataFram
     with read_connection(db) as con:
         out = {name: con.execute(sql, [client_id] * n).df() for name, (sql, n) in BRIEF_SQL.items()}
     for col in ("techniques", "focus_muscles"):
-        out["last_visit"][col] = out["last_visit"][col].map(lambda xs: list(xs) if isinstance(xs, (list, tuple)) or hasattr(xs, "tolist") else [])
+        out["last_visit"][col] = out["last_visit"][col].map(
+            lambda xs: list(xs) if isinstance(xs, (list, tuple)) or hasattr(xs, "tolist") else []
+        )
     return out
 
 

@@ -88,7 +88,9 @@ limit 50
 def audit_for(db: str, version: str, kind: str, key: str) -> pd.DataFrame:
     """Audit rows of one client or visit (questionnaire keys start with ``client_id|``), newest first."""
     try:
-        return _frame(db, AUDIT_SQL, [kind, key, key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "|%"])
+        return _frame(
+            db, AUDIT_SQL, [kind, key, key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "|%"]
+        )
     except duckdb.CatalogException:  # a database from before migrations 0003/0004 has no audit (or no actor) yet
         return pd.DataFrame(columns=["audit_id", "at", "actor", "action", "kind", "key", "before", "after"])
 
@@ -136,8 +138,16 @@ def client_questionnaires(db: str, version: str, client_id: str) -> pd.DataFrame
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def audit_log(db: str, version: str, actions: tuple[str, ...] = (), kinds: tuple[str, ...] = (),
-              client_id: str | None = None, since=None, until=None, limit: int = 5000) -> pd.DataFrame:
+def audit_log(
+    db: str,
+    version: str,
+    actions: tuple[str, ...] = (),
+    kinds: tuple[str, ...] = (),
+    client_id: str | None = None,
+    since=None,
+    until=None,
+    limit: int = 5000,
+) -> pd.DataFrame:
     """The practice audit log for the Records page, newest first, filtered (pipelines.warehouse.audit.read_log)."""
     from pipelines.warehouse.audit import read_log
 

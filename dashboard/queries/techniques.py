@@ -34,44 +34,92 @@ def options(db: str, version: str) -> dict:
 
 
 @st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
-def visits(db: str, version: str, regions: tuple[str, ...] | None, therapists: tuple[str, ...] | None,
-           date_from: dt.date | None, date_to: dt.date | None) -> pd.DataFrame:
+def visits(
+    db: str,
+    version: str,
+    regions: tuple[str, ...] | None,
+    therapists: tuple[str, ...] | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> pd.DataFrame:
     """The visit-level frame behind every estimate on the page (filtered)."""
     return model.load_visits(db, regions=regions, therapists=therapists, date_from=date_from, date_to=date_to)
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def is_large(db: str, version: str, regions: tuple[str, ...] | None, therapists: tuple[str, ...] | None,
-             date_from: dt.date | None, date_to: dt.date | None) -> bool:
+def is_large(
+    db: str,
+    version: str,
+    regions: tuple[str, ...] | None,
+    therapists: tuple[str, ...] | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> bool:
     """Whether the filters select more visits than the in-memory path takes (one count)."""
     return analysis.uses_sql_path(db, regions=regions, therapists=therapists, date_from=date_from, date_to=date_to)
 
 
 @st.cache_data(ttl=TTL, max_entries=32, show_spinner="Fitting the technique model…")
-def report(db: str, version: str, outcome: str, regions: tuple[str, ...] | None,
-           therapists: tuple[str, ...] | None, date_from: dt.date | None, date_to: dt.date | None,
-           min_clients: int) -> TechniqueReport:
+def report(
+    db: str,
+    version: str,
+    outcome: str,
+    regions: tuple[str, ...] | None,
+    therapists: tuple[str, ...] | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    min_clients: int,
+) -> TechniqueReport:
     """The full analysis (techniques, pairs, mixes, pressure) for one outcome and filter set."""
-    return analysis.technique_report(db, outcome, regions=regions, therapists=therapists, date_from=date_from,
-                                     date_to=date_to, min_clients=min_clients)
+    return analysis.technique_report(
+        db,
+        outcome,
+        regions=regions,
+        therapists=therapists,
+        date_from=date_from,
+        date_to=date_to,
+        min_clients=min_clients,
+    )
 
 
 @st.cache_data(ttl=TTL, max_entries=16, show_spinner="Fitting one model per complaint region…")
-def by_region(db: str, version: str, outcome: str, regions: tuple[str, ...] | None,
-              therapists: tuple[str, ...] | None, date_from: dt.date | None, date_to: dt.date | None,
-              min_clients: int) -> pd.DataFrame:
+def by_region(
+    db: str,
+    version: str,
+    outcome: str,
+    regions: tuple[str, ...] | None,
+    therapists: tuple[str, ...] | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    min_clients: int,
+) -> pd.DataFrame:
     """Technique estimates within each complaint region (Benjamini-Hochberg across the whole table)."""
-    return analysis.subgroups(db, outcome, regions=regions, therapists=therapists, date_from=date_from,
-                              date_to=date_to, min_clients=min_clients)
+    return analysis.subgroups(
+        db,
+        outcome,
+        regions=regions,
+        therapists=therapists,
+        date_from=date_from,
+        date_to=date_to,
+        min_clients=min_clients,
+    )
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def drill(db: str, version: str, technique: str | None, mix: str | None, regions: tuple[str, ...] | None,
-          therapists: tuple[str, ...] | None, date_from: dt.date | None, date_to: dt.date | None
-          ) -> tuple[pd.DataFrame, int, int]:
+def drill(
+    db: str,
+    version: str,
+    technique: str | None,
+    mix: str | None,
+    regions: tuple[str, ...] | None,
+    therapists: tuple[str, ...] | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> tuple[pd.DataFrame, int, int]:
     """Large practices: the newest visits behind a technique or mix, and how many visits/clients in all."""
-    return large.drill_visits(db, technique=technique, mix=mix, regions=regions, therapists=therapists,
-                             date_from=date_from, date_to=date_to)
+    return large.drill_visits(
+        db, technique=technique, mix=mix, regions=regions, therapists=therapists, date_from=date_from, date_to=date_to
+    )
 
 
 def min_clients(settings: dict) -> int:

@@ -70,6 +70,7 @@ def _in_dates(frame: pd.DataFrame, column: str, start: dt.date | None, end: dt.d
 # Settings
 # ---------------------------------------------------------------------------
 
+
 def _settings_stamp(db: str) -> str:
     path = settings_path_for(db)
     try:
@@ -177,8 +178,9 @@ order by visit_outcomes.visit_date, visit_outcomes.visit_number
 """
 
 
-def client_visits(db: str, version: str, client_id: str, start: dt.date | None = None,
-                  end: dt.date | None = None) -> pd.DataFrame:
+def client_visits(
+    db: str, version: str, client_id: str, start: dt.date | None = None, end: dt.date | None = None
+) -> pd.DataFrame:
     """The client's visits in the date range, with baseline pain (one row per visit)."""
     return _in_dates(client_page(db, version, client_id)["visits"], "visit_date", start, end)
 
@@ -192,8 +194,9 @@ order by reported_at
 """
 
 
-def client_self_reports(db: str, version: str, client_id: str, start: dt.date | None = None,
-                        end: dt.date | None = None) -> pd.DataFrame:
+def client_self_reports(
+    db: str, version: str, client_id: str, start: dt.date | None = None, end: dt.date | None = None
+) -> pd.DataFrame:
     """The client's between-visit pain reports in the date range."""
     return _in_dates(client_page(db, version, client_id)["self_reports"], "report_date", start, end)
 
@@ -218,8 +221,9 @@ order by rom_changes.joint, rom_changes.movement, rom_changes.side, visit_outcom
 """
 
 
-def client_rom(db: str, version: str, client_id: str, start: dt.date | None = None,
-               end: dt.date | None = None) -> pd.DataFrame:
+def client_rom(
+    db: str, version: str, client_id: str, start: dt.date | None = None, end: dt.date | None = None
+) -> pd.DataFrame:
     """The client's ROM readings, one row per visit × joint × movement × side (pre and post)."""
     return _in_dates(client_page(db, version, client_id)["rom"], "visit_date", start, end)
 
@@ -232,8 +236,9 @@ order by visit_date, muscle, side
 """
 
 
-def client_trigger_points(db: str, version: str, client_id: str, start: dt.date | None = None,
-                          end: dt.date | None = None) -> pd.DataFrame:
+def client_trigger_points(
+    db: str, version: str, client_id: str, start: dt.date | None = None, end: dt.date | None = None
+) -> pd.DataFrame:
     """Trigger points found in the client's visits in the date range."""
     return _in_dates(client_page(db, version, client_id)["trigger_points"], "visit_date", start, end)
 
@@ -247,8 +252,9 @@ order by taken_on, instrument
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def client_outcome_scores(db: str, version: str, client_id: str, start: dt.date | None = None,
-                          end: dt.date | None = None) -> pd.DataFrame:
+def client_outcome_scores(
+    db: str, version: str, client_id: str, start: dt.date | None = None, end: dt.date | None = None
+) -> pd.DataFrame:
     """The client's questionnaires, scored (``pipelines.clinical.questionnaires.score_frame``).
 
     Rows that cannot be scored keep ``score`` NaN and say why in ``reason``.
@@ -368,11 +374,10 @@ def practice_relief_counts(db: str, version: str) -> pd.DataFrame:
 
 
 def database_label(db: str) -> str:
-    """"demo.duckdb, updated 14:03" for the sidebar."""
+    """ "demo.duckdb, updated 14:03" for the sidebar."""
     path = Path(db)
     try:
-        stamp = dt.datetime.fromtimestamp(max(os.path.getmtime(p) for p in (path, Path(f"{path}.wal"))
-                                              if p.exists()))
+        stamp = dt.datetime.fromtimestamp(max(os.path.getmtime(p) for p in (path, Path(f"{path}.wal")) if p.exists()))
     except ValueError:
         return f"{path.name} (not found)"
     return f"{path.name}, updated {stamp:%d %b %Y %H:%M}"

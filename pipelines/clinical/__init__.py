@@ -2,13 +2,7 @@
 
 ``pipelines.clinical.change.classify_change`` is a stable name that scripts outside the project import.
 """
-from pipelines.clinical.change import (
-    DETERIORATED,
-    HARMED,
-    IMPROVED,
-    RECOVERED,
-    UNCHANGED,
-    classify_change,
-)
+
+from pipelines.clinical.change import DETERIORATED, HARMED, IMPROVED, RECOVERED, UNCHANGED, classify_change
 
 __all__ = ["classify_change", "RECOVERED", "IMPROVED", "UNCHANGED", "DETERIORATED", "HARMED"]

@@ -60,6 +60,7 @@ def _at_least(value: np.ndarray, limit: Any) -> np.ndarray:
 # Input / output shapes
 # ---------------------------------------------------------------------------
 
+
 def _to_float(x: Any, name: str) -> np.ndarray:
     """Float array (NaN for None / NaN / pd.NA / blank) with the shape of ``x``."""
     if isinstance(x, pd.Series):
@@ -74,8 +75,9 @@ def _to_float(x: Any, name: str) -> np.ndarray:
     return out if isinstance(x, pd.Series) else out.reshape(np.shape(x))
 
 
-def _pair(pre: Any, post: Any, names: tuple[str, str] = ("pre", "post")
-          ) -> tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], Any]]:
+def _pair(
+    pre: Any, post: Any, names: tuple[str, str] = ("pre", "post")
+) -> tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], Any]]:
     """Both inputs as broadcast float arrays, and a function that shapes a result like them."""
     series = [s for s in (pre, post) if isinstance(s, pd.Series)]
     if len(series) == 2 and not series[0].index.equals(series[1].index):
@@ -96,15 +98,19 @@ def _pair(pre: Any, post: Any, names: tuple[str, str] = ("pre", "post")
         if series:
             # object dtype keeps None for a missing category on every pandas version
             # (pandas 3 would otherwise infer its string dtype and turn None into NaN).
-            return pd.Series(result, index=series[0].index,
-                             dtype=object if result.dtype == object else None)
+            return pd.Series(result, index=series[0].index, dtype=object if result.dtype == object else None)
         return result
 
     return a, b, shape
 
 
-def _categories(improved: np.ndarray, deteriorated: np.ndarray, missing: np.ndarray,
-                recovered: np.ndarray | None = None, harmed: np.ndarray | None = None) -> np.ndarray:
+def _categories(
+    improved: np.ndarray,
+    deteriorated: np.ndarray,
+    missing: np.ndarray,
+    recovered: np.ndarray | None = None,
+    harmed: np.ndarray | None = None,
+) -> np.ndarray:
     out = np.full(improved.shape, UNCHANGED, dtype=object)
     out[improved] = IMPROVED
     if recovered is not None:
@@ -137,6 +143,7 @@ def _positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
 # Jacobson & Truax (1991) reliable change and clinical significance
 # ---------------------------------------------------------------------------
 
+
 def standard_error_of_measurement(sd: float, reliability: float) -> float:
     """SE = sd · √(1 − r)  (Jacobson & Truax 1991)."""
     r = float(reliability)
@@ -154,8 +161,9 @@ def reliable_change_threshold(sd: float, reliability: float, z: float = RCI_Z95)
     return z * math.sqrt(2) * standard_error_of_measurement(sd, reliability)
 
 
-def reliable_change_index(pre: Any, post: Any, *, reliability: float, sd: float | None = None,
-                          higher_is_better: bool = False) -> Any:
+def reliable_change_index(
+    pre: Any, post: Any, *, reliability: float, sd: float | None = None, higher_is_better: bool = False
+) -> Any:
     """Jacobson–Truax reliable change index for each pre/post pair.
 
     ``SE = sd · √(1 − r)``, ``S_diff = √2 · SE``, ``RCI = (post − pre) / S_diff``, sign flipped
@@ -188,8 +196,15 @@ def jt_cutoff_c(clinical_mean: float, clinical_sd: float, functional_mean: float
     return (sd_clin * float(functional_mean) + sd_fun * float(clinical_mean)) / (sd_clin + sd_fun)
 
 
-def jt_cutoff(kind: str, *, clinical_mean: float, clinical_sd: float, functional_mean: float | None = None,
-              functional_sd: float | None = None, higher_is_better: bool = False) -> float:
+def jt_cutoff(
+    kind: str,
+    *,
+    clinical_mean: float,
+    clinical_sd: float,
+    functional_mean: float | None = None,
+    functional_sd: float | None = None,
+    higher_is_better: bool = False,
+) -> float:
     """Jacobson & Truax (1991) cut-off ``a``, ``b`` or ``c`` between the clinical and the functional range.
 
     * ``a``: two clinical SDs beyond the clinical mean, towards better (needs no norms);
@@ -210,12 +225,22 @@ def jt_cutoff(kind: str, *, clinical_mean: float, clinical_sd: float, functional
     return jt_cutoff_c(clinical_mean, clinical_sd, functional_mean, functional_sd)
 
 
-def classify_change(pre: Any, post: Any, *, higher_is_better: bool = False,
-                    reliability: float | None = None, sd: float | None = None,
-                    mid: float | None = None, pct: float | None = None,
-                    functional_mean: float | None = None, functional_sd: float | None = None,
-                    clinical_mean: float | None = None, z: float = RCI_Z95,
-                    cutoff: str | None = None, method: str = "JT") -> Any:
+def classify_change(
+    pre: Any,
+    post: Any,
+    *,
+    higher_is_better: bool = False,
+    reliability: float | None = None,
+    sd: float | None = None,
+    mid: float | None = None,
+    pct: float | None = None,
+    functional_mean: float | None = None,
+    functional_sd: float | None = None,
+    clinical_mean: float | None = None,
+    z: float = RCI_Z95,
+    cutoff: str | None = None,
+    method: str = "JT",
+) -> Any:
     """Classify each pre → post change: ``recovered``, ``improved``, ``unchanged``, ``deteriorated`` or ``harmed``.
 
     Scalars in → one ``str`` out; array-likes → numpy object array; Series → Series with the
@@ -270,8 +295,13 @@ def classify_change(pre: Any, post: Any, *, higher_is_better: bool = False,
         raise ValueError("choose one method: anchor-based (mid and/or pct) or Jacobson–Truax (reliability), not both")
     if not anchor and not distribution:
         raise ValueError("choose a method: mid= and/or pct= (anchor-based) or reliability= (Jacobson–Truax)")
-    jt_only = {"sd": sd, "functional_mean": functional_mean, "functional_sd": functional_sd,
-               "clinical_mean": clinical_mean, "cutoff": cutoff}
+    jt_only = {
+        "sd": sd,
+        "functional_mean": functional_mean,
+        "functional_sd": functional_sd,
+        "clinical_mean": clinical_mean,
+        "cutoff": cutoff,
+    }
     if anchor:
         given = [k for k, v in jt_only.items() if v is not None]
         if given:
@@ -320,9 +350,14 @@ def classify_change(pre: Any, post: Any, *, higher_is_better: bool = False,
         return shape(_categories(improved, deteriorated, missing))
     if clinical_mean is None and not complete.size:
         raise ValueError("clinical mean cannot be estimated: no complete pairs")
-    c = jt_cutoff(cutoff or "c", clinical_mean=m_pre if clinical_mean is None else float(clinical_mean),
-                  clinical_sd=s, functional_mean=functional_mean, functional_sd=functional_sd,
-                  higher_is_better=higher_is_better)
+    c = jt_cutoff(
+        cutoff or "c",
+        clinical_mean=m_pre if clinical_mean is None else float(clinical_mean),
+        clinical_sd=s,
+        functional_mean=functional_mean,
+        functional_sd=functional_sd,
+        higher_is_better=higher_is_better,
+    )
     # the R package's boundaries: clinical before = strictly on the worse side, functional after =
     # strictly on the better side
     clinical_pre = (a0 < c) if higher_is_better else (a0 > c)
@@ -332,9 +367,17 @@ def classify_change(pre: Any, post: Any, *, higher_is_better: bool = False,
     return shape(_categories(improved, deteriorated, missing, recovered, harmed))
 
 
-def classify_change_hlm(visits: pd.DataFrame, *, id_col: str, time_col: str, value_col: str,
-                        higher_is_better: bool = False, functional_mean: float | None = None,
-                        functional_sd: float | None = None, z: float = RCI_Z95) -> pd.Series:
+def classify_change_hlm(
+    visits: pd.DataFrame,
+    *,
+    id_col: str,
+    time_col: str,
+    value_col: str,
+    higher_is_better: bool = False,
+    functional_mean: float | None = None,
+    functional_sd: float | None = None,
+    z: float = RCI_Z95,
+) -> pd.Series:
     """Change categories from **all** of each person's measurements (the HLM method of the R package
     ``clinicalsignificance``; Raudenbush & Bryk 2002).
 
@@ -354,8 +397,7 @@ def classify_change_hlm(visits: pd.DataFrame, *, id_col: str, time_col: str, val
     long = wide.stack().rename("value").reset_index()
     times = long[time_col].to_numpy(float)
     design = np.column_stack([np.ones(len(long)), times])
-    fit = MixedLM(long["value"].to_numpy(float), design, groups=long[id_col].to_numpy(),
-                  exog_re=design).fit(reml=True)
+    fit = MixedLM(long["value"].to_numpy(float), design, groups=long[id_col].to_numpy(), exog_re=design).fit(reml=True)
     g_inv = np.linalg.inv(np.asarray(fit.cov_re))
     rci = {}
     for person, part in long.groupby(id_col, sort=False):
@@ -370,17 +412,33 @@ def classify_change_hlm(visits: pd.DataFrame, *, id_col: str, time_col: str, val
     if functional_mean is None:
         return pd.Series(_categories(improved, deteriorated, missing), index=wide.index, dtype=object)
     pre, post = wide.iloc[:, 0].to_numpy(float), wide.iloc[:, -1].to_numpy(float)
-    c = jt_cutoff("c", clinical_mean=float(pre.mean()), clinical_sd=float(pre.std(ddof=1)),
-                  functional_mean=functional_mean, functional_sd=functional_sd, higher_is_better=higher_is_better)
+    c = jt_cutoff(
+        "c",
+        clinical_mean=float(pre.mean()),
+        clinical_sd=float(pre.std(ddof=1)),
+        functional_mean=functional_mean,
+        functional_sd=functional_sd,
+        higher_is_better=higher_is_better,
+    )
     clinical_pre = (pre < c) if higher_is_better else (pre > c)
     functional_post = (post > c) if higher_is_better else (post < c)
-    return pd.Series(_categories(improved, deteriorated, missing, improved & clinical_pre & functional_post,
-                                 deteriorated & ~clinical_pre & ~functional_post), index=wide.index, dtype=object)
+    return pd.Series(
+        _categories(
+            improved,
+            deteriorated,
+            missing,
+            improved & clinical_pre & functional_post,
+            deteriorated & ~clinical_pre & ~functional_post,
+        ),
+        index=wide.index,
+        dtype=object,
+    )
 
 
 # ---------------------------------------------------------------------------
 # Pain (NPRS 0–10)
 # ---------------------------------------------------------------------------
+
 
 def pain_change(pre: Any, post: Any) -> Any:
     """``post − pre`` in NPRS points: negative = relief (pre 7, post 4 → −3)."""
@@ -454,8 +512,8 @@ def needs_attention(baseline: Any, current: Any, n_visits: Any, settings: dict |
     visits = _to_float(n_visits, "n_visits")
     status_arr = np.asarray(status if not isinstance(status, pd.Series) else status.to_numpy(), dtype=object)
     status_arr, visits = np.broadcast_arrays(status_arr, visits)
-    flag = (status_arr != PAIN_CLINICALLY_IMPORTANT) & (status_arr != None) & _at_least(  # noqa: E711
-        np.nan_to_num(visits, nan=-1.0), after)
+    known = np.not_equal(status_arr, None)  # element-wise: `is not None` would test the array itself
+    flag = (status_arr != PAIN_CLINICALLY_IMPORTANT) & known & _at_least(np.nan_to_num(visits, nan=-1.0), after)
     if isinstance(status, pd.Series):
         return pd.Series(flag.astype(bool), index=status.index)
     if flag.ndim == 0:
@@ -466,6 +524,7 @@ def needs_attention(baseline: Any, current: Any, n_visits: Any, settings: dict |
 # ---------------------------------------------------------------------------
 # Range of motion
 # ---------------------------------------------------------------------------
+
 
 def _canonical(vocab: Any, value: Any) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -496,8 +555,9 @@ def rom_mdc(instrument: str | None, joint: str, same_rater: bool = True, setting
     return large
 
 
-def rom_change_is_real(change_deg: Any, instrument: str | None, joint: str, same_rater: bool = True,
-                       settings: dict | None = None) -> Any:
+def rom_change_is_real(
+    change_deg: Any, instrument: str | None, joint: str, same_rater: bool = True, settings: dict | None = None
+) -> Any:
     """Whether a ROM change (degrees, either sign) reaches the MDC of :func:`rom_mdc`: ``|change| ≥ MDC``.
 
     4° at the knee with a goniometer and the same rater is not real (MDC 5°), 6° is; at the

@@ -47,9 +47,19 @@ def instrument_thresholds(instrument: str, settings: dict | None = None) -> dict
         unit = str(threshold(settings, f"{base}.score_unit"))
     except KeyError:
         unit = spec.scale_label
-    return {"instrument": instrument, "name": name, "higher_is_better": spec.direction == HIGHER,
-            "unit": unit, "range": (spec.score_min, spec.score_max), "mcid": mcid, "mcid_source": mcid_source,
-            "mcid_pct": mcid_pct, "mcid_pct_source": mcid_pct_source, "mdc": mdc, "mdc_source": mdc_source}
+    return {
+        "instrument": instrument,
+        "name": name,
+        "higher_is_better": spec.direction == HIGHER,
+        "unit": unit,
+        "range": (spec.score_min, spec.score_max),
+        "mcid": mcid,
+        "mcid_source": mcid_source,
+        "mcid_pct": mcid_pct,
+        "mcid_pct_source": mcid_pct_source,
+        "mdc": mdc,
+        "mdc_source": mdc_source,
+    }
 
 
 def classify_outcomes(scored: pd.DataFrame, settings: dict | None = None) -> pd.DataFrame:
@@ -63,17 +73,29 @@ def classify_outcomes(scored: pd.DataFrame, settings: dict | None = None) -> pd.
     ``None`` for the baseline itself and for unscorable rows), ``mcid`` and ``mdc``.
     """
     out = scored.copy()
-    for col in ("assessment", "baseline_date", "baseline_score", "change", "improvement", "beyond_mdc",
-                "category", "mcid", "mdc"):
+    for col in (
+        "assessment",
+        "baseline_date",
+        "baseline_score",
+        "change",
+        "improvement",
+        "beyond_mdc",
+        "category",
+        "mcid",
+        "mdc",
+    ):
         out[col] = pd.Series([None] * len(out), index=out.index, dtype=object)
     if out.empty:
         return out
     out = out.sort_values(["client_id", "instrument", "taken_on"], kind="stable")
     out["assessment"] = out.groupby(["client_id", "instrument"]).cumcount() + 1
     ok = out["scorable"].astype(bool) & out["score"].notna()
-    first = (out[ok].groupby(["client_id", "instrument"], as_index=False)
-             .first()[["client_id", "instrument", "taken_on", "score"]]
-             .rename(columns={"taken_on": "baseline_date", "score": "baseline_score"}))
+    first = (
+        out[ok]
+        .groupby(["client_id", "instrument"], as_index=False)
+        .first()[["client_id", "instrument", "taken_on", "score"]]
+        .rename(columns={"taken_on": "baseline_date", "score": "baseline_score"})
+    )
     out = out.drop(columns=["baseline_date", "baseline_score"]).merge(first, on=["client_id", "instrument"], how="left")
     out["change"] = (out["score"] - out["baseline_score"]).where(ok.to_numpy())
     categories = pd.Series([None] * len(out), index=out.index, dtype=object)
@@ -93,8 +115,12 @@ def classify_outcomes(scored: pd.DataFrame, settings: dict | None = None) -> pd.
         follow_up = rows & (out["taken_on"] != out["baseline_date"])
         if t["mcid"] is not None and follow_up.any():
             categories[follow_up] = classify_change(
-                out.loc[follow_up, "baseline_score"].astype(float), out.loc[follow_up, "score"].astype(float),
-                higher_is_better=t["higher_is_better"], mid=t["mcid"], pct=t["mcid_pct"])
+                out.loc[follow_up, "baseline_score"].astype(float),
+                out.loc[follow_up, "score"].astype(float),
+                higher_is_better=t["higher_is_better"],
+                mid=t["mcid"],
+                pct=t["mcid_pct"],
+            )
         if t["mdc"] is not None and follow_up.any():
             beyond[follow_up] = out.loc[follow_up, "change"].abs().astype(float) >= t["mdc"] - 1e-9
     out["improvement"] = improvement
@@ -108,17 +134,37 @@ def classify_outcomes(scored: pd.DataFrame, settings: dict | None = None) -> pd.
 def score_and_classify(measures: pd.DataFrame, settings: dict | None = None) -> pd.DataFrame:
     """Rows of ``core``/``marts.outcome_measures`` (items as recorded) -> scored and classified."""
     if measures.empty:
-        return classify_outcomes(pd.DataFrame(columns=["client_id", "taken_on", "instrument", "score", "scorable"]),
-                                 settings)
+        return classify_outcomes(
+            pd.DataFrame(columns=["client_id", "taken_on", "instrument", "score", "scorable"]), settings
+        )
     return classify_outcomes(score_frame(measures, errors="mark"), settings)
 
 
 def outcome_summary(classified: pd.DataFrame, settings: dict | None = None) -> pd.DataFrame:
     """One row per client and instrument: first and latest scorable score, change, verdict,
     and the thresholds with their sources (what a page shows under the chart)."""
-    cols = ["client_id", "instrument", "name", "n", "first_date", "first_score", "latest_date", "latest_score",
-            "change", "improvement", "category", "beyond_mdc", "unit", "higher_is_better", "mcid", "mcid_source",
-            "mcid_pct", "mdc", "mdc_source", "n_unscorable"]
+    cols = [
+        "client_id",
+        "instrument",
+        "name",
+        "n",
+        "first_date",
+        "first_score",
+        "latest_date",
+        "latest_score",
+        "change",
+        "improvement",
+        "category",
+        "beyond_mdc",
+        "unit",
+        "higher_is_better",
+        "mcid",
+        "mcid_source",
+        "mcid_pct",
+        "mdc",
+        "mdc_source",
+        "n_unscorable",
+    ]
     if classified.empty:
         return pd.DataFrame(columns=cols)
     rows = []
@@ -128,18 +174,28 @@ def outcome_summary(classified: pd.DataFrame, settings: dict | None = None) -> p
         t = instrument_thresholds(name, settings)
         ok = part[part["scorable"].astype(bool) & part["score"].notna()].sort_values("taken_on")
         last = ok.iloc[-1] if len(ok) else None
-        rows.append({
-            "client_id": client_id, "instrument": name, "name": t["name"], "n": len(ok),
-            "first_date": ok["taken_on"].iloc[0] if len(ok) else None,
-            "first_score": float(ok["score"].iloc[0]) if len(ok) else None,
-            "latest_date": last["taken_on"] if last is not None else None,
-            "latest_score": float(last["score"]) if last is not None else None,
-            "change": float(last["change"]) if last is not None and len(ok) > 1 else None,
-            "improvement": float(last["improvement"]) if last is not None and len(ok) > 1 else None,
-            "category": last["category"] if last is not None and len(ok) > 1 else None,
-            "beyond_mdc": last["beyond_mdc"] if last is not None and len(ok) > 1 else None,
-            "unit": t["unit"], "higher_is_better": t["higher_is_better"], "mcid": t["mcid"],
-            "mcid_source": t["mcid_source"], "mcid_pct": t["mcid_pct"], "mdc": t["mdc"], "mdc_source": t["mdc_source"],
-            "n_unscorable": int((~part["scorable"].astype(bool)).sum()),
-        })
+        rows.append(
+            {
+                "client_id": client_id,
+                "instrument": name,
+                "name": t["name"],
+                "n": len(ok),
+                "first_date": ok["taken_on"].iloc[0] if len(ok) else None,
+                "first_score": float(ok["score"].iloc[0]) if len(ok) else None,
+                "latest_date": last["taken_on"] if last is not None else None,
+                "latest_score": float(last["score"]) if last is not None else None,
+                "change": float(last["change"]) if last is not None and len(ok) > 1 else None,
+                "improvement": float(last["improvement"]) if last is not None and len(ok) > 1 else None,
+                "category": last["category"] if last is not None and len(ok) > 1 else None,
+                "beyond_mdc": last["beyond_mdc"] if last is not None and len(ok) > 1 else None,
+                "unit": t["unit"],
+                "higher_is_better": t["higher_is_better"],
+                "mcid": t["mcid"],
+                "mcid_source": t["mcid_source"],
+                "mcid_pct": t["mcid_pct"],
+                "mdc": t["mdc"],
+                "mdc_source": t["mdc_source"],
+                "n_unscorable": int((~part["scorable"].astype(bool)).sum()),
+            }
+        )
     return pd.DataFrame(rows, columns=cols)

@@ -204,8 +204,12 @@ def _not_scorable_reason(name: str, n: int) -> str:
 
 def _prorated_reason(name: str, n: int, sums: float) -> str:
     n_items = INSTRUMENTS[name].n_items
-    how = {"NDI": f"sum {sums:g} / {5 * n} x 100", "ODI": f"sum {sums:g} / {5 * n} x 100",
-           "QuickDASH": "mean of the answered items", "LEFS": f"sum {sums:g} x 20 / {n}"}[name]
+    how = {
+        "NDI": f"sum {sums:g} / {5 * n} x 100",
+        "ODI": f"sum {sums:g} / {5 * n} x 100",
+        "QuickDASH": "mean of the answered items",
+        "LEFS": f"sum {sums:g} x 20 / {n}",
+    }[name]
     return f"prorated: {n} of {n_items} items answered ({how})"
 
 
@@ -213,8 +217,9 @@ def _mismatch_note(total: float, score: float) -> str:
     return f"total_score {total:g} differs from the item score {score:.2f}; item score used"
 
 
-def score_questionnaire(instrument: str, items: Mapping[str, Any] | Iterable[Any] | None = None,
-                        total_score: Any = None) -> Score:
+def score_questionnaire(
+    instrument: str, items: Mapping[str, Any] | Iterable[Any] | None = None, total_score: Any = None
+) -> Score:
     """Score one questionnaire from its item responses (or take a known total).
 
     ``items`` is a sequence (item 1 first) or a mapping ``{"item_1": 3, ...}``; missing
@@ -247,23 +252,43 @@ def score_questionnaire(instrument: str, items: Mapping[str, Any] | Iterable[Any
 
     total = None if _is_missing(total_score) else _as_number(total_score, "total_score", name)
     if total is not None and not spec.score_min <= total <= spec.score_max:
-        raise ValueError(f"{name} total_score = {total_score!r} is outside "
-                         f"{spec.score_min:g}-{spec.score_max:g} ({spec.scale_label})")
+        raise ValueError(
+            f"{name} total_score = {total_score!r} is outside "
+            f"{spec.score_min:g}-{spec.score_max:g} ({spec.scale_label})"
+        )
 
-    def result(score: float | None, n_answered: int, n_items: int, reason: str | None, *,
-               prorated: bool = False, raw: float | None = None, total_only: bool = False) -> Score:
+    def result(
+        score: float | None,
+        n_answered: int,
+        n_items: int,
+        reason: str | None,
+        *,
+        prorated: bool = False,
+        raw: float | None = None,
+        total_only: bool = False,
+    ) -> Score:
         band = _band(name, score, raw) if score is not None else None
-        return Score(name, None if score is None else float(score), spec.scale_label, spec.direction,
-                     n_answered, n_items, prorated, score is not None, reason, band,
-                     None if raw is None else float(raw), total_only)
+        return Score(
+            name,
+            None if score is None else float(score),
+            spec.scale_label,
+            spec.direction,
+            n_answered,
+            n_items,
+            prorated,
+            score is not None,
+            reason,
+            band,
+            None if raw is None else float(raw),
+            total_only,
+        )
 
     n = len(answered)
     n_items = n if name == "PSFS" else spec.n_items  # PSFS: the activities the client rated
     if n == 0:
         if total is None:
             return result(None, 0, n_items, NOTHING_REASON)
-        return result(total, 0, n_items, TOTAL_ONLY_REASON, raw=total / 2 if name == "NDI" else None,
-                      total_only=True)
+        return result(total, 0, n_items, TOTAL_ONLY_REASON, raw=total / 2 if name == "NDI" else None, total_only=True)
 
     sums = float(sum(answered))
     missing = n_items - n
@@ -307,8 +332,20 @@ def score_lefs(items: Any = None, total_score: Any = None) -> Score:
 # Vectorised scoring of a whole outcome_measures frame
 # ---------------------------------------------------------------------------
 
-SCORE_COLUMNS = ("instrument", "score", "scale_label", "direction", "n_answered", "n_items", "prorated",
-                 "scorable", "reason", "band", "raw", "total_only")
+SCORE_COLUMNS = (
+    "instrument",
+    "score",
+    "scale_label",
+    "direction",
+    "n_answered",
+    "n_items",
+    "prorated",
+    "scorable",
+    "reason",
+    "band",
+    "raw",
+    "total_only",
+)
 
 
 def _bands_vector(name: str, score: np.ndarray, raw: np.ndarray) -> np.ndarray:
@@ -417,16 +454,21 @@ def score_frame(df: pd.DataFrame, *, errors: str = "raise") -> pd.DataFrame:
         scale_label[rows] = spec.scale_label
         direction[rows] = spec.direction
         block = items[rows]
-        inside = block[:, :spec.n_items]
+        inside = block[:, : spec.n_items]
         present = ~np.isnan(inside)
 
-        extra = ~np.isnan(block[:, spec.n_items:])
+        extra = ~np.isnan(block[:, spec.n_items :])
         bad_extra = extra.any(axis=1)
         if bad_extra.any():
             local = np.flatnonzero(bad_extra)
             cols = [spec.n_items + int(np.argmax(extra[i])) for i in local]
-            fail(rows[local], [f"{name} has {spec.n_items} items; item_{j + 1} = {block[i, j]:g} is not one of them"
-                               for i, j in zip(local, cols)])
+            fail(
+                rows[local],
+                [
+                    f"{name} has {spec.n_items} items; item_{j + 1} = {block[i, j]:g} is not one of them"
+                    for i, j in zip(local, cols)
+                ],
+            )
         with np.errstate(invalid="ignore"):
             outside = present & ((inside < spec.item_min) | (inside > spec.item_max))
             fractional = present & ~outside & (inside != np.round(inside))
@@ -444,8 +486,14 @@ def score_frame(df: pd.DataFrame, *, errors: str = "raise") -> pd.DataFrame:
             bad_total = ~np.isnan(block_totals) & ((block_totals < spec.score_min) | (block_totals > spec.score_max))
         if bad_total.any():
             local = np.flatnonzero(bad_total)
-            fail(rows[local], [f"{name} total_score = {block_totals[i]:g} is outside "
-                               f"{spec.score_min:g}-{spec.score_max:g} ({spec.scale_label})" for i in local])
+            fail(
+                rows[local],
+                [
+                    f"{name} total_score = {block_totals[i]:g} is outside "
+                    f"{spec.score_min:g}-{spec.score_max:g} ({spec.scale_label})"
+                    for i in local
+                ],
+            )
 
         good = ~failed[rows]
         rows, inside, present, block_totals = rows[good], inside[good], present[good], block_totals[good]
@@ -485,7 +533,9 @@ def score_frame(df: pd.DataFrame, *, errors: str = "raise") -> pd.DataFrame:
         for i in np.flatnonzero(ok & (missing > 0)):
             reason[rows[i]] = _prorated_reason(name, int(n[i]), float(sums[i]))
         with np.errstate(invalid="ignore"):
-            mismatch = ok & has_total & (np.abs(block_totals - np.where(ok, score[rows], np.nan)) > TOTAL_MISMATCH_TOLERANCE)
+            mismatch = (
+                ok & has_total & (np.abs(block_totals - np.where(ok, score[rows], np.nan)) > TOTAL_MISMATCH_TOLERANCE)
+            )
         for i in np.flatnonzero(mismatch):
             note = _mismatch_note(float(block_totals[i]), float(score[rows[i]]))
             reason[rows[i]] = note if reason[rows[i]] is None else f"{reason[rows[i]]}; {note}"
@@ -497,6 +547,7 @@ def score_frame(df: pd.DataFrame, *, errors: str = "raise") -> pd.DataFrame:
     for col in ("client_id", "taken_on"):
         if col in df.columns:
             out[col] = df[col]
+
     # Text columns stay object dtype so a missing value is None on every pandas version
     # (pandas 3 would infer its string dtype and turn None into NaN).
     def text(values: np.ndarray) -> pd.Series:

@@ -61,8 +61,9 @@ def _is_numeric_setting(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(_is_number(v) for v in value)
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any], defaults: dict[str, Any] | None,
-           where: str, origin: str) -> None:
+def _merge(
+    base: dict[str, Any], override: dict[str, Any], defaults: dict[str, Any] | None, where: str, origin: str
+) -> None:
     """Merge ``override`` into ``base`` in place, checking types against the defaults."""
     for key, value in override.items():
         dotted = f"{where}{key}"
@@ -87,8 +88,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any], defaults: dict[str, A
         base[key] = value
 
 
-def _relabel_changed_sources(merged: dict[str, Any], defaults: dict[str, Any],
-                             override: dict[str, Any]) -> None:
+def _relabel_changed_sources(merged: dict[str, Any], defaults: dict[str, Any], override: dict[str, Any]) -> None:
     """A number the practice changed without citing anything gets an honest source."""
     for key, value in override.items():
         if isinstance(value, dict):
@@ -163,8 +163,10 @@ def save_settings(settings: dict[str, Any], path: str | Path) -> Path:
     """
     path = Path(path)
     overrides = practice_overrides(settings)
-    text = ("# Knotwork practice settings: only the values this practice changed.\n"
-            "# Defaults and their citations: pipelines/clinical/settings_default.toml\n\n") + tomli_w.dumps(overrides)
+    text = (
+        "# Knotwork practice settings: only the values this practice changed.\n"
+        "# Defaults and their citations: pipelines/clinical/settings_default.toml\n\n"
+    ) + tomli_w.dumps(overrides)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")

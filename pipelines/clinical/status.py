@@ -66,10 +66,31 @@ MEDIAN_SE_FACTOR = {1: 1.0, 2: math.sqrt(0.5), 3: math.sqrt(0.4487)}
 VISIT, CHECK_IN = "visit", "check-in"
 FLARE_UP, GOOD_DAY, AS_USUAL = "flare-up", "good day", "as usual"
 
-COLUMNS = ["client_id", "status", "baseline", "baseline_date", "level", "level_low", "level_high", "n_level",
-           "change", "pct_change", "reliable_change", "reliable", "persistent_rise",
-           "latest", "latest_at", "latest_source", "usual", "usual_low", "usual_high", "n_usual", "latest_vs_usual",
-           "n_readings", "missing"]
+COLUMNS = [
+    "client_id",
+    "status",
+    "baseline",
+    "baseline_date",
+    "level",
+    "level_low",
+    "level_high",
+    "n_level",
+    "change",
+    "pct_change",
+    "reliable_change",
+    "reliable",
+    "persistent_rise",
+    "latest",
+    "latest_at",
+    "latest_source",
+    "usual",
+    "usual_low",
+    "usual_high",
+    "n_usual",
+    "latest_vs_usual",
+    "n_readings",
+    "missing",
+]
 
 
 def readings_from(visits: pd.DataFrame, checkins: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -78,17 +99,37 @@ def readings_from(visits: pd.DataFrame, checkins: pd.DataFrame | None = None) ->
     parts = []
     if visits is not None and len(visits):
         v = visits[visits["pain_pre"].notna()]
-        parts.append(pd.DataFrame({"client_id": v["client_id"].to_numpy() if "client_id" in v else None,
-                                   "at": pd.to_datetime(v["visit_date"]).to_numpy(),
-                                   "pain": v["pain_pre"].astype(float).to_numpy(), "source": VISIT}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "client_id": v["client_id"].to_numpy() if "client_id" in v else None,
+                    "at": pd.to_datetime(v["visit_date"]).to_numpy(),
+                    "pain": v["pain_pre"].astype(float).to_numpy(),
+                    "source": VISIT,
+                }
+            )
+        )
     if checkins is not None and len(checkins):
         c = checkins[checkins["pain"].notna()]
-        parts.append(pd.DataFrame({"client_id": c["client_id"].to_numpy() if "client_id" in c else None,
-                                   "at": pd.to_datetime(c["reported_at"]).to_numpy(),
-                                   "pain": c["pain"].astype(float).to_numpy(), "source": CHECK_IN}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "client_id": c["client_id"].to_numpy() if "client_id" in c else None,
+                    "at": pd.to_datetime(c["reported_at"]).to_numpy(),
+                    "pain": c["pain"].astype(float).to_numpy(),
+                    "source": CHECK_IN,
+                }
+            )
+        )
     if not parts:
-        return pd.DataFrame({"client_id": pd.Series(dtype=object), "at": pd.Series(dtype="datetime64[ns]"),
-                             "pain": pd.Series(dtype=float), "source": pd.Series(dtype=object)})
+        return pd.DataFrame(
+            {
+                "client_id": pd.Series(dtype=object),
+                "at": pd.Series(dtype="datetime64[ns]"),
+                "pain": pd.Series(dtype=float),
+                "source": pd.Series(dtype=object),
+            }
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -114,9 +155,14 @@ def current_status(readings: pd.DataFrame, baselines: pd.DataFrame, settings: di
     # Clients as positions 0..n-1: grouping and joining on integers, not on 100,000 text ids.
     key = pd.Index(base["client_id"].astype(object)).get_indexer(readings["client_id"].astype(object))
     keep = (key >= 0) & readings["pain"].notna().to_numpy()
-    r = pd.DataFrame({"k": key[keep], "at": pd.to_datetime(readings["at"]).to_numpy()[keep],
-                      "pain": readings["pain"].to_numpy(dtype=float, na_value=np.nan)[keep],
-                      "is_visit": (readings["source"] == VISIT).to_numpy(dtype=bool)[keep]})
+    r = pd.DataFrame(
+        {
+            "k": key[keep],
+            "at": pd.to_datetime(readings["at"]).to_numpy()[keep],
+            "pain": readings["pain"].to_numpy(dtype=float, na_value=np.nan)[keep],
+            "is_visit": (readings["source"] == VISIT).to_numpy(dtype=bool)[keep],
+        }
+    )
     n_all = pd.Series(np.bincount(r["k"], minlength=len(base)))
     # Readings after the baseline day; with no baseline every reading counts toward the level.
     first_day = base["baseline_date"].to_numpy()[r["k"].to_numpy()]
@@ -154,7 +200,7 @@ def current_status(readings: pd.DataFrame, baselines: pd.DataFrame, settings: di
     has = out["baseline"].notna() & out["level"].notna()
     out["change"] = np.where(has, out["level"] - out["baseline"], np.nan)
     out["pct_change"] = np.where(has & (out["baseline"] > 0), out["change"] / out["baseline"] * 100, np.nan)
-    out["reliable_change"] = RCI_Z95 * sem * np.sqrt(1.0 + factor ** 2)
+    out["reliable_change"] = RCI_Z95 * sem * np.sqrt(1.0 + factor**2)
     out["reliable"] = has & (out["change"].abs() >= out["reliable_change"] - 1e-9)
     out["persistent_rise"] = has & (rising.reindex(out.index).fillna(0).to_numpy() >= 2)
 
@@ -168,9 +214,11 @@ def current_status(readings: pd.DataFrame, baselines: pd.DataFrame, settings: di
     out["status"] = status
 
     gap = out["latest"] - out["usual"]
-    out["latest_vs_usual"] = np.where(out["usual"].isna() | out["latest"].isna(), None,
-                                      np.where(gap >= mdc - 1e-9, FLARE_UP,
-                                               np.where(gap <= -mdc + 1e-9, GOOD_DAY, AS_USUAL)))
+    out["latest_vs_usual"] = np.where(
+        out["usual"].isna() | out["latest"].isna(),
+        None,
+        np.where(gap >= mdc - 1e-9, FLARE_UP, np.where(gap <= -mdc + 1e-9, GOOD_DAY, AS_USUAL)),
+    )
     out["missing"] = [_missing(b, n_lv, n) for b, n_lv, n in zip(out["baseline"], out["n_level"], out["n_readings"])]
     return out[COLUMNS]
 
@@ -179,8 +227,10 @@ def _missing(baseline: float, n_level: int, n_readings: int) -> str | None:
     if n_readings == 0:
         return "No pain scores are recorded yet, so there is nothing to judge."
     if pd.isna(baseline):
-        return ("Only the client's own check-ins have pain scores: a baseline needs a pain score before a visit, "
-                "so progress cannot be judged yet.")
+        return (
+            "Only the client's own check-ins have pain scores: a baseline needs a pain score before a visit, "
+            "so progress cannot be judged yet."
+        )
     if n_level == 0:
         return "Only one pain score so far: this is the baseline. Progress shows from the next reading."
     return None
@@ -229,8 +279,9 @@ def _when(at, today) -> str:
     return f"on {day.day} {day:%b %Y}"
 
 
-def client_status(client_id: str, visits: pd.DataFrame, checkins: pd.DataFrame | None,
-                  settings: dict | None = None) -> pd.Series:
+def client_status(
+    client_id: str, visits: pd.DataFrame, checkins: pd.DataFrame | None, settings: dict | None = None
+) -> pd.Series:
     """:func:`current_status` for one client from all their visits (``visit_date``, ``pain_pre``)
     and check-ins (``reported_at``, ``pain``): one row.  The baseline is the first pain score
     before a visit, as in the practice's marts."""
@@ -238,7 +289,11 @@ def client_status(client_id: str, visits: pd.DataFrame, checkins: pd.DataFrame |
     c = checkins.assign(client_id=client_id) if checkins is not None else None
     with_pain = v[v["pain_pre"].notna()].sort_values("visit_date", kind="stable") if v is not None and len(v) else None
     first = with_pain.iloc[0] if with_pain is not None and len(with_pain) else None
-    baselines = pd.DataFrame({"client_id": [client_id],
-                              "baseline": [float(first["pain_pre"]) if first is not None else np.nan],
-                              "baseline_date": [pd.Timestamp(first["visit_date"]) if first is not None else pd.NaT]})
+    baselines = pd.DataFrame(
+        {
+            "client_id": [client_id],
+            "baseline": [float(first["pain_pre"]) if first is not None else np.nan],
+            "baseline_date": [pd.Timestamp(first["visit_date"]) if first is not None else pd.NaT],
+        }
+    )
     return current_status(readings_from(v, c), baselines, settings).iloc[0]

@@ -42,16 +42,40 @@ from pipelines.warehouse.marts import rebuild_marts
 
 # Short names for the form fields, used in every message ("Pain before: 12 is outside 0–10").
 LABELS = {
-    "client_id": "Client", "display_name": "Name", "birth_year": "Birth year", "sex": "Sex",
-    "primary_complaint": "Main complaint", "complaint_region": "Complaint region", "intake_date": "Intake date",
-    "status": "Status", "visit_id": "Visit", "visit_date": "Date", "therapist": "Therapist",
-    "duration_min": "Duration", "pressure": "Pressure", "pain_pre": "Pain before", "pain_post": "Pain after",
-    "pain_region": "Pain region", "techniques": "Techniques", "focus_muscles": "Focus muscles",
-    "client_feedback": "Client feedback", "homecare": "Home care", "notes": "Notes", "plan": "Next time",
-    "joint": "joint", "movement": "movement", "side": "side", "degrees_pre": "degrees before",
-    "degrees_post": "degrees after", "instrument": "instrument", "muscle": "muscle",
-    "referral_region": "referral region", "tenderness": "tenderness", "released": "released",
-    "taken_on": "Date taken", "total_score": "Total score",
+    "client_id": "Client",
+    "display_name": "Name",
+    "birth_year": "Birth year",
+    "sex": "Sex",
+    "primary_complaint": "Main complaint",
+    "complaint_region": "Complaint region",
+    "intake_date": "Intake date",
+    "status": "Status",
+    "visit_id": "Visit",
+    "visit_date": "Date",
+    "therapist": "Therapist",
+    "duration_min": "Duration",
+    "pressure": "Pressure",
+    "pain_pre": "Pain before",
+    "pain_post": "Pain after",
+    "pain_region": "Pain region",
+    "techniques": "Techniques",
+    "focus_muscles": "Focus muscles",
+    "client_feedback": "Client feedback",
+    "homecare": "Home care",
+    "notes": "Notes",
+    "plan": "Next time",
+    "joint": "joint",
+    "movement": "movement",
+    "side": "side",
+    "degrees_pre": "degrees before",
+    "degrees_post": "degrees after",
+    "instrument": "instrument",
+    "muscle": "muscle",
+    "referral_region": "referral region",
+    "tenderness": "tenderness",
+    "released": "released",
+    "taken_on": "Date taken",
+    "total_score": "Total score",
     **{f"item_{i}": f"Item {i}" for i in range(1, 21)},
 }
 GROUP_LABELS = {"rom": "ROM row", "trigger_points": "Trigger point row"}
@@ -96,6 +120,7 @@ class Saved:
 # ---------------------------------------------------------------------------
 # Form values -> text cells (what a CSV line would hold)
 # ---------------------------------------------------------------------------
+
 
 def _is_blank(value: Any) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
@@ -147,13 +172,14 @@ def humanise(column: str | None, message: str, label: str | None = None) -> str:
         return f"{label} is required"
     for prefix in (f"{column}: ", f"{column} "):
         if message.startswith(prefix):
-            return f"{label}: {message[len(prefix):]}"
+            return f"{label}: {message[len(prefix) :]}"
     return f"{label}: {message}"
 
 
 # ---------------------------------------------------------------------------
 # Shared checks
 # ---------------------------------------------------------------------------
+
 
 def _client_exists(con, client_id: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM core.clients WHERE client_id = ?", [client_id]).fetchone()[0])
@@ -162,7 +188,9 @@ def _client_exists(con, client_id: str) -> bool:
 _SUGGESTION = re.compile(r"(did you mean|closest known:) '?[a-z_]+'?")
 
 
-def _result_problems(result, field_of=lambda line, column: (column, None, column)) -> tuple[list[Problem], list[Problem]]:
+def _result_problems(
+    result, field_of=lambda line, column: (column, None, column)
+) -> tuple[list[Problem], list[Problem]]:
     """Problems and warnings from a ChunkResult; ``field_of(line, column) -> (field, row, column)``."""
     problems, warnings, seen = [], [], set()
     for sink, frame, text in ((problems, result.rejects, "reason"), (warnings, result.warnings, "message")):
@@ -183,6 +211,7 @@ def _result_problems(result, field_of=lambda line, column: (column, None, column
 # ---------------------------------------------------------------------------
 # Visits
 # ---------------------------------------------------------------------------
+
 
 @dataclass
 class VisitEntry:
@@ -236,8 +265,11 @@ def _py(value: Any) -> Any:
 
 
 # The form's field for each open vocabulary of a visit.
-_VOCAB_FIELD = {"technique": ("techniques", V.TECHNIQUES), "muscle": ("focus_muscles", V.MUSCLES),
-                "region": ("pain_region", V.REGIONS)}
+_VOCAB_FIELD = {
+    "technique": ("techniques", V.TECHNIQUES),
+    "muscle": ("focus_muscles", V.MUSCLES),
+    "region": ("pain_region", V.REGIONS),
+}
 
 
 def _likely_typos(new_terms: dict, vocabularies: dict) -> list[Problem]:
@@ -251,8 +283,16 @@ def _likely_typos(new_terms: dict, vocabularies: dict) -> list[Problem]:
         field, vocabulary = _VOCAB_FIELD[voc]
         r = vocabularies.get(f"{voc}:{field}", vocabulary).resolve(spelling)
         if r.likely_typo:
-            out.append(Problem(field, humanise(field, f"'{spelling}' is not a known {voc}; did you mean "
-                                                      f"'{(r.suggestion or '').replace('_', ' ')}'?"), value=spelling))
+            out.append(
+                Problem(
+                    field,
+                    humanise(
+                        field,
+                        f"'{spelling}' is not a known {voc}; did you mean '{(r.suggestion or '').replace('_', ' ')}'?",
+                    ),
+                    value=spelling,
+                )
+            )
     return out
 
 
@@ -268,14 +308,25 @@ def check_visit(entry: VisitEntry, con: duckdb.DuckDBPyConnection, visit_id: str
     visit = {k: _py(v) for k, v in result.clean.iloc[0].items()} if len(result.clean) else {}
     client_id = cell(entry.client_id)
     if client_id and not _client_exists(con, client_id):
-        problems.append(Problem("client_id", f"Client: {client_id} is not a known client; add them on the Clients page first",
-                                value=client_id))
+        problems.append(
+            Problem(
+                "client_id",
+                f"Client: {client_id} is not a known client; add them on the Clients page first",
+                value=client_id,
+            )
+        )
     if visit_id is not None:
         row = con.execute("SELECT client_id FROM core.visits WHERE visit_id = ?", [visit_id]).fetchone()
         if row is None:
-            problems.append(Problem("visit_id", f"Visit: {visit_id} no longer exists (deleted meanwhile?)", value=visit_id))
+            problems.append(
+                Problem("visit_id", f"Visit: {visit_id} no longer exists (deleted meanwhile?)", value=visit_id)
+            )
         elif client_id and row[0] != client_id:
-            problems.append(Problem("client_id", f"Client: visit {visit_id} belongs to {row[0]}; a visit cannot move to another client"))
+            problems.append(
+                Problem(
+                    "client_id", f"Client: visit {visit_id} belongs to {row[0]}; a visit cannot move to another client"
+                )
+            )
 
     # ROM: each editor row is up to two readings (before / after), like two lines of a ROM file.
     rom_rows = _nonblank_rows(entry.rom, ("joint", "movement", "degrees_pre", "degrees_post"))
@@ -283,8 +334,11 @@ def check_visit(entry: VisitEntry, con: duckdb.DuckDBPyConnection, visit_id: str
     for i, r in rom_rows:
         if _is_blank(r.get("degrees_pre")) and _is_blank(r.get("degrees_post")):
             # A movement listed but not measured today (the editor starts with last visit's list).
-            what = " ".join(cell(r.get(c)).replace("_", " ") for c in ("joint", "movement", "side")
-                            if cell(r.get(c)) and cell(r.get(c)) != "none")
+            what = " ".join(
+                cell(r.get(c)).replace("_", " ")
+                for c in ("joint", "movement", "side")
+                if cell(r.get(c)) and cell(r.get(c)) != "none"
+            )
             unmeasured.append(f"row {i + 1} ({what or 'no movement'})")
             continue
         for timing in ("pre", "post"):
@@ -294,11 +348,21 @@ def check_visit(entry: VisitEntry, con: duckdb.DuckDBPyConnection, visit_id: str
             line = 2 + len(lines)
             lines.append(line)
             origin[line] = (i, timing)
-            readings.append({"visit_id": visit_id or "new", "joint": r.get("joint"), "movement": r.get("movement"),
-                             "side": r.get("side"), "timing": timing, "degrees": deg, "instrument": r.get("instrument")})
+            readings.append(
+                {
+                    "visit_id": visit_id or "new",
+                    "joint": r.get("joint"),
+                    "movement": r.get("movement"),
+                    "side": r.get("side"),
+                    "timing": timing,
+                    "degrees": deg,
+                    "instrument": r.get("instrument"),
+                }
+            )
     if unmeasured and readings:
-        warnings.append(Problem("rom", "ROM rows without degrees were not saved: " + ", ".join(unmeasured), None,
-                                "degrees_pre"))
+        warnings.append(
+            Problem("rom", "ROM rows without degrees were not saved: " + ", ".join(unmeasured), None, "degrees_pre")
+        )
     rom_clean: list[dict[str, Any]] = []
     if readings:
         rom_cols = ("visit_id", "joint", "movement", "side", "timing", "degrees", "instrument")
@@ -320,8 +384,15 @@ def check_visit(entry: VisitEntry, con: duckdb.DuckDBPyConnection, visit_id: str
         for rec in rom_clean:
             key = (rec["joint"], rec["movement"], rec["side"], rec["timing"])
             if key in seen and seen[key] != rec["_row"]:
-                problems.append(Problem("rom", f"ROM row {rec['_row'] + 1}: {rec['joint']} {rec['movement'].replace('_', ' ')} "
-                                        f"({rec['side']}) is already measured in row {seen[key] + 1}", rec["_row"], "movement"))
+                problems.append(
+                    Problem(
+                        "rom",
+                        f"ROM row {rec['_row'] + 1}: {rec['joint']} {rec['movement'].replace('_', ' ')} "
+                        f"({rec['side']}) is already measured in row {seen[key] + 1}",
+                        rec["_row"],
+                        "movement",
+                    )
+                )
             seen.setdefault(key, rec["_row"])
 
     tp_rows = _nonblank_rows(entry.trigger_points, TP_COLUMNS)
@@ -331,7 +402,9 @@ def check_visit(entry: VisitEntry, con: duckdb.DuckDBPyConnection, visit_id: str
         lines = [2 + n for n in range(len(tp_rows))]
         origin_tp = {line: i for line, (i, _) in zip(lines, tp_rows)}
         recs = [{"visit_id": visit_id or "new", **r} for _, r in tp_rows]
-        res = validate_chunk("trigger_points", _rows(recs, tp_cols, lines), vocabularies=vocabularies, present=set(tp_cols))
+        res = validate_chunk(
+            "trigger_points", _rows(recs, tp_cols, lines), vocabularies=vocabularies, present=set(tp_cols)
+        )
         p, w = _result_problems(res, lambda line, column: ("trigger_points", origin_tp[line], column))
         problems += p
         warnings += w
@@ -342,8 +415,15 @@ def check_visit(entry: VisitEntry, con: duckdb.DuckDBPyConnection, visit_id: str
             rec["_row"] = origin_tp[rec.pop("_line")]
             key = (rec["muscle"], rec["side"])
             if key in seen_tp:
-                problems.append(Problem("trigger_points", f"Trigger point row {rec['_row'] + 1}: {rec['muscle']} "
-                                        f"({rec['side']}) is already in row {seen_tp[key] + 1}", rec["_row"], "muscle"))
+                problems.append(
+                    Problem(
+                        "trigger_points",
+                        f"Trigger point row {rec['_row'] + 1}: {rec['muscle']} "
+                        f"({rec['side']}) is already in row {seen_tp[key] + 1}",
+                        rec["_row"],
+                        "muscle",
+                    )
+                )
             seen_tp.setdefault(key, rec["_row"])
             tp_clean.append(rec)
     return CheckedVisit(problems, warnings, visit, rom_clean, tp_clean, new_vocab)
@@ -352,9 +432,13 @@ def check_visit(entry: VisitEntry, con: duckdb.DuckDBPyConnection, visit_id: str
 def derive_visit_id(con, client_id: str, visit_date: dt.date) -> str:
     """``C0001-20260314``, or ``-2``, ``-3`` … when that id is taken (as the import derives them)."""
     base = f"{client_id}-{visit_date:%Y%m%d}"
-    taken = {r[0] for r in con.execute(
-        "SELECT visit_id FROM core.visits WHERE visit_id = ? OR visit_id LIKE ? ESCAPE '\\'",
-        [base, _like_escape(base) + "-%"]).fetchall()}
+    taken = {
+        r[0]
+        for r in con.execute(
+            "SELECT visit_id FROM core.visits WHERE visit_id = ? OR visit_id LIKE ? ESCAPE '\\'",
+            [base, _like_escape(base) + "-%"],
+        ).fetchall()
+    }
     if base not in taken:
         return base
     n = 2
@@ -380,7 +464,8 @@ def _record_vocab(con, new_vocab: dict) -> None:
         con.execute(
             "INSERT INTO core.vocabulary_extensions SELECT ?, ?, ?, NULL WHERE NOT EXISTS "
             "(SELECT 1 FROM core.vocabulary_extensions WHERE vocabulary = ? AND value = ?)",
-            [voc, value, closest, voc, value])
+            [voc, value, closest, voc, value],
+        )
 
 
 def _records(con, sql: str, params: list) -> list[dict[str, Any]]:
@@ -389,9 +474,24 @@ def _records(con, sql: str, params: list) -> list[dict[str, Any]]:
     return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
-_VISIT_COLS = ("visit_id", "client_id", "visit_date", "therapist", "duration_min", "pressure", "pain_pre", "pain_post",
-               "pain_region", "techniques", "focus_muscles", "client_feedback", "homecare", "notes", "plan",
-               "visit_id_derived")
+_VISIT_COLS = (
+    "visit_id",
+    "client_id",
+    "visit_date",
+    "therapist",
+    "duration_min",
+    "pressure",
+    "pain_pre",
+    "pain_post",
+    "pain_region",
+    "techniques",
+    "focus_muscles",
+    "client_feedback",
+    "homecare",
+    "notes",
+    "plan",
+    "visit_id_derived",
+)
 
 
 def visit_snapshot(con, visit_id: str) -> dict[str, Any] | None:
@@ -400,10 +500,18 @@ def visit_snapshot(con, visit_id: str) -> dict[str, Any] | None:
     if not rows:
         return None
     visit = rows[0]
-    visit["rom"] = _records(con, "SELECT joint, movement, side, timing, degrees, instrument, measured_by FROM core.rom "
-                                 "WHERE visit_id = ? ORDER BY joint, movement, side, timing", [visit_id])
-    visit["trigger_points"] = _records(con, "SELECT muscle, side, referral_region, tenderness, released FROM core.trigger_points "
-                                            "WHERE visit_id = ? ORDER BY muscle, side", [visit_id])
+    visit["rom"] = _records(
+        con,
+        "SELECT joint, movement, side, timing, degrees, instrument, measured_by FROM core.rom "
+        "WHERE visit_id = ? ORDER BY joint, movement, side, timing",
+        [visit_id],
+    )
+    visit["trigger_points"] = _records(
+        con,
+        "SELECT muscle, side, referral_region, tenderness, released FROM core.trigger_points "
+        "WHERE visit_id = ? ORDER BY muscle, side",
+        [visit_id],
+    )
     return visit
 
 
@@ -423,8 +531,11 @@ def save_visit(entry: VisitEntry, db=None, visit_id: str | None = None, actor: s
             visit = checked.visit
             before = None
             if visit_id is None:
-                vid = derive_visit_id(con, visit["client_id"], visit["visit_date"].date()
-                                      if isinstance(visit["visit_date"], dt.datetime) else visit["visit_date"])
+                vid = derive_visit_id(
+                    con,
+                    visit["client_id"],
+                    visit["visit_date"].date() if isinstance(visit["visit_date"], dt.datetime) else visit["visit_date"],
+                )
                 derived = True
             else:
                 vid = visit_id
@@ -439,18 +550,37 @@ def save_visit(entry: VisitEntry, db=None, visit_id: str | None = None, actor: s
             cols = ["visit_id", *row, "visit_id_derived"]
             con.execute(
                 f"INSERT INTO core.visits ({', '.join(cols)}, source_import, source_line, updated_at) "
-                f"VALUES ({', '.join('?' for _ in cols)}, NULL, NULL, now())", [vid, *row.values(), derived])
+                f"VALUES ({', '.join('?' for _ in cols)}, NULL, NULL, now())",
+                [vid, *row.values(), derived],
+            )
             for rec in checked.rom:
                 con.execute(
                     "INSERT INTO core.rom (visit_id, joint, movement, side, timing, degrees, instrument, measured_by, "
                     "source_import, source_line, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, now())",
-                    [vid, rec["joint"], rec["movement"], rec["side"], rec["timing"], float(rec["degrees"]),
-                     rec.get("instrument"), cell(entry.therapist) or None])
+                    [
+                        vid,
+                        rec["joint"],
+                        rec["movement"],
+                        rec["side"],
+                        rec["timing"],
+                        float(rec["degrees"]),
+                        rec.get("instrument"),
+                        cell(entry.therapist) or None,
+                    ],
+                )
             for rec in checked.trigger_points:
                 con.execute(
                     "INSERT INTO core.trigger_points (visit_id, muscle, side, referral_region, tenderness, released, "
                     "source_import, source_line, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, now())",
-                    [vid, rec["muscle"], rec["side"], rec.get("referral_region"), rec.get("tenderness"), rec.get("released")])
+                    [
+                        vid,
+                        rec["muscle"],
+                        rec["side"],
+                        rec.get("referral_region"),
+                        rec.get("tenderness"),
+                        rec.get("released"),
+                    ],
+                )
             _record_vocab(con, checked.new_vocab)
             after = visit_snapshot(con, vid)
             action = "insert" if visit_id is None else "update"
@@ -500,17 +630,37 @@ def load_visit(visit_id: str, db=None) -> VisitEntry | None:
         return None
     rom: dict[tuple, dict[str, Any]] = {}
     for r in snap["rom"]:
-        row = rom.setdefault((r["joint"], r["movement"], r["side"]), {
-            "joint": r["joint"], "movement": r["movement"], "side": r["side"], "degrees_pre": None,
-            "degrees_post": None, "instrument": r["instrument"]})
+        row = rom.setdefault(
+            (r["joint"], r["movement"], r["side"]),
+            {
+                "joint": r["joint"],
+                "movement": r["movement"],
+                "side": r["side"],
+                "degrees_pre": None,
+                "degrees_post": None,
+                "instrument": r["instrument"],
+            },
+        )
         row[f"degrees_{r['timing']}"] = r["degrees"]
         row["instrument"] = row["instrument"] or r["instrument"]
     return VisitEntry(
-        client_id=snap["client_id"], visit_date=snap["visit_date"], techniques=list(snap["techniques"] or []),
-        pressure=snap["pressure"], pain_pre=snap["pain_pre"], pain_post=snap["pain_post"], pain_region=snap["pain_region"],
-        therapist=snap["therapist"], duration_min=snap["duration_min"], focus_muscles=list(snap["focus_muscles"] or []),
-        client_feedback=snap["client_feedback"], homecare=snap["homecare"], notes=snap["notes"], plan=snap["plan"],
-        rom=list(rom.values()), trigger_points=[dict(t) for t in snap["trigger_points"]])
+        client_id=snap["client_id"],
+        visit_date=snap["visit_date"],
+        techniques=list(snap["techniques"] or []),
+        pressure=snap["pressure"],
+        pain_pre=snap["pain_pre"],
+        pain_post=snap["pain_post"],
+        pain_region=snap["pain_region"],
+        therapist=snap["therapist"],
+        duration_min=snap["duration_min"],
+        focus_muscles=list(snap["focus_muscles"] or []),
+        client_feedback=snap["client_feedback"],
+        homecare=snap["homecare"],
+        notes=snap["notes"],
+        plan=snap["plan"],
+        rom=list(rom.values()),
+        trigger_points=[dict(t) for t in snap["trigger_points"]],
+    )
 
 
 def client_visits(client_id: str, db=None, limit: int = 50) -> pd.DataFrame:
@@ -518,26 +668,33 @@ def client_visits(client_id: str, db=None, limit: int = 50) -> pd.DataFrame:
     with read_connection(db) as con:
         return con.execute(
             "SELECT visit_id, visit_date, pain_pre, pain_post, techniques FROM core.visits WHERE client_id = ? "
-            "ORDER BY visit_date DESC, visit_id DESC LIMIT ?", [client_id, limit]).df()
+            "ORDER BY visit_date DESC, visit_id DESC LIMIT ?",
+            [client_id, limit],
+        ).df()
 
 
 def last_rom_set(client_id: str, db=None) -> list[dict[str, Any]]:
     """The joint/movement/side readings of the client's latest visit with ROM, degrees blank:
     a therapist re-measures the same movements, so the editor starts with them."""
     with read_connection(db) as con:
-        rows = _records(con, """
+        rows = _records(
+            con,
+            """
             SELECT DISTINCT r.joint, r.movement, r.side, r.instrument
             FROM core.rom r JOIN core.visits v USING (visit_id)
             WHERE v.client_id = ? AND v.visit_id = (
                 SELECT v2.visit_id FROM core.visits v2 JOIN core.rom r2 USING (visit_id)
                 WHERE v2.client_id = ? ORDER BY v2.visit_date DESC, v2.visit_id DESC LIMIT 1)
-            ORDER BY r.joint, r.movement, r.side""", [client_id, client_id])
+            ORDER BY r.joint, r.movement, r.side""",
+            [client_id, client_id],
+        )
     return [{**r, "degrees_pre": None, "degrees_post": None} for r in rows]
 
 
 # ---------------------------------------------------------------------------
 # Clients
 # ---------------------------------------------------------------------------
+
 
 @dataclass
 class ClientEntry:
@@ -591,8 +748,11 @@ def save_client(entry: ClientEntry, db=None, editing: bool = False, actor: str |
             row["intake_date"] = _as_date(row["intake_date"])
             row["birth_year"] = None if row["birth_year"] is None else int(row["birth_year"])
             con.execute("DELETE FROM core.clients WHERE client_id = ?", [cid])
-            con.execute(f"INSERT INTO core.clients ({', '.join(row)}, source_import, source_line, updated_at) "
-                        f"VALUES ({', '.join('?' for _ in row)}, NULL, NULL, now())", list(row.values()))
+            con.execute(
+                f"INSERT INTO core.clients ({', '.join(row)}, source_import, source_line, updated_at) "
+                f"VALUES ({', '.join('?' for _ in row)}, NULL, NULL, now())",
+                list(row.values()),
+            )
             _record_vocab(con, new_vocab)
             action = "update" if editing else "insert"
             _audit(con, action, "clients", cid, before, client_snapshot(con, cid), actor)
@@ -615,7 +775,8 @@ def all_clients(db=None) -> pd.DataFrame:
         return con.execute(
             "SELECT c.client_id, c.display_name, c.status, c.primary_complaint, c.complaint_region, c.intake_date, "
             "c.birth_year, c.sex, c.notes, (SELECT max(visit_date) FROM core.visits v WHERE v.client_id = c.client_id) "
-            "AS last_visit FROM core.clients c ORDER BY c.client_id").df()
+            "AS last_visit FROM core.clients c ORDER BY c.client_id"
+        ).df()
 
 
 def next_client_id(db=None) -> str:
@@ -643,6 +804,7 @@ def next_client_id(db=None) -> str:
 # Questionnaires (item by item)
 # ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class QuestionnaireForm:
     """How the item-by-item form shows one instrument: short item titles and the two anchors.
@@ -660,32 +822,97 @@ class QuestionnaireForm:
 
 
 QUESTIONNAIRE_FORMS: dict[str, QuestionnaireForm] = {
-    "NDI": QuestionnaireForm("NDI", (
-        "Pain intensity", "Personal care", "Lifting", "Reading", "Headaches", "Concentration", "Work", "Driving",
-        "Sleeping", "Recreation"), "0 = no problem", "5 = worst statement",
-        "Leave an item blank if the client skipped it (often Driving); one blank item is allowed."),
-    "ODI": QuestionnaireForm("ODI", (
-        "Pain intensity", "Personal care", "Lifting", "Walking", "Sitting", "Standing", "Sleeping", "Sex life",
-        "Social life", "Travelling"), "0 = no problem", "5 = worst statement",
-        "Blank items reduce the denominator; more than 2 blank: not scored."),
-    "PSFS": QuestionnaireForm("PSFS", tuple(f"Activity {i}" for i in range(1, 6)),
-                              "0 = unable to perform", "10 = able at pre-injury level",
-                              "Rate the same activities at every follow-up (note their names in the visit notes); "
-                              "leave unused activities blank."),
-    "QuickDASH": QuestionnaireForm("QuickDASH", (
-        "Open a tight or new jar", "Heavy household chores", "Carry a shopping bag or briefcase", "Wash your back",
-        "Use a knife to cut food", "Recreation with force or impact through arm, shoulder or hand",
-        "Interfered with social activities", "Limited in work or daily activities", "Arm, shoulder or hand pain",
-        "Tingling (pins and needles)", "Difficulty sleeping because of pain"), "1 = no difficulty / none",
-        "5 = unable / extreme", "One blank item is allowed."),
-    "LEFS": QuestionnaireForm("LEFS", (
-        "Usual work, housework or school", "Usual hobbies, recreation or sport", "Getting into or out of the bath",
-        "Walking between rooms", "Putting on shoes or socks", "Squatting", "Lifting a bag of groceries from the floor",
-        "Light activities around the home", "Heavy activities around the home", "Getting into or out of a car",
-        "Walking 2 blocks", "Walking a mile", "Going up or down 10 stairs", "Standing for 1 hour", "Sitting for 1 hour",
-        "Running on even ground", "Running on uneven ground", "Sharp turns while running fast", "Hopping",
-        "Rolling over in bed"), "0 = extreme difficulty / unable", "4 = no difficulty",
-        "Up to 2 blank items are prorated."),
+    "NDI": QuestionnaireForm(
+        "NDI",
+        (
+            "Pain intensity",
+            "Personal care",
+            "Lifting",
+            "Reading",
+            "Headaches",
+            "Concentration",
+            "Work",
+            "Driving",
+            "Sleeping",
+            "Recreation",
+        ),
+        "0 = no problem",
+        "5 = worst statement",
+        "Leave an item blank if the client skipped it (often Driving); one blank item is allowed.",
+    ),
+    "ODI": QuestionnaireForm(
+        "ODI",
+        (
+            "Pain intensity",
+            "Personal care",
+            "Lifting",
+            "Walking",
+            "Sitting",
+            "Standing",
+            "Sleeping",
+            "Sex life",
+            "Social life",
+            "Travelling",
+        ),
+        "0 = no problem",
+        "5 = worst statement",
+        "Blank items reduce the denominator; more than 2 blank: not scored.",
+    ),
+    "PSFS": QuestionnaireForm(
+        "PSFS",
+        tuple(f"Activity {i}" for i in range(1, 6)),
+        "0 = unable to perform",
+        "10 = able at pre-injury level",
+        "Rate the same activities at every follow-up (note their names in the visit notes); "
+        "leave unused activities blank.",
+    ),
+    "QuickDASH": QuestionnaireForm(
+        "QuickDASH",
+        (
+            "Open a tight or new jar",
+            "Heavy household chores",
+            "Carry a shopping bag or briefcase",
+            "Wash your back",
+            "Use a knife to cut food",
+            "Recreation with force or impact through arm, shoulder or hand",
+            "Interfered with social activities",
+            "Limited in work or daily activities",
+            "Arm, shoulder or hand pain",
+            "Tingling (pins and needles)",
+            "Difficulty sleeping because of pain",
+        ),
+        "1 = no difficulty / none",
+        "5 = unable / extreme",
+        "One blank item is allowed.",
+    ),
+    "LEFS": QuestionnaireForm(
+        "LEFS",
+        (
+            "Usual work, housework or school",
+            "Usual hobbies, recreation or sport",
+            "Getting into or out of the bath",
+            "Walking between rooms",
+            "Putting on shoes or socks",
+            "Squatting",
+            "Lifting a bag of groceries from the floor",
+            "Light activities around the home",
+            "Heavy activities around the home",
+            "Getting into or out of a car",
+            "Walking 2 blocks",
+            "Walking a mile",
+            "Going up or down 10 stairs",
+            "Standing for 1 hour",
+            "Sitting for 1 hour",
+            "Running on even ground",
+            "Running on uneven ground",
+            "Sharp turns while running fast",
+            "Hopping",
+            "Rolling over in bed",
+        ),
+        "0 = extreme difficulty / unable",
+        "4 = no difficulty",
+        "Up to 2 blank items are prorated.",
+    ),
 }
 
 
@@ -705,10 +932,16 @@ def questionnaire_key(client_id: str, taken_on: Any, instrument: str) -> str:
 def check_questionnaire(entry: QuestionnaireEntry, con) -> tuple[list[Problem], list[Problem], dict, Score | None]:
     n_items = INSTRUMENTS[entry.instrument].n_items if entry.instrument in INSTRUMENTS else 20
     items = list(entry.items or [])[:20]
-    values = {"client_id": entry.client_id, "taken_on": entry.taken_on, "instrument": entry.instrument,
-              **{f"item_{i}": (items[i - 1] if i <= len(items) else None) for i in range(1, n_items + 1)},
-              "total_score": entry.total_score}
-    result = validate_chunk("outcome_measures", _one_row(values), vocabularies=practice_vocabularies(con), present=set(values))
+    values = {
+        "client_id": entry.client_id,
+        "taken_on": entry.taken_on,
+        "instrument": entry.instrument,
+        **{f"item_{i}": (items[i - 1] if i <= len(items) else None) for i in range(1, n_items + 1)},
+        "total_score": entry.total_score,
+    }
+    result = validate_chunk(
+        "outcome_measures", _one_row(values), vocabularies=practice_vocabularies(con), present=set(values)
+    )
     problems, warnings = _result_problems(result)
     for p in problems:
         if "no item answers" in p.message:
@@ -720,8 +953,11 @@ def check_questionnaire(entry: QuestionnaireEntry, con) -> tuple[list[Problem], 
     score = None
     if not problems:
         try:
-            score = score_questionnaire(clean["instrument"], {f"item_{i}": clean.get(f"item_{i}") for i in range(1, n_items + 1)},
-                                        clean.get("total_score"))
+            score = score_questionnaire(
+                clean["instrument"],
+                {f"item_{i}": clean.get(f"item_{i}") for i in range(1, n_items + 1)},
+                clean.get("total_score"),
+            )
         except ValueError as exc:
             problems.append(Problem("items", str(exc)))
         else:
@@ -744,17 +980,27 @@ def save_questionnaire(entry: QuestionnaireEntry, db=None, actor: str | None = N
             cid, taken, inst = clean["client_id"], _as_date(clean["taken_on"]), clean["instrument"]
             key = questionnaire_key(cid, taken, inst)
             before = _questionnaire_snapshot(con, cid, taken, inst)
-            con.execute("DELETE FROM core.outcome_measures WHERE client_id = ? AND taken_on = ? AND instrument = ?",
-                        [cid, taken, inst])
+            con.execute(
+                "DELETE FROM core.outcome_measures WHERE client_id = ? AND taken_on = ? AND instrument = ?",
+                [cid, taken, inst],
+            )
             item_cols = [f"item_{i}" for i in range(1, 21)]
             values = [None if clean.get(c) is None else float(clean[c]) for c in item_cols]
             total = clean.get("total_score")
             con.execute(
                 f"INSERT INTO core.outcome_measures (client_id, taken_on, instrument, {', '.join(item_cols)}, total_score, "
                 f"source_import, source_line, updated_at) VALUES (?, ?, ?, {', '.join('?' for _ in item_cols)}, ?, NULL, NULL, now())",
-                [cid, taken, inst, *values, None if total is None else float(total)])
-            _audit(con, "update" if before else "insert", "outcome_measures", key, before,
-                   _questionnaire_snapshot(con, cid, taken, inst), actor)
+                [cid, taken, inst, *values, None if total is None else float(total)],
+            )
+            _audit(
+                con,
+                "update" if before else "insert",
+                "outcome_measures",
+                key,
+                before,
+                _questionnaire_snapshot(con, cid, taken, inst),
+                actor,
+            )
             rebuild_marts(con, {"outcome_measures"}, clients=[cid])
             con.execute("COMMIT")
         except BaseException:
@@ -772,8 +1018,10 @@ def delete_questionnaire(client_id: str, taken_on: Any, instrument: str, db=None
             key = questionnaire_key(client_id, taken, instrument)
             if before is None:
                 raise EntryError([Problem("instrument", f"No {instrument} on {taken} for {client_id}")])
-            con.execute("DELETE FROM core.outcome_measures WHERE client_id = ? AND taken_on = ? AND instrument = ?",
-                        [client_id, taken, instrument])
+            con.execute(
+                "DELETE FROM core.outcome_measures WHERE client_id = ? AND taken_on = ? AND instrument = ?",
+                [client_id, taken, instrument],
+            )
             _audit(con, "delete", "outcome_measures", key, before, None, actor)
             rebuild_marts(con, {"outcome_measures"}, clients=[client_id])
             con.execute("COMMIT")
@@ -784,8 +1032,12 @@ def delete_questionnaire(client_id: str, taken_on: Any, instrument: str, db=None
 
 
 def _questionnaire_snapshot(con, client_id: str, taken_on: Any, instrument: str) -> dict[str, Any] | None:
-    rows = _records(con, "SELECT * EXCLUDE (source_import, source_line, updated_at) FROM core.outcome_measures "
-                         "WHERE client_id = ? AND taken_on = ? AND instrument = ?", [client_id, taken_on, instrument])
+    rows = _records(
+        con,
+        "SELECT * EXCLUDE (source_import, source_line, updated_at) FROM core.outcome_measures "
+        "WHERE client_id = ? AND taken_on = ? AND instrument = ?",
+        [client_id, taken_on, instrument],
+    )
     if not rows:
         return None
     return {k: v for k, v in rows[0].items() if v is not None}
@@ -795,13 +1047,16 @@ def _questionnaire_snapshot(con, client_id: str, taken_on: Any, instrument: str)
 # Audit
 # ---------------------------------------------------------------------------
 
+
 def audit_log(db=None, kind: str | None = None, key: str | None = None, limit: int = 200) -> pd.DataFrame:
     """The latest audit rows, newest first (optionally for one kind and key)."""
     with read_connection(db) as con:
         return con.execute(
             'SELECT audit_id, "at", actor, action, kind, key, CAST(before AS VARCHAR) AS before, CAST(after AS VARCHAR) AS after '
             "FROM meta.audit WHERE (? IS NULL OR kind = ?) AND (? IS NULL OR key = ?) "
-            "ORDER BY audit_id DESC LIMIT ?", [kind, kind, key, key, limit]).df()
+            "ORDER BY audit_id DESC LIMIT ?",
+            [kind, kind, key, key, limit],
+        ).df()
 
 
 def as_dict(entry: Any) -> dict[str, Any]:

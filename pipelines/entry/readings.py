@@ -50,15 +50,18 @@ def _number(value: Any) -> float | None:
     return None if pd.isna(number) else number
 
 
-def last_readings(client_id: str, db=None, visit_id: str | None = None) -> dict[tuple[str, str, str], tuple[float, dt.date]]:
+def last_readings(
+    client_id: str, db=None, visit_id: str | None = None
+) -> dict[tuple[str, str, str], tuple[float, dt.date]]:
     """(joint, movement, side) -> (the client's last reading, its visit date), other visits only."""
     with read_connection(db) as con:
         rows = con.execute(LAST_READINGS_SQL, [client_id, visit_id]).fetchall()
     return {(j, m, s): (float(d), date) for j, m, s, d, date in rows if d is not None}
 
 
-def doubtful_readings(rom_rows: list[dict[str, Any]], last: dict[tuple[str, str, str], tuple[float, dt.date]]
-                      ) -> list[Doubt]:
+def doubtful_readings(
+    rom_rows: list[dict[str, Any]], last: dict[tuple[str, str, str], tuple[float, dt.date]]
+) -> list[Doubt]:
     """The readings of the form's ROM table to ask about, each named with last time's value."""
     doubts = []
     for i, row in enumerate(rom_rows, start=1):
@@ -76,7 +79,12 @@ def doubtful_readings(rom_rows: list[dict[str, Any]], last: dict[tuple[str, str,
             rose = value > before * RISE_FACTOR and value - before >= MIN_GAP
             if dropped or rose:
                 side = "" if key[2] in ("none", None) else f" ({key[2]})"
-                doubts.append(Doubt(i, f"{key[0].capitalize()} {key[1].replace('_', ' ')}{side} {when}: "
-                                       f"{value:g}{unit}, last visit ({pd.Timestamp(date):%d %b %Y}) "
-                                       f"{before:g}{unit}: is that right?"))
+                doubts.append(
+                    Doubt(
+                        i,
+                        f"{key[0].capitalize()} {key[1].replace('_', ' ')}{side} {when}: "
+                        f"{value:g}{unit}, last visit ({pd.Timestamp(date):%d %b %Y}) "
+                        f"{before:g}{unit}: is that right?",
+                    )
+                )
     return doubts

@@ -25,8 +25,10 @@ from pipelines.warehouse.db import read_connection
 
 ORDER = ("clients", "visits", "rom", "self_reports", "trigger_points", "outcome_measures")
 # One query per kind, its names taken from the contract (fixed identifiers, no values).
-EXPORT_SQL = {name: f"select {', '.join(KINDS[name].columns)} from core.{name} order by {', '.join(KINDS[name].key)}"
-              for name in ORDER}
+EXPORT_SQL = {
+    name: f"select {', '.join(KINDS[name].columns)} from core.{name} order by {', '.join(KINDS[name].key)}"
+    for name in ORDER
+}
 
 
 def cell(value) -> str:

@@ -120,8 +120,12 @@ def _category(code: str) -> list[dict]:
 
 def patient(record: ClientRecord, ids: _Ids) -> dict:
     c = record.client
-    res = {"resourceType": "Patient", "id": ids("patient"), "identifier": _identifier(c["client_id"]),
-           "name": [{"text": c["display_name"]}]}
+    res = {
+        "resourceType": "Patient",
+        "id": ids("patient"),
+        "identifier": _identifier(c["client_id"]),
+        "name": [{"text": c["display_name"]}],
+    }
     gender = GENDER.get((_text(c.get("sex")) or "").lower())
     if gender:
         res["gender"] = gender
@@ -135,10 +139,16 @@ def encounters(record: ClientRecord, ids: _Ids, patient_id: str) -> list[dict]:
     out = []
     for v in record.visits.itertuples(index=False):
         day = _date(v.visit_date)
-        res = {"resourceType": "Encounter", "id": ids("visit", v.visit_id), "identifier": _identifier(v.visit_id),
-               "status": "finished", "class": {"system": ACT_CODE, "code": "AMB", "display": "ambulatory"},
-               "type": [{"text": "Neuromuscular therapy session"}],
-               "subject": _ref(patient_id), "period": {"start": day, "end": day}}
+        res = {
+            "resourceType": "Encounter",
+            "id": ids("visit", v.visit_id),
+            "identifier": _identifier(v.visit_id),
+            "status": "finished",
+            "class": {"system": ACT_CODE, "code": "AMB", "display": "ambulatory"},
+            "type": [{"text": "Neuromuscular therapy session"}],
+            "subject": _ref(patient_id),
+            "period": {"start": day, "end": day},
+        }
         minutes = _num(v.duration_min)
         if minutes is not None:
             res["length"] = _quantity(minutes, "min", "min")
@@ -148,14 +158,33 @@ def encounters(record: ClientRecord, ids: _Ids, patient_id: str) -> list[dict]:
     return out
 
 
-def _pain_observation(ids: _Ids, key: str, patient_id: str, value: float, when: str, label: str,
-                      method: str, region: str | None, encounter_id: str | None, category: str) -> dict:
-    res = {"resourceType": "Observation", "id": ids("pain", key), "identifier": _identifier(f"{key}-pain"),
-           "status": "final", "category": _category(category),
-           "code": {"coding": [{"system": LOINC, "code": PAIN_LOINC, "display": PAIN_DISPLAY}],
-                    "text": f"Pain severity 0-10, {label}"},
-           "subject": _ref(patient_id), "effectiveDateTime": when,
-           "valueQuantity": _quantity(value, "{score}", "{score}"), "method": {"text": method}}
+def _pain_observation(
+    ids: _Ids,
+    key: str,
+    patient_id: str,
+    value: float,
+    when: str,
+    label: str,
+    method: str,
+    region: str | None,
+    encounter_id: str | None,
+    category: str,
+) -> dict:
+    res = {
+        "resourceType": "Observation",
+        "id": ids("pain", key),
+        "identifier": _identifier(f"{key}-pain"),
+        "status": "final",
+        "category": _category(category),
+        "code": {
+            "coding": [{"system": LOINC, "code": PAIN_LOINC, "display": PAIN_DISPLAY}],
+            "text": f"Pain severity 0-10, {label}",
+        },
+        "subject": _ref(patient_id),
+        "effectiveDateTime": when,
+        "valueQuantity": _quantity(value, "{score}", "{score}"),
+        "method": {"text": method},
+    }
     if encounter_id:
         res["encounter"] = _ref(encounter_id)
     if region:
@@ -171,13 +200,34 @@ def pain_observations(record: ClientRecord, ids: _Ids, patient_id: str) -> list[
             x = _num(value)
             if x is None:
                 continue
-            out.append(_pain_observation(ids, f"{v.visit_id}-{timing}", patient_id, x, _date(v.visit_date),
-                                         TIMING_WORDS[timing], f"asked {TIMING_WORDS[timing]}",
-                                         _text(v.pain_region), enc, "exam"))
+            out.append(
+                _pain_observation(
+                    ids,
+                    f"{v.visit_id}-{timing}",
+                    patient_id,
+                    x,
+                    _date(v.visit_date),
+                    TIMING_WORDS[timing],
+                    f"asked {TIMING_WORDS[timing]}",
+                    _text(v.pain_region),
+                    enc,
+                    "exam",
+                )
+            )
     for i, r in enumerate(record.self_reports.itertuples(index=False), start=1):
         when = _datetime(r.reported_at)
-        res = _pain_observation(ids, f"self-{when}-{i}", patient_id, _num(r.pain), when, "self-reported between visits",
-                                "self-reported between visits", _text(r.region), None, "survey")
+        res = _pain_observation(
+            ids,
+            f"self-{when}-{i}",
+            patient_id,
+            _num(r.pain),
+            when,
+            "self-reported between visits",
+            "self-reported between visits",
+            _text(r.region),
+            None,
+            "survey",
+        )
         res["performer"] = [_ref(patient_id)]
         if _text(r.note):
             res["note"] = [{"text": _text(r.note)}]
@@ -191,11 +241,19 @@ def rom_observations(record: ClientRecord, ids: _Ids, patient_id: str) -> list[d
         key = f"{r.visit_id}-{r.joint}-{r.movement}-{r.side}-{r.timing}"
         side = f", {r.side}" if r.side in ("left", "right") else ""
         label = f"{_words(r.joint)} {_words(r.movement)}{side}, range of motion {TIMING_WORDS.get(r.timing, r.timing)}"
-        res = {"resourceType": "Observation", "id": ids("rom", key), "identifier": _identifier(f"{key}-rom"),
-               "status": "final", "category": _category("exam"), "code": {"text": label.capitalize()},
-               "subject": _ref(patient_id), "encounter": _ref(ids("visit", r.visit_id)),
-               "effectiveDateTime": _date(r.visit_date), "valueQuantity": _quantity(_num(r.degrees), "deg", "deg"),
-               "bodySite": {"text": (_words(r.side) + " " + _words(r.joint)).strip() if side else _words(r.joint)}}
+        res = {
+            "resourceType": "Observation",
+            "id": ids("rom", key),
+            "identifier": _identifier(f"{key}-rom"),
+            "status": "final",
+            "category": _category("exam"),
+            "code": {"text": label.capitalize()},
+            "subject": _ref(patient_id),
+            "encounter": _ref(ids("visit", r.visit_id)),
+            "effectiveDateTime": _date(r.visit_date),
+            "valueQuantity": _quantity(_num(r.degrees), "deg", "deg"),
+            "bodySite": {"text": (_words(r.side) + " " + _words(r.joint)).strip() if side else _words(r.joint)},
+        }
         if _text(r.instrument):
             res["method"] = {"text": _words(r.instrument)}
         out.append(res)
@@ -208,20 +266,33 @@ def questionnaire_resources(record: ClientRecord, ids: _Ids, patient_id: str) ->
     for q in record.questionnaires.to_dict("records"):
         name, day = str(q["instrument"]), _date(q["taken_on"])
         key = f"{name}-{day}"
-        items = [{"linkId": col, "text": f"{name} item {col.split('_')[1]}",
-                  "answer": [{"valueDecimal": _num(q[col])}]} for col in item_cols if _num(q[col]) is not None]
-        qr = {"resourceType": "QuestionnaireResponse", "id": ids("qr", key), "identifier": _identifier(f"{key}-qr")[0],
-              "status": "completed", "subject": _ref(patient_id), "authored": day, "author": _ref(patient_id)}
+        items = [
+            {"linkId": col, "text": f"{name} item {col.split('_')[1]}", "answer": [{"valueDecimal": _num(q[col])}]}
+            for col in item_cols
+            if _num(q[col]) is not None
+        ]
+        qr = {
+            "resourceType": "QuestionnaireResponse",
+            "id": ids("qr", key),
+            "identifier": _identifier(f"{key}-qr")[0],
+            "status": "completed",
+            "subject": _ref(patient_id),
+            "authored": day,
+            "author": _ref(patient_id),
+        }
         if items:
             qr["item"] = items
         score = _num(q.get("score")) if q.get("scorable") else None
         given = _num(q.get("total_score"))
         if not items and given is not None:
-            qr["item"] = [{"linkId": "total_score", "text": f"{name} total score (as given)",
-                           "answer": [{"valueDecimal": given}]}]
+            qr["item"] = [
+                {"linkId": "total_score", "text": f"{name} total score (as given)", "answer": [{"valueDecimal": given}]}
+            ]
         if score is None:
-            qr["text"] = {"status": "generated",
-                          "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{name}: {_xml(q.get("reason") or "not scorable")}</div>'}
+            qr["text"] = {
+                "status": "generated",
+                "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{name}: {_xml(q.get("reason") or "not scorable")}</div>',
+            }
         out.append(qr)
         if score is None:
             continue
@@ -230,10 +301,20 @@ def questionnaire_resources(record: ClientRecord, ids: _Ids, patient_id: str) ->
             loinc, display = TOTAL_LOINC[name]
             code["coding"] = [{"system": LOINC, "code": loinc, "display": display}]
         unit = QUESTIONNAIRE_UNITS.get(name, "{score}")
-        out.append({"resourceType": "Observation", "id": ids("qtotal", key), "identifier": _identifier(f"{key}-total"),
-                    "status": "final", "category": _category("survey"), "code": code, "subject": _ref(patient_id),
-                    "effectiveDateTime": day, "valueQuantity": _quantity(score, unit, unit),
-                    "derivedFrom": [_ref(qr["id"])]})
+        out.append(
+            {
+                "resourceType": "Observation",
+                "id": ids("qtotal", key),
+                "identifier": _identifier(f"{key}-total"),
+                "status": "final",
+                "category": _category("survey"),
+                "code": code,
+                "subject": _ref(patient_id),
+                "effectiveDateTime": day,
+                "valueQuantity": _quantity(score, unit, unit),
+                "derivedFrom": [_ref(qr["id"])],
+            }
+        )
     return out
 
 
@@ -245,10 +326,18 @@ def procedures(record: ClientRecord, ids: _Ids, patient_id: str) -> list[dict]:
     out = []
     for v in record.visits.itertuples(index=False):
         for technique in sorted(set(v.techniques)):
-            out.append({"resourceType": "Procedure", "id": ids("procedure", v.visit_id, technique),
-                        "identifier": _identifier(f"{v.visit_id}-{technique}"), "status": "completed",
-                        "code": {"text": _words(technique)}, "subject": _ref(patient_id),
-                        "encounter": _ref(ids("visit", v.visit_id)), "performedDateTime": _date(v.visit_date)})
+            out.append(
+                {
+                    "resourceType": "Procedure",
+                    "id": ids("procedure", v.visit_id, technique),
+                    "identifier": _identifier(f"{v.visit_id}-{technique}"),
+                    "status": "completed",
+                    "code": {"text": _words(technique)},
+                    "subject": _ref(patient_id),
+                    "encounter": _ref(ids("visit", v.visit_id)),
+                    "performedDateTime": _date(v.visit_date),
+                }
+            )
     return out
 
 
@@ -264,11 +353,21 @@ def trigger_point_observations(record: ClientRecord, ids: _Ids, patient_id: str)
             details.append(f"referral to {_words(t.referral_region)}")
         if _text(t.released):
             details.append(f"released: {t.released}")
-        out.append({"resourceType": "Observation", "id": ids("trp", key), "identifier": _identifier(f"{key}-trp"),
-                    "status": "final", "category": _category("exam"), "code": {"text": "Myofascial trigger point"},
-                    "subject": _ref(patient_id), "encounter": _ref(ids("visit", t.visit_id)),
-                    "effectiveDateTime": _date(t.visit_date), "bodySite": {"text": f"{side}{_words(t.muscle)}"},
-                    "valueString": "; ".join(details) or "found"})
+        out.append(
+            {
+                "resourceType": "Observation",
+                "id": ids("trp", key),
+                "identifier": _identifier(f"{key}-trp"),
+                "status": "final",
+                "category": _category("exam"),
+                "code": {"text": "Myofascial trigger point"},
+                "subject": _ref(patient_id),
+                "encounter": _ref(ids("visit", t.visit_id)),
+                "effectiveDateTime": _date(t.visit_date),
+                "bodySite": {"text": f"{side}{_words(t.muscle)}"},
+                "valueString": "; ".join(details) or "found",
+            }
+        )
     return out
 
 
@@ -276,13 +375,24 @@ def bundle(record: ClientRecord, now: dt.datetime | None = None) -> dict:
     """The client's Bundle (type collection) as a JSON-ready dict."""
     ids = _Ids(record.client_id)
     pat = patient(record, ids)
-    resources = [pat, *encounters(record, ids, pat["id"]), *pain_observations(record, ids, pat["id"]),
-                 *rom_observations(record, ids, pat["id"]), *questionnaire_resources(record, ids, pat["id"]),
-                 *procedures(record, ids, pat["id"]), *trigger_point_observations(record, ids, pat["id"])]
+    resources = [
+        pat,
+        *encounters(record, ids, pat["id"]),
+        *pain_observations(record, ids, pat["id"]),
+        *rom_observations(record, ids, pat["id"]),
+        *questionnaire_resources(record, ids, pat["id"]),
+        *procedures(record, ids, pat["id"]),
+        *trigger_point_observations(record, ids, pat["id"]),
+    ]
     stamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
-    return {"resourceType": "Bundle", "id": ids("bundle"), "type": "collection", "timestamp": stamp,
-            "identifier": {"system": ID_SYSTEM, "value": f"{record.client_id}-record"},
-            "entry": [_entry(r) for r in resources]}
+    return {
+        "resourceType": "Bundle",
+        "id": ids("bundle"),
+        "type": "collection",
+        "timestamp": stamp,
+        "identifier": {"system": ID_SYSTEM, "value": f"{record.client_id}-record"},
+        "entry": [_entry(r) for r in resources],
+    }
 
 
 def missing(record: ClientRecord) -> list[str]:

@@ -49,22 +49,36 @@ def load_record(db, client_id: str) -> ClientRecord:
         if row is None:
             raise UnknownClient(client_id)
         client = dict(zip([d[0] for d in cur.description], row))
-        frames = {name: con.execute(_sql(f"record_{name}"), [client_id]).df()
-                  for name in ("visits", "rom", "self_reports", "trigger_points", "outcome_measures")}
+        frames = {
+            name: con.execute(_sql(f"record_{name}"), [client_id]).df()
+            for name in ("visits", "rom", "self_reports", "trigger_points", "outcome_measures")
+        }
     visits = frames["visits"]
     visits["techniques"] = visits["techniques"].map(lambda ts: list(ts) if ts is not None else [])
-    return ClientRecord(client, visits, frames["rom"], frames["self_reports"], frames["trigger_points"],
-                        _scored(frames["outcome_measures"]))
+    return ClientRecord(
+        client,
+        visits,
+        frames["rom"],
+        frames["self_reports"],
+        frames["trigger_points"],
+        _scored(frames["outcome_measures"]),
+    )
 
 
 def _scored(measures: pd.DataFrame) -> pd.DataFrame:
     """Questionnaire rows as recorded, plus score, scorable, reason and raw (one scoring formula)."""
     if len(measures) == 0:
-        return measures.assign(score=pd.Series(dtype=float), scorable=pd.Series(dtype=bool),
-                               reason=pd.Series(dtype=object), raw=pd.Series(dtype=float))
+        return measures.assign(
+            score=pd.Series(dtype=float),
+            scorable=pd.Series(dtype=bool),
+            reason=pd.Series(dtype=object),
+            raw=pd.Series(dtype=float),
+        )
     scored = score_frame(measures, errors="mark")
-    return measures.assign(instrument=scored["instrument"].fillna(measures["instrument"]),
-                           **{c: scored[c] for c in ("score", "scorable", "reason", "raw")})
+    return measures.assign(
+        instrument=scored["instrument"].fillna(measures["instrument"]),
+        **{c: scored[c] for c in ("score", "scorable", "reason", "raw")},
+    )
 
 
 def load_questionnaires(db, client_id: str) -> pd.DataFrame:

@@ -23,8 +23,9 @@ FULL_WIDTH_PREFIXES = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 def neutralise_cell(value: Any) -> Any:
     """``'=1+1'`` -> ``"'=1+1"`` (also ``' =1+1'``, ``'＝1+1'``); anything not text is returned unchanged."""
-    if isinstance(value, str) and (value.startswith(FORMULA_PREFIXES)
-                                   or value.lstrip().startswith(FORMULA_PREFIXES + FULL_WIDTH_PREFIXES)):
+    if isinstance(value, str) and (
+        value.startswith(FORMULA_PREFIXES) or value.lstrip().startswith(FORMULA_PREFIXES + FULL_WIDTH_PREFIXES)
+    ):
         return "'" + value
     return value
 

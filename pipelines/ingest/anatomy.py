@@ -64,8 +64,14 @@ class Anatomy:
 def _place(raw: dict) -> Place:
     if raw["view"] not in VIEWS:
         raise ValueError(f"anatomy.toml: view {raw['view']!r} is not one of {VIEWS}")
-    return Place(raw["view"], float(raw["x"]), float(raw["y"]), float(raw.get("rx", 0)), float(raw.get("ry", 0)),
-                 float(raw.get("tilt", 0)))
+    return Place(
+        raw["view"],
+        float(raw["x"]),
+        float(raw["y"]),
+        float(raw.get("rx", 0)),
+        float(raw.get("ry", 0)),
+        float(raw.get("tilt", 0)),
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -73,12 +79,23 @@ def load_anatomy() -> Anatomy:
     """The packaged anatomy (read once)."""
     data = tomllib.loads(resources.files("pipelines.ingest").joinpath("anatomy.toml").read_text(encoding="utf-8"))
     sources = dict(data["sources"])
-    regions = {key: Region(key, r["label"], r.get("parent"), tuple(r.get("aliases", ())),
-                           tuple(_place(s) for s in r["shapes"]))
-               for key, r in data["regions"].items()}
-    muscles = {key: Muscle(key, m["label"], tuple(m.get("aliases", ())), tuple(m["referral"]),
-                           tuple(_place(p) for p in m["places"]), sources[m["source"]])
-               for key, m in data["muscles"].items()}
+    regions = {
+        key: Region(
+            key, r["label"], r.get("parent"), tuple(r.get("aliases", ())), tuple(_place(s) for s in r["shapes"])
+        )
+        for key, r in data["regions"].items()
+    }
+    muscles = {
+        key: Muscle(
+            key,
+            m["label"],
+            tuple(m.get("aliases", ())),
+            tuple(m["referral"]),
+            tuple(_place(p) for p in m["places"]),
+            sources[m["source"]],
+        )
+        for key, m in data["muscles"].items()
+    }
     unknown = {r for m in muscles.values() for r in m.referral} - set(regions)
     unknown |= {r.parent for r in regions.values() if r.parent} - set(regions)
     if unknown:

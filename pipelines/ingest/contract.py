@@ -37,8 +37,20 @@ KINDS: dict[str, Kind] = {
     "visits": Kind(
         "visits",
         required=("visit_id", "client_id", "visit_date"),
-        optional=("therapist", "duration_min", "pressure", "pain_pre", "pain_post", "pain_region", "techniques",
-                  "focus_muscles", "client_feedback", "homecare", "notes", "plan"),
+        optional=(
+            "therapist",
+            "duration_min",
+            "pressure",
+            "pain_pre",
+            "pain_post",
+            "pain_region",
+            "techniques",
+            "focus_muscles",
+            "client_feedback",
+            "homecare",
+            "notes",
+            "plan",
+        ),
         key=("visit_id",),
         grain="one row per visit",
     ),
@@ -99,7 +111,9 @@ def detect_kind(headers: list[str], filename: str = "") -> str | None:
     for name, kind in KINDS.items():
         required = set(kind.required)
         if name in VISIT_CHILD_KINDS:
-            required = (required - {"visit_id"}) | ({"visit_id"} if "visit_id" in cols else set(VISIT_REFERENCE_ALTERNATIVE))
+            required = (required - {"visit_id"}) | (
+                {"visit_id"} if "visit_id" in cols else set(VISIT_REFERENCE_ALTERNATIVE)
+            )
         if name == "visits" and "visit_id" not in cols:
             required = required - {"visit_id"}
         if required <= cols:
@@ -112,17 +126,48 @@ def detect_kind(headers: list[str], filename: str = "") -> str | None:
 # Each column in the words of the Import page and the forms, for reasons a therapist reads
 # ("Pain before 12 is outside 0–10", not "pain_pre 12 ...").
 COLUMN_LABELS: dict[str, str] = {
-    "client_id": "Client", "display_name": "Name", "birth_year": "Birth year", "sex": "Sex",
-    "primary_complaint": "Main complaint", "complaint_region": "Complaint region", "intake_date": "Intake date",
-    "status": "Status", "notes": "Notes", "visit_id": "Visit", "visit_date": "Date", "therapist": "Therapist",
-    "duration_min": "Duration", "pressure": "Pressure", "pain_pre": "Pain before", "pain_post": "Pain after",
-    "pain_region": "Pain region", "techniques": "Techniques", "focus_muscles": "Focus muscles",
-    "client_feedback": "Client feedback", "homecare": "Home care", "plan": "Plan", "joint": "Joint",
-    "movement": "Movement", "degrees": "Degrees", "side": "Side", "timing": "Timing", "instrument": "Instrument",
-    "measured_by": "Measured by", "reported_at": "Date", "pain": "Pain", "region": "Region",
-    "did_homecare": "Did home care", "pgic": "PGIC", "note": "Note", "muscle": "Muscle",
-    "referral_region": "Refers to", "tenderness": "Tenderness", "released": "Released", "taken_on": "Date taken",
-    "total_score": "Total score", **{f"item_{i}": f"Item {i}" for i in range(1, 21)},
+    "client_id": "Client",
+    "display_name": "Name",
+    "birth_year": "Birth year",
+    "sex": "Sex",
+    "primary_complaint": "Main complaint",
+    "complaint_region": "Complaint region",
+    "intake_date": "Intake date",
+    "status": "Status",
+    "notes": "Notes",
+    "visit_id": "Visit",
+    "visit_date": "Date",
+    "therapist": "Therapist",
+    "duration_min": "Duration",
+    "pressure": "Pressure",
+    "pain_pre": "Pain before",
+    "pain_post": "Pain after",
+    "pain_region": "Pain region",
+    "techniques": "Techniques",
+    "focus_muscles": "Focus muscles",
+    "client_feedback": "Client feedback",
+    "homecare": "Home care",
+    "plan": "Plan",
+    "joint": "Joint",
+    "movement": "Movement",
+    "degrees": "Degrees",
+    "side": "Side",
+    "timing": "Timing",
+    "instrument": "Instrument",
+    "measured_by": "Measured by",
+    "reported_at": "Date",
+    "pain": "Pain",
+    "region": "Region",
+    "did_homecare": "Did home care",
+    "pgic": "PGIC",
+    "note": "Note",
+    "muscle": "Muscle",
+    "referral_region": "Refers to",
+    "tenderness": "Tenderness",
+    "released": "Released",
+    "taken_on": "Date taken",
+    "total_score": "Total score",
+    **{f"item_{i}": f"Item {i}" for i in range(1, 21)},
 }
 
 
@@ -132,7 +177,7 @@ def plain_reason(column: str | None, reason: str) -> str:
         return reason
     for sep in (" ", ":"):
         if reason.startswith(column + sep):
-            return COLUMN_LABELS[column] + reason[len(column):]
+            return COLUMN_LABELS[column] + reason[len(column) :]
     return reason
 
 

@@ -86,8 +86,16 @@ def load_source(con, table: TableFile) -> list[str] | None:
 class FastStage:
     """SQL for one file: which rows are certainly clean, and their typed values."""
 
-    def __init__(self, con, table: TableFile, kind: str, src_names: list[str], rename, present: set[str],
-                 vocabularies: dict[str, V.Vocabulary]):
+    def __init__(
+        self,
+        con,
+        table: TableFile,
+        kind: str,
+        src_names: list[str],
+        rename,
+        present: set[str],
+        vocabularies: dict[str, V.Vocabulary],
+    ):
         self.con, self.table, self.kind = con, table, kind
         self.specs = FIELDS[kind]
         self.present = present
@@ -164,7 +172,10 @@ class FastStage:
         if spec.kind == "vocab":
             m = _q("m:" + name)
             col = _q(self.src_col[name])
-            values = [v for (v,) in self.con.execute(f"SELECT DISTINCT {col} FROM temp.src WHERE {col} IS NOT NULL").fetchall()]
+            values = [
+                v
+                for (v,) in self.con.execute(f"SELECT DISTINCT {col} FROM temp.src WHERE {col} IS NOT NULL").fetchall()
+            ]
             self._known_map(name, values, self._voc(name, spec))
             self.join_cols.append(f"maps.{_q('map:' + name)}[s.{_q('r:' + name)}] AS {m}")
             typed = m
@@ -174,12 +185,17 @@ class FastStage:
         if spec.kind == "vocab_list":
             col = _q(self.src_col[name])
             items = f"list_filter(string_split_regex({{cell}}, {_lit(LIST_SPLIT)}), lambda x: x <> '')"
-            values = [v for (v,) in self.con.execute(
-                f"SELECT DISTINCT unnest({items.format(cell='s.' + col)}) FROM temp.src s").fetchall()]
+            values = [
+                v
+                for (v,) in self.con.execute(
+                    f"SELECT DISTINCT unnest({items.format(cell='s.' + col)}) FROM temp.src s"
+                ).fetchall()
+            ]
             self._known_map(name, values, self._voc(name, spec))
             lm = _q("lm:" + name)  # the items, each mapped to its canonical name (NULL if not known)
             self.join_cols.append(
-                f"list_transform({items.format(cell='s.' + _q('r:' + name))}, lambda x: maps.{_q('map:' + name)}[x]) AS {lm}")
+                f"list_transform({items.format(cell='s.' + _q('r:' + name))}, lambda x: maps.{_q('map:' + name)}[x]) AS {lm}"
+            )
             # Sorted and de-duplicated like the validator, so the same set always compares equal.
             typed = f"list_sort(list_distinct({lm}))"
             ascii_ok = f"regexp_full_match({r}, {_lit(PRINTABLE_ASCII)})"
@@ -198,16 +214,24 @@ class FastStage:
                     if (j, m) in V.ROM_NORMS:  # a pair without a norm gets a warning: Python's job
                         lo, hi, flag = V.rom_bounds(j, m)
                         rows.append((j, m, lo, hi, flag))
-            self.con.execute("CREATE OR REPLACE TEMP TABLE rom_limits (joint VARCHAR, movement VARCHAR, lo DOUBLE, hi DOUBLE, flag DOUBLE)")
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE rom_limits (joint VARCHAR, movement VARCHAR, lo DOUBLE, hi DOUBLE, flag DOUBLE)"
+            )
             if rows:
                 self.con.executemany("INSERT INTO rom_limits VALUES (?, ?, ?, ?, ?)", rows)
-            self.joins.append(f"LEFT JOIN temp.rom_limits b ON b.joint = {_q('m:joint')} AND b.movement = {_q('m:movement')}")
+            self.joins.append(
+                f"LEFT JOIN temp.rom_limits b ON b.joint = {_q('m:joint')} AND b.movement = {_q('m:movement')}"
+            )
             deg = _q("t:degrees")
             checks.append(f"(b.lo IS NOT NULL AND {deg} BETWEEN b.lo AND b.hi AND (b.flag IS NULL OR {deg} <= b.flag))")
         if self.kind == "outcome_measures" and "instrument" in self.present:
-            self.con.execute("CREATE OR REPLACE TEMP TABLE q_items (instrument VARCHAR, n INTEGER, lo DOUBLE, hi DOUBLE)")
-            self.con.executemany("INSERT INTO q_items VALUES (?, ?, ?, ?)",
-                                 [(k, n, lo, hi) for k, (n, lo, hi) in QUESTIONNAIRE_ITEMS.items()])
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE q_items (instrument VARCHAR, n INTEGER, lo DOUBLE, hi DOUBLE)"
+            )
+            self.con.executemany(
+                "INSERT INTO q_items VALUES (?, ?, ?, ?)",
+                [(k, n, lo, hi) for k, (n, lo, hi) in QUESTIONNAIRE_ITEMS.items()],
+            )
             self.joins.append(f"LEFT JOIN temp.q_items q ON q.instrument = {_q('m:instrument')}")
             answered = []
             for i in range(1, 21):
@@ -254,23 +278,25 @@ class FastStage:
         # Vocabulary lookups, then the typed values, then the checks: each computed once per row.
         self.con.execute(f"""
             CREATE OR REPLACE TEMP TABLE incoming AS
-            SELECT CAST(_line AS BIGINT) AS _line, {', '.join(out)}, ({' AND '.join(oks + checks) or 'true'}) AS _clean
+            SELECT CAST(_line AS BIGINT) AS _line, {", ".join(out)}, ({" AND ".join(oks + checks) or "true"}) AS _clean
             FROM (
-                SELECT *{''.join(f', {t} AS {_q("t:" + n)}' for n, t in typed.items())}
+                SELECT *{"".join(f", {t} AS {_q('t:' + n)}" for n, t in typed.items())}
                 FROM (
-                    SELECT s.*{''.join(', ' + c for c in self.join_cols)}
+                    SELECT s.*{"".join(", " + c for c in self.join_cols)}
                     FROM (SELECT s.rowid AS _rid, s.rowid - {self.base} + 2 AS _line, {cells}
                           FROM temp.src s WHERE NOT {blank}) s
                     {maps}))
-            {' '.join(self.joins)}""")
+            {" ".join(self.joins)}""")
 
     def blank_row(self) -> str:
         """SQL: the row's cells are all blank (the Python reader skips it, uncounted).  The
         whole-row regex is costly, so it only runs when the first cell does not start with text."""
         everything = " || ".join(f"coalesce(s.{_q(n)}, '')" for n in self.src_names)
         first = f"coalesce(s.{_q(self.src_names[0])}, '')"
-        return (f"(CASE WHEN regexp_matches({first}, {_lit(STARTS_WITH_TEXT)}) THEN false"
-                f" ELSE regexp_full_match({everything}, {_lit(ALL_SPACE)}) END)")
+        return (
+            f"(CASE WHEN regexp_matches({first}, {_lit(STARTS_WITH_TEXT)}) THEN false"
+            f" ELSE regexp_full_match({everything}, {_lit(ALL_SPACE)}) END)"
+        )
 
     def raw_view(self, headers: list[str]) -> None:
         """``temp.file_raw`` (line, payload): every row read as JSON of header -> cell text,
@@ -299,8 +325,9 @@ class FastStage:
             self._doubtful_ready = True
         last = 0
         while True:
-            frame = self.con.execute("SELECT * FROM temp.doubtful WHERE _line > ? ORDER BY _line LIMIT ?",
-                                     [last, CHUNK_ROWS]).df()
+            frame = self.con.execute(
+                "SELECT * FROM temp.doubtful WHERE _line > ? ORDER BY _line LIMIT ?", [last, CHUNK_ROWS]
+            ).df()
             if frame.empty:
                 return
             frame["_line"] = frame["_line"].astype("int64")

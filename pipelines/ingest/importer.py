@@ -75,10 +75,17 @@ class FileReport:
 
     def to_json(self) -> dict:
         out = {
-            "path": self.path, "kind": self.kind, "rows_read": self.rows_read, "inserted": self.inserted,
-            "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
+            "path": self.path,
+            "kind": self.kind,
+            "rows_read": self.rows_read,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
             "rejects": [asdict(r) for r in self.rejects],
-            "warnings": self.warnings, "notes": self.notes, "new_terms": self.new_terms,
+            "warnings": self.warnings,
+            "notes": self.notes,
+            "new_terms": self.new_terms,
         }
         if self.error:
             out["error"] = self.error
@@ -129,7 +136,9 @@ def technique_columns(headers: list[str], columns: list[str], kind: str) -> dict
     return out
 
 
-def prepare(path: str | Path, kind: str | None = None, rename: dict[str, str] | None = None) -> tuple[TableFile, str, set[str], list[str], ColumnMapping | dict | None]:
+def prepare(
+    path: str | Path, kind: str | None = None, rename: dict[str, str] | None = None
+) -> tuple[TableFile, str, set[str], list[str], ColumnMapping | dict | None]:
     """Open the file and settle its kind and columns, or raise FileProblem (nothing written).
 
     Returns the table, kind, contract columns present, notes, and the ``rename`` to read it with:
@@ -142,7 +151,9 @@ def prepare(path: str | Path, kind: str | None = None, rename: dict[str, str] | 
         if kind is None and rename is None:
             kind = guess_kind(table.headers, table.path.name)
         if kind is None:
-            raise FileProblem(f"{table.path.name}: cannot tell which kind of file this is from its columns; pass --kind")
+            raise FileProblem(
+                f"{table.path.name}: cannot tell which kind of file this is from its columns; pass --kind"
+            )
     elif kind not in KINDS:
         raise FileProblem(f"unknown kind '{kind}' (expected one of: {', '.join(KINDS)})")
     notes = list(table.notes)
@@ -150,8 +161,9 @@ def prepare(path: str | Path, kind: str | None = None, rename: dict[str, str] | 
         plain = plain_header_rename(table.headers, table.columns, kind)
         if plain:
             header_of = dict(zip(table.columns, table.headers))
-            notes.append("columns read by their plain names: "
-                         + ", ".join(f"'{header_of[c]}' as {t}" for c, t in plain.items()))
+            notes.append(
+                "columns read by their plain names: " + ", ".join(f"'{header_of[c]}' as {t}" for c, t in plain.items())
+            )
             rename = plain
             columns = [rename.get(c, c) for c in table.columns]
     ticks = technique_columns(table.headers, columns, kind)
@@ -159,16 +171,25 @@ def prepare(path: str | Path, kind: str | None = None, rename: dict[str, str] | 
         merged = ColumnMapping(rename or {})
         for attr in ("name", "kind", "day_first"):
             setattr(merged, attr, getattr(rename, attr, None))
-        merged.update({c: ticks[rename.get(c, c) if rename else c] for c in table.columns
-                       if (rename.get(c, c) if rename else c) in ticks})
+        merged.update(
+            {
+                c: ticks[rename.get(c, c) if rename else c]
+                for c in table.columns
+                if (rename.get(c, c) if rename else c) in ticks
+            }
+        )
         rename = merged
         columns = [rename.get(c, c) for c in table.columns]
         header_of = dict(zip(table.columns, table.headers))
-        notes.append("a column per technique, ticks read as that technique: "
-                     + ", ".join(f"'{header_of[c]}'" for c in table.columns if rename.get(c, "").startswith(TECHNIQUE_COLUMN)))
+        notes.append(
+            "a column per technique, ticks read as that technique: "
+            + ", ".join(f"'{header_of[c]}'" for c in table.columns if rename.get(c, "").startswith(TECHNIQUE_COLUMN))
+        )
     doubled = sorted({c for c in columns if columns.count(c) > 1})
     if doubled:
-        raise FileProblem(f"{table.path.name}: two columns would both be read as '{doubled[0]}'; check the column mapping")
+        raise FileProblem(
+            f"{table.path.name}: two columns would both be read as '{doubled[0]}'; check the column mapping"
+        )
     present = set(columns)
     missing = required_columns_missing(kind, present)
     if missing:
@@ -178,15 +199,24 @@ def prepare(path: str | Path, kind: str | None = None, rename: dict[str, str] | 
     if ignored:
         notes.append("columns not imported (kept in the raw layer): " + ", ".join(f"'{h}'" for h in ignored))
     if kind == "visits" and "visit_id" not in present:
-        notes.append("no visit_id column: visit ids derived from client_id + visit_date (+ a sequence for same-day visits)")
+        notes.append(
+            "no visit_id column: visit ids derived from client_id + visit_date (+ a sequence for same-day visits)"
+        )
     tick_cols = {c for c in columns if c.startswith(TECHNIQUE_COLUMN)}
     return table, kind, (present & known) | tick_cols, notes, rename
 
 
-def ingest_file(path: str | Path, db=None, kind: str | None = None, rename: dict[str, str] | None = None,
-                mapping_name: str | None = None, day_first: bool | None = None,
-                progress: Progress | None = None, actor: str | None = None,
-                store_techniques: bool = True) -> FileReport:
+def ingest_file(
+    path: str | Path,
+    db=None,
+    kind: str | None = None,
+    rename: dict[str, str] | None = None,
+    mapping_name: str | None = None,
+    day_first: bool | None = None,
+    progress: Progress | None = None,
+    actor: str | None = None,
+    store_techniques: bool = True,
+) -> FileReport:
     """Import one file.  Raises FileProblem (nothing written) when it cannot be read at all.
 
     A saved mapping (``pipelines.ingest.mappings.ColumnMapping`` as ``rename``) may also say the
@@ -227,9 +257,16 @@ def ingest_file(path: str | Path, db=None, kind: str | None = None, rename: dict
 
 def _audit_import(con, report: FileReport, actor: str | None) -> None:
     counts = {k: getattr(report, k) for k in ("rows_read", "inserted", "updated", "unchanged", "rejected")}
-    audit.record(con, "import", report.kind, report.import_id, after={"path": report.path, **counts}, actor=actor,
-                 detail=f"{Path(report.path).name}: {report.rows_read} rows read: {report.inserted} loaded, "
-                        f"{report.updated} updated, {report.unchanged} unchanged, {report.rejected} rejected")
+    audit.record(
+        con,
+        "import",
+        report.kind,
+        report.import_id,
+        after={"path": report.path, **counts},
+        actor=actor,
+        detail=f"{Path(report.path).name}: {report.rows_read} rows read: {report.inserted} loaded, "
+        f"{report.updated} updated, {report.unchanged} unchanged, {report.rejected} rejected",
+    )
 
 
 def _merge_terms(acc: dict, found: dict) -> None:
@@ -237,13 +274,22 @@ def _merge_terms(acc: dict, found: dict) -> None:
         acc.setdefault(key, (spelling, set()))[1].update(lines)
 
 
-def _stage(con, table: TableFile, kind: str, present: set[str], rename, day_first: bool,
-           vocabularies, progress: Progress | None, terms: dict):
+def _stage(
+    con,
+    table: TableFile,
+    kind: str,
+    present: set[str],
+    rename,
+    day_first: bool,
+    vocabularies,
+    progress: Progress | None,
+    terms: dict,
+):
     """Read and validate every chunk into TEMP tables; return (rows, evidence, new_vocab)."""
     for t in ("incoming", "file_rejects", "file_warnings", "file_raw"):
         con.execute(f"DROP TABLE IF EXISTS temp.{t}")
-    con.execute("CREATE TEMP TABLE file_rejects (_line BIGINT, \"column\" VARCHAR, value VARCHAR, reason VARCHAR)")
-    con.execute("CREATE TEMP TABLE file_warnings (_line BIGINT, \"column\" VARCHAR, value VARCHAR, message VARCHAR)")
+    con.execute('CREATE TEMP TABLE file_rejects (_line BIGINT, "column" VARCHAR, value VARCHAR, reason VARCHAR)')
+    con.execute('CREATE TEMP TABLE file_warnings (_line BIGINT, "column" VARCHAR, value VARCHAR, message VARCHAR)')
     con.execute("CREATE TEMP TABLE file_raw (line BIGINT, payload VARCHAR)")
     rows = 0
     evidence = {"day_first": 0, "month_first": 0, "ambiguous": 0}
@@ -281,9 +327,12 @@ def _stage(con, table: TableFile, kind: str, present: set[str], rename, day_firs
 
 def _incoming_types(con, kind: str) -> dict[str, str]:
     """Column -> SQL type of ``incoming``: core's (a first chunk of empty cells must not decide)."""
-    core_types = dict(con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'core' AND table_name = ?",
-        [kind]).fetchall())
+    core_types = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'core' AND table_name = ?",
+            [kind],
+        ).fetchall()
+    )
     core_types.update({"visit_date": "DATE", "client_id": "VARCHAR", "_line": "BIGINT"})
     if kind == "self_reports":
         core_types["reported_at"] = "TIMESTAMP"
@@ -306,13 +355,23 @@ def _settle_day_first(evidence: dict[str, int], day_first: bool) -> bool:
     return day_first
 
 
-def _stage_fast(con, table: TableFile, kind: str, present: set[str], rename, day_first: bool,
-                vocabularies, progress: Progress | None, src_names: list[str], terms: dict):
+def _stage_fast(
+    con,
+    table: TableFile,
+    kind: str,
+    present: set[str],
+    rename,
+    day_first: bool,
+    vocabularies,
+    progress: Progress | None,
+    src_names: list[str],
+    terms: dict,
+):
     """The fast path (pipelines/ingest/fast_import.py) over ``temp.src`` as read by ``load_source``."""
     for t in ("incoming", "file_rejects", "file_warnings"):
         con.execute(f"DROP TABLE IF EXISTS temp.{t}")
-    con.execute("CREATE TEMP TABLE file_rejects (_line BIGINT, \"column\" VARCHAR, value VARCHAR, reason VARCHAR)")
-    con.execute("CREATE TEMP TABLE file_warnings (_line BIGINT, \"column\" VARCHAR, value VARCHAR, message VARCHAR)")
+    con.execute('CREATE TEMP TABLE file_rejects (_line BIGINT, "column" VARCHAR, value VARCHAR, reason VARCHAR)')
+    con.execute('CREATE TEMP TABLE file_warnings (_line BIGINT, "column" VARCHAR, value VARCHAR, message VARCHAR)')
     stage = FastStage(con, table, kind, src_names, rename, present, vocabularies)
     stage.build(_incoming_types(con, kind))
     rows = con.execute("SELECT count(*) FROM temp.incoming").fetchone()[0]
@@ -327,7 +386,11 @@ def _stage_fast(con, table: TableFile, kind: str, present: set[str], rename, day
         result = validate_chunk(kind, chunk, day_first=day_first, vocabularies=vocabularies, present=present)
         new_vocab.update(result.new_vocab)
         _merge_terms(terms, result.new_terms)
-        for name, frame in (("incoming", result.clean), ("file_rejects", result.rejects), ("file_warnings", result.warnings)):
+        for name, frame in (
+            ("incoming", result.clean),
+            ("file_rejects", result.rejects),
+            ("file_warnings", result.warnings),
+        ):
             if len(frame):
                 con.register("chunk_frame", frame)
                 con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM chunk_frame")
@@ -340,12 +403,25 @@ def _stage_fast(con, table: TableFile, kind: str, present: set[str], rename, day
     return rows, evidence, new_vocab, day_first
 
 
-def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping_name, day_first: bool,
-            report: FileReport, progress: Progress | None, src_names: list[str] | None = None) -> None:
+def _ingest(
+    con,
+    table: TableFile,
+    kind: str,
+    present: set[str],
+    rename,
+    mapping_name,
+    day_first: bool,
+    report: FileReport,
+    progress: Progress | None,
+    src_names: list[str] | None = None,
+) -> None:
     vocabularies = practice_vocabularies(con)
     terms: dict = {}
-    fast = None if src_names is None else _stage_fast(con, table, kind, present, rename, day_first,
-                                                      vocabularies, progress, src_names, terms)
+    fast = (
+        None
+        if src_names is None
+        else _stage_fast(con, table, kind, present, rename, day_first, vocabularies, progress, src_names, terms)
+    )
     if fast is not None:
         rows, evidence, new_vocab, day_first = fast
     else:
@@ -354,17 +430,26 @@ def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping
         if settled != day_first:
             day_first = settled
             terms.clear()
-            rows, evidence, new_vocab = _stage(con, table, kind, present, rename, day_first, vocabularies, progress,
-                                               terms)
+            rows, evidence, new_vocab = _stage(
+                con, table, kind, present, rename, day_first, vocabularies, progress, terms
+            )
     report.rows_read = rows
     order = "day/month (14/03/2026)" if day_first else "month/day (03/14/2026)"
     if evidence["day_first"] and evidence["month_first"]:
-        report.notes.append(f"dates in this file use both day/month and month/day order; read as {order}, the others were rejected")
+        report.notes.append(
+            f"dates in this file use both day/month and month/day order; read as {order}, the others were rejected"
+        )
     elif evidence["day_first"] or evidence["month_first"]:
         report.notes.append(f"dates read as {order}: values in the file settle the order")
     elif evidence["ambiguous"]:
-        source = "the column mapping's date order" if getattr(rename, "day_first", None) is not None else "the practice setting"
-        report.notes.append(f"dates such as 05/01/2026 read as {order}, {source}: nothing in the file settles the order")
+        source = (
+            "the column mapping's date order"
+            if getattr(rename, "day_first", None) is not None
+            else "the practice setting"
+        )
+        report.notes.append(
+            f"dates such as 05/01/2026 read as {order}, {source}: nothing in the file settles the order"
+        )
 
     import_id = con.execute("SELECT nextval('raw.import_id_seq')").fetchone()[0]
     report.import_id = import_id
@@ -374,8 +459,9 @@ def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping
     path = str(table.path)
     new_file = con.execute("SELECT count(*) = 0 FROM raw.files WHERE file_hash = ?", [table.file_hash]).fetchone()[0]
     if new_file:
-        con.execute("INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, now())",
-                    [table.file_hash, kind, path, table.headers, rows])
+        con.execute(
+            "INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, now())", [table.file_hash, kind, path, table.headers, rows]
+        )
         con.execute("INSERT INTO raw.rows SELECT ?, line, payload FROM file_raw", [table.file_hash])
     if fast is not None:
         con.execute("DROP VIEW temp.file_raw")
@@ -394,29 +480,54 @@ def _ingest(con, table: TableFile, kind: str, present: set[str], rename, mapping
     kept_terms = {k: (spelling, lines - rejected) for k, (spelling, lines) in terms.items() if lines - rejected}
     new_vocab = {k: v for k, v in new_vocab.items() if k in kept_terms}
     report.new_terms = [
-        {"vocabulary": voc, "term": value, "spelling": kept_terms[(voc, value)][0],
-         "rows": len(kept_terms[(voc, value)][1]), "suggestion": new_vocab.get((voc, value))}
-        for voc, value in sorted(kept_terms, key=lambda k: (-len(kept_terms[k][1]), k))]
+        {
+            "vocabulary": voc,
+            "term": value,
+            "spelling": kept_terms[(voc, value)][0],
+            "rows": len(kept_terms[(voc, value)][1]),
+            "suggestion": new_vocab.get((voc, value)),
+        }
+        for voc, value in sorted(kept_terms, key=lambda k: (-len(kept_terms[k][1]), k))
+    ]
     for (voc, value), closest in new_vocab.items():
         con.execute(
             "INSERT INTO core.vocabulary_extensions SELECT ?, ?, ?, ? WHERE NOT EXISTS "
             "(SELECT 1 FROM core.vocabulary_extensions WHERE vocabulary = ? AND value = ?)",
-            [voc, value, closest, import_id, voc, value])
+            [voc, value, closest, import_id, voc, value],
+        )
 
     _plain_words(con)
     rejected_lines = con.execute("SELECT count(DISTINCT _line) FROM file_rejects").fetchone()[0]
     report.rejected = rejected_lines
-    rej = con.execute("SELECT _line, \"column\", value, reason FROM file_rejects ORDER BY _line, \"column\" NULLS FIRST").fetchall()
+    rej = con.execute(
+        'SELECT _line, "column", value, reason FROM file_rejects ORDER BY _line, "column" NULLS FIRST'
+    ).fetchall()
     report.rejects = [Reject(int(r[0]), r[1], r[2], r[3]) for r in rej]
-    warns = con.execute("SELECT _line, \"column\", value, message FROM file_warnings ORDER BY _line").fetchall()
+    warns = con.execute('SELECT _line, "column", value, message FROM file_warnings ORDER BY _line').fetchall()
     report.warnings = [{"line": int(w[0]), "column": w[1], "value": w[2], "message": w[3]} for w in warns]
 
-    con.execute("INSERT INTO raw.rejects SELECT ?, ?, _line, \"column\", value, reason FROM file_rejects", [import_id, path])
-    con.execute("INSERT INTO raw.warnings SELECT ?, ?, _line, \"column\", value, message FROM file_warnings", [import_id, path])
+    con.execute(
+        'INSERT INTO raw.rejects SELECT ?, ?, _line, "column", value, reason FROM file_rejects', [import_id, path]
+    )
+    con.execute(
+        'INSERT INTO raw.warnings SELECT ?, ?, _line, "column", value, message FROM file_warnings', [import_id, path]
+    )
     con.execute(
         "INSERT INTO raw.imports VALUES (?, now(), now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [import_id, path, table.file_hash, kind, mapping_name, rows, report.inserted, report.updated,
-         report.unchanged, report.rejected, report.notes])
+        [
+            import_id,
+            path,
+            table.file_hash,
+            kind,
+            mapping_name,
+            rows,
+            report.inserted,
+            report.updated,
+            report.unchanged,
+            report.rejected,
+            report.notes,
+        ],
+    )
     if progress:
         progress(rows, "rebuilding the marts")
     touched = [r[0] for r in con.execute("SELECT client_id FROM temp.touched_clients").fetchall()]
@@ -435,15 +546,18 @@ def _plain_words(con) -> None:
     for table, text in (("file_rejects", "reason"), ("file_warnings", "message")):
         present = [c for (c,) in con.execute(f'SELECT DISTINCT "column" FROM {table}').fetchall() if c in COLUMN_LABELS]
         for column in present:
-            con.execute(PLAIN_WORDS_SQL.format(table=table, text=text),
-                        [COLUMN_LABELS[column], len(column) + 1, column, column + " ", column + ":"])
+            con.execute(
+                PLAIN_WORDS_SQL.format(table=table, text=text),
+                [COLUMN_LABELS[column], len(column) + 1, column, column + " ", column + ":"],
+            )
 
 
 def _reject_sql(con, where_sql: str, column: str | None, value_sql: str, reason_sql: str, params=()) -> None:
     """Move rows of ``incoming`` matching ``where_sql`` to the rejects with a reason built in SQL."""
     con.execute(
         f"INSERT INTO file_rejects SELECT _line, ?, {value_sql}, {reason_sql} FROM incoming WHERE {where_sql}",
-        [column, *params])
+        [column, *params],
+    )
     con.execute(f"DELETE FROM incoming WHERE {where_sql}", list(params))
 
 
@@ -454,7 +568,7 @@ NAME_MATCH_SQL = f"""
 CREATE OR REPLACE TEMP TABLE name_match AS
 SELECT i._line, i.client_id AS written, count(c.client_id) AS n, min(c.client_id) AS client_id,
        string_agg(c.client_id, ', ' ORDER BY c.client_id) AS ids
-FROM incoming i LEFT JOIN core.clients c ON {NAME_KEY.format('c.display_name')} = {NAME_KEY.format('i.client_id')}
+FROM incoming i LEFT JOIN core.clients c ON {NAME_KEY.format("c.display_name")} = {NAME_KEY.format("i.client_id")}
 WHERE i.client_id NOT IN (SELECT client_id FROM core.clients)
 GROUP BY i._line, i.client_id
 """
@@ -479,12 +593,19 @@ def _clients_by_name(con, report: FileReport | None) -> None:
     name two clients share is rejected with their ids; an unknown one is left to the
     unknown-client check."""
     con.execute(NAME_MATCH_SQL)
-    _reject_sql(con, "_line IN (SELECT _line FROM name_match WHERE n > 1)", "client_id", "client_id",
-                "'Client ' || client_id || ' matches several clients by name (' || "
-                "(SELECT ids FROM name_match m WHERE m._line = incoming._line) || '); write the client id'")
+    _reject_sql(
+        con,
+        "_line IN (SELECT _line FROM name_match WHERE n > 1)",
+        "client_id",
+        "client_id",
+        "'Client ' || client_id || ' matches several clients by name (' || "
+        "(SELECT ids FROM name_match m WHERE m._line = incoming._line) || '); write the client id'",
+    )
     matched = con.execute("SELECT count(*) FROM name_match WHERE n = 1").fetchone()[0]
     if matched:
-        con.execute("UPDATE incoming SET client_id = m.client_id FROM name_match m WHERE m._line = incoming._line AND m.n = 1")
+        con.execute(
+            "UPDATE incoming SET client_id = m.client_id FROM name_match m WHERE m._line = incoming._line AND m.n = 1"
+        )
         if report is not None:
             rows = "1 row names its client" if matched == 1 else f"{matched} rows name their client"
             report.notes.append(f"{rows} by display name: matched to the client's id")
@@ -516,13 +637,23 @@ def _derive_and_check(con, kind: str, present: set[str], import_id: int, report:
             FROM incoming LEFT JOIN core.visits v
               ON v.client_id = incoming.client_id AND v.visit_date = incoming.visit_date
             GROUP BY incoming._line""")
-        con.execute("UPDATE incoming SET visit_id = m.visit_id FROM visit_match m WHERE m._line = incoming._line AND m.n = 1")
-        _reject_sql(con, "_line IN (SELECT _line FROM visit_match WHERE n = 0)", "visit_date",
-                    "strftime(visit_date, '%Y-%m-%d')",
-                    "'no visit of client ' || client_id || ' on ' || strftime(visit_date, '%Y-%m-%d') || '; import the visit first'")
-        _reject_sql(con, "_line IN (SELECT _line FROM visit_match WHERE n > 1)", "visit_date",
-                    "strftime(visit_date, '%Y-%m-%d')",
-                    "'client ' || client_id || ' has several visits on ' || strftime(visit_date, '%Y-%m-%d') || '; give the visit_id'")
+        con.execute(
+            "UPDATE incoming SET visit_id = m.visit_id FROM visit_match m WHERE m._line = incoming._line AND m.n = 1"
+        )
+        _reject_sql(
+            con,
+            "_line IN (SELECT _line FROM visit_match WHERE n = 0)",
+            "visit_date",
+            "strftime(visit_date, '%Y-%m-%d')",
+            "'no visit of client ' || client_id || ' on ' || strftime(visit_date, '%Y-%m-%d') || '; import the visit first'",
+        )
+        _reject_sql(
+            con,
+            "_line IN (SELECT _line FROM visit_match WHERE n > 1)",
+            "visit_date",
+            "strftime(visit_date, '%Y-%m-%d')",
+            "'client ' || client_id || ' has several visits on ' || strftime(visit_date, '%Y-%m-%d') || '; give the visit_id'",
+        )
 
     key = KINDS[kind].key
     # An optional key column the file lacks (a check-in form without a region question) is NULL.
@@ -550,11 +681,21 @@ def _derive_and_check(con, kind: str, present: set[str], import_id: int, report:
     con.execute("DELETE FROM incoming WHERE _line IN (SELECT _line FROM dupes)")
 
     if kind in ("visits", "self_reports", "outcome_measures"):
-        _reject_sql(con, "client_id NOT IN (SELECT client_id FROM core.clients)", "client_id", "client_id",
-                    "'client_id ' || client_id || ' is not a known client; import the clients file first'")
+        _reject_sql(
+            con,
+            "client_id NOT IN (SELECT client_id FROM core.clients)",
+            "client_id",
+            "client_id",
+            "'client_id ' || client_id || ' is not a known client; import the clients file first'",
+        )
     if kind in VISIT_CHILD_KINDS:
-        _reject_sql(con, "visit_id NOT IN (SELECT visit_id FROM core.visits)", "visit_id", "visit_id",
-                    "'visit_id ' || visit_id || ' is not a known visit; import the visits file first'")
+        _reject_sql(
+            con,
+            "visit_id NOT IN (SELECT visit_id FROM core.visits)",
+            "visit_id",
+            "visit_id",
+            "'visit_id ' || visit_id || ' is not a known visit; import the visits file first'",
+        )
     if kind == "visits":
         # The Log a visit form asks about a second visit on the same day; an import says it too.
         con.execute(SAME_DAY_SQL)
@@ -592,10 +733,12 @@ def _upsert(con, kind: str, present: set[str], import_id: int) -> tuple[int, int
         WHERE EXISTS (SELECT 1 FROM classified i WHERE i._status = 'updated' AND {join})""")
     target_cols = [c for c in core_cols if c not in BOOKKEEPING] + (["visit_id_derived"] if kind == "visits" else [])
     col_list = ", ".join(_q(c) for c in target_cols)
-    con.execute(f"""
+    con.execute(
+        f"""
         INSERT INTO core.{kind} ({col_list}, source_import, source_line, updated_at)
         SELECT {col_list}, ?, _line, now() FROM classified WHERE _status IN ('inserted', 'updated')""",
-                [import_id])
+        [import_id],
+    )
     return counts.get("inserted", 0), counts.get("updated", 0), counts.get("unchanged", 0)
 
 
@@ -614,8 +757,15 @@ def _note_touched_clients(con, kind: str, core_cols: list[str], join: str) -> No
             WHERE visit_id IN (SELECT visit_id FROM classified WHERE _status <> 'unchanged')""")
 
 
-def ingest_files(paths: list[str | Path], db=None, kind: str | None = None, rename=None, mapping_name=None,
-                 progress: Progress | None = None, actor: str | None = None) -> list[FileReport]:
+def ingest_files(
+    paths: list[str | Path],
+    db=None,
+    kind: str | None = None,
+    rename=None,
+    mapping_name=None,
+    progress: Progress | None = None,
+    actor: str | None = None,
+) -> list[FileReport]:
     """Import several files, each in its own transaction.  A file that cannot be read
     gets a report with ``error`` set; the others are still imported."""
     reports = []
@@ -626,8 +776,18 @@ def ingest_files(paths: list[str | Path], db=None, kind: str | None = None, rena
     feeding = [i for i, (_, k) in enumerate(ordered) if k in TECHNIQUE_INPUTS]
     for i, (path, _) in enumerate(ordered):
         try:
-            reports.append(ingest_file(path, db=db, kind=kind, rename=rename, mapping_name=mapping_name, progress=progress,
-                                       actor=actor, store_techniques=bool(feeding) and i == feeding[-1]))
+            reports.append(
+                ingest_file(
+                    path,
+                    db=db,
+                    kind=kind,
+                    rename=rename,
+                    mapping_name=mapping_name,
+                    progress=progress,
+                    actor=actor,
+                    store_techniques=bool(feeding) and i == feeding[-1],
+                )
+            )
         except FileProblem as exc:
             reports.append(FileReport(str(path), kind, error=str(exc)))
     return reports

@@ -58,13 +58,32 @@ class MappingProblem(FileProblem):
 # Words people use for each contract column, in spreadsheets and in form questions.  The
 # contract name itself always counts; these are matched after normalise_header().
 ALIASES: dict[str, tuple[str, ...]] = {
-    "client_id": ("client", "client code", "your client code", "client number", "client no", "client ref",
-                  "patient id", "patient", "patient code", "patient number", "code", "id", "client id number"),
+    "client_id": (
+        "client",
+        "client code",
+        "your client code",
+        "client number",
+        "client no",
+        "client ref",
+        "patient id",
+        "patient",
+        "patient code",
+        "patient number",
+        "code",
+        "id",
+        "client id number",
+    ),
     "display_name": ("name", "client name", "full name", "patient name", "first name", "display name"),
     "birth_year": ("year of birth", "born", "birth year", "yob", "date of birth", "dob"),
     "sex": ("gender", "sex gender"),
-    "primary_complaint": ("complaint", "main complaint", "presenting complaint", "reason for visit",
-                          "chief complaint", "problem"),
+    "primary_complaint": (
+        "complaint",
+        "main complaint",
+        "presenting complaint",
+        "reason for visit",
+        "chief complaint",
+        "problem",
+    ),
     "complaint_region": ("complaint area", "body region", "region", "area", "body area"),
     "intake_date": ("first visit", "start date", "intake", "date of first visit", "joined", "registered"),
     "status": ("client status", "active", "state"),
@@ -74,37 +93,122 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "therapist": ("practitioner", "therapist name", "treated by", "lmt", "clinician"),
     "duration_min": ("duration", "minutes", "length", "session length", "mins", "duration minutes", "time min"),
     "pressure": ("pressure level", "depth", "pressure 1 5", "intensity of pressure"),
-    "pain_pre": ("pain before", "pain pre", "pre pain", "pain start", "pain in", "pain at start", "pain before session",
-                 "nprs pre", "vas pre", "pain level before", "initial pain"),
-    "pain_post": ("pain after", "pain post", "post pain", "pain end", "pain out", "pain at end", "pain after session",
-                  "nprs post", "vas post", "pain level after", "final pain"),
+    "pain_pre": (
+        "pain before",
+        "pain pre",
+        "pre pain",
+        "pain start",
+        "pain in",
+        "pain at start",
+        "pain before session",
+        "nprs pre",
+        "vas pre",
+        "pain level before",
+        "initial pain",
+    ),
+    "pain_post": (
+        "pain after",
+        "pain post",
+        "post pain",
+        "pain end",
+        "pain out",
+        "pain at end",
+        "pain after session",
+        "nprs post",
+        "vas post",
+        "pain level after",
+        "final pain",
+    ),
     "pain_region": ("region", "pain area", "pain location", "where", "area", "location", "body part"),
-    "techniques": ("technique", "techniques used", "modalities", "modality", "treatment", "treatments",
-                   "methods", "what was done", "what i did", "what we did", "treatment given", "done",
-                   "techniques applied"),
+    "techniques": (
+        "technique",
+        "techniques used",
+        "modalities",
+        "modality",
+        "treatment",
+        "treatments",
+        "methods",
+        "what was done",
+        "what i did",
+        "what we did",
+        "treatment given",
+        "done",
+        "techniques applied",
+    ),
     "focus_muscles": ("muscles", "muscles treated", "focus", "muscles worked", "target muscles"),
     "client_feedback": ("feedback", "client comments", "client said", "response"),
     "homecare": ("home care", "home exercises", "homework", "exercises given", "self care", "aftercare"),
     "plan": ("next time", "plan for next time", "next visit", "next session", "to do next time"),
     "joint": ("joint", "body part", "area", "region"),
     "movement": ("motion", "direction", "plane"),
-    "degrees": ("rom", "range", "angle", "deg", "range of motion", "value", "measurement", "mm", "degrees mm",
-                "reading", "result"),
+    "degrees": (
+        "rom",
+        "range",
+        "angle",
+        "deg",
+        "range of motion",
+        "value",
+        "measurement",
+        "mm",
+        "degrees mm",
+        "reading",
+        "result",
+    ),
     "side": ("left right", "laterality", "l r"),
     "timing": ("when", "pre post", "before after", "time point"),
     "instrument": ("device", "tool", "measured with", "method", "questionnaire", "form", "measure"),
     "measured_by": ("measurer", "rater", "examiner", "by"),
-    "reported_at": ("timestamp", "submitted", "submitted at", "date", "time", "date time", "reported", "when",
-                    "response time", "completed"),
-    "pain": ("pain level", "pain score", "how bad is your pain", "pain right now", "pain today", "current pain",
-             "pain now", "nprs", "rate your pain"),
+    "reported_at": (
+        "timestamp",
+        "submitted",
+        "submitted at",
+        "date",
+        "time",
+        "date time",
+        "reported",
+        "when",
+        "response time",
+        "completed",
+    ),
+    "pain": (
+        "pain level",
+        "pain score",
+        "how bad is your pain",
+        "pain right now",
+        "pain today",
+        "current pain",
+        "pain now",
+        "nprs",
+        "rate your pain",
+    ),
     "region": ("where is the pain", "pain location", "where", "area", "location", "body part", "where does it hurt"),
-    "did_homecare": ("did you do your home exercises", "home exercises", "homework done", "exercises done",
-                     "did homecare", "did your exercises", "homecare done", "home care done"),
-    "pgic": ("global impression", "patient global impression of change", "how do you feel compared",
-             "overall change", "impression of change"),
-    "note": ("notes", "comment", "comments", "anything else", "anything else you want to tell", "message",
-             "remarks", "other"),
+    "did_homecare": (
+        "did you do your home exercises",
+        "home exercises",
+        "homework done",
+        "exercises done",
+        "did homecare",
+        "did your exercises",
+        "homecare done",
+        "home care done",
+    ),
+    "pgic": (
+        "global impression",
+        "patient global impression of change",
+        "how do you feel compared",
+        "overall change",
+        "impression of change",
+    ),
+    "note": (
+        "notes",
+        "comment",
+        "comments",
+        "anything else",
+        "anything else you want to tell",
+        "message",
+        "remarks",
+        "other",
+    ),
     "muscle": ("muscle name", "trigger point", "trp", "muscles"),
     "referral_region": ("referral", "refers to", "referral pattern", "referred pain", "referral area"),
     "tenderness": ("tender", "tenderness 0 10", "sensitivity", "pain on pressure"),
@@ -118,6 +222,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
 # ---------------------------------------------------------------------------
 # Profiles
 # ---------------------------------------------------------------------------
+
 
 @dataclass
 class MappingProfile:
@@ -213,9 +318,14 @@ def read_profile(path: Path, builtin: bool = False) -> MappingProfile:
     if not isinstance(columns, dict) or not columns:
         raise MappingProblem(f"mapping {path.name}: has no [columns] table")
     profile = MappingProfile(
-        name=str(data.get("name") or path.stem), columns={str(k): v for k, v in columns.items()},
-        kind=data.get("kind") or None, date_order=data.get("date_order") or None,
-        description=str(data.get("description", "")), builtin=builtin, path=path)
+        name=str(data.get("name") or path.stem),
+        columns={str(k): v for k, v in columns.items()},
+        kind=data.get("kind") or None,
+        date_order=data.get("date_order") or None,
+        description=str(data.get("description", "")),
+        builtin=builtin,
+        path=path,
+    )
     return _check_profile(profile, f"mapping {path.name}")
 
 
@@ -255,15 +365,15 @@ def load_mapping(name: str, db=None) -> ColumnMapping:
 
 def save_profile(profile: MappingProfile, db=None) -> Path:
     """Write ``profile`` to the practice's ``mappings/`` folder (atomically); return its path."""
-    profile = MappingProfile(profile.name, dict(profile.columns), profile.kind, profile.date_order,
-                             profile.description)
+    profile = MappingProfile(profile.name, dict(profile.columns), profile.kind, profile.date_order, profile.description)
     _check_profile(profile, f"mapping '{profile.name}'")
     folder = practice_dir(db)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{profile.name}.toml"
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("# Knotwork column mapping (written by the Import page; safe to edit)\n" + profile.to_toml(),
-                   encoding="utf-8")
+    tmp.write_text(
+        "# Knotwork column mapping (written by the Import page; safe to edit)\n" + profile.to_toml(), encoding="utf-8"
+    )
     tmp.replace(path)
     return path
 
@@ -287,6 +397,7 @@ def profiles_for(headers: list[str], db=None) -> list[MappingProfile]:
 # Suggestions by name similarity
 # ---------------------------------------------------------------------------
 
+
 def similarity(header: str, phrase: str) -> float:
     """How well a (normalised) file header names a (normalised) contract column or alias, 0-1.
 
@@ -301,7 +412,7 @@ def similarity(header: str, phrase: str) -> float:
         return 1.0
     h_tokens, p_tokens = header.split("_"), phrase.split("_")
     n = len(p_tokens)
-    if n < len(h_tokens) and any(h_tokens[i:i + n] == p_tokens for i in range(len(h_tokens) - n + 1)):
+    if n < len(h_tokens) and any(h_tokens[i : i + n] == p_tokens for i in range(len(h_tokens) - n + 1)):
         return 0.75 + 0.25 * len(phrase) / len(header)
     ratio = difflib.SequenceMatcher(None, header, phrase).ratio()
     return 0.9 * ratio if ratio >= 0.8 else 0.5 * ratio
@@ -317,7 +428,9 @@ def score_column(header: str, target: str) -> float:
     return max(similarity(norm, p) for p in phrases)
 
 
-def suggest_mapping(headers: list[str], kind: str, cutoff: float = SUGGEST_CUTOFF) -> dict[str, tuple[str | None, float]]:
+def suggest_mapping(
+    headers: list[str], kind: str, cutoff: float = SUGGEST_CUTOFF
+) -> dict[str, tuple[str | None, float]]:
     """For each header (as written), the contract column it most likely is, and how sure (0-1).
 
     Greedy on the best scores first, each contract column used at most once; headers below
@@ -369,8 +482,9 @@ def guess_kind(headers: list[str], filename: str = "") -> str | None:
     return best
 
 
-def mapping_from_choices(choices: dict[str, str | None], name: str | None = None, kind: str | None = None,
-                         day_first: bool | None = None) -> ColumnMapping:
+def mapping_from_choices(
+    choices: dict[str, str | None], name: str | None = None, kind: str | None = None, day_first: bool | None = None
+) -> ColumnMapping:
     """A ``rename`` from the Import page's choices (header as written -> contract column or None).
 
     A header left unmapped whose own name is a contract column is renamed out of the way,
@@ -406,6 +520,7 @@ def apply_rename(columns: list[str], rename: dict[str, str] | None) -> list[str]
 # Preview: the first rows, validated exactly as the import will
 # ---------------------------------------------------------------------------
 
+
 @dataclass
 class Preview:
     kind: str
@@ -417,8 +532,14 @@ class Preview:
     missing: list[str] = field(default_factory=list)  # required columns the mapping does not provide
 
 
-def preview(path: str | Path, kind: str, rename: dict[str, str] | None = None, db=None, n_rows: int = 20,
-            day_first: bool | None = None) -> Preview:
+def preview(
+    path: str | Path,
+    kind: str,
+    rename: dict[str, str] | None = None,
+    db=None,
+    n_rows: int = 20,
+    day_first: bool | None = None,
+) -> Preview:
     """Validate the first ``n_rows`` of a file with the import's own rules, without writing.
 
     Row problems come from :func:`pipelines.ingest.validate.validate_chunk` (plus an unknown-client
@@ -488,8 +609,9 @@ def _unknown_clients(chunk: pd.DataFrame, kind: str, present: set[str], db) -> l
             continue
         owners = sorted(by_name.get(_name_key(cid), []))
         if len(owners) > 1:
-            out.append((int(line), f"Client {cid} matches several clients by name ({', '.join(owners)}); "
-                                   "write the client id"))
+            out.append(
+                (int(line), f"Client {cid} matches several clients by name ({', '.join(owners)}); write the client id")
+            )
         elif not owners:
             out.append((int(line), f"client_id {cid} is not a known client; import the clients file first"))
     return out

@@ -30,7 +30,8 @@ def practice_vocabularies(con: duckdb.DuckDBPyConnection) -> dict[str, V.Vocabul
     aliases: dict[str, dict[str, str]] = {}
     if _has_table(con, "core", "vocabulary_aliases"):  # a database from before migration 0008 has none
         for voc, alias, canonical in con.execute(
-                "SELECT vocabulary, alias, canonical FROM core.vocabulary_aliases ORDER BY created_at").fetchall():
+            "SELECT vocabulary, alias, canonical FROM core.vocabulary_aliases ORDER BY created_at"
+        ).fetchall():
             aliases.setdefault(voc, {})[alias] = canonical
     out = {}
     for kind_fields in FIELDS.values():
@@ -42,8 +43,12 @@ def practice_vocabularies(con: duckdb.DuckDBPyConnection) -> dict[str, V.Vocabul
 
 
 def _has_table(con, schema: str, table: str) -> bool:
-    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
+    return (
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
+        ).fetchone()[0]
+        > 0
+    )
 
 
 def db_vocabularies(db) -> dict | None:

@@ -114,11 +114,15 @@ def _rows_or_problem(reader, path: Path, line_of_row) -> Iterator[list[str]]:
             return
         except csv.Error as exc:
             if "field larger than field limit" in str(exc):
-                raise FileProblem(f"{path.name}: line {line_of_row()}: a cell is longer than {MAX_CELL_CHARS:,} "
-                                  "characters; no note or name is that long, so the file is probably damaged "
-                                  "(or a quote is missing)") from exc
-            raise FileProblem(f"{path.name}: line {line_of_row()}: the quoting is broken ({exc}); a cell that "
-                              "starts with a double quote must end with one") from exc
+                raise FileProblem(
+                    f"{path.name}: line {line_of_row()}: a cell is longer than {MAX_CELL_CHARS:,} "
+                    "characters; no note or name is that long, so the file is probably damaged "
+                    "(or a quote is missing)"
+                ) from exc
+            raise FileProblem(
+                f"{path.name}: line {line_of_row()}: the quoting is broken ({exc}); a cell that "
+                "starts with a double quote must end with one"
+            ) from exc
 
 
 def _frame(names: list[str], lines: list[int], rows: list[list[str]]) -> pd.DataFrame:
@@ -158,13 +162,16 @@ def _read_xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         width = len(names)
         for number, row in enumerate(rows, start=2):
             if (number - 1) * max(width, 1) > MAX_XLSX_CELLS:
-                raise FileProblem(f"{path.name}: the sheet has more than {MAX_XLSX_CELLS:,} cells (row {number}); "
-                                  f"{SAVE_AS_CSV}")
+                raise FileProblem(
+                    f"{path.name}: the sheet has more than {MAX_XLSX_CELLS:,} cells (row {number}); {SAVE_AS_CSV}"
+                )
             cells = [_xlsx_cell_text(v) for v in row[:width]]
             for col, text in enumerate(cells):
                 if len(text) > MAX_CELL_CHARS:
-                    raise FileProblem(f"{path.name}: row {number}, column {names[col]!r}: the cell is longer than "
-                                      f"{MAX_CELL_CHARS:,} characters; no note or name is that long")
+                    raise FileProblem(
+                        f"{path.name}: row {number}, column {names[col]!r}: the cell is longer than "
+                        f"{MAX_CELL_CHARS:,} characters; no note or name is that long"
+                    )
             cells += [""] * (width - len(cells))
             if any(c.strip() for c in cells):
                 yield number, cells + [""]
@@ -201,8 +208,9 @@ def _scan_text_file(path: Path) -> tuple[str, int | None]:
             try:
                 decoder.decode(block)
             except UnicodeDecodeError as exc:
-                raise FileProblem(f"{path.name}: not UTF-8 text (byte {offset + exc.start} cannot be decoded); "
-                                  "save it as 'CSV UTF-8'") from exc
+                raise FileProblem(
+                    f"{path.name}: not UTF-8 text (byte {offset + exc.start} cannot be decoded); save it as 'CSV UTF-8'"
+                ) from exc
             lf += block.count(b"\n")
             cr += block.count(b"\r")
             crlf += block.count(b"\r\n") + (1 if prev_cr and block[:1] == b"\n" else 0)
@@ -212,7 +220,9 @@ def _scan_text_file(path: Path) -> tuple[str, int | None]:
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
-        raise FileProblem(f"{path.name}: not UTF-8 text (the last bytes cannot be decoded); save it as 'CSV UTF-8'") from exc
+        raise FileProblem(
+            f"{path.name}: not UTF-8 text (the last bytes cannot be decoded); save it as 'CSV UTF-8'"
+        ) from exc
     # csv counts "\n", "\r\n" and a lone "\r" as line ends; the lone one is too rare to count here.
     lines = None if cr != crlf else lf + (0 if last == b"\n" else 1)
     return digest.hexdigest(), lines
@@ -243,7 +253,9 @@ def open_table(path: str | Path, scan: bool = True) -> TableFile:
     with open(path, "rb") as fh:
         head = fh.read(64 * 1024)
     if b"\x00" in head or head.startswith(b"PK\x03\x04"):
-        raise FileProblem(f"{path.name}: not a text CSV file (it looks binary; is it a spreadsheet saved with the wrong extension?)")
+        raise FileProblem(
+            f"{path.name}: not a text CSV file (it looks binary; is it a spreadsheet saved with the wrong extension?)"
+        )
     file_hash, lines = _scan_text_file(path) if scan else ("", None)
     # The head holds the header line; a multi-byte character cut at its end is not an error.
     text = head.decode("utf-8-sig", errors="ignore")
@@ -270,13 +282,17 @@ def check_xlsx_size(path: Path) -> None:
     unpacked = sum(p.file_size for p in parts)
     packed = max(sum(p.compress_size for p in parts), 1)
     if unpacked > MAX_XLSX_UNPACKED:
-        raise FileProblem(f"{path.name}: the workbook unpacks to {unpacked / 1e6:,.0f} MB (from {packed / 1e3:,.0f} KB); "
-                          f"Knotwork reads workbooks up to {MAX_XLSX_UNPACKED / 1e6:,.0f} MB unpacked: {SAVE_AS_CSV}")
+        raise FileProblem(
+            f"{path.name}: the workbook unpacks to {unpacked / 1e6:,.0f} MB (from {packed / 1e3:,.0f} KB); "
+            f"Knotwork reads workbooks up to {MAX_XLSX_UNPACKED / 1e6:,.0f} MB unpacked: {SAVE_AS_CSV}"
+        )
     for p in parts:
         if p.file_size > XLSX_RATIO_FROM and p.file_size > MAX_XLSX_RATIO * max(p.compress_size, 1):
-            raise FileProblem(f"{path.name}: part {p.filename!r} unpacks {p.file_size / max(p.compress_size, 1):,.0f} "
-                              f"times larger than it is packed ({p.file_size / 1e6:,.0f} MB); a real spreadsheet "
-                              f"does not, so the file is refused: {SAVE_AS_CSV}")
+            raise FileProblem(
+                f"{path.name}: part {p.filename!r} unpacks {p.file_size / max(p.compress_size, 1):,.0f} "
+                f"times larger than it is packed ({p.file_size / 1e6:,.0f} MB); a real spreadsheet "
+                f"does not, so the file is refused: {SAVE_AS_CSV}"
+            )
 
 
 def _open_xlsx(path: Path) -> TableFile:

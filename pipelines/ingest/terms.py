@@ -27,21 +27,32 @@ from pipelines.warehouse.marts import rebuild_marts
 VOCAB_COLUMNS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "technique": (("visits", "techniques", True),),
     "muscle": (("visits", "focus_muscles", True), ("trigger_points", "muscle", False)),
-    "region": (("visits", "pain_region", False), ("clients", "complaint_region", False),
-               ("self_reports", "region", False), ("trigger_points", "referral_region", False)),
+    "region": (
+        ("visits", "pain_region", False),
+        ("clients", "complaint_region", False),
+        ("self_reports", "region", False),
+        ("trigger_points", "referral_region", False),
+    ),
     "joint": (("rom", "joint", False),),
     "movement": (("rom", "movement", False),),
 }
-BUILT_IN = {"technique": V.TECHNIQUES, "muscle": V.MUSCLES, "region": V.REGIONS, "joint": V.JOINTS,
-            "movement": V.MOVEMENTS}
+BUILT_IN = {
+    "technique": V.TECHNIQUES,
+    "muscle": V.MUSCLES,
+    "region": V.REGIONS,
+    "joint": V.JOINTS,
+    "movement": V.MOVEMENTS,
+}
 # Natural keys that contain a vocabulary column: a merge must not make two rows one.
 KEYS = {"rom": ("visit_id", "joint", "movement", "side", "timing"), "trigger_points": ("visit_id", "muscle", "side")}
 
 INSERT_ALIAS = "INSERT INTO core.vocabulary_aliases VALUES (?, ?, ?, now(), ?)"
 DELETE_ALIAS = "DELETE FROM core.vocabulary_aliases WHERE vocabulary = ? AND alias = ?"
 DELETE_EXTENSION = "DELETE FROM core.vocabulary_extensions WHERE vocabulary = ? AND value = ?"
-LIST_REPLACE = ("UPDATE core.{table} SET {column} = list_sort(list_distinct(list_transform({column}, "
-                "lambda x: CASE WHEN x = ? THEN ? ELSE x END))) WHERE list_contains({column}, ?)")
+LIST_REPLACE = (
+    "UPDATE core.{table} SET {column} = list_sort(list_distinct(list_transform({column}, "
+    "lambda x: CASE WHEN x = ? THEN ? ELSE x END))) WHERE list_contains({column}, ?)"
+)
 SCALAR_REPLACE = "UPDATE core.{table} SET {column} = ? WHERE {column} = ?"
 COUNT_LIST = "SELECT count(*) FROM core.{table} WHERE list_contains({column}, ?)"
 COUNT_SCALAR = "SELECT count(*) FROM core.{table} WHERE {column} = ?"
@@ -51,8 +62,9 @@ class TermProblem(ValueError):
     """A merge or alias that cannot be done; the message is one line for the user."""
 
 
-def file_new_terms(path: str | Path, kind: str, rename=None, vocabularies=None,
-                   day_first: bool = True) -> tuple[pd.DataFrame, list[str], int]:
+def file_new_terms(
+    path: str | Path, kind: str, rename=None, vocabularies=None, day_first: bool = True
+) -> tuple[pd.DataFrame, list[str], int]:
     """What a file brings, before anything is written: its new terms (one row per term with
     ``vocabulary``, ``term``, ``spelling``, ``rows`` -- rows that use it and pass the row checks --
     and ``suggestion``, the closest known entry), the import's notes on its columns (those not
@@ -67,8 +79,16 @@ def file_new_terms(path: str | Path, kind: str, rename=None, vocabularies=None,
         closest.update(result.new_vocab)
         for key, (spelling, lines) in result.new_terms.items():
             found.setdefault(key, (spelling, set()))[1].update(lines)
-    rows = [{"vocabulary": voc, "term": term, "spelling": spelling, "rows": len(lines),
-             "suggestion": closest.get((voc, term))} for (voc, term), (spelling, lines) in found.items()]
+    rows = [
+        {
+            "vocabulary": voc,
+            "term": term,
+            "spelling": spelling,
+            "rows": len(lines),
+            "suggestion": closest.get((voc, term)),
+        }
+        for (voc, term), (spelling, lines) in found.items()
+    ]
     frame = pd.DataFrame(rows, columns=["vocabulary", "term", "spelling", "rows", "suggestion"])
     frame = frame.sort_values(["rows", "vocabulary", "term"], ascending=[False, True, True], ignore_index=True)
     return frame, notes, n_rows
@@ -92,8 +112,15 @@ def save_aliases(db, choices: list[tuple[str, str, str]], actor: str) -> int:
                 _check_entry(voc, entry, con)
                 con.execute(DELETE_ALIAS, [voc, alias])
                 con.execute(INSERT_ALIAS, [voc, alias, entry, actor])
-                audit.record(con, "insert", "vocabulary_aliases", f"{voc}|{alias}", after={"canonical": entry},
-                             actor=actor, detail=f"{voc} '{alias}' is the same as '{entry}'")
+                audit.record(
+                    con,
+                    "insert",
+                    "vocabulary_aliases",
+                    f"{voc}|{alias}",
+                    after={"canonical": entry},
+                    actor=actor,
+                    detail=f"{voc} '{alias}' is the same as '{entry}'",
+                )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -106,8 +133,9 @@ def _check_entry(vocabulary: str, entry: str, con) -> None:
         raise TermProblem(f"'{vocabulary}' is not a vocabulary of terms ({', '.join(VOCAB_COLUMNS)})")
     if entry in BUILT_IN[vocabulary].canonical_names:
         return
-    known = con.execute("SELECT count(*) FROM core.vocabulary_extensions WHERE vocabulary = ? AND value = ?",
-                        [vocabulary, entry]).fetchone()[0]
+    known = con.execute(
+        "SELECT count(*) FROM core.vocabulary_extensions WHERE vocabulary = ? AND value = ?", [vocabulary, entry]
+    ).fetchone()[0]
     if not known:
         raise TermProblem(f"'{entry}' is not a known {vocabulary}")
 
@@ -145,9 +173,16 @@ def merge_term(db, vocabulary: str, term: str, into: str, actor: str) -> dict[st
             con.execute(DELETE_ALIAS, [vocabulary, term])
             con.execute(INSERT_ALIAS, [vocabulary, term, into, actor])
             changed = sum(before.values())
-            audit.record(con, "update", "vocabulary", f"{vocabulary}|{term}", before={"term": term, "rows": before},
-                         after={"term": into}, actor=actor,
-                         detail=f"{vocabulary} '{term}' merged into '{into}': {changed} rows updated")
+            audit.record(
+                con,
+                "update",
+                "vocabulary",
+                f"{vocabulary}|{term}",
+                before={"term": term, "rows": before},
+                after={"term": into},
+                actor=actor,
+                detail=f"{vocabulary} '{term}' merged into '{into}': {changed} rows updated",
+            )
             rebuild_marts(con, {table for table, _, _ in VOCAB_COLUMNS[vocabulary]})
             con.execute("COMMIT")
         except BaseException:
@@ -164,21 +199,26 @@ def _refuse_collisions(con, vocabulary: str, term: str, into: str) -> None:
         if is_list or key is None or column not in key:
             continue
         same = " AND ".join(f"a.{k} IS NOT DISTINCT FROM b.{k}" for k in key if k != column)
-        hit = con.execute(f"SELECT a.visit_id FROM core.{table} a JOIN core.{table} b ON {same} "
-                          f"WHERE a.{column} = ? AND b.{column} = ? LIMIT 1", [term, into]).fetchone()
+        hit = con.execute(
+            f"SELECT a.visit_id FROM core.{table} a JOIN core.{table} b ON {same} "
+            f"WHERE a.{column} = ? AND b.{column} = ? LIMIT 1",
+            [term, into],
+        ).fetchone()
         if hit:
-            raise TermProblem(f"visit {hit[0]} already has a {table.replace('_', ' ')} row for '{into}' next to "
-                              f"'{term}'; correct one of them first")
+            raise TermProblem(
+                f"visit {hit[0]} already has a {table.replace('_', ' ')} row for '{into}' next to "
+                f"'{term}'; correct one of them first"
+            )
 
 
 def practice_terms(con) -> pd.DataFrame:
     """The practice's own terms with their closest entry and how many rows use each."""
-    terms = con.execute("SELECT vocabulary, value, closest FROM core.vocabulary_extensions "
-                        "ORDER BY vocabulary, value").fetchall()
+    terms = con.execute(
+        "SELECT vocabulary, value, closest FROM core.vocabulary_extensions ORDER BY vocabulary, value"
+    ).fetchall()
     rows = []
     for voc, value, closest in terms:
         if voc not in VOCAB_COLUMNS:
             continue
-        rows.append({"vocabulary": voc, "term": value, "closest": closest,
-                     "rows": sum(uses(con, voc, value).values())})
+        rows.append({"vocabulary": voc, "term": value, "closest": closest, "rows": sum(uses(con, voc, value).values())})
     return pd.DataFrame(rows, columns=["vocabulary", "term", "closest", "rows"])

@@ -23,7 +23,13 @@ from pipelines.ingest.contract import OUTCOME_ITEMS
 EARLIEST = pd.Timestamp("1900-01-01")
 
 # Item count and allowed item range per questionnaire.
-QUESTIONNAIRE_ITEMS = {"NDI": (10, 0, 5), "ODI": (10, 0, 5), "PSFS": (5, 0, 10), "QuickDASH": (11, 1, 5), "LEFS": (20, 0, 4)}
+QUESTIONNAIRE_ITEMS = {
+    "NDI": (10, 0, 5),
+    "ODI": (10, 0, 5),
+    "PSFS": (5, 0, 10),
+    "QuickDASH": (11, 1, 5),
+    "LEFS": (20, 0, 4),
+}
 
 
 def today() -> dt.date:
@@ -158,12 +164,14 @@ class _Collector:
         n = int(mask.sum())
         if callable(texts):  # build messages for the few bad rows only, not the whole chunk
             texts = texts(values[mask]).reindex(mask.index)
-        part = pd.DataFrame({
-            "_line": self.lines[mask].to_numpy(),
-            "column": [column] * n,
-            "value": (values[mask].astype(str).to_numpy() if isinstance(values, pd.Series) else [values] * n),
-            label: (texts[mask].astype(str).to_numpy() if isinstance(texts, pd.Series) else [texts] * n),
-        })
+        part = pd.DataFrame(
+            {
+                "_line": self.lines[mask].to_numpy(),
+                "column": [column] * n,
+                "value": (values[mask].astype(str).to_numpy() if isinstance(values, pd.Series) else [values] * n),
+                label: (texts[mask].astype(str).to_numpy() if isinstance(texts, pd.Series) else [texts] * n),
+            }
+        )
         sink.append(part)
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -173,8 +181,14 @@ class _Collector:
 
 
 def _empty(label: str) -> pd.DataFrame:
-    return pd.DataFrame({"_line": pd.Series([], dtype="int64"), "column": pd.Series([], dtype=object),
-                         "value": pd.Series([], dtype=object), label: pd.Series([], dtype=object)})
+    return pd.DataFrame(
+        {
+            "_line": pd.Series([], dtype="int64"),
+            "column": pd.Series([], dtype=object),
+            "value": pd.Series([], dtype=object),
+            label: pd.Series([], dtype=object),
+        }
+    )
 
 
 def _fmt_num(x: float) -> str:
@@ -185,7 +199,9 @@ def _fmt_num(x: float) -> str:
 # Dates
 # ---------------------------------------------------------------------------
 
-_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?$")
+_DMY = re.compile(
+    r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?$"
+)
 _YMD_SLASH = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
 
@@ -194,9 +210,11 @@ def date_order_evidence(text: pd.Series) -> dict[str, int]:
     parts = text.str.extract(_DMY)
     first = pd.to_numeric(parts[0], errors="coerce")
     second = pd.to_numeric(parts[1], errors="coerce")
-    return {"day_first": int(((first > 12) & (second <= 12)).sum()),
-            "month_first": int(((second > 12) & (first <= 12)).sum()),
-            "ambiguous": int(((first <= 12) & (second <= 12) & (first != second)).sum())}
+    return {
+        "day_first": int(((first > 12) & (second <= 12)).sum()),
+        "month_first": int(((second > 12) & (first <= 12)).sum()),
+        "ambiguous": int(((first <= 12) & (second <= 12) & (first != second)).sum()),
+    }
 
 
 def parse_dates(text: pd.Series, day_first: bool = True) -> pd.Series:
@@ -219,9 +237,16 @@ def parse_dates(text: pd.Series, day_first: bool = True) -> pd.Series:
             pm = p[6].fillna("").str.lower() == "pm"
             am = p[6].fillna("").str.lower() == "am"
             hour = hour.where(~(pm & (hour < 12)), hour + 12).where(~(am & (hour == 12)), 0)
-            frame = pd.DataFrame({"year": year, "month": month, "day": day, "hour": hour,
-                                  "minute": pd.to_numeric(p[4], errors="coerce").fillna(0).astype(int),
-                                  "second": pd.to_numeric(p[5], errors="coerce").fillna(0).astype(int)})
+            frame = pd.DataFrame(
+                {
+                    "year": year,
+                    "month": month,
+                    "day": day,
+                    "hour": hour,
+                    "minute": pd.to_numeric(p[4], errors="coerce").fillna(0).astype(int),
+                    "second": pd.to_numeric(p[5], errors="coerce").fillna(0).astype(int),
+                }
+            )
             out.loc[frame.index] = pd.to_datetime(frame, errors="coerce")
         todo = out.isna() & (text != "")
     if todo.any():
@@ -229,10 +254,16 @@ def parse_dates(text: pd.Series, day_first: bool = True) -> pd.Series:
         ok = parts[0].notna()
         if ok.any():
             p = parts[ok]
-            frame = pd.DataFrame({"year": p[0].astype(int), "month": p[1].astype(int), "day": p[2].astype(int),
-                                  "hour": pd.to_numeric(p[3], errors="coerce").fillna(0).astype(int),
-                                  "minute": pd.to_numeric(p[4], errors="coerce").fillna(0).astype(int),
-                                  "second": pd.to_numeric(p[5], errors="coerce").fillna(0).astype(int)})
+            frame = pd.DataFrame(
+                {
+                    "year": p[0].astype(int),
+                    "month": p[1].astype(int),
+                    "day": p[2].astype(int),
+                    "hour": pd.to_numeric(p[3], errors="coerce").fillna(0).astype(int),
+                    "minute": pd.to_numeric(p[4], errors="coerce").fillna(0).astype(int),
+                    "second": pd.to_numeric(p[5], errors="coerce").fillna(0).astype(int),
+                }
+            )
             out.loc[frame.index] = pd.to_datetime(frame, errors="coerce")
         todo = out.isna() & (text != "")
     if todo.any():
@@ -240,7 +271,9 @@ def parse_dates(text: pd.Series, day_first: bool = True) -> pd.Series:
         rest = text[todo]
         named = rest.str.contains(r"[A-Za-z]{3}", regex=True)
         if named.any():
-            out.loc[rest[named].index] = pd.to_datetime(rest[named], format="mixed", dayfirst=day_first, errors="coerce")
+            out.loc[rest[named].index] = pd.to_datetime(
+                rest[named], format="mixed", dayfirst=day_first, errors="coerce"
+            )
     return out
 
 
@@ -248,9 +281,15 @@ def parse_dates(text: pd.Series, day_first: bool = True) -> pd.Series:
 # The chunk validator
 # ---------------------------------------------------------------------------
 
-def validate_chunk(kind: str, chunk: pd.DataFrame, *, day_first: bool = True,
-                   vocabularies: dict[str, V.Vocabulary] | None = None,
-                   present: set[str] | None = None) -> ChunkResult:
+
+def validate_chunk(
+    kind: str,
+    chunk: pd.DataFrame,
+    *,
+    day_first: bool = True,
+    vocabularies: dict[str, V.Vocabulary] | None = None,
+    present: set[str] | None = None,
+) -> ChunkResult:
     """Validate one chunk; ``present`` is the set of contract columns the file has."""
     specs = FIELDS[kind]
     present = set(chunk.columns) if present is None else present
@@ -267,7 +306,14 @@ def validate_chunk(kind: str, chunk: pd.DataFrame, *, day_first: bool = True,
     long_ = shape.str.startswith("\x00long")
     col.reject(short, None, "", "the row has fewer cells than the header; a delimiter or quote is probably missing")
     if long_.any():
-        col.reject(long_, None, "", "the row has more cells than the header (" + shape.str.slice(5) + " extra); a value probably contains an unquoted delimiter")
+        col.reject(
+            long_,
+            None,
+            "",
+            "the row has more cells than the header ("
+            + shape.str.slice(5)
+            + " extra); a value probably contains an unquoted delimiter",
+        )
 
     tick_columns = [c for c in chunk.columns if str(c).startswith(TECHNIQUE_COLUMN)]
     if kind == "visits" and tick_columns:
@@ -314,7 +360,9 @@ def validate_chunk(kind: str, chunk: pd.DataFrame, *, day_first: bool = True,
         _check_questionnaire(col, clean, chunk, present)
     if kind == "clients" and "birth_year" in clean:
         late = clean["birth_year"] > today().year
-        col.reject(late, "birth_year", chunk["birth_year"], lambda t: "birth_year " + t.astype(str) + " is in the future")
+        col.reject(
+            late, "birth_year", chunk["birth_year"], lambda t: "birth_year " + t.astype(str) + " is in the future"
+        )
 
     rejects, warnings = col.frames()
     ragged = set(lines[short | long_].tolist())
@@ -345,13 +393,19 @@ def _merge_technique_columns(col: _Collector, chunk: pd.DataFrame, tick_columns:
     base = chunk["techniques"].fillna("").astype(str) if "techniques" in chunk else pd.Series("", index=chunk.index)
     parts = [base]
     for c in tick_columns:
-        technique = c[len(TECHNIQUE_COLUMN):]
+        technique = c[len(TECHNIQUE_COLUMN) :]
         cell = chunk[c].fillna("").astype(str).str.strip()
         low = cell.str.lower()
         ticked = low.isin(TICKS)
         odd = ~ticked & ~low.isin(NO_TICKS)
-        col.reject(odd, c, cell, lambda t, tech=technique: ("column " + tech.replace("_", " ") + ": '" + t
-                                                             + "' is not a tick (x, yes, ✓) or blank"))
+        col.reject(
+            odd,
+            c,
+            cell,
+            lambda t, tech=technique: (
+                "column " + tech.replace("_", " ") + ": '" + t + "' is not a tick (x, yes, ✓) or blank"
+            ),
+        )
         parts.append(pd.Series(np.where(ticked, technique, ""), index=chunk.index))
     chunk["techniques"] = pd.concat(parts, axis=1).apply(lambda r: "; ".join(v for v in r if v), axis=1)
     return chunk
@@ -373,8 +427,12 @@ def _read_score10(col: _Collector, name: str, text: pd.Series) -> pd.Series:
         lo = pd.to_numeric(rng[0].str.replace(",", "."), errors="coerce")
         hi = pd.to_numeric(rng[1].str.replace(",", "."), errors="coerce")
         mid = ((lo + hi) / 2).map(lambda x: f"{x:g}" if pd.notna(x) else "")
-        col.warn(is_range & (lo <= hi), name, text,
-                 lambda t: name + " " + t + " is a range; read as its midpoint " + mid[t.index] + ", please check")
+        col.warn(
+            is_range & (lo <= hi),
+            name,
+            text,
+            lambda t: name + " " + t + " is a range; read as its midpoint " + mid[t.index] + ", please check",
+        )
         text = text.where(~(is_range & (lo <= hi)), mid)
     return text
 
@@ -416,8 +474,9 @@ def _check_vocab(col, name, text, empty, spec, voc, new_vocab, term_rows) -> pd.
     return mapped.where(~empty, None)
 
 
-def _judge_values(res: dict[str, V.Resolution], name: str, spec: Field, voc: V.Vocabulary, new_vocab: dict,
-                  unknown_reason) -> tuple[dict, dict, dict]:
+def _judge_values(
+    res: dict[str, V.Resolution], name: str, spec: Field, voc: V.Vocabulary, new_vocab: dict, unknown_reason
+) -> tuple[dict, dict, dict]:
     """Split distinct raw values into canonical names, rejects (with reasons) and accepted new entries."""
     canonical, reason, warn = {}, {}, {}
     for raw, r in res.items():
@@ -426,8 +485,10 @@ def _judge_values(res: dict[str, V.Resolution], name: str, spec: Field, voc: V.V
         elif spec.unknown == "extend" and V.normalise(raw):
             canonical[raw] = V.normalise(raw)
             new_vocab[(voc.name, V.normalise(raw))] = r.suggestion
-            warn[raw] = (f"new {voc.name} '{raw}' kept as the practice's own term (closest known: "
-                         f"{(r.suggestion or '—').replace('_', ' ')}); choose 'same as' on the Import page if it is")
+            warn[raw] = (
+                f"new {voc.name} '{raw}' kept as the practice's own term (closest known: "
+                f"{(r.suggestion or '—').replace('_', ' ')}); choose 'same as' on the Import page if it is"
+            )
         else:
             reason[raw] = unknown_reason(name, raw, r, voc)
     return canonical, reason, warn
@@ -518,14 +579,51 @@ def _check_rom_bounds(col: _Collector, clean: pd.DataFrame, chunk: pd.DataFrame)
     label = clean["joint"].fillna("") + " " + clean["movement"].fillna("").str.replace("_", " ")
     unit = pd.Series([V.rom_unit(*k) for k in keys], index=clean.index)
     out = deg.notna() & ((deg < lo) | (deg > hi))
-    col.reject(out, "degrees", text, lambda t: "degrees " + t + " is not plausible for " + label[t.index] + " (allowed "
-               + lo[t.index].map(_fmt_num) + "–" + hi[t.index].map(_fmt_num) + unit[t.index] + ")")
+    col.reject(
+        out,
+        "degrees",
+        text,
+        lambda t: (
+            "degrees "
+            + t
+            + " is not plausible for "
+            + label[t.index]
+            + " (allowed "
+            + lo[t.index].map(_fmt_num)
+            + "–"
+            + hi[t.index].map(_fmt_num)
+            + unit[t.index]
+            + ")"
+        ),
+    )
     beyond = deg.notna() & ~out & (deg > flag)
     norm = pd.Series([V.ROM_NORMS[k].normal if k in V.ROM_NORMS else np.nan for k in keys], index=clean.index)
-    col.warn(beyond, "degrees", text, lambda t: "degrees " + t + " is well beyond the normal " + norm[t.index].map(_fmt_num)
-             + unit[t.index] + " for " + label[t.index] + "; kept, please check")
-    unknown_pair = clean["joint"].notna() & clean["movement"].notna() & pd.Series([k not in V.ROM_NORMS for k in keys], index=clean.index)
-    col.warn(unknown_pair, "movement", clean["movement"].fillna(""), lambda t: "no normative value for " + label[t.index] + "; kept without a reference")
+    col.warn(
+        beyond,
+        "degrees",
+        text,
+        lambda t: (
+            "degrees "
+            + t
+            + " is well beyond the normal "
+            + norm[t.index].map(_fmt_num)
+            + unit[t.index]
+            + " for "
+            + label[t.index]
+            + "; kept, please check"
+        ),
+    )
+    unknown_pair = (
+        clean["joint"].notna()
+        & clean["movement"].notna()
+        & pd.Series([k not in V.ROM_NORMS for k in keys], index=clean.index)
+    )
+    col.warn(
+        unknown_pair,
+        "movement",
+        clean["movement"].fillna(""),
+        lambda t: "no normative value for " + label[t.index] + "; kept without a reference",
+    )
 
 
 def _check_questionnaire(col: _Collector, clean: pd.DataFrame, chunk: pd.DataFrame, present: set[str]) -> None:
@@ -542,9 +640,16 @@ def _check_questionnaire(col: _Collector, clean: pd.DataFrame, chunk: pd.DataFra
         hi = inst.map(lambda x: QUESTIONNAIRE_ITEMS.get(x, (20, 0, 10))[2])
         text = chunk[item].astype(str).str.strip()
         extra = has & (i > n_items)
-        col.reject(extra, item, text, item + " is not part of " + inst.fillna("?") + " (" + n_items.astype(str) + " items)")
+        col.reject(
+            extra, item, text, item + " is not part of " + inst.fillna("?") + " (" + n_items.astype(str) + " items)"
+        )
         out = has & ~extra & ((val < lo) | (val > hi))
-        col.reject(out, item, text, item + " " + text + " is outside " + lo.astype(str) + "–" + hi.astype(str) + " for " + inst.fillna("?"))
+        col.reject(
+            out,
+            item,
+            text,
+            item + " " + text + " is outside " + lo.astype(str) + "–" + hi.astype(str) + " for " + inst.fillna("?"),
+        )
         col.reject(has & (val % 1 != 0), item, text, item + " " + text + " must be a whole number")
     total = clean["total_score"] if "total_score" in clean else pd.Series(np.nan, index=clean.index)
     nothing = inst.notna() & (answered == 0) & total.isna()

@@ -27,8 +27,24 @@ CLOSE_MATCH_CUTOFF = 0.8
 # Words a practice adds to a known term without changing what it names: "thoracic spine",
 # "neck region", "PNF stretch", "TrP therapy", "scalene muscles".  Stripped only when what is
 # left is itself a known spelling, so "hamstring stretch" never becomes a technique.
-COMMON_SUFFIXES = ("spine", "region", "area", "joint", "muscle", "muscles", "m", "therapy", "technique",
-                   "techniques", "massage", "work", "stretch", "stretches", "stretching", "treatment")
+COMMON_SUFFIXES = (
+    "spine",
+    "region",
+    "area",
+    "joint",
+    "muscle",
+    "muscles",
+    "m",
+    "therapy",
+    "technique",
+    "techniques",
+    "massage",
+    "work",
+    "stretch",
+    "stretches",
+    "stretching",
+    "treatment",
+)
 
 
 def normalise(value: str) -> str:
@@ -115,8 +131,17 @@ class Vocabulary:
 TECHNIQUES = Vocabulary(
     "technique",
     {
-        "trigger_point": ["trp", "trigger point therapy", "trigger point", "trigger point pressure",
-                          "ischemic compression", "ischaemic compression", "tpt", "neuromuscular therapy", "nmt"],
+        "trigger_point": [
+            "trp",
+            "trigger point therapy",
+            "trigger point",
+            "trigger point pressure",
+            "ischemic compression",
+            "ischaemic compression",
+            "tpt",
+            "neuromuscular therapy",
+            "nmt",
+        ],
         "myofascial_release": ["mfr", "myofascial", "myofascial release", "fascial release"],
         "swedish": ["swedish massage", "relaxation massage", "effleurage"],
         "deep_tissue": ["deep tissue", "deep tissue massage", "dtm"],
@@ -124,15 +149,36 @@ TECHNIQUES = Vocabulary(
         "pnf_stretching": ["pnf", "proprioceptive neuromuscular facilitation", "contract relax", "hold relax"],
         "muscle_energy": ["met", "muscle energy technique", "muscle energy techniques"],
         "positional_release": ["prt", "strain counterstrain", "counterstrain", "positional release therapy"],
-        "cross_fiber_friction": ["cross fibre friction", "cross friction", "transverse friction", "cff",
-                                 "deep transverse friction"],
-        "nerve_mobilization": ["nerve mobilisation", "neural mobilization", "neural mobilisation",
-                               "nerve flossing", "neurodynamics", "nerve gliding"],
-        "movement_reeducation": ["movement re-education", "movement reeducation", "movement re education",
-                                 "postural reeducation", "corrective exercise"],
+        "cross_fiber_friction": [
+            "cross fibre friction",
+            "cross friction",
+            "transverse friction",
+            "cff",
+            "deep transverse friction",
+        ],
+        "nerve_mobilization": [
+            "nerve mobilisation",
+            "neural mobilization",
+            "neural mobilisation",
+            "nerve flossing",
+            "neurodynamics",
+            "nerve gliding",
+        ],
+        "movement_reeducation": [
+            "movement re-education",
+            "movement reeducation",
+            "movement re education",
+            "postural reeducation",
+            "corrective exercise",
+        ],
         "breathwork": ["breath work", "breathing", "breathing exercises", "diaphragmatic breathing"],
-        "instrument_assisted": ["iastm", "instrument assisted", "instrument assisted soft tissue mobilization",
-                                "graston", "gua sha"],
+        "instrument_assisted": [
+            "iastm",
+            "instrument assisted",
+            "instrument assisted soft tissue mobilization",
+            "graston",
+            "gua sha",
+        ],
         "cupping": ["cups", "myofascial cupping", "dry cupping"],
         "lymphatic_drainage": ["mld", "manual lymphatic drainage", "lymph drainage"],
         "thermal": ["heat", "cold", "heat/cold", "hot pack", "ice", "cryotherapy", "thermotherapy", "hot stones"],
@@ -157,34 +203,72 @@ MUSCLES = Vocabulary("muscle", muscle_entries())
 
 # "bilateral" is a side of its own (both sides were measured or treated, one reading for both);
 # "none" is a midline reading (cervical flexion) or a file that does not say.
-SIDES = Vocabulary("side", {"left": ["l", "lt", "left side"], "right": ["r", "rt", "right side"],
-                            "bilateral": ["both", "b", "bilat", "both sides", "l r", "l and r", "r l", "lr", "bil"],
-                            "none": ["midline", "n/a", "na", "central", "centre", "center"]})
-ROM_TIMING = Vocabulary("timing", {"pre": ["before", "pre-treatment", "pretreatment"], "post": ["after", "post-treatment", "posttreatment"]})
+SIDES = Vocabulary(
+    "side",
+    {
+        "left": ["l", "lt", "left side"],
+        "right": ["r", "rt", "right side"],
+        "bilateral": ["both", "b", "bilat", "both sides", "l r", "l and r", "r l", "lr", "bil"],
+        "none": ["midline", "n/a", "na", "central", "centre", "center"],
+    },
+)
+ROM_TIMING = Vocabulary(
+    "timing", {"pre": ["before", "pre-treatment", "pretreatment"], "post": ["after", "post-treatment", "posttreatment"]}
+)
 INSTRUMENTS = Vocabulary(
     "instrument",
-    {"goniometer": ["universal goniometer", "gonio"], "inclinometer": ["digital inclinometer", "bubble inclinometer"],
-     "crom": ["crom device", "cervical range of motion device"], "visual": ["visual estimate", "eyeball"],
-     "app": ["phone app", "smartphone", "smartphone app"]},
+    {
+        "goniometer": ["universal goniometer", "gonio"],
+        "inclinometer": ["digital inclinometer", "bubble inclinometer"],
+        "crom": ["crom device", "cervical range of motion device"],
+        "visual": ["visual estimate", "eyeball"],
+        "app": ["phone app", "smartphone", "smartphone app"],
+    },
 )
-CLIENT_STATUS = Vocabulary("status", {"active": ["current", "ongoing"], "discharged": ["finished", "completed", "done"],
-                                      "referred_out": ["referred", "referred out", "referral"]})
-YES_NO = Vocabulary("yes/no", {"yes": ["y", "true", "1", "done", "did"], "no": ["n", "false", "0", "not done", "didn't", "did not"]})
-RELEASED = Vocabulary("released", {"yes": ["y", "true", "1", "released", "full"], "partial": ["partly", "some", "partially"],
-                                   "no": ["n", "false", "0", "not released", "none"]})
+CLIENT_STATUS = Vocabulary(
+    "status",
+    {
+        "active": ["current", "ongoing"],
+        "discharged": ["finished", "completed", "done"],
+        "referred_out": ["referred", "referred out", "referral"],
+    },
+)
+YES_NO = Vocabulary(
+    "yes/no", {"yes": ["y", "true", "1", "done", "did"], "no": ["n", "false", "0", "not done", "didn't", "did not"]}
+)
+RELEASED = Vocabulary(
+    "released",
+    {
+        "yes": ["y", "true", "1", "released", "full"],
+        "partial": ["partly", "some", "partially"],
+        "no": ["n", "false", "0", "not released", "none"],
+    },
+)
 QUESTIONNAIRES = Vocabulary(
     "instrument",
-    {"NDI": ["neck disability index"], "ODI": ["oswestry", "oswestry disability index", "modified oswestry"],
-     "PSFS": ["patient specific functional scale", "patient-specific functional scale"],
-     "QuickDASH": ["quick dash", "qdash", "quickdash"], "LEFS": ["lower extremity functional scale"]},
+    {
+        "NDI": ["neck disability index"],
+        "ODI": ["oswestry", "oswestry disability index", "modified oswestry"],
+        "PSFS": ["patient specific functional scale", "patient-specific functional scale"],
+        "QuickDASH": ["quick dash", "qdash", "quickdash"],
+        "LEFS": ["lower extremity functional scale"],
+    },
 )
-SEX = Vocabulary("sex", {"female": ["f", "woman", "w"], "male": ["m", "man"], "other": ["x", "non-binary", "nonbinary", "diverse"],
-                         "unknown": ["prefer not to say", "unspecified"]})
+SEX = Vocabulary(
+    "sex",
+    {
+        "female": ["f", "woman", "w"],
+        "male": ["m", "man"],
+        "other": ["x", "non-binary", "nonbinary", "diverse"],
+        "unknown": ["prefer not to say", "unspecified"],
+    },
+)
 
 
 # ---------------------------------------------------------------------------
 # Range of motion: joints, movements, normative maxima and plausibility bounds
 # ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RomNorm:
@@ -201,16 +285,23 @@ _AAOS_C = "AAOS cervical, via goniometer.io clinical guide"
 _TROKE = "Troke et al. 2005, youngest age band"
 _MERCK = "Merck Manual normal values"
 _AMA_T = "AMA Guides to the Evaluation of Permanent Impairment, thoracic spine (inclinometer)"
-_JOHNSON_T = ("Johnson KD et al. J Athl Train 2012;47:52-60: thoracic rotation, MDC 2.1-6.3 deg "
-              "(the upper value used)")
-_ZAWAWI = ("Zawawi KH et al. J Can Dent Assoc 2003;69:737-41: maximal mouth opening 48.8 mm in healthy "
-           "adults; below 40 mm is limited (Dworkin & LeResche, RDC/TMD 1992)")
-_KROPMANS = ("Kropmans TJ et al. Eur J Oral Sci 2000;108:9-13: smallest detectable difference of maximal "
-             "mouth opening 6-9 mm (9 mm for a single measurement)")
-_LATERAL = ("Dworkin & LeResche, RDC/TMD 1992 (below 7 mm is limited); mean laterotrusion 9.4-11.8 mm in 500 "
-            "TMD patients (Swiss Dent J, University Center for Dental Medicine Basel)")
-_STOUSTRUP = ("Stoustrup P et al. Orthod Craniofac Res 2013: smallest detectable difference 2.4 mm for "
-              "laterotrusion, 2.8 mm for protrusion (one observer, one measurement)")
+_JOHNSON_T = "Johnson KD et al. J Athl Train 2012;47:52-60: thoracic rotation, MDC 2.1-6.3 deg (the upper value used)"
+_ZAWAWI = (
+    "Zawawi KH et al. J Can Dent Assoc 2003;69:737-41: maximal mouth opening 48.8 mm in healthy "
+    "adults; below 40 mm is limited (Dworkin & LeResche, RDC/TMD 1992)"
+)
+_KROPMANS = (
+    "Kropmans TJ et al. Eur J Oral Sci 2000;108:9-13: smallest detectable difference of maximal "
+    "mouth opening 6-9 mm (9 mm for a single measurement)"
+)
+_LATERAL = (
+    "Dworkin & LeResche, RDC/TMD 1992 (below 7 mm is limited); mean laterotrusion 9.4-11.8 mm in 500 "
+    "TMD patients (Swiss Dent J, University Center for Dental Medicine Basel)"
+)
+_STOUSTRUP = (
+    "Stoustrup P et al. Orthod Craniofac Res 2013: smallest detectable difference 2.4 mm for "
+    "laterotrusion, 2.8 mm for protrusion (one observer, one measurement)"
+)
 
 ROM_NORMS: dict[tuple[str, str], RomNorm] = {
     ("cervical", "flexion"): RomNorm(45, _AAOS_C),
@@ -255,25 +346,53 @@ ROM_NORMS: dict[tuple[str, str], RomNorm] = {
 
 JOINTS = Vocabulary(
     "joint",
-    {"cervical": ["neck", "c-spine", "cervical spine", "c spine", "cs"],
-     "thoracic": ["t-spine", "thoracic spine", "t spine", "ts", "mid back", "upper back", "dorsal", "dorsal spine"],
-     "lumbar": ["low back", "lumbar spine", "l-spine", "thoracolumbar", "trunk", "lower back"],
-     "tmj": ["jaw", "temporomandibular", "temporomandibular joint", "mandible", "tmj"],
-     "shoulder": ["glenohumeral", "gh"], "elbow": [], "forearm": ["radioulnar"], "wrist": [], "hip": [], "knee": [],
-     "ankle": ["foot", "talocrural"]},
+    {
+        "cervical": ["neck", "c-spine", "cervical spine", "c spine", "cs"],
+        "thoracic": ["t-spine", "thoracic spine", "t spine", "ts", "mid back", "upper back", "dorsal", "dorsal spine"],
+        "lumbar": ["low back", "lumbar spine", "l-spine", "thoracolumbar", "trunk", "lower back"],
+        "tmj": ["jaw", "temporomandibular", "temporomandibular joint", "mandible", "tmj"],
+        "shoulder": ["glenohumeral", "gh"],
+        "elbow": [],
+        "forearm": ["radioulnar"],
+        "wrist": [],
+        "hip": [],
+        "knee": [],
+        "ankle": ["foot", "talocrural"],
+    },
 )
 MOVEMENTS = Vocabulary(
     "movement",
-    {"flexion": ["flex", "forward bending", "forward flexion"], "extension": ["ext", "backward bending"],
-     "lateral_flexion": ["side bending", "sidebending", "lateral bending", "side flexion", "lat flex"],
-     "rotation": ["rot", "turning"], "abduction": ["abd"], "adduction": ["add"],
-     "internal_rotation": ["ir", "medial rotation"], "external_rotation": ["er", "lateral rotation"],
-     "pronation": [], "supination": [], "radial_deviation": ["radial dev"], "ulnar_deviation": ["ulnar dev"],
-     "dorsiflexion": ["df", "dorsi flexion"], "plantarflexion": ["pf", "plantar flexion"], "inversion": [], "eversion": [],
-     "mouth_opening": ["opening", "mouth opening", "maximal mouth opening", "max opening", "mmo", "mio",
-                       "interincisal opening", "jaw opening", "depression"],
-     "lateral_deviation": ["lateral excursion", "laterotrusion", "lat dev", "lateral dev", "excursion"],
-     "protrusion": ["protrusive excursion"]},
+    {
+        "flexion": ["flex", "forward bending", "forward flexion"],
+        "extension": ["ext", "backward bending"],
+        "lateral_flexion": ["side bending", "sidebending", "lateral bending", "side flexion", "lat flex"],
+        "rotation": ["rot", "turning"],
+        "abduction": ["abd"],
+        "adduction": ["add"],
+        "internal_rotation": ["ir", "medial rotation"],
+        "external_rotation": ["er", "lateral rotation"],
+        "pronation": [],
+        "supination": [],
+        "radial_deviation": ["radial dev"],
+        "ulnar_deviation": ["ulnar dev"],
+        "dorsiflexion": ["df", "dorsi flexion"],
+        "plantarflexion": ["pf", "plantar flexion"],
+        "inversion": [],
+        "eversion": [],
+        "mouth_opening": [
+            "opening",
+            "mouth opening",
+            "maximal mouth opening",
+            "max opening",
+            "mmo",
+            "mio",
+            "interincisal opening",
+            "jaw opening",
+            "depression",
+        ],
+        "lateral_deviation": ["lateral excursion", "laterotrusion", "lat dev", "lateral dev", "excursion"],
+        "protrusion": ["protrusive excursion"],
+    },
 )
 
 # A reading above normal * (1 + margin) is kept but flagged; outside the hard bounds it is rejected.

@@ -20,8 +20,8 @@ PLANTED = {
     "swedish": (0.0, 0.3),
     "cupping": (-0.2, 0.7),
 }
-NOISE_SD = 1.0          # visit-to-visit noise in the immediate change
-BASELINE_SD = 0.8       # clients differ in relief whatever is done
+NOISE_SD = 1.0  # visit-to-visit noise in the immediate change
+BASELINE_SD = 0.8  # clients differ in relief whatever is done
 PAIN_PRE_SLOPE = -0.15  # higher pain before the visit, larger drop
 
 
@@ -35,16 +35,16 @@ def simulate(n_clients: int, seed: int, visits: tuple[int, int] = (8, 26)) -> tu
         theta = {t: mu + sd * rng.normal() for t, (mu, sd) in PLANTED.items()}
         truth += [(cid, t, theta[t]) for t in names]
         base = -0.8 + BASELINE_SD * rng.normal()
-        use = rng.uniform(0.2, 0.8, len(names))        # each client's own habits
+        use = rng.uniform(0.2, 0.8, len(names))  # each client's own habits
         level = rng.uniform(4, 8)
         for v in range(1, int(rng.integers(*visits)) + 1):
             techs = [t for t, p in zip(names, use) if rng.random() < p] or [names[int(rng.integers(len(names)))]]
             pre = float(np.clip(np.round(level - 0.08 * v + rng.normal(0, 1.2)), 0, 10))
-            change = (base + PAIN_PRE_SLOPE * (pre - 6) + sum(theta[t] for t in techs)
-                      + NOISE_SD * rng.normal())
+            change = base + PAIN_PRE_SLOPE * (pre - 6) + sum(theta[t] for t in techs) + NOISE_SD * rng.normal()
             rows.append((cid, f"{cid}-{v}", float(v), pre, change, techs))
-    frame = pd.DataFrame(rows, columns=["client_id", "visit_id", "visit_number", "pain_pre", "pain_change",
-                                        "techniques"])
+    frame = pd.DataFrame(
+        rows, columns=["client_id", "visit_id", "visit_number", "pain_pre", "pain_change", "techniques"]
+    )
     return frame, pd.DataFrame(truth, columns=["client_id", "technique", "truth"])
 
 

@@ -92,8 +92,16 @@ DEFAULT_EFFECTS: dict[str, Any] = {
     "noise_sd": 0.75,  # SD of the visit-level noise on immediate change
 }
 
-_NUMERIC_KEYS = ("pressure_c", "pressure_optimum", "carry_over", "rtm_coefficient", "visit_trend",
-                 "lasting_fraction", "client_sd", "noise_sd")
+_NUMERIC_KEYS = (
+    "pressure_c",
+    "pressure_optimum",
+    "carry_over",
+    "rtm_coefficient",
+    "visit_trend",
+    "lasting_fraction",
+    "client_sd",
+    "noise_sd",
+)
 
 
 def planted_effects(effects: str | dict | None = "default") -> dict[str, Any]:
@@ -162,15 +170,27 @@ def pressure_response(p: np.ndarray | float, c: float, optimum: float = 3) -> np
 # Practice shape (technique choice, regions, muscles, text)
 # ---------------------------------------------------------------------------
 
-REGION_SHARES = {"neck": 0.24, "low_back": 0.24, "shoulder": 0.13, "head": 0.10,
-                 "forearm_wrist": 0.09, "hip": 0.10, "upper_back": 0.10}
+REGION_SHARES = {
+    "neck": 0.24,
+    "low_back": 0.24,
+    "shoulder": 0.13,
+    "head": 0.10,
+    "forearm_wrist": 0.09,
+    "hip": 0.10,
+    "upper_back": 0.10,
+}
 CLIENT_REGIONS = tuple(REGION_SHARES)
 LATERAL_REGIONS = ("shoulder", "forearm_wrist", "hip")
 
 COMPLAINTS = {
     "neck": ["Neck pain", "Neck pain with headaches", "Stiff neck, worse at the computer", "Neck and shoulder tension"],
     "head": ["Tension headaches", "Headaches behind the eye", "Headaches and jaw clenching"],
-    "low_back": ["Low back pain", "Low back pain after lifting", "Chronic low back pain", "Low back pain; worse sitting"],
+    "low_back": [
+        "Low back pain",
+        "Low back pain after lifting",
+        "Chronic low back pain",
+        "Low back pain; worse sitting",
+    ],
     "shoulder": ["Shoulder pain", "Shoulder pain reaching overhead", "Shoulder pain (swimmer)"],
     "forearm_wrist": ["Forearm/wrist pain (desk work)", "Wrist pain, climbing", "Forearm pain from guitar playing"],
     "hip": ["Hip/buttock pain", "Buttock pain down the leg", "Hip pain when running"],
@@ -179,16 +199,35 @@ COMPLAINTS = {
 
 # Technique choice: log-weights = base + slope * (pain_pre - 5) + region adjustment.
 TECH_BASE = {
-    "trigger_point": 1.55, "myofascial_release": 1.05, "stretching": 0.85, "swedish": 0.55,
-    "deep_tissue": 0.35, "breathwork": 0.05, "movement_reeducation": 0.0, "pnf_stretching": -0.15,
-    "positional_release": -0.25, "muscle_energy": -0.15, "cross_fiber_friction": -0.45,
-    "nerve_mobilization": -0.9, "instrument_assisted": -1.5, "cupping": -1.4,
-    "lymphatic_drainage": -2.2, "thermal": -0.7,
+    "trigger_point": 1.55,
+    "myofascial_release": 1.05,
+    "stretching": 0.85,
+    "swedish": 0.55,
+    "deep_tissue": 0.35,
+    "breathwork": 0.05,
+    "movement_reeducation": 0.0,
+    "pnf_stretching": -0.15,
+    "positional_release": -0.25,
+    "muscle_energy": -0.15,
+    "cross_fiber_friction": -0.45,
+    "nerve_mobilization": -0.9,
+    "instrument_assisted": -1.5,
+    "cupping": -1.4,
+    "lymphatic_drainage": -2.2,
+    "thermal": -0.7,
 }
 TECH_SLOPE = {
-    "trigger_point": 0.35, "deep_tissue": 0.35, "cross_fiber_friction": 0.15, "positional_release": 0.2,
-    "myofascial_release": 0.05, "thermal": 0.1, "swedish": -0.45, "breathwork": -0.3,
-    "movement_reeducation": -0.35, "pnf_stretching": -0.1, "lymphatic_drainage": -0.1,
+    "trigger_point": 0.35,
+    "deep_tissue": 0.35,
+    "cross_fiber_friction": 0.15,
+    "positional_release": 0.2,
+    "myofascial_release": 0.05,
+    "thermal": 0.1,
+    "swedish": -0.45,
+    "breathwork": -0.3,
+    "movement_reeducation": -0.35,
+    "pnf_stretching": -0.1,
+    "lymphatic_drainage": -0.1,
 }
 TECH_REGION = {
     "neck": {"trigger_point": 0.2, "positional_release": 0.2, "nerve_mobilization": 0.2},
@@ -202,98 +241,349 @@ TECH_REGION = {
 N_TECH_P = (0.35, 0.45, 0.20)  # 2, 3 or 4 techniques
 
 REGION_MUSCLES = {
-    "neck": ["upper_trapezius", "levator_scapulae", "sternocleidomastoid", "scalenes", "suboccipitals", "splenius_capitis"],
+    "neck": [
+        "upper_trapezius",
+        "levator_scapulae",
+        "sternocleidomastoid",
+        "scalenes",
+        "suboccipitals",
+        "splenius_capitis",
+    ],
     "head": ["upper_trapezius", "suboccipitals", "sternocleidomastoid", "temporalis", "masseter", "splenius_capitis"],
-    "shoulder": ["infraspinatus", "supraspinatus", "teres_minor", "subscapularis", "deltoid", "pectoralis_minor", "upper_trapezius"],
-    "upper_back": ["rhomboids", "upper_trapezius", "levator_scapulae", "erector_spinae", "infraspinatus", "pectoralis_minor"],
+    "shoulder": [
+        "infraspinatus",
+        "supraspinatus",
+        "teres_minor",
+        "subscapularis",
+        "deltoid",
+        "pectoralis_minor",
+        "upper_trapezius",
+    ],
+    "upper_back": [
+        "rhomboids",
+        "upper_trapezius",
+        "levator_scapulae",
+        "erector_spinae",
+        "infraspinatus",
+        "pectoralis_minor",
+    ],
     "low_back": ["quadratus_lumborum", "erector_spinae", "multifidus", "gluteus_medius", "iliopsoas", "piriformis"],
     "hip": ["gluteus_medius", "gluteus_minimus", "piriformis", "quadratus_lumborum", "iliopsoas", "hamstrings"],
     "forearm_wrist": ["wrist_extensors", "wrist_flexors", "scalenes", "subscapularis", "pectoralis_minor"],
 }
 # Where each muscle's trigger points refer pain (Travell & Simons patterns, coarse regions).
 REFERRAL = {
-    "upper_trapezius": "head", "levator_scapulae": "neck", "sternocleidomastoid": "head", "scalenes": "arm",
-    "suboccipitals": "head", "splenius_capitis": "head", "temporalis": "head", "masseter": "head",
-    "rhomboids": "upper_back", "infraspinatus": "shoulder", "supraspinatus": "arm", "teres_minor": "shoulder",
-    "subscapularis": "shoulder", "pectoralis_minor": "chest", "pectoralis_major": "chest", "deltoid": "shoulder",
-    "wrist_extensors": "forearm_wrist", "wrist_flexors": "forearm_wrist", "quadratus_lumborum": "hip",
-    "erector_spinae": "low_back", "multifidus": "low_back", "gluteus_medius": "low_back", "gluteus_minimus": "thigh",
-    "piriformis": "hip", "iliopsoas": "low_back", "hamstrings": "thigh", "gastrocnemius": "lower_leg_foot",
-    "soleus": "lower_leg_foot", "tibialis_anterior": "lower_leg_foot",
+    "upper_trapezius": "head",
+    "levator_scapulae": "neck",
+    "sternocleidomastoid": "head",
+    "scalenes": "arm",
+    "suboccipitals": "head",
+    "splenius_capitis": "head",
+    "temporalis": "head",
+    "masseter": "head",
+    "rhomboids": "upper_back",
+    "infraspinatus": "shoulder",
+    "supraspinatus": "arm",
+    "teres_minor": "shoulder",
+    "subscapularis": "shoulder",
+    "pectoralis_minor": "chest",
+    "pectoralis_major": "chest",
+    "deltoid": "shoulder",
+    "wrist_extensors": "forearm_wrist",
+    "wrist_flexors": "forearm_wrist",
+    "quadratus_lumborum": "hip",
+    "erector_spinae": "low_back",
+    "multifidus": "low_back",
+    "gluteus_medius": "low_back",
+    "gluteus_minimus": "thigh",
+    "piriformis": "hip",
+    "iliopsoas": "low_back",
+    "hamstrings": "thigh",
+    "gastrocnemius": "lower_leg_foot",
+    "soleus": "lower_leg_foot",
+    "tibialis_anterior": "lower_leg_foot",
 }
 SECONDARY_REGIONS = {
-    "neck": ["head", "shoulder", "upper_back"], "head": ["neck"], "low_back": ["hip", "thigh"],
-    "shoulder": ["neck", "arm", "upper_back"], "forearm_wrist": ["arm", "neck"], "hip": ["low_back", "thigh"],
+    "neck": ["head", "shoulder", "upper_back"],
+    "head": ["neck"],
+    "low_back": ["hip", "thigh"],
+    "shoulder": ["neck", "arm", "upper_back"],
+    "forearm_wrist": ["arm", "neck"],
+    "hip": ["low_back", "thigh"],
     "upper_back": ["neck", "shoulder"],
 }
 
 # ROM per complaint region: (joint, movement, side rule) with side rule
 # "none", "both" (left and right rows) or "client" (the client's affected side).
 ROM_PLAN = {
-    "neck": [("cervical", "rotation", "both"), ("cervical", "lateral_flexion", "both"), ("cervical", "flexion", "none")],
-    "head": [("cervical", "rotation", "both"), ("cervical", "lateral_flexion", "both"), ("cervical", "flexion", "none")],
+    "neck": [
+        ("cervical", "rotation", "both"),
+        ("cervical", "lateral_flexion", "both"),
+        ("cervical", "flexion", "none"),
+    ],
+    "head": [
+        ("cervical", "rotation", "both"),
+        ("cervical", "lateral_flexion", "both"),
+        ("cervical", "flexion", "none"),
+    ],
     "low_back": [("lumbar", "flexion", "none"), ("lumbar", "extension", "none")],
-    "shoulder": [("shoulder", "flexion", "client"), ("shoulder", "abduction", "client"), ("shoulder", "external_rotation", "client")],
+    "shoulder": [
+        ("shoulder", "flexion", "client"),
+        ("shoulder", "abduction", "client"),
+        ("shoulder", "external_rotation", "client"),
+    ],
     "forearm_wrist": [("wrist", "extension", "client"), ("wrist", "flexion", "client")],
     "hip": [("hip", "flexion", "client"), ("hip", "internal_rotation", "client")],
     "upper_back": [("cervical", "rotation", "both"), ("shoulder", "flexion", "client")],
 }
 ROM_INSTRUMENTS = {
-    "neck": ["crom", "inclinometer", "goniometer"], "head": ["crom", "inclinometer", "goniometer"],
-    "low_back": ["inclinometer", "inclinometer", "goniometer"], "shoulder": ["goniometer", "goniometer", "inclinometer"],
-    "forearm_wrist": ["goniometer"], "hip": ["goniometer", "goniometer", "inclinometer"],
+    "neck": ["crom", "inclinometer", "goniometer"],
+    "head": ["crom", "inclinometer", "goniometer"],
+    "low_back": ["inclinometer", "inclinometer", "goniometer"],
+    "shoulder": ["goniometer", "goniometer", "inclinometer"],
+    "forearm_wrist": ["goniometer"],
+    "hip": ["goniometer", "goniometer", "inclinometer"],
     "upper_back": ["goniometer", "inclinometer"],
 }
 ROM_INSTRUMENT_NAMES = ("goniometer", "inclinometer", "crom")
 ROM_NOISE_SD = np.array([4.0, 3.5, 3.0])  # measurement noise (degrees) per instrument, in that order
 ROM_PAIN_DEFICIT = 0.30  # share of the normal range lost at pain 10
 
-QUESTIONNAIRE = {"neck": "NDI", "head": "NDI", "upper_back": "NDI", "low_back": "ODI", "hip": "ODI",
-                 "shoulder": "QuickDASH", "forearm_wrist": "QuickDASH"}
+QUESTIONNAIRE = {
+    "neck": "NDI",
+    "head": "NDI",
+    "upper_back": "NDI",
+    "low_back": "ODI",
+    "hip": "ODI",
+    "shoulder": "QuickDASH",
+    "forearm_wrist": "QuickDASH",
+}
 # instrument -> (n items, item min, item max, mean item at pain 0, mean item per point of pain)
-QUESTIONNAIRE_ITEMS = {"NDI": (10, 0, 5, 0.15, 0.33), "ODI": (10, 0, 5, 0.1, 0.38),
-                       "QuickDASH": (11, 1, 5, 1.1, 0.3), "PSFS": (3, 0, 10, 9.6, -0.85)}
+QUESTIONNAIRE_ITEMS = {
+    "NDI": (10, 0, 5, 0.15, 0.33),
+    "ODI": (10, 0, 5, 0.1, 0.38),
+    "QuickDASH": (11, 1, 5, 1.1, 0.3),
+    "PSFS": (3, 0, 10, 9.6, -0.85),
+}
 
 FEMALE_NAMES = [
-    "Aaliyah", "Ada", "Agnes", "Aiko", "Aisha", "Alba", "Amara", "Aoife", "Astrid", "Beatriz", "Bianca",
-    "Camila", "Cecilia", "Chiara", "Clara", "Constance", "Dalia", "Delphine", "Edith", "Elif", "Elodie",
-    "Esther", "Fatima", "Fiona", "Francesca", "Greta", "Gwen", "Hannah", "Helga", "Imogen", "Ines", "Ingrid",
-    "Ivana", "Julia", "Kamala", "Keiko", "Layla", "Leila", "Lena", "Lucia", "Maeve", "Margot", "Mei", "Mira",
-    "Moana", "Nadia", "Naomi", "Niamh", "Nina", "Odette", "Olga", "Petra", "Pilar", "Priya", "Rania", "Renata",
-    "Rosa", "Ruth", "Sakura", "Salma", "Selma", "Shira", "Simone", "Sofia", "Sunita", "Thandiwe", "Thea",
-    "Ulla", "Valentina", "Vera", "Wanjiru", "Wilhelmina", "Yara", "Zainab", "Zoë",
+    "Aaliyah",
+    "Ada",
+    "Agnes",
+    "Aiko",
+    "Aisha",
+    "Alba",
+    "Amara",
+    "Aoife",
+    "Astrid",
+    "Beatriz",
+    "Bianca",
+    "Camila",
+    "Cecilia",
+    "Chiara",
+    "Clara",
+    "Constance",
+    "Dalia",
+    "Delphine",
+    "Edith",
+    "Elif",
+    "Elodie",
+    "Esther",
+    "Fatima",
+    "Fiona",
+    "Francesca",
+    "Greta",
+    "Gwen",
+    "Hannah",
+    "Helga",
+    "Imogen",
+    "Ines",
+    "Ingrid",
+    "Ivana",
+    "Julia",
+    "Kamala",
+    "Keiko",
+    "Layla",
+    "Leila",
+    "Lena",
+    "Lucia",
+    "Maeve",
+    "Margot",
+    "Mei",
+    "Mira",
+    "Moana",
+    "Nadia",
+    "Naomi",
+    "Niamh",
+    "Nina",
+    "Odette",
+    "Olga",
+    "Petra",
+    "Pilar",
+    "Priya",
+    "Rania",
+    "Renata",
+    "Rosa",
+    "Ruth",
+    "Sakura",
+    "Salma",
+    "Selma",
+    "Shira",
+    "Simone",
+    "Sofia",
+    "Sunita",
+    "Thandiwe",
+    "Thea",
+    "Ulla",
+    "Valentina",
+    "Vera",
+    "Wanjiru",
+    "Wilhelmina",
+    "Yara",
+    "Zainab",
+    "Zoë",
 ]
 MALE_NAMES = [
-    "Abdul", "Adrian", "Alejandro", "Amir", "Anders", "Arjun", "Benedikt", "Bernard", "Bongani", "Bruno",
-    "Carlos", "Chidi", "Colm", "Daniel", "Darius", "Declan", "Dmitri", "Eamon", "Emeka", "Emil", "Felix",
-    "Florian", "Gabriel", "Hamid", "Haruto", "Horatio", "Hugo", "Ibrahim", "Isaac", "Jamal", "Jasper",
-    "Javier", "Jonas", "José", "Kai", "Kenji", "Kwame", "Lars", "Leandro", "Liam", "Lorenzo", "Luis",
-    "Magnus", "Malik", "Mateo", "Miguel", "Nikolai", "Nils", "Noah", "Oliver", "Omar", "Oskar", "Paolo",
-    "Patrice", "Quentin", "Rafael", "Rashid", "Rhys", "Rohan", "Santiago", "Sergei", "Søren", "Stellan",
-    "Tariq", "Teodor", "Tobias", "Tomasz", "Ugo", "Vikram", "Wei", "Xavier", "Yusuf",
+    "Abdul",
+    "Adrian",
+    "Alejandro",
+    "Amir",
+    "Anders",
+    "Arjun",
+    "Benedikt",
+    "Bernard",
+    "Bongani",
+    "Bruno",
+    "Carlos",
+    "Chidi",
+    "Colm",
+    "Daniel",
+    "Darius",
+    "Declan",
+    "Dmitri",
+    "Eamon",
+    "Emeka",
+    "Emil",
+    "Felix",
+    "Florian",
+    "Gabriel",
+    "Hamid",
+    "Haruto",
+    "Horatio",
+    "Hugo",
+    "Ibrahim",
+    "Isaac",
+    "Jamal",
+    "Jasper",
+    "Javier",
+    "Jonas",
+    "José",
+    "Kai",
+    "Kenji",
+    "Kwame",
+    "Lars",
+    "Leandro",
+    "Liam",
+    "Lorenzo",
+    "Luis",
+    "Magnus",
+    "Malik",
+    "Mateo",
+    "Miguel",
+    "Nikolai",
+    "Nils",
+    "Noah",
+    "Oliver",
+    "Omar",
+    "Oskar",
+    "Paolo",
+    "Patrice",
+    "Quentin",
+    "Rafael",
+    "Rashid",
+    "Rhys",
+    "Rohan",
+    "Santiago",
+    "Sergei",
+    "Søren",
+    "Stellan",
+    "Tariq",
+    "Teodor",
+    "Tobias",
+    "Tomasz",
+    "Ugo",
+    "Vikram",
+    "Wei",
+    "Xavier",
+    "Yusuf",
 ]
 FIRST_NAMES = FEMALE_NAMES + MALE_NAMES
 LAST_INITIALS = list("ABCDEFGHIJKLMNOPRSTVWY")
 THERAPIST_SURNAMES = [
-    "Abbott", "Banerjee", "Castillo", "Dubois", "Eriksen", "Fischer", "Gallagher", "Horvath", "Ivanova",
-    "Jensen", "Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quinlan", "Rossi",
-    "Sandoval", "Takahashi", "Umarov", "Varga", "Whitfield", "Yilmaz", "Zimmermann", "Achebe", "Brennan",
-    "Costa", "Delgado", "Ferreira",
+    "Abbott",
+    "Banerjee",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Gallagher",
+    "Horvath",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Quinlan",
+    "Rossi",
+    "Sandoval",
+    "Takahashi",
+    "Umarov",
+    "Varga",
+    "Whitfield",
+    "Yilmaz",
+    "Zimmermann",
+    "Achebe",
+    "Brennan",
+    "Costa",
+    "Delgado",
+    "Ferreira",
 ]
 SOLO_THERAPIST = "Sam"
 
 CLIENT_NOTES = [
-    "Desk job, sits 8h/day", "Runner, training for a half marathon", "Prefers lighter pressure",
-    "Works night shifts", "Previous whiplash (2019)", "Referred by physio", "Rock climber",
-    "Sensitive to deep pressure; check in often", 'Describes pain as "a hot knife"', "New parent, sleeping badly",
-    "Plays guitar daily", "Office worker; standing desk since spring",
+    "Desk job, sits 8h/day",
+    "Runner, training for a half marathon",
+    "Prefers lighter pressure",
+    "Works night shifts",
+    "Previous whiplash (2019)",
+    "Referred by physio",
+    "Rock climber",
+    "Sensitive to deep pressure; check in often",
+    'Describes pain as "a hot knife"',
+    "New parent, sleeping badly",
+    "Plays guitar daily",
+    "Office worker; standing desk since spring",
 ]
-FEEDBACK_BETTER = ["Felt great", "Much looser", "Headache gone by the end", "Could turn head much further",
-                   "Lighter, easier to move", 'Said "best I have felt in weeks"']
+FEEDBACK_BETTER = [
+    "Felt great",
+    "Much looser",
+    "Headache gone by the end",
+    "Could turn head much further",
+    "Lighter, easier to move",
+    'Said "best I have felt in weeks"',
+]
 FEEDBACK_SAME = ["A bit sore but ok", "Not much change", "Relaxing, pain about the same", "Tender afterwards"]
 FEEDBACK_WORSE = ["Sore after, lighter next time", "Flared up a little", "Too deep today, back off pressure"]
 HOMECARE = {
-    "neck": ["Chin tucks 2x/day", "Upper trap stretch, 30 s x 3", "Heat 15 min, then stretch", "Screen at eye level; breaks every 30 min"],
+    "neck": [
+        "Chin tucks 2x/day",
+        "Upper trap stretch, 30 s x 3",
+        "Heat 15 min, then stretch",
+        "Screen at eye level; breaks every 30 min",
+    ],
     "head": ["Chin tucks 2x/day", "Jaw relaxation; tongue on palate", "Box breathing 5 min before bed"],
     "low_back": ["Cat-cow 10x morning", "QL stretch; walk daily", "Knee-to-chest, 30 s x 3", "Heat 15 min"],
     "shoulder": ["Doorway pec stretch", "Pendulum swings, 1 min", "Band external rotation, 2 x 12"],
@@ -301,15 +591,33 @@ HOMECARE = {
     "hip": ["Figure-4 stretch, 30 s each side", "Clamshells, 2 x 15", "Foam roll glutes, 2 min"],
     "upper_back": ["Thoracic extension over towel roll", "Doorway pec stretch", "Rows with band, 2 x 12"],
 }
-VISIT_NOTES = ["Running late, shortened session", "Discussed sleep position", "Reported headache after last session; lighter today",
-               "Talked about workstation set-up", "Client asked for more stretching", "Bruise on left shin, avoided area"]
+VISIT_NOTES = [
+    "Running late, shortened session",
+    "Discussed sleep position",
+    "Reported headache after last session; lighter today",
+    "Talked about workstation set-up",
+    "Client asked for more stretching",
+    "Bruise on left shin, avoided area",
+]
 # "Next time" plans; picked by visit number, not drawn, so the other columns stay as they were.
-VISIT_PLANS = ["Check SCM and scalenes", "Same again; add pec minor release", "Try positional release on QL",
-               "Reassess neck rotation; more stretching", "Lighter pressure; client was sore after last time",
-               "Review home care; progress to band work"]
-SELF_REPORT_NOTES = ["Slept badly", "Long drive today", "Gardening all weekend, sore", "Feeling good!",
-                     "Headache in the evening", "Stress at work; tight shoulders", "Did the stretches, helped",
-                     "Rainy day, stiff"]
+VISIT_PLANS = [
+    "Check SCM and scalenes",
+    "Same again; add pec minor release",
+    "Try positional release on QL",
+    "Reassess neck rotation; more stretching",
+    "Lighter pressure; client was sore after last time",
+    "Review home care; progress to band work",
+]
+SELF_REPORT_NOTES = [
+    "Slept badly",
+    "Long drive today",
+    "Gardening all weekend, sore",
+    "Feeling good!",
+    "Headache in the evening",
+    "Stress at work; tight shoulders",
+    "Did the stretches, helped",
+    "Rainy day, stiff",
+]
 
 PAIN_REPORT_NOISE = 0.35  # SD of the noise between latent pain and a reported pain_pre
 DRIFT_DAYS = 21.0  # time constant of the drift back toward the chronic level
@@ -320,9 +628,16 @@ RELIEF_FADE_DAYS = 4.0  # how fast the immediate relief fades in the between-vis
 # Public API
 # ---------------------------------------------------------------------------
 
-def generate(out_dir, n_clients: int = 40, seed: int = 7, months: int | None = None,
-             end_date: dt.date = dt.date(2026, 11, 20), effects: str | dict = "default",
-             alias_rate: float | None = None) -> dict:
+
+def generate(
+    out_dir,
+    n_clients: int = 40,
+    seed: int = 7,
+    months: int | None = None,
+    end_date: dt.date = dt.date(2026, 11, 20),
+    effects: str | dict = "default",
+    alias_rate: float | None = None,
+) -> dict:
     """Write a synthetic practice in the contract's CSV format; return ``{kind: row_count}``.
 
     ``months`` is the length of the practice's history ending on ``end_date``; ``None``
@@ -351,8 +666,14 @@ def generate(out_dir, n_clients: int = 40, seed: int = 7, months: int | None = N
     ss = np.random.SeedSequence(int(seed))
     streams = ["clients", "visits", "strings", "rom", "tp", "self", "om", "alias", "therapist"]
     rngs = dict(zip(streams, (np.random.default_rng(s) for s in ss.spawn(len(streams)))))
-    ctx = _Context(n=n, start=_day(start_date), end=_day(end_date), params=params, alias_rate=float(alias_rate),
-                   rng_alias=rngs["alias"])
+    ctx = _Context(
+        n=n,
+        start=_day(start_date),
+        end=_day(end_date),
+        params=params,
+        alias_rate=float(alias_rate),
+        rng_alias=rngs["alias"],
+    )
 
     clients = _simulate_clients(ctx, rngs["clients"])
     visits = _simulate_visits(ctx, clients, rngs["visits"])
@@ -383,6 +704,7 @@ def generate(out_dir, n_clients: int = 40, seed: int = 7, months: int | None = N
 # ---------------------------------------------------------------------------
 # Simulation
 # ---------------------------------------------------------------------------
+
 
 class _Context:
     def __init__(self, n, start, end, params, alias_rate, rng_alias):
@@ -469,9 +791,24 @@ def _simulate_visits(ctx: _Context, c: dict, rng: np.random.Generator) -> dict:
     day = c["intake"].copy()
     k = 0
     active = np.ones(n, dtype=bool)
-    rows: dict[str, list] = {key: [] for key in (
-        "client", "k", "day", "pre", "post", "tech_rank", "n_tech", "pressure", "L", "L_post",
-        "L_next", "next_day", "m")}
+    rows: dict[str, list] = {
+        key: []
+        for key in (
+            "client",
+            "k",
+            "day",
+            "pre",
+            "post",
+            "tech_rank",
+            "n_tech",
+            "pressure",
+            "L",
+            "L_post",
+            "L_next",
+            "next_day",
+            "m",
+        )
+    }
     n_t = len(TECHS)
     bits = (1 << np.arange(n_t)).astype(np.int64)
     while True:
@@ -491,16 +828,27 @@ def _simulate_visits(ctx: _Context, c: dict, rng: np.random.Generator) -> dict:
         T = used.astype(float)
         # pressure: tolerance, technique, pain
         col = TECHS.index
-        lat = (3.0 + 0.75 * c["tol"][idx] + 0.6 * T[:, col("deep_tissue")] + 0.35 * T[:, col("trigger_point")]
-               + 0.3 * T[:, col("cross_fiber_friction")] - 0.7 * T[:, col("swedish")]
-               - 0.8 * T[:, col("lymphatic_drainage")] - 0.3 * T[:, col("breathwork")]
-               - 0.12 * (pre - 5.0) + rng.normal(0.0, 0.55, size))
+        lat = (
+            3.0
+            + 0.75 * c["tol"][idx]
+            + 0.6 * T[:, col("deep_tissue")]
+            + 0.35 * T[:, col("trigger_point")]
+            + 0.3 * T[:, col("cross_fiber_friction")]
+            - 0.7 * T[:, col("swedish")]
+            - 0.8 * T[:, col("lymphatic_drainage")]
+            - 0.3 * T[:, col("breathwork")]
+            - 0.12 * (pre - 5.0)
+            + rng.normal(0.0, 0.55, size)
+        )
         pressure = np.clip(np.round(lat), 1, 5)
         # immediate change (the planted DGP; see truth.json)
-        treat = (T @ ctx.beta + ctx.syn * T[:, ctx.syn_a] * T[:, ctx.syn_b]
-                 + pressure_response(pressure, p["pressure_c"], p["pressure_optimum"]) + c["b"][idx])
-        delta = (treat - p["rtm_coefficient"] * (pre - mi) + p["visit_trend"] * k
-                 + rng.normal(0.0, p["noise_sd"], size))
+        treat = (
+            T @ ctx.beta
+            + ctx.syn * T[:, ctx.syn_a] * T[:, ctx.syn_b]
+            + pressure_response(pressure, p["pressure_c"], p["pressure_optimum"])
+            + c["b"][idx]
+        )
+        delta = treat - p["rtm_coefficient"] * (pre - mi) + p["visit_trend"] * k + rng.normal(0.0, p["noise_sd"], size)
         post = _round_half(pre + delta)
         L_post = np.clip(Li + delta, 0.0, 10.0)
         # gap to the next visit: weekly early, then every 2-4 weeks; occasional long breaks
@@ -520,10 +868,19 @@ def _simulate_visits(ctx: _Context, c: dict, rng: np.random.Generator) -> dict:
         L_next = L_next + back_at_peak * rng.gamma(2.0, 0.6, size)
         L_next = np.clip(L_next, 0.2, 9.8)
 
-        for key, val in (("client", idx), ("k", np.full(size, k, dtype=np.int32)), ("day", day[idx]),
-                         ("pre", pre), ("post", post), ("pressure", pressure.astype(np.int8)),
-                         ("L", Li), ("L_post", L_post), ("L_next", L_next), ("next_day", day[idx] + gap),
-                         ("m", mi)):
+        for key, val in (
+            ("client", idx),
+            ("k", np.full(size, k, dtype=np.int32)),
+            ("day", day[idx]),
+            ("pre", pre),
+            ("post", post),
+            ("pressure", pressure.astype(np.int8)),
+            ("L", Li),
+            ("L_post", L_post),
+            ("L_next", L_next),
+            ("next_day", day[idx] + gap),
+            ("m", mi),
+        ):
             rows[key].append(val)
         tech_rank = np.where(ranks < n_tech[:, None], ranks, n_t)  # rank within the blend, n_t = unused
         rows["tech_rank"].append(tech_rank.astype(np.int8))
@@ -571,6 +928,7 @@ def _finish_clients(ctx: _Context, c: dict, v: dict, rng: np.random.Generator) -
 # String helpers (pyarrow kernels, no per-row Python)
 # ---------------------------------------------------------------------------
 
+
 def _strings(values) -> pa.Array:
     return pa.array(list(values), pa.string())
 
@@ -599,8 +957,27 @@ def _date_col(days: np.ndarray) -> pa.Array:
     return pa.array(np.asarray(days, dtype=np.int32), pa.date32())
 
 
-_ACRONYMS = {"trp", "tpt", "nmt", "mfr", "dtm", "pnf", "met", "prt", "cff", "iastm", "mld", "scm", "ql", "tmj",
-             "lbp", "ecrb", "ecrl", "fcr", "si joint"}
+_ACRONYMS = {
+    "trp",
+    "tpt",
+    "nmt",
+    "mfr",
+    "dtm",
+    "pnf",
+    "met",
+    "prt",
+    "cff",
+    "iastm",
+    "mld",
+    "scm",
+    "ql",
+    "tmj",
+    "lbp",
+    "ecrb",
+    "ecrl",
+    "fcr",
+    "si joint",
+}
 
 
 def _spellings(vocab, canonical: str) -> list[str]:
@@ -693,7 +1070,7 @@ def display_names(n: int, rng: np.random.Generator, sex: np.ndarray | None = Non
         for g in (0, 1, 2):
             idx = np.flatnonzero(sex == g)
             free = [x for x in combos[g] if x not in used]
-            pick = rng.permutation(len(free))[:idx.size]
+            pick = rng.permutation(len(free))[: idx.size]
             chosen = [free[i] for i in pick]
             names[idx] = chosen
             used.update(chosen)
@@ -728,6 +1105,7 @@ def therapist_names(ctx: _Context) -> list[str]:
 # Tables
 # ---------------------------------------------------------------------------
 
+
 def _clients_table(ctx: _Context, c: dict, rng: np.random.Generator) -> pa.Table:
     n = ctx.n
     end_year = dt.date.fromordinal(dt.date(1970, 1, 1).toordinal() + ctx.end).year
@@ -752,17 +1130,19 @@ def _clients_table(ctx: _Context, c: dict, rng: np.random.Generator) -> pa.Table
     # tolerance shows up in the notes sometimes, as a therapist would write it
     notes = np.where(c["tol"] < -1.3, CLIENT_NOTES.index("Prefers lighter pressure"), notes)
     regions = _Speller(REGIONS, CLIENT_REGIONS, ctx.alias_rate, ctx.rng_alias)
-    return pa.table({
-        "client_id": _client_ids(ctx),
-        "display_name": _strings(display_names(n, rng, sex)),
-        "birth_year": _int_col(birth_year),
-        "sex": _take(["female", "male", "other", "unknown"], sex),
-        "primary_complaint": _take(texts, codes),
-        "complaint_region": regions.spell(c["region"]),
-        "intake_date": _date_col(c["first_day"]),
-        "status": _take(["active", "discharged", "referred_out"], status),
-        "notes": _take(CLIENT_NOTES, notes, note_mask & (c["tol"] >= -1.3)),
-    })
+    return pa.table(
+        {
+            "client_id": _client_ids(ctx),
+            "display_name": _strings(display_names(n, rng, sex)),
+            "birth_year": _int_col(birth_year),
+            "sex": _take(["female", "male", "other", "unknown"], sex),
+            "primary_complaint": _take(texts, codes),
+            "complaint_region": regions.spell(c["region"]),
+            "intake_date": _date_col(c["first_day"]),
+            "status": _take(["active", "discharged", "referred_out"], status),
+            "notes": _take(CLIENT_NOTES, notes, note_mask & (c["tol"] >= -1.3)),
+        }
+    )
 
 
 def _visit_ids(ctx: _Context, v: dict) -> pa.Array:
@@ -798,8 +1178,11 @@ def _visits_table(ctx: _Context, c: dict, v: dict, tp_muscles: pa.Array, rng: np
     fb_pick = rng.random(nv)
     fb_texts = FEEDBACK_BETTER + FEEDBACK_SAME + FEEDBACK_WORSE
     nb, ns, nw = len(FEEDBACK_BETTER), len(FEEDBACK_SAME), len(FEEDBACK_WORSE)
-    fb = np.where(change <= -2, np.floor(fb_pick * nb), np.where(change < 0.5, nb + np.floor(fb_pick * ns),
-                                                                   nb + ns + np.floor(fb_pick * nw))).astype(np.int64)
+    fb = np.where(
+        change <= -2,
+        np.floor(fb_pick * nb),
+        np.where(change < 0.5, nb + np.floor(fb_pick * ns), nb + ns + np.floor(fb_pick * nw)),
+    ).astype(np.int64)
     feedback = _take(fb_texts, fb, rng.random(nv) >= 0.25)
     hc_texts: list[str] = []
     hc_codes = np.zeros(nv, dtype=np.int64)
@@ -815,23 +1198,25 @@ def _visits_table(ctx: _Context, c: dict, v: dict, tp_muscles: pa.Array, rng: np
     pre_missing = rng.random(nv) < 0.02
     post_missing = rng.random(nv) < 0.05
     pressure_missing = rng.random(nv) < 0.03
-    return pa.table({
-        "visit_id": _visit_ids(ctx, v),
-        "client_id": _client_ids(ctx).take(pa.array(cl)),
-        "visit_date": _date_col(v["day"]),
-        "therapist": _take(therapist_names(ctx), v["therapist"]),
-        "duration_min": _int_col(duration),
-        "pressure": _int_col(v["pressure"].astype(np.int64), pressure_missing),
-        "pain_pre": _float_col(v["pre"], pre_missing),
-        "pain_post": _float_col(v["post"], post_missing),
-        "pain_region": pain_region,
-        "techniques": techniques,
-        "focus_muscles": tp_muscles,
-        "client_feedback": feedback,
-        "homecare": homecare,
-        "notes": notes,
-        "plan": plan,
-    })
+    return pa.table(
+        {
+            "visit_id": _visit_ids(ctx, v),
+            "client_id": _client_ids(ctx).take(pa.array(cl)),
+            "visit_date": _date_col(v["day"]),
+            "therapist": _take(therapist_names(ctx), v["therapist"]),
+            "duration_min": _int_col(duration),
+            "pressure": _int_col(v["pressure"].astype(np.int64), pressure_missing),
+            "pain_pre": _float_col(v["pre"], pre_missing),
+            "pain_post": _float_col(v["post"], post_missing),
+            "pain_region": pain_region,
+            "techniques": techniques,
+            "focus_muscles": tp_muscles,
+            "client_feedback": feedback,
+            "homecare": homecare,
+            "notes": notes,
+            "plan": plan,
+        }
+    )
 
 
 def _rom_table(ctx: _Context, c: dict, v: dict, rng: np.random.Generator) -> pa.Table:
@@ -861,7 +1246,10 @@ def _rom_table(ctx: _Context, c: dict, v: dict, rng: np.random.Generator) -> pa.
             for side, weight in side_rows:
                 for is_post, pain in ((False, v["L"][vis]), (True, v["L_post"][vis])):
                     keep = post_too[vis] if is_post else np.ones(vis.size, dtype=bool)
-                    deg = normal * (1.0 - restr - ROM_PAIN_DEFICIT * weight * pain / 10.0) + rng.normal(0.0, 1.0, vis.size) * sd
+                    deg = (
+                        normal * (1.0 - restr - ROM_PAIN_DEFICIT * weight * pain / 10.0)
+                        + rng.normal(0.0, 1.0, vis.size) * sd
+                    )
                     cols["visit"].append(vis[keep])
                     cols["pair"].append(np.full(keep.sum(), pairs.index((joint, movement))))
                     cols["side"].append(side[keep])
@@ -872,16 +1260,18 @@ def _rom_table(ctx: _Context, c: dict, v: dict, rng: np.random.Generator) -> pa.
     d = {k: np.concatenate(val) for k, val in cols.items()}
     order = np.lexsort((d["post"], d["side"], d["pair"], d["visit"]))
     d = {k: val[order] for k, val in d.items()}
-    return pa.table({
-        "visit_id": _visit_ids(ctx, v).take(pa.array(d["visit"])),
-        "joint": _take([j for j, _ in pairs], d["pair"]),
-        "movement": _take([mv for _, mv in pairs], d["pair"]),
-        "degrees": _int_col(d["deg"]),
-        "side": _take(["left", "right", "none"], d["side"]),
-        "timing": _take(["pre", "post"], d["post"]),
-        "instrument": _take(ROM_INSTRUMENT_NAMES, c["rom_instrument"][cl[d["visit"]]]),
-        "measured_by": _take(therapist_names(ctx), v["therapist"][d["visit"]]),
-    })
+    return pa.table(
+        {
+            "visit_id": _visit_ids(ctx, v).take(pa.array(d["visit"])),
+            "joint": _take([j for j, _ in pairs], d["pair"]),
+            "movement": _take([mv for _, mv in pairs], d["pair"]),
+            "degrees": _int_col(d["deg"]),
+            "side": _take(["left", "right", "none"], d["side"]),
+            "timing": _take(["pre", "post"], d["post"]),
+            "instrument": _take(ROM_INSTRUMENT_NAMES, c["rom_instrument"][cl[d["visit"]]]),
+            "measured_by": _take(therapist_names(ctx), v["therapist"][d["visit"]]),
+        }
+    )
 
 
 def _trigger_points_table(ctx: _Context, c: dict, v: dict, rng: np.random.Generator):
@@ -916,19 +1306,24 @@ def _trigger_points_table(ctx: _Context, c: dict, v: dict, rng: np.random.Genera
     tender = np.clip(np.round(pain[tv] + 0.8 + rng.normal(0.0, 1.2, nt)), 0, 10).astype(np.int64)
     trp_used = (v["bits"][tv] >> TECHS.index("trigger_point")) & 1
     u = rng.random(nt)
-    released = np.where(trp_used == 1, np.where(u < 0.55, 0, np.where(u < 0.9, 1, 2)),
-                        np.where(u < 0.2, 0, np.where(u < 0.6, 1, 2)))
+    released = np.where(
+        trp_used == 1, np.where(u < 0.55, 0, np.where(u < 0.9, 1, 2)), np.where(u < 0.2, 0, np.where(u < 0.6, 1, 2))
+    )
     # -1 for the muscles no sample client gets (REGION_MUSCLES never picks them).
     referral = np.array([region_names.index(REFERRAL[m]) if m in REFERRAL else -1 for m in muscle_names])[tm]
     muscles_sp = _Speller(MUSCLES, muscle_names, ctx.alias_rate, ctx.rng_alias)
-    table = pa.table({
-        "visit_id": _visit_ids(ctx, v).take(pa.array(tv)),
-        "muscle": muscles_sp.spell(tm),
-        "side": _take(["left", "right"], side),
-        "referral_region": _Speller(REGIONS, region_names, ctx.alias_rate, ctx.rng_alias).spell(referral, rng.random(nt) < 0.05),
-        "tenderness": _int_col(tender, rng.random(nt) < 0.03),
-        "released": _take(["yes", "partial", "no"], released, rng.random(nt) < 0.03),
-    })
+    table = pa.table(
+        {
+            "visit_id": _visit_ids(ctx, v).take(pa.array(tv)),
+            "muscle": muscles_sp.spell(tm),
+            "side": _take(["left", "right"], side),
+            "referral_region": _Speller(REGIONS, region_names, ctx.alias_rate, ctx.rng_alias).spell(
+                referral, rng.random(nt) < 0.05
+            ),
+            "tenderness": _int_col(tender, rng.random(nt) < 0.03),
+            "released": _take(["yes", "partial", "no"], released, rng.random(nt) < 0.03),
+        }
+    )
     # the visit's focus_muscles: the muscles worked (the trigger points found), separately spelled
     focus = _joined(muscles_sp.spell(tm), counts, rng.random(nv) < 0.05)
     return table, focus
@@ -961,22 +1356,26 @@ def _self_reports_table(ctx: _Context, c: dict, v: dict, rng: np.random.Generato
             break
         t[dup] = t[dup - 1] + 1
     elapsed = t / 86400.0 - v["day"][rep_visit]
-    level = v["L_next"][rep_visit] + (v["L_post"][rep_visit] - v["L_next"][rep_visit]) * np.exp(-elapsed / RELIEF_FADE_DAYS)
+    level = v["L_next"][rep_visit] + (v["L_post"][rep_visit] - v["L_next"][rep_visit]) * np.exp(
+        -elapsed / RELIEF_FADE_DAYS
+    )
     pain = np.clip(np.round(level + rng.normal(0.0, 0.7, nr)), 0, 10).astype(np.int64)
     did = np.where(rng.random(nr) < c["adherence"][rc], 0, 1)
     improvement = c["first_L"][rc] - level
     pgic = np.clip(np.round(4.0 - improvement / 1.2 + rng.normal(0.0, 0.6, nr)), 1, 7).astype(np.int64)
     region_names = list(REGIONS.canonical_names)
     creg = np.array([region_names.index(r) for r in CLIENT_REGIONS])[c["region"][rc]]
-    return pa.table({
-        "client_id": _client_ids(ctx).take(pa.array(rc)),
-        "reported_at": pc.strftime(pa.array(t, pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%S"),
-        "pain": _int_col(pain),
-        "region": _Speller(REGIONS, region_names, ctx.alias_rate, ctx.rng_alias).spell(creg, rng.random(nr) < 0.02),
-        "did_homecare": _take(["yes", "no"], did, rng.random(nr) < 0.1),
-        "pgic": _int_col(pgic, rng.random(nr) >= 0.08),
-        "note": _take(SELF_REPORT_NOTES, np.floor(rng.random(nr) * len(SELF_REPORT_NOTES)), rng.random(nr) >= 0.03),
-    })
+    return pa.table(
+        {
+            "client_id": _client_ids(ctx).take(pa.array(rc)),
+            "reported_at": pc.strftime(pa.array(t, pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%S"),
+            "pain": _int_col(pain),
+            "region": _Speller(REGIONS, region_names, ctx.alias_rate, ctx.rng_alias).spell(creg, rng.random(nr) < 0.02),
+            "did_homecare": _take(["yes", "no"], did, rng.random(nr) < 0.1),
+            "pgic": _int_col(pgic, rng.random(nr) >= 0.08),
+            "note": _take(SELF_REPORT_NOTES, np.floor(rng.random(nr) * len(SELF_REPORT_NOTES)), rng.random(nr) >= 0.03),
+        }
+    )
 
 
 def _outcomes_table(ctx: _Context, c: dict, v: dict, rng: np.random.Generator) -> pa.Table:
@@ -996,21 +1395,25 @@ def _outcomes_table(ctx: _Context, c: dict, v: dict, rng: np.random.Generator) -
         item_shift = rng.normal(0.0, 0.4, n_items)  # some items run higher than others
         scale = (hi - lo) / 5.0
         mean = at0 + per_point * v["L"][sel] + scale * c["item_offset"][cl[sel]] * np.sign(per_point)
-        items = np.round(mean[:, None] + item_shift[None, :] * scale + rng.normal(0.0, 0.55 * scale, (sel.size, n_items)))
+        items = np.round(
+            mean[:, None] + item_shift[None, :] * scale + rng.normal(0.0, 0.55 * scale, (sel.size, n_items))
+        )
         items = np.clip(items, lo, hi)
         missing = np.zeros(items.shape, dtype=bool)
         one_missing = rng.random(sel.size) < 0.08
         missing[np.flatnonzero(one_missing), rng.integers(0, n_items, one_missing.sum())] = True
         parts.append((instrument, sel, items, missing))
     rows_visit = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-    rows_instr = np.concatenate([np.full(p[1].size, i) for i, p in enumerate(parts)]) if parts else np.zeros(0, dtype=np.int64)
+    rows_instr = (
+        np.concatenate([np.full(p[1].size, i) for i, p in enumerate(parts)]) if parts else np.zeros(0, dtype=np.int64)
+    )
     total = rows_visit.size
     item_vals = np.zeros((total, len(OUTCOME_ITEMS)), dtype=np.int64)
     item_null = np.ones((total, len(OUTCOME_ITEMS)), dtype=bool)
     pos = 0
     for _instrument, sel, items, missing in parts:
-        item_vals[pos:pos + sel.size, :items.shape[1]] = items
-        item_null[pos:pos + sel.size, :items.shape[1]] = missing
+        item_vals[pos : pos + sel.size, : items.shape[1]] = items
+        item_null[pos : pos + sel.size, : items.shape[1]] = missing
         pos += sel.size
     order = np.lexsort((rows_instr, rows_visit))
     instr_names = [p[0] for p in parts]
@@ -1038,8 +1441,9 @@ def _write_csv(table: pa.Table, path: Path, kind: str) -> None:
 
     columns = list(KINDS[kind].columns)
     table = table.select(columns)
-    con = duckdb.connect(":memory:", config={"threads": str(min(2, os.cpu_count() or 1)),
-                                             "preserve_insertion_order": "true"})
+    con = duckdb.connect(
+        ":memory:", config={"threads": str(min(2, os.cpu_count() or 1)), "preserve_insertion_order": "true"}
+    )
     try:
         con.register("t", table)
         tmp = path.with_suffix(".csv.tmp")
@@ -1049,8 +1453,10 @@ def _write_csv(table: pa.Table, path: Path, kind: str) -> None:
         else:
             # FORCE_QUOTE would quote those header names too: write the plain header ourselves
             body = path.with_suffix(".csv.body")
-            con.execute(f"COPY (SELECT * FROM t) TO '{_sql_path(body)}' (HEADER false, DELIMITER ',', "
-                        f"FORCE_QUOTE ({', '.join(quoted)}))")
+            con.execute(
+                f"COPY (SELECT * FROM t) TO '{_sql_path(body)}' (HEADER false, DELIMITER ',', "
+                f"FORCE_QUOTE ({', '.join(quoted)}))"
+            )
             with open(tmp, "wb") as fh, open(body, "rb") as src:
                 fh.write((",".join(columns) + "\n").encode("utf-8"))
                 shutil.copyfileobj(src, fh, 16 << 20)
@@ -1083,9 +1489,13 @@ def _truth(ctx: _Context, seed: int, end_date: dt.date, start_date: dt.date, sum
             "adjusted immediate change in pain_post - pain_pre when the technique is used vs not, holding "
             "pain_pre, visit number and pressure fixed (and the other techniques in the blend); points on "
             "0-10, negative = relief. Additive: a blend's effect is the sum of its techniques' effects plus "
-            "the pair synergy when both of the pair are used."),
-        "synergy": {"techniques": list(p["synergy"]["techniques"]), "effect": float(p["synergy"]["effect"]),
-                    "meaning": "extra change when both techniques are used in the same visit (interaction term)"},
+            "the pair synergy when both of the pair are used."
+        ),
+        "synergy": {
+            "techniques": list(p["synergy"]["techniques"]),
+            "effect": float(p["synergy"]["effect"]),
+            "meaning": "extra change when both techniques are used in the same visit (interaction term)",
+        },
         "pressure_response": {
             "function": f"h(p) = -c * (1 - ((p - {opt:g}) / 2)^2)",
             "c": float(c),
@@ -1095,36 +1505,52 @@ def _truth(ctx: _Context, seed: int, end_date: dt.date, start_date: dt.date, sum
             "meaning": "added to the immediate change; pressure 1 (light) to 5 (very deep)",
         },
         "carry_over": float(p["carry_over"]),
-        "carry_over_meaning": ("fraction of a visit's immediate (latent) change still present in the latent pain "
-                               "before the next visit, on top of the drift back toward the chronic level"),
-        "approx_lasting_technique_effects": {t: round(float(p["technique_effects"][t]) * p["carry_over"], 6) for t in TECHS},
+        "carry_over_meaning": (
+            "fraction of a visit's immediate (latent) change still present in the latent pain "
+            "before the next visit, on top of the drift back toward the chronic level"
+        ),
+        "approx_lasting_technique_effects": {
+            t: round(float(p["technique_effects"][t]) * p["carry_over"], 6) for t in TECHS
+        },
         "rtm_coefficient": float(p["rtm_coefficient"]),
-        "rtm_meaning": ("the immediate change includes -rtm_coefficient * (pain_pre - m), m = the client's current "
-                        "chronic pain level (latent); clients book when pain peaks, so first visits start above m"),
+        "rtm_meaning": (
+            "the immediate change includes -rtm_coefficient * (pain_pre - m), m = the client's current "
+            "chronic pain level (latent); clients book when pain peaks, so first visits start above m"
+        ),
         "visit_trend": float(p["visit_trend"]),
         "visit_trend_meaning": "points added to the immediate change per visit number after the first (linear)",
         "lasting_fraction": float(p["lasting_fraction"]),
         "latent_process": {
             "pain_pre": f"latent pain + N(0, {PAIN_REPORT_NOISE}), rounded to half points, clipped 0-10",
             "first_visit": "latent pain = chronic level mu + peak, peak = 0.8 + Gamma(2, 0.6) (booked at a peak)",
-            "next_visit": (f"L_next = m_next + rho * (L - m_next) + carry_over * change + N(0, 0.6) "
-                           f"+ flare-up U(1, 2.5) with probability 0.05 + Gamma(2, 0.6) when the gap exceeds 35 "
-                           f"days; rho = exp(-gap_days / {DRIFT_DAYS:g}); clipped to 0.2-9.8"),
-            "chronic_level": ("m_next = clip(m + lasting_fraction * response * s, floor, 9.5), response = technique "
-                              "effects + synergy + h(pressure) + client effect, floor = 0.5 * mu, "
-                              "s = clip((m - floor) / (mu - floor), 0, 1.5)"),
-            "self_reports": (f"pain = round(L_next + (L + change - L_next) * exp(-days_since_visit / "
-                             f"{RELIEF_FADE_DAYS:g}) + N(0, 0.7)), clipped 0-10"),
-            "rom": (f"degrees = normal * (1 - client restriction - {ROM_PAIN_DEFICIT} * side weight * pain / 10) "
-                    "+ instrument noise (goniometer 4, inclinometer 3.5, CROM 3 degrees SD); pain = latent pain "
-                    "before (timing pre) or latent pain + change (timing post)"),
+            "next_visit": (
+                f"L_next = m_next + rho * (L - m_next) + carry_over * change + N(0, 0.6) "
+                f"+ flare-up U(1, 2.5) with probability 0.05 + Gamma(2, 0.6) when the gap exceeds 35 "
+                f"days; rho = exp(-gap_days / {DRIFT_DAYS:g}); clipped to 0.2-9.8"
+            ),
+            "chronic_level": (
+                "m_next = clip(m + lasting_fraction * response * s, floor, 9.5), response = technique "
+                "effects + synergy + h(pressure) + client effect, floor = 0.5 * mu, "
+                "s = clip((m - floor) / (mu - floor), 0, 1.5)"
+            ),
+            "self_reports": (
+                f"pain = round(L_next + (L + change - L_next) * exp(-days_since_visit / "
+                f"{RELIEF_FADE_DAYS:g}) + N(0, 0.7)), clipped 0-10"
+            ),
+            "rom": (
+                f"degrees = normal * (1 - client restriction - {ROM_PAIN_DEFICIT} * side weight * pain / 10) "
+                "+ instrument noise (goniometer 4, inclinometer 3.5, CROM 3 degrees SD); pain = latent pain "
+                "before (timing pre) or latent pain + change (timing post)"
+            ),
         },
         "client_sd": float(p["client_sd"]),
         "noise_sd": float(p["noise_sd"]),
-        "confounding": ("technique choice depends only on the observed pain_pre and the complaint region "
-                        "(trigger_point, deep_tissue, positional_release, cross_fiber_friction more likely when pain_pre "
-                        "is high; swedish, breathwork, movement_reeducation when low); pressure depends on the "
-                        "client's tolerance, the techniques used and pain_pre"),
+        "confounding": (
+            "technique choice depends only on the observed pain_pre and the complaint region "
+            "(trigger_point, deep_tissue, positional_release, cross_fiber_friction more likely when pain_pre "
+            "is high; swedish, breathwork, movement_reeducation when low); pressure depends on the "
+            "client's tolerance, the techniques used and pain_pre"
+        ),
         "description": (
             "Immediate change (latent, before rounding) = sum of technique_effects for the techniques used "
             "+ synergy.effect if both synergy techniques are used + h(pressure) - rtm_coefficient * "
@@ -1136,5 +1562,6 @@ def _truth(ctx: _Context, seed: int, end_date: dt.date, start_date: dt.date, sum
             "Recovery: a mixed model of (pain_post - pain_pre) on technique indicators + pain_pre + visit "
             "number + pressure (categorical) with a client random intercept should recover technique_effects "
             "up to a small bias from rounding and clipping at 0. Naive comparisons are confounded by "
-            "indication and regression to the mean."),
+            "indication and regression to the mean."
+        ),
     }

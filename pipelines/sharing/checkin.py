@@ -32,8 +32,9 @@ MAX_NOTE_CHARS = 2000
 # a limit per link (and for all of one client's links together): enough for a morning and an
 # evening report and a few corrections, too few for someone holding a leaked link to flood the record.
 MAX_LINK_CHECKINS_PER_DAY = 10
-RECENT_LINK_CHECKINS_SQL = ("SELECT count(*) FROM core.self_reports "
-                            "WHERE client_id = ? AND source = 'link' AND reported_at > ?")
+RECENT_LINK_CHECKINS_SQL = (
+    "SELECT count(*) FROM core.self_reports WHERE client_id = ? AND source = 'link' AND reported_at > ?"
+)
 FIELDS = ("pain", "region", "did_homecare", "pgic", "note")
 
 
@@ -64,10 +65,17 @@ def validate_checkin(values: dict, reported_at: dt.datetime, vocabularies=None) 
     errors: list[str] = []
     if len(cells["note"]) > MAX_NOTE_CHARS:
         errors.append(f"note is longer than {MAX_NOTE_CHARS} characters; please shorten it")
-    chunk = pd.DataFrame({"_line": [1], "client_id": ["(checkin)"], "reported_at": [reported_at.isoformat(sep=" ")],
-                          **{k: [v] for k, v in cells.items()}})
-    result = validate_chunk("self_reports", chunk, vocabularies=vocabularies,
-                            present={"client_id", "reported_at", *FIELDS})
+    chunk = pd.DataFrame(
+        {
+            "_line": [1],
+            "client_id": ["(checkin)"],
+            "reported_at": [reported_at.isoformat(sep=" ")],
+            **{k: [v] for k, v in cells.items()},
+        }
+    )
+    result = validate_chunk(
+        "self_reports", chunk, vocabularies=vocabularies, present={"client_id", "reported_at", *FIELDS}
+    )
     for _, r in result.rejects.iterrows():
         reason = str(r["reason"])
         if r["column"] and not reason.startswith(str(r["column"])):
@@ -78,8 +86,10 @@ def validate_checkin(values: dict, reported_at: dt.datetime, vocabularies=None) 
             # An unknown region is kept (and flagged) by an import; a client's typing adds nothing.
             closest = next((c for (voc, _), c in result.new_vocab.items() if voc == "region"), None)
             hint = f" (did you mean '{closest}'?)" if closest else ""
-            errors.append(f"region '{w['value']}' is not one of the body regions your therapist uses{hint}; "
-                          "please choose one from the list")
+            errors.append(
+                f"region '{w['value']}' is not one of the body regions your therapist uses{hint}; "
+                "please choose one from the list"
+            )
     if errors or result.clean.empty:
         return CheckinResult(False, errors or ["the check-in could not be read"])
     row = result.clean.iloc[0]
@@ -100,8 +110,9 @@ def validate_checkin(values: dict, reported_at: dt.datetime, vocabularies=None) 
     return CheckinResult(True, [], clean)
 
 
-def record_checkin(client_id: str, values: dict, db=None, source: str = "link",
-                   reported_at: dt.datetime | None = None) -> CheckinResult:
+def record_checkin(
+    client_id: str, values: dict, db=None, source: str = "link", reported_at: dt.datetime | None = None
+) -> CheckinResult:
     """Validate and store one check-in for ``client_id``; nothing is stored when it is invalid."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
@@ -114,13 +125,19 @@ def record_checkin(client_id: str, values: dict, db=None, source: str = "link",
                 con.execute("ROLLBACK")
                 return CheckinResult(False, ["client_id is not a known client"])
             if source == "link":
-                recent = con.execute(RECENT_LINK_CHECKINS_SQL,
-                                     [client_id, reported_at - dt.timedelta(days=1)]).fetchone()[0]
+                recent = con.execute(
+                    RECENT_LINK_CHECKINS_SQL, [client_id, reported_at - dt.timedelta(days=1)]
+                ).fetchone()[0]
                 if recent >= MAX_LINK_CHECKINS_PER_DAY:
                     con.execute("ROLLBACK")
-                    return CheckinResult(False, [f"you have already sent {recent} check-ins today, the most this "
-                                                 "page takes in a day; please try again tomorrow or tell your "
-                                                 "therapist at your next visit"])
+                    return CheckinResult(
+                        False,
+                        [
+                            f"you have already sent {recent} check-ins today, the most this "
+                            "page takes in a day; please try again tomorrow or tell your "
+                            "therapist at your next visit"
+                        ],
+                    )
             result = validate_checkin(values, reported_at, vocabularies=practice_vocabularies(con))
             if not result.ok:
                 con.execute("ROLLBACK")
@@ -129,11 +146,19 @@ def record_checkin(client_id: str, values: dict, db=None, source: str = "link",
             con.execute(
                 "INSERT INTO core.self_reports (client_id, reported_at, pain, region, did_homecare, pgic, note, source, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
-                [client_id, r["reported_at"], r["pain"], r["region"], r["did_homecare"], r["pgic"], r["note"], source])
+                [client_id, r["reported_at"], r["pain"], r["region"], r["did_homecare"], r["pgic"], r["note"], source],
+            )
             # Audited in the same transaction: a check-in changes the client's record like an edit does.
-            audit.record(con, "insert", "self_reports", f"{client_id}|{r['reported_at']}", after=r,
-                         actor=audit.CLIENT_LINK if source == "link" else None, client_id=client_id,
-                         detail="pain check-in" + (f": {r['pain']:g}/10" if r.get("pain") is not None else ""))
+            audit.record(
+                con,
+                "insert",
+                "self_reports",
+                f"{client_id}|{r['reported_at']}",
+                after=r,
+                actor=audit.CLIENT_LINK if source == "link" else None,
+                client_id=client_id,
+                detail="pain check-in" + (f": {r['pain']:g}/10" if r.get("pain") is not None else ""),
+            )
             rebuild_marts(con, changed={"self_reports"}, clients=[client_id])  # this client's self-report rows
             con.execute("COMMIT")
         except BaseException:

@@ -109,8 +109,9 @@ def _hash(pepper_hex: str, token: str) -> str:
 
 
 def _pepper(con, create: bool) -> str | None:
-    row = con.execute("SELECT value FROM meta.secrets WHERE name = ? ORDER BY created_at LIMIT 1",
-                      [PEPPER_NAME]).fetchone()
+    row = con.execute(
+        "SELECT value FROM meta.secrets WHERE name = ? ORDER BY created_at LIMIT 1", [PEPPER_NAME]
+    ).fetchone()
     if row:
         return row[0]
     if not create:
@@ -121,13 +122,22 @@ def _pepper(con, create: bool) -> str | None:
 
 
 def _has_share_tables(con) -> bool:
-    return con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta' AND table_name IN ('share_links', 'secrets')"
-    ).fetchone()[0] == 2
+    return (
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta' AND table_name IN ('share_links', 'secrets')"
+        ).fetchone()[0]
+        == 2
+    )
 
 
-def create_link(client_id: str, days: float = DEFAULT_DAYS, db=None, base_url: str | None = None,
-                now: dt.datetime | None = None, actor: str | None = None) -> ShareLink:
+def create_link(
+    client_id: str,
+    days: float = DEFAULT_DAYS,
+    db=None,
+    base_url: str | None = None,
+    now: dt.datetime | None = None,
+    actor: str | None = None,
+) -> ShareLink:
     """Make a new link for ``client_id`` valid for ``days`` days; the token is returned once.
 
     The audit row (same transaction) names the link by its id only: the log is shown and
@@ -153,10 +163,18 @@ def create_link(client_id: str, days: float = DEFAULT_DAYS, db=None, base_url: s
             con.execute(
                 "INSERT INTO meta.share_links (link_id, client_id, token_hash, token_prefix, created_at, expires_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [link_id, client_id, _hash(pepper, token), token[:PREFIX_LEN], now, expires])
-            audit.record(con, "share", "share_link", link_id, actor=actor, client_id=client_id,
-                         after={"link_id": link_id, "expires_at": expires, "days": days},
-                         detail=f"link #{link_id} for {client_id}, valid {days:g} days until {expires:%Y-%m-%d %H:%M} UTC")
+                [link_id, client_id, _hash(pepper, token), token[:PREFIX_LEN], now, expires],
+            )
+            audit.record(
+                con,
+                "share",
+                "share_link",
+                link_id,
+                actor=actor,
+                client_id=client_id,
+                after={"link_id": link_id, "expires_at": expires, "days": days},
+                detail=f"link #{link_id} for {client_id}, valid {days:g} days until {expires:%Y-%m-%d %H:%M} UTC",
+            )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -184,15 +202,21 @@ def resolve_token(token: object, db=None, now: dt.datetime | None = None) -> str
             "SELECT l.client_id, l.token_hash FROM meta.share_links l "
             "JOIN core.clients c ON c.client_id = l.client_id "
             "WHERE l.token_hash = ? AND NOT l.revoked AND l.expires_at > ?",
-            [digest, now]).fetchall()
+            [digest, now],
+        ).fetchall()
     for client_id, stored in rows:
         if hmac.compare_digest(stored, digest):
             return client_id
     return None
 
 
-def revoke(token_or_prefix: str | None = None, client_id: str | None = None, db=None,
-           now: dt.datetime | None = None, actor: str | None = None) -> int:
+def revoke(
+    token_or_prefix: str | None = None,
+    client_id: str | None = None,
+    db=None,
+    now: dt.datetime | None = None,
+    actor: str | None = None,
+) -> int:
     """End one link (by its full token or an unambiguous prefix of ≥ 6 characters) or every
     live link of ``client_id``.  Returns how many links were ended (0 = nothing matched)."""
     if (token_or_prefix is None) == (client_id is None):
@@ -202,19 +226,35 @@ def revoke(token_or_prefix: str | None = None, client_id: str | None = None, db=
         con.execute("BEGIN TRANSACTION")
         try:
             if client_id is not None:
-                ids = [r[0] for r in con.execute(
-                    "SELECT link_id FROM meta.share_links WHERE client_id = ? AND NOT revoked", [client_id]).fetchall()]
+                ids = [
+                    r[0]
+                    for r in con.execute(
+                        "SELECT link_id FROM meta.share_links WHERE client_id = ? AND NOT revoked", [client_id]
+                    ).fetchall()
+                ]
             else:
                 ids = _ids_for_token(con, token_or_prefix.strip())
             if ids:
-                con.execute("UPDATE meta.share_links SET revoked = true, revoked_at = ? "
-                            "WHERE list_contains(?, link_id) AND NOT revoked", [now, ids])
+                con.execute(
+                    "UPDATE meta.share_links SET revoked = true, revoked_at = ? "
+                    "WHERE list_contains(?, link_id) AND NOT revoked",
+                    [now, ids],
+                )
                 # One audit row per link ended, so each link's story reads start to end in the log.
-                for link_id, owner in con.execute("SELECT link_id, client_id FROM meta.share_links "
-                                                  "WHERE list_contains(?, link_id) ORDER BY link_id", [ids]).fetchall():
-                    audit.record(con, "revoke", "share_link", link_id, actor=actor, client_id=owner,
-                                 detail=f"link #{link_id} for {owner} ended"
-                                        + (" (all of the client's links)" if client_id is not None else ""))
+                for link_id, owner in con.execute(
+                    "SELECT link_id, client_id FROM meta.share_links WHERE list_contains(?, link_id) ORDER BY link_id",
+                    [ids],
+                ).fetchall():
+                    audit.record(
+                        con,
+                        "revoke",
+                        "share_link",
+                        link_id,
+                        actor=actor,
+                        client_id=owner,
+                        detail=f"link #{link_id} for {owner} ended"
+                        + (" (all of the client's links)" if client_id is not None else ""),
+                    )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -230,14 +270,18 @@ def _ids_for_token(con, text: str) -> list[int]:
         pepper = _pepper(con, create=False)
         if pepper is None:
             return []
-        return [r[0] for r in con.execute(
-            "SELECT link_id FROM meta.share_links WHERE token_hash = ? AND NOT revoked", [_hash(pepper, text)]).fetchall()]
+        return [
+            r[0]
+            for r in con.execute(
+                "SELECT link_id FROM meta.share_links WHERE token_hash = ? AND NOT revoked", [_hash(pepper, text)]
+            ).fetchall()
+        ]
     if len(text) < MIN_REVOKE_PREFIX or not re.fullmatch(r"[A-Za-z0-9_-]+", text):
         raise ShareError(f"give the whole token or at least its first {MIN_REVOKE_PREFIX} characters")
     probe = text[:PREFIX_LEN]
     rows = con.execute(
-        "SELECT link_id, client_id FROM meta.share_links WHERE starts_with(token_prefix, ?) AND NOT revoked",
-        [probe]).fetchall()
+        "SELECT link_id, client_id FROM meta.share_links WHERE starts_with(token_prefix, ?) AND NOT revoked", [probe]
+    ).fetchall()
     if len(rows) > 1:
         raise ShareError(f"{len(rows)} live links start with {text!r}; give more characters or use --client")
     return [r[0] for r in rows]
@@ -263,7 +307,10 @@ def list_links(client_id: str | None = None, db=None) -> list[LinkInfo]:
     with read_connection(db) as con:
         if not _has_share_tables(con):
             return []
-        sql = ("SELECT link_id, client_id, token_prefix, created_at, expires_at, revoked FROM meta.share_links "
-               + ("WHERE client_id = ? " if client_id is not None else "") + "ORDER BY created_at DESC, link_id DESC")
+        sql = (
+            "SELECT link_id, client_id, token_prefix, created_at, expires_at, revoked FROM meta.share_links "
+            + ("WHERE client_id = ? " if client_id is not None else "")
+            + "ORDER BY created_at DESC, link_id DESC"
+        )
         rows = con.execute(sql, [client_id] if client_id is not None else []).fetchall()
     return [LinkInfo(*r) for r in rows]

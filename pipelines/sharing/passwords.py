@@ -22,7 +22,7 @@ from pipelines.clinical.settings import load_settings, save_settings, settings_p
 from pipelines.warehouse.db import resolve_db_path
 
 SCHEME = "scrypt"
-N, R, P = 2 ** 15, 8, 1
+N, R, P = 2**15, 8, 1
 KEY_LEN = 32
 SALT_LEN = 16
 MIN_LENGTH = 8
@@ -51,7 +51,7 @@ def verify_password(password: str, encoded: str) -> bool:
             return False
         values = dict(kv.split("=", 1) for kv in params.split(","))
         n, r, p = int(values["n"]), int(values["r"]), int(values["p"])
-        if not (2 ** 10 <= n <= 2 ** 20 and 1 <= r <= 32 and 1 <= p <= 16):
+        if not (2**10 <= n <= 2**20 and 1 <= r <= 32 and 1 <= p <= 16):
             return False
         salt = base64.b64decode(salt_b64, validate=True)
         expected = base64.b64decode(key_b64, validate=True)
@@ -104,9 +104,14 @@ def set_password(password: str | None, db=None, actor: str | None = None) -> Pat
     except OSError:
         pass
     if resolve_db_path(db).exists():
-        audit.record_soon(db, "password", "password", "therapist password", actor=actor,
-                          detail=("therapist password set" if password else "therapist password removed")
-                                 + f" (in {written.name})")
+        audit.record_soon(
+            db,
+            "password",
+            "password",
+            "therapist password",
+            actor=actor,
+            detail=("therapist password set" if password else "therapist password removed") + f" (in {written.name})",
+        )
     return written
 
 

@@ -50,8 +50,10 @@ class Throttle:
         """(count, failures allowed before the first wait, longest wait) that apply to ``source``."""
         if source == LOCAL_SOURCE:
             return [(LOCAL_SOURCE, FREE_FAILURES, MAX_DELAY_S)]
-        return [(f"remote:{source}", FREE_FAILURES, MAX_DELAY_S),
-                (ALL_REMOTE, FREE_FAILURES_ALL_REMOTE, MAX_DELAY_ALL_REMOTE_S)]
+        return [
+            (f"remote:{source}", FREE_FAILURES, MAX_DELAY_S),
+            (ALL_REMOTE, FREE_FAILURES_ALL_REMOTE, MAX_DELAY_ALL_REMOTE_S),
+        ]
 
     def _get(self, key: str, now: float) -> _Count:
         count = self._counts.get(key)

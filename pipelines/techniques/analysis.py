@@ -38,9 +38,19 @@ def uses_sql_path(db=None, *, regions=None, therapists=None, date_from=None, dat
     return large.is_large(large.count_visits(db, **_filters(regions, therapists, date_from, date_to)))
 
 
-def technique_report(db=None, outcome: str = "pain_change", *, regions=None, therapists=None, date_from=None,
-                     date_to=None, min_clients: int | None = None, pairs: bool = True,
-                     mixes: bool = True, path: str = "auto") -> TechniqueReport:
+def technique_report(
+    db=None,
+    outcome: str = "pain_change",
+    *,
+    regions=None,
+    therapists=None,
+    date_from=None,
+    date_to=None,
+    min_clients: int | None = None,
+    pairs: bool = True,
+    mixes: bool = True,
+    path: str = "auto",
+) -> TechniqueReport:
     """Load (with filters) and analyse in one call; the minimum n comes from the practice settings.
 
     This is "the technique analysis" the page, ``knotwork techniques`` and the benchmarks call.
@@ -63,8 +73,9 @@ def technique_report(db=None, outcome: str = "pain_change", *, regions=None, the
     return with_sensitivity(rep, visits, reliability, min_clients=min_clients, pairs=pairs)
 
 
-def with_sensitivity(rep: TechniqueReport, visits: pd.DataFrame, reliability: float, *, min_clients: int,
-                     pairs: bool = True) -> TechniqueReport:
+def with_sensitivity(
+    rep: TechniqueReport, visits: pd.DataFrame, reliability: float, *, min_clients: int, pairs: bool = True
+) -> TechniqueReport:
     """Add each technique's estimate with pain before corrected for measurement error, and a caveat
     in words for every technique whose verdict the correction changes (see
     :func:`pipelines.techniques.model.calibrated_baseline`)."""
@@ -73,41 +84,64 @@ def with_sensitivity(rep: TechniqueReport, visits: pd.DataFrame, reliability: fl
     prepared, _ = model.prepare(visits, rep.outcome)
     calibrated, lam = model.calibrated_baseline(prepared, reliability)
     if lam < MIN_CALIBRATION_RELIABILITY:
-        rep.techniques = rep.techniques.assign(effect_calibrated=float("nan"), calibrated_ci_low=float("nan"),
-                                               calibrated_ci_high=float("nan"))
+        rep.techniques = rep.techniques.assign(
+            effect_calibrated=float("nan"), calibrated_ci_low=float("nan"), calibrated_ci_high=float("nan")
+        )
         rep.sensitivity_note = (
             f"Pain before the visit is measured with error (reliability {reliability:.2f}), and in these visits "
             "what the techniques and visit number do not explain of it is mostly that error "
             f"(reliability {lam:.2f}), so the estimates cannot be corrected for it: techniques chosen by how much "
-            "pain the client came in with may look better or worse than they are. Read them with extra care.")
+            "pain the client came in with may look better or worse than they are. Read them with extra care."
+        )
         return rep
     alt = model.analyse(calibrated, rep.outcome, min_clients=min_clients, pairs=pairs, mixes=False)
     other = alt.techniques.set_index("technique")[["effect", "ci_low", "ci_high", "p_adjusted"]]
     t = rep.techniques.join(other.add_prefix("cal_"), on="technique")
     rep.techniques = t.drop(columns=["cal_effect", "cal_ci_low", "cal_ci_high", "cal_p_adjusted"]).assign(
-        effect_calibrated=t["cal_effect"], calibrated_ci_low=t["cal_ci_low"], calibrated_ci_high=t["cal_ci_high"])
+        effect_calibrated=t["cal_effect"], calibrated_ci_low=t["cal_ci_low"], calibrated_ci_high=t["cal_ci_high"]
+    )
     clear = t["estimable"] & (t["p_adjusted"] < ALPHA)
     clear_cal = t["estimable"] & (t["cal_p_adjusted"] < ALPHA)
     changed = [str(name).replace("_", " ") for name in t.loc[clear != clear_cal, "technique"]]
     rep.sensitivity_note = (
         f"Pain before the visit is measured with error (reliability {reliability:.2f}; within clients "
         f"{lam:.2f}). With it corrected, "
-        + (", ".join(changed) + (" changes" if len(changed) == 1 else " change")
-           + " between 'clear' and 'not clear yet': read those with extra care."
-           if changed else "every technique keeps its verdict."))
+        + (
+            ", ".join(changed)
+            + (" changes" if len(changed) == 1 else " change")
+            + " between 'clear' and 'not clear yet': read those with extra care."
+            if changed
+            else "every technique keeps its verdict."
+        )
+    )
     return rep
 
 
-def subgroups(db=None, outcome: str = "pain_change", *, regions=None, therapists=None, date_from=None,
-              date_to=None, min_clients: int | None = None) -> pd.DataFrame:
+def subgroups(
+    db=None,
+    outcome: str = "pain_change",
+    *,
+    regions=None,
+    therapists=None,
+    date_from=None,
+    date_to=None,
+    min_clients: int | None = None,
+) -> pd.DataFrame:
     """The technique table within each complaint region, by the same path as the main table."""
     if min_clients is None:
         min_clients = settings_min_clients(db)
     filters = _filters(regions, therapists, date_from, date_to)
     if uses_sql_path(db, **filters):
         levels = list(regions) if regions else model.filter_options(db)["regions"]
-        return large.subgroups(db, outcome, levels=levels, therapists=therapists, date_from=date_from,
-                               date_to=date_to, min_clients=min_clients)
+        return large.subgroups(
+            db,
+            outcome,
+            levels=levels,
+            therapists=therapists,
+            date_from=date_from,
+            date_to=date_to,
+            min_clients=min_clients,
+        )
     visits = model.load_visits(db, **filters)
     return model.subgroups(visits, "complaint_region", outcome, min_clients=min_clients)
 
@@ -115,9 +149,11 @@ def subgroups(db=None, outcome: str = "pain_change", *, regions=None, therapists
 def format_table(report: TechniqueReport) -> str:
     """The plain-text technique table with its caveats (``knotwork techniques``)."""
     oc = report.outcome
-    lines = [f"Technique response - {oc.label}; {oc.unit}, {oc.direction}",
-             f"{report.n_visits:,} visits of {report.n_clients:,} clients; method: {report.method}",
-             f"Adjusted for: {', '.join(report.adjusted_for) or 'nothing'}"]
+    lines = [
+        f"Technique response - {oc.label}; {oc.unit}, {oc.direction}",
+        f"{report.n_visits:,} visits of {report.n_clients:,} clients; method: {report.method}",
+        f"Adjusted for: {', '.join(report.adjusted_for) or 'nothing'}",
+    ]
     if report.excluded:
         lines.append("Left out: " + "; ".join(f"{n:,} visits with {why}" for why, n in report.excluded.items()))
     lines.append("")
@@ -128,46 +164,59 @@ def format_table(report: TechniqueReport) -> str:
         if r.estimable:
             ci = f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
             padj = "<0.001" if r.p_adjusted < 0.001 else f"{r.p_adjusted:.3f}"
-            lines.append(f"{r.technique:<22} {r.n_visits:>7,} {r.n_clients:>7,}  {r.effect:>+7.2f}  {ci:<17} "
-                         f"{padj:>9}  {r.note}")
+            lines.append(
+                f"{r.technique:<22} {r.n_visits:>7,} {r.n_clients:>7,}  {r.effect:>+7.2f}  {ci:<17} {padj:>9}  {r.note}"
+            )
         else:
-            lines.append(f"{r.technique:<22} {r.n_visits:>7,} {r.n_clients:>7,}  {'-':>7}  {'':<17} {'-':>9}  "
-                         f"{r.note}")
+            lines.append(f"{r.technique:<22} {r.n_visits:>7,} {r.n_clients:>7,}  {'-':>7}  {'':<17} {'-':>9}  {r.note}")
     good_pairs = report.pairs[report.pairs["estimable"]] if len(report.pairs) else report.pairs
     if len(good_pairs):
         screened = good_pairs[~good_pairs["in_main_model"]]
         n_sig = int((screened["p_adjusted"] < ALPHA).sum())
-        lines += ["", f"Pairs (synergy beyond additive, interaction a×b; {len(good_pairs)} pairs with enough co-use; "
-                      f"{n_sig} screened with Benjamini-Hochberg p < {ALPHA}; first {min(5, len(good_pairs))} shown):"]
+        lines += [
+            "",
+            f"Pairs (synergy beyond additive, interaction a×b; {len(good_pairs)} pairs with enough co-use; "
+            f"{n_sig} screened with Benjamini-Hochberg p < {ALPHA}; first {min(5, len(good_pairs))} shown):",
+        ]
         for r in good_pairs.head(5).itertuples(index=False):
-            padj = ("chosen by these data: interval only" if r.in_main_model else
-                    "p (BH) " + ("<0.001" if r.p_adjusted < 0.001 else f"{r.p_adjusted:.3f}"))
-            lines.append(f"  {r.technique_a} + {r.technique_b}: {r.interaction:+.2f} "
-                         f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}], {padj}, {r.n_clients_both} clients")
+            padj = (
+                "chosen by these data: interval only"
+                if r.in_main_model
+                else "p (BH) " + ("<0.001" if r.p_adjusted < 0.001 else f"{r.p_adjusted:.3f}")
+            )
+            lines.append(
+                f"  {r.technique_a} + {r.technique_b}: {r.interaction:+.2f} "
+                f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}], {padj}, {r.n_clients_both} clients"
+            )
     est_p = report.pressure[report.pressure["estimable"]] if len(report.pressure) else report.pressure
     if len(est_p):
         lines += ["", "Pressure (adjusted mean change):"]
         for r in est_p.itertuples(index=False):
-            lines.append(f"  {r.pressure}: {r.adjusted_mean:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}] "
-                         f"({r.n_visits:,} visits)")
+            lines.append(
+                f"  {r.pressure}: {r.adjusted_mean:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}] ({r.n_visits:,} visits)"
+            )
     if report.warnings:
         lines += ["", "Warnings:"] + [f"  ! {w}" for w in report.warnings]
     lines += ["", "Read with care:"] + [f"  - {c}" for c in report.caveats]
     return "\n".join(lines)
 
 
-
 def format_mixes(report: TechniqueReport) -> str:
     """The plain-text mix ranking (``knotwork techniques --mixes``)."""
     oc = report.outcome
-    lines = [f"Mixes the practice uses, ranked - {oc.label}; {oc.unit}, {oc.direction}",
-             "Effect: the model's predicted change with exactly this mix compared with a visit with none of its "
-             "techniques (its techniques' effects plus any synergy in the model); observed: the plain mean of the "
-             "visits with exactly this mix.", ""]
+    lines = [
+        f"Mixes the practice uses, ranked - {oc.label}; {oc.unit}, {oc.direction}",
+        "Effect: the model's predicted change with exactly this mix compared with a visit with none of its "
+        "techniques (its techniques' effects plus any synergy in the model); observed: the plain mean of the "
+        "visits with exactly this mix.",
+        "",
+    ]
     header = f"{'mix':<48} {'visits':>7} {'clients':>7}  {'effect':>7}  {'95% CI':<17} {'observed':>8}  note"
     lines += [header, "-" * len(header)]
     for r in report.mixes.itertuples(index=False):
         effect, ci = (f"{r.effect:>+7.2f}", f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]") if r.estimable else ("—", "")
-        lines.append(f"{r.mix.replace('+', ' + '):<48} {r.n_visits:>7,} {r.n_clients:>7,}  {effect:>7}  {ci:<17} "
-                     f"{r.observed_mean:>+8.2f}  {r.note}")
+        lines.append(
+            f"{r.mix.replace('+', ' + '):<48} {r.n_visits:>7,} {r.n_clients:>7,}  {effect:>7}  {ci:<17} "
+            f"{r.observed_mean:>+8.2f}  {r.note}"
+        )
     return "\n".join(lines)

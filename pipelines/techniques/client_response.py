@@ -61,14 +61,30 @@ INTERVAL = 0.95
 HELPS, WORSE, UNCLEAR, CANNOT_TELL = "helps", "worse", "unclear", "cannot tell"
 _VERDICT_ORDER = {HELPS: 0, WORSE: 1, UNCLEAR: 2, CANNOT_TELL: 3}
 
-COLUMNS = ["client_id", "technique", "effect", "ci_low", "ci_high", "p_more_relief", "p_better_than_practice",
-           "n_visits_with", "n_visits_without", "practice_effect", "practice_ci_low", "practice_ci_high",
-           "between_client_sd", "n_clients_practice", "verdict", "reason"]
+COLUMNS = [
+    "client_id",
+    "technique",
+    "effect",
+    "ci_low",
+    "ci_high",
+    "p_more_relief",
+    "p_better_than_practice",
+    "n_visits_with",
+    "n_visits_without",
+    "practice_effect",
+    "practice_ci_low",
+    "practice_ci_high",
+    "between_client_sd",
+    "n_clients_practice",
+    "verdict",
+    "reason",
+]
 
 
 def _sql() -> str:
-    return resources.files("pipelines.sql").joinpath("techniques/client_response_visits.sql").read_text(
-        encoding="utf-8")
+    return (
+        resources.files("pipelines.sql").joinpath("techniques/client_response_visits.sql").read_text(encoding="utf-8")
+    )
 
 
 def load_visits(db=None) -> pd.DataFrame:
@@ -85,46 +101,53 @@ def load_visits(db=None) -> pd.DataFrame:
 # Stage 1: within each client
 # ---------------------------------------------------------------------------------------------
 
+
 @dataclass
 class _ClientFit:
-    n_visits: int                       # analysable visits (pain before and after, a technique)
-    with_counts: dict[str, int]         # technique -> analysable visits with it
+    n_visits: int  # analysable visits (pain before and after, a technique)
+    with_counts: dict[str, int]  # technique -> analysable visits with it
     estimates: dict[str, tuple[float, float]] = field(default_factory=dict)  # technique -> (b, se)
-    not_estimable: dict[str, str] = field(default_factory=dict)              # technique -> why
+    not_estimable: dict[str, str] = field(default_factory=dict)  # technique -> why
 
 
 @dataclass
 class _Hyper:
     """Posterior of one technique's practice effect and spread, on the tau grid."""
+
     technique: str
     n_clients: int
-    weights: np.ndarray | None = None   # p(tau_k | data)
-    mu_hat: np.ndarray | None = None    # E(mu | tau_k, data)
-    v_mu: np.ndarray | None = None      # Var(mu | tau_k, data)
-    practice: tuple[float, float, float] | None = None   # mean, low, high
+    weights: np.ndarray | None = None  # p(tau_k | data)
+    mu_hat: np.ndarray | None = None  # E(mu | tau_k, data)
+    v_mu: np.ndarray | None = None  # Var(mu | tau_k, data)
+    practice: tuple[float, float, float] | None = None  # mean, low, high
     tau_median: float | None = None
 
 
 @dataclass
 class PracticeFit:
     """Everything needed to answer for any client (built once per data version)."""
+
     clients: dict[str, _ClientFit]
-    client_reasons: dict[str, str]      # client -> why nothing can be said (no analysable visits, ...)
+    client_reasons: dict[str, str]  # client -> why nothing can be said (no analysable visits, ...)
     client_techniques: dict[str, list[str]]
     hyper: dict[str, _Hyper]
     sigma: float | None
     n_clients: int
-    regions: dict[str, str] = field(default_factory=dict)   # client -> complaint region
+    regions: dict[str, str] = field(default_factory=dict)  # client -> complaint region
     _region_hyper: dict[tuple[str, str], _Hyper] = field(default_factory=dict)
 
     def region_hyper(self, region: str, technique: str) -> _Hyper:
         """The practice effect and spread among the clients with this complaint region only."""
         key = (region, technique)
         if key not in self._region_hyper:
-            pairs = [f.estimates[technique] for c, f in self.clients.items()
-                     if self.regions.get(c) == region and technique in f.estimates]
-            self._region_hyper[key] = _hyper(technique, np.array([p[0] for p in pairs]),
-                                             np.array([p[1] for p in pairs]))
+            pairs = [
+                f.estimates[technique]
+                for c, f in self.clients.items()
+                if self.regions.get(c) == region and technique in f.estimates
+            ]
+            self._region_hyper[key] = _hyper(
+                technique, np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+            )
         return self._region_hyper[key]
 
 
@@ -173,7 +196,7 @@ def _identifiable(X: np.ndarray, order: list[int]) -> tuple[list[int], dict[int,
     basis[:, 0] = X[:, 0] / np.linalg.norm(X[:, 0])
     for j in order:
         x = X[:, j]
-        q = basis[:, :len(kept)]
+        q = basis[:, : len(kept)]
         r = x - q @ (q.T @ x)
         size = np.sqrt(r @ r)
         if size > 1e-8 * max(np.sqrt(x @ x), 1.0):
@@ -193,12 +216,15 @@ def _aliased_reason(partners: list[str], same: bool, partition: bool) -> str:
     words = [_pretty(p) for p in partners] or ["the other techniques"]
     listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
     if partition:
-        return (f"in this client's visits it was used exactly when {listed} {'was' if len(words) == 1 else 'were'} "
-                "not, so there is no visit to compare it with")
+        return (
+            f"in this client's visits it was used exactly when {listed} {'was' if len(words) == 1 else 'were'} "
+            "not, so there is no visit to compare it with"
+        )
     if same:
         return f"it was always used together with {listed}, so their effects cannot be told apart"
-    return (f"its visits are too few to tell its effect apart from {listed}, which were used in the same "
-            "pattern of visits")
+    return (
+        f"its visits are too few to tell its effect apart from {listed}, which were used in the same pattern of visits"
+    )
 
 
 def _client_stage(y, T, names) -> tuple[_ClientFit, float, int]:
@@ -217,9 +243,11 @@ def _client_stage(y, T, names) -> tuple[_ClientFit, float, int]:
     order = sorted(range(1, len(varying) + 1), key=lambda c: (-X[:, c].sum(), names[varying[c - 1]]))
     kept, aliased = _identifiable(X, order)
     for j, (partners, with_intercept) in aliased.items():
-        fit.not_estimable[names[varying[j - 1]]] = _aliased_reason([names[varying[p - 1]] for p in partners],
-                                                                   same=len(partners) == 1 and not with_intercept,
-                                                                   partition=with_intercept)
+        fit.not_estimable[names[varying[j - 1]]] = _aliased_reason(
+            [names[varying[p - 1]] for p in partners],
+            same=len(partners) == 1 and not with_intercept,
+            partition=with_intercept,
+        )
     Xk = X[:, kept]
     xtx_inv = np.linalg.inv(Xk.T @ Xk)
     b = xtx_inv @ Xk.T @ y
@@ -246,11 +274,13 @@ def fit_practice(visits: pd.DataFrame) -> PracticeFit:
     visits = visits.sort_values(["client_id", "visit_number"], kind="stable").reset_index(drop=True)
     client_techniques = {c: sorted({t for ts in g for t in ts}) for c, g in visits.groupby("client_id")["techniques"]}
     ok = _analysable(visits)
-    regions = (dict(zip(visits["client_id"], visits["complaint_region"])) if "complaint_region" in visits
-               else {})
+    regions = dict(zip(visits["client_id"], visits["complaint_region"])) if "complaint_region" in visits else {}
     reasons: dict[str, str] = {}
-    counts = pd.DataFrame({"client_id": visits["client_id"], "pain": visits["pain_change"].notna(), "ok": ok}) \
-        .groupby("client_id").agg(n=("ok", "size"), pain=("pain", "sum"), ok=("ok", "sum"))
+    counts = (
+        pd.DataFrame({"client_id": visits["client_id"], "pain": visits["pain_change"].notna(), "ok": ok})
+        .groupby("client_id")
+        .agg(n=("ok", "size"), pain=("pain", "sum"), ok=("ok", "sum"))
+    )
     for c, n, pain, n_ok in counts.itertuples():
         reason = _client_reason(int(n), int(pain), int(n_ok))
         if reason:
@@ -268,7 +298,7 @@ def fit_practice(visits: pd.DataFrame) -> PracticeFit:
     y_adj = y - Z @ gamma
     rss_total, df_total = 0.0, 0
     for c, s, k in zip(codes, starts, counts):
-        fit, rss, df = _client_stage(y_adj[s:s + k], T[s:s + k], names)
+        fit, rss, df = _client_stage(y_adj[s : s + k], T[s : s + k], names)
         fits[c] = fit
         rss_total += rss
         df_total += df
@@ -301,10 +331,12 @@ def _hyper(technique: str, b: np.ndarray, se: np.ndarray) -> _Hyper:
     h = _Hyper(technique, n_clients=len(b))
     if len(b) < MIN_CLIENTS:
         return h
-    V = se[None, :] ** 2 + _TAUS[:, None] ** 2               # (grid, clients)
+    V = se[None, :] ** 2 + _TAUS[:, None] ** 2  # (grid, clients)
     v_mu = 1.0 / (1.0 / V).sum(axis=1)
     mu_hat = v_mu * (b[None, :] / V).sum(axis=1)
-    logp = 0.5 * np.log(v_mu) - 0.5 * np.log(V).sum(axis=1) - 0.5 * (((b[None, :] - mu_hat[:, None]) ** 2) / V).sum(axis=1)
+    logp = (
+        0.5 * np.log(v_mu) - 0.5 * np.log(V).sum(axis=1) - 0.5 * (((b[None, :] - mu_hat[:, None]) ** 2) / V).sum(axis=1)
+    )
     w = np.exp(logp - logp.max())
     w /= w.sum()
     h.weights, h.mu_hat, h.v_mu = w, mu_hat, v_mu
@@ -334,11 +366,11 @@ def _mixture_quantiles(w, m, v, level: float = INTERVAL) -> tuple[np.ndarray, np
 def _client_posteriors(h: _Hyper, b: np.ndarray, se: np.ndarray) -> dict[str, np.ndarray]:
     """Posterior of each client's effect (one per entry of ``b``/``se``): a mixture over the tau grid
     of normals, with mu integrated out."""
-    tau2 = (_TAUS ** 2)[None, :]
-    s2 = (se ** 2)[:, None]
-    shrink = s2 / (s2 + tau2)                                # B: weight on the practice effect
+    tau2 = (_TAUS**2)[None, :]
+    s2 = (se**2)[:, None]
+    shrink = s2 / (s2 + tau2)  # B: weight on the practice effect
     m = (1 - shrink) * b[:, None] + shrink * h.mu_hat[None, :]
-    v = shrink * tau2 + shrink ** 2 * h.v_mu[None, :]
+    v = shrink * tau2 + shrink**2 * h.v_mu[None, :]
     w = np.broadcast_to(h.weights, m.shape)
     lo, hi = _mixture_quantiles(w, m, v)
     sd = np.sqrt(np.maximum(v, 1e-24))
@@ -346,7 +378,9 @@ def _client_posteriors(h: _Hyper, b: np.ndarray, se: np.ndarray) -> dict[str, np
     d_m = (1 - shrink) * (b[:, None] - h.mu_hat[None, :])
     d_sd = np.sqrt(np.maximum(shrink * tau2 + (1 - shrink) ** 2 * h.v_mu[None, :], 1e-24))
     return {
-        "effect": m @ h.weights, "ci_low": lo, "ci_high": hi,
+        "effect": m @ h.weights,
+        "ci_low": lo,
+        "ci_high": hi,
         "p_more_relief": ndtr((-RELIEF_POINTS - m) / sd) @ h.weights,
         "p_better_than_practice": ndtr(-d_m / d_sd) @ h.weights,
     }
@@ -373,15 +407,20 @@ def predictive(h: _Hyper) -> dict[str, float] | None:
     """What the practice's history says a client who has not had the technique might expect."""
     if h.weights is None:
         return None
-    v = h.v_mu + _TAUS ** 2
+    v = h.v_mu + _TAUS**2
     lo, hi = _mixture_quantiles(h.weights[None, :], h.mu_hat[None, :], v[None, :])
-    return {"effect": float(h.weights @ h.mu_hat), "ci_low": float(lo[0]), "ci_high": float(hi[0]),
-            "p_more_relief": float(h.weights @ ndtr((-RELIEF_POINTS - h.mu_hat) / np.sqrt(v)))}
+    return {
+        "effect": float(h.weights @ h.mu_hat),
+        "ci_low": float(lo[0]),
+        "ci_high": float(hi[0]),
+        "p_more_relief": float(h.weights @ ndtr((-RELIEF_POINTS - h.mu_hat) / np.sqrt(v))),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # Rows
 # ---------------------------------------------------------------------------------------------
+
 
 def _verdict(post: dict[str, float]) -> str:
     if post["ci_high"] < 0:
@@ -397,11 +436,21 @@ def _row(fit: PracticeFit, client_id: str, technique: str, posts: dict) -> dict:
     n_with = cf.with_counts.get(technique, 0) if cf else 0
     n_visits = cf.n_visits if cf else 0
     row = dict.fromkeys(COLUMNS)
-    row.update(client_id=client_id, technique=technique, n_visits_with=n_with, n_visits_without=n_visits - n_with,
-               n_clients_practice=h.n_clients if h else 0, verdict=CANNOT_TELL)
+    row.update(
+        client_id=client_id,
+        technique=technique,
+        n_visits_with=n_with,
+        n_visits_without=n_visits - n_with,
+        n_clients_practice=h.n_clients if h else 0,
+        verdict=CANNOT_TELL,
+    )
     if h is not None and h.practice is not None:
-        row.update(practice_effect=h.practice[0], practice_ci_low=h.practice[1], practice_ci_high=h.practice[2],
-                   between_client_sd=h.tau_median)
+        row.update(
+            practice_effect=h.practice[0],
+            practice_ci_low=h.practice[1],
+            practice_ci_high=h.practice[2],
+            between_client_sd=h.tau_median,
+        )
     if client_id in fit.client_reasons:
         row["reason"] = fit.client_reasons[client_id]
     elif cf is not None and technique in cf.not_estimable:
@@ -410,9 +459,11 @@ def _row(fit: PracticeFit, client_id: str, technique: str, posts: dict) -> dict:
         row["reason"] = "it is not in any visit with pain recorded before and after"
     elif h is None or h.practice is None:
         n = h.n_clients if h else 0
-        row["reason"] = (f"only {n} client{'s' if n != 1 else ''} in the practice "
-                         f"{'has' if n == 1 else 'have'} visits both with and without it; at least {MIN_CLIENTS} "
-                         "are needed to know how much clients differ")
+        row["reason"] = (
+            f"only {n} client{'s' if n != 1 else ''} in the practice "
+            f"{'has' if n == 1 else 'have'} visits both with and without it; at least {MIN_CLIENTS} "
+            "are needed to know how much clients differ"
+        )
     else:
         post = posts[(client_id, technique)]
         row.update(post)
@@ -427,8 +478,11 @@ def _rows(fit: PracticeFit, client_id: str, posts: dict) -> pd.DataFrame:
         return frame
     frame["_order"] = frame["verdict"].map(_VERDICT_ORDER)
     frame["_width"] = (frame["ci_high"] - frame["ci_low"]).fillna(np.inf)
-    return (frame.sort_values(["_order", "_width", "technique"], kind="stable")
-            .drop(columns=["_order", "_width"]).reset_index(drop=True))
+    return (
+        frame.sort_values(["_order", "_width", "technique"], kind="stable")
+        .drop(columns=["_order", "_width"])
+        .reset_index(drop=True)
+    )
 
 
 def client_response(fit: PracticeFit, client_id: str) -> pd.DataFrame:
@@ -481,7 +535,7 @@ def points(value, signed: bool = True) -> str:
     """One decimal on the 0-10 scale with a real minus sign; "—" for nothing; never "−0.0"."""
     if value is None or not np.isfinite(value):
         return "—"
-    value = round(float(value), 1) + 0.0   # + 0.0 turns -0.0 into 0.0
+    value = round(float(value), 1) + 0.0  # + 0.0 turns -0.0 into 0.0
     if value == 0:
         return "0.0"
     return (f"{value:+.1f}" if signed else f"{value:.1f}").replace("-", "−")
@@ -491,14 +545,20 @@ def format_records(records: list[dict]) -> str:
     """The plain-text table ``knotwork techniques --client`` prints without ``--json``."""
     if not records:
         return "no techniques recorded for this client"
-    lines = [f"{'client':<10} {'technique':<22} {'effect':>7} {'95 % interval':>15} {'P(>=1 pt)':>9} "
-             f"{'with':>5} {'w/out':>5} {'practice':>8}  note"]
+    lines = [
+        f"{'client':<10} {'technique':<22} {'effect':>7} {'95 % interval':>15} {'P(>=1 pt)':>9} "
+        f"{'with':>5} {'w/out':>5} {'practice':>8}  note"
+    ]
     for r in records:
         interval = "—" if r["ci_low"] is None else f"{points(r['ci_low'])} to {points(r['ci_high'])}"
         p = "—" if r["p_more_relief"] is None else f"{r['p_more_relief']:.0%}"
         note = r["verdict"] if r["reason"] is None else f"cannot tell yet, because {r['reason']}"
-        lines.append(f"{r['client_id']:<10} {r['technique']:<22} {points(r['effect']):>7} {interval:>15} {p:>9} "
-                     f"{r['n_visits_with']:>5} {r['n_visits_without']:>5} {points(r['practice_effect']):>8}  {note}")
-    lines.append("effect: this client's change in pain with vs without the technique (points, negative = relief), "
-                 "pulled toward the practice effect as much as the client's own visits warrant.")
+        lines.append(
+            f"{r['client_id']:<10} {r['technique']:<22} {points(r['effect']):>7} {interval:>15} {p:>9} "
+            f"{r['n_visits_with']:>5} {r['n_visits_without']:>5} {points(r['practice_effect']):>8}  {note}"
+        )
+    lines.append(
+        "effect: this client's change in pain with vs without the technique (points, negative = relief), "
+        "pulled toward the practice effect as much as the client's own visits warrant."
+    )
     return "\n".join(lines)

@@ -31,13 +31,17 @@ ALPHA = 0.05
 # within-client model-based ones (t with visits - clients - columns degrees of freedom).
 MIN_CLIENTS_ROBUST = 30
 ROBUST_SE = "cluster-robust standard errors by client"
-FEW_CLIENTS_SE = (f"model-based within-client standard errors (fewer than {MIN_CLIENTS_ROBUST} clients: cluster-robust ones are too "
-                  "small)")
+FEW_CLIENTS_SE = (
+    f"model-based within-client standard errors (fewer than {MIN_CLIENTS_ROBUST} clients: cluster-robust ones are too "
+    "small)"
+)
 
 
 def standard_errors_text(n_clients: int) -> str:
     """How the intervals were made, by the one rule both paths follow."""
     return ROBUST_SE if n_clients >= MIN_CLIENTS_ROBUST else FEW_CLIENTS_SE
+
+
 MIN_VISITS_PER_MIX = 10  # and at least min_clients_per_arm; a mean over fewer visits is too noisy to show
 NEAR_COLLINEAR_SHARE = 0.8  # warn when a pair is used together in >= 80 % of the visits using either
 BOUNDARY_RATIO = 1e-4  # client variance below this share of the residual variance = on the boundary
@@ -63,26 +67,40 @@ class Outcome:
 
 OUTCOMES: dict[str, Outcome] = {
     "pain_change": Outcome(
-        "pain_change", "pain_change", "Immediate change in pain (after - before the visit)",
-        "points (0-10)", "negative = more relief",
-        "Adjusted change in pain (points, 0–10); negative = more relief"),
+        "pain_change",
+        "pain_change",
+        "Immediate change in pain (after - before the visit)",
+        "points (0-10)",
+        "negative = more relief",
+        "Adjusted change in pain (points, 0–10); negative = more relief",
+    ),
     "carryover_change": Outcome(
-        "carryover_change", "carryover_change",
+        "carryover_change",
+        "carryover_change",
         "Carry-over: next visit's pain before - this visit's pain before",
-        "points (0-10)", "negative = relief that lasted to the next visit",
+        "points (0-10)",
+        "negative = relief that lasted to the next visit",
         "Adjusted carry-over change in pain (points, 0–10); negative = more lasting relief",
-        ("log_days_to_next",)),
+        ("log_days_to_next",),
+    ),
     "self_report_change": Outcome(
-        "self_report_change", "self_report_change",
+        "self_report_change",
+        "self_report_change",
         "Self-reported pain: 7 days after - 7 days before the visit",
-        "points (0-10)", "negative = less pain reported after the visit",
+        "points (0-10)",
+        "negative = less pain reported after the visit",
         "Adjusted change in self-reported pain, 7 days after vs before (points, 0–10); negative = more relief",
-        ("self_pain_before_7d",)),
+        ("self_pain_before_7d",),
+    ),
     "rom_change": Outcome(
-        "rom_change", "rom_mean_change_deg",
+        "rom_change",
+        "rom_mean_change_deg",
         "Range of motion: mean change over the visit's paired readings (after - before)",
-        "degrees", "positive = more movement",
-        "Adjusted change in range of motion (degrees); positive = more movement", higher_is_better=True),
+        "degrees",
+        "positive = more movement",
+        "Adjusted change in range of motion (degrees); positive = more movement",
+        higher_is_better=True,
+    ),
 }
 
 METHOD_NOTES: tuple[str, ...] = (
@@ -146,6 +164,7 @@ def with_filtered_visits(sql: str) -> str:
 def read_sql(name: str) -> str:
     return resources.files("pipelines.sql").joinpath(f"techniques/{name}.sql").read_text(encoding="utf-8")
 
+
 def as_list(values: Iterable[str] | str | None) -> list[str] | None:
     if values is None:
         return None
@@ -175,16 +194,68 @@ def settings_min_clients(db=None) -> int:
 # Result
 # ---------------------------------------------------------------------------
 
-TECHNIQUE_COLUMNS = ["technique", "n_visits", "n_clients", "n_clients_without", "n_clients_both", "estimable", "effect",
-                     "ci_low", "ci_high", "se", "p", "p_adjusted", "effect_size", "unadjusted_difference",
-                     "note"]
-PAIR_COLUMNS = ["technique_a", "technique_b", "n_visits_both", "n_clients_both", "n_clients_a_only",
-                "n_clients_b_only", "estimable", "interaction", "ci_low", "ci_high", "se", "p", "p_adjusted",
-                "in_main_model", "note"]
-MIX_COLUMNS = ["mix", "n_techniques", "n_visits", "n_clients", "estimable", "effect", "ci_low", "ci_high", "se",
-               "p", "p_adjusted", "observed_mean", "note"]
-PRESSURE_COLUMNS = ["pressure", "n_visits", "n_clients", "estimable", "adjusted_mean", "ci_low", "ci_high",
-                    "difference_vs_reference", "diff_ci_low", "diff_ci_high", "note"]
+TECHNIQUE_COLUMNS = [
+    "technique",
+    "n_visits",
+    "n_clients",
+    "n_clients_without",
+    "n_clients_both",
+    "estimable",
+    "effect",
+    "ci_low",
+    "ci_high",
+    "se",
+    "p",
+    "p_adjusted",
+    "effect_size",
+    "unadjusted_difference",
+    "note",
+]
+PAIR_COLUMNS = [
+    "technique_a",
+    "technique_b",
+    "n_visits_both",
+    "n_clients_both",
+    "n_clients_a_only",
+    "n_clients_b_only",
+    "estimable",
+    "interaction",
+    "ci_low",
+    "ci_high",
+    "se",
+    "p",
+    "p_adjusted",
+    "in_main_model",
+    "note",
+]
+MIX_COLUMNS = [
+    "mix",
+    "n_techniques",
+    "n_visits",
+    "n_clients",
+    "estimable",
+    "effect",
+    "ci_low",
+    "ci_high",
+    "se",
+    "p",
+    "p_adjusted",
+    "observed_mean",
+    "note",
+]
+PRESSURE_COLUMNS = [
+    "pressure",
+    "n_visits",
+    "n_clients",
+    "estimable",
+    "adjusted_mean",
+    "ci_low",
+    "ci_high",
+    "difference_vs_reference",
+    "diff_ci_low",
+    "diff_ci_high",
+    "note",
+]
 
 
 @dataclass
@@ -218,42 +289,46 @@ class TechniqueReport:
         """One JSON-ready dict per technique (the ``knotwork techniques --json`` contract)."""
         out = []
         for row in self.techniques.itertuples(index=False):
-            out.append({
-                "technique": row.technique,
-                "n_visits": int(row.n_visits),
-                "n_clients": int(row.n_clients),
-                "n_clients_without": int(row.n_clients_without),
-                "n_clients_both": int(row.n_clients_both),
-                "effect": num(row.effect),
-                "ci_low": num(row.ci_low),
-                "ci_high": num(row.ci_high),
-                "p": num(row.p),
-                "p_adjusted": num(row.p_adjusted),
-                "effect_size": num(row.effect_size),
-                "outcome": self.outcome.key,
-                "unit": self.outcome.unit,
-                "method": self.method,
-                "note": row.note or None,
-            })
+            out.append(
+                {
+                    "technique": row.technique,
+                    "n_visits": int(row.n_visits),
+                    "n_clients": int(row.n_clients),
+                    "n_clients_without": int(row.n_clients_without),
+                    "n_clients_both": int(row.n_clients_both),
+                    "effect": num(row.effect),
+                    "ci_low": num(row.ci_low),
+                    "ci_high": num(row.ci_high),
+                    "p": num(row.p),
+                    "p_adjusted": num(row.p_adjusted),
+                    "effect_size": num(row.effect_size),
+                    "outcome": self.outcome.key,
+                    "unit": self.outcome.unit,
+                    "method": self.method,
+                    "note": row.note or None,
+                }
+            )
         return out
-
 
     def mix_records(self) -> list[dict[str, Any]]:
         """One JSON-ready dict per mix, ranked (the ``knotwork techniques --mixes --json`` contract)."""
-        return [{
-            "mix": [t for t in str(row.mix).split("+") if t],
-            "n_visits": int(row.n_visits),
-            "n_clients": int(row.n_clients),
-            "effect": num(row.effect),
-            "ci_low": num(row.ci_low),
-            "ci_high": num(row.ci_high),
-            "p_adjusted": num(row.p_adjusted),
-            "observed_mean": num(row.observed_mean),
-            "relative_to": "a visit with none of these techniques",
-            "outcome": self.outcome.key,
-            "unit": self.outcome.unit,
-            "note": row.note or None,
-        } for row in self.mixes.itertuples(index=False)]
+        return [
+            {
+                "mix": [t for t in str(row.mix).split("+") if t],
+                "n_visits": int(row.n_visits),
+                "n_clients": int(row.n_clients),
+                "effect": num(row.effect),
+                "ci_low": num(row.ci_low),
+                "ci_high": num(row.ci_high),
+                "p_adjusted": num(row.p_adjusted),
+                "observed_mean": num(row.observed_mean),
+                "relative_to": "a visit with none of these techniques",
+                "outcome": self.outcome.key,
+                "unit": self.outcome.unit,
+                "note": row.note or None,
+            }
+            for row in self.mixes.itertuples(index=False)
+        ]
 
 
 def num(value) -> float | None:
@@ -291,18 +366,27 @@ def benjamini_hochberg(pvalues: Iterable[float]) -> np.ndarray:
     return out
 
 
-SELECTED_SYNERGY_NOTE = ("synergy chosen by these data and included in the main model: exploratory, shown with its "
-                        "interval only (a p-value from the data that chose it would be too small)")
+SELECTED_SYNERGY_NOTE = (
+    "synergy chosen by these data and included in the main model: exploratory, shown with its "
+    "interval only (a p-value from the data that chose it would be too small)"
+)
 
 
 def too_few_note(n_both: int, min_n: int) -> str:
     """The one minimum-n rule of both paths, in words."""
-    return (f"too few clients to estimate: {n_both} had visits both with and without it "
-            f"(minimum {min_n})")
+    return f"too few clients to estimate: {n_both} had visits both with and without it (minimum {min_n})"
 
 
-def mix_table(counts: pd.DataFrame, *, beta: np.ndarray, cov: np.ndarray, names: list[str],
-              estimable: set[str], df: float, higher_is_better: bool = False) -> pd.DataFrame:
+def mix_table(
+    counts: pd.DataFrame,
+    *,
+    beta: np.ndarray,
+    cov: np.ndarray,
+    names: list[str],
+    estimable: set[str],
+    df: float,
+    higher_is_better: bool = False,
+) -> pd.DataFrame:
     """Every mix the practice uses, with the model's predicted effect of exactly that mix.
 
     ``counts``: one row per exact mix (``mix`` "a+b", ``techniques`` list, ``n_visits``,
@@ -318,10 +402,21 @@ def mix_table(counts: pd.DataFrame, *, beta: np.ndarray, cov: np.ndarray, names:
     rows = []
     for r in counts.itertuples(index=False):
         techs = list(r.techniques)
-        row = {"mix": r.mix, "n_techniques": len(techs), "n_visits": int(r.n_visits), "n_clients": int(r.n_clients),
-               "estimable": False, "effect": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
-               "se": float("nan"), "p": float("nan"), "p_adjusted": float("nan"),
-               "observed_mean": float(r.observed_mean), "note": ""}
+        row = {
+            "mix": r.mix,
+            "n_techniques": len(techs),
+            "n_visits": int(r.n_visits),
+            "n_clients": int(r.n_clients),
+            "estimable": False,
+            "effect": float("nan"),
+            "ci_low": float("nan"),
+            "ci_high": float("nan"),
+            "se": float("nan"),
+            "p": float("nan"),
+            "p_adjusted": float("nan"),
+            "observed_mean": float(r.observed_mean),
+            "note": "",
+        }
         missing = [t for t in techs if t not in estimable or f"tech[{t}]" not in index]
         if r.n_visits < MIN_VISITS_PER_MIX:
             row["note"] = f"only {int(r.n_visits)} visits with this mix (minimum {MIN_VISITS_PER_MIX})"
@@ -334,22 +429,30 @@ def mix_table(counts: pd.DataFrame, *, beta: np.ndarray, cov: np.ndarray, names:
             synergies = []
             for name, i in index.items():
                 if "×" in name:
-                    a, b = (part[len("tech["):-1] for part in name.split("×"))
+                    a, b = (part[len("tech[") : -1] for part in name.split("×"))
                     if a in techs and b in techs:
                         vec[i] = 1.0
                         synergies.append(f"{a} + {b}")
             est = float(vec @ beta)
             se = math.sqrt(max(float(vec @ cov @ vec), 0.0))
             lo, hi, p = ci_p(est, se, "t", df)
-            row.update(estimable=True, effect=est, se=se, ci_low=lo, ci_high=hi, p=p,
-                       note=("includes the synergy of " + ", ".join(synergies)) if synergies else "sum of its techniques")
+            row.update(
+                estimable=True,
+                effect=est,
+                se=se,
+                ci_low=lo,
+                ci_high=hi,
+                p=p,
+                note=("includes the synergy of " + ", ".join(synergies)) if synergies else "sum of its techniques",
+            )
         rows.append(row)
     out = pd.DataFrame(rows, columns=MIX_COLUMNS)
     if len(out):
         out["estimable"] = out["estimable"].astype(bool)
         out["p_adjusted"] = benjamini_hochberg(out["p"].where(out["estimable"]))
-        out = out.sort_values(["estimable", "effect", "n_visits"], ascending=[False, not higher_is_better, False],
-                              na_position="last").reset_index(drop=True)
+        out = out.sort_values(
+            ["estimable", "effect", "n_visits"], ascending=[False, not higher_is_better, False], na_position="last"
+        ).reset_index(drop=True)
     return out
 
 
@@ -384,8 +487,17 @@ def empty_report(oc, min_n, df, n_clients, excluded, base_rows, why) -> Techniqu
     tech_df = pd.DataFrame(list(base_rows.values()), columns=TECHNIQUE_COLUMNS)
     tech_df["note"] = why
     return TechniqueReport(
-        outcome=oc, method="none", method_reason=why, min_clients=min_n, n_visits=len(df), n_clients=n_clients,
-        excluded=excluded, techniques=tech_df, pairs=pd.DataFrame(columns=PAIR_COLUMNS),
-        mixes=pd.DataFrame(columns=MIX_COLUMNS), pressure=pd.DataFrame(columns=PRESSURE_COLUMNS),
-        reference_pressure=None, warnings=[why])
-
+        outcome=oc,
+        method="none",
+        method_reason=why,
+        min_clients=min_n,
+        n_visits=len(df),
+        n_clients=n_clients,
+        excluded=excluded,
+        techniques=tech_df,
+        pairs=pd.DataFrame(columns=PAIR_COLUMNS),
+        mixes=pd.DataFrame(columns=MIX_COLUMNS),
+        pressure=pd.DataFrame(columns=PRESSURE_COLUMNS),
+        reference_pressure=None,
+        warnings=[why],
+    )

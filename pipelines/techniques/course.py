@@ -53,7 +53,7 @@ class CourseModel:
     coef: np.ndarray
     regions: list[str]
     age_bands: list[str]
-    quantiles: dict[int, tuple[float, float]]   # bucket index -> (q10, q90) of residuals
+    quantiles: dict[int, tuple[float, float]]  # bucket index -> (q10, q90) of residuals
     n_clients: int
     n_readings: int
 
@@ -125,8 +125,14 @@ def expected(model: CourseModel, baseline: float, region: str, age_band: str, vi
     frame = pd.DataFrame({"k": k, "baseline": baseline, "complaint_region": region, "age_band": age_band})
     mid = _design(frame, model.regions, model.age_bands) @ model.coef
     q = np.array([model.quantiles[b] for b in _bucket(k)]).reshape(-1, 2)
-    return pd.DataFrame({"k": k, "expected": np.clip(mid, 0, 10), "low": np.clip(mid + q[:, 0], 0, 10),
-                         "high": np.clip(mid + q[:, 1], 0, 10)})
+    return pd.DataFrame(
+        {
+            "k": k,
+            "expected": np.clip(mid, 0, 10),
+            "low": np.clip(mid + q[:, 0], 0, 10),
+            "high": np.clip(mid + q[:, 1], 0, 10),
+        }
+    )
 
 
 def client_course(model: CourseModel, visits: pd.DataFrame, client_id: str) -> pd.DataFrame:
@@ -137,8 +143,10 @@ def client_course(model: CourseModel, visits: pd.DataFrame, client_id: str) -> p
         return pd.DataFrame(columns=["visit_number", "visit_date", "pain_pre", "expected", "low", "high"])
     first = own.iloc[0]
     band = expected(model, float(first["baseline"]), first["complaint_region"], first["age_band"], own["k"])
-    return pd.concat([own[["visit_number", "visit_date", "pain_pre"]].reset_index(drop=True),
-                      band[["expected", "low", "high"]]], axis=1)
+    return pd.concat(
+        [own[["visit_number", "visit_date", "pain_pre"]].reset_index(drop=True), band[["expected", "low", "high"]]],
+        axis=1,
+    )
 
 
 def standing(course: pd.DataFrame) -> str | None:

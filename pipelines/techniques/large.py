@@ -61,8 +61,9 @@ from pipelines.techniques import common
 LARGE_DATA_VISITS = 200_000
 
 METHOD_SQL = "within-client comparison (client fixed effects, from SQL aggregates)"
-METHOD = ("within-client comparison (client fixed effects, from SQL aggregates) with cluster-robust "
-          "standard errors by client")
+METHOD = (
+    "within-client comparison (client fixed effects, from SQL aggregates) with cluster-robust standard errors by client"
+)
 METHOD_PLAIN = (
     "This practice is large, so each technique is estimated by comparing every client with themselves: "
     "their visits with the technique against their own visits without it, given pain before the visit, "
@@ -109,6 +110,7 @@ def is_large(n_visits: int) -> bool:
 # Sufficient statistics (SQL) -> within-client normal equations (numpy)
 # ---------------------------------------------------------------------------
 
+
 def _continuous(extras: bool) -> list[str]:
     return ["p", "v", "e"] if extras else ["p", "v"]
 
@@ -121,8 +123,10 @@ def _moment(c: dict, a: str, b: str) -> np.ndarray:
 
 def _sparse(values, rows, cols, shape) -> scipy.sparse.csr_matrix:
     """A clients x sets matrix from a (client code, set code, value) query result."""
-    return scipy.sparse.csr_matrix((np.asarray(values, dtype=float), (np.asarray(rows, dtype=np.int64),
-                                                                      np.asarray(cols, dtype=np.int64))), shape=shape)
+    return scipy.sparse.csr_matrix(
+        (np.asarray(values, dtype=float), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
+        shape=shape,
+    )
 
 
 SETS_SQL = "select set_code, technique_set, techniques from tq_sets order by set_code"
@@ -151,9 +155,14 @@ def _fetch(con, outcome: common.Outcome, filters: dict) -> tuple[dict, dict, dic
     n_clients = len(clients["n"])
     client_sets = _sparse(cs["n"], cs["cc"], cs["set_code"], (n_clients, len(sets)))
     per_tech = scipy.sparse.coo_matrix(client_sets @ scipy.sparse.csr_matrix(set_tech))
-    client_tech = {"cc": per_tech.row, "tc": per_tech.col + 1, "n": per_tech.data.round().astype(np.int64),
-                   "client_sets": client_sets, "set_tech": set_tech,
-                   "set_names": [name for _, name, _ in sets]}
+    client_tech = {
+        "cc": per_tech.row,
+        "tc": per_tech.col + 1,
+        "n": per_tech.data.round().astype(np.int64),
+        "client_sets": client_sets,
+        "set_tech": set_tech,
+        "set_names": [name for _, name, _ in sets],
+    }
     excluded = {}
     for reason, n in sorted(excluded_rows, key=lambda r: list(EXCLUSION_REASONS).index(r[0])):
         excluded[EXCLUSION_REASONS[reason](outcome)] = int(n)
@@ -229,9 +238,18 @@ def _independent_columns(A: np.ndarray, order: list[int]) -> list[int]:
 # The estimator (also used directly by the equality test)
 # ---------------------------------------------------------------------------
 
-def within_fit(db=None, outcome: str | common.Outcome = "pain_change", *, regions=None, therapists=None,
-               date_from=None, date_to=None, min_clients: int = common.DEFAULT_MIN_CLIENTS_PER_ARM,
-               pairs: bool = True) -> dict[str, Any]:
+
+def within_fit(
+    db=None,
+    outcome: str | common.Outcome = "pain_change",
+    *,
+    regions=None,
+    therapists=None,
+    date_from=None,
+    date_to=None,
+    min_clients: int = common.DEFAULT_MIN_CLIENTS_PER_ARM,
+    pairs: bool = True,
+) -> dict[str, Any]:
     """Fit the within-client model from SQL aggregates; returns coefficients, covariances and the counts.
 
     Keys: ``names`` (regressor labels like techniques.analyse's: ``tech[x]``, ``pressure[4]``,
@@ -255,14 +273,26 @@ def _solve(A: np.ndarray, b: np.ndarray, yy: float, K: np.ndarray, df_within: in
     return beta_k, np.linalg.inv(A_k), rss / max(df_within - K.size, 1)
 
 
-def within_fit_on(con, oc: common.Outcome, filters: dict[str, Any], *, min_clients: int = common.DEFAULT_MIN_CLIENTS_PER_ARM,
-                  pairs: bool = True) -> dict[str, Any]:
+def within_fit_on(
+    con,
+    oc: common.Outcome,
+    filters: dict[str, Any],
+    *,
+    min_clients: int = common.DEFAULT_MIN_CLIENTS_PER_ARM,
+    pairs: bool = True,
+) -> dict[str, Any]:
     """:func:`within_fit` on an open connection (read-only, or the importer's, see :func:`store_default_report`)."""
     cont = _continuous(bool(oc.extra_covariates))
     cont_names = ["pain_pre", "visit_number", *oc.extra_covariates]
     combos, clients, client_tech, excluded, names = _fetch(con, oc, filters)
-    out: dict[str, Any] = {"outcome": oc, "excluded": excluded, "combos": combos, "clients": clients,
-                           "client_tech": client_tech, "techniques_all": names}
+    out: dict[str, Any] = {
+        "outcome": oc,
+        "excluded": excluded,
+        "combos": combos,
+        "clients": clients,
+        "client_tech": client_tech,
+        "techniques_all": names,
+    }
     N = int(np.asarray(combos["n"]).sum()) if len(combos["n"]) else 0
     G = len(clients["n"])
     out.update(n=N, n_clients=G, min_clients=min_clients)
@@ -273,8 +303,10 @@ def within_fit_on(con, oc: common.Outcome, filters: dict[str, Any], *, min_clien
     present = sorted(labels - {"unknown"})
     ref = str(common.REFERENCE_PRESSURE) if str(common.REFERENCE_PRESSURE) in present else None
     if ref is None and present:  # as techniques.analyse: the most used level
-        n_by = {lv: int(np.asarray(combos["n"])[np.asarray(combos["pressure_label"], dtype=object) == lv].sum())
-                for lv in present}
+        n_by = {
+            lv: int(np.asarray(combos["n"])[np.asarray(combos["pressure_label"], dtype=object) == lv].sum())
+            for lv in present
+        }
         ref = max(sorted(n_by), key=lambda lv: n_by[lv])
     if ref is None:
         ref = "unknown"
@@ -306,14 +338,22 @@ def within_fit_on(con, oc: common.Outcome, filters: dict[str, Any], *, min_clien
     pair_names = [f"tech[{a}]×tech[{b_}]" for a, b_ in chosen]
 
     # second pass: per-client score sums with the fitted coefficients bound
-    fitted = D @ beta[:kt + kp]  # the 0/1 part of x'b, one value per (technique set, pressure) cell
+    fitted = D @ beta[: kt + kp]  # the 0/1 part of x'b, one value per (technique set, pressure) cell
     for (a, b_), col in zip(chosen, screen["chosen_cols"] if chosen else []):
         fitted = fitted + beta[col] * _cell_has_pair(combos, a, b_)
-    con.execute(_sql("fitted"), {"sets": [str(x) for x in combos["technique_set"]],
-                                 "labels": [str(x) for x in combos["pressure_label"]],
-                                 "fitted": [float(x) for x in fitted]})
-    params = {"b_p": float(beta[kt + kp]), "b_v": float(beta[kt + kp + 1]),
-              "b_e": float(beta[kt + kp + 2]) if len(cont) > 2 else 0.0}
+    con.execute(
+        _sql("fitted"),
+        {
+            "sets": [str(x) for x in combos["technique_set"]],
+            "labels": [str(x) for x in combos["pressure_label"]],
+            "fitted": [float(x) for x in fitted],
+        },
+    )
+    params = {
+        "b_p": float(beta[kt + kp]),
+        "b_v": float(beta[kt + kp + 1]),
+        "b_e": float(beta[kt + kp + 2]) if len(cont) > 2 else 0.0,
+    }
     res = con.execute(_sql("residuals"), params).fetchnumpy()
     rs = con.execute(_sql("residual_sets"), params).fetchnumpy()
     r_sets = _sparse(rs["s_r"], rs["cc"], rs["set_code"], client_tech["client_sets"].shape)
@@ -335,15 +375,36 @@ def within_fit_on(con, oc: common.Outcome, filters: dict[str, Any], *, min_clien
     # client variance (for the standardised effect size): variance of the client levels
     # alpha_i = mean_i(y) - mean_i(x)'b, less the part that is residual noise (moment estimator)
     alpha = Sy / n_i - (S[:, K] / n_i[:, None]) @ beta_k
-    tau2 = max(float(np.average((alpha - np.average(alpha, weights=n_i)) ** 2, weights=n_i))
-               - sigma2 * float(np.mean(1.0 / n_i)), 0.0)
+    tau2 = max(
+        float(np.average((alpha - np.average(alpha, weights=n_i)) ** 2, weights=n_i))
+        - sigma2 * float(np.mean(1.0 / n_i)),
+        0.0,
+    )
 
     all_names = all_names + pair_names
-    out.update(names=[all_names[j] for j in K], all_names=all_names, keep=list(K), interactions=chosen,
-               pair_screen=screen,
-               beta=beta_k, cov_robust=cov_robust, cov_model=sigma2 * bread, sigma2=sigma2, tau2=tau2,
-               levels=levels, reference_pressure=ref, factor=factor, k=K.size, scores=scores, bread=bread,
-               S=S, Sy=Sy, n_i=n_i, D=D, y_sum=float(Sy.sum()))
+    out.update(
+        names=[all_names[j] for j in K],
+        all_names=all_names,
+        keep=list(K),
+        interactions=chosen,
+        pair_screen=screen,
+        beta=beta_k,
+        cov_robust=cov_robust,
+        cov_model=sigma2 * bread,
+        sigma2=sigma2,
+        tau2=tau2,
+        levels=levels,
+        reference_pressure=ref,
+        factor=factor,
+        k=K.size,
+        scores=scores,
+        bread=bread,
+        S=S,
+        Sy=Sy,
+        n_i=n_i,
+        D=D,
+        y_sum=float(Sy.sum()),
+    )
     return out
 
 
@@ -351,13 +412,23 @@ def within_fit_on(con, oc: common.Outcome, filters: dict[str, Any], *, min_clien
 # The report (same TechniqueReport as the mixed-model path)
 # ---------------------------------------------------------------------------
 
-def report(db=None, outcome: str = "pain_change", *, regions=None, therapists=None, date_from=None, date_to=None,
-           min_clients: int | None = None) -> common.TechniqueReport:
+
+def report(
+    db=None,
+    outcome: str = "pain_change",
+    *,
+    regions=None,
+    therapists=None,
+    date_from=None,
+    date_to=None,
+    min_clients: int | None = None,
+) -> common.TechniqueReport:
     """The technique report of a large practice by the within-client path (see the module docstring)."""
     oc = common.OUTCOMES[outcome] if isinstance(outcome, str) else outcome
     min_n = int(min_clients if min_clients is not None else common.settings_min_clients(db))
-    fit = within_fit(db, oc, regions=regions, therapists=therapists, date_from=date_from, date_to=date_to,
-                     min_clients=min_n)
+    fit = within_fit(
+        db, oc, regions=regions, therapists=therapists, date_from=date_from, date_to=date_to, min_clients=min_n
+    )
     return report_from_fit(fit, min_n)
 
 
@@ -369,8 +440,9 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> common.TechniqueReport:
     N, G = fit["n"], fit["n_clients"]
     base_rows = _technique_counts(combos, clients, client_tech, names, oc)
     if fit["beta"] is None:
-        return common.empty_report(oc, min_n, range(N), G, fit["excluded"], base_rows,
-                                "too few visits with this outcome to analyse")
+        return common.empty_report(
+            oc, min_n, range(N), G, fit["excluded"], base_rows, "too few visits with this outcome to analyse"
+        )
 
     warn: list[str] = []
     partners: dict[str, list[str]] = {}
@@ -389,8 +461,10 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> common.TechniqueReport:
             row["note"] = "used in every visit analysed: nothing to compare with"
             continue
         if f"tech[{t}]" not in col:
-            row["note"] = ("cannot be separated: it does not vary within clients, or it is a combination of other "
-                           "techniques and covariates")
+            row["note"] = (
+                "cannot be separated: it does not vary within clients, or it is a combination of other "
+                "techniques and covariates"
+            )
             continue
         if row["n_clients_both"] < min_n:
             row["note"] = common.too_few_note(row["n_clients_both"], min_n)
@@ -398,34 +472,61 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> common.TechniqueReport:
         i = col[f"tech[{t}]"]
         est, se = float(beta[i]), math.sqrt(max(cov[i, i], 0.0))
         lo, hi, p = common.ci_p(est, se, "t", df)
-        row.update(estimable=True, effect=est, se=se, ci_low=lo, ci_high=hi, p=p,
-                   effect_size=est / sd_total if sd_total > 0 else float("nan"),
-                   note=f"from the {row['n_clients_both']:,} clients who had visits with and without it")
+        row.update(
+            estimable=True,
+            effect=est,
+            se=se,
+            ci_low=lo,
+            ci_high=hi,
+            p=p,
+            effect_size=est / sd_total if sd_total > 0 else float("nan"),
+            note=f"from the {row['n_clients_both']:,} clients who had visits with and without it",
+        )
         if t in partners:
-            row["note"] = ("effect when used without " + " or ".join(partners[t]) +
-                           "; the pair's synergy is in the pairs table")
+            row["note"] = (
+                "effect when used without " + " or ".join(partners[t]) + "; the pair's synergy is in the pairs table"
+            )
     tech_df = pd.DataFrame([base_rows[t] for t in names], columns=common.TECHNIQUE_COLUMNS)
     tech_df["p_adjusted"] = common.holm(tech_df["p"].where(tech_df["estimable"]))
-    tech_df = tech_df.sort_values(["estimable", "effect", "n_visits"],
-                                  ascending=[False, not oc.higher_is_better, False],
-                                  na_position="last").reset_index(drop=True)
+    tech_df = tech_df.sort_values(
+        ["estimable", "effect", "n_visits"], ascending=[False, not oc.higher_is_better, False], na_position="last"
+    ).reset_index(drop=True)
 
     pressure_df = _pressure_table(fit, cov, min_n, df)
-    mix_df = common.mix_table(_mix_counts(fit), beta=beta, cov=cov, names=fit["names"],
-                              estimable=set(tech_df.loc[tech_df["estimable"], "technique"]), df=df,
-                              higher_is_better=oc.higher_is_better)
+    mix_df = common.mix_table(
+        _mix_counts(fit),
+        beta=beta,
+        cov=cov,
+        names=fit["names"],
+        estimable=set(tech_df.loc[tech_df["estimable"], "technique"]),
+        df=df,
+        higher_is_better=oc.higher_is_better,
+    )
     adjusted_for = ["each client's own level (within-client comparison)", "pain before the visit", "visit number"]
     adjusted_for += [common.COVARIATE_LABELS[c] for c in oc.extra_covariates if c in common.COVARIATE_LABELS]
     if any(n.startswith("pressure[") for n in fit["names"]):
         adjusted_for.append(f"pressure (categorical, reference {fit['reference_pressure']})")
     ref = fit["reference_pressure"]
     return common.TechniqueReport(
-        outcome=oc, method=METHOD if robust else f"{METHOD_SQL} with {common.FEW_CLIENTS_SE}", method_reason=None, min_clients=min_n, n_visits=N, n_clients=G,
-        excluded=fit["excluded"], techniques=tech_df, pairs=_pair_table(fit, cov, df), mixes=mix_df,
-        pressure=pressure_df, reference_pressure=int(ref) if ref not in (None, "unknown") else None,
-        model_interactions=list(fit.get("interactions", [])), warnings=warn, client_variance=fit["tau2"],
+        outcome=oc,
+        method=METHOD if robust else f"{METHOD_SQL} with {common.FEW_CLIENTS_SE}",
+        method_reason=None,
+        min_clients=min_n,
+        n_visits=N,
+        n_clients=G,
+        excluded=fit["excluded"],
+        techniques=tech_df,
+        pairs=_pair_table(fit, cov, df),
+        mixes=mix_df,
+        pressure=pressure_df,
+        reference_pressure=int(ref) if ref not in (None, "unknown") else None,
+        model_interactions=list(fit.get("interactions", [])),
+        warnings=warn,
+        client_variance=fit["tau2"],
         residual_variance=fit["sigma2"],
-        covariates=[n for n in fit["names"] if not n.startswith("tech[")], adjusted_for=adjusted_for)
+        covariates=[n for n in fit["names"] if not n.startswith("tech[")],
+        adjusted_for=adjusted_for,
+    )
 
 
 def _pair_table(fit, cov, df) -> pd.DataFrame:
@@ -436,17 +537,36 @@ def _pair_table(fit, cov, df) -> pd.DataFrame:
     rows = []
     for j, cand in enumerate(screen["candidates"]):
         a, b_ = cand["technique_a"], cand["technique_b"]
-        row = {"technique_a": a, "technique_b": b_, "n_visits_both": cand["n_visits_both"],
-               "n_clients_both": cand["n_clients_both"], "n_clients_a_only": cand["n_clients_a_only"],
-               "n_clients_b_only": cand["n_clients_b_only"], "estimable": False, "interaction": float("nan"),
-               "ci_low": float("nan"), "ci_high": float("nan"), "se": float("nan"), "p": float("nan"),
-               "p_adjusted": float("nan"), "in_main_model": False, "note": ""}
+        row = {
+            "technique_a": a,
+            "technique_b": b_,
+            "n_visits_both": cand["n_visits_both"],
+            "n_clients_both": cand["n_clients_both"],
+            "n_clients_a_only": cand["n_clients_a_only"],
+            "n_clients_b_only": cand["n_clients_b_only"],
+            "estimable": False,
+            "interaction": float("nan"),
+            "ci_low": float("nan"),
+            "ci_high": float("nan"),
+            "se": float("nan"),
+            "p": float("nan"),
+            "p_adjusted": float("nan"),
+            "in_main_model": False,
+            "note": "",
+        }
         if (a, b_) in chosen:
             i = col[f"tech[{a}]×tech[{b_}]"]
             est, se = float(fit["beta"][i]), math.sqrt(max(cov[i, i], 0.0))
             lo, hi, _ = common.ci_p(est, se, "t", df)
-            row.update(estimable=True, interaction=est, se=se, ci_low=lo, ci_high=hi, in_main_model=True,
-                       note=common.SELECTED_SYNERGY_NOTE)
+            row.update(
+                estimable=True,
+                interaction=est,
+                se=se,
+                ci_low=lo,
+                ci_high=hi,
+                in_main_model=True,
+                note=common.SELECTED_SYNERGY_NOTE,
+            )
         elif j in screen["results"]:
             r = screen["results"][j]
             lo, hi, p = common.ci_p(r["est"], r["se"], "t", r["df"])
@@ -455,8 +575,10 @@ def _pair_table(fit, cov, df) -> pd.DataFrame:
             row["note"] = "collinear with the main effects: the interaction cannot be estimated"
         else:
             min_n = fit.get("min_clients", common.DEFAULT_MIN_CLIENTS_PER_ARM)
-            row["note"] = (f"too few clients: {row['n_clients_both']} with both, {row['n_clients_a_only']} "
-                           f"with {a} only, {row['n_clients_b_only']} with {b_} only (minimum {min_n} each)")
+            row["note"] = (
+                f"too few clients: {row['n_clients_both']} with both, {row['n_clients_a_only']} "
+                f"with {a} only, {row['n_clients_b_only']} with {b_} only (minimum {min_n} each)"
+            )
         rows.append(row)
     out = pd.DataFrame(rows, columns=common.PAIR_COLUMNS)
     if len(out):
@@ -466,8 +588,13 @@ def _pair_table(fit, cov, df) -> pd.DataFrame:
         # chosen synergies first, in the order they were chosen (strongest first), then the screen by p
         order = {pair: i for i, pair in enumerate(chosen)}
         out["_order"] = [order.get(pair, len(order)) for pair in zip(out["technique_a"], out["technique_b"])]
-        out = out.sort_values(["estimable", "_order", "p", "n_visits_both"], ascending=[False, True, True, False],
-                              na_position="last").drop(columns="_order").reset_index(drop=True)
+        out = (
+            out.sort_values(
+                ["estimable", "_order", "p", "n_visits_both"], ascending=[False, True, True, False], na_position="last"
+            )
+            .drop(columns="_order")
+            .reset_index(drop=True)
+        )
     return out
 
 
@@ -489,12 +616,23 @@ def _technique_counts(combos, clients, client_tech, names, oc) -> dict[str, dict
         always = int((cnt[mine] == n_i[cc[mine]]).sum())  # clients whose every visit had it
         both = n_clients - always  # clients with visits with and without it
         unadj = (y_with / n_with - (Y - y_with) / (N - n_with)) if 0 < n_with < N else float("nan")
-        rows[t] = {"technique": t, "n_visits": int(n_with), "n_clients": n_clients,
-                   "n_clients_without": int(n_i.size - always), "n_clients_both": int(both), "estimable": False,
-                   "effect": float("nan"),
-                   "ci_low": float("nan"), "ci_high": float("nan"), "se": float("nan"), "p": float("nan"),
-                   "p_adjusted": float("nan"), "effect_size": float("nan"), "unadjusted_difference": float(unadj),
-                   "note": ""}
+        rows[t] = {
+            "technique": t,
+            "n_visits": int(n_with),
+            "n_clients": n_clients,
+            "n_clients_without": int(n_i.size - always),
+            "n_clients_both": int(both),
+            "estimable": False,
+            "effect": float("nan"),
+            "ci_low": float("nan"),
+            "ci_high": float("nan"),
+            "se": float("nan"),
+            "p": float("nan"),
+            "p_adjusted": float("nan"),
+            "effect_size": float("nan"),
+            "unadjusted_difference": float(unadj),
+            "note": "",
+        }
     return rows
 
 
@@ -526,10 +664,19 @@ def _pressure_table(fit, cov, min_n, df) -> pd.DataFrame:
         key = str(level)
         n_vis = int(n_c[labels == key].sum())
         n_cl = int((np.asarray(clients["n_p" + key]) > 0).sum())
-        row = {"pressure": level, "n_visits": n_vis, "n_clients": n_cl, "estimable": False,
-               "adjusted_mean": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
-               "difference_vs_reference": float("nan"), "diff_ci_low": float("nan"), "diff_ci_high": float("nan"),
-               "note": ""}
+        row = {
+            "pressure": level,
+            "n_visits": n_vis,
+            "n_clients": n_cl,
+            "estimable": False,
+            "adjusted_mean": float("nan"),
+            "ci_low": float("nan"),
+            "ci_high": float("nan"),
+            "difference_vs_reference": float("nan"),
+            "diff_ci_low": float("nan"),
+            "diff_ci_high": float("nan"),
+            "note": "",
+        }
         if n_vis == 0:
             row["note"] = "not used"
         elif key != ref and f"pressure[{key}]" not in col:
@@ -560,14 +707,24 @@ def _pressure_table(fit, cov, min_n, df) -> pd.DataFrame:
 def _mix_counts(fit) -> pd.DataFrame:
     """Each exact mix with its visits, clients and observed mean outcome, from the aggregates."""
     combos = fit["combos"]
-    frame = pd.DataFrame({"mix": pd.Series(np.asarray(combos["technique_set"], dtype=object)).astype(str),
-                          "n": np.asarray(combos["n"], dtype=float), "s_y": np.asarray(combos["s_y"], dtype=float)})
+    frame = pd.DataFrame(
+        {
+            "mix": pd.Series(np.asarray(combos["technique_set"], dtype=object)).astype(str),
+            "n": np.asarray(combos["n"], dtype=float),
+            "s_y": np.asarray(combos["s_y"], dtype=float),
+        }
+    )
     by = frame.groupby("mix", sort=False)[["n", "s_y"]].sum()
     cs = fit["client_tech"]["client_sets"]
     n_clients = dict(zip(fit["client_tech"]["set_names"], np.asarray((cs > 0).sum(axis=0)).ravel().tolist()))
-    out = pd.DataFrame({"mix": by.index, "n_visits": by["n"].astype(int).to_numpy(),
-                        "n_clients": [int(n_clients.get(m, 0)) for m in by.index],
-                        "observed_mean": (by["s_y"] / by["n"]).to_numpy()})
+    out = pd.DataFrame(
+        {
+            "mix": by.index,
+            "n_visits": by["n"].astype(int).to_numpy(),
+            "n_clients": [int(n_clients.get(m, 0)) for m in by.index],
+            "observed_mean": (by["s_y"] / by["n"]).to_numpy(),
+        }
+    )
     out["techniques"] = [[t for t in m.split("+") if t] for m in out["mix"]]
     return out.sort_values(["n_visits", "mix"], ascending=[False, True]).reset_index(drop=True)
 
@@ -584,8 +741,11 @@ def _mix_counts(fit) -> pd.DataFrame:
 # stale answer.
 
 STORED_OUTCOMES = ("pain_change",)
-DROP_TEMP_TABLES = ("drop table if exists temp.tq_visits", "drop table if exists temp.tq_windows",
-                    "drop table if exists temp.tq_fitted")
+DROP_TEMP_TABLES = (
+    "drop table if exists temp.tq_visits",
+    "drop table if exists temp.tq_windows",
+    "drop table if exists temp.tq_fitted",
+)
 
 
 def _statements(name: str) -> list[str]:
@@ -635,8 +795,9 @@ def store_default_report(con, db=None, min_clients: int | None = None) -> bool:
     return True
 
 
-def stored_report(db=None, outcome: str = "pain_change", min_clients: int = common.DEFAULT_MIN_CLIENTS_PER_ARM
-                  ) -> common.TechniqueReport | None:
+def stored_report(
+    db=None, outcome: str = "pain_change", min_clients: int = common.DEFAULT_MIN_CLIENTS_PER_ARM
+) -> common.TechniqueReport | None:
     """The importer's stored default result, if there is one for exactly the current data."""
     from pipelines.warehouse.db import read_connection
 
@@ -654,8 +815,10 @@ _BOOL_COLUMNS = {"estimable", "in_main_model"}
 
 
 def _frame_to_obj(frame: pd.DataFrame) -> dict:
-    data = [[None if isinstance(v, float) and math.isnan(v) else (v.item() if hasattr(v, "item") else v)
-             for v in row] for row in frame.itertuples(index=False)]
+    data = [
+        [None if isinstance(v, float) and math.isnan(v) else (v.item() if hasattr(v, "item") else v) for v in row]
+        for row in frame.itertuples(index=False)
+    ]
     return {"columns": list(frame.columns), "data": data}
 
 
@@ -678,15 +841,29 @@ def report_to_json(rep: common.TechniqueReport) -> str:
     """A TechniqueReport as JSON (no pickles in the database: a file from elsewhere must not run code)."""
     import json
 
-    return json.dumps({
-        "outcome": rep.outcome.key, "method": rep.method, "method_reason": rep.method_reason,
-        "min_clients": rep.min_clients, "n_visits": rep.n_visits, "n_clients": rep.n_clients,
-        "excluded": rep.excluded, "techniques": _frame_to_obj(rep.techniques), "pairs": _frame_to_obj(rep.pairs),
-        "mixes": _frame_to_obj(rep.mixes), "pressure": _frame_to_obj(rep.pressure),
-        "reference_pressure": rep.reference_pressure, "model_interactions": [list(p) for p in rep.model_interactions],
-        "warnings": rep.warnings, "caveats": list(rep.caveats), "client_variance": rep.client_variance,
-        "residual_variance": rep.residual_variance, "covariates": rep.covariates, "adjusted_for": rep.adjusted_for,
-    })
+    return json.dumps(
+        {
+            "outcome": rep.outcome.key,
+            "method": rep.method,
+            "method_reason": rep.method_reason,
+            "min_clients": rep.min_clients,
+            "n_visits": rep.n_visits,
+            "n_clients": rep.n_clients,
+            "excluded": rep.excluded,
+            "techniques": _frame_to_obj(rep.techniques),
+            "pairs": _frame_to_obj(rep.pairs),
+            "mixes": _frame_to_obj(rep.mixes),
+            "pressure": _frame_to_obj(rep.pressure),
+            "reference_pressure": rep.reference_pressure,
+            "model_interactions": [list(p) for p in rep.model_interactions],
+            "warnings": rep.warnings,
+            "caveats": list(rep.caveats),
+            "client_variance": rep.client_variance,
+            "residual_variance": rep.residual_variance,
+            "covariates": rep.covariates,
+            "adjusted_for": rep.adjusted_for,
+        }
+    )
 
 
 def report_from_json(text: str) -> common.TechniqueReport:
@@ -694,34 +871,64 @@ def report_from_json(text: str) -> common.TechniqueReport:
 
     d = json.loads(text)
     return common.TechniqueReport(
-        outcome=common.OUTCOMES[d["outcome"]], method=d["method"], method_reason=d["method_reason"],
-        min_clients=d["min_clients"], n_visits=d["n_visits"], n_clients=d["n_clients"], excluded=d["excluded"],
-        techniques=_frame_from_obj(d["techniques"]), pairs=_frame_from_obj(d["pairs"]),
-        mixes=_frame_from_obj(d["mixes"]), pressure=_frame_from_obj(d["pressure"]),
-        reference_pressure=d["reference_pressure"], model_interactions=[tuple(p) for p in d["model_interactions"]],
-        warnings=d["warnings"], caveats=tuple(d["caveats"]), client_variance=d["client_variance"],
-        residual_variance=d["residual_variance"], covariates=d["covariates"], adjusted_for=d["adjusted_for"])
+        outcome=common.OUTCOMES[d["outcome"]],
+        method=d["method"],
+        method_reason=d["method_reason"],
+        min_clients=d["min_clients"],
+        n_visits=d["n_visits"],
+        n_clients=d["n_clients"],
+        excluded=d["excluded"],
+        techniques=_frame_from_obj(d["techniques"]),
+        pairs=_frame_from_obj(d["pairs"]),
+        mixes=_frame_from_obj(d["mixes"]),
+        pressure=_frame_from_obj(d["pressure"]),
+        reference_pressure=d["reference_pressure"],
+        model_interactions=[tuple(p) for p in d["model_interactions"]],
+        warnings=d["warnings"],
+        caveats=tuple(d["caveats"]),
+        client_variance=d["client_variance"],
+        residual_variance=d["residual_variance"],
+        covariates=d["covariates"],
+        adjusted_for=d["adjusted_for"],
+    )
 
 
 # ---------------------------------------------------------------------------
 # Page helpers at this size: subgroups, drill-down, one entry point
 # ---------------------------------------------------------------------------
 
-def large_report(db=None, outcome: str = "pain_change", *, regions=None, therapists=None, date_from=None,
-                 date_to=None, min_clients: int | None = None) -> common.TechniqueReport:
+
+def large_report(
+    db=None,
+    outcome: str = "pain_change",
+    *,
+    regions=None,
+    therapists=None,
+    date_from=None,
+    date_to=None,
+    min_clients: int | None = None,
+) -> common.TechniqueReport:
     """The stored result when it answers exactly this question, else :func:`report` (computed now)."""
     min_n = int(min_clients if min_clients is not None else common.settings_min_clients(db))
-    if outcome in STORED_OUTCOMES and regions is None and therapists is None and date_from is None \
-            and date_to is None:
+    if outcome in STORED_OUTCOMES and regions is None and therapists is None and date_from is None and date_to is None:
         stored = stored_report(db, outcome, min_n)
         if stored is not None:
             return stored
-    return report(db, outcome, regions=regions, therapists=therapists, date_from=date_from, date_to=date_to,
-                  min_clients=min_n)
+    return report(
+        db, outcome, regions=regions, therapists=therapists, date_from=date_from, date_to=date_to, min_clients=min_n
+    )
 
 
-def subgroups(db=None, outcome: str = "pain_change", *, levels: list[str], therapists=None, date_from=None,
-              date_to=None, min_clients: int | None = None) -> pd.DataFrame:
+def subgroups(
+    db=None,
+    outcome: str = "pain_change",
+    *,
+    levels: list[str],
+    therapists=None,
+    date_from=None,
+    date_to=None,
+    min_clients: int | None = None,
+) -> pd.DataFrame:
     """techniques.subgroups by complaint region for a large practice: one within-client fit per region.
 
     (Within clients the region is constant, so the comparison is the same kind as the main
@@ -731,12 +938,25 @@ def subgroups(db=None, outcome: str = "pain_change", *, levels: list[str], thera
     min_n = int(min_clients if min_clients is not None else common.settings_min_clients(db))
     parts = []
     for level in levels:
-        rep = report(db, outcome, regions=[level], therapists=therapists, date_from=date_from, date_to=date_to,
-                     min_clients=min_n)
+        rep = report(
+            db, outcome, regions=[level], therapists=therapists, date_from=date_from, date_to=date_to, min_clients=min_n
+        )
         if rep.n_clients < 2 * min_n:
-            parts.append(pd.DataFrame([{"complaint_region": level, "technique": None, "n_visits": rep.n_visits,
-                                        "n_clients": rep.n_clients, "estimable": False, "method": "",
-                                        "note": f"only {rep.n_clients} clients in this group (minimum {2 * min_n})"}]))
+            parts.append(
+                pd.DataFrame(
+                    [
+                        {
+                            "complaint_region": level,
+                            "technique": None,
+                            "n_visits": rep.n_visits,
+                            "n_clients": rep.n_clients,
+                            "estimable": False,
+                            "method": "",
+                            "note": f"only {rep.n_clients} clients in this group (minimum {2 * min_n})",
+                        }
+                    ]
+                )
+            )
             continue
         t = rep.techniques.copy()
         t.insert(0, "complaint_region", level)
@@ -756,8 +976,17 @@ def subgroups(db=None, outcome: str = "pain_change", *, levels: list[str], thera
 DRILL_LIMIT = 500  # rows shown under an estimate at this size; the page gives the full count
 
 
-def drill_visits(db=None, *, technique: str | None = None, mix: str | None = None, regions=None, therapists=None,
-                 date_from=None, date_to=None, limit: int = DRILL_LIMIT) -> tuple[pd.DataFrame, int, int]:
+def drill_visits(
+    db=None,
+    *,
+    technique: str | None = None,
+    mix: str | None = None,
+    regions=None,
+    therapists=None,
+    date_from=None,
+    date_to=None,
+    limit: int = DRILL_LIMIT,
+) -> tuple[pd.DataFrame, int, int]:
     """The newest ``limit`` visits behind a technique or mix, and how many visits and clients there are in all."""
     from pipelines.warehouse.db import read_connection
 
@@ -771,6 +1000,7 @@ def drill_visits(db=None, *, technique: str | None = None, mix: str | None = Non
 # ---------------------------------------------------------------------------
 # Synergy screen from aggregates (forward selection, as techniques._select_interactions)
 # ---------------------------------------------------------------------------
+
 
 def _cell_has_pair(combos: dict, a: str, b: str) -> np.ndarray:
     return np.array([a in ts and b in ts for ts in combos["techniques"]], dtype=float)
@@ -789,8 +1019,12 @@ def _pair_screen(client_tech, combos, names, levels, cont, K, A, b, yy, S, Sy, n
     index = {t: i for i, t in enumerate(names)}
     client_sets, set_tech = client_tech["client_sets"], client_tech["set_tech"]
     n_c = np.asarray(combos["n"], dtype=float)
-    pairs = [(a, b_) for i, a in enumerate(kept_techs) for b_ in kept_techs[i + 1:]
-             if (_cell_has_pair(combos, a, b_) * n_c).any()]  # used together at least once
+    pairs = [
+        (a, b_)
+        for i, a in enumerate(kept_techs)
+        for b_ in kept_techs[i + 1 :]
+        if (_cell_has_pair(combos, a, b_) * n_c).any()
+    ]  # used together at least once
     if not pairs:
         return {"candidates": [], "chosen": [], "results": {}}
     ia = np.array([index[a] for a, _ in pairs])
@@ -802,9 +1036,14 @@ def _pair_screen(client_tech, combos, names, levels, cont, K, A, b, yy, S, Sy, n
     b_only = (S[:, ib] > Sz).sum(axis=0)
     candidates = []
     for j, (a, b_) in enumerate(pairs):
-        row = {"technique_a": a, "technique_b": b_, "n_visits_both": int(Z[:, j] @ n_c),
-               "n_clients_both": int(n_both[j]), "n_clients_a_only": int(a_only[j]),
-               "n_clients_b_only": int(b_only[j])}
+        row = {
+            "technique_a": a,
+            "technique_b": b_,
+            "n_visits_both": int(Z[:, j] @ n_c),
+            "n_clients_both": int(n_both[j]),
+            "n_clients_a_only": int(a_only[j]),
+            "n_clients_b_only": int(b_only[j]),
+        }
         row["ok"] = min(row["n_clients_both"], row["n_clients_a_only"], row["n_clients_b_only"]) >= min_n
         candidates.append(row)
     # Gram matrix of [all base columns, all candidate pair columns], within clients
@@ -854,10 +1093,16 @@ def _pair_screen(client_tech, combos, names, levels, cont, K, A, b, yy, S, Sy, n
     results = screen_given(base, set(chosen_j))  # the others, given the chosen ones (the table's numbers)
     # the Gram matrices extended by the chosen columns (for the final fit)
     ext = list(range(k0)) + [k0 + j for j in chosen_j]
-    return {"candidates": candidates, "chosen": [(candidates[j]["technique_a"], candidates[j]["technique_b"])
-                                                 for j in chosen_j],
-            "chosen_index": chosen_j, "chosen_cols": np.arange(k0, k0 + len(chosen_j)),
-            "A": M[np.ix_(ext, ext)], "b": v[ext], "S": np.hstack([S, Sz[:, chosen_j]]), "results": results}
+    return {
+        "candidates": candidates,
+        "chosen": [(candidates[j]["technique_a"], candidates[j]["technique_b"]) for j in chosen_j],
+        "chosen_index": chosen_j,
+        "chosen_cols": np.arange(k0, k0 + len(chosen_j)),
+        "A": M[np.ix_(ext, ext)],
+        "b": v[ext],
+        "S": np.hstack([S, Sz[:, chosen_j]]),
+        "results": results,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -869,15 +1114,20 @@ def main(argv: list[str] | None = None) -> int:
 
     from pipelines.warehouse.db import resolve_db_path, write_connection
 
-    parser = argparse.ArgumentParser(prog="python -m pipelines.techniques.large", description=main.__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.techniques.large", description=main.__doc__.splitlines()[0]
+    )
     parser.add_argument("action", choices=["store"])
     parser.add_argument("--db", default=None)
     args = parser.parse_args(argv)
     db = resolve_db_path(args.db)
     with write_connection(db) as con:
         stored = store_default_report(con, db=db)
-    print(f"stored the default technique result in {db}" if stored else
-          f"{db} has {LARGE_DATA_VISITS:,} visits or fewer: the page computes the mixed model itself, nothing stored")
+    print(
+        f"stored the default technique result in {db}"
+        if stored
+        else f"{db} has {LARGE_DATA_VISITS:,} visits or fewer: the page computes the mixed model itself, nothing stored"
+    )
     return 0
 
 

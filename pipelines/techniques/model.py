@@ -205,8 +205,12 @@ def filter_options(db=None) -> dict[str, Any]:
     with read_connection(db) as con:
         row = con.execute(FILTER_OPTIONS_SQL).fetchone()
     regions, therapists, first, last = row
-    return {"regions": list(regions or []), "therapists": list(therapists or []),
-            "first_date": first, "last_date": last}
+    return {
+        "regions": list(regions or []),
+        "therapists": list(therapists or []),
+        "first_date": first,
+        "last_date": last,
+    }
 
 
 def _tidy_visits(frame: pd.DataFrame) -> pd.DataFrame:
@@ -215,13 +219,22 @@ def _tidy_visits(frame: pd.DataFrame) -> pd.DataFrame:
     for col in ("pressure", "visit_number", "n_techniques", "rom_n_paired"):
         if col in out:
             out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
-    for col in ("pain_pre", "pain_post", "pain_change", "carryover_change", "rom_mean_change_deg",
-                "self_pain_before_7d", "self_pain_after_7d", "self_report_change"):
+    for col in (
+        "pain_pre",
+        "pain_post",
+        "pain_change",
+        "carryover_change",
+        "rom_mean_change_deg",
+        "self_pain_before_7d",
+        "self_pain_after_7d",
+        "self_report_change",
+    ):
         if col in out:
             out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
     if "techniques" in out:
-        out["techniques"] = [list(t) if t is not None and not (isinstance(t, float) and math.isnan(t)) else []
-                             for t in out["techniques"]]
+        out["techniques"] = [
+            list(t) if t is not None and not (isinstance(t, float) and math.isnan(t)) else [] for t in out["techniques"]
+        ]
     for col in ("visit_date", "next_visit_date"):
         if col in out:
             out[col] = pd.to_datetime(out[col])
@@ -239,6 +252,7 @@ def _tidy_visits(frame: pd.DataFrame) -> pd.DataFrame:
 # Linear algebra: random-intercept GLS with given variance components, cluster sandwich
 # ---------------------------------------------------------------------------
 
+
 class _Groups:
     """Client codes and the quasi-demeaning weights of a random-intercept model."""
 
@@ -247,10 +261,13 @@ class _Groups:
         self.n_groups = int(codes.max()) + 1 if codes.size else 0
         self.sizes = np.bincount(codes, minlength=self.n_groups).astype(float)
         self.ind = scipy.sparse.csr_matrix(
-            (np.ones(codes.size), (codes, np.arange(codes.size))), shape=(self.n_groups, codes.size))
+            (np.ones(codes.size), (codes, np.arange(codes.size))), shape=(self.n_groups, codes.size)
+        )
         tau2 = max(float(tau2), 0.0)
         self.tau2, self.sigma2 = tau2, float(sigma2)
-        self.theta = 1.0 - np.sqrt(self.sigma2 / (self.sigma2 + self.sizes * tau2)) if tau2 > 0 else np.zeros(self.n_groups)
+        self.theta = (
+            1.0 - np.sqrt(self.sigma2 / (self.sigma2 + self.sizes * tau2)) if tau2 > 0 else np.zeros(self.n_groups)
+        )
 
     def transform(self, a: np.ndarray) -> np.ndarray:
         """a - theta_i * mean_i(a): GLS for a random intercept becomes OLS on the result."""
@@ -338,7 +355,7 @@ class _ExtraColumnScreen:
             Zs = Z
         QZ = np.asarray((Zs.T @ self.Q).T)  # k x M
         zz = np.asarray(Zs.multiply(Zs).sum(axis=0)).ravel()
-        s = zz - (QZ ** 2).sum(axis=0)
+        s = zz - (QZ**2).sum(axis=0)
         b = np.asarray(Zs.T @ self.ry).ravel() / np.where(s > 0, s, np.nan)
         out: list[dict | None] = []
         for j in range(Z.shape[1]):
@@ -352,6 +369,7 @@ class _ExtraColumnScreen:
 # ---------------------------------------------------------------------------
 # Design
 # ---------------------------------------------------------------------------
+
 
 @dataclass
 class _Design:
@@ -368,8 +386,9 @@ def _pressure_labels(p: pd.Series) -> pd.Series:
     return p.map(lambda v: "unknown" if pd.isna(v) else str(int(v)))
 
 
-def _covariate_block(df: pd.DataFrame, outcome: Outcome, reference_pressure: str | None,
-                     use_region: bool) -> tuple[np.ndarray, list[str], dict[str, int]]:
+def _covariate_block(
+    df: pd.DataFrame, outcome: Outcome, reference_pressure: str | None, use_region: bool
+) -> tuple[np.ndarray, list[str], dict[str, int]]:
     cols = [np.ones(len(df)), df["pain_pre"].to_numpy(float), df["visit_number"].to_numpy(float)]
     names = ["intercept", "pain_pre", "visit_number"]
     for extra in outcome.extra_covariates:
@@ -408,8 +427,9 @@ def _clients_with(mask: np.ndarray, codes: np.ndarray) -> int:
     return int(np.count_nonzero(np.bincount(codes[mask])))
 
 
-METHOD_MIXED = ("within-client comparison: mixed model (random intercept per client, REML) with each client's "
-                "means (Mundlak)")
+METHOD_MIXED = (
+    "within-client comparison: mixed model (random intercept per client, REML) with each client's means (Mundlak)"
+)
 TIME_VARYING = {"pain_pre", "visit_number", "log_days_to_next", "self_pain_before_7d"}
 
 
@@ -458,6 +478,7 @@ class _ClientMeans:
 # Analysis
 # ---------------------------------------------------------------------------
 
+
 def prepare(visits: pd.DataFrame, outcome: str | Outcome = "pain_change") -> tuple[pd.DataFrame, dict[str, int]]:
     """The visits the model can use for ``outcome``, and how many were left out and why."""
     oc = OUTCOMES[outcome] if isinstance(outcome, str) else outcome
@@ -479,9 +500,17 @@ def prepare(visits: pd.DataFrame, outcome: str | Outcome = "pain_change") -> tup
     return df.reset_index(drop=True), excluded
 
 
-def analyse(visits: pd.DataFrame, outcome: str | Outcome = "pain_change", *, min_clients: int | None = None,
-            pairs: bool = True, mixes: bool = True, adjust_region: bool = True,
-            force_fallback: str | None = None, standard_errors: str = "robust") -> TechniqueReport:
+def analyse(
+    visits: pd.DataFrame,
+    outcome: str | Outcome = "pain_change",
+    *,
+    min_clients: int | None = None,
+    pairs: bool = True,
+    mixes: bool = True,
+    adjust_region: bool = True,
+    force_fallback: str | None = None,
+    standard_errors: str = "robust",
+) -> TechniqueReport:
     """The technique-response analysis of ``visits`` (a :func:`load_visits` frame).
 
     ``min_clients`` is the minimum number of clients per arm (default: the settings default, 8).
@@ -507,14 +536,18 @@ def analyse(visits: pd.DataFrame, outcome: str | Outcome = "pain_change", *, min
     techs, T = _indicators(df) if len(df) else ([], np.zeros((0, 0)))
     base_rows = _base_technique_rows(df, techs, T, codes, oc)
     if len(df) == 0 or n_clients < 2:
-        return empty_report(oc, min_n, df, n_clients, excluded, base_rows,
-                             "too few visits with this outcome to analyse")
+        return empty_report(
+            oc, min_n, df, n_clients, excluded, base_rows, "too few visits with this outcome to analyse"
+        )
 
     # --- covariates, with every client's means of the time-varying ones (Mundlak) ------------
     labels = _pressure_labels(df["pressure"])
     present = set(labels.unique()) - {"unknown"}
-    ref_p = str(REFERENCE_PRESSURE) if str(REFERENCE_PRESSURE) in present else (
-        labels[labels != "unknown"].mode().iloc[0] if present else None)
+    ref_p = (
+        str(REFERENCE_PRESSURE)
+        if str(REFERENCE_PRESSURE) in present
+        else (labels[labels != "unknown"].mode().iloc[0] if present else None)
+    )
     if ref_p is None:
         ref_p = "unknown"
     use_region = adjust_region and df["complaint_region"].nunique() > 1
@@ -546,8 +579,7 @@ def analyse(visits: pd.DataFrame, outcome: str | Outcome = "pain_change", *, min
     design = _Design(y, X, names, codes, {t: C.shape[1] + i for i, t in enumerate(model_techs)}, p_cols, C.shape[1])
 
     # --- main model -----------------------------------------------------------------------
-    fit, method, reason, tau2, sigma2, groups, cov_kind = _fit_main(design, n_clients, force_fallback,
-                                                                    standard_errors)
+    fit, method, reason, tau2, sigma2, groups, cov_kind = _fit_main(design, n_clients, force_fallback, standard_errors)
 
     # --- pairs: screened within clients with the main fit's variance components -------------
     pair_df = pd.DataFrame(columns=PAIR_COLUMNS)
@@ -557,8 +589,9 @@ def analyse(visits: pd.DataFrame, outcome: str | Outcome = "pain_change", *, min
         interactions = _select_interactions(design, candidates, T, techs, means)
         if interactions:
             design = _with_interactions(design, interactions, T, techs, means)
-            fit, method, reason, tau2, sigma2, groups, cov_kind = _fit_main(design, n_clients, force_fallback,
-                                                                            standard_errors)
+            fit, method, reason, tau2, sigma2, groups, cov_kind = _fit_main(
+                design, n_clients, force_fallback, standard_errors
+            )
         pair_df = _pair_table(design, fit, candidates, interactions, T, techs, means)
 
     if reason is not None:
@@ -578,17 +611,24 @@ def analyse(visits: pd.DataFrame, outcome: str | Outcome = "pain_change", *, min
         j = design.tech_cols[t]
         est, est_se = float(fit.beta[j]), math.sqrt(max(fit.cov[j, j], 0.0))
         lo, hi, p = ci_p(est, est_se, fit.dist, fit.df)
-        row.update(effect=est, se=est_se, ci_low=lo, ci_high=hi, p=p,
-                   effect_size=est / sd_total if sd_total and sd_total > 0 else float("nan"),
-                   note=f"from the {row['n_clients_both']:,} clients who had visits with and without it")
+        row.update(
+            effect=est,
+            se=est_se,
+            ci_low=lo,
+            ci_high=hi,
+            p=p,
+            effect_size=est / sd_total if sd_total and sd_total > 0 else float("nan"),
+            note=f"from the {row['n_clients_both']:,} clients who had visits with and without it",
+        )
         if t in partners:
-            row["note"] = ("effect when used without " + " or ".join(partners[t]) +
-                           "; the pair's synergy is in the pairs table")
+            row["note"] = (
+                "effect when used without " + " or ".join(partners[t]) + "; the pair's synergy is in the pairs table"
+            )
     tech_df = pd.DataFrame([base_rows[t] for t in techs], columns=TECHNIQUE_COLUMNS)
     tech_df["p_adjusted"] = holm(tech_df["p"].where(tech_df["estimable"]))
-    tech_df = tech_df.sort_values(["estimable", "effect", "n_visits"],
-                                  ascending=[False, not oc.higher_is_better, False],
-                                  na_position="last").reset_index(drop=True)
+    tech_df = tech_df.sort_values(
+        ["estimable", "effect", "n_visits"], ascending=[False, not oc.higher_is_better, False], na_position="last"
+    ).reset_index(drop=True)
 
     # --- pressure-response ----------------------------------------------------------------
     pressure_df = _pressure_table(design, fit, df, labels, codes, ref_p, min_n)
@@ -596,17 +636,36 @@ def analyse(visits: pd.DataFrame, outcome: str | Outcome = "pain_change", *, min
     # --- mixes: the model's prediction for each exact mix -------------------------------------
     mix_df = pd.DataFrame(columns=MIX_COLUMNS)
     if mixes:
-        mix_df = mix_table(_mix_counts(df, y), beta=fit.beta, cov=fit.cov, names=design.names,
-                           estimable={t for t, ok in arm_ok.items() if ok}, df=fit.df,
-                           higher_is_better=oc.higher_is_better)
+        mix_df = mix_table(
+            _mix_counts(df, y),
+            beta=fit.beta,
+            cov=fit.cov,
+            names=design.names,
+            estimable={t for t, ok in arm_ok.items() if ok},
+            df=fit.df,
+            higher_is_better=oc.higher_is_better,
+        )
 
     return TechniqueReport(
-        outcome=oc, method=method, method_reason=reason, min_clients=min_n, n_visits=len(df),
-        n_clients=n_clients, excluded=excluded, techniques=tech_df, pairs=pair_df, mixes=mix_df,
-        pressure=pressure_df, reference_pressure=int(ref_p) if ref_p not in (None, "unknown") else None,
-        model_interactions=interactions, warnings=notes_warn, client_variance=tau2 if reason is None else None,
-        residual_variance=sigma2, covariates=[n for n in c_names if n != "intercept"],
-        adjusted_for=_adjusted_for(c_names, oc, ref_p))
+        outcome=oc,
+        method=method,
+        method_reason=reason,
+        min_clients=min_n,
+        n_visits=len(df),
+        n_clients=n_clients,
+        excluded=excluded,
+        techniques=tech_df,
+        pairs=pair_df,
+        mixes=mix_df,
+        pressure=pressure_df,
+        reference_pressure=int(ref_p) if ref_p not in (None, "unknown") else None,
+        model_interactions=interactions,
+        warnings=notes_warn,
+        client_variance=tau2 if reason is None else None,
+        residual_variance=sigma2,
+        covariates=[n for n in c_names if n != "intercept"],
+        adjusted_for=_adjusted_for(c_names, oc, ref_p),
+    )
 
 
 def _adjusted_for(names: list[str], oc: Outcome, ref_p: str | None) -> list[str]:
@@ -626,15 +685,33 @@ def _base_technique_rows(df, techs, T, codes, oc) -> dict[str, dict]:
         used = T[:, j] == 1
         n_with = _clients_with(used, codes)
         n_without = _clients_with(~used, codes)
-        n_both = int(np.count_nonzero(np.bincount(codes[used], minlength=all_clients)
-                                      * np.bincount(codes[~used], minlength=all_clients))) if len(codes) else 0
+        n_both = (
+            int(
+                np.count_nonzero(
+                    np.bincount(codes[used], minlength=all_clients) * np.bincount(codes[~used], minlength=all_clients)
+                )
+            )
+            if len(codes)
+            else 0
+        )
         unadj = float(y[used].mean() - y[~used].mean()) if used.any() and (~used).any() else float("nan")
-        rows[t] = {"technique": t, "n_visits": int(used.sum()), "n_clients": n_with,
-                   "n_clients_without": n_without if all_clients else 0, "n_clients_both": n_both,
-                   "estimable": False,
-                   "effect": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "se": float("nan"),
-                   "p": float("nan"), "p_adjusted": float("nan"), "effect_size": float("nan"),
-                   "unadjusted_difference": unadj, "note": ""}
+        rows[t] = {
+            "technique": t,
+            "n_visits": int(used.sum()),
+            "n_clients": n_with,
+            "n_clients_without": n_without if all_clients else 0,
+            "n_clients_both": n_both,
+            "estimable": False,
+            "effect": float("nan"),
+            "ci_low": float("nan"),
+            "ci_high": float("nan"),
+            "se": float("nan"),
+            "p": float("nan"),
+            "p_adjusted": float("nan"),
+            "effect_size": float("nan"),
+            "unadjusted_difference": unadj,
+            "note": "",
+        }
     return rows
 
 
@@ -682,10 +759,13 @@ def _screen_technique_columns(techs, T, W, Cw, warn: list[str]) -> tuple[list[st
     for _first, members in groups.items():
         for t in members:
             others = [m for m in members if m != t]
-            notes[t] = ("always used together with " + ", ".join(others) +
-                        ": their effects cannot be separated (collinear)")
-        warn.append("Collinear: " + " and ".join(members) + " are always used together, so their separate "
-                    "effects cannot be estimated; they are adjusted for as one block.")
+            notes[t] = (
+                "always used together with " + ", ".join(others) + ": their effects cannot be separated (collinear)"
+            )
+        warn.append(
+            "Collinear: " + " and ".join(members) + " are always used together, so their separate "
+            "effects cannot be estimated; they are adjusted for as one block."
+        )
         for t in members[1:]:
             keep.remove(t)
     # remaining linear dependence (e.g. a = b + c across all visits)
@@ -701,8 +781,10 @@ def _screen_technique_columns(techs, T, W, Cw, warn: list[str]) -> tuple[list[st
                 keep.remove(t)
                 notes[t] = "collinear with other techniques or covariates: cannot be separated"
             if dependent:
-                warn.append("Collinear: " + ", ".join(dependent) + " cannot be separated from the other "
-                            "techniques and covariates (a linear combination of them); no estimate.")
+                warn.append(
+                    "Collinear: " + ", ".join(dependent) + " cannot be separated from the other "
+                    "techniques and covariates (a linear combination of them); no estimate."
+                )
     # a block of always-together techniques stays in the model through its first member
     # (so the others are adjusted for it) but none of its members gets an estimate
     blocked = {t for members in groups.values() for t in members}
@@ -716,8 +798,10 @@ def _near_collinear_warnings(techs, T, keep, warn):
         either = int((ua | ub).sum())
         both = int((ua & ub).sum())
         if either >= 10 and both / either >= NEAR_COLLINEAR_SHARE:
-            warn.append(f"Nearly collinear: {a} and {b} are used together in {both / either:.0%} of the visits "
-                        "using either, so their separate effects are uncertain.")
+            warn.append(
+                f"Nearly collinear: {a} and {b} are used together in {both / either:.0%} of the visits "
+                "using either, so their separate effects are uncertain."
+            )
 
 
 def _fit_main(design: _Design, n_clients: int, force_fallback: str | None, standard_errors: str = "model"):
@@ -740,12 +824,22 @@ def _fit_main(design: _Design, n_clients: int, force_fallback: str | None, stand
         sigma2 = float(resid @ resid / max(n - k, 1))
         if n_clients < MIN_CLIENTS_ROBUST:
             fit = _within_model_based(design, fit)
-        method = (f"within-client comparison: OLS with each client's means (Mundlak), "
-                  f"{standard_errors_text(n_clients)} (fallback: {reason})")
+        method = (
+            f"within-client comparison: OLS with each client's means (Mundlak), "
+            f"{standard_errors_text(n_clients)} (fallback: {reason})"
+        )
         return fit, method, reason, 0.0, sigma2, groups, "cluster"
     groups = _Groups(design.codes, tau2, sigma2)
     if standard_errors == "robust" and n_clients < MIN_CLIENTS_ROBUST:
-        return _within_model_based(design, fit), f"{METHOD_MIXED}, {FEW_CLIENTS_SE}", None, tau2, sigma2, groups, "model"
+        return (
+            _within_model_based(design, fit),
+            f"{METHOD_MIXED}, {FEW_CLIENTS_SE}",
+            None,
+            tau2,
+            sigma2,
+            groups,
+            "model",
+        )
     if standard_errors == "robust":
         fit = _gls_fit(design.y, design.X, groups, design.names, "cluster")
         return fit, f"{METHOD_MIXED}, {ROBUST_SE}", None, tau2, sigma2, groups, "cluster"
@@ -798,8 +892,7 @@ def _reml_profile(y: np.ndarray, X: np.ndarray, codes: np.ndarray) -> tuple[floa
         rss, logdet, _ = parts(gamma)
         return 0.5 * ((n - p) * math.log(rss / (n - p)) + float(np.log1p(sizes * gamma).sum()) + logdet)
 
-    res = scipy.optimize.minimize_scalar(negll, bounds=(-14.0, 6.0), method="bounded",
-                                         options={"xatol": 1e-6})
+    res = scipy.optimize.minimize_scalar(negll, bounds=(-14.0, 6.0), method="bounded", options={"xatol": 1e-6})
     gamma = math.exp(res.x)
     rss, _, beta = parts(gamma)
     return gamma, beta, rss / (n - p)
@@ -821,8 +914,9 @@ def _fit_mixed(design: _Design):
     tau2 = float(np.asarray(res.cov_re)[0, 0])
     sigma2 = float(res.scale)
     cov = np.asarray(res.cov_params())[:k, :k]
-    if not getattr(res, "converged", True) or any("converge" in m.lower() and "boundary" not in m.lower()
-                                                    for m in messages):
+    if not getattr(res, "converged", True) or any(
+        "converge" in m.lower() and "boundary" not in m.lower() for m in messages
+    ):
         return None, None, None, "the mixed model did not converge"
     if tau2 <= BOUNDARY_RATIO * sigma2 or any("boundary" in m.lower() or "singular" in m.lower() for m in messages):
         return None, None, None, "the client variance is on the boundary (estimated as about zero)"
@@ -836,9 +930,11 @@ def _with_interactions(design: _Design, interactions, T, techs, means: _ClientMe
     """The design with the chosen synergy columns and their client means (as for every column)."""
     extra = np.column_stack([T[:, techs.index(a)] * T[:, techs.index(b)] for a, b in interactions])
     k = design.X.shape[1]
-    X, names = means.append(np.column_stack([design.X, extra]),
-                            design.names + [f"tech[{a}]×tech[{b}]" for a, b in interactions],
-                            range(k, k + extra.shape[1]))
+    X, names = means.append(
+        np.column_stack([design.X, extra]),
+        design.names + [f"tech[{a}]×tech[{b}]" for a, b in interactions],
+        range(k, k + extra.shape[1]),
+    )
     return _Design(design.y, X, names, design.codes, design.tech_cols, design.pressure_cols, design.n_cov)
 
 
@@ -850,15 +946,29 @@ def _pair_candidates(model_techs, T, techs, codes, min_n) -> list[dict]:
         both = ua & ub
         if not both.any():
             continue
-        row = {"technique_a": a, "technique_b": b, "n_visits_both": int(both.sum()),
-               "n_clients_both": _clients_with(both, codes), "n_clients_a_only": _clients_with(ua & ~ub, codes),
-               "n_clients_b_only": _clients_with(ub & ~ua, codes), "estimable": False,
-               "interaction": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "se": float("nan"),
-               "p": float("nan"), "p_adjusted": float("nan"), "in_main_model": False, "note": ""}
+        row = {
+            "technique_a": a,
+            "technique_b": b,
+            "n_visits_both": int(both.sum()),
+            "n_clients_both": _clients_with(both, codes),
+            "n_clients_a_only": _clients_with(ua & ~ub, codes),
+            "n_clients_b_only": _clients_with(ub & ~ua, codes),
+            "estimable": False,
+            "interaction": float("nan"),
+            "ci_low": float("nan"),
+            "ci_high": float("nan"),
+            "se": float("nan"),
+            "p": float("nan"),
+            "p_adjusted": float("nan"),
+            "in_main_model": False,
+            "note": "",
+        }
         row["_ok"] = min(row["n_clients_both"], row["n_clients_a_only"], row["n_clients_b_only"]) >= min_n
         if not row["_ok"]:
-            row["note"] = (f"too few clients: {row['n_clients_both']} with both, {row['n_clients_a_only']} "
-                           f"with {a} only, {row['n_clients_b_only']} with {b} only (minimum {min_n} each)")
+            row["note"] = (
+                f"too few clients: {row['n_clients_both']} with both, {row['n_clients_a_only']} "
+                f"with {a} only, {row['n_clients_b_only']} with {b} only (minimum {min_n} each)"
+            )
         rows.append(row)
     return rows
 
@@ -870,8 +980,11 @@ def _screen_pairs(design, candidates, skip, T, techs, means) -> dict[tuple[str, 
     within-client residual variance and model-based standard errors: exactly the screen of the
     SQL path (pipelines.techniques.large), so both paths choose the same synergies.
     """
-    keys = [(r["technique_a"], r["technique_b"]) for r in candidates
-            if r["_ok"] and (r["technique_a"], r["technique_b"]) not in skip]
+    keys = [
+        (r["technique_a"], r["technique_b"])
+        for r in candidates
+        if r["_ok"] and (r["technique_a"], r["technique_b"]) not in skip
+    ]
     if not keys:
         return {}
     Xw = means.within(design.X)
@@ -884,8 +997,9 @@ def _screen_pairs(design, candidates, skip, T, techs, means) -> dict[tuple[str, 
     resid = yw - Xw @ beta
     n_groups = int(design.codes.max()) + 1
     sigma2 = float(resid @ resid) / max(len(yw) - n_groups - rank, 1)
-    Z = scipy.sparse.csc_matrix(np.column_stack([means.within(T[:, techs.index(a)] * T[:, techs.index(b)])
-                                                 for a, b in keys]))
+    Z = scipy.sparse.csc_matrix(
+        np.column_stack([means.within(T[:, techs.index(a)] * T[:, techs.index(b)]) for a, b in keys])
+    )
     groups = _Groups(design.codes, 0.0, sigma2)
     results = _ExtraColumnScreen(yw, Xw, groups).fit_many(Z)
     return {key: res for key, res in zip(keys, results) if res is not None}
@@ -929,8 +1043,15 @@ def _pair_table(design, fit, candidates, interactions, T, techs, means) -> pd.Da
             j = design.names.index(f"tech[{key[0]}]×tech[{key[1]}]")
             est, se = float(fit.beta[j]), math.sqrt(max(fit.cov[j, j], 0.0))
             lo, hi, _ = ci_p(est, se, fit.dist, fit.df)
-            row.update(estimable=True, interaction=est, se=se, ci_low=lo, ci_high=hi, in_main_model=True,
-                       note=SELECTED_SYNERGY_NOTE)
+            row.update(
+                estimable=True,
+                interaction=est,
+                se=se,
+                ci_low=lo,
+                ci_high=hi,
+                in_main_model=True,
+                note=SELECTED_SYNERGY_NOTE,
+            )
         elif key in screened:
             r = screened[key]
             lo, hi, p = ci_p(r["est"], r["se"], r["dist"], r["df"])
@@ -946,8 +1067,13 @@ def _pair_table(design, fit, candidates, interactions, T, techs, means) -> pd.Da
         # chosen synergies first, in the order they were chosen (strongest first), then the screen by p
         order = {pair: i for i, pair in enumerate(interactions)}
         out["_order"] = [order.get(pair, len(order)) for pair in zip(out["technique_a"], out["technique_b"])]
-        out = out.sort_values(["estimable", "_order", "p", "n_visits_both"], ascending=[False, True, True, False],
-                              na_position="last").drop(columns="_order").reset_index(drop=True)
+        out = (
+            out.sort_values(
+                ["estimable", "_order", "p", "n_visits_both"], ascending=[False, True, True, False], na_position="last"
+            )
+            .drop(columns="_order")
+            .reset_index(drop=True)
+        )
     return out
 
 
@@ -958,10 +1084,19 @@ def _pressure_table(design, fit, df, labels, codes, ref_p, min_n) -> pd.DataFram
     for level in PRESSURE_LEVELS:
         key = str(level)
         mask = (labels == key).to_numpy()
-        row = {"pressure": level, "n_visits": int(mask.sum()), "n_clients": _clients_with(mask, codes),
-               "estimable": False, "adjusted_mean": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
-               "difference_vs_reference": float("nan"), "diff_ci_low": float("nan"), "diff_ci_high": float("nan"),
-               "note": ""}
+        row = {
+            "pressure": level,
+            "n_visits": int(mask.sum()),
+            "n_clients": _clients_with(mask, codes),
+            "estimable": False,
+            "adjusted_mean": float("nan"),
+            "ci_low": float("nan"),
+            "ci_high": float("nan"),
+            "difference_vs_reference": float("nan"),
+            "diff_ci_low": float("nan"),
+            "diff_ci_high": float("nan"),
+            "note": "",
+        }
         if not mask.any():
             row["note"] = "not used"
         elif key != ref_p and key not in p_cols:
@@ -992,8 +1127,11 @@ def _pressure_table(design, fit, df, labels, codes, ref_p, min_n) -> pd.DataFram
 def _mix_counts(df: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
     """Each exact mix with its visits, clients and the observed mean outcome (most used first)."""
     frame = pd.DataFrame({"mix": df["technique_set"].astype(str), "client_id": df["client_id"], "y": y})
-    out = frame.groupby("mix", sort=False).agg(n_visits=("y", "size"), n_clients=("client_id", "nunique"),
-                                               observed_mean=("y", "mean")).reset_index()
+    out = (
+        frame.groupby("mix", sort=False)
+        .agg(n_visits=("y", "size"), n_clients=("client_id", "nunique"), observed_mean=("y", "mean"))
+        .reset_index()
+    )
     out["techniques"] = [[t for t in m.split("+") if t] for m in out["mix"]]
     return out.sort_values(["n_visits", "mix"], ascending=[False, True]).reset_index(drop=True)
 
@@ -1002,8 +1140,14 @@ def _mix_counts(df: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
 # Subgroups, drill-down, one-call entry point
 # ---------------------------------------------------------------------------
 
-def subgroups(visits: pd.DataFrame, by: str = "complaint_region", outcome: str | Outcome = "pain_change", *,
-              min_clients: int | None = None) -> pd.DataFrame:
+
+def subgroups(
+    visits: pd.DataFrame,
+    by: str = "complaint_region",
+    outcome: str | Outcome = "pain_change",
+    *,
+    min_clients: int | None = None,
+) -> pd.DataFrame:
     """The technique table within each level of ``by`` (complaint region by default).
 
     Each level is analysed on its own (same model, without the region covariate); Holm is
@@ -1015,9 +1159,21 @@ def subgroups(visits: pd.DataFrame, by: str = "complaint_region", outcome: str |
     for level, sub in visits.groupby(by, sort=True):
         n_cl = sub["client_id"].nunique()
         if n_cl < 2 * min_n:
-            parts.append(pd.DataFrame([{by: level, "technique": None, "n_visits": len(sub), "n_clients": n_cl,
-                                        "estimable": False, "method": "",
-                                        "note": f"only {n_cl} clients in this group (minimum {2 * min_n})"}]))
+            parts.append(
+                pd.DataFrame(
+                    [
+                        {
+                            by: level,
+                            "technique": None,
+                            "n_visits": len(sub),
+                            "n_clients": n_cl,
+                            "estimable": False,
+                            "method": "",
+                            "note": f"only {n_cl} clients in this group (minimum {2 * min_n})",
+                        }
+                    ]
+                )
+            )
             continue
         rep = analyse(sub, outcome, min_clients=min_n, pairs=False, mixes=False, adjust_region=False)
         t = rep.techniques.copy()
@@ -1035,9 +1191,22 @@ def subgroups(visits: pd.DataFrame, by: str = "complaint_region", outcome: str |
     return out[[by, *TECHNIQUE_COLUMNS, "method"]]
 
 
-DRILL_COLUMNS = ["visit_id", "client_id", "visit_date", "visit_number", "therapist", "complaint_region", "pressure",
-                 "technique_set", "pain_pre", "pain_post", "pain_change", "carryover_change", "self_report_change",
-                 "rom_mean_change_deg"]
+DRILL_COLUMNS = [
+    "visit_id",
+    "client_id",
+    "visit_date",
+    "visit_number",
+    "therapist",
+    "complaint_region",
+    "pressure",
+    "technique_set",
+    "pain_pre",
+    "pain_post",
+    "pain_change",
+    "carryover_change",
+    "self_report_change",
+    "rom_mean_change_deg",
+]
 
 
 def calibrated_baseline(visits: pd.DataFrame, reliability: float) -> tuple[pd.DataFrame, float]:

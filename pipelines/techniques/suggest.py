@@ -38,7 +38,7 @@ MAX_TRY = 3
 
 @dataclass(frozen=True)
 class Suggestion:
-    action: str       # keep / worth trying / probably drop
+    action: str  # keep / worth trying / probably drop
     technique: str
     reason: str
 
@@ -54,15 +54,33 @@ def suggest(fit: PracticeFit, client_id: str) -> list[Suggestion]:
     for r in rows.to_dict("records"):
         tech, n_with = r["technique"], int(r["n_visits_with"])
         if r["verdict"] == HELPS:
-            out.append(Suggestion(KEEP, tech, f"it has helped this client: about {points(-r['effect'], signed=False)} "
-                                              f"points more relief (likely {_span(r['ci_low'], r['ci_high'])}) "
-                                              f"over {n_with} visits"))
+            out.append(
+                Suggestion(
+                    KEEP,
+                    tech,
+                    f"it has helped this client: about {points(-r['effect'], signed=False)} "
+                    f"points more relief (likely {_span(r['ci_low'], r['ci_high'])}) "
+                    f"over {n_with} visits",
+                )
+            )
         elif r["verdict"] == WORSE:
-            out.append(Suggestion(DROP, tech, f"it has gone with about {points(r['effect'], signed=False)} points more "
-                                              f"pain for this client over {n_with} visits"))
+            out.append(
+                Suggestion(
+                    DROP,
+                    tech,
+                    f"it has gone with about {points(r['effect'], signed=False)} points more "
+                    f"pain for this client over {n_with} visits",
+                )
+            )
         elif r["verdict"] == UNCLEAR and n_with >= ENOUGH_VISITS and round(r["ci_low"], 1) > -RELIEF_POINTS:
-            out.append(Suggestion(DROP, tech, f"after {n_with} visits there is no sign it adds relief a person "
-                                              f"would notice (at most {points(-r['ci_low'], signed=False)} points)"))
+            out.append(
+                Suggestion(
+                    DROP,
+                    tech,
+                    f"after {n_with} visits there is no sign it adds relief a person "
+                    f"would notice (at most {points(-r['ci_low'], signed=False)} points)",
+                )
+            )
         if r["verdict"] != CANNOT_TELL and n_with >= 2:
             tried_enough.add(tech)
     region = fit.regions.get(client_id, "unspecified")
@@ -71,17 +89,29 @@ def suggest(fit: PracticeFit, client_id: str) -> list[Suggestion]:
         if tech in tried_enough:
             continue
         local = fit.region_hyper(region, tech) if region != "unspecified" else None
-        use, where = ((local, f"clients with {region.replace('_', ' ')} complaints")
-                      if local is not None and local.practice is not None else (h, "clients"))
+        use, where = (
+            (local, f"clients with {region.replace('_', ' ')} complaints")
+            if local is not None and local.practice is not None
+            else (h, "clients")
+        )
         if use.practice is None or use.practice[2] >= 0:
             continue
         mean, lo, hi = use.practice
-        candidates.append((mean, Suggestion(TRY, tech, (
-            f"{'not tried yet' if tech not in fit.client_techniques.get(client_id, []) else 'too few visits to tell'} "
-            f"for this client; for the practice's {use.n_clients} {where} who have had it and not had it, it gave "
-            f"about {points(-mean, signed=False)} points more relief (likely {_span(lo, hi)})"))))
+        candidates.append(
+            (
+                mean,
+                Suggestion(
+                    TRY,
+                    tech,
+                    (
+                        f"{'not tried yet' if tech not in fit.client_techniques.get(client_id, []) else 'too few visits to tell'} "
+                        f"for this client; for the practice's {use.n_clients} {where} who have had it and not had it, it gave "
+                        f"about {points(-mean, signed=False)} points more relief (likely {_span(lo, hi)})"
+                    ),
+                ),
+            )
+        )
     candidates.sort(key=lambda c: (c[0], c[1].technique))
     out += [s for _, s in candidates[:MAX_TRY]]
     order = {KEEP: 0, TRY: 1, DROP: 2}
     return sorted(out, key=lambda s: order[s.action])
-

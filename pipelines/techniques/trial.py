@@ -31,10 +31,10 @@ import pandas as pd
 from pipelines.warehouse import audit
 from pipelines.warehouse.db import read_connection, write_connection
 
-MIN_BLOCKS = 3                 # 6 visits: the shortest trial the app offers
-BLOCKS_FOR_SIGNIFICANCE = 6    # 2 / 2^6 = 0.031: the first block count where p < 0.05 can happen
+MIN_BLOCKS = 3  # 6 visits: the shortest trial the app offers
+BLOCKS_FOR_SIGNIFICANCE = 6  # 2 / 2^6 = 0.031: the first block count where p < 0.05 can happen
 DEFAULT_BLOCKS = 6
-EXACT_MAX_BLOCKS = 14          # 2^14 sign patterns; above that a fixed-seed random sample of them
+EXACT_MAX_BLOCKS = 14  # 2^14 sign patterns; above that a fixed-seed random sample of them
 ALPHA = 0.05
 
 INSERT_TRIAL = """
@@ -64,7 +64,7 @@ class Trial:
     mix_b: list[str]
     n_blocks: int
     started_on: dt.date
-    schedule: list[str]                  # 'A'/'B' per slot, slot 1 first
+    schedule: list[str]  # 'A'/'B' per slot, slot 1 first
     stopped_on: dt.date | None = None
     stop_reason: str | None = None
 
@@ -81,8 +81,16 @@ def _mix(values) -> list[str]:
     return sorted({str(v).strip() for v in values if str(v).strip()})
 
 
-def start_trial(db, client_id: str, mix_a, mix_b, n_blocks: int = DEFAULT_BLOCKS,
-                started_on: dt.date | None = None, seed: int | None = None, actor: str | None = None) -> Trial:
+def start_trial(
+    db,
+    client_id: str,
+    mix_a,
+    mix_b,
+    n_blocks: int = DEFAULT_BLOCKS,
+    started_on: dt.date | None = None,
+    seed: int | None = None,
+    actor: str | None = None,
+) -> Trial:
     """Plan and store a trial (one transaction, with its audit row)."""
     a, b = _mix(mix_a), _mix(mix_b)
     if not a or not b:
@@ -92,8 +100,15 @@ def start_trial(db, client_id: str, mix_a, mix_b, n_blocks: int = DEFAULT_BLOCKS
     if int(n_blocks) < MIN_BLOCKS:
         raise TrialProblem(f"A trial needs at least {MIN_BLOCKS} blocks ({2 * MIN_BLOCKS} visits).")
     rng = np.random.default_rng(seed if seed is not None else secrets.randbits(64))
-    trial = Trial(trial_id=f"T{secrets.token_hex(5)}", client_id=client_id, mix_a=a, mix_b=b,
-                  n_blocks=int(n_blocks), started_on=started_on or dt.date.today(), schedule=plan(int(n_blocks), rng))
+    trial = Trial(
+        trial_id=f"T{secrets.token_hex(5)}",
+        client_id=client_id,
+        mix_a=a,
+        mix_b=b,
+        n_blocks=int(n_blocks),
+        started_on=started_on or dt.date.today(),
+        schedule=plan(int(n_blocks), rng),
+    )
     with write_connection(db) as con:
         con.execute("begin transaction")
         try:
@@ -102,13 +117,28 @@ def start_trial(db, client_id: str, mix_a, mix_b, n_blocks: int = DEFAULT_BLOCKS
             running = con.execute(RUNNING_FOR_CLIENT, [client_id]).fetchall()
             if running:
                 raise TrialProblem(f"{client_id} already has a trial running ({running[0][0]}); stop it first.")
-            con.execute(INSERT_TRIAL, {"trial_id": trial.trial_id, "client_id": client_id, "mix_a": a, "mix_b": b,
-                                       "n_blocks": trial.n_blocks, "started_on": trial.started_on,
-                                       "created_at": dt.datetime.now()})
+            con.execute(
+                INSERT_TRIAL,
+                {
+                    "trial_id": trial.trial_id,
+                    "client_id": client_id,
+                    "mix_a": a,
+                    "mix_b": b,
+                    "n_blocks": trial.n_blocks,
+                    "started_on": trial.started_on,
+                    "created_at": dt.datetime.now(),
+                },
+            )
             con.executemany(INSERT_SLOT, [[trial.trial_id, i + 1, i // 2 + 1, m] for i, m in enumerate(trial.schedule)])
-            audit.record(con, "insert", "trials", trial.trial_id, after={"client_id": client_id, "mix_a": a, "mix_b": b,
-                                                                        "n_blocks": trial.n_blocks},
-                         actor=actor, client_id=client_id)
+            audit.record(
+                con,
+                "insert",
+                "trials",
+                trial.trial_id,
+                after={"client_id": client_id, "mix_a": a, "mix_b": b, "n_blocks": trial.n_blocks},
+                actor=actor,
+                client_id=client_id,
+            )
             con.execute("commit")
         except Exception:
             con.execute("rollback")
@@ -150,10 +180,11 @@ def load_visits(db, trial: Trial) -> pd.DataFrame:
 # Progress and result
 # ---------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Progress:
-    slots: pd.DataFrame      # slot, block, due, visit_id, visit_date, techniques, followed, pain_change
-    next_slot: int | None    # the slot the next visit fills (None when every slot is filled or stopped)
+    slots: pd.DataFrame  # slot, block, due, visit_id, visit_date, techniques, followed, pain_change
+    next_slot: int | None  # the slot the next visit fills (None when every slot is filled or stopped)
     next_mix: str | None
     n_done: int
     n_followed: int
@@ -171,24 +202,35 @@ def progress(trial: Trial, visits: pd.DataFrame) -> Progress:
     for i, due in enumerate(trial.schedule):
         visit = done.iloc[i] if i < len(done) else None
         techs = sorted(visit["techniques"]) if visit is not None and visit["techniques"] is not None else None
-        rows.append({"slot": i + 1, "block": i // 2 + 1, "due": due,
-                     "visit_id": None if visit is None else visit["visit_id"],
-                     "visit_date": None if visit is None else visit["visit_date"],
-                     "techniques": techs,
-                     "followed": None if visit is None else set(techs or []) == mixes[due],
-                     "pain_change": None if visit is None else visit["pain_change"]})
+        rows.append(
+            {
+                "slot": i + 1,
+                "block": i // 2 + 1,
+                "due": due,
+                "visit_id": None if visit is None else visit["visit_id"],
+                "visit_date": None if visit is None else visit["visit_date"],
+                "techniques": techs,
+                "followed": None if visit is None else set(techs or []) == mixes[due],
+                "pain_change": None if visit is None else visit["pain_change"],
+            }
+        )
     slots = pd.DataFrame(rows)
     n_done = min(len(done), n)
     running = trial.stopped_on is None and n_done < n
-    return Progress(slots, n_done + 1 if running else None, trial.schedule[n_done] if running else None,
-                    n_done, int(sum(1 for r in rows if r["followed"])))
+    return Progress(
+        slots,
+        n_done + 1 if running else None,
+        trial.schedule[n_done] if running else None,
+        n_done,
+        int(sum(1 for r in rows if r["followed"])),
+    )
 
 
 @dataclass
 class Result:
     n_blocks_used: int
     n_blocks_left_out: int
-    differences: np.ndarray              # A - B per usable block (negative = more relief with A)
+    differences: np.ndarray  # A - B per usable block (negative = more relief with A)
     mean_difference: float | None
     p_value: float | None
     ci: tuple[float, float] | None
@@ -199,7 +241,7 @@ class Result:
 def _sign_patterns(k: int) -> np.ndarray:
     if k <= EXACT_MAX_BLOCKS:
         return np.array(list(itertools.product((1.0, -1.0), repeat=k)))
-    return np.where(np.random.default_rng(0).random((2 ** EXACT_MAX_BLOCKS, k)) < 0.5, 1.0, -1.0)
+    return np.where(np.random.default_rng(0).random((2**EXACT_MAX_BLOCKS, k)) < 0.5, 1.0, -1.0)
 
 
 def randomisation_p(d: np.ndarray, signs: np.ndarray | None = None) -> float:
@@ -213,8 +255,8 @@ def _interval(d: np.ndarray, signs: np.ndarray) -> tuple[float, float] | None:
     """Every shift delta with randomisation p(d - delta) > ALPHA (test inversion), on a 0.01 grid."""
     spread = max(float(np.ptp(d)), 1.0)
     grid = np.arange(d.min() - spread, d.max() + spread + 0.005, 0.01)
-    shifted = d[:, None] - grid[None, :]                               # (k, grid)
-    stats = np.abs(signs @ shifted) / len(d)                           # (patterns, grid)
+    shifted = d[:, None] - grid[None, :]  # (k, grid)
+    stats = np.abs(signs @ shifted) / len(d)  # (patterns, grid)
     p = (stats >= np.abs(shifted.mean(axis=0))[None, :] - 1e-12).mean(axis=0)
     kept = grid[p > ALPHA]
     return (float(kept.min()), float(kept.max())) if len(kept) else None
@@ -225,7 +267,7 @@ def analyse(trial: Trial, prog: Progress) -> Result:
     usable, left_out = [], 0
     for _block, g in s.groupby("block"):
         if g["visit_id"].isna().any():
-            continue                                     # not reached yet
+            continue  # not reached yet
         a, b = g[g["due"] == "A"].iloc[0], g[g["due"] == "B"].iloc[0]
         if not (a["followed"] and b["followed"]) or pd.isna(a["pain_change"]) or pd.isna(b["pain_change"]):
             left_out += 1
@@ -234,8 +276,10 @@ def analyse(trial: Trial, prog: Progress) -> Result:
     d = np.array(usable)
     notes = []
     if left_out:
-        notes.append(f"{left_out} block{'s' if left_out != 1 else ''} left out: a visit did not follow the plan "
-                     "or lacks pain before or after")
+        notes.append(
+            f"{left_out} block{'s' if left_out != 1 else ''} left out: a visit did not follow the plan "
+            "or lacks pain before or after"
+        )
     if len(d) == 0:
         return Result(0, left_out, d, None, None, None, None, notes + ["no complete block yet"])
     signs = _sign_patterns(len(d))
@@ -243,7 +287,9 @@ def analyse(trial: Trial, prog: Progress) -> Result:
     p = randomisation_p(d, signs)
     ci = _interval(d, signs) if smallest <= ALPHA else None
     if ci is None:
-        notes.append(f"with {len(d)} usable block{'s' if len(d) != 1 else ''} the smallest possible p is "
-                     f"{min(smallest, 1.0):.2f}: at least {BLOCKS_FOR_SIGNIFICANCE} are needed before chance can "
-                     "be ruled out, so no interval is given")
+        notes.append(
+            f"with {len(d)} usable block{'s' if len(d) != 1 else ''} the smallest possible p is "
+            f"{min(smallest, 1.0):.2f}: at least {BLOCKS_FOR_SIGNIFICANCE} are needed before chance can "
+            "be ruled out, so no interval is given"
+        )
     return Result(len(d), left_out, d, float(d.mean()), p, ci, smallest, notes)

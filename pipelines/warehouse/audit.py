@@ -53,14 +53,28 @@ SHORT_WRITE_S = 3.0  # how long an export waits for the database before queueing
 
 # Words for the Records page.
 ACTION_WORDS = {
-    "insert": "added", "update": "edited", "delete": "deleted", "import": "imported a file",
-    "export": "exported a report", "share": "made a private link", "revoke": "ended a private link",
-    "backup": "backed up the database", "restore": "restored the database", "password": "changed the password",
+    "insert": "added",
+    "update": "edited",
+    "delete": "deleted",
+    "import": "imported a file",
+    "export": "exported a report",
+    "share": "made a private link",
+    "revoke": "ended a private link",
+    "backup": "backed up the database",
+    "restore": "restored the database",
+    "password": "changed the password",
 }
 KIND_WORDS = {
-    "clients": "client", "visits": "visit", "outcome_measures": "questionnaire", "rom": "ROM readings",
-    "self_reports": "pain check-ins", "trigger_points": "trigger points", "report": "progress report",
-    "share_link": "private link", "database": "whole database", "password": "therapist password",
+    "clients": "client",
+    "visits": "visit",
+    "outcome_measures": "questionnaire",
+    "rom": "ROM readings",
+    "self_reports": "pain check-ins",
+    "trigger_points": "trigger points",
+    "report": "progress report",
+    "share_link": "private link",
+    "database": "whole database",
+    "password": "therapist password",
 }
 
 INSERT_SQL = """
@@ -103,14 +117,42 @@ def _json(value: Any) -> str | None:
     return json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
 
 
-def _row(action: str, kind: str, key: Any, before: Any, after: Any, actor: str | None, client_id: str | None,
-         detail: str | None, at: dt.datetime | None = None) -> list:
-    return [at, action, kind, "" if key is None else str(key), _json(before), _json(after),
-            actor or default_actor(), client_id, detail]
+def _row(
+    action: str,
+    kind: str,
+    key: Any,
+    before: Any,
+    after: Any,
+    actor: str | None,
+    client_id: str | None,
+    detail: str | None,
+    at: dt.datetime | None = None,
+) -> list:
+    return [
+        at,
+        action,
+        kind,
+        "" if key is None else str(key),
+        _json(before),
+        _json(after),
+        actor or default_actor(),
+        client_id,
+        detail,
+    ]
 
 
-def record(con, action: str, kind: str, key: Any, *, before: Any = None, after: Any = None,
-           actor: str | None = None, client_id: str | None = None, detail: str | None = None) -> None:
+def record(
+    con,
+    action: str,
+    kind: str,
+    key: Any,
+    *,
+    before: Any = None,
+    after: Any = None,
+    actor: str | None = None,
+    client_id: str | None = None,
+    detail: str | None = None,
+) -> None:
     """One audit row, on the caller's connection (inside the caller's transaction)."""
     con.execute(INSERT_SQL, _row(action, kind, key, before, after, actor, client_id, detail))
 
@@ -118,6 +160,7 @@ def record(con, action: str, kind: str, key: Any, *, before: Any = None, after: 
 # ---------------------------------------------------------------------------
 # Short writes for read-only operations, with a queue when the database is busy
 # ---------------------------------------------------------------------------
+
 
 def pending_path(db=None) -> Path:
     path = resolve_db_path(db)
@@ -180,9 +223,19 @@ def done_pending(taken: Path | None) -> None:
         taken.unlink(missing_ok=True)
 
 
-def record_soon(db, action: str, kind: str, key: Any, *, before: Any = None, after: Any = None,
-                actor: str | None = None, client_id: str | None = None, detail: str | None = None,
-                timeout_s: float = SHORT_WRITE_S) -> bool:
+def record_soon(
+    db,
+    action: str,
+    kind: str,
+    key: Any,
+    *,
+    before: Any = None,
+    after: Any = None,
+    actor: str | None = None,
+    client_id: str | None = None,
+    detail: str | None = None,
+    timeout_s: float = SHORT_WRITE_S,
+) -> bool:
     """Write one row now in its own short transaction (queued rows first).  True = written;
     False = the database stayed busy for ``timeout_s`` and the row waits in the queue."""
     row = _row(action, kind, key, before, after, actor, client_id, detail, at=dt.datetime.now())
@@ -231,14 +284,22 @@ limit ?
 """
 
 
-def read_log(db=None, actions: list[str] | None = None, kinds: list[str] | None = None, client_id: str | None = None,
-             since: dt.date | None = None, until: dt.date | None = None, limit: int = 5000) -> pd.DataFrame:
+def read_log(
+    db=None,
+    actions: list[str] | None = None,
+    kinds: list[str] | None = None,
+    client_id: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    limit: int = 5000,
+) -> pd.DataFrame:
     """Audit rows, newest first, filtered by action(s), kind(s), client and date range (inclusive)."""
     actions = list(actions) if actions else None
     kinds = list(kinds) if kinds else None
     with read_connection(db) as con:
-        return con.execute(LOG_SQL, [actions, actions, kinds, kinds, client_id, client_id, since, since,
-                                     until, until, int(limit)]).df()
+        return con.execute(
+            LOG_SQL, [actions, actions, kinds, kinds, client_id, client_id, since, since, until, until, int(limit)]
+        ).df()
 
 
 def describe_change(before: str | None, after: str | None) -> str:

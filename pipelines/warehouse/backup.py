@@ -78,6 +78,7 @@ class BackupRefused(ValueError):
 # The backup key
 # ---------------------------------------------------------------------------
 
+
 def key_path(db=None) -> Path:
     return resolve_db_path(db).expanduser().resolve().parent / KEY_FILENAME
 
@@ -86,8 +87,10 @@ def read_key(path: Path) -> bytes:
     try:
         key = bytes.fromhex(path.read_text(encoding="ascii").strip())
     except FileNotFoundError:
-        raise BackupRefused(f"no backup key at {path}; restore beside the database the backup came from, "
-                            "or name its key file with --key") from None
+        raise BackupRefused(
+            f"no backup key at {path}; restore beside the database the backup came from, "
+            "or name its key file with --key"
+        ) from None
     except ValueError:
         raise BackupRefused(f"{path} is not a Knotwork backup key") from None
     if len(key) < 32:
@@ -125,6 +128,7 @@ def _sha256(path: Path) -> str:
 # Backup
 # ---------------------------------------------------------------------------
 
+
 def backup(db, folder: str | Path, actor: str | None = None) -> Path:
     """Export the whole database to ``folder`` (new or empty), with its own audit row and a signed manifest.
 
@@ -145,10 +149,18 @@ def backup(db, folder: str | Path, actor: str | None = None) -> Path:
             con.execute("BEGIN TRANSACTION")
             try:
                 taken, _ = audit.flush_pending(con, db_path)
-                audit.record(con, "backup", "database", str(folder.resolve()), actor=actor,
-                             detail=f"{db_path.name} backed up to {folder.resolve()}")
+                audit.record(
+                    con,
+                    "backup",
+                    "database",
+                    str(folder.resolve()),
+                    actor=actor,
+                    detail=f"{db_path.name} backed up to {folder.resolve()}",
+                )
                 con.execute(f"EXPORT DATABASE '{_sql_path(partial)}' (FORMAT parquet)")
-                migrations = [r[0] for r in con.execute(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY name").fetchall()]
+                migrations = [
+                    r[0] for r in con.execute(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY name").fetchall()
+                ]
                 _write_manifest(partial, key, db_path.name, migrations)
                 if folder.exists():
                     folder.rmdir()  # empty (checked above): the complete backup takes its place
@@ -168,13 +180,22 @@ def backup(db, folder: str | Path, actor: str | None = None) -> Path:
 
 def _write_manifest(folder: Path, key: bytes, db_name: str, migrations: list[str]) -> None:
     """manifest.json (each table's file and every file's SHA-256) and manifest.sig (its HMAC)."""
-    tables = {name.replace('"', ""): Path(path).name for name, path in _COPY_LINE.findall((folder / "load.sql").read_text("utf-8"))}
+    tables = {
+        name.replace('"', ""): Path(path).name
+        for name, path in _COPY_LINE.findall((folder / "load.sql").read_text("utf-8"))
+    }
     files = {}
     for f in sorted(folder.iterdir()):
         os.chmod(f, 0o600)
         files[f.name] = _sha256(f)
-    manifest = {"format": MANIFEST_FORMAT, "database": db_name, "made_at": dt.datetime.now(dt.UTC).isoformat(),
-                "migrations": migrations, "tables": tables, "files": files}
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "database": db_name,
+        "made_at": dt.datetime.now(dt.UTC).isoformat(),
+        "migrations": migrations,
+        "tables": tables,
+        "files": files,
+    }
     data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
     for name, content in ((MANIFEST, data), (SIGNATURE, (_sign(key, data) + "\n").encode("ascii"))):
         fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -185,6 +206,7 @@ def _write_manifest(folder: Path, key: bytes, db_name: str, migrations: list[str
 # ---------------------------------------------------------------------------
 # Restore
 # ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Checked:
@@ -210,21 +232,26 @@ def check_backup(folder: str | Path, key_file: Path | None) -> _Checked:
         return _Checked(tables, _read_migrations(folder, tables))
     if not (folder / MANIFEST).exists() or not (folder / SIGNATURE).exists():
         if (folder / "schema.sql").exists():
-            raise BackupRefused(f"{folder} has no signed manifest (made by an older Knotwork, or changed); "
-                                "restore it with --unsigned only if you know where it has been")
+            raise BackupRefused(
+                f"{folder} has no signed manifest (made by an older Knotwork, or changed); "
+                "restore it with --unsigned only if you know where it has been"
+            )
         raise FileNotFoundError(f"{folder} is not a Knotwork backup (manifest.json is missing)")
     key = read_key(key_file)
     data = (folder / MANIFEST).read_bytes()
     sig = (folder / SIGNATURE).read_text(encoding="ascii", errors="replace").strip()
     if not hmac.compare_digest(sig, _sign(key, data)):
-        raise BackupRefused(f"{folder}: the manifest does not match this practice's backup key: the backup was "
-                            "changed after it was made, or made by another practice; nothing was restored")
+        raise BackupRefused(
+            f"{folder}: the manifest does not match this practice's backup key: the backup was "
+            "changed after it was made, or made by another practice; nothing was restored"
+        )
     manifest = json.loads(data)
     for name, digest in manifest["files"].items():
         path = folder / name
         if "/" in name or "\\" in name or not path.is_file() or _sha256(path) != digest:
-            raise BackupRefused(f"{folder}: {name} is missing or was changed after the backup was made; "
-                                "nothing was restored")
+            raise BackupRefused(
+                f"{folder}: {name} is missing or was changed after the backup was made; nothing was restored"
+            )
     tables = {}
     for table, name in manifest["tables"].items():
         if not _PLAIN_FILE.match(name) or name not in manifest["files"]:
@@ -249,8 +276,9 @@ def _confine(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
     con.execute("SET lock_configuration = true")
 
 
-def restore(folder: str | Path, db, actor: str | None = None, key: str | Path | None = None,
-            unsigned: bool = False) -> Path:
+def restore(
+    folder: str | Path, db, actor: str | None = None, key: str | Path | None = None, unsigned: bool = False
+) -> Path:
     """Restore a backup into a new database file (see the module docstring for what is checked and
     what is never run).  ``key``: the backup key file (default: the one beside ``db``)."""
     folder = Path(folder).resolve()
@@ -260,7 +288,9 @@ def restore(folder: str | Path, db, actor: str | None = None, key: str | Path | 
     checked = check_backup(folder, None if unsigned else (Path(key) if key else key_path(target)))
     known = [name for name, _ in available_migrations()]
     if not checked.migrations or any(m not in known for m in checked.migrations):
-        raise BackupRefused(f"{folder} was made by a newer Knotwork (or is not a Knotwork backup); update Knotwork first")
+        raise BackupRefused(
+            f"{folder} was made by a newer Knotwork (or is not a Knotwork backup); update Knotwork first"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.restoring-{secrets.token_hex(4)}")
     con = duckdb.connect(str(tmp), config=dict(WRITE_CONFIG))
@@ -275,9 +305,14 @@ def restore(folder: str | Path, db, actor: str | None = None, key: str | Path | 
         ended = con.execute(REVOKE_ALL_SQL, [now]).fetchone()[0]
         con.execute(DROP_SECRET_SQL)
         rebuild_marts(con)
-        audit.record(con, "restore", "database", str(folder), actor=actor,
-                     detail=f"restored from {folder} into {target.name}"
-                            + (f"; {ended} private links ended" if ended else ""))
+        audit.record(
+            con,
+            "restore",
+            "database",
+            str(folder),
+            actor=actor,
+            detail=f"restored from {folder} into {target.name}" + (f"; {ended} private links ended" if ended else ""),
+        )
         con.execute("COMMIT")
         con.execute("CHECKPOINT")
         con.close()
@@ -294,8 +329,9 @@ def restore(folder: str | Path, db, actor: str | None = None, key: str | Path | 
 def _load_tables(con: duckdb.DuckDBPyConnection, checked: _Checked) -> None:
     """Every table Knotwork's schema has, read from the backup as data (marts are rebuilt instead),
     and the import's staging tables (made by each import, so not in the schema; plain names only)."""
-    expected = con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name <> 'marts' "
-                           "ORDER BY 1, 2").fetchall()
+    expected = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name <> 'marts' ORDER BY 1, 2"
+    ).fetchall()
     con.execute("BEGIN TRANSACTION")
     try:
         for name, path in sorted(checked.tables.items()):
@@ -314,11 +350,15 @@ def _load_tables(con: duckdb.DuckDBPyConnection, checked: _Checked) -> None:
         con.execute("COMMIT")
     except duckdb.Error as exc:
         con.execute("ROLLBACK")
-        raise BackupRefused(f"the backup's data does not fit this Knotwork's tables ({exc}); nothing was restored") from None
+        raise BackupRefused(
+            f"the backup's data does not fit this Knotwork's tables ({exc}); nothing was restored"
+        ) from None
 
 
 def _advance_sequences(con: duckdb.DuckDBPyConnection) -> None:
-    existing = {r[0] for r in con.execute("SELECT schema_name || '.' || sequence_name FROM duckdb_sequences()").fetchall()}
+    existing = {
+        r[0] for r in con.execute("SELECT schema_name || '.' || sequence_name FROM duckdb_sequences()").fetchall()
+    }
     for seq, sql in SEQUENCE_MAX.items():
         if seq not in existing:
             continue
@@ -330,6 +370,7 @@ def _advance_sequences(con: duckdb.DuckDBPyConnection) -> None:
 # ---------------------------------------------------------------------------
 # Backups folder (the Records page's "Back up now" and its list)
 # ---------------------------------------------------------------------------
+
 
 def backups_root(db=None) -> Path:
     return resolve_db_path(db).parent / BACKUPS_FOLDER
@@ -366,8 +407,14 @@ def list_backups(db=None) -> list[BackupInfo]:
         if not folder.is_dir() or not folder.name.startswith(f"{path.stem}-") or not (folder / "load.sql").exists():
             continue
         files = [f for f in folder.iterdir() if f.is_file()]
-        out.append(BackupInfo(folder, dt.datetime.fromtimestamp((folder / "load.sql").stat().st_mtime), len(files),
-                              sum(f.stat().st_size for f in files)))
+        out.append(
+            BackupInfo(
+                folder,
+                dt.datetime.fromtimestamp((folder / "load.sql").stat().st_mtime),
+                len(files),
+                sum(f.stat().st_size for f in files),
+            )
+        )
     return sorted(out, key=lambda b: b.made, reverse=True)
 
 

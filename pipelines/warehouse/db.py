@@ -62,10 +62,7 @@ HARDENED_READ_CONFIG = {
     "lock_configuration": True,
 }
 # Writers need external access for nothing either: files are read in Python.
-WRITE_CONFIG = {
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-}
+WRITE_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
 WRITER_MEMORY_LIMIT = os.environ.get("KNOTWORK_WRITER_MEMORY", "4GB")
@@ -107,8 +104,8 @@ class _WaitPolicy:
 
 # Context-local, so the CLI's or one Streamlit session's import policy never leaks into another
 # thread (a new thread starts with the default: a form's bound).
-_policy: contextvars.ContextVar[_WaitPolicy] = contextvars.ContextVar(
-    "knotwork_write_wait", default=_WaitPolicy(None, None, "a change made in the app"))  # noqa: B039 (never mutated)
+_DEFAULT_POLICY = _WaitPolicy(None, None, "a change made in the app")
+_policy: contextvars.ContextVar[_WaitPolicy] = contextvars.ContextVar("knotwork_write_wait", default=_DEFAULT_POLICY)  # noqa: B039 (never mutated)
 
 
 # A page makes many short reads; during an import of several files each one could wait its
@@ -124,8 +121,9 @@ def start_read_budget(seconds: float | None = None) -> None:
 
 
 @contextlib.contextmanager
-def import_waits(label: str, notice: Callable[[str], None] | None = None,
-                 timeout_s: float | None = None) -> Iterator[None]:
+def import_waits(
+    label: str, notice: Callable[[str], None] | None = None, timeout_s: float | None = None
+) -> Iterator[None]:
     """Writes inside this block are an import: they wait up to ``timeout_s`` (default
     :data:`IMPORT_WAIT_S`) for another writer, call ``notice(message)`` once when they have to
     wait, and tell readers who is writing."""
@@ -159,8 +157,11 @@ def _is_lock_error(exc: Exception) -> bool:
     with another configuration, or one still closing ("Unique file handle conflict … already
     attached", seen when a writer opens as the last reader of this process closes)."""
     text = str(exc).lower()
-    return (("lock" in text and ("conflict" in text or "could not set" in text)) or "different configuration" in text
-            or "file handle conflict" in text)
+    return (
+        ("lock" in text and ("conflict" in text or "could not set" in text))
+        or "different configuration" in text
+        or "file handle conflict" in text
+    )
 
 
 # --- In-process writers (the Streamlit server) ---------------------------------------------------
@@ -201,9 +202,17 @@ def _note_activity(path: Path, label: str) -> None:
     works (:func:`data_version`)."""
     pid = os.getpid()
     with contextlib.suppress(OSError):
-        _activity_path(path).write_text(json.dumps(
-            {"pid": pid, "pid_started": _process_started(pid), "label": label, "version": _file_version(path),
-             "started": dt.datetime.now().isoformat(timespec="seconds")}))
+        _activity_path(path).write_text(
+            json.dumps(
+                {
+                    "pid": pid,
+                    "pid_started": _process_started(pid),
+                    "label": label,
+                    "version": _file_version(path),
+                    "started": dt.datetime.now().isoformat(timespec="seconds"),
+                }
+            )
+        )
 
 
 def _live_note(path: Path) -> dict | None:
@@ -219,7 +228,7 @@ def _live_note(path: Path) -> dict | None:
 
 
 def current_activity(db: str | os.PathLike | None = None) -> str | None:
-    """"an import of visits.csv, started 14:03" while a live writer holds the file, else None."""
+    """ "an import of visits.csv, started 14:03" while a live writer holds the file, else None."""
     info = _live_note(resolve_db_path(db))
     try:
         return f"{info['label']}, started {dt.datetime.fromisoformat(info['started']):%H:%M}" if info else None
@@ -227,9 +236,14 @@ def current_activity(db: str | os.PathLike | None = None) -> str | None:
         return None
 
 
-def _connect_with_retry(path: Path, read_only: bool, config: dict, timeout_s: float,
-                        on_wait: Callable[[], None] | None = None,
-                        join_writer: bool = False) -> duckdb.DuckDBPyConnection:
+def _connect_with_retry(
+    path: Path,
+    read_only: bool,
+    config: dict,
+    timeout_s: float,
+    on_wait: Callable[[], None] | None = None,
+    join_writer: bool = False,
+) -> duckdb.DuckDBPyConnection:
     """Connect, retrying lock conflicts with back-off until ``timeout_s``, then DatabaseBusy.
 
     ``join_writer`` (readers only): while a writer of this process holds the file, connect to its
@@ -248,9 +262,10 @@ def _connect_with_retry(path: Path, read_only: bool, config: dict, timeout_s: fl
             if not (isinstance(exc, _StandBack) or _is_lock_error(exc)):
                 raise
             if time.monotonic() >= deadline:
-                raise DatabaseBusy(f"the database {path} is busy: another import or change is writing to it; "
-                                   "try again shortly",
-                                   current_activity(path)) from None
+                raise DatabaseBusy(
+                    f"the database {path} is busy: another import or change is writing to it; try again shortly",
+                    current_activity(path),
+                ) from None
             if on_wait is not None:
                 on_wait()
                 on_wait = None
@@ -263,8 +278,9 @@ class _StandBack(Exception):
 
 
 @contextlib.contextmanager
-def read_connection(db: str | os.PathLike | None = None,
-                    timeout_s: float = READ_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+def read_connection(
+    db: str | os.PathLike | None = None, timeout_s: float = READ_WAIT_S
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived, hardened, read-only connection.  Use it for one batch of queries.
 
     While a writer of this process holds the file it is a connection to the writer's instance in
@@ -275,8 +291,13 @@ def read_connection(db: str | os.PathLike | None = None,
     budget = _read_budget.get()
     started = time.monotonic()
     try:
-        con = _connect_with_retry(path, True, HARDENED_READ_CONFIG,
-                                  timeout_s if budget is None else min(timeout_s, budget[0]), join_writer=True)
+        con = _connect_with_retry(
+            path,
+            True,
+            HARDENED_READ_CONFIG,
+            timeout_s if budget is None else min(timeout_s, budget[0]),
+            join_writer=True,
+        )
     finally:
         if budget is not None:  # only the waiting counts, not an uncontended open (~20 ms)
             budget[0] = max(budget[0] - max(time.monotonic() - started - 0.1, 0.0), 0.0)
@@ -296,8 +317,9 @@ def _is_read_only(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 @contextlib.contextmanager
-def write_connection(db: str | os.PathLike | None = None,
-                     timeout_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def write_connection(
+    db: str | os.PathLike | None = None, timeout_s: float | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection, migrated to the current schema; checkpointed and closed on exit.
 
     Waits :data:`FORM_WAIT_S` for the file (or, inside :func:`import_waits`, the import's bound),
@@ -317,8 +339,11 @@ def write_connection(db: str | os.PathLike | None = None,
         nonlocal waited
         if not waited and notice is not None:
             who = current_activity(path)
-            notice(f"waiting for another import to finish ({who})…" if who and "import" in who else
-                   "waiting for another import or change to finish…")
+            notice(
+                f"waiting for another import to finish ({who})…"
+                if who and "import" in who
+                else "waiting for another import or change to finish…"
+            )
         waited = True
 
     with _state:
@@ -328,9 +353,10 @@ def write_connection(db: str | os.PathLike | None = None,
         if not turn.acquire(blocking=False):
             on_wait()
             if not turn.acquire(timeout=max(deadline - time.monotonic(), 0)):
-                raise DatabaseBusy(f"the database {path} is busy: another import or change is writing to it; "
-                                   "try again shortly",
-                                   current_activity(path))
+                raise DatabaseBusy(
+                    f"the database {path} is busy: another import or change is writing to it; try again shortly",
+                    current_activity(path),
+                )
         try:
             con = _connect_with_retry(path, False, WRITE_CONFIG, max(deadline - time.monotonic(), 0), on_wait)
         except BaseException:

@@ -39,8 +39,17 @@ from importlib import resources
 import duckdb
 
 # Order matters: later marts read earlier ones.
-MART_ORDER = ("rom_changes", "visit_outcomes", "client_progress", "technique_use", "client_summary",
-              "self_reports", "trigger_points", "outcome_measures", "practice_weekly")
+MART_ORDER = (
+    "rom_changes",
+    "visit_outcomes",
+    "client_progress",
+    "technique_use",
+    "client_summary",
+    "self_reports",
+    "trigger_points",
+    "outcome_measures",
+    "practice_weekly",
+)
 
 # Marts with one row per calendar week (``week_start``), practice-wide; every other mart has a
 # ``client_id`` column and each client's rows depend on that client's core rows only.
@@ -76,7 +85,9 @@ _SCOPE_DAYS = """
 # The weeks whose visits changed: the weeks of the touched clients' visit rows that differ before
 # and after the refresh (a new latest visit changes its own week and the previous visit's, not the
 # client's whole history).  A week whose visit rows are all unchanged keeps its weekly row.
-_KEEP_OLD_VISITS = f"CREATE OR REPLACE TEMP TABLE _kw_old_visits AS SELECT * FROM marts.visit_outcomes WHERE {_IN_SCOPE}"
+_KEEP_OLD_VISITS = (
+    f"CREATE OR REPLACE TEMP TABLE _kw_old_visits AS SELECT * FROM marts.visit_outcomes WHERE {_IN_SCOPE}"
+)
 _CHANGED_WEEKS = f"""
     CREATE OR REPLACE TEMP TABLE _kw_scope_weeks AS
     WITH new AS (SELECT * FROM marts.visit_outcomes WHERE {_IN_SCOPE}),
@@ -125,10 +136,12 @@ def mart_readers(name: str) -> frozenset[str]:
 @cache
 def scoped_sql(name: str) -> str:
     """The mart's SQL with each relation it reads narrowed (see the module docstring)."""
+
     def narrow(match: re.Match) -> str:
         relation = match.group(0)
         where = WEEK_SCOPE if name in WEEK_GRAIN else CLIENT_SCOPE.get(relation, CLIENT_SCOPE_DEFAULT)
         return f"(SELECT * FROM {relation} WHERE {where})"
+
     return _REF.sub(narrow, _COMMENT.sub("", mart_sql(name)))
 
 
@@ -139,8 +152,9 @@ def marts_to_rebuild(changed: set[str] | None, stale: set[str] = frozenset()) ->
     return [m for m in MART_ORDER if mart_sources(m) & changed or m in wanted]
 
 
-def rebuild_marts(con: duckdb.DuckDBPyConnection, changed: set[str] | None = None,
-                  clients: Iterable[str] | None = None) -> list[str]:
+def rebuild_marts(
+    con: duckdb.DuckDBPyConnection, changed: set[str] | None = None, clients: Iterable[str] | None = None
+) -> list[str]:
     """Bring up to date the marts that read any of the ``changed`` core tables (all when None).
 
     With ``clients`` (the ids whose core rows this write inserted, changed or deleted, before and
@@ -194,8 +208,7 @@ def _client_count(con: duckdb.DuckDBPyConnection) -> int:
 def _open_scope(con: duckdb.DuckDBPyConnection, clients: list[str], weeks: bool) -> None:
     """The touched clients as a temp table (one bound list) and, for week-grain marts, their visit
     rows before this refresh."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _kw_scope_clients AS SELECT unnest(?::VARCHAR[]) AS client_id",
-                [clients])
+    con.execute("CREATE OR REPLACE TEMP TABLE _kw_scope_clients AS SELECT unnest(?::VARCHAR[]) AS client_id", [clients])
     if weeks:
         con.execute(_KEEP_OLD_VISITS)
 
