@@ -26,7 +26,6 @@ LONG_PAGES_TODAY = {
     "practice_overview.py": 164,
     "records.py": 245,
     "sharing.py": 162,
-    "techniques.py": 252,
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -11,6 +13,8 @@ from dashboard import metrics
 from pipelines.clinical import practice_mic as pm
 from pipelines.clinical.change import pain_status
 from pipelines.clinical.settings import load_settings, settings_path_for
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def simulated_clients(n: int, mic, *, seed: int, baseline=None, mean_drop: float = 2.3) -> pd.DataFrame:
@@ -94,3 +98,56 @@ def test_sample_practice_accounts_for_every_client_who_answered(sample_db):
     assert result.overall.words() == f"not enough clients yet: {len(usable)} of 30"
     assert sum(b.n_clients for b in result.bands) == len(usable)
     assert sum(result.left_out.values()) == len(pairs) - len(usable)
+
+
+@pytest.fixture(scope="module")
+def answered_practice(tmp_path_factory):
+    """A generated 60-client practice whose clients answer PGIC in their check-ins (33 usable)."""
+    from pipelines.ingest.importer import ingest_files
+    from pipelines.sample.practice import generate
+
+    folder = tmp_path_factory.mktemp("mic")
+    generate(folder / "csv", n_clients=60, seed=21)
+    db = folder / "knotwork.duckdb"
+    reports = ingest_files([folder / "csv" / f"{k}.csv" for k in ("clients", "visits", "self_reports")], db=db)
+    assert all(r.error is None for r in reports), [r.error for r in reports]
+    return db
+
+
+def test_technique_page_shows_the_practice_number_beside_the_published_one_and_adopts_it(
+    answered_practice, tmp_path, monkeypatch
+):
+    import shutil
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    db = tmp_path / "knotwork.duckdb"  # a private copy: adopting writes the settings file beside it
+    shutil.copy(answered_practice, db)
+    monkeypatch.setenv("KNOTWORK_DB", str(db))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    expected = pm.practice_mic(db).overall
+    assert expected.enough
+    at = AppTest.from_file(str(ROOT / "dashboard" / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/techniques.py").run()
+    assert not at.exception, at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "at least 2 points and at least 30 % below baseline (Farrar" in text
+    assert f"**Your own clients:** {expected.words()}" in text
+    bands = at.dataframe[-2].value  # the last table before the drill-down
+    assert bands["Clients"].sum() == expected.n_clients
+    assert "not enough clients yet" in " ".join(bands["Drop that counts for them"])  # the small bands say so
+    at.button(key="tq_mic_adopt").click().run()
+    assert not at.exception, at.exception
+    settings = load_settings(settings_path_for(db))
+    assert settings["pain"]["mcid_points"] == round(expected.mic, 1)
+    text = " ".join(m.value for m in at.markdown)
+    assert f"at least {round(expected.mic, 1):g} points and at least 30 % below baseline — this practice's own" in text
+    with duckdb.connect(str(db), read_only=True) as con:
+        row = con.execute("select actor, after from meta.audit where key = 'pain.mcid_points'").fetchall()
+    assert row and row[-1][0] == "therapist (dashboard)"
+    at.button(key="tq_mic_revert").click().run()
+    assert load_settings(settings_path_for(db))["pain"]["mcid_points"] == 2.0
+    st.cache_data.clear()

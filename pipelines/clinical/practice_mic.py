@@ -200,7 +200,19 @@ def is_adopted(settings: dict | None) -> bool:
     return threshold_source(settings, "pain.mcid_points").startswith(ADOPTED_PREFIX)
 
 
-def adopt(db_path, estimate: MicEstimate, *, today: dt.date | None = None) -> Path:
+def _audit(db_path, before: float, after: float, actor: str | None, detail: str) -> None:
+    """A changed threshold changes clients' categories: the audit log says who changed it and when.
+    The settings file is not in the database, so the row is a short write of its own."""
+    from pipelines.warehouse import audit
+    from pipelines.warehouse.db import resolve_db_path
+
+    if resolve_db_path(db_path).exists():
+        audit.record_soon(
+            db_path, "settings", "setting", "pain.mcid_points", before=before, after=after, actor=actor, detail=detail
+        )
+
+
+def adopt(db_path, estimate: MicEstimate, *, today: dt.date | None = None, actor: str | None = None) -> Path:
     """Write ``estimate`` into the practice settings as ``pain.mcid_points`` with a source saying so.
 
     The number is fixed when adopted (a threshold that moved with every new answer would move
@@ -209,22 +221,30 @@ def adopt(db_path, estimate: MicEstimate, *, today: dt.date | None = None) -> Pa
         raise ValueError(f"the practice's own minimal important change cannot be adopted: {estimate.words()}")
     path = settings_path_for(db_path)
     settings = load_settings(path)
+    before = settings["pain"]["mcid_points"]
     settings["pain"]["mcid_points"] = round(float(estimate.mic), 1)
     settings["pain"]["mcid_points_source"] = (
         f"{ADOPTED_PREFIX} from its clients' PGIC answers (much improved or better): {estimate.words()}; "
         f"adopted {(today or dt.date.today()).isoformat()}; adjusted predictive method, Terluin B et al. "
         "J Clin Epidemiol 2017;83:90-100"
     )
-    return save_settings(settings, path)
+    written = save_settings(settings, path)
+    _audit(
+        db_path, before, settings["pain"]["mcid_points"], actor, "adopted the practice's own minimal important change"
+    )
+    return written
 
 
-def revert(db_path) -> Path:
+def revert(db_path, *, actor: str | None = None) -> Path:
     """Back to the published "clinically important" pain drop (the packaged default and its source)."""
     from pipelines.clinical.settings import default_settings
 
     path = settings_path_for(db_path)
     settings = load_settings(path)
     defaults = default_settings()["pain"]
+    before = settings["pain"]["mcid_points"]
     settings["pain"]["mcid_points"] = defaults["mcid_points"]
     settings["pain"]["mcid_points_source"] = defaults["mcid_points_source"]
-    return save_settings(settings, path)
+    written = save_settings(settings, path)
+    _audit(db_path, before, defaults["mcid_points"], actor, "back to the published minimal important change")
+    return written
