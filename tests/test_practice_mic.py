@@ -136,6 +136,7 @@ def test_technique_page_shows_the_practice_number_beside_the_published_one_and_a
     text = " ".join(m.value for m in at.markdown)
     assert "at least 2 points and at least 30 % below baseline (Farrar" in text
     assert f"**Your own clients:** {expected.words()}" in text
+    assert "So far your clients agree with the published 2 points" in text  # 2.0 lies inside their interval
     bands = at.dataframe[-2].value  # the last table before the drill-down
     assert bands["Clients"].sum() == expected.n_clients
     assert "not enough clients yet" in " ".join(bands["Drop that counts for them"])  # the small bands say so
@@ -151,3 +152,15 @@ def test_technique_page_shows_the_practice_number_beside_the_published_one_and_a
     at.button(key="tq_mic_revert").click().run()
     assert load_settings(settings_path_for(db))["pain"]["mcid_points"] == 2.0
     st.cache_data.clear()
+
+
+def test_agreement_with_the_published_number_is_read_from_the_interval():
+    from dashboard.components.practice_mic import agreement
+
+    est = pm.MicEstimate("all clients", 40, 20, 2.9, 2.4, 3.5)
+    assert (
+        agreement(est, 2.0)
+        == "Your clients seem to need a larger drop than the published 2 points (outside their range)."
+    )
+    assert "agree" in agreement(pm.MicEstimate("all clients", 40, 20, 2.2, 1.8, 2.7), 2.0)
+    assert "smaller" in agreement(pm.MicEstimate("all clients", 40, 20, 1.2, 0.9, 1.6), 2.0)

@@ -37,6 +37,14 @@ def band_table(result: pmic.PracticeMic) -> pd.DataFrame:
     )
 
 
+def agreement(est: pmic.MicEstimate, published: float) -> str:
+    """Does the practice's number agree with the published one?  In words, from the interval."""
+    if est.ci_low <= published <= est.ci_high:
+        return f"So far your clients agree with the published {published:g} points (it lies inside their range)."
+    side = "smaller" if est.ci_high < published else "larger"
+    return f"Your clients seem to need a {side} drop than the published {published:g} points (outside their range)."
+
+
 def render(db: str, ver: str, settings: dict) -> None:
     result = tqq.practice_mic(db, ver)
     est = result.overall
@@ -52,6 +60,7 @@ def render(db: str, ver: str, settings: dict) -> None:
         "call themselves *much improved* or better when asked “since starting, how are you?”."
     )
     if est.enough:
+        st.markdown(agreement(est, float(published["mcid_points"])))
         st.dataframe(band_table(result), hide_index=True, key="tq_mic_bands")
     left = "; ".join(f"{n} left out: {why}" for why, n in result.left_out.items())
     st.caption(

@@ -6,6 +6,7 @@ asked (never the whole visit frame at that size) and lists the newest.
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard.charts import techniques as tc
@@ -30,11 +31,25 @@ COLUMNS = {
     "rom_mean_change_deg": "ROM change (°)",
 }
 SIGNED = ("Change", "Carry-over", "Self-report change (7 d)", "ROM change (°)")
-FORMATS = {
-    "Date": st.column_config.DateColumn(format="D MMM YYYY"),
-    "Pressure": st.column_config.NumberColumn(format="%d"),
-    **{name: st.column_config.NumberColumn(format="%+.1f") for name in SIGNED},
-}
+PLAIN = ("Pressure", "Pain before", "Pain after")
+FORMATS = {"Date": st.column_config.DateColumn(format="D MMM YYYY")}
+
+
+def _plain(value) -> str:
+    return "—" if pd.isna(value) else f"{float(value):g}"
+
+
+def drill_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The visits as a therapist reads them: mixes in words, "—" for a missing number (never None),
+    changes signed with a real minus sign."""
+    out = rows.assign(technique_set=rows["technique_set"].map(tc.mix_label)).rename(columns=COLUMNS)
+    for name in SIGNED:
+        if name in out:
+            out[name] = [tc.text_value(v, 1) for v in out[name]]
+    for name in PLAIN:
+        if name in out:
+            out[name] = [_plain(v) for v in out[name]]
+    return out
 
 
 def render(db: str, ver: str, rep: TechniqueReport, filters: tuple, large: bool) -> None:
@@ -65,5 +80,4 @@ def render(db: str, ver: str, rep: TechniqueReport, filters: tuple, large: bool)
         f"{n_rows:,} visits of {n_clients:,} clients {what} (with the filters above; the "
         "model uses those with the outcome and pain before recorded)." + shown
     )
-    rows = rows.assign(technique_set=rows["technique_set"].map(tc.mix_label))
-    st.dataframe(rows.rename(columns=COLUMNS), hide_index=True, key="tq_drill_table", column_config=FORMATS)
+    st.dataframe(drill_table(rows), hide_index=True, key="tq_drill_table", column_config=FORMATS)

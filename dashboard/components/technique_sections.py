@@ -122,7 +122,7 @@ def method(rep: TechniqueReport) -> None:
 
 def tabs(db: str, ver: str, settings: dict, rep: TechniqueReport, oc: Outcome, filters: tuple, min_n: int) -> None:
     """Pairs, pressure, complaint regions, why adjust, and what counts as important relief here."""
-    names = ["Pairs", "Pressure", "By complaint region", "Why adjust?", "What counts as important relief"]
+    names = ["Pairs", "Pressure", "By complaint region", "Why adjust?", "Important relief"]
     tab_pairs, tab_pressure, tab_region, tab_teach, tab_mic = st.tabs(names)
     with tab_pairs:
         st.caption(
