@@ -343,3 +343,20 @@ def test_cli_mixes_json_lists_the_ranked_mixes(sample_db):
     assert len(ranked) >= 2 and [r["effect"] for r in ranked] == sorted(r["effect"] for r in ranked)
     assert all(r["ci_low"] < r["effect"] < r["ci_high"] and r["n_visits"] >= 10 for r in ranked)
     assert all(r["effect"] is None for r in rows if r["n_visits"] < 10)
+
+
+@pytest.mark.parametrize("outcome", ["pain_change", "carryover_change"])
+def test_both_paths_give_the_same_measurement_error_sensitivity(sample_db, outcome):
+    """Pain before corrected for its measurement error (regression calibration, reliability from the
+    settings): the SQL path's closed form equals the in-memory refit, and both say the same in words."""
+    mixed = analysis.technique_report(sample_db, outcome, path="mixed", min_clients=4)
+    within = analysis.technique_report(sample_db, outcome, path="within", min_clients=4)
+    m = mixed.techniques.set_index("technique")
+    w = within.techniques.set_index("technique").loc[m.index]
+    assert m["effect_calibrated"].notna().sum() >= 5
+    for col in ("effect_calibrated", "calibrated_ci_low", "calibrated_ci_high"):
+        np.testing.assert_allclose(m[col], w[col], rtol=1e-6, atol=1e-9, err_msg=col)
+    assert within.sensitivity_note == mixed.sensitivity_note
+    assert "within clients" in within.sensitivity_note
+    # the stored result of a large practice carries it too
+    assert ts.report_from_json(ts.report_to_json(within)).sensitivity_note == within.sensitivity_note

@@ -18,12 +18,15 @@ from __future__ import annotations
 import pandas as pd
 
 from pipelines.techniques import large, model
-from pipelines.techniques.common import ALPHA, TechniqueReport, settings_min_clients, settings_value
-
-DEFAULT_PAIN_RELIABILITY = 0.76  # NPRS test-retest ICC (Cleland et al. 2008), when no settings can be read
-# Below this reliability of what is left of pain before (once techniques and visit number explain
-# what they can) the correction divides by almost nothing: it is reported as not estimable.
-MIN_CALIBRATION_RELIABILITY = 0.2
+from pipelines.techniques.common import (
+    ALPHA,
+    DEFAULT_PAIN_RELIABILITY,
+    MIN_CALIBRATION_RELIABILITY,
+    TechniqueReport,
+    apply_sensitivity,
+    settings_min_clients,
+    settings_value,
+)
 
 LARGE_DATA_VISITS = large.LARGE_DATA_VISITS
 PATHS = ("auto", "mixed", "within")
@@ -78,43 +81,16 @@ def with_sensitivity(
 ) -> TechniqueReport:
     """Add each technique's estimate with pain before corrected for measurement error, and a caveat
     in words for every technique whose verdict the correction changes (see
-    :func:`pipelines.techniques.model.calibrated_baseline`)."""
+    :func:`pipelines.techniques.model.calibrated_baseline`; the SQL path computes the same numbers from
+    its aggregates, :func:`pipelines.techniques.large.calibrated_table`)."""
     if rep.method == "none" or not len(rep.techniques):
         return rep
     prepared, _ = model.prepare(visits, rep.outcome)
     calibrated, lam = model.calibrated_baseline(prepared, reliability)
     if lam < MIN_CALIBRATION_RELIABILITY:
-        rep.techniques = rep.techniques.assign(
-            effect_calibrated=float("nan"), calibrated_ci_low=float("nan"), calibrated_ci_high=float("nan")
-        )
-        rep.sensitivity_note = (
-            f"Pain before the visit is measured with error (reliability {reliability:.2f}), and in these visits "
-            "what the techniques and visit number do not explain of it is mostly that error "
-            f"(reliability {lam:.2f}), so the estimates cannot be corrected for it: techniques chosen by how much "
-            "pain the client came in with may look better or worse than they are. Read them with extra care."
-        )
-        return rep
+        return apply_sensitivity(rep, None, reliability, lam)
     alt = model.analyse(calibrated, rep.outcome, min_clients=min_clients, pairs=pairs, mixes=False)
-    other = alt.techniques.set_index("technique")[["effect", "ci_low", "ci_high", "p_adjusted"]]
-    t = rep.techniques.join(other.add_prefix("cal_"), on="technique")
-    rep.techniques = t.drop(columns=["cal_effect", "cal_ci_low", "cal_ci_high", "cal_p_adjusted"]).assign(
-        effect_calibrated=t["cal_effect"], calibrated_ci_low=t["cal_ci_low"], calibrated_ci_high=t["cal_ci_high"]
-    )
-    clear = t["estimable"] & (t["p_adjusted"] < ALPHA)
-    clear_cal = t["estimable"] & (t["cal_p_adjusted"] < ALPHA)
-    changed = [str(name).replace("_", " ") for name in t.loc[clear != clear_cal, "technique"]]
-    rep.sensitivity_note = (
-        f"Pain before the visit is measured with error (reliability {reliability:.2f}; within clients "
-        f"{lam:.2f}). With it corrected, "
-        + (
-            ", ".join(changed)
-            + (" changes" if len(changed) == 1 else " change")
-            + " between 'clear' and 'not clear yet': read those with extra care."
-            if changed
-            else "every technique keeps its verdict."
-        )
-    )
-    return rep
+    return apply_sensitivity(rep, alt.techniques.set_index("technique"), reliability, lam)
 
 
 def subgroups(

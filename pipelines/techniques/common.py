@@ -37,6 +37,10 @@ FEW_CLIENTS_SE = (
 )
 
 
+DEFAULT_PAIN_RELIABILITY = 0.76  # NPRS test-retest ICC (Cleland et al. 2008), when no settings can be read
+# Below this reliability of what is left of pain before (once techniques and visit number explain
+# what they can) the correction divides by almost nothing: it is reported as not estimable.
+MIN_CALIBRATION_RELIABILITY = 0.2
 RANK_TOL = 1e-9  # a column whose within-client variation left after the earlier columns is below this share: dependent
 
 
@@ -299,7 +303,7 @@ class TechniqueReport:
     residual_variance: float | None = None
     covariates: list[str] = field(default_factory=list)
     adjusted_for: list[str] = field(default_factory=list)
-    sensitivity_note: str | None = None  # pain before corrected for measurement error (in-memory path only)
+    sensitivity_note: str | None = None  # pain before corrected for measurement error (both paths)
 
     @property
     def is_fallback(self) -> bool:
@@ -521,3 +525,44 @@ def empty_report(oc, min_n, df, n_clients, excluded, base_rows, why) -> Techniqu
         reference_pressure=None,
         warnings=[why],
     )
+
+
+def apply_sensitivity(
+    rep: TechniqueReport, cal: pd.DataFrame | None, reliability: float, lam: float
+) -> TechniqueReport:
+    """Put the estimates with pain before corrected for measurement error beside the main ones.
+
+    ``cal``: per technique (index) ``effect``, ``ci_low``, ``ci_high``, ``p_adjusted`` of the corrected
+    model, or None when the correction is not estimable (``lam`` below MIN_CALIBRATION_RELIABILITY).
+    The note says in words which techniques change between 'clear' and 'not clear yet'."""
+    if cal is None:
+        rep.techniques = rep.techniques.assign(
+            effect_calibrated=float("nan"), calibrated_ci_low=float("nan"), calibrated_ci_high=float("nan")
+        )
+        rep.sensitivity_note = (
+            f"Pain before the visit is measured with error (reliability {reliability:.2f}), and in these visits "
+            "what the techniques and visit number do not explain of it is mostly that error "
+            f"(reliability {lam:.2f}), so the estimates cannot be corrected for it: techniques chosen by how much "
+            "pain the client came in with may look better or worse than they are. Read them with extra care."
+        )
+        return rep
+    other = cal[["effect", "ci_low", "ci_high", "p_adjusted"]]
+    t = rep.techniques.join(other.add_prefix("cal_"), on="technique")
+    rep.techniques = t.drop(columns=["cal_effect", "cal_ci_low", "cal_ci_high", "cal_p_adjusted"]).assign(
+        effect_calibrated=t["cal_effect"], calibrated_ci_low=t["cal_ci_low"], calibrated_ci_high=t["cal_ci_high"]
+    )
+    clear = t["estimable"] & (t["p_adjusted"] < ALPHA)
+    clear_cal = t["estimable"] & (t["cal_p_adjusted"] < ALPHA)
+    changed = [str(name).replace("_", " ") for name in t.loc[clear != clear_cal, "technique"]]
+    rep.sensitivity_note = (
+        f"Pain before the visit is measured with error (reliability {reliability:.2f}; within clients "
+        f"{lam:.2f}). With it corrected, "
+        + (
+            ", ".join(changed)
+            + (" changes" if len(changed) == 1 else " change")
+            + " between 'clear' and 'not clear yet': read those with extra care."
+            if changed
+            else "every technique keeps its verdict."
+        )
+    )
+    return rep

@@ -459,11 +459,13 @@ def report(
     fit = within_fit(
         db, oc, regions=regions, therapists=therapists, date_from=date_from, date_to=date_to, min_clients=min_n
     )
-    return report_from_fit(fit, min_n)
+    return report_from_fit(fit, min_n, common.settings_value(db, "pain.reliability", common.DEFAULT_PAIN_RELIABILITY))
 
 
-def report_from_fit(fit: dict[str, Any], min_n: int) -> common.TechniqueReport:
-    """The TechniqueReport (techniques, pressure, mix counts) of a :func:`within_fit` result."""
+def report_from_fit(fit: dict[str, Any], min_n: int, reliability: float | None = None) -> common.TechniqueReport:
+    """The TechniqueReport (techniques, pressure, mix counts) of a :func:`within_fit` result; with
+    ``reliability`` (of pain before, from the settings) also the measurement-error sensitivity
+    (:func:`calibrated_table`), as the in-memory path adds it."""
     oc = fit["outcome"]
     combos, clients, client_tech = fit["combos"], fit["clients"], fit["client_tech"]
     names = fit["techniques_all"]
@@ -538,7 +540,7 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> common.TechniqueReport:
     if any(n.startswith("pressure[") for n in fit["names"]):
         adjusted_for.append(f"pressure (categorical, reference {fit['reference_pressure']})")
     ref = fit["reference_pressure"]
-    return common.TechniqueReport(
+    rep = common.TechniqueReport(
         outcome=oc,
         method=METHOD if robust else f"{METHOD_SQL} with {common.FEW_CLIENTS_SE}",
         method_reason=None,
@@ -558,6 +560,53 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> common.TechniqueReport:
         covariates=[n for n in fit["names"] if not n.startswith("tech[")],
         adjusted_for=adjusted_for,
     )
+    if reliability is None:
+        return rep
+    cal, lam = calibrated_table(fit, reliability, tech_df, cov, df)
+    return common.apply_sensitivity(rep, cal, reliability, lam)
+
+
+def calibrated_table(fit: dict[str, Any], reliability: float, techniques: pd.DataFrame, cov: np.ndarray, df: float):
+    """Each technique's effect with pain before regression-calibrated for its measurement error, from
+    the aggregates: the same numbers as refitting with techniques.calibrated_baseline's pain before.
+
+    Calibration replaces pain before (within clients) by ``P + λ (pre - P)``, P its projection on the
+    techniques and visit number.  P lies in the model's own columns, so the fitted values do not
+    change, only what is credited to the techniques: ``β_cal = β + δ (1 - 1/λ) a``, with δ the
+    coefficient of pain before and a the techniques' coefficients in that projection, and its
+    covariance the same linear map of the fit's (an exact reparametrisation of the same fit).
+    Returns (per-technique effect, ci_low, ci_high, p_adjusted; or None when λ is too small) and λ."""
+    A0, kt, kp, N = fit["A0"], fit["n_tech"], fit["n_levels"], fit["n"]
+    p_idx, v_idx = kt + kp, kt + kp + 1
+    Z = [*range(kt), v_idx]
+    a = np.linalg.lstsq(A0[np.ix_(Z, Z)], A0[Z, p_idx], rcond=None)[0]
+    spread = (A0[p_idx, p_idx] - float(a @ A0[Z, p_idx])) / max(N - 1, 1)
+    s_p, ss_p = (
+        float(np.asarray(fit["combos"]["s_p"], dtype=float).sum()),
+        float(_moment(fit["combos"], "p", "p").sum()),
+    )
+    sem2 = (ss_p - s_p * s_p / N) / max(N - 1, 1) * (1.0 - float(reliability))
+    lam = max(0.0, 1.0 - sem2 / spread) if spread > 0 else 0.0
+    if lam < common.MIN_CALIBRATION_RELIABILITY:
+        return None, lam
+    col = {name: i for i, name in enumerate(fit["names"])}
+    d = col["pain_pre"]
+    rows = {}
+    for j, t in enumerate(fit["techniques_all"]):
+        if f"tech[{t}]" not in col:
+            continue
+        g = np.zeros(len(col))
+        g[col[f"tech[{t}]"]] = 1.0
+        g[d] += (1.0 - 1.0 / lam) * a[j]
+        est = float(g @ fit["beta"])
+        lo, hi, p = common.ci_p(est, math.sqrt(max(float(g @ cov @ g), 0.0)), "t", df)
+        rows[t] = {"effect": est, "ci_low": lo, "ci_high": hi, "p": p}
+    cal = pd.DataFrame.from_dict(rows, orient="index", columns=["effect", "ci_low", "ci_high", "p"])
+    cal = cal.reindex(techniques["technique"])
+    estimable = techniques.set_index("technique")["estimable"].astype(bool)
+    cal.loc[~estimable, ["effect", "ci_low", "ci_high", "p"]] = np.nan
+    cal["p_adjusted"] = common.holm(cal["p"].where(estimable))
+    return cal, lam
 
 
 def _pair_table(fit, cov, df) -> pd.DataFrame:
@@ -816,7 +865,10 @@ def store_default_report(con, db=None, min_clients: int | None = None) -> bool:
         con.execute(statement)
     fingerprint = data_fingerprint(con)
     for key in STORED_OUTCOMES:
-        rep = report_from_fit(within_fit_on(con, common.OUTCOMES[key], _filter_params(), min_clients=min_n), min_n)
+        fit = within_fit_on(con, common.OUTCOMES[key], _filter_params(), min_clients=min_n)
+        rep = report_from_fit(
+            fit, min_n, common.settings_value(db, "pain.reliability", common.DEFAULT_PAIN_RELIABILITY)
+        )
         params = {"outcome": key, "min_clients": min_n, "fingerprint": fingerprint, "payload": report_to_json(rep)}
         delete, insert = _statements("store_replace")
         con.execute(delete, {k: params[k] for k in ("outcome", "min_clients")})
@@ -889,6 +941,7 @@ def report_to_json(rep: common.TechniqueReport) -> str:
             "model_interactions": [list(p) for p in rep.model_interactions],
             "warnings": rep.warnings,
             "caveats": list(rep.caveats),
+            "sensitivity_note": rep.sensitivity_note,
             "client_variance": rep.client_variance,
             "residual_variance": rep.residual_variance,
             "covariates": rep.covariates,
@@ -917,6 +970,7 @@ def report_from_json(text: str) -> common.TechniqueReport:
         model_interactions=[tuple(p) for p in d["model_interactions"]],
         warnings=d["warnings"],
         caveats=tuple(d["caveats"]),
+        sensitivity_note=d.get("sensitivity_note"),  # absent in results stored before it existed
         client_variance=d["client_variance"],
         residual_variance=d["residual_variance"],
         covariates=d["covariates"],
