@@ -164,3 +164,21 @@ def test_agreement_with_the_published_number_is_read_from_the_interval():
     )
     assert "agree" in agreement(pm.MicEstimate("all clients", 40, 20, 2.2, 1.8, 2.7), 2.0)
     assert "smaller" in agreement(pm.MicEstimate("all clients", 40, 20, 1.2, 0.9, 1.6), 2.0)
+
+
+def test_technique_page_says_plainly_when_there_are_too_few_answers(sample_db, monkeypatch):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("KNOTWORK_DB", str(sample_db))
+    st.cache_data.clear()
+    n = pm.practice_mic(sample_db).overall.n_clients
+    at = AppTest.from_file(str(ROOT / "dashboard" / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/techniques.py").run()
+    assert not at.exception, at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert f"**Your own clients:** not enough clients yet: {n} of 30 have answered" in text
+    assert any("Until then the app uses the published 2 points." in c.value for c in at.caption)
+    assert not [b for b in at.button if b.key == "tq_mic_adopt"]  # nothing to adopt yet
+    st.cache_data.clear()

@@ -55,10 +55,17 @@ def render(db: str, ver: str, settings: dict) -> None:
         f"{metrics.pain_rule_text(settings)}"
         + (" — this practice's own number." if adopted else f" ({metrics.cite(published['mcid_points_source'])}).")
     )
-    st.markdown(
-        f"**Your own clients:** {est.words()}. That is the drop in pain at which your clients start to "
-        "call themselves *much improved* or better when asked “since starting, how are you?”."
+    what = (
+        "the drop in pain at which your clients start to call themselves *much improved* or better when asked "
+        "“since starting, how are you?”"
     )
+    if est.enough:
+        st.markdown(f"**Your own clients:** {est.words()}. That is {what}.")
+    else:
+        st.markdown(
+            f"**Your own clients:** {est.words()} have answered that question in a check-in and given a pain "
+            f"score. With {est.min_clients}, the app works out {what}."
+        )
     if est.enough:
         st.markdown(agreement(est, float(published["mcid_points"])))
         st.dataframe(band_table(result), hide_index=True, key="tq_mic_bands")
