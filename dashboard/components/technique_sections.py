@@ -96,8 +96,7 @@ def mixes(rep: TechniqueReport, oc: Outcome) -> None:
         )
     st.caption(
         f"A mix's effect is the predicted change with exactly that mix compared with a visit with none of its "
-        f"techniques: its techniques' effects added up, plus what each pair in it adds together wherever enough "
-        f"clients had the pair (every such pair, none picked by the data). The observed mean is "
+        f"techniques: its techniques' effects added up, plus any synergy the data support. The observed mean is "
         f"the plain average change in the visits that had exactly that mix. Mixes used in fewer than "
         f"{MIN_VISITS_PER_MIX} visits show counts only. The ranking is exploratory (p-values Benjamini–Hochberg "
         "adjusted)."

@@ -41,24 +41,6 @@ DEFAULT_PAIN_RELIABILITY = 0.76  # NPRS test-retest ICC (Cleland et al. 2008), w
 # Below this reliability of what is left of pain before (once techniques and visit number explain
 # what they can) the correction divides by almost nothing: it is reported as not estimable.
 MIN_CALIBRATION_RELIABILITY = 0.2
-RANK_TOL = 1e-9  # a column whose within-client variation left after the earlier columns is below this share: dependent
-
-
-def independent_columns(A: np.ndarray, order: list[int]) -> list[int]:
-    """Columns of A (a Gram matrix) in ``order`` that are not linear combinations of earlier kept ones."""
-    kept: list[int] = []
-    for j in order:
-        if A[j, j] <= 0:
-            continue
-        if kept:
-            K = np.array(kept)
-            coef = np.linalg.lstsq(A[np.ix_(K, K)], A[K, j], rcond=None)[0]
-            left = A[j, j] - float(A[j, K] @ coef)
-        else:
-            left = A[j, j]
-        if left > RANK_TOL * A[j, j]:
-            kept.append(j)
-    return kept
 
 
 def standard_errors_text(n_clients: int) -> str:
