@@ -266,6 +266,12 @@ def write_now(db, rows: list[list], timeout_s: float = SHORT_WRITE_S) -> bool:
         return False
 
 
+def write_pending_if_free(db, timeout_s: float = 1.0) -> bool:
+    """Write the queued rows if the database is free within ``timeout_s`` (the Records page asks on each
+    visit: its log should hold them).  True = some were written; nothing queued or still busy = False."""
+    return bool(pending_count(db)) and write_now(db, [], timeout_s=timeout_s)
+
+
 # ---------------------------------------------------------------------------
 # Reading the log
 # ---------------------------------------------------------------------------
