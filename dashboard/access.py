@@ -237,19 +237,6 @@ def start_presentation(client_id: str) -> None:
     st.rerun()
 
 
-def show_to_client_button(client_id: str, key: str = "kw_show_to_client") -> None:
-    """A "Show to client" button for any therapist page."""
-    if st.button(
-        "Show to client",
-        icon=":material/tablet:",
-        type="primary",
-        key=key,
-        help="A clean full-screen view of this client only, for a tablet during the visit. "
-        "Leaving it needs the therapist password when one is set.",
-    ):
-        start_presentation(client_id)
-
-
 def _presentation(db: str, settings: dict | None) -> None:
     from dashboard.client_facing.page import render
 

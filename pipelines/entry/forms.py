@@ -756,15 +756,6 @@ def load_client(client_id: str, db=None) -> ClientEntry | None:
     return None if snap is None else ClientEntry(**snap)
 
 
-def all_clients(db=None) -> pd.DataFrame:
-    with read_connection(db) as con:
-        return con.execute(
-            "SELECT c.client_id, c.display_name, c.status, c.primary_complaint, c.complaint_region, c.intake_date, "
-            "c.birth_year, c.sex, c.notes, (SELECT max(visit_date) FROM core.visits v WHERE v.client_id = c.client_id) "
-            "AS last_visit FROM core.clients c ORDER BY c.client_id"
-        ).df()
-
-
 def next_client_id(db=None) -> str:
     """A free client code following the practice's pattern (C0040 -> C0041; none yet -> C0001)."""
     try:
