@@ -39,6 +39,7 @@ from pipelines.ingest.validate import FIELDS, validate_chunk
 from pipelines.warehouse import audit
 from pipelines.warehouse.db import read_connection, write_connection
 from pipelines.warehouse.marts import rebuild_marts
+from pipelines.warehouse.transaction import transaction
 
 # Short names for the form fields, used in every message ("Pain before: 12 is outside 0–10").
 LABELS = {
@@ -523,8 +524,7 @@ def save_visit(entry: VisitEntry, db=None, visit_id: str | None = None, actor: s
     a ROM value beyond the norm).
     """
     with write_connection(db) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             checked = check_visit(entry, con, visit_id)
             if checked.problems:
                 raise EntryError(checked.problems)
@@ -588,10 +588,6 @@ def save_visit(entry: VisitEntry, db=None, visit_id: str | None = None, actor: s
             # The visit's client now and, when an edit moved it, before: both clients' marts change.
             touched = {visit["client_id"]} | ({before["client_id"]} if before else set())
             rebuild_marts(con, {"visits", "rom", "trigger_points"}, clients=touched)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return Saved(action, vid, checked.warnings)
 
 
@@ -606,8 +602,7 @@ def _as_date(value: Any) -> dt.date | None:
 def delete_visit(visit_id: str, db=None, actor: str | None = None) -> Saved:
     """Delete a visit with its ROM readings and trigger points; the audit row keeps all of it."""
     with write_connection(db) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             before = visit_snapshot(con, visit_id)
             if before is None:
                 raise EntryError([Problem("visit_id", f"Visit: {visit_id} does not exist (deleted already?)")])
@@ -615,10 +610,6 @@ def delete_visit(visit_id: str, db=None, actor: str | None = None) -> Saved:
                 con.execute(f"DELETE FROM core.{table} WHERE visit_id = ?", [visit_id])
             _audit(con, "delete", "visits", visit_id, before, None, actor)
             rebuild_marts(con, {"visits", "rom", "trigger_points"}, clients=[before["client_id"]])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return Saved("delete", visit_id)
 
 
@@ -737,8 +728,7 @@ def client_snapshot(con, client_id: str) -> dict[str, Any] | None:
 def save_client(entry: ClientEntry, db=None, editing: bool = False, actor: str | None = None) -> Saved:
     """Add a client or update one (the client id never changes), with an audit row."""
     with write_connection(db) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             problems, warnings, clean, new_vocab = check_client(entry, con, editing)
             if problems:
                 raise EntryError(problems)
@@ -757,10 +747,6 @@ def save_client(entry: ClientEntry, db=None, editing: bool = False, actor: str |
             action = "update" if editing else "insert"
             _audit(con, action, "clients", cid, before, client_snapshot(con, cid), actor)
             rebuild_marts(con, {"clients"}, clients=[cid])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return Saved(action, cid, warnings)
 
 
@@ -768,15 +754,6 @@ def load_client(client_id: str, db=None) -> ClientEntry | None:
     with read_connection(db) as con:
         snap = client_snapshot(con, client_id)
     return None if snap is None else ClientEntry(**snap)
-
-
-def all_clients(db=None) -> pd.DataFrame:
-    with read_connection(db) as con:
-        return con.execute(
-            "SELECT c.client_id, c.display_name, c.status, c.primary_complaint, c.complaint_region, c.intake_date, "
-            "c.birth_year, c.sex, c.notes, (SELECT max(visit_date) FROM core.visits v WHERE v.client_id = c.client_id) "
-            "AS last_visit FROM core.clients c ORDER BY c.client_id"
-        ).df()
 
 
 def next_client_id(db=None) -> str:
@@ -972,8 +949,7 @@ def save_questionnaire(entry: QuestionnaireEntry, db=None, actor: str | None = N
     """Store one questionnaire (item responses as given); a second one for the same client,
     date and instrument replaces the first, as a corrected import row would."""
     with write_connection(db) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             problems, warnings, clean, score = check_questionnaire(entry, con)
             if problems:
                 raise EntryError(problems)
@@ -1002,17 +978,12 @@ def save_questionnaire(entry: QuestionnaireEntry, db=None, actor: str | None = N
                 actor,
             )
             rebuild_marts(con, {"outcome_measures"}, clients=[cid])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return Saved("update" if before else "insert", key, warnings, score)
 
 
 def delete_questionnaire(client_id: str, taken_on: Any, instrument: str, db=None, actor: str | None = None) -> Saved:
     with write_connection(db) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             taken = pd.Timestamp(taken_on).date()
             before = _questionnaire_snapshot(con, client_id, taken, instrument)
             key = questionnaire_key(client_id, taken, instrument)
@@ -1024,10 +995,6 @@ def delete_questionnaire(client_id: str, taken_on: Any, instrument: str, db=None
             )
             _audit(con, "delete", "outcome_measures", key, before, None, actor)
             rebuild_marts(con, {"outcome_measures"}, clients=[client_id])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return Saved("delete", key)
 
 

@@ -27,6 +27,8 @@ import pandas as pd
 from pipelines.ingest import vocab as V
 from pipelines.ingest.readers import CHUNK_ROWS, CSV_SUFFIXES, MAX_CELL_CHARS, TableFile
 from pipelines.ingest.validate import FIELDS, QUESTIONNAIRE_ITEMS, date_order_evidence, today
+from pipelines.warehouse.sqlnames import quote_identifier as _q  # column names from the contract or a header
+from pipelines.warehouse.sqlnames import quote_literal as _lit  # constants of this module, never file values
 
 # Python's str.strip() removes exactly these (str.isspace); RE2's \s alone misses most of them.
 _WS = r"[\t-\r\x{1c}-\x{20}\x{85}\p{Z}]"
@@ -48,15 +50,6 @@ CREATE TEMP TABLE src AS
 SELECT * FROM read_csv(?, all_varchar = true, header = true, delim = ?, quote = '"', escape = '"',
                        comment = '', skip = 0, strict_mode = true, null_padding = false, max_line_size = ?)
 """
-
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    """A constant of this module as an SQL string literal (never a value from a file)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def load_source(con, table: TableFile) -> list[str] | None:

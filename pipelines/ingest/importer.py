@@ -32,6 +32,8 @@ from pipelines.techniques.large import store_default_report
 from pipelines.warehouse import audit
 from pipelines.warehouse.db import write_connection
 from pipelines.warehouse.marts import rebuild_marts
+from pipelines.warehouse.sqlnames import quote_identifier as _q  # column names from the contract or a header
+from pipelines.warehouse.transaction import transaction
 
 Progress = Callable[[int, str], None]
 
@@ -94,11 +96,6 @@ class FileReport:
     @property
     def accounted(self) -> bool:
         return self.inserted + self.updated + self.unchanged + self.rejected == self.rows_read
-
-
-def _q(identifier: str) -> str:
-    """Quote an identifier (column names come from the contract or a file header, never values)."""
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 # Plain-word headers ("Client", "Pain before", "What I did") are matched like the Import page's
@@ -236,8 +233,7 @@ def ingest_file(
         # Per-technique tick columns are merged by the validator: such (hand-kept) files take its path.
         fast = FAST_PATH and not any(c.startswith(TECHNIQUE_COLUMN) for c in present)
         src_names = load_source(con, table) if fast else None
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             _ingest(con, table, kind, present, rename, mapping_name, day_first, report, progress, src_names)
             _audit_import(con, report, actor)  # next to raw.imports, in the same transaction
             if store_techniques and kind in TECHNIQUE_INPUTS:
@@ -247,10 +243,6 @@ def ingest_file(
                 if progress:
                     progress(report.rows_read, "updating the technique analysis")
                 store_default_report(con, db=db)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     assert report.accounted, f"row accounting broken for {path}: {report}"
     return report
 

@@ -60,6 +60,7 @@ import pyarrow.compute as pc
 
 from pipelines.ingest.contract import KINDS, OUTCOME_ITEMS
 from pipelines.ingest.vocab import MUSCLES, REGIONS, ROM_NORMS, TECHNIQUES, normalise
+from pipelines.warehouse.sqlnames import quote_literal
 
 # ---------------------------------------------------------------------------
 # Planted effects
@@ -1449,12 +1450,12 @@ def _write_csv(table: pa.Table, path: Path, kind: str) -> None:
         tmp = path.with_suffix(".csv.tmp")
         quoted = _FORCE_QUOTE.get(kind)
         if not quoted:
-            con.execute(f"COPY (SELECT * FROM t) TO '{_sql_path(tmp)}' (HEADER, DELIMITER ',')")
+            con.execute(f"COPY (SELECT * FROM t) TO {quote_literal(tmp)} (HEADER, DELIMITER ',')")
         else:
             # FORCE_QUOTE would quote those header names too: write the plain header ourselves
             body = path.with_suffix(".csv.body")
             con.execute(
-                f"COPY (SELECT * FROM t) TO '{_sql_path(body)}' (HEADER false, DELIMITER ',', "
+                f"COPY (SELECT * FROM t) TO {quote_literal(body)} (HEADER false, DELIMITER ',', "
                 f"FORCE_QUOTE ({', '.join(quoted)}))"
             )
             with open(tmp, "wb") as fh, open(body, "rb") as src:
@@ -1464,10 +1465,6 @@ def _write_csv(table: pa.Table, path: Path, kind: str) -> None:
         os.replace(tmp, path)
     finally:
         con.close()
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _truth(ctx: _Context, seed: int, end_date: dt.date, start_date: dt.date, summary: dict) -> dict:
