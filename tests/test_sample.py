@@ -23,7 +23,7 @@ from pipelines.ingest.vocab import (
     TECHNIQUES,
     rom_bounds,
 )
-from pipelines.sample.practice import generate, planted_effects
+from pipelines.sample.practice import TECHS, generate, planted_effects
 
 END = dt.date(2026, 11, 20)
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -270,7 +270,7 @@ def test_truth_json(solo):
     ):
         assert key in truth, key
     assert truth["seed"] == 7 and truth["n_clients"] == 40 and truth["end_date"] == END.isoformat()
-    assert set(truth["technique_effects"]) == set(TECHNIQUES.canonical_names)
+    assert set(truth["technique_effects"]) == set(TECHS)
     assert truth["technique_effects"]["trigger_point"] == -1.0
     assert truth["synergy"]["techniques"] == ["trigger_point", "stretching"] and truth["synergy"]["effect"] == -0.5
     pr = truth["pressure_response"]
