@@ -22,7 +22,6 @@ LONG_PAGES_TODAY = {
     "client_progress.py": 247,
     "clients.py": 247,
     "import_data.py": 373,
-    "log_visit.py": 522,
     "practice_overview.py": 164,
     "records.py": 245,
     "sharing.py": 162,

@@ -72,7 +72,7 @@ def test_every_row_is_accounted_for_and_aliases_resolve(tmp_path, db):
 
 
 def test_soft_tissue_release_is_a_known_technique_by_its_common_names(tmp_path, db):
-    """"STR", "pin and stretch" (not split on "and") and "soft tissue release" are one technique,
+    """ "STR", "pin and stretch" (not split on "and") and "soft tissue release" are one technique,
     never a new practice term."""
     ingest_file(write_csv(tmp_path, "clients.csv", CLIENTS), db=db)
     rep = ingest_file(
