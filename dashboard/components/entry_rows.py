@@ -34,19 +34,19 @@ class Column:
 
 
 ROM = (
-    Column("joint", "Joint", 2.0, "joint"),
-    Column("movement", "Movement", 2.0, "movement"),
-    Column("side", "Side", 1.3, "side"),
-    Column("degrees_pre", "Before", 1.1, help="Degrees (the jaw in mm) before treatment"),
-    Column("degrees_post", "After", 1.1, help="Degrees (the jaw in mm) after treatment"),
-    Column("instrument", "Measured with", 1.6, "instrument"),
+    Column("joint", "Joint", 1.7, "joint"),
+    Column("movement", "Movement", 1.8, "movement"),
+    Column("side", "Side", 1.2, "side"),
+    Column("degrees_pre", "Before", 1.5, help="Degrees (the jaw in mm) before treatment"),
+    Column("degrees_post", "After", 1.5, help="Degrees (the jaw in mm) after treatment"),
+    Column("instrument", "Measured with", 1.5, "instrument"),
 )
 TRIGGER_POINTS = (
-    Column("muscle", "Muscle", 2.2, "muscle"),
-    Column("side", "Side", 1.3, "side"),
-    Column("referral_region", "Refers to", 2.0, "region"),
-    Column("tenderness", "Tenderness", 1.2, step=0.5, number_format="%.1f", help="0–10"),
-    Column("released", "Released", 1.4, "released"),
+    Column("muscle", "Muscle", 2.0, "muscle"),
+    Column("side", "Side", 1.2, "side"),
+    Column("referral_region", "Refers to", 1.8, "region"),
+    Column("tenderness", "Tenderness", 1.5, step=0.5, number_format="%.1f", help="0–10"),
+    Column("released", "Released", 1.3, "released"),
 )
 KINDS = {"rom": ROM, "tp": TRIGGER_POINTS}
 
