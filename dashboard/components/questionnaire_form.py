@@ -88,8 +88,9 @@ def questionnaire_tab(db: str, ver: str, client_id: str, name: str, visit_date, 
     with st.form(f"lv_q_form_{qgen}_{instrument}", border=False, enter_to_submit=False):
         values = list(range(spec.item_min, spec.item_max + 1))
         answers = []
-        cols = st.columns(2)
         for i, label in enumerate(form_spec.items, start=1):
+            if i % 2:  # two items a row, so a phone (one column) shows them in order
+                cols = st.columns(2)
             with cols[(i - 1) % 2]:
                 # Pills, not radios: a second tap clears an answer the client left blank.
                 answers.append(st.pills(f"{i}. {label}", values, key=f"lv_q_{instrument}_{i}_{qgen}"))
