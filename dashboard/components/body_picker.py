@@ -17,6 +17,7 @@ from dashboard.charts.body import body_chart, term_label
 from dashboard.charts.progress import PLOTLY_CONFIG
 from dashboard.components import entry_rows as rows
 from dashboard.components.body_map import ZOOM_LABELS
+from dashboard.text import md
 
 ss = st.session_state
 
@@ -72,7 +73,7 @@ def body_picker(
             selection_mode="points",
             on_select=functools.partial(_on_click, prefix, chart_key, region_key),
         )
-        names = [
+        found = [
             f"{term_label(r['muscle'])} ({r.get('side') or 'side not set'})"
             for r in rows.rows("tp", prefix)
             if r.get("muscle")
@@ -80,5 +81,5 @@ def body_picker(
         st.caption(
             "Grey rings: muscles (each side); diamonds: regions. Mark on the body first, then fill in "
             "tenderness and release in the trigger point rows below."
-            + (f" Marked so far: {', '.join(names)}." if names else "")
+            + (f" Marked so far: {md(', '.join(found))}." if found else "")  # a practice's own muscle term
         )

@@ -49,7 +49,7 @@ def _total(instrument: str, qgen: int) -> tuple[float | None, str | None]:
 
 
 def _saved_message(saved: entry.Saved, instrument: str, visit_date, name: str, db: str, client_id: str, settings):
-    text = f"Saved {instrument} of {visit_date:%d %b %Y} for {name}"
+    text = f"Saved {instrument} of {visit_date:%d %b %Y} for {md(name)}"
     score = saved.score
     if score is not None and score.scorable:
         band = f", {score.band}" if score.band else ""

@@ -15,6 +15,7 @@ from dashboard.charts.progress import pretty
 from dashboard.components import entry_rows as rows
 from dashboard.components import visit_state as state
 from dashboard.rom_inputs import rom_number_inputs
+from dashboard.text import md
 from pipelines.entry import forms as entry
 from pipelines.entry.readings import doubtful_readings, last_readings
 from pipelines.ingest.vocab import INSTRUMENTS, JOINTS, MOVEMENTS, RELEASED, SIDES
@@ -211,7 +212,7 @@ def save(db: str, form: entry.VisitEntry, confirmed: bool, name: str) -> None:
         ss["lv_last_therapist"] = form.therapist
     state.flash(
         "success",
-        f"{'Updated' if editing else 'Saved'} the visit of {form.visit_date:%d %b %Y} for {name} ({saved.key}).",
+        f"{'Updated' if editing else 'Saved'} the visit of {form.visit_date:%d %b %Y} for {md(name)} ({saved.key}).",
         [w.message for w in saved.warnings],
         form.client_id,
         reset="changes saved" if editing else "new visit saved",

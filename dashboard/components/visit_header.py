@@ -104,7 +104,7 @@ def editing_bar(db: str, editing: str, prefill: entry.VisitEntry, client_id: str
             except DatabaseBusy as busy:  # the rest of the page still runs: nothing on it is lost
                 page_parts.not_saved_busy(busy, "Yes, delete this visit")
             else:
-                state.flash("success", f"Deleted the visit of {day} for {name}.", [], client_id, reset="deleted")
+                state.flash("success", f"Deleted the visit of {day} for {md(name)}.", [], client_id, reset="deleted")
 
 
 def new_visit_notes(db: str, ver: str, client_id: str, name: str, recent: pd.DataFrame, visit_date) -> None:
