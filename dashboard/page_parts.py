@@ -43,7 +43,7 @@ def not_saved_busy(busy: DatabaseBusy, button: str) -> None:
 # The forms' own reads, cached by data version like every page read (dashboard/queries/therapist.py).  While
 # an import holds the database the version stays the one from before it (pipelines.warehouse.db.data_version),
 # so a form page keeps drawing from these and a Save reaches the "not saved yet" message above,
-# which keeps everything typed, data-editor rows included, instead of the page-wide "being updated".
+# which keeps everything typed, the rows of readings included, instead of the page-wide "being updated".
 @st.cache_data(ttl=queries.TTL, max_entries=queries.MAX_ENTRIES, show_spinner=False)
 def last_rom_set(db: str, ver: str, client_id: str) -> list[dict]:
     return entry.last_rom_set(client_id, db=db)

@@ -32,7 +32,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipelines.clinical.questionnaires import INSTRUMENTS, Score, score_questionnaire
+from pipelines.clinical.questionnaires import (
+    INSTRUMENTS,
+    POINTS_MAX,
+    TOTAL_SCALES,
+    Score,
+    score_questionnaire,
+    total_as_percent,
+)
 from pipelines.ingest import vocab as V
 from pipelines.ingest.practice_rules import practice_vocabularies  # the import's own lists
 from pipelines.ingest.validate import FIELDS, validate_chunk
@@ -900,26 +907,51 @@ class QuestionnaireEntry:
     instrument: Any = None
     items: list[Any] = field(default_factory=list)  # item 1 first; None for unanswered
     total_score: Any = None  # only when the items are not known
+    # NDI/ODI: the scale the total was typed on, "points" (0-50) or "percent" (0-100); stored as %.
+    total_scale: str | None = None
 
 
 def questionnaire_key(client_id: str, taken_on: Any, instrument: str) -> str:
     return f"{client_id}|{cell(taken_on)}|{instrument}"
 
 
+def _total_on_its_scale(entry: QuestionnaireEntry) -> tuple[Any, list[Problem]]:
+    """The form's total as the stored percentage; NDI/ODI ask which scale it was typed on."""
+    total = entry.total_score
+    if _is_blank(total) or entry.instrument not in POINTS_MAX:
+        return total, []
+    if entry.total_scale not in TOTAL_SCALES:
+        return None, [
+            Problem(
+                "total_score",
+                f"Total score: is {cell(total)} on {TOTAL_SCALES['points']} or {TOTAL_SCALES['percent']}? "
+                "Choose the scale",
+                value=cell(total),
+            )
+        ]
+    try:
+        return total_as_percent(entry.instrument, float(total), entry.total_scale), []
+    except ValueError as exc:
+        return None, [Problem("total_score", f"Total score: {exc}", value=cell(total))]
+
+
 def check_questionnaire(entry: QuestionnaireEntry, con) -> tuple[list[Problem], list[Problem], dict, Score | None]:
     n_items = INSTRUMENTS[entry.instrument].n_items if entry.instrument in INSTRUMENTS else 20
     items = list(entry.items or [])[:20]
+    total, scale_problems = _total_on_its_scale(entry)
     values = {
         "client_id": entry.client_id,
         "taken_on": entry.taken_on,
         "instrument": entry.instrument,
         **{f"item_{i}": (items[i - 1] if i <= len(items) else None) for i in range(1, n_items + 1)},
-        "total_score": entry.total_score,
+        "total_score": entry.total_score if scale_problems else total,
     }
     result = validate_chunk(
         "outcome_measures", _one_row(values), vocabularies=practice_vocabularies(con), present=set(values)
     )
     problems, warnings = _result_problems(result)
+    if scale_problems:  # the scale's own message, not "outside 0–100" for a total that may be fine
+        problems = [p for p in problems if p.field != "total_score"] + scale_problems
     for p in problems:
         if "no item answers" in p.message:
             p.field, p.message = "items", "No answers entered: answer the items the client filled in"

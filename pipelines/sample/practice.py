@@ -66,7 +66,27 @@ from pipelines.warehouse.sqlnames import quote_literal
 # Planted effects
 # ---------------------------------------------------------------------------
 
-TECHS: tuple[str, ...] = tuple(TECHNIQUES.canonical_names)
+# The techniques the sample practice uses, in a fixed order of its own.  Not the vocabulary's list:
+# a technique added to the vocabulary (soft tissue release, say) must not change the random draws,
+# and with them every figure of the sample that tests and docs compare against.
+TECHS: tuple[str, ...] = (
+    "trigger_point",
+    "myofascial_release",
+    "swedish",
+    "deep_tissue",
+    "stretching",
+    "pnf_stretching",
+    "muscle_energy",
+    "positional_release",
+    "cross_fiber_friction",
+    "nerve_mobilization",
+    "movement_reeducation",
+    "breathwork",
+    "instrument_assisted",
+    "cupping",
+    "lymphatic_drainage",
+    "thermal",
+)
 
 DEFAULT_TECHNIQUE_EFFECTS: dict[str, float] = {
     "trigger_point": -1.0,
@@ -155,6 +175,8 @@ def _canonical_technique(name: str) -> str:
     res = TECHNIQUES.resolve(name)
     if not res.known:
         raise ValueError(f"unknown technique {name!r}")
+    if res.canonical not in TECHS:
+        raise ValueError(f"technique {name!r} is known but the sample practice does not use it")
     return res.canonical
 
 
