@@ -28,6 +28,18 @@ def _range(lo: float, hi: float) -> str:
     return f"{lo:+.1f} to {hi:+.1f}".replace("-", "−")
 
 
+def _likely(effect: float, lo: float, hi: float, oc) -> str:
+    """ "about 1.2 points less pain, likely 1.0 to 1.4": sizes in the better direction, so a
+    reader never has to turn "−1.4 to −1.0" into "1.0 to 1.4 points less".  An interval that crosses
+    zero keeps its signs and says so."""
+    gain = "more" if oc.higher_is_better else ("less pain" if oc.unit.startswith("points") else "less")
+    sign = 1 if oc.higher_is_better else -1
+    if sign * lo > 0 and sign * hi > 0:
+        a, b = sorted((abs(lo), abs(hi)))
+        return f"about {_points(effect, oc.unit)} {gain}, likely {a:.1f} to {b:.1f}"
+    return f"about {_points(effect, oc.unit)}, likely {_range(lo, hi)}: it could go either way"
+
+
 def _clear(rows: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
     """Estimates in the better direction that hold after allowing for how many were compared
     (the adjusted p the charts fill their points by)."""
@@ -53,15 +65,14 @@ def what_works(rep: TechniqueReport) -> str:
             "effect."
         )
     parts = [
-        f"{pretty(r.technique)} (about {_points(r.effect, oc.unit)}, {_range(r.ci_low, r.ci_high)})"
-        for r in good.itertuples(index=False)
+        f"{pretty(r.technique)} ({_likely(r.effect, r.ci_low, r.ci_high, oc)})" for r in good.itertuples(index=False)
     ]
     if len(clear) > len(good):
         more = len(clear) - len(good)
         parts.append(f"{more} more technique{'s' if more > 1 else ''} in the chart below")
     return (
         f"**What works here:** {_join(parts)} clearly went with {better}: that much "
-        f"{'more' if oc.higher_is_better else 'less pain'} on a client's visits with the technique than on the "
+        f"{'more' if oc.higher_is_better else 'less'} on a client's visits with the technique than on the "
         "same client's visits without it."
     )
 
@@ -78,8 +89,8 @@ def which_mixes(rep: TechniqueReport) -> str:
     used = int((rep.mixes["n_visits"] >= MIN_VISITS_PER_MIX).sum())
     return (
         f"**Which mixes:** of the {used} mixes used in at least {MIN_VISITS_PER_MIX} visits, "
-        f"{_mix_name(best['mix'])} is predicted to help most — about {_points(best['effect'], oc.unit)} "
-        f"({_range(best['ci_low'], best['ci_high'])}) compared with a visit with none of its techniques, "
+        f"{_mix_name(best['mix'])} is predicted to help most — "
+        f"{_likely(best['effect'], best['ci_low'], best['ci_high'], oc)}, compared with a visit with none of its techniques, "
         f"from {int(best['n_visits']):,} visits of {int(best['n_clients']):,} clients."
     )
 

@@ -167,7 +167,7 @@ def test_the_brief_shows_the_last_visit_its_plan_and_the_check_ins_since(practic
     at = run(client="MIA")
     shown = text(at)
     # How she is doing: one flare-up after months at 2-3 leaves her "improved", and the flare-up is named.
-    assert "Clinically important improvement" in "\n".join(s.value for s in at.success)
+    assert "Reliable and clinically important improvement" in "\n".join(s.value for s in at.success)
     assert not at.error
     metric = {m.label: m.value for m in at.metric}
     assert metric["Pain: first visit → now"] == "7 → 3"

@@ -240,7 +240,7 @@ def test_headline_and_band_follow_the_pain_rule(sample, busy_client):
     drop = baseline - level
     improved = drop >= 2 and drop / baseline >= 0.3 and drop >= 1.96 * 1.02 * np.sqrt(1 + 0.4487)
     if improved:
-        assert "Clinically important improvement" in texts(at.success)
+        assert "Reliable and clinically important improvement" in texts(at.success)
     else:
         assert not at.success
 

@@ -686,6 +686,13 @@ def test_page_opens_in_plain_words_then_the_forest_plot_and_the_mix_ranking(page
     assert f"{expected.n_visits:,} visits of {expected.n_clients:,} clients" in text
     best = expected.techniques[expected.techniques["estimable"] & (expected.techniques["ci_high"] < 0)].iloc[0]
     assert pretty(best["technique"]) in text.split("Which mixes")[0]
+    lo, hi = sorted(
+        (abs(best["ci_low"]), abs(best["ci_high"]))
+    )  # sizes in the better direction, no minus signs to undo
+    assert (
+        f"{pretty(best['technique'])} (about {abs(best['effect']):.1f} points less pain, likely {lo:.1f} to {hi:.1f})"
+        in text
+    )
     specs = _plotly(at)
     forest, mixes = specs[0], specs[1]
     assert forest["layout"]["xaxis"]["title"]["text"] == common.OUTCOMES["pain_change"].axis_title

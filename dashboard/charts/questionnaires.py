@@ -35,6 +35,19 @@ CATEGORY_LABELS = {
 AXIS_TITLE = "Change since the first questionnaire, in MCIDs (right = better; grey: smaller than an important change)"
 
 
+def _verdict(category, verdict) -> str:
+    """Importance and reliability together ("Reliable and important improvement", outcome_summary's
+    ``verdict``); the importance alone for a summary made without it."""
+    if isinstance(verdict, str):
+        return verdict[:1].upper() + verdict[1:]
+    return CATEGORY_LABELS.get(category, "—")
+
+
+def _verdicts(s: pd.DataFrame) -> list[str]:
+    verdicts = s["verdict"] if "verdict" in s else [None] * len(s)
+    return [_verdict(c, v) for c, v in zip(s["category"], verdicts)]
+
+
 def _fmt(x: float) -> str:
     return f"{x:+.1f}".replace("-", "−")
 
@@ -81,7 +94,7 @@ def questionnaire_change_chart(
             pd.to_datetime(s["first_date"]).dt.strftime("%d %b %Y"),
             s["latest_score"].map(lambda v: f"{v:.1f}"),
             pd.to_datetime(s["latest_date"]).dt.strftime("%d %b %Y"),
-            s["category"].map(lambda c: CATEGORY_LABELS.get(c, "—")),
+            _verdicts(s),
             s["unit"].astype(str),
             s["mdc"].map(lambda v: "n/a" if pd.isna(v) else f"{v:g}"),
             s["mcid"].map(lambda v: f"{v:g}"),
@@ -133,15 +146,16 @@ def change_caption(summary: pd.DataFrame, cite=str) -> str:
     if s.empty:
         return ""
     lines = [
-        "Latest score against the first one in these dates. Important change = at least the MCID in the better "
-        "(or worse) direction (anchor method); a change smaller than the MDC may be measurement error."
+        "Latest score against the first one in these dates. Important = at least the MCID in the better "
+        "(or worse) direction (anchor method); reliable = at least the MDC, beyond measurement error "
+        "(Jacobson & Truax 1991). Both together read “reliable and important”."
     ]
     for r in s.sort_values("instrument").itertuples():
         pct = f" and ≥ {r.mcid_pct:g} %" if r.mcid_pct is not None and not pd.isna(r.mcid_pct) else ""
         mdc = "" if r.mdc is None or pd.isna(r.mdc) else f"; MDC {r.mdc:g} ({cite(r.mdc_source)})"
         lines.append(
             f"**{r.instrument}** {r.first_score:.1f} → {r.latest_score:.1f} ({_fmt(r.change)}): "
-            f"{CATEGORY_LABELS.get(r.category, 'not classified').lower()}. "
+            f"{_verdict(r.category, getattr(r, 'verdict', None)).lower().replace('—', 'not classified')}. "
             f"MCID {r.mcid:g}{pct} ({cite(r.mcid_source)}){mdc}."
         )
     return "  \n".join(lines)

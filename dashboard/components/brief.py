@@ -69,8 +69,17 @@ def status_headline(row: pd.Series, head: metrics.Headline, settings: dict, toda
     )
     noise = f"a change beyond measurement error is {fmt(row['reliable_change'])} points here"
     status = row["status"]
+    important_level = metrics.important_pain_level(row["baseline"], settings)
     if status == PAIN_CLINICALLY_IMPORTANT:
-        st.success(f"**Clinically important improvement**: {now}. That is {rule}, and beyond measurement error.")
+        st.success(
+            f"**Reliable and clinically important improvement**: {now}. That is {rule}, and beyond "
+            "measurement error (a reliable change)."
+        )
+    elif status == PAIN_SOME and important_level is not None and row["level"] <= important_level + 1e-9:
+        st.info(
+            f"**Some improvement: clinically important in size, not yet reliable**: {now}. That is {rule}, but still "
+            f"within measurement error: {noise}."
+        )
     elif status == PAIN_SOME:
         st.info(f"**Some improvement**, not yet clinically important: {now}. Clinically important = {rule}; {noise}.")
     elif status == PAIN_WORSE:

@@ -19,6 +19,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from pipelines.clinical import practice_mic as pmic
 from pipelines.techniques import analysis, large, model
 from pipelines.techniques.common import DEFAULT_MIN_CLIENTS_PER_ARM, TechniqueReport
 
@@ -120,6 +121,12 @@ def drill(
     return large.drill_visits(
         db, technique=technique, mix=mix, regions=regions, therapists=therapists, date_from=date_from, date_to=date_to
     )
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner="Estimating this practice's own threshold…")
+def practice_mic(db: str, version: str) -> pmic.PracticeMic:
+    """The practice's own minimal important change in pain from its clients' PGIC answers (bootstrap)."""
+    return pmic.practice_mic(db)
 
 
 def min_clients(settings: dict) -> int:

@@ -9,6 +9,11 @@ a percentage criterion (``mcid_pct``, Ostelo 2008: 10 points **and** 30 %), whic
 with the points when the settings have it.  Whether higher is better is per instrument
 (PSFS and LEFS: higher; NDI, ODI and QuickDASH: lower).
 
+Whether a change is also **reliable** (beyond measurement error) is read from the instrument's
+minimal detectable change in the settings (``.mdc``: the Jacobson & Truax reliable-change threshold
+``z · √2 · SEM`` as each paper published it, mostly at 90 % confidence); :func:`verdict` puts the two
+together in the words the app shows ("reliable and important improvement" when both hold).
+
 The comparison is always with the client's **first scorable** questionnaire of that
 instrument (the baseline), never with the previous one, so a slow steady gain is seen.
 """
@@ -23,6 +28,34 @@ import pandas as pd
 from pipelines.clinical.change import classify_change
 from pipelines.clinical.questionnaires import HIGHER, INSTRUMENTS, score_frame
 from pipelines.clinical.settings import threshold, threshold_source
+
+RELIABLE_IMPORTANT_IMPROVEMENT = "reliable and important improvement"
+IMPORTANT_NOT_RELIABLE = "important improvement, but within measurement error"
+RELIABLE_SMALL = "reliable change, smaller than an important one"
+RELIABLE_IMPORTANT_WORSENING = "reliable and important worsening"
+IMPORTANT_WORSENING_NOT_RELIABLE = "important worsening, but within measurement error"
+NO_IMPORTANT_CHANGE = "no important change"
+
+
+def verdict(category: str | None, beyond_mdc: bool | None) -> str | None:
+    """A questionnaire change in words: important (MCID, ``category``) and reliable (at least the MDC).
+
+    "reliable and important improvement" only when both hold; an important-sized change inside the
+    measurement error, or a reliable change smaller than an important one, says which part is missing.
+    Without an MDC in the settings (``beyond_mdc`` None) only the importance is stated.  None when
+    there is no follow-up to compare."""
+    if category is None or (isinstance(category, float) and np.isnan(category)):
+        return None
+    known = beyond_mdc is not None and not (isinstance(beyond_mdc, float) and np.isnan(beyond_mdc))
+    if category in ("improved", "recovered"):
+        if not known:
+            return "important improvement"
+        return RELIABLE_IMPORTANT_IMPROVEMENT if beyond_mdc else IMPORTANT_NOT_RELIABLE
+    if category in ("deteriorated", "harmed"):
+        if not known:
+            return "important worsening"
+        return RELIABLE_IMPORTANT_WORSENING if beyond_mdc else IMPORTANT_WORSENING_NOT_RELIABLE
+    return RELIABLE_SMALL if known and beyond_mdc else NO_IMPORTANT_CHANGE
 
 
 def instrument_thresholds(instrument: str, settings: dict | None = None) -> dict[str, Any]:
@@ -156,6 +189,7 @@ def outcome_summary(classified: pd.DataFrame, settings: dict | None = None) -> p
         "improvement",
         "category",
         "beyond_mdc",
+        "verdict",
         "unit",
         "higher_is_better",
         "mcid",
@@ -188,6 +222,7 @@ def outcome_summary(classified: pd.DataFrame, settings: dict | None = None) -> p
                 "improvement": float(last["improvement"]) if last is not None and len(ok) > 1 else None,
                 "category": last["category"] if last is not None and len(ok) > 1 else None,
                 "beyond_mdc": last["beyond_mdc"] if last is not None and len(ok) > 1 else None,
+                "verdict": verdict(last["category"], last["beyond_mdc"]) if last is not None and len(ok) > 1 else None,
                 "unit": t["unit"],
                 "higher_is_better": t["higher_is_better"],
                 "mcid": t["mcid"],

@@ -37,6 +37,26 @@ FEW_CLIENTS_SE = (
 )
 
 
+RANK_TOL = 1e-9  # a column whose within-client variation left after the earlier columns is below this share: dependent
+
+
+def independent_columns(A: np.ndarray, order: list[int]) -> list[int]:
+    """Columns of A (a Gram matrix) in ``order`` that are not linear combinations of earlier kept ones."""
+    kept: list[int] = []
+    for j in order:
+        if A[j, j] <= 0:
+            continue
+        if kept:
+            K = np.array(kept)
+            coef = np.linalg.lstsq(A[np.ix_(K, K)], A[K, j], rcond=None)[0]
+            left = A[j, j] - float(A[j, K] @ coef)
+        else:
+            left = A[j, j]
+        if left > RANK_TOL * A[j, j]:
+            kept.append(j)
+    return kept
+
+
 def standard_errors_text(n_clients: int) -> str:
     """How the intervals were made, by the one rule both paths follow."""
     return ROBUST_SE if n_clients >= MIN_CLIENTS_ROBUST else FEW_CLIENTS_SE

@@ -34,8 +34,9 @@ Pairs are screened as in the in-memory path (every pair's within-client interact
 model, Holm step-down forward selection of at most ``MAX_MODEL_INTERACTIONS`` into it), by
 Frisch-Waugh-Lovell on the within-client Gram matrix, with model-based standard errors (both paths
 screen the same way, so they choose the same synergies); the chosen synergies get cluster-robust
-intervals and, having been chosen by these data, no p-value.  Mixes get the model's predicted
-effect (:func:`pipelines.techniques.common.mix_table`), as on the in-memory path.
+intervals and, having been chosen by these data, no p-value.  Mixes get the predicted effect of a
+model with every pair that meets the minimum n (:func:`_mix_fit`, none chosen; one more SQL pass for
+its cluster-robust covariance), as on the in-memory path.
 
 The dashboard's connections are read-only, so the importer stores the default result
 (:func:`store_default_report`, guarded by a data fingerprint) and the page reads it
@@ -78,7 +79,7 @@ EXCLUSION_REASONS = {  # visits.sql's reasons -> the wording of techniques.prepa
     "outcome missing": lambda oc: f"no {oc.key.replace('_', ' ')} (outcome missing)",
     "extra covariate missing": lambda oc: "no " + " ".join(e.replace("_", " ") for e in oc.extra_covariates),
 }
-RANK_TOL = 1e-9  # a column whose within-client variation left after the earlier columns is below this share: dependent
+RANK_TOL = common.RANK_TOL
 
 
 def _sql(name: str) -> str:
@@ -217,21 +218,7 @@ def _within_normal_equations(combos, clients, client_tech, names, levels, cont):
     return A, b, yy, S, Sy, n_i, D, sums_c
 
 
-def _independent_columns(A: np.ndarray, order: list[int]) -> list[int]:
-    """Columns of A (a Gram matrix) in ``order`` that are not linear combinations of earlier kept ones."""
-    kept: list[int] = []
-    for j in order:
-        if A[j, j] <= 0:
-            continue
-        if kept:
-            K = np.array(kept)
-            coef = np.linalg.lstsq(A[np.ix_(K, K)], A[K, j], rcond=None)[0]
-            left = A[j, j] - float(A[j, K] @ coef)
-        else:
-            left = A[j, j]
-        if left > RANK_TOL * A[j, j]:
-            kept.append(j)
-    return kept
+_independent_columns = common.independent_columns  # shared with the in-memory path (the mix model)
 
 
 # ---------------------------------------------------------------------------
@@ -271,6 +258,73 @@ def _solve(A: np.ndarray, b: np.ndarray, yy: float, K: np.ndarray, df_within: in
     beta_k = np.linalg.solve(A_k, b_k)
     rss = max(yy - float(b_k @ beta_k), 0.0)
     return beta_k, np.linalg.inv(A_k), rss / max(df_within - K.size, 1)
+
+
+def _client_scores(con, beta, K, S, pair_cols, combos, client_tech, names, levels, cont, D, n_i, N, G):
+    """Per-client score sums ``sum_t x_it (r_it - mean_i r)`` of the fit ``beta`` (full length, zeros
+    outside ``K``) with its synergy columns ``pair_cols`` [((a, b), column)], from one more SQL pass
+    with the fitted 0/1 part bound; and the small-sample factor of the cluster-robust covariance."""
+    kt, kp = len(names), len(levels)
+    fitted = D @ beta[: kt + kp]  # the 0/1 part of x'b, one value per (technique set, pressure) cell
+    for (a, b_), col in pair_cols:
+        fitted = fitted + beta[col] * _cell_has_pair(combos, a, b_)
+    con.execute(
+        _sql("fitted"),
+        {
+            "sets": [str(x) for x in combos["technique_set"]],
+            "labels": [str(x) for x in combos["pressure_label"]],
+            "fitted": [float(x) for x in fitted],
+        },
+    )
+    params = {
+        "b_p": float(beta[kt + kp]),
+        "b_v": float(beta[kt + kp + 1]),
+        "b_e": float(beta[kt + kp + 2]) if len(cont) > 2 else 0.0,
+    }
+    res = con.execute(_sql("residuals"), params).fetchnumpy()
+    rs = con.execute(_sql("residual_sets"), params).fetchnumpy()
+    r_sets = _sparse(rs["s_r"], rs["cc"], rs["set_code"], client_tech["client_sets"].shape)
+    R_i = np.asarray(res["s_r"], dtype=float)
+    XR = np.zeros((G, len(beta)))  # sum_t x_it r_it per client (columns as A: techniques, pressure, continuous, pairs)
+    XR[:, :kt] = r_sets @ client_tech["set_tech"]  # a technique's residual sum: over the client's sets with it
+    for j, level in enumerate(levels):
+        XR[:, kt + j] = np.asarray(res["s_r" + level], dtype=float)
+    for j, a in enumerate(cont):
+        XR[:, kt + kp + j] = np.asarray(res["s_r" + a], dtype=float)
+    for (a, b_), col in pair_cols:
+        XR[:, col] = r_sets @ (client_tech["set_tech"][:, names.index(a)] * client_tech["set_tech"][:, names.index(b_)])
+    scores = (XR - S * (R_i / n_i)[:, None])[:, K]
+    factor = (G / max(G - 1, 1)) * ((N - 1) / max(N - K.size, 1))
+    return scores, factor
+
+
+def _mix_fit(con, screen, K, yy, combos, client_tech, names, levels, cont, D, S, n_i, N, G, all_names):
+    """The model the mix ranking predicts from: every pair meeting the minimum n gets its synergy (none
+    chosen by these data; as techniques._mix_fit, same order and the same dependent columns left out)."""
+    ok = [j for j, c in enumerate(screen["candidates"]) if c["ok"]] if screen and screen.get("M") is not None else []
+    if not ok:
+        return None
+    k0, M, v = screen["k0"], screen["M"], screen["v"]
+    ext = list(range(k0)) + [k0 + j for j in ok]
+    A2, b2 = M[np.ix_(ext, ext)], v[ext]
+    K2 = np.array(sorted(_independent_columns(A2, list(K) + list(range(k0, k0 + len(ok))))))
+    S2 = np.hstack([S, screen["Sz"][:, ok]])
+    beta_k, bread, sigma2 = _solve(A2, b2, yy, K2, N - G)
+    beta = np.zeros(A2.shape[0])
+    beta[K2] = beta_k
+    pairs = [(screen["candidates"][j]["technique_a"], screen["candidates"][j]["technique_b"]) for j in ok]
+    pair_cols = [(p, k0 + i) for i, p in enumerate(pairs) if k0 + i in set(K2.tolist())]
+    scores, factor = _client_scores(
+        con, beta, K2, S2, pair_cols, combos, client_tech, names, levels, cont, D, n_i, N, G
+    )
+    names2 = all_names + [f"tech[{a}]×tech[{b_}]" for a, b_ in pairs]
+    return {
+        "names": [names2[j] for j in K2],
+        "beta": beta_k,
+        "cov_robust": factor * bread @ (scores.T @ scores) @ bread,
+        "cov_model": sigma2 * bread,
+        "k": K2.size,
+    }
 
 
 def within_fit_on(
@@ -329,6 +383,7 @@ def within_fit_on(
     if pairs:
         screen = _pair_screen(client_tech, combos, names, levels, cont, K, A, b, yy, S, Sy, n_i, N, G, min_clients)
     chosen = screen["chosen"] if screen else []
+    K_base, S_base, base_names = K, S, list(all_names)
     if chosen:  # the final model carries the chosen synergies as extra columns
         A, b, S = screen["A"], screen["b"], screen["S"]
         K = np.concatenate([K, screen["chosen_cols"]])
@@ -338,39 +393,13 @@ def within_fit_on(
     pair_names = [f"tech[{a}]×tech[{b_}]" for a, b_ in chosen]
 
     # second pass: per-client score sums with the fitted coefficients bound
-    fitted = D @ beta[: kt + kp]  # the 0/1 part of x'b, one value per (technique set, pressure) cell
-    for (a, b_), col in zip(chosen, screen["chosen_cols"] if chosen else []):
-        fitted = fitted + beta[col] * _cell_has_pair(combos, a, b_)
-    con.execute(
-        _sql("fitted"),
-        {
-            "sets": [str(x) for x in combos["technique_set"]],
-            "labels": [str(x) for x in combos["pressure_label"]],
-            "fitted": [float(x) for x in fitted],
-        },
-    )
-    params = {
-        "b_p": float(beta[kt + kp]),
-        "b_v": float(beta[kt + kp + 1]),
-        "b_e": float(beta[kt + kp + 2]) if len(cont) > 2 else 0.0,
-    }
-    res = con.execute(_sql("residuals"), params).fetchnumpy()
-    rs = con.execute(_sql("residual_sets"), params).fetchnumpy()
-    r_sets = _sparse(rs["s_r"], rs["cc"], rs["set_code"], client_tech["client_sets"].shape)
-
-    R_i = np.asarray(res["s_r"], dtype=float)
-    XR = np.zeros((G, A.shape[0]))  # sum_t x_it r_it per client (columns as A: techniques, pressure, continuous, pairs)
-    XR[:, :kt] = r_sets @ client_tech["set_tech"]  # a technique's residual sum: over the client's sets with it
-    for j, level in enumerate(levels):
-        XR[:, kt + j] = np.asarray(res["s_r" + level], dtype=float)
-    for j, a in enumerate(cont):
-        XR[:, kt + kp + j] = np.asarray(res["s_r" + a], dtype=float)
-    for (a, b_), col in zip(chosen, screen["chosen_cols"] if chosen else []):
-        XR[:, col] = r_sets @ (client_tech["set_tech"][:, names.index(a)] * client_tech["set_tech"][:, names.index(b_)])
-    scores = (XR - S * (R_i / n_i)[:, None])[:, K]  # sum_t x_it (r_it - mean_i r)
+    pair_cols = list(zip(chosen, screen["chosen_cols"] if chosen else []))
+    scores, factor = _client_scores(con, beta, K, S, pair_cols, combos, client_tech, names, levels, cont, D, n_i, N, G)
     meat = scores.T @ scores
-    factor = (G / max(G - 1, 1)) * ((N - 1) / max(N - K.size, 1))
     cov_robust = factor * bread @ meat @ bread
+    mix_fit = _mix_fit(
+        con, screen, K_base, yy, combos, client_tech, names, levels, cont, D, S_base, n_i, N, G, base_names
+    )
 
     # client variance (for the standardised effect size): variance of the client levels
     # alpha_i = mean_i(y) - mean_i(x)'b, less the part that is residual noise (moment estimator)
@@ -388,6 +417,7 @@ def within_fit_on(
         keep=list(K),
         interactions=chosen,
         pair_screen=screen,
+        mix_fit=mix_fit,
         beta=beta_k,
         cov_robust=cov_robust,
         cov_model=sigma2 * bread,
@@ -493,13 +523,14 @@ def report_from_fit(fit: dict[str, Any], min_n: int) -> common.TechniqueReport:
     ).reset_index(drop=True)
 
     pressure_df = _pressure_table(fit, cov, min_n, df)
+    mf = fit.get("mix_fit") or {"names": fit["names"], "beta": beta, "cov_robust": cov, "cov_model": cov, "k": fit["k"]}
     mix_df = common.mix_table(
         _mix_counts(fit),
-        beta=beta,
-        cov=cov,
-        names=fit["names"],
+        beta=mf["beta"],
+        cov=mf["cov_robust"] if robust else mf["cov_model"],
+        names=mf["names"],
         estimable=set(tech_df.loc[tech_df["estimable"], "technique"]),
-        df=df,
+        df=df if robust else max(N - G - mf["k"], 1),
         higher_is_better=oc.higher_is_better,
     )
     adjusted_for = ["each client's own level (within-client comparison)", "pain before the visit", "visit number"]
@@ -1102,6 +1133,11 @@ def _pair_screen(client_tech, combos, names, levels, cont, K, A, b, yy, S, Sy, n
         "b": v[ext],
         "S": np.hstack([S, Sz[:, chosen_j]]),
         "results": results,
+        # every candidate's column, for the mix model (every estimable pair, none chosen)
+        "M": M,
+        "v": v,
+        "Sz": Sz,
+        "k0": k0,
     }
 
 
