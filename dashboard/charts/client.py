@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.charts.progress import COLORS, GREY, SIDE_COLORS
+from dashboard.charts.template import apply_template
 from dashboard.client_facing.data import ClientData
 from dashboard.client_facing.view import ClientSummary, rom_series
 
@@ -36,9 +37,9 @@ ROM_CAPTION = (
 
 
 def _layout(fig: go.Figure, title: str | None, width: int | None, height: int) -> go.Figure:
+    apply_template(fig)
     fig.update_layout(
         title=dict(text=title, x=0, xanchor="left", font=dict(size=16)) if title else None,
-        template="plotly_white",
         font=FONT,
         width=width,
         height=height,

@@ -17,6 +17,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dashboard.charts.template import apply_template
+
 # ---------------------------------------------------------------------------
 # Palette and shared layout
 # ---------------------------------------------------------------------------
@@ -105,8 +107,8 @@ def fmt_points(value: Any, signed: bool = False) -> str:
 
 
 def _layout(fig: go.Figure, title: str, height: int, **kwargs) -> go.Figure:
+    apply_template(fig)
     fig.update_layout(
-        template="plotly_white",
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
         height=height,
         margin={"l": 60, "r": 20, "t": 60, "b": 50},
