@@ -290,11 +290,12 @@ def _stage(
         con.execute(f"DROP TABLE IF EXISTS temp.{t}")
     con.execute('CREATE TEMP TABLE file_rejects (_line BIGINT, "column" VARCHAR, value VARCHAR, reason VARCHAR)')
     con.execute('CREATE TEMP TABLE file_warnings (_line BIGINT, "column" VARCHAR, value VARCHAR, message VARCHAR)')
-    con.execute("CREATE TEMP TABLE file_raw (line BIGINT, payload VARCHAR)")
+    con.execute("CREATE TEMP TABLE file_raw (line BIGINT, cells VARCHAR[])")
     rows = 0
     evidence = {"day_first": 0, "month_first": 0, "ambiguous": 0}
     new_vocab: dict = {}
-    header_of = dict(zip([rename.get(c, c) if rename else c for c in table.columns], table.headers))
+    # The raw layer's cells, in the order of the file's header (raw.files.headers).
+    raw_cols = [rename.get(c, c) if rename else c for c in table.columns]
     created = False
     for chunk in table.chunks(rename):
         rows += len(chunk)
@@ -315,10 +316,9 @@ def _stage(
                 con.register("chunk_frame", frame)
                 con.execute(f"INSERT INTO {name} SELECT * FROM chunk_frame")
                 con.unregister("chunk_frame")
-        raw = chunk.drop(columns=["_shape"]).rename(columns=lambda c: header_of.get(c, c) if c != "_line" else c)
-        con.register("chunk_raw", raw)
-        fields = ", ".join(f"{_q(h)} := {_q(h)}" for h in raw.columns if h != "_line")
-        con.execute(f"INSERT INTO file_raw SELECT _line, to_json(struct_pack({fields})) FROM chunk_raw")
+        con.register("chunk_raw", chunk)
+        cells = ", ".join(f"coalesce(CAST({_q(c)} AS VARCHAR), '')" for c in raw_cols)
+        con.execute(f"INSERT INTO file_raw SELECT _line, [{cells}] FROM chunk_raw")
         con.unregister("chunk_raw")
         if progress:
             progress(rows, f"read {rows:,} rows")
@@ -397,7 +397,7 @@ def _stage_fast(
                 con.unregister("chunk_frame")
     # The doubtful rows as SQL read them give way to the validator's (whose _clean is NULL).
     con.execute("DELETE FROM incoming WHERE _clean = false")
-    stage.raw_view(table.headers)
+    stage.raw_view()
     if progress:
         progress(rows, f"checked {rows:,} rows")
     return rows, evidence, new_vocab, day_first
@@ -462,7 +462,9 @@ def _ingest(
         con.execute(
             "INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, now())", [table.file_hash, kind, path, table.headers, rows]
         )
-        con.execute("INSERT INTO raw.rows SELECT ?, line, payload FROM file_raw", [table.file_hash])
+        con.execute(
+            "INSERT INTO raw.rows (file_hash, line, cells) SELECT ?, line, cells FROM file_raw", [table.file_hash]
+        )
     if fast is not None:
         con.execute("DROP VIEW temp.file_raw")
         con.execute("DROP TABLE IF EXISTS temp.doubtful")
