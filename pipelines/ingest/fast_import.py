@@ -291,14 +291,14 @@ class FastStage:
             f" ELSE regexp_full_match({everything}, {_lit(ALL_SPACE)}) END)"
         )
 
-    def raw_view(self, headers: list[str]) -> None:
-        """``temp.file_raw`` (line, payload): every row read as JSON of header -> cell text,
-        straight from ``temp.src`` (a join back from the checked rows would cost a hash table
-        the size of the file)."""
-        fields = ", ".join(f"{_q(h)} := coalesce(s.{_q(n)}, '')" for h, n in zip(headers, self.src_names))
+    def raw_view(self) -> None:
+        """``temp.file_raw`` (line, cells): every row read, its cells' text in header order (the
+        headers are stored once per file in ``raw.files``), straight from ``temp.src`` (a join
+        back from the checked rows would cost a hash table the size of the file)."""
+        cells = ", ".join(f"coalesce(s.{_q(n)}, '')" for n in self.src_names)
         self.con.execute(f"""
             CREATE TEMP VIEW file_raw AS
-            SELECT s.rowid - {self.base} + 2 AS line, to_json(struct_pack({fields})) AS payload
+            SELECT s.rowid - {self.base} + 2 AS line, [{cells}] AS cells
             FROM temp.src s WHERE NOT {self.blank_row()}""")
 
     def doubtful_chunks(self):
