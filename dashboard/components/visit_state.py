@@ -23,8 +23,16 @@ def prefix(client_id: str | None) -> str:
     return f"lv_{ss['lv_gen']}_{client_id}"
 
 
-def reset_form() -> None:
+def _next_generation() -> None:
+    """A new, empty form; the rows and body clicks of the one before are let go."""
+    old = f"lv_{ss['lv_gen']}_"
+    for key in [k for k in ss if str(k).startswith(old)]:
+        del ss[key]
     ss["lv_gen"] += 1
+
+
+def reset_form() -> None:
+    _next_generation()
     ss["lv_problems"] = []
     ss["lv_edit"] = None
     ss["lv_prefill"] = None
@@ -41,7 +49,7 @@ def client_changed() -> None:
 
 def start_edit(db: str) -> None:
     vid = ss.get("lv_edit_pick")
-    ss["lv_gen"] += 1
+    _next_generation()
     ss["lv_problems"] = []
     ss["lv_edit"] = vid
     ss["lv_prefill"] = entry.load_visit(vid, db=db) if vid else None
