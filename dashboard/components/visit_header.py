@@ -12,6 +12,7 @@ from dashboard import page_parts
 from dashboard.charts.progress import pretty
 from dashboard.components import brief
 from dashboard.components import visit_state as state
+from dashboard.components.client_picker import client_picker
 from dashboard.queries import brief as brief_queries
 from dashboard.text import md
 from pipelines.entry import forms as entry
@@ -50,13 +51,15 @@ def who_and_when(clients: pd.DataFrame, prefill: entry.VisitEntry, date_format: 
     ids, labels = client_order(clients)
     today = dt.date.today()
     who, when, which = st.columns([3, 1.4, 3], vertical_alignment="bottom")
-    client_id = who.selectbox(
-        "Client",
+    # The shared picker (search-first in a large practice); the page's own state.start keeps the address
+    # and the remembered client, because a save here clears the choice for the next client.
+    client_id = client_picker(
+        "lv_client",
         ids,
-        index=None,
-        key="lv_client",
-        format_func=labels.get,
+        labels,
+        where=who,
         placeholder="Type a name or client code…",
+        keep=False,
         on_change=state.client_changed,
         disabled=bool(ss.get("lv_edit")),
     )
