@@ -15,8 +15,8 @@ One run of one size:
    straight into one table per file, same files, no checks.
 3. **Queries** (child process, read-only on the imported database):
    ``client_ms`` = :func:`dashboard.queries.therapist.load_client_page` (everything the client page reads,
-   one connection) plus :func:`dashboard.metrics.technique_response` (the per-technique table
-   computed from it) for the client with most visits; ``techniques_ms`` = the technique
+   one connection) for the client with most visits (the page's per-technique table comes from the
+   practice fit, measured as ``techniques_ms`` here and per client in ``bench_client_response.py``); ``techniques_ms`` = the technique
    analysis (``TECHNIQUE_ANALYSIS`` below, one line to change) as the page gets it - above
    200,000 visits that is the result the import stored - and ``techniques_computed_ms`` the
    same analysis computed (compared with pandas in ``speedup_vs_pandas``).
@@ -24,13 +24,13 @@ One run of one size:
    are loaded into DataFrames once (``load_s``, reported, not part of the timed query: it is the
    counterpart of our import), techniques normalised with the contract's vocabulary and
    self-reports de-duplicated on the contract key; then, timed: the client's visits with visit
-   number, baseline and change, ROM pre/post pairs, self-reports and the per-technique response
+   number, baseline and change, ROM pre/post pairs and self-reports
    (boolean masks over the full frames, as a script would); and for techniques the per-technique
    mean immediate pain change with and without it, n visits, n clients and a Welch 95 % interval
    of the difference (the unadjusted comparison: our analysis adjusts, so only the counts and the
    unadjusted difference are comparable, and those are checked).
-   **The two sides must agree**: ``run.py`` asserts the client's visits, ROM pairs, self-reports,
-   technique response and the per-technique counts are equal before it writes anything.
+   **The two sides must agree**: ``run.py`` asserts the client's visits, ROM pairs, self-reports
+   and the per-technique counts are equal before it writes anything.
 5. **Pages** (child process = one dashboard server): Streamlit ``AppTest`` of the client progress,
    practice overview and technique response pages, server-side render time, "cold" (caches
    cleared: the first view after an import, or a client not opened before) and "warm" (the same
@@ -133,7 +133,7 @@ def _technique_analysis():
     return getattr(importlib.import_module(module), name)
 
 
-def _client_digest(visits, rom, reports, response) -> dict:
+def _client_digest(visits, rom, reports) -> dict:
     """The comparable part of the client page's data, in one canonical form for both sides."""
     import pandas as pd
 
@@ -164,10 +164,7 @@ def _client_digest(visits, rom, reports, response) -> dict:
             "pain": reports["pain"].astype(float).to_numpy(),
         }
     ).sort_values(["reported_at", "pain"])
-    resp = response[["technique", "n_with", "mean_with", "n_without", "mean_without"]].copy()
-    resp = resp.astype({"n_with": int, "n_without": int, "mean_with": float, "mean_without": float})
-    resp = resp.sort_values("technique").reset_index(drop=True)
-    return {"visits": v, "rom": r, "self_reports": s.reset_index(drop=True), "response": resp}
+    return {"visits": v, "rom": r, "self_reports": s.reset_index(drop=True)}
 
 
 def child_queries(db: str, repeat: int, digest_path: str) -> dict:
@@ -175,7 +172,6 @@ def child_queries(db: str, repeat: int, digest_path: str) -> dict:
 
     import duckdb
 
-    from dashboard import metrics
     from dashboard.queries.therapist import load_client_page
 
     con = duckdb.connect(db, read_only=True)
@@ -184,17 +180,13 @@ def child_queries(db: str, repeat: int, digest_path: str) -> dict:
     ).fetchone()[0]
     con.close()
 
-    def client_page():
-        data = load_client_page(db, client_id)
-        return data, metrics.technique_response(data["visits"])
-
     runs = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        data, response = client_page()
+        data = load_client_page(db, client_id)
         runs.append(time.perf_counter() - t0)
     with open(digest_path, "wb") as fh:
-        pickle.dump({"client": _client_digest(data["visits"], data["rom"], data["self_reports"], response)}, fh)
+        pickle.dump({"client": _client_digest(data["visits"], data["rom"], data["self_reports"])}, fh)
     return {
         "client_id": client_id,
         "client_runs_ms": [r * 1000 for r in runs],
@@ -252,7 +244,6 @@ def child_pandas(folder: str, client_id: str, repeat: int, technique_repeat: int
     import numpy as np
     import pandas as pd
 
-    from dashboard import metrics
     from pipelines.ingest.contract import KINDS as CONTRACT
     from pipelines.ingest.vocab import TECHNIQUES, normalise
 
@@ -297,12 +288,12 @@ def child_pandas(folder: str, client_id: str, repeat: int, technique_repeat: int
             if c not in pairs:
                 pairs[c] = np.nan
         s = reports[reports["client_id"] == client_id].sort_values("reported_at")
-        return v, pairs, s, metrics.technique_response(v)
+        return v, pairs, s
 
     runs = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        v, pairs, s, response = client_page()
+        v, pairs, s = client_page()
         runs.append(time.perf_counter() - t0)
 
     # --- techniques: unadjusted per-technique comparison, in plain pandas
@@ -347,7 +338,7 @@ def child_pandas(folder: str, client_id: str, repeat: int, technique_repeat: int
         tech = techniques()
         t_runs.append(time.perf_counter() - t0)
     with open(digest_path, "wb") as fh:
-        pickle.dump({"client": _client_digest(v, pairs, s, response), "techniques": tech}, fh)
+        pickle.dump({"client": _client_digest(v, pairs, s), "techniques": tech}, fh)
     return {
         "load_s": load_s,
         "client_runs_ms": [r * 1000 for r in runs],
@@ -603,7 +594,7 @@ def check_agreement(ours: dict, theirs: dict) -> dict:
     """Assert the dashboard's numbers and the pandas baseline's agree; return what was compared."""
     import pandas as pd
 
-    for part in ("visits", "rom", "self_reports", "response"):
+    for part in ("visits", "rom", "self_reports"):
         pd.testing.assert_frame_equal(
             ours["client"][part],
             theirs["client"][part],

@@ -4,9 +4,12 @@
 returns True this run belongs to a client (or to the login form) and the entry point stops:
 no navigation is built, so no therapist page can be reached from this session.
 
-1. **Private link** (``?t=TOKEN``): the token is moved from the URL into
-   ``st.session_state`` at once and ``st.query_params.clear()`` removes it from the address
-   bar.  Every rerun resolves it again on the server (``pipelines.sharing.links.resolve_token``), so
+1. **Private link** (``?t=TOKEN``): under ``knotwork serve`` the link never reaches Streamlit:
+   the HTTP layer answers it with a redirect to ``/`` and a one-time code in an HttpOnly cookie
+   (:mod:`dashboard.link_handoff`), so the token is in no entry of the tab's history; the first
+   run swaps the code for the token (:func:`_link_token`) and keeps it in ``st.session_state``.
+   When the app runs without that layer (AppTest, a bare ``streamlit run``), ``?t=`` is read from
+   the URL and ``st.query_params.clear()`` takes it out of the address bar.  Every rerun resolves it again on the server (``pipelines.sharing.links.resolve_token``), so
    a link revoked or expiring while the page is open stops working on the next click.  A
    session that arrived through a link stays a client session for good, valid or not: an
    invalid token gets one generic message (:data:`pipelines.sharing.links.INVALID_LINK_MESSAGE`)
@@ -34,6 +37,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from dashboard.client_facing.page import CLEAN_CSS, render
+from dashboard.link_handoff import HANDOFF_COOKIE, HANDOFFS
 from dashboard.state import AUTH_KEY, PRESENT_KEY, SHARE_KEY
 from pipelines.sharing.links import INVALID_LINK_MESSAGE, resolve_token
 from pipelines.sharing.passwords import check_password, password_is_set
@@ -47,6 +51,7 @@ SEEN_KEY = "kw_last_seen"
 IDLE_TIMEOUT_S = 30 * 60.0  # a signed-in therapist session ends after this long without a click
 IDLE_MESSAGE = "You were signed out after 30 minutes without use. Please sign in again."
 IDLE_NOTICE_KEY = "kw_idle_notice"
+HANDOFF_SEEN_KEY = "kw_link_code_seen"
 
 
 def _now() -> float:
@@ -63,14 +68,16 @@ def gate(db: str, settings: dict | None = None, pages: list | None = None) -> bo
     ``pages`` (the therapist ``st.Page`` list) is only used by the login form: it registers
     them hidden and runs none, so after signing in the therapist lands on the page whose
     address they opened.  Client sessions never register any page."""
-    token = st.query_params.get("t")
+    in_url = st.query_params.get("t")
+    token = in_url if in_url is not None else _link_token()
     source, fingerprint = request_identity()
     if token is not None:
         st.session_state[SHARE_KEY] = str(token)
         st.session_state[BOUND_KEY] = fingerprint
         st.session_state.pop(AUTH_KEY, None)
         st.session_state.pop(PRESENT_KEY, None)
-        st.query_params.clear()
+        if in_url is not None:
+            st.query_params.clear()
     _check_binding(fingerprint)
     if SHARE_KEY in st.session_state:
         _link_view(db, settings if settings is not None else _practice_settings(db))
@@ -93,6 +100,19 @@ def gate(db: str, settings: dict | None = None, pages: list | None = None) -> bo
         return True
     st.session_state[SEEN_KEY] = _now()
     return False
+
+
+def _link_token() -> str | None:
+    """The token a link handed to this session through its one-time cookie, on the session's first
+    run only (:mod:`dashboard.link_handoff`); None when there is none, or it was used already."""
+    try:
+        code = st.context.cookies.get(HANDOFF_COOKIE)
+    except Exception:  # no browser session (bare run / AppTest)
+        return None
+    if not isinstance(code, str) or not code or st.session_state.get(HANDOFF_SEEN_KEY) == code:
+        return None
+    st.session_state[HANDOFF_SEEN_KEY] = code  # this session's cookie does not change: look once
+    return HANDOFFS.take(code)
 
 
 def request_identity() -> tuple[str, str]:
@@ -215,19 +235,6 @@ def start_presentation(client_id: str) -> None:
     st.session_state.pop(AUTH_KEY, None)
     st.query_params.clear()
     st.rerun()
-
-
-def show_to_client_button(client_id: str, key: str = "kw_show_to_client") -> None:
-    """A "Show to client" button for any therapist page."""
-    if st.button(
-        "Show to client",
-        icon=":material/tablet:",
-        type="primary",
-        key=key,
-        help="A clean full-screen view of this client only, for a tablet during the visit. "
-        "Leaving it needs the therapist password when one is set.",
-    ):
-        start_presentation(client_id)
 
 
 def _presentation(db: str, settings: dict | None) -> None:

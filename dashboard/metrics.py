@@ -23,9 +23,6 @@ from pipelines.clinical.change import IMPROVED, PAIN_CLINICALLY_IMPORTANT, PAIN_
 from pipelines.clinical.settings import threshold, threshold_source
 from pipelines.techniques.course import BEHIND as BEHIND_EXPECTED
 
-# Below this many visits in either arm a within-client comparison is only indicative
-# (Cohen 1988: 80 % power at n = 8 only for d_z >= 1.16).
-MIN_VISITS_PER_ARM = 8
 # Up to this many clients the client picker lists them all; beyond it (a clinic group or network)
 # it searches first and lists the matches, at most PICKER_MATCHES_SHOWN of them.
 PICKER_FULL_LIST_MAX = 5_000
@@ -171,41 +168,6 @@ def pain_category_per_visit(visits: pd.DataFrame, settings: dict | None) -> pd.S
         mid=float(threshold(settings, "pain.mcid_points")),
         pct=float(threshold(settings, "pain.mcid_pct")),
     )
-
-
-def technique_response(visits: pd.DataFrame, min_per_arm: int = MIN_VISITS_PER_ARM) -> pd.DataFrame:
-    """This client's immediate pain change in visits with vs without each technique.
-
-    One row per technique the client received: ``n_with``, ``mean_with``, ``n_without``,
-    ``mean_without`` (visits with both pain values only; change = post − pre, negative =
-    relief), ``difference`` = mean_with − mean_without (negative = more relief with it)
-    and ``indicative`` (fewer than ``min_per_arm`` visits in either arm).  Sorted by
-    difference.  Descriptive only: techniques are chosen by the therapist, not at random.
-    """
-    cols = ["technique", "n_with", "mean_with", "n_without", "mean_without", "difference", "indicative"]
-    data = visits[visits["pain_change"].notna()]
-    if data.empty:
-        return pd.DataFrame(columns=cols)
-    techs = sorted({t for ts in visits["techniques"] for t in (ts if ts is not None else [])})
-    rows = []
-    for tech in techs:
-        used = data["techniques"].map(lambda ts, t=tech: ts is not None and t in list(ts))
-        with_, without = data.loc[used, "pain_change"], data.loc[~used, "pain_change"]
-        mean_with = float(with_.mean()) if len(with_) else float("nan")
-        mean_without = float(without.mean()) if len(without) else float("nan")
-        rows.append(
-            {
-                "technique": tech,
-                "n_with": int(len(with_)),
-                "mean_with": mean_with,
-                "n_without": int(len(without)),
-                "mean_without": mean_without,
-                "difference": mean_with - mean_without,
-                "indicative": bool(len(with_) < min_per_arm or len(without) < min_per_arm),
-            }
-        )
-    out = pd.DataFrame(rows, columns=cols)
-    return out.sort_values(["difference", "technique"], na_position="last").reset_index(drop=True)
 
 
 def wilson_interval(k: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:

@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.queries import therapist as queries
-from dashboard.state import CLIENT_KEY
 from pipelines.entry import forms as entry
 from pipelines.warehouse.db import DatabaseBusy
 
@@ -22,26 +21,6 @@ def clients_or_stop(db: str, ver: str) -> pd.DataFrame:
         )
         st.stop()
     return clients
-
-
-def preselect_client(key: str, known) -> None:
-    """Start the client picker ``key`` on the client in the address (``?client=``, from another page's
-    link) or, without one, on the client last chosen on any page (the navigation keeps it)."""
-    wanted = st.query_params.get("client") or st.session_state.get(CLIENT_KEY)
-    if wanted in known and st.session_state.get(key) != wanted:
-        st.session_state[key] = wanted
-
-
-def remember_client(key: str) -> None:
-    """``on_change`` of a client picker: the choice goes into the address (a reload or a shared link opens
-    the same client) and is kept for the other pages."""
-    chosen = st.session_state.get(key)
-    if chosen:
-        st.query_params["client"] = chosen
-        st.session_state[CLIENT_KEY] = chosen
-    else:
-        st.query_params.pop("client", None)
-        st.session_state.pop(CLIENT_KEY, None)
 
 
 def date_input_format(settings: dict) -> str:
@@ -64,7 +43,7 @@ def not_saved_busy(busy: DatabaseBusy, button: str) -> None:
 # The forms' own reads, cached by data version like every page read (dashboard/queries/therapist.py).  While
 # an import holds the database the version stays the one from before it (pipelines.warehouse.db.data_version),
 # so a form page keeps drawing from these and a Save reaches the "not saved yet" message above,
-# which keeps everything typed, data-editor rows included, instead of the page-wide "being updated".
+# which keeps everything typed, the rows of readings included, instead of the page-wide "being updated".
 @st.cache_data(ttl=queries.TTL, max_entries=queries.MAX_ENTRIES, show_spinner=False)
 def last_rom_set(db: str, ver: str, client_id: str) -> list[dict]:
     return entry.last_rom_set(client_id, db=db)

@@ -13,7 +13,7 @@
   A4 with 15 mm margins; Letter is wider), each chart block has ``break-inside: avoid``, the
   visit table repeats its header and never splits a row, and ``@page`` sets the margins.
 
-Only the one client's data is read (``dashboard.client_facing.view.load_client``).
+Only the one client's data is read (``dashboard.client_facing.data.load_client``).
 """
 
 from __future__ import annotations
@@ -33,15 +33,9 @@ import plotly.io as pio
 from dashboard.body_frames import CLIENT_LEGEND, at_visit, start_and_now, visit_regions, where_words
 from dashboard.charts import client as charts
 from dashboard.charts.body import body_chart
-from dashboard.client_facing.view import (
-    ClientData,
-    ClientSummary,
-    fmt_date,
-    fmt_pain,
-    load_client,
-    summarise,
-    technique_words,
-)
+from dashboard.client_facing.data import ClientData, load_client
+from dashboard.client_facing.view import ClientSummary, summarise
+from dashboard.client_facing.words import fmt_date, fmt_pain, technique_words
 from dashboard.components.response_words import client_sentences
 from dashboard.metrics import cite
 from pipelines.clinical.outcomes import classify_outcomes, outcome_summary

@@ -47,7 +47,7 @@ def base_url(db, explicit: str | None = None) -> str:
 
 
 def cmd_report(args) -> int:
-    from dashboard.client_facing.view import UnknownClient
+    from dashboard.client_facing.data import UnknownClient
     from dashboard.reports import ReportError, write_report
 
     path = resolve_db_path(args.db)

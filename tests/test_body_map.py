@@ -307,22 +307,6 @@ def test_practice_overview_body_map_counts_clients_per_region_and_trigger_point(
     assert any("Found most:" in c.value for c in at.caption)
 
 
-def test_table_changes_survive_a_click():
-    from dashboard.components.body_picker import apply_table_changes
-
-    rows = [{"muscle": "masseter", "side": "left"}, {"muscle": "soleus", "side": "right"}]
-    changes = {
-        "edited_rows": {0: {"tenderness": 6.0}},
-        "added_rows": [{"muscle": "piriformis", "side": "left"}],
-        "deleted_rows": [1],
-    }
-    assert apply_table_changes(rows, changes) == [
-        {"muscle": "masseter", "side": "left", "tenderness": 6.0},
-        {"muscle": "piriformis", "side": "left"},
-    ]
-    assert apply_table_changes(rows, None) == rows and apply_table_changes(rows, None) is not rows
-
-
 def test_log_a_visit_body_shows_the_visit_being_edited(sample_db_copy, mapped_client, monkeypatch):
     client, visit_ids = mapped_client
     db = sample_db_copy

@@ -282,7 +282,8 @@ def test_log_a_visit_shows_what_was_planned_last_time(practice):
 
 
 def test_the_client_hears_the_same_status_in_words_that_match_the_numbers(practice):
-    from dashboard.client_facing.view import load_client, summarise
+    from dashboard.client_facing.data import load_client
+    from dashboard.client_facing.view import summarise
     from dashboard.reports import build_report_html
 
     mia = summarise(load_client(practice, "MIA"), as_of=TODAY)

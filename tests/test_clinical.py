@@ -16,7 +16,6 @@ from pipelines.clinical.change import (
     CATEGORIES,
     classify_change,
     jt_cutoff_c,
-    needs_attention,
     pain_change,
     pain_status,
     pct_change,
@@ -271,15 +270,6 @@ def test_pain_status_follows_settings():
     assert pain_status(7, 4, settings) == "clinically important improvement"  # 3 points, 42.9 %
     assert pain_status(6, 4, settings) == "some improvement"  # 2 points, 33 %: default would say important
     assert pain_status(6, 4) == "clinically important improvement"
-
-
-def test_needs_attention_after_four_visits_without_important_change():
-    # 7 -> 6 after 4 visits: some improvement only -> flag; after 3 visits: too early
-    assert needs_attention(7, 6, 4) is True
-    assert needs_attention(7, 6, 3) is False
-    assert needs_attention(7, 4, 6) is False  # clinically important improvement
-    out = needs_attention([7, 7, np.nan], [6, 4, 5], [5, 5, 9])
-    assert out.tolist() == [True, False, False]
 
 
 # ---------------------------------------------------------------------------

@@ -69,21 +69,6 @@ def test_theil_sen_trend_recovers_a_straight_line_and_needs_three_visits():
     assert metrics.theil_sen_trend(visits_frame([8, 6])) is None
 
 
-def test_technique_response_counts_means_and_indicative_flag():
-    v = visits_frame(
-        [6, 6, 6, 6],
-        [4, 5, 3, None],
-        techniques=[["trigger_point"], ["swedish"], ["trigger_point", "swedish"], ["trigger_point"]],
-    )
-    r = metrics.technique_response(v).set_index("technique")
-    assert r.loc["trigger_point", ["n_with", "n_without"]].tolist() == [2, 1]  # the visit without post is left out
-    assert r.loc["trigger_point", "mean_with"] == pytest.approx(-2.5)
-    assert r.loc["trigger_point", "mean_without"] == pytest.approx(-1.0)
-    assert r.loc["swedish", "difference"] == pytest.approx(-2.0 - (-2.0))
-    assert r["indicative"].all()
-    assert metrics.technique_response(visits_frame([6, 5])).empty
-
-
 def test_wilson_interval_known_value():
     low, high = metrics.wilson_interval(np.array([5]), np.array([10]))
     assert (low[0], high[0]) == (pytest.approx(0.2366, abs=1e-4), pytest.approx(0.7634, abs=1e-4))

@@ -86,6 +86,21 @@ def fill_visit(
     at.multiselect(key=f"lv_techniques_{g}").set_value(list(techniques))
 
 
+def add_row(at: AppTest, kind: str = "rom", client: str = CLIENT, **values) -> None:
+    """Add a row of other ROM movements ("rom") or trigger points ("tp") with its add button, and fill it in."""
+    prefix = f"lv_{gen(at)}_{client}"
+    at.button(key=f"{prefix}_{kind}_add").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    row_id = at.session_state[f"{prefix}_{kind}_ids"][-1]
+    for field, value in values.items():
+        key = f"{prefix}_{kind}_{row_id}_{field}"
+        if field.startswith("degrees") or field == "tenderness":
+            at.number_input(key=key).set_value(value)
+        else:
+            at.selectbox(key=key).set_value(value)
+
+
 def save(at: AppTest) -> AppTest:
     at.button(key="lv_save").click()
     at.run()
@@ -130,15 +145,8 @@ def counts(db: Path) -> tuple:
 
 def test_a_visit_logged_in_the_form_shows_in_client_progress_at_once(db):
     at = log_page()
-    g = gen(at)
+    add_row(at, joint="cervical", movement="rotation", side="left", degrees_pre=50, degrees_post=62)
     fill_visit(at, pain_pre=6.5, pain_post=3.5)
-    at.session_state[f"lv_rom_{g}_{CLIENT}"] = {
-        "edited_rows": {},
-        "deleted_rows": [],
-        "added_rows": [
-            {"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 50, "degrees_post": 62}
-        ],
-    }
     save(at)
     vid = f"{CLIENT}-{TODAY:%Y%m%d}"
     assert any(vid in s.value for s in at.success), [s.value for s in at.success]
@@ -191,12 +199,8 @@ def test_each_invalid_value_is_refused_with_its_field_named_and_nothing_stored(d
 def test_implausible_rom_degrees_are_refused_naming_the_row_and_column(db):
     before = counts(db)
     at = log_page()
+    add_row(at, joint="cervical", movement="rotation", side="left", degrees_pre=900)
     fill_visit(at)
-    at.session_state[f"lv_rom_{gen(at)}_{CLIENT}"] = {
-        "edited_rows": {},
-        "deleted_rows": [],
-        "added_rows": [{"joint": "cervical", "movement": "rotation", "side": "left", "degrees_pre": 900}],
-    }
     save(at)
     errors = [e.value for e in at.error]
     assert any("ROM row" in e and "degrees before: 900 is not plausible for cervical rotation" in e for e in errors), (

@@ -282,3 +282,41 @@ C02,2026-03-06,LEFS,,,,,,,,,,,,,,,,,,,,,46
     assert summary.loc[("C01", "NDI"), "n"] == 2 and summary.loc[("C01", "NDI"), "n_unscorable"] == 1
     assert "Young" in summary.loc[("C01", "NDI"), "mcid_source"]
     assert summary.loc[("C02", "PSFS"), "category"] == "improved"
+
+
+@pytest.mark.parametrize("typed, scale, stored", [(24, "points", 48.0), (48, "percent", 48.0), (50, "points", 100.0)])
+def test_an_ndi_total_typed_on_either_scale_is_stored_as_the_percentage(practice, typed, scale, stored):
+    saved = E.save_questionnaire(E.QuestionnaireEntry("C01", DAY, "NDI", [], typed, scale), db=practice)
+    assert saved.score.total_only and saved.score.score == pytest.approx(stored)
+    assert rows(practice, "SELECT total_score FROM core.outcome_measures") == [(stored,)]
+    # Scored like an imported total of the same percentage, so both paths agree.
+    assert rows(practice, "SELECT total_score FROM marts.outcome_measures") == [(stored,)]
+
+
+@pytest.mark.parametrize(
+    "typed, scale, text",
+    [
+        (24, None, "Total score: is 24 on 0–50 points or 0–100 %? Choose the scale"),
+        (60, "points", "Total score: 60 is outside 0–50 points"),
+        (120, "percent", "Total score: 120 is outside 0–100 %"),
+    ],
+)
+def test_an_ndi_total_without_its_scale_or_outside_it_is_refused(practice, typed, scale, text):
+    with pytest.raises(E.EntryError) as refused:
+        E.save_questionnaire(E.QuestionnaireEntry("C01", DAY, "NDI", [], typed, scale), db=practice)
+    assert [(p.field, p.message) for p in refused.value.problems] == [("total_score", text)]
+    assert rows(practice, "SELECT count(*) FROM core.outcome_measures") == [(0,)]
+
+
+def test_an_imported_ndi_total_is_read_as_the_percentage(tmp_path, practice):
+    """The contract's scale for an imported NDI total_score: per cent (docs/data-contract.md)."""
+    path = write_csv(
+        tmp_path, "outcome_measures.csv", "client_id,taken_on,instrument,total_score\nC01,2026-03-14,NDI,48\n"
+    )
+    assert ingest_file(path, db=practice).inserted == 1
+    saved = E.save_questionnaire(E.QuestionnaireEntry("C02", DAY, "NDI", [], 24, "points"), db=practice)
+    assert saved.score.score == pytest.approx(48.0)
+    assert rows(practice, "SELECT client_id, total_score FROM core.outcome_measures ORDER BY client_id") == [
+        ("C01", 48.0),
+        ("C02", 48.0),
+    ]

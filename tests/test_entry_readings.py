@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from pipelines.entry.readings import doubtful_readings, last_readings
-from tests.test_data_entry_apptest import CLIENT, counts, db, fill_visit, gen, log_page, save, sql  # noqa: F401 (db: fixture)
+from tests.test_data_entry_apptest import CLIENT, add_row, counts, db, fill_visit, gen, log_page, save, sql  # noqa: F401 (db: fixture)
 
 pytestmark = pytest.mark.usefixtures("clean_streamlit_caches")
 
@@ -50,13 +50,8 @@ def test_the_form_asks_before_storing_and_saves_once_confirmed(db):
     joint, movement, side, degrees = _last(db)
     before = counts(db)
     at = log_page()
+    add_row(at, joint=joint, movement=movement, side=side, degrees_pre=2)
     fill_visit(at)
-    key = f"lv_rom_{gen(at)}_{CLIENT}"
-    at.session_state[key] = {
-        "edited_rows": {},
-        "deleted_rows": [],
-        "added_rows": [{"joint": joint, "movement": movement, "side": side, "degrees_pre": 2}],
-    }
     save(at)
     asked = [w.value for w in at.warning if "is that right?" in w.value]
     assert len(asked) == 1 and "last visit" in asked[0] and f"{degrees:g}°" in asked[0], [w.value for w in at.warning]

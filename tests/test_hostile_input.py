@@ -187,7 +187,7 @@ def _write_rows(path: Path, header: list[str], rows: list[list[str]], delimiter:
     delimiter=st.sampled_from([",", ";"]),
 )
 def test_names_and_notes_round_trip_byte_for_byte(base_db, names, homecare, note, delimiter):
-    from dashboard.client_facing.view import load_client
+    from dashboard.client_facing.data import load_client
     from dashboard.queries import therapist as queries
     from dashboard.reports import build_report_html, esc
 

@@ -71,6 +71,33 @@ def test_every_row_is_accounted_for_and_aliases_resolve(tmp_path, db):
     assert con.execute("SELECT complaint_region FROM core.clients WHERE client_id = 'C2'").fetchone() == ("low_back",)
 
 
+def test_soft_tissue_release_is_a_known_technique_by_its_common_names(tmp_path, db):
+    """ "STR", "pin and stretch" (not split on "and") and "soft tissue release" are one technique,
+    never a new practice term."""
+    ingest_file(write_csv(tmp_path, "clients.csv", CLIENTS), db=db)
+    rep = ingest_file(
+        write_csv(
+            tmp_path,
+            "visits.csv",
+            """
+visit_id,client_id,visit_date,techniques
+V1,C1,2026-01-05,TrP + STR
+V2,C1,2026-01-12,pin and stretch; MFR
+V3,C2,2026-01-06,Soft tissue release
+""",
+        ),
+        db=db,
+    )
+    assert (rep.rows_read, rep.inserted, rep.rejected) == (3, 3, 0)
+    con = duckdb.connect(str(db), read_only=True)
+    assert dict(con.execute("SELECT visit_id, techniques FROM core.visits").fetchall()) == {
+        "V1": ["soft_tissue_release", "trigger_point"],
+        "V2": ["myofascial_release", "soft_tissue_release"],
+        "V3": ["soft_tissue_release"],
+    }
+    assert con.execute("SELECT count(*) FROM core.vocabulary_extensions").fetchone() == (0,)
+
+
 def test_reimport_changes_nothing(tmp_path, db):
     load_basic(tmp_path, db)
     before = snapshot(db)

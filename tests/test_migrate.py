@@ -51,6 +51,13 @@ def old_database(path: Path, upto: str, source: Path) -> Path:
         for schema, table in tables:
             # Only the columns the old table has: a later migration may have added some.
             cols = ", ".join(f'"{r[0]}"' for r in con.execute(f"DESCRIBE {schema}.{table}").fetchall())
+            if (schema, table) == ("raw", "rows") and upto < "0014":
+                # Before 0014 a raw row was a JSON object of header -> cell text, as the old importer wrote it.
+                con.execute(
+                    "INSERT INTO raw.rows SELECT r.file_hash, r.line, to_json(map(f.headers, r.cells)) "
+                    "FROM src.raw.rows r JOIN src.raw.files f ON f.file_hash = r.file_hash"
+                )
+                continue
             con.execute(f"INSERT INTO {schema}.{table} ({cols}) SELECT {cols} FROM src.{schema}.{table}")
         con.execute("DETACH src")
         # The old imports advanced the import-id sequence; so must this copy.
@@ -77,6 +84,9 @@ def old_database(path: Path, upto: str, source: Path) -> Path:
     finally:
         con.close()
     return path
+
+
+RAW_CELLS = "SELECT file_hash, line, cells FROM raw.rows ORDER BY file_hash, line"
 
 
 def query(db: Path, sql: str, params=None) -> list[tuple]:
@@ -126,8 +136,11 @@ def test_a_version_1_database_keeps_every_row_through_knotwork_init(sample_db, t
 
     after = every_table(old)
     for name, rows in before.items():
-        if name != "meta.migrations":
+        if name not in ("meta.migrations", "raw.rows"):
             assert rows_in(old, name, columns[name]) == rows, f"{name} changed"
+    # The raw rows, stored as JSON objects by version 1, are the same cells, in header order.
+    assert len(before["raw.rows"]) > 4000
+    assert query(old, RAW_CELLS) == query(sample_db, RAW_CELLS)
     assert [r[0] for r in query(old, "SELECT name FROM meta.migrations ORDER BY name")] == [
         name for name, _ in available_migrations()
     ]
@@ -163,8 +176,9 @@ def test_a_version_3_database_keeps_its_audit_rows_and_links_when_opened(sample_
         assert pending_migrations(con) == []
 
     for name, rows in before.items():
-        if name not in ("meta.migrations", "meta.audit"):
+        if name not in ("meta.migrations", "meta.audit", "raw.rows"):
             assert rows_in(old, name, columns[name]) == rows, f"{name} changed"
+    assert query(old, RAW_CELLS) == query(sample_db, RAW_CELLS)
     # The old rows are all there, unchanged, and now say who (as far as anyone knows) and which client.
     kept = query(
         old,

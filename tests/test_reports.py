@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.client_facing.view import load_client, rom_series, summarise
+from dashboard.client_facing.data import load_client
+from dashboard.client_facing.view import rom_series, summarise
 from dashboard.reports import PLOTLY_CONFIG, build_report_html, write_report
 from pipelines.warehouse.db import read_connection
 from tests.sharing_helpers import PLOTLY_JS_MIN, new_plot_calls, strip_plotly_js

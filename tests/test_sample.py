@@ -23,7 +23,7 @@ from pipelines.ingest.vocab import (
     TECHNIQUES,
     rom_bounds,
 )
-from pipelines.sample.practice import generate, planted_effects
+from pipelines.sample.practice import TECHS, generate, planted_effects
 
 END = dt.date(2026, 11, 20)
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -270,7 +270,7 @@ def test_truth_json(solo):
     ):
         assert key in truth, key
     assert truth["seed"] == 7 and truth["n_clients"] == 40 and truth["end_date"] == END.isoformat()
-    assert set(truth["technique_effects"]) == set(TECHNIQUES.canonical_names)
+    assert set(truth["technique_effects"]) == set(TECHS)
     assert truth["technique_effects"]["trigger_point"] == -1.0
     assert truth["synergy"]["techniques"] == ["trigger_point", "stretching"] and truth["synergy"]["effect"] == -0.5
     pr = truth["pressure_response"]
@@ -306,3 +306,17 @@ def test_committed_sample_matches_its_truth():
             rows = list(csv.reader(fh))
         assert rows[0] == list(KINDS[kind].columns)
         assert len(rows) - 1 == truth["rows"][kind], kind
+
+
+def test_the_committed_sample_is_regenerated_byte_for_byte(tmp_path):
+    """The generator draws from its own list of techniques: a technique added to the vocabulary
+    (soft tissue release) changes no file of the sample practice."""
+    assert "soft_tissue_release" in TECHNIQUES.canonical_names
+    generate(tmp_path, n_clients=40, seed=7)
+    for kind in KINDS:
+        assert (tmp_path / f"{kind}.csv").read_bytes() == (SAMPLE_DIR / f"{kind}.csv").read_bytes(), kind
+
+
+def test_a_technique_the_sample_does_not_use_cannot_be_given_an_effect():
+    with pytest.raises(ValueError, match="does not use"):
+        planted_effects({"STR": -0.5})

@@ -193,7 +193,7 @@ def test_typo_message_suggests_the_known_region(db):
 
 
 def test_good_checkin_is_stored_with_source_link_and_reaches_the_marts_and_the_client_view(db):
-    from dashboard.client_facing.view import load_client
+    from dashboard.client_facing.data import load_client
 
     when = dt.datetime.now().replace(microsecond=0) - dt.timedelta(minutes=5)
     result = record_checkin(

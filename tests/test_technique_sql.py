@@ -345,6 +345,54 @@ def test_cli_mixes_json_lists_the_ranked_mixes(sample_db):
     assert all(r["effect"] is None for r in rows if r["n_visits"] < 10)
 
 
+def test_an_import_whose_technique_step_fails_keeps_its_rows(sample_db_copy, monkeypatch, tmp_path):
+    """The technique statistics run after the import commits, in a transaction of their own: when
+    they fail, the file's rows, marts and import record stay committed, whatever the step had
+    written is undone, and the page computes afresh instead of showing the result from before."""
+    from pipelines.ingest import importer as ingest
+
+    monkeypatch.setattr(ts, "LARGE_DATA_VISITS", 10)  # the sample practice counts as large here
+    min_n = common.settings_min_clients(sample_db_copy)
+    with write_connection(sample_db_copy) as con:
+        assert ts.store_default_report(con, db=sample_db_copy, min_clients=min_n)
+    before = ts.stored_report(sample_db_copy, "pain_change", min_n)
+    assert before is not None
+
+    def store_then_fail(con, db=None):
+        ts.store_default_report(con, db=db)  # stores a result for the new data in the hook's transaction...
+        raise RuntimeError("out of memory while fitting")  # ...then fails: that write goes, the import stays
+
+    monkeypatch.setattr(ingest, "store_default_report", store_then_fail)
+    new = tmp_path / "visits_new.csv"
+    new.write_text(
+        "visit_id,client_id,visit_date,therapist,pressure,pain_pre,pain_post,techniques\n"
+        "NEW-1,C0001,2026-11-02,Sam,3,7,2,myofascial_release\n",
+        encoding="utf-8",
+    )
+    report = ingest.ingest_file(new, db=sample_db_copy)
+    assert (report.rows_read, report.inserted, report.rejected) == (1, 1, 0)
+    assert any(
+        "technique analysis could not be stored" in n and "out of memory while fitting" in n for n in report.notes
+    )
+    with read_connection(sample_db_copy) as con:
+        assert con.execute("SELECT client_id, pain_post FROM core.visits WHERE visit_id = 'NEW-1'").fetchall() == [
+            ("C0001", 2.0)
+        ]
+        assert con.execute("SELECT pain_change FROM marts.visit_outcomes WHERE visit_id = 'NEW-1'").fetchall() == [
+            (-5.0,)
+        ]
+        assert con.execute("SELECT rows_read, inserted FROM raw.imports WHERE path = ?", [str(new)]).fetchall() == [
+            (1, 1)
+        ]
+        assert con.execute("SELECT count(*) FROM technique_cache.reports").fetchone()[0] == 1  # only the old one
+    # The result stored before the import no longer matches the data: the page does not show it ...
+    assert ts.stored_report(sample_db_copy, "pain_change", min_n) is None
+    # ... but computes afresh, with the new visit counted.
+    page = analysis.technique_report(sample_db_copy, min_clients=min_n)
+    count = lambda rep: int(rep.techniques.set_index("technique").loc["myofascial_release", "n_visits"])
+    assert count(page) == count(before) + 1
+
+
 @pytest.mark.parametrize("outcome", ["pain_change", "carryover_change"])
 def test_both_paths_give_the_same_measurement_error_sensitivity(sample_db, outcome):
     """Pain before corrected for its measurement error (regression calibration, reliability from the

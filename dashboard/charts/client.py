@@ -1,6 +1,6 @@
 """Client-facing charts: simple, labelled, colour-blind safe (Okabe–Ito), one client only.
 
-Pure functions from a :class:`dashboard.client_facing.view.ClientData` (or frames shaped like it) to
+Pure functions from a :class:`dashboard.client_facing.data.ClientData` (or frames shaped like it) to
 a Plotly figure, shared by the client page, the presentation mode and the HTML/PDF report.
 They are simpler than the therapist charts on purpose: one idea per chart, plain axis titles
 with units, the "much improved" zone drawn as a band, no statistics jargon.
@@ -18,7 +18,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.charts.progress import COLORS, GREY, SIDE_COLORS
-from dashboard.client_facing.view import ClientData, ClientSummary, rom_series
+from dashboard.charts.template import apply_template
+from dashboard.client_facing.data import ClientData
+from dashboard.client_facing.view import ClientSummary, rom_series
 
 # The therapist charts' Okabe–Ito colours (dashboard/charts/progress.py), so both views read alike.
 PRE, POST, CHECKIN, GOOD = COLORS["pre"], COLORS["post"], COLORS["self_report"], COLORS["improvement"]
@@ -35,9 +37,9 @@ ROM_CAPTION = (
 
 
 def _layout(fig: go.Figure, title: str | None, width: int | None, height: int) -> go.Figure:
+    apply_template(fig)
     fig.update_layout(
         title=dict(text=title, x=0, xanchor="left", font=dict(size=16)) if title else None,
-        template="plotly_white",
         font=FONT,
         width=width,
         height=height,

@@ -17,6 +17,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dashboard.charts.template import apply_template
+
 # ---------------------------------------------------------------------------
 # Palette and shared layout
 # ---------------------------------------------------------------------------
@@ -105,8 +107,8 @@ def fmt_points(value: Any, signed: bool = False) -> str:
 
 
 def _layout(fig: go.Figure, title: str, height: int, **kwargs) -> go.Figure:
+    apply_template(fig)
     fig.update_layout(
-        template="plotly_white",
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
         height=height,
         margin={"l": 60, "r": 20, "t": 60, "b": 50},
@@ -548,50 +550,6 @@ def technique_grid_chart(
     fig = _layout(fig, title, 150 + grid_h + 130 + 70 + 20)
     fig.update_layout(margin={"l": 150, "r": 20, "t": 60, "b": 60})
     return fig
-
-
-def technique_response_chart(
-    response: pd.DataFrame, title: str = "This client's immediate change with and without each technique"
-) -> go.Figure:
-    """Mean immediate change (post − pre) in visits with vs without each technique, with n."""
-    r = response.iloc[::-1].reset_index(drop=True)
-    names = [pretty(t) for t in r["technique"]]
-    fig = go.Figure()
-    for i, row in r.iterrows():
-        if not (math.isnan(row["mean_with"]) or math.isnan(row["mean_without"])):
-            fig.add_trace(
-                go.Scatter(
-                    x=[row["mean_without"], row["mean_with"]],
-                    y=[names[i], names[i]],
-                    mode="lines",
-                    line={"color": LIGHT_GREY, "width": 3},
-                    showlegend=False,
-                    hoverinfo="skip",
-                )
-            )
-    for col, ncol, label, color, symbol in (
-        ("mean_without", "n_without", "Visits without", COLORS["neutral"], "circle-open"),
-        ("mean_with", "n_with", "Visits with", COLORS["pre"], "circle"),
-    ):
-        fig.add_trace(
-            go.Scatter(
-                x=r[col].to_numpy(dtype=float),
-                y=names,
-                mode="markers",
-                name=label,
-                marker={
-                    "size": 11,
-                    "color": color if symbol == "circle" else GREY,
-                    "symbol": symbol,
-                    "line": {"width": 2},
-                },
-                customdata=np.column_stack([r[ncol].astype(int).astype(str)]),
-                hovertemplate=f"%{{y}}<br>{label}: mean change %{{x:.1f}} points (n = %{{customdata[0]}})<extra></extra>",
-            )
-        )
-    fig.add_vline(x=0, line_color=GREY, line_width=1)
-    fig.update_xaxes(title_text="Mean immediate change in pain (points, post − pre; negative = relief)")
-    return _layout(fig, title, 120 + 34 * max(len(r), 1))
 
 
 # ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts.progress import GREY, LIGHT_GREY, OKABE_ITO, pretty
+from dashboard.charts.template import apply_template
 
 SIGNIFICANT = OKABE_ITO["blue"]  # adjusted p < .05 (Holm for techniques, Benjamini-Hochberg for mixes)
 NOT_SIGNIFICANT = OKABE_ITO["sky_blue"]
@@ -40,8 +41,8 @@ def text_value(value, digits: int = 2) -> str:
 
 
 def _layout(fig: go.Figure, title: str, height: int, **kwargs) -> go.Figure:
+    apply_template(fig)
     fig.update_layout(
-        template="plotly_white",
         height=height,
         font=FONT,
         hoverlabel={"font_size": 13},

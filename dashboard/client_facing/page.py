@@ -9,7 +9,7 @@ navigation:
 * ``mode="present"``: the therapist pressed "Show to client" for one client on a tablet.
 
 There is no client picker and no link to any therapist page here, and every read is
-parameterised by the one ``client_id`` (``dashboard.client_facing.view.load_client``).
+parameterised by the one ``client_id`` (``dashboard.client_facing.data.load_client``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ import streamlit as st
 from dashboard.body_frames import CLIENT_LEGEND, at_visit, practice_places, start_and_now, visit_regions, where_words
 from dashboard.charts import client as client_charts
 from dashboard.charts.body import body_chart
-from dashboard.client_facing.view import REGION_WORDS, ClientData, UnknownClient, fmt_date, load_client, summarise
+from dashboard.client_facing.data import ClientData, UnknownClient, load_client
+from dashboard.client_facing.view import summarise
+from dashboard.client_facing.words import REGION_WORDS, fmt_date
 from dashboard.components.response_words import client_sentences
 from dashboard.queries.client_response import client_rows
 from dashboard.state import SHARE_KEY

@@ -1,13 +1,10 @@
 """The client-facing view: one client's own progress, in plain language.
 
-No Streamlit here: :func:`load_client` reads one client's data, :func:`summarise` turns it
-into sentences, and the page (``dashboard/client_facing/page.py``), the presentation mode
-and the HTML/PDF report (``dashboard/reports.py``) all render the same :class:`ClientSummary`.
-
-**Privacy by construction.**  Every query below has ``client_id = ?`` bound to the one client
-(taken from a share-link lookup or the therapist's choice, never from the URL) and selects
-only what the client may see: no therapist notes, no other client, no practice figures.
-Nothing in this module can list clients.
+No Streamlit here: :func:`dashboard.client_facing.data.load_client` reads one client's data
+(privacy by construction: see that module), :func:`summarise` turns it into sentences with the
+plain words of ``dashboard.client_facing.words``, and the page (``dashboard/client_facing/page.py``),
+the presentation mode and the HTML/PDF report (``dashboard/reports.py``) all render the same
+:class:`ClientSummary`.
 
 **Honest wording.**  The status is the therapist's (``pipelines.clinical.status``: the client's
 usual pain from the last three scores, not one day).  "Much improved" is used only for a
@@ -20,210 +17,18 @@ plan is put up for discussion only when pain is worse beyond measurement error.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from dashboard.client_facing.data import ClientData
+from dashboard.client_facing.words import fmt_date, fmt_pain, movement_words, region_words, technique_words
 from dashboard.metrics import important_pain_level
 from pipelines.clinical import change as clinical
 from pipelines.clinical.settings import threshold
 from pipelines.clinical.status import FLARE_UP, GOOD_DAY, client_status, latest_words
-from pipelines.warehouse.db import read_connection
-
-# ---------------------------------------------------------------------------
-# Plain words
-# ---------------------------------------------------------------------------
-
-REGION_WORDS = {
-    "head": "head",
-    "neck": "neck",
-    "shoulder": "shoulder",
-    "upper_back": "upper back",
-    "low_back": "lower back",
-    "hip": "hip",
-    "arm": "arm",
-    "forearm_wrist": "forearm and wrist",
-    "chest": "chest",
-    "thigh": "thigh",
-    "knee": "knee",
-    "lower_leg_foot": "lower leg and foot",
-}
-
-# (name a client recognises, what it is in one line)
-TECHNIQUE_WORDS: dict[str, tuple[str, str]] = {
-    "trigger_point": ("Trigger point therapy", "steady pressure on tight, tender knots until they ease"),
-    "myofascial_release": ("Myofascial release", "slow, sustained stretching of the tissue around the muscles"),
-    "swedish": ("Swedish massage", "long, gliding strokes that help muscles relax"),
-    "deep_tissue": ("Deep tissue massage", "slow, firm pressure into the deeper layers of muscle"),
-    "stretching": ("Stretching", "gentle, held stretches of tight muscles"),
-    "pnf_stretching": (
-        "Assisted stretching (PNF)",
-        "you push gently against resistance, relax, then the stretch goes a little further",
-    ),
-    "muscle_energy": (
-        "Muscle energy technique",
-        "light muscle contractions against resistance to help a muscle let go",
-    ),
-    "positional_release": (
-        "Positional release",
-        "resting the body in a comfortable position so a tender spot can settle",
-    ),
-    "cross_fiber_friction": ("Cross-fibre friction", "small, firm strokes across a tendon or muscle"),
-    "nerve_mobilization": ("Nerve gliding", "gentle movements that help nerves slide freely"),
-    "movement_reeducation": ("Movement re-education", "practising easier ways to move and hold yourself"),
-    "breathwork": ("Breathing exercises", "slow breathing that calms the body and relaxes muscles"),
-    "instrument_assisted": ("Tool-assisted massage", "smooth tools glided over the skin to loosen tight tissue"),
-    "cupping": ("Cupping", "cups that gently lift the skin and muscle"),
-    "lymphatic_drainage": ("Lymphatic drainage", "very light, rhythmic strokes that help reduce swelling"),
-    "thermal": ("Heat or cold", "warmth or cold to ease pain and relax muscles"),
-}
-
-JOINT_WORDS = {"cervical": "neck", "lumbar": "lower back", "thoracic": "upper back"}
-
-MOVEMENT_WORDS: dict[tuple[str, str], str] = {
-    ("cervical", "flexion"): "Bending your head forward",
-    ("cervical", "extension"): "Tipping your head back",
-    ("cervical", "lateral_flexion"): "Tilting your head to the side",
-    ("cervical", "rotation"): "Turning your head",
-    ("lumbar", "flexion"): "Bending forward",
-    ("lumbar", "extension"): "Bending backward",
-    ("lumbar", "lateral_flexion"): "Bending to the side",
-    ("lumbar", "rotation"): "Twisting",
-    ("shoulder", "flexion"): "Raising your arm forward",
-    ("shoulder", "extension"): "Reaching your arm back",
-    ("shoulder", "abduction"): "Raising your arm out to the side",
-    ("shoulder", "internal_rotation"): "Turning your arm inward",
-    ("shoulder", "external_rotation"): "Turning your arm outward",
-    ("elbow", "flexion"): "Bending your elbow",
-    ("elbow", "extension"): "Straightening your elbow",
-    ("forearm", "pronation"): "Turning your palm down",
-    ("forearm", "supination"): "Turning your palm up",
-    ("wrist", "flexion"): "Bending your wrist down",
-    ("wrist", "extension"): "Bending your wrist up",
-    ("wrist", "radial_deviation"): "Tilting your wrist toward the thumb",
-    ("wrist", "ulnar_deviation"): "Tilting your wrist toward the little finger",
-    ("hip", "flexion"): "Lifting your knee toward your chest",
-    ("hip", "extension"): "Moving your leg back",
-    ("hip", "abduction"): "Moving your leg out to the side",
-    ("hip", "adduction"): "Moving your leg across",
-    ("hip", "external_rotation"): "Turning your leg outward",
-    ("hip", "internal_rotation"): "Turning your leg inward",
-    ("knee", "flexion"): "Bending your knee",
-    ("knee", "extension"): "Straightening your knee",
-    ("ankle", "dorsiflexion"): "Pulling your foot up",
-    ("ankle", "plantarflexion"): "Pointing your foot down",
-    ("ankle", "inversion"): "Turning the sole of your foot inward",
-    ("ankle", "eversion"): "Turning the sole of your foot outward",
-}
 
 MAX_ROM_SERIES = 6
-
-
-def region_words(region: str | None) -> str | None:
-    if not region or (isinstance(region, float) and math.isnan(region)):
-        return None
-    return REGION_WORDS.get(region, str(region).replace("_", " "))
-
-
-def technique_words(technique: str) -> tuple[str, str]:
-    return TECHNIQUE_WORDS.get(technique, (str(technique).replace("_", " ").capitalize(), ""))
-
-
-def movement_words(joint: str, movement: str, side: str | None = None) -> str:
-    text = MOVEMENT_WORDS.get((joint, movement))
-    if text is None:
-        text = f"{JOINT_WORDS.get(joint, str(joint).replace('_', ' '))} {str(movement).replace('_', ' ')}".capitalize()
-    if side in ("left", "right"):
-        text += f" ({side})"
-    return text
-
-
-def fmt_pain(x: float | None) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{float(x) + 0.0:g}"  # + 0.0: a stored -0.0 reads "0", never "-0"
-
-
-def fmt_date(d) -> str:
-    if d is None or d is pd.NaT:
-        return ""
-    d = pd.Timestamp(d)
-    return f"{d.day} {d.strftime('%b %Y')}"
-
-
-# ---------------------------------------------------------------------------
-# Data: one client, only what the client may see
-# ---------------------------------------------------------------------------
-
-CLIENT_SQL = """
-select client_id, display_name, complaint_region, primary_complaint
-from core.clients
-where client_id = ?
-"""
-
-VISITS_SQL = """
-select visit_id, visit_date, visit_number, pain_pre, pain_post, pain_region, techniques, homecare
-from marts.visit_outcomes
-where client_id = ?
-order by visit_date, visit_number
-"""
-
-ROM_SQL = """
-select visit_outcomes.visit_date, visit_outcomes.visit_number,
-       rom_changes.joint, rom_changes.movement, rom_changes.side,
-       rom_changes.degrees_pre, rom_changes.degrees_post, rom_changes.instrument, rom_changes.measured_by
-from marts.rom_changes as rom_changes
-inner join marts.visit_outcomes as visit_outcomes on visit_outcomes.visit_id = rom_changes.visit_id
-where visit_outcomes.client_id = ?
-order by rom_changes.joint, rom_changes.movement, rom_changes.side, visit_outcomes.visit_date
-"""
-
-CHECKINS_SQL = """
-select reported_at, pain, region, did_homecare, note, source
-from marts.self_reports
-where client_id = ?
-order by reported_at
-"""
-
-
-TRIGGER_POINTS_SQL = """
-select visit_id, visit_date, muscle, side, referral_region, tenderness, released
-from marts.trigger_points
-where client_id = ?
-order by visit_date, muscle, side
-"""
-
-
-@dataclass
-class ClientData:
-    client_id: str
-    display_name: str
-    complaint_region: str | None
-    primary_complaint: str | None
-    visits: pd.DataFrame
-    rom: pd.DataFrame
-    checkins: pd.DataFrame
-    trigger_points: pd.DataFrame = field(default_factory=pd.DataFrame)  # for the body map
-
-
-class UnknownClient(LookupError):
-    pass
-
-
-def load_client(db, client_id: str) -> ClientData:
-    """Everything the client view shows for ``client_id`` (raises :class:`UnknownClient`)."""
-    with read_connection(db) as con:
-        row = con.execute(CLIENT_SQL, [client_id]).fetchone()
-        if row is None:
-            raise UnknownClient(client_id)
-        visits = con.execute(VISITS_SQL, [client_id]).df()
-        rom = con.execute(ROM_SQL, [client_id]).df()
-        checkins = con.execute(CHECKINS_SQL, [client_id]).df()
-        trigger_points = con.execute(TRIGGER_POINTS_SQL, [client_id]).df()
-    visits["techniques"] = visits["techniques"].map(lambda ts: list(ts) if ts is not None else [])
-    return ClientData(row[0], row[1], row[2], row[3], visits, rom, checkins, trigger_points)
-
 
 # ---------------------------------------------------------------------------
 # Summary: sentences

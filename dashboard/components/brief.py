@@ -15,7 +15,7 @@ import streamlit as st
 
 from dashboard import metrics
 from dashboard.access import start_presentation
-from dashboard.client_facing.view import region_words
+from dashboard.client_facing.words import region_words
 from dashboard.reports import report_filename, report_html_download
 from dashboard.text import md
 from pipelines.clinical.change import PAIN_CLINICALLY_IMPORTANT, PAIN_SOME, PAIN_WORSE

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from dashboard.charts.progress import pretty
-from dashboard.client_facing.view import technique_words
+from dashboard.client_facing.words import technique_words
 from pipelines.techniques.client_response import CANNOT_TELL, CLEAR_DIFFERENCE, HELPS, UNCLEAR, WORSE, points
 
 

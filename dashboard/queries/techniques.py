@@ -135,10 +135,3 @@ def min_clients(settings: dict) -> int:
         return int(settings["analysis"]["min_clients_per_arm"])
     except (KeyError, TypeError, ValueError):
         return DEFAULT_MIN_CLIENTS_PER_ARM
-
-
-def min_clients_source(settings: dict) -> str:
-    try:
-        return str(settings["analysis"]["min_clients_per_arm_source"])
-    except (KeyError, TypeError):
-        return "Cohen 1988: with 8 clients a paired comparison has 80 % power only for d_z of about 1.16"

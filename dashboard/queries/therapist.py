@@ -300,19 +300,6 @@ def client_page(db: str, version: str, client_id: str) -> dict[str, pd.DataFrame
 # Practice
 # ---------------------------------------------------------------------------
 
-PROGRESS_SQL = """
-select client_id, visit_number, visit_date, baseline_pain, pain_pre
-from marts.client_progress
-where visit_number <= ?
-"""
-
-
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def practice_progress(db: str, version: str, max_visit: int) -> pd.DataFrame:
-    """Every client's pain at visits 1 … ``max_visit`` with their baseline."""
-    return _frame(db, PROGRESS_SQL, [max_visit])
-
-
 PROGRESS_COUNTS_SQL = """
 select visit_number, baseline_pain, pain_pre, count(*) as n_rows
 from marts.client_progress
@@ -343,19 +330,6 @@ order by week_start
 def practice_weekly(db: str, version: str) -> pd.DataFrame:
     """Visits per calendar week (weeks without visits included as zeros)."""
     return _frame(db, WEEKLY_SQL)
-
-
-RELIEF_SQL = """
-select visit_id, client_id, visit_date, visit_number, pain_pre, pain_post, pain_change
-from marts.visit_outcomes
-where pain_change is not null
-"""
-
-
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def practice_relief(db: str, version: str) -> pd.DataFrame:
-    """Every visit with both pain scores (immediate change = post − pre)."""
-    return _frame(db, RELIEF_SQL)
 
 
 RELIEF_COUNTS_SQL = """

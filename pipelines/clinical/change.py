@@ -500,27 +500,6 @@ def pain_status(baseline: Any, current: Any, settings: dict | None = None) -> An
     return shape(out)
 
 
-def needs_attention(baseline: Any, current: Any, n_visits: Any, settings: dict | None = None) -> Any:
-    """True when, after at least ``attention.no_important_change_after_visits`` visits [4],
-    pain is not at a clinically important improvement from baseline (:func:`pain_status`).
-
-    The visit count is a practice rule, not a published threshold (see its ``_source``).
-    Missing pain values give False (nothing to judge).
-    """
-    after = float(threshold(settings, "attention.no_important_change_after_visits"))
-    status = pain_status(baseline, current, settings)
-    visits = _to_float(n_visits, "n_visits")
-    status_arr = np.asarray(status if not isinstance(status, pd.Series) else status.to_numpy(), dtype=object)
-    status_arr, visits = np.broadcast_arrays(status_arr, visits)
-    known = np.not_equal(status_arr, None)  # element-wise: `is not None` would test the array itself
-    flag = (status_arr != PAIN_CLINICALLY_IMPORTANT) & known & _at_least(np.nan_to_num(visits, nan=-1.0), after)
-    if isinstance(status, pd.Series):
-        return pd.Series(flag.astype(bool), index=status.index)
-    if flag.ndim == 0:
-        return bool(flag)
-    return flag.astype(bool)
-
-
 # ---------------------------------------------------------------------------
 # Range of motion
 # ---------------------------------------------------------------------------

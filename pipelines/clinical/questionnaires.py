@@ -72,6 +72,26 @@ INSTRUMENTS: dict[str, Instrument] = {
     "LEFS": Instrument("LEFS", 20, 0, 4, 0.0, 80.0, HIGHER, "LEFS (0-80, higher is better)"),
 }
 
+# A total of NDI or ODI is written two ways on paper: points (the sum of ten items, 0-50) or the
+# percentage Knotwork reports (points x 2).  "24" means 48 % on one and 24 % on the other, so a
+# total typed in a form says which scale it is on and is stored as the percentage; an import's
+# total_score is the percentage (docs/data-contract.md).
+POINTS_MAX = {"NDI": 50.0, "ODI": 50.0}
+TOTAL_SCALES = {"points": "0–50 points", "percent": "0–100 %"}
+
+
+def total_as_percent(instrument: str, total: float, scale: str) -> float:
+    """A total typed on ``scale`` ("points" or "percent") as the percentage stored and reported.
+
+    Raises ValueError naming the scale when the value is outside it (60 is not 0-50 points)."""
+    if instrument not in POINTS_MAX or scale not in TOTAL_SCALES:
+        raise ValueError(f"{instrument} totals have no choice of scale")
+    top = POINTS_MAX[instrument] if scale == "points" else 100.0
+    if not 0.0 <= float(total) <= top:
+        raise ValueError(f"{float(total):g} is outside {TOTAL_SCALES[scale]}")
+    return float(total) * (100.0 / POINTS_MAX[instrument] if scale == "points" else 1.0)
+
+
 # Severity bands: (upper bound inclusive, label), on the scale named.
 # NDI bands are on raw /50 (Vernon): 0-4 none, 5-14 mild, 15-24 moderate,
 # 25-34 severe, > 34 complete.  Prorated raw scores can be fractional, so each band runs up

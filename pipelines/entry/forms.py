@@ -32,13 +32,21 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipelines.clinical.questionnaires import INSTRUMENTS, Score, score_questionnaire
+from pipelines.clinical.questionnaires import (
+    INSTRUMENTS,
+    POINTS_MAX,
+    TOTAL_SCALES,
+    Score,
+    score_questionnaire,
+    total_as_percent,
+)
 from pipelines.ingest import vocab as V
 from pipelines.ingest.practice_rules import practice_vocabularies  # the import's own lists
 from pipelines.ingest.validate import FIELDS, validate_chunk
 from pipelines.warehouse import audit
 from pipelines.warehouse.db import read_connection, write_connection
 from pipelines.warehouse.marts import rebuild_marts
+from pipelines.warehouse.transaction import transaction
 
 # Short names for the form fields, used in every message ("Pain before: 12 is outside 0–10").
 LABELS = {
@@ -523,8 +531,7 @@ def save_visit(entry: VisitEntry, db=None, visit_id: str | None = None, actor: s
     a ROM value beyond the norm).
     """
     with write_connection(db) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             checked = check_visit(entry, con, visit_id)
             if checked.problems:
                 raise EntryError(checked.problems)
@@ -588,10 +595,6 @@ def save_visit(entry: VisitEntry, db=None, visit_id: str | None = None, actor: s
             # The visit's client now and, when an edit moved it, before: both clients' marts change.
             touched = {visit["client_id"]} | ({before["client_id"]} if before else set())
             rebuild_marts(con, {"visits", "rom", "trigger_points"}, clients=touched)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return Saved(action, vid, checked.warnings)
 
 
@@ -606,8 +609,7 @@ def _as_date(value: Any) -> dt.date | None:
 def delete_visit(visit_id: str, db=None, actor: str | None = None) -> Saved:
     """Delete a visit with its ROM readings and trigger points; the audit row keeps all of it."""
     with write_connection(db) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             before = visit_snapshot(con, visit_id)
             if before is None:
                 raise EntryError([Problem("visit_id", f"Visit: {visit_id} does not exist (deleted already?)")])
@@ -615,10 +617,6 @@ def delete_visit(visit_id: str, db=None, actor: str | None = None) -> Saved:
                 con.execute(f"DELETE FROM core.{table} WHERE visit_id = ?", [visit_id])
             _audit(con, "delete", "visits", visit_id, before, None, actor)
             rebuild_marts(con, {"visits", "rom", "trigger_points"}, clients=[before["client_id"]])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return Saved("delete", visit_id)
 
 
@@ -737,8 +735,7 @@ def client_snapshot(con, client_id: str) -> dict[str, Any] | None:
 def save_client(entry: ClientEntry, db=None, editing: bool = False, actor: str | None = None) -> Saved:
     """Add a client or update one (the client id never changes), with an audit row."""
     with write_connection(db) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             problems, warnings, clean, new_vocab = check_client(entry, con, editing)
             if problems:
                 raise EntryError(problems)
@@ -757,10 +754,6 @@ def save_client(entry: ClientEntry, db=None, editing: bool = False, actor: str |
             action = "update" if editing else "insert"
             _audit(con, action, "clients", cid, before, client_snapshot(con, cid), actor)
             rebuild_marts(con, {"clients"}, clients=[cid])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return Saved(action, cid, warnings)
 
 
@@ -768,15 +761,6 @@ def load_client(client_id: str, db=None) -> ClientEntry | None:
     with read_connection(db) as con:
         snap = client_snapshot(con, client_id)
     return None if snap is None else ClientEntry(**snap)
-
-
-def all_clients(db=None) -> pd.DataFrame:
-    with read_connection(db) as con:
-        return con.execute(
-            "SELECT c.client_id, c.display_name, c.status, c.primary_complaint, c.complaint_region, c.intake_date, "
-            "c.birth_year, c.sex, c.notes, (SELECT max(visit_date) FROM core.visits v WHERE v.client_id = c.client_id) "
-            "AS last_visit FROM core.clients c ORDER BY c.client_id"
-        ).df()
 
 
 def next_client_id(db=None) -> str:
@@ -923,26 +907,51 @@ class QuestionnaireEntry:
     instrument: Any = None
     items: list[Any] = field(default_factory=list)  # item 1 first; None for unanswered
     total_score: Any = None  # only when the items are not known
+    # NDI/ODI: the scale the total was typed on, "points" (0-50) or "percent" (0-100); stored as %.
+    total_scale: str | None = None
 
 
 def questionnaire_key(client_id: str, taken_on: Any, instrument: str) -> str:
     return f"{client_id}|{cell(taken_on)}|{instrument}"
 
 
+def _total_on_its_scale(entry: QuestionnaireEntry) -> tuple[Any, list[Problem]]:
+    """The form's total as the stored percentage; NDI/ODI ask which scale it was typed on."""
+    total = entry.total_score
+    if _is_blank(total) or entry.instrument not in POINTS_MAX:
+        return total, []
+    if entry.total_scale not in TOTAL_SCALES:
+        return None, [
+            Problem(
+                "total_score",
+                f"Total score: is {cell(total)} on {TOTAL_SCALES['points']} or {TOTAL_SCALES['percent']}? "
+                "Choose the scale",
+                value=cell(total),
+            )
+        ]
+    try:
+        return total_as_percent(entry.instrument, float(total), entry.total_scale), []
+    except ValueError as exc:
+        return None, [Problem("total_score", f"Total score: {exc}", value=cell(total))]
+
+
 def check_questionnaire(entry: QuestionnaireEntry, con) -> tuple[list[Problem], list[Problem], dict, Score | None]:
     n_items = INSTRUMENTS[entry.instrument].n_items if entry.instrument in INSTRUMENTS else 20
     items = list(entry.items or [])[:20]
+    total, scale_problems = _total_on_its_scale(entry)
     values = {
         "client_id": entry.client_id,
         "taken_on": entry.taken_on,
         "instrument": entry.instrument,
         **{f"item_{i}": (items[i - 1] if i <= len(items) else None) for i in range(1, n_items + 1)},
-        "total_score": entry.total_score,
+        "total_score": entry.total_score if scale_problems else total,
     }
     result = validate_chunk(
         "outcome_measures", _one_row(values), vocabularies=practice_vocabularies(con), present=set(values)
     )
     problems, warnings = _result_problems(result)
+    if scale_problems:  # the scale's own message, not "outside 0–100" for a total that may be fine
+        problems = [p for p in problems if p.field != "total_score"] + scale_problems
     for p in problems:
         if "no item answers" in p.message:
             p.field, p.message = "items", "No answers entered: answer the items the client filled in"
@@ -972,8 +981,7 @@ def save_questionnaire(entry: QuestionnaireEntry, db=None, actor: str | None = N
     """Store one questionnaire (item responses as given); a second one for the same client,
     date and instrument replaces the first, as a corrected import row would."""
     with write_connection(db) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             problems, warnings, clean, score = check_questionnaire(entry, con)
             if problems:
                 raise EntryError(problems)
@@ -1002,17 +1010,12 @@ def save_questionnaire(entry: QuestionnaireEntry, db=None, actor: str | None = N
                 actor,
             )
             rebuild_marts(con, {"outcome_measures"}, clients=[cid])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return Saved("update" if before else "insert", key, warnings, score)
 
 
 def delete_questionnaire(client_id: str, taken_on: Any, instrument: str, db=None, actor: str | None = None) -> Saved:
     with write_connection(db) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             taken = pd.Timestamp(taken_on).date()
             before = _questionnaire_snapshot(con, client_id, taken, instrument)
             key = questionnaire_key(client_id, taken, instrument)
@@ -1024,10 +1027,6 @@ def delete_questionnaire(client_id: str, taken_on: Any, instrument: str, db=None
             )
             _audit(con, "delete", "outcome_measures", key, before, None, actor)
             rebuild_marts(con, {"outcome_measures"}, clients=[client_id])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return Saved("delete", key)
 
 

@@ -1,11 +1,12 @@
 """A check before a visit is saved: range-of-motion readings that are implausible next to the
 client's last reading of the same movement.
 
-Why: in the visit form's ROM table, typing fast can lose the first key of an edit (an upstream
-data-editor issue: "52" typed with under ~90 ms between keys arrives as "2").  A reading that
-fell to less than half of last time's, by more than any measurement error, is far more often a
-lost digit or a slip than a real change between two visits, so the form names it and asks
-("Cervical flexion before: 2°, last visit 44°: is that right?") instead of storing it silently.
+Why: a reading that fell to less than half of last time's, or more than doubled, by more than any
+measurement error, is far more often a slip (a digit lost or doubled, a value typed in the wrong
+box) than a real change between two visits, so the form names it and asks ("Cervical flexion
+before: 2°, last visit 44°: is that right?") instead of storing it silently.  The form's number
+inputs keep every key typed (the data editor used before lost the first key of a fast "52");
+this check is the second line.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ itself, so a corrected row is checked exactly like any other.
 from __future__ import annotations
 
 import csv
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -27,12 +26,12 @@ WHERE i.import_id = ?
 """
 
 REJECTED_ROWS_SQL = """
-SELECT r.line, string_agg(j.reason, '; ' ORDER BY j.column_name NULLS FIRST) AS reason, r.payload
+SELECT r.line, string_agg(j.reason, '; ' ORDER BY j.column_name NULLS FIRST) AS reason, r.cells
 FROM raw.rejects j
 JOIN raw.imports i ON i.import_id = j.import_id
 JOIN raw.rows r ON r.file_hash = i.file_hash AND r.line = j.line
 WHERE j.import_id = ?
-GROUP BY r.line, r.payload
+GROUP BY r.line, r.cells
 ORDER BY r.line
 """
 
@@ -44,9 +43,8 @@ def rejected_rows(db, import_id: int) -> pd.DataFrame:
         rows = con.execute(REJECTED_ROWS_SQL, [int(import_id)]).fetchall()
     headers = list(found[3]) if found else []
     records = []
-    for line, reason, payload in rows:
-        cells = json.loads(payload)
-        records.append({"line": int(line), "reason": reason, **{h: str(cells.get(h, "")) for h in headers}})
+    for line, reason, cells in rows:  # the cells are in the order of the file's headers
+        records.append({"line": int(line), "reason": reason, **dict(zip(headers, cells))})
     return pd.DataFrame(records, columns=["line", "reason", *headers])
 
 

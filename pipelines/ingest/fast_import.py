@@ -27,6 +27,8 @@ import pandas as pd
 from pipelines.ingest import vocab as V
 from pipelines.ingest.readers import CHUNK_ROWS, CSV_SUFFIXES, MAX_CELL_CHARS, TableFile
 from pipelines.ingest.validate import FIELDS, QUESTIONNAIRE_ITEMS, date_order_evidence, today
+from pipelines.warehouse.sqlnames import quote_identifier as _q  # column names from the contract or a header
+from pipelines.warehouse.sqlnames import quote_literal as _lit  # constants of this module, never file values
 
 # Python's str.strip() removes exactly these (str.isspace); RE2's \s alone misses most of them.
 _WS = r"[\t-\r\x{1c}-\x{20}\x{85}\p{Z}]"
@@ -48,15 +50,6 @@ CREATE TEMP TABLE src AS
 SELECT * FROM read_csv(?, all_varchar = true, header = true, delim = ?, quote = '"', escape = '"',
                        comment = '', skip = 0, strict_mode = true, null_padding = false, max_line_size = ?)
 """
-
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    """A constant of this module as an SQL string literal (never a value from a file)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def load_source(con, table: TableFile) -> list[str] | None:
@@ -298,14 +291,14 @@ class FastStage:
             f" ELSE regexp_full_match({everything}, {_lit(ALL_SPACE)}) END)"
         )
 
-    def raw_view(self, headers: list[str]) -> None:
-        """``temp.file_raw`` (line, payload): every row read as JSON of header -> cell text,
-        straight from ``temp.src`` (a join back from the checked rows would cost a hash table
-        the size of the file)."""
-        fields = ", ".join(f"{_q(h)} := coalesce(s.{_q(n)}, '')" for h, n in zip(headers, self.src_names))
+    def raw_view(self) -> None:
+        """``temp.file_raw`` (line, cells): every row read, its cells' text in header order (the
+        headers are stored once per file in ``raw.files``), straight from ``temp.src`` (a join
+        back from the checked rows would cost a hash table the size of the file)."""
+        cells = ", ".join(f"coalesce(s.{_q(n)}, '')" for n in self.src_names)
         self.con.execute(f"""
             CREATE TEMP VIEW file_raw AS
-            SELECT s.rowid - {self.base} + 2 AS line, to_json(struct_pack({fields})) AS payload
+            SELECT s.rowid - {self.base} + 2 AS line, [{cells}] AS cells
             FROM temp.src s WHERE NOT {self.blank_row()}""")
 
     def doubtful_chunks(self):

@@ -32,6 +32,8 @@ from pipelines.techniques.large import store_default_report
 from pipelines.warehouse import audit
 from pipelines.warehouse.db import write_connection
 from pipelines.warehouse.marts import rebuild_marts
+from pipelines.warehouse.sqlnames import quote_identifier as _q  # column names from the contract or a header
+from pipelines.warehouse.transaction import transaction
 
 Progress = Callable[[int, str], None]
 
@@ -94,11 +96,6 @@ class FileReport:
     @property
     def accounted(self) -> bool:
         return self.inserted + self.updated + self.unchanged + self.rejected == self.rows_read
-
-
-def _q(identifier: str) -> str:
-    """Quote an identifier (column names come from the contract or a file header, never values)."""
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 # Plain-word headers ("Client", "Pain before", "What I did") are matched like the Import page's
@@ -236,23 +233,38 @@ def ingest_file(
         # Per-technique tick columns are merged by the validator: such (hand-kept) files take its path.
         fast = FAST_PATH and not any(c.startswith(TECHNIQUE_COLUMN) for c in present)
         src_names = load_source(con, table) if fast else None
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             _ingest(con, table, kind, present, rename, mapping_name, day_first, report, progress, src_names)
             _audit_import(con, report, actor)  # next to raw.imports, in the same transaction
-            if store_techniques and kind in TECHNIQUE_INPUTS:
-                # A large practice's default technique result is stored with the data it comes from,
-                # so the page opens in about a second instead of refitting (~10 s at 2.4 M visits).
-                # Below technique_sql.LARGE_DATA_VISITS this is one count query and stores nothing.
-                if progress:
-                    progress(report.rows_read, "updating the technique analysis")
-                store_default_report(con, db=db)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        if store_techniques and kind in TECHNIQUE_INPUTS:
+            after_commit(con, db, report, progress)
     assert report.accounted, f"row accounting broken for {path}: {report}"
     return report
+
+
+def after_commit(con, db, report: FileReport, progress: Progress | None = None) -> bool:
+    """The import's after-commit hook: store a large practice's default technique result.
+
+    It runs once the file's rows are committed, in a transaction of its own, still holding the
+    write lock (so it sees exactly the data just committed).  A failure here never undoes the
+    import: the stored result carries a fingerprint of the data it was computed from, so the
+    Techniques page finds it stale and computes afresh (``techniques.large.stored_report``), and
+    the report says so.  Below ``LARGE_DATA_VISITS`` this is one count query and stores nothing.
+    Returns whether the hook succeeded."""
+    # A large practice's result is stored with the data it comes from, so the page opens in about
+    # a second instead of refitting (~10 s at 2.4 M visits).
+    if progress:
+        progress(report.rows_read, "updating the technique analysis")
+    try:
+        with transaction(con):
+            store_default_report(con, db=db)
+    except Exception as exc:  # any failure of the statistics leaves the import as committed
+        report.notes.append(
+            "the rows are imported, but the technique analysis could not be stored "
+            f"({type(exc).__name__}: {exc}); the Techniques page computes it when opened"
+        )
+        return False
+    return True
 
 
 def _audit_import(con, report: FileReport, actor: str | None) -> None:
@@ -290,11 +302,12 @@ def _stage(
         con.execute(f"DROP TABLE IF EXISTS temp.{t}")
     con.execute('CREATE TEMP TABLE file_rejects (_line BIGINT, "column" VARCHAR, value VARCHAR, reason VARCHAR)')
     con.execute('CREATE TEMP TABLE file_warnings (_line BIGINT, "column" VARCHAR, value VARCHAR, message VARCHAR)')
-    con.execute("CREATE TEMP TABLE file_raw (line BIGINT, payload VARCHAR)")
+    con.execute("CREATE TEMP TABLE file_raw (line BIGINT, cells VARCHAR[])")
     rows = 0
     evidence = {"day_first": 0, "month_first": 0, "ambiguous": 0}
     new_vocab: dict = {}
-    header_of = dict(zip([rename.get(c, c) if rename else c for c in table.columns], table.headers))
+    # The raw layer's cells, in the order of the file's header (raw.files.headers).
+    raw_cols = [rename.get(c, c) if rename else c for c in table.columns]
     created = False
     for chunk in table.chunks(rename):
         rows += len(chunk)
@@ -315,10 +328,9 @@ def _stage(
                 con.register("chunk_frame", frame)
                 con.execute(f"INSERT INTO {name} SELECT * FROM chunk_frame")
                 con.unregister("chunk_frame")
-        raw = chunk.drop(columns=["_shape"]).rename(columns=lambda c: header_of.get(c, c) if c != "_line" else c)
-        con.register("chunk_raw", raw)
-        fields = ", ".join(f"{_q(h)} := {_q(h)}" for h in raw.columns if h != "_line")
-        con.execute(f"INSERT INTO file_raw SELECT _line, to_json(struct_pack({fields})) FROM chunk_raw")
+        con.register("chunk_raw", chunk)
+        cells = ", ".join(f"coalesce(CAST({_q(c)} AS VARCHAR), '')" for c in raw_cols)
+        con.execute(f"INSERT INTO file_raw SELECT _line, [{cells}] FROM chunk_raw")
         con.unregister("chunk_raw")
         if progress:
             progress(rows, f"read {rows:,} rows")
@@ -397,7 +409,7 @@ def _stage_fast(
                 con.unregister("chunk_frame")
     # The doubtful rows as SQL read them give way to the validator's (whose _clean is NULL).
     con.execute("DELETE FROM incoming WHERE _clean = false")
-    stage.raw_view(table.headers)
+    stage.raw_view()
     if progress:
         progress(rows, f"checked {rows:,} rows")
     return rows, evidence, new_vocab, day_first
@@ -462,7 +474,9 @@ def _ingest(
         con.execute(
             "INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, now())", [table.file_hash, kind, path, table.headers, rows]
         )
-        con.execute("INSERT INTO raw.rows SELECT ?, line, payload FROM file_raw", [table.file_hash])
+        con.execute(
+            "INSERT INTO raw.rows (file_hash, line, cells) SELECT ?, line, cells FROM file_raw", [table.file_hash]
+        )
     if fast is not None:
         con.execute("DROP VIEW temp.file_raw")
         con.execute("DROP TABLE IF EXISTS temp.doubtful")

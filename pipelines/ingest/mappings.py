@@ -378,15 +378,6 @@ def save_profile(profile: MappingProfile, db=None) -> Path:
     return path
 
 
-def delete_profile(name: str, db=None) -> bool:
-    """Delete a practice profile; built-in ones cannot be deleted.  True if a file was removed."""
-    path = practice_dir(db) / f"{name}.toml"
-    if NAME_PATTERN.match(name) and path.is_file():
-        path.unlink()
-        return True
-    return False
-
-
 def profiles_for(headers: list[str], db=None) -> list[MappingProfile]:
     """Saved profiles that fit a file with these headers, the most specific first."""
     fits = [p for p in list_profiles(db) if p.matches(headers)]

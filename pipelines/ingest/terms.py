@@ -22,6 +22,7 @@ from pipelines.ingest.validate import validate_chunk
 from pipelines.warehouse import audit
 from pipelines.warehouse.db import write_connection
 from pipelines.warehouse.marts import rebuild_marts
+from pipelines.warehouse.transaction import transaction
 
 # Where each open vocabulary is stored: (table, column, is a list column).
 VOCAB_COLUMNS: dict[str, tuple[tuple[str, str, bool], ...]] = {
@@ -106,8 +107,7 @@ def save_aliases(db, choices: list[tuple[str, str, str]], actor: str) -> int:
     if not choices:
         return 0
     with write_connection(db) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             for voc, alias, entry in choices:
                 _check_entry(voc, entry, con)
                 con.execute(DELETE_ALIAS, [voc, alias])
@@ -121,10 +121,6 @@ def save_aliases(db, choices: list[tuple[str, str, str]], actor: str) -> int:
                     actor=actor,
                     detail=f"{voc} '{alias}' is the same as '{entry}'",
                 )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return len(choices)
 
 
@@ -159,8 +155,7 @@ def merge_term(db, vocabulary: str, term: str, into: str, actor: str) -> dict[st
     if term in BUILT_IN.get(vocabulary, V.Vocabulary(vocabulary, {})).canonical_names:
         raise TermProblem(f"'{term}' is a built-in {vocabulary}; only the practice's own terms can be merged")
     with write_connection(db) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             _check_entry(vocabulary, into, con)
             before = uses(con, vocabulary, term)
             _refuse_collisions(con, vocabulary, term, into)
@@ -184,10 +179,6 @@ def merge_term(db, vocabulary: str, term: str, into: str, actor: str) -> dict[st
                 detail=f"{vocabulary} '{term}' merged into '{into}': {changed} rows updated",
             )
             rebuild_marts(con, {table for table, _, _ in VOCAB_COLUMNS[vocabulary]})
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return before
 
 

@@ -182,6 +182,8 @@ TECHNIQUES = Vocabulary(
         "cupping": ["cups", "myofascial cupping", "dry cupping"],
         "lymphatic_drainage": ["mld", "manual lymphatic drainage", "lymph drainage"],
         "thermal": ["heat", "cold", "heat/cold", "hot pack", "ice", "cryotherapy", "thermotherapy", "hot stones"],
+        # Pressure on a muscle while it is moved through its range (active or passive release).
+        "soft_tissue_release": ["str", "soft tissue release", "pin and stretch", "lock and stretch"],
     },
     # Spellings added for reading therapists' own files (issue 14).  Kept apart from the entries
     # above, which the sample generator draws its spellings from, so the sample stays the same.

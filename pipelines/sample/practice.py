@@ -60,12 +60,33 @@ import pyarrow.compute as pc
 
 from pipelines.ingest.contract import KINDS, OUTCOME_ITEMS
 from pipelines.ingest.vocab import MUSCLES, REGIONS, ROM_NORMS, TECHNIQUES, normalise
+from pipelines.warehouse.sqlnames import quote_literal
 
 # ---------------------------------------------------------------------------
 # Planted effects
 # ---------------------------------------------------------------------------
 
-TECHS: tuple[str, ...] = tuple(TECHNIQUES.canonical_names)
+# The techniques the sample practice uses, in a fixed order of its own.  Not the vocabulary's list:
+# a technique added to the vocabulary (soft tissue release, say) must not change the random draws,
+# and with them every figure of the sample that tests and docs compare against.
+TECHS: tuple[str, ...] = (
+    "trigger_point",
+    "myofascial_release",
+    "swedish",
+    "deep_tissue",
+    "stretching",
+    "pnf_stretching",
+    "muscle_energy",
+    "positional_release",
+    "cross_fiber_friction",
+    "nerve_mobilization",
+    "movement_reeducation",
+    "breathwork",
+    "instrument_assisted",
+    "cupping",
+    "lymphatic_drainage",
+    "thermal",
+)
 
 DEFAULT_TECHNIQUE_EFFECTS: dict[str, float] = {
     "trigger_point": -1.0,
@@ -154,6 +175,8 @@ def _canonical_technique(name: str) -> str:
     res = TECHNIQUES.resolve(name)
     if not res.known:
         raise ValueError(f"unknown technique {name!r}")
+    if res.canonical not in TECHS:
+        raise ValueError(f"technique {name!r} is known but the sample practice does not use it")
     return res.canonical
 
 
@@ -1449,12 +1472,12 @@ def _write_csv(table: pa.Table, path: Path, kind: str) -> None:
         tmp = path.with_suffix(".csv.tmp")
         quoted = _FORCE_QUOTE.get(kind)
         if not quoted:
-            con.execute(f"COPY (SELECT * FROM t) TO '{_sql_path(tmp)}' (HEADER, DELIMITER ',')")
+            con.execute(f"COPY (SELECT * FROM t) TO {quote_literal(tmp)} (HEADER, DELIMITER ',')")
         else:
             # FORCE_QUOTE would quote those header names too: write the plain header ourselves
             body = path.with_suffix(".csv.body")
             con.execute(
-                f"COPY (SELECT * FROM t) TO '{_sql_path(body)}' (HEADER false, DELIMITER ',', "
+                f"COPY (SELECT * FROM t) TO {quote_literal(body)} (HEADER false, DELIMITER ',', "
                 f"FORCE_QUOTE ({', '.join(quoted)}))"
             )
             with open(tmp, "wb") as fh, open(body, "rb") as src:
@@ -1464,10 +1487,6 @@ def _write_csv(table: pa.Table, path: Path, kind: str) -> None:
         os.replace(tmp, path)
     finally:
         con.close()
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _truth(ctx: _Context, seed: int, end_date: dt.date, start_date: dt.date, summary: dict) -> dict:

@@ -25,6 +25,7 @@ from pipelines.ingest.validate import validate_chunk
 from pipelines.warehouse import audit
 from pipelines.warehouse.db import write_connection
 from pipelines.warehouse.marts import rebuild_marts
+from pipelines.warehouse.transaction import transaction
 
 SOURCES = ("link", "form")
 MAX_NOTE_CHARS = 2000
@@ -118,18 +119,17 @@ def record_checkin(
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
     reported_at = reported_at or dt.datetime.now()  # local time, like imported self-reports
     with write_connection(db) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con) as tx:
             known = con.execute("SELECT count(*) FROM core.clients WHERE client_id = ?", [client_id]).fetchone()[0]
             if not known:
-                con.execute("ROLLBACK")
+                tx.rollback()
                 return CheckinResult(False, ["client_id is not a known client"])
             if source == "link":
                 recent = con.execute(
                     RECENT_LINK_CHECKINS_SQL, [client_id, reported_at - dt.timedelta(days=1)]
                 ).fetchone()[0]
                 if recent >= MAX_LINK_CHECKINS_PER_DAY:
-                    con.execute("ROLLBACK")
+                    tx.rollback()
                     return CheckinResult(
                         False,
                         [
@@ -140,7 +140,7 @@ def record_checkin(
                     )
             result = validate_checkin(values, reported_at, vocabularies=practice_vocabularies(con))
             if not result.ok:
-                con.execute("ROLLBACK")
+                tx.rollback()
                 return result
             r = result.row
             con.execute(
@@ -160,9 +160,5 @@ def record_checkin(
                 detail="pain check-in" + (f": {r['pain']:g}/10" if r.get("pain") is not None else ""),
             )
             rebuild_marts(con, changed={"self_reports"}, clients=[client_id])  # this client's self-report rows
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     result.row = {"client_id": client_id, "source": source, **result.row}
     return result

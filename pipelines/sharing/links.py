@@ -31,6 +31,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from pipelines.warehouse import audit
 from pipelines.warehouse.db import read_connection, write_connection
+from pipelines.warehouse.transaction import transaction
 
 INVALID_LINK_MESSAGE = "This link is not valid any more. Please ask your therapist for a new one."
 DEFAULT_BASE_URL = "http://127.0.0.1:8501/"
@@ -153,8 +154,7 @@ def create_link(
     url = link_url(token, base_url)
     expires = now + dt.timedelta(days=days)
     with write_connection(db) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             known = con.execute("SELECT count(*) FROM core.clients WHERE client_id = ?", [client_id]).fetchone()[0]
             if not known:
                 raise ShareError(f"no client with id {client_id!r}")
@@ -175,10 +175,6 @@ def create_link(
                 after={"link_id": link_id, "expires_at": expires, "days": days},
                 detail=f"link #{link_id} for {client_id}, valid {days:g} days until {expires:%Y-%m-%d %H:%M} UTC",
             )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return ShareLink(token, client_id, now, expires, url)
 
 
@@ -223,8 +219,7 @@ def revoke(
         raise ShareError("give either a token (or its first characters) or --client CLIENT_ID")
     now = now or utcnow()
     with write_connection(db) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             if client_id is not None:
                 ids = [
                     r[0]
@@ -255,10 +250,6 @@ def revoke(
                         detail=f"link #{link_id} for {owner} ended"
                         + (" (all of the client's links)" if client_id is not None else ""),
                     )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return len(ids)
 
 

@@ -403,20 +403,6 @@ def _posteriors_for(fit: PracticeFit, clients: list[str]) -> dict[tuple[str, str
     return out
 
 
-def predictive(h: _Hyper) -> dict[str, float] | None:
-    """What the practice's history says a client who has not had the technique might expect."""
-    if h.weights is None:
-        return None
-    v = h.v_mu + _TAUS**2
-    lo, hi = _mixture_quantiles(h.weights[None, :], h.mu_hat[None, :], v[None, :])
-    return {
-        "effect": float(h.weights @ h.mu_hat),
-        "ci_low": float(lo[0]),
-        "ci_high": float(hi[0]),
-        "p_more_relief": float(h.weights @ ndtr((-RELIEF_POINTS - h.mu_hat) / np.sqrt(v))),
-    }
-
-
 # ---------------------------------------------------------------------------------------------
 # Rows
 # ---------------------------------------------------------------------------------------------

@@ -782,9 +782,10 @@ def _mix_counts(fit) -> pd.DataFrame:
 # Stored default result (written by the importer, read by the page)
 # ---------------------------------------------------------------------------
 # The dashboard's connections are read-only, and computing the large-practice result takes
-# seconds (more on a busy machine).  So the writer - the import, once per imported file -
-# computes the default view (no filters, the primary outcome, the practice's minimum n) in its
-# own transaction and stores it; the page's first view after the import then only reads it.
+# seconds (more on a busy machine).  So the writer - the import, after its file is committed
+# (``importer.after_commit``) - computes the default view (no filters, the primary outcome, the
+# practice's minimum n) in a transaction of its own and stores it; the page's first view after
+# the import then only reads it.
 # The stored row carries a fingerprint of the data it was computed from, so a write that does
 # not refresh it (a form, a check-in, a restore) makes the page compute afresh, never show a
 # stale answer.
@@ -820,9 +821,9 @@ def data_fingerprint(con) -> str:
 def store_default_report(con, db=None, min_clients: int | None = None) -> bool:
     """Compute and store the default technique result of a large practice on a write connection.
 
-    The hook for the importer: call it after the marts are rebuilt, in the same transaction
-    (``pipelines.ingest.importer``: after ``rebuild_marts(con, {kind})`` when visits or clients
-    changed).  Below :data:`LARGE_DATA_VISITS` it stores nothing (the page computes the
+    The importer's after-commit hook (``pipelines.ingest.importer.after_commit``) calls it in a
+    transaction of its own once the file's rows and marts are committed, so a failure here never
+    undoes an import: the page then finds no result for the current data and computes one.  Below :data:`LARGE_DATA_VISITS` it stores nothing (the page computes the
     mixed model itself in a second or two) and returns False.  ``db`` locates the practice
     settings (the minimum n per arm); without it the settings default applies.
     """

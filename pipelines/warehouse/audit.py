@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.warehouse.db import DatabaseBusy, read_connection, resolve_db_path, write_connection
+from pipelines.warehouse.transaction import transaction
 
 if TYPE_CHECKING:  # pandas only for the annotation: the CLI imports this module and starts faster without it
     import pandas as pd
@@ -247,14 +248,12 @@ def write_now(db, rows: list[list], timeout_s: float = SHORT_WRITE_S) -> bool:
     taken = None
     try:
         with write_connection(db, timeout_s=timeout_s) as con:
-            con.execute("BEGIN TRANSACTION")
             try:
-                taken, _ = flush_pending(con, db)
-                for row in rows:
-                    con.execute(INSERT_SQL, row)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
+                with transaction(con):
+                    taken, _ = flush_pending(con, db)
+                    for row in rows:
+                        con.execute(INSERT_SQL, row)
+            except BaseException:  # after the rollback: the queued rows go back to the queue
                 give_back_pending(db, taken)
                 taken = None
                 raise
@@ -264,6 +263,12 @@ def write_now(db, rows: list[list], timeout_s: float = SHORT_WRITE_S) -> bool:
         for row in rows:
             _queue(db, row)
         return False
+
+
+def write_pending_if_free(db, timeout_s: float = 1.0) -> bool:
+    """Write the queued rows if the database is free within ``timeout_s`` (the Records page asks on each
+    visit: its log should hold them).  True = some were written; nothing queued or still busy = False."""
+    return bool(pending_count(db)) and write_now(db, [], timeout_s=timeout_s)
 
 
 # ---------------------------------------------------------------------------

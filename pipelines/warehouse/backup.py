@@ -48,6 +48,8 @@ from pipelines.warehouse import audit
 from pipelines.warehouse.db import WRITE_CONFIG, resolve_db_path, write_connection
 from pipelines.warehouse.marts import rebuild_marts
 from pipelines.warehouse.migrate import available_migrations, migrate
+from pipelines.warehouse.sqlnames import quote_identifier, quote_literal
+from pipelines.warehouse.transaction import transaction
 
 BACKUPS_FOLDER = "backups"  # beside the database: <db folder>/backups/<db name>-<YYYYMMDD-HHMMSS>/
 KEY_FILENAME = "knotwork-backup.key"  # beside the database; never inside a backup
@@ -65,7 +67,8 @@ SEQUENCE_MAX = {
 }
 REVOKE_ALL_SQL = "UPDATE meta.share_links SET revoked = true, revoked_at = ? WHERE NOT revoked"
 DROP_SECRET_SQL = "DELETE FROM meta.secrets"
-_COPY_LINE = re.compile(r"^COPY\s+(\S+)\s+FROM\s+'([^']*)'", re.MULTILINE)
+# The path is an SQL string in load.sql: a quote in the folder's name is doubled there.
+_COPY_LINE = re.compile(r"^COPY\s+(\S+)\s+FROM\s+'((?:[^']|'')*)'", re.MULTILINE)
 _STAGING_NAME = re.compile(r"^[a-z_]{1,40}$")
 _PLAIN_FILE = re.compile(r"^[A-Za-z0-9_.-]+\.parquet$")
 
@@ -146,28 +149,26 @@ def backup(db, folder: str | Path, actor: str | None = None) -> Path:
     try:
         with write_connection(db) as con:  # read-write: EXPORT checkpoints first, so nothing in the WAL is missed
             con.execute("CHECKPOINT")
-            con.execute("BEGIN TRANSACTION")
             try:
-                taken, _ = audit.flush_pending(con, db_path)
-                audit.record(
-                    con,
-                    "backup",
-                    "database",
-                    str(folder.resolve()),
-                    actor=actor,
-                    detail=f"{db_path.name} backed up to {folder.resolve()}",
-                )
-                con.execute(f"EXPORT DATABASE '{_sql_path(partial)}' (FORMAT parquet)")
-                migrations = [
-                    r[0] for r in con.execute(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY name").fetchall()
-                ]
-                _write_manifest(partial, key, db_path.name, migrations)
-                if folder.exists():
-                    folder.rmdir()  # empty (checked above): the complete backup takes its place
-                os.rename(partial, folder)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
+                with transaction(con):
+                    taken, _ = audit.flush_pending(con, db_path)
+                    audit.record(
+                        con,
+                        "backup",
+                        "database",
+                        str(folder.resolve()),
+                        actor=actor,
+                        detail=f"{db_path.name} backed up to {folder.resolve()}",
+                    )
+                    con.execute(f"EXPORT DATABASE {quote_literal(partial.resolve())} (FORMAT parquet)")
+                    migrations = [
+                        r[0] for r in con.execute(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY name").fetchall()
+                    ]
+                    _write_manifest(partial, key, db_path.name, migrations)
+                    if folder.exists():
+                        folder.rmdir()  # empty (checked above): the complete backup takes its place
+                    os.rename(partial, folder)
+            except BaseException:  # after the rollback
                 audit.give_back_pending(db_path, taken)
                 if folder.exists() and not partial.exists():
                     shutil.rmtree(folder, ignore_errors=True)
@@ -181,7 +182,7 @@ def backup(db, folder: str | Path, actor: str | None = None) -> Path:
 def _write_manifest(folder: Path, key: bytes, db_name: str, migrations: list[str]) -> None:
     """manifest.json (each table's file and every file's SHA-256) and manifest.sig (its HMAC)."""
     tables = {
-        name.replace('"', ""): Path(path).name
+        name.replace('"', ""): Path(path.replace("''", "'")).name
         for name, path in _COPY_LINE.findall((folder / "load.sql").read_text("utf-8"))
     }
     files = {}
@@ -300,20 +301,20 @@ def restore(
         _load_tables(con, checked)
         migrate(con)
         _advance_sequences(con)
-        con.execute("BEGIN TRANSACTION")
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        ended = con.execute(REVOKE_ALL_SQL, [now]).fetchone()[0]
-        con.execute(DROP_SECRET_SQL)
-        rebuild_marts(con)
-        audit.record(
-            con,
-            "restore",
-            "database",
-            str(folder),
-            actor=actor,
-            detail=f"restored from {folder} into {target.name}" + (f"; {ended} private links ended" if ended else ""),
-        )
-        con.execute("COMMIT")
+        with transaction(con):
+            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            ended = con.execute(REVOKE_ALL_SQL, [now]).fetchone()[0]
+            con.execute(DROP_SECRET_SQL)
+            rebuild_marts(con)
+            audit.record(
+                con,
+                "restore",
+                "database",
+                str(folder),
+                actor=actor,
+                detail=f"restored from {folder} into {target.name}"
+                + (f"; {ended} private links ended" if ended else ""),
+            )
         con.execute("CHECKPOINT")
         con.close()
         os.link(tmp, target)  # fails if the target appeared meanwhile: never overwrite a database
@@ -332,24 +333,25 @@ def _load_tables(con: duckdb.DuckDBPyConnection, checked: _Checked) -> None:
     expected = con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name <> 'marts' ORDER BY 1, 2"
     ).fetchall()
-    con.execute("BEGIN TRANSACTION")
     try:
-        for name, path in sorted(checked.tables.items()):
-            schema, _, table = name.partition(".")
-            if schema == "staging" and _STAGING_NAME.match(table):
-                con.execute(f'CREATE TABLE staging."{table}" AS SELECT * FROM read_parquet(?)', [str(path)])
-        for schema, table in expected:
-            name = f"{schema}.{table}"
-            path = checked.tables.get(name)
-            if path is None or name == SECRET_TABLE:
-                continue
-            if name == MIGRATIONS_TABLE:
-                con.execute(f"DELETE FROM {MIGRATIONS_TABLE}")  # the backup's own dates of its migrations
-            # Identifiers come from this database's own catalog, the file is a bound parameter.
-            con.execute(f'INSERT INTO "{schema}"."{table}" BY NAME SELECT * FROM read_parquet(?)', [str(path)])
-        con.execute("COMMIT")
-    except duckdb.Error as exc:
-        con.execute("ROLLBACK")
+        with transaction(con):
+            for name, path in sorted(checked.tables.items()):
+                schema, _, table = name.partition(".")
+                if schema == "staging" and _STAGING_NAME.match(table):
+                    con.execute(
+                        f"CREATE TABLE staging.{quote_identifier(table)} AS SELECT * FROM read_parquet(?)", [str(path)]
+                    )
+            for schema, table in expected:
+                name = f"{schema}.{table}"
+                path = checked.tables.get(name)
+                if path is None or name == SECRET_TABLE:
+                    continue
+                if name == MIGRATIONS_TABLE:
+                    con.execute(f"DELETE FROM {MIGRATIONS_TABLE}")  # the backup's own dates of its migrations
+                # Identifiers come from this database's own catalog, the file is a bound parameter.
+                target = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+                con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM read_parquet(?)", [str(path)])
+    except duckdb.Error as exc:  # after the rollback
         raise BackupRefused(
             f"the backup's data does not fit this Knotwork's tables ({exc}); nothing was restored"
         ) from None
@@ -427,8 +429,3 @@ def zip_backup(folder: str | Path) -> bytes:
             if f.is_file():
                 zf.write(f, arcname=f"{folder.name}/{f.name}")
     return buf.getvalue()
-
-
-def _sql_path(path: Path) -> str:
-    # EXPORT/IMPORT take a literal, not a parameter; escape the quote character.
-    return str(path.resolve()).replace("'", "''")

@@ -11,6 +11,8 @@ from importlib import resources
 
 import duckdb
 
+from pipelines.warehouse.transaction import transaction
+
 MIGRATIONS_PACKAGE = "pipelines.sql.migrations"
 
 
@@ -50,13 +52,8 @@ def migrate(con: duckdb.DuckDBPyConnection, upto: str | None = None) -> list[str
             break
         if name in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(sql)
             con.execute("INSERT INTO meta.migrations (name, applied_at) VALUES (?, now())", [name])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         applied.append(name)
     return applied
