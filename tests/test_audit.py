@@ -300,6 +300,7 @@ def test_links_made_and_ended_write_one_row_per_link_and_never_a_token(db):
         assert secret not in everything
 
 
+@pytest.mark.slow
 def test_cli_backup_restore_and_password_are_recorded_with_the_actor(db, tmp_path):
     start = last_id(db)
     assert knotwork("backup", str(tmp_path / "bk"), "--db", str(db)).returncode == 0

@@ -323,6 +323,7 @@ def test_cli_json_report_has_the_contract_fields(tmp_path, db):
     assert v["rejects"] == [{"line": 5, "column": "pressure", "value": "9", "reason": "Pressure 9 is outside 1–5"}]
 
 
+@pytest.mark.slow
 def test_kill_mid_import_leaves_database_as_before_and_rerun_completes(tmp_path, db):
     """SIGKILL during a big import: nothing of that file is visible; the next run finishes the job."""
     load_basic(tmp_path, db)

@@ -207,6 +207,7 @@ def test_pdf_on_a4_and_letter_keeps_each_chart_whole(tmp_path, sample_db, long_c
     assert "How to read this report" in pages[-1]
 
 
+@pytest.mark.slow
 @needs_chromium
 @needs_poppler
 def test_cli_report_writes_html_and_pdf(tmp_path, sample_db, long_client):
