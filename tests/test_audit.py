@@ -188,6 +188,7 @@ def test_cli_report_export_writes_one_row(db, tmp_path):
     assert got[0]["detail"] == f"progress report of {CLIENT}, HTML to {out.resolve()}"
 
 
+@pytest.mark.browser
 def test_the_sharing_pages_downloads_write_one_row_each(db):
     # What the page's download buttons call (dashboard/app_pages/sharing.py), built on click.
     start = last_id(db)

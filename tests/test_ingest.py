@@ -289,6 +289,7 @@ def test_unreadable_file_gives_one_line_and_writes_nothing(tmp_path, db, name, c
     assert not db.exists()
 
 
+@pytest.mark.slow
 def test_cli_json_report_has_the_contract_fields(tmp_path, db):
     write_csv(tmp_path, "clients.csv", CLIENTS)
     visits = write_csv(tmp_path, "visits.csv", VISITS + "V4,C1,2026-01-20,9,5,4,swedish\n")
