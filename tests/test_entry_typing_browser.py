@@ -4,10 +4,20 @@ movements -- and what is saved is exactly what was typed."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 
 from tests.test_e2e_browser import ARTIFACTS, browser, full_screenshot, server, wait_for_app  # noqa: F401 (fixtures)
+
+# A real headless Chromium: the browser marker keeps it out of the quick loop, like the other browser tests.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path("/usr/bin/chromium").exists(), reason="Debian chromium not installed at /usr/bin/chromium"
+    ),
+]
 
 CLIENT = "C0002"
 
