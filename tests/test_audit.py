@@ -188,6 +188,7 @@ def test_cli_report_export_writes_one_row(db, tmp_path):
     assert got[0]["detail"] == f"progress report of {CLIENT}, HTML to {out.resolve()}"
 
 
+@pytest.mark.browser
 def test_the_sharing_pages_downloads_write_one_row_each(db):
     # What the page's download buttons call (dashboard/app_pages/sharing.py), built on click.
     start = last_id(db)
@@ -300,6 +301,7 @@ def test_links_made_and_ended_write_one_row_per_link_and_never_a_token(db):
         assert secret not in everything
 
 
+@pytest.mark.slow
 def test_cli_backup_restore_and_password_are_recorded_with_the_actor(db, tmp_path):
     start = last_id(db)
     assert knotwork("backup", str(tmp_path / "bk"), "--db", str(db)).returncode == 0

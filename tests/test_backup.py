@@ -112,6 +112,7 @@ def test_restore_refuses_to_overwrite_and_backup_refuses_a_full_folder(sample_db
     assert len(audit_rows(sample_db_copy, "backup")) == 1  # the refused backup left no row
 
 
+@pytest.mark.slow
 def test_cli_backup_and_restore(sample_db_copy, tmp_path):
     run = lambda *a: subprocess.run([sys.executable, "-m", "knotwork", *a], capture_output=True, text=True)
     assert run("backup", str(tmp_path / "bk"), "--db", str(sample_db_copy)).returncode == 0

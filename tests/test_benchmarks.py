@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+# The benchmark end to end (benchmarks/run.py): the full suite runs it, the quick loop does not.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ["clients", "visits", "rom", "self_reports", "trigger_points", "outcome_measures"]
 

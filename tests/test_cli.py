@@ -50,6 +50,7 @@ def test_each_command_has_help(command):
     assert "usage: knotwork " + command in proc.stdout
 
 
+@pytest.mark.slow
 def test_sample_is_deterministic_and_matches_the_committed_sample(tmp_path):
     from tests.conftest import SAMPLE
 

@@ -135,6 +135,7 @@ def _knotwork(*args: str):
     return subprocess.run([sys.executable, "-m", "knotwork", *args], capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_cli_client_json_and_all(sample_db):
     one = _knotwork("techniques", "--client", "C0001", "--db", str(sample_db), "--json")
     assert one.returncode == 0, one.stderr

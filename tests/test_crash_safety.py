@@ -363,6 +363,7 @@ def run_trials(practice, n_trials: int, seed: int) -> dict:
     return summary
 
 
+@pytest.mark.slow
 def test_traced_timeline_sees_every_file_commit(practice):
     """The calibration run committed each file once and checkpointed after it (sanity of the phase labels)."""
     events = [e for e, _ in practice["events"]]
@@ -375,6 +376,7 @@ def test_traced_timeline_sees_every_file_commit(practice):
     assert all(states[i] != states[i + 1] for i in range(len(states) - 1))
 
 
+@pytest.mark.slow
 def test_kill_trials_leave_before_or_after_never_between(practice):
     summary = run_trials(practice, FAST_TRIALS, SEED)
     assert sum(summary["outcome"].values()) == FAST_TRIALS

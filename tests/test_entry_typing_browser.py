@@ -5,12 +5,22 @@ DuckDB file is exactly what was typed (a table cell used to lose the first key: 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 
 from pipelines.entry.forms import last_rom_set
 from pipelines.entry.readings import last_readings
 from tests.test_e2e_browser import ARTIFACTS, browser, full_screenshot, server, wait_for_app  # noqa: F401 (fixtures)
+
+# A real headless Chromium: the browser marker keeps it out of the quick loop, like the other browser tests.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path("/usr/bin/chromium").exists(), reason="Debian chromium not installed at /usr/bin/chromium"
+    ),
+]
 
 CLIENT = "C0002"
 OTHER = ("shoulder", "abduction", "right")  # a movement not in C0002's last set: typed in its own row

@@ -7,6 +7,8 @@ import datetime as dt
 import subprocess
 import sys
 
+import pytest
+
 from pipelines.exports.contract_csv import cell, export_practice
 from pipelines.ingest.contract import KINDS
 from pipelines.ingest.importer import ingest_files
@@ -71,6 +73,7 @@ def test_cells_are_written_as_the_importer_reads_them():
     assert cell(dt.datetime(2026, 3, 14, 9, 5, 7)) == "2026-03-14T09:05:07"
 
 
+@pytest.mark.slow
 def test_cli_export_writes_one_file_per_kind(sample_db, tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "knotwork", "export", str(tmp_path / "x"), "--db", str(sample_db)],

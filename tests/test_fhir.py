@@ -141,6 +141,7 @@ def test_a_bare_client_exports_and_the_export_says_what_is_missing(tmp_path):
     assert "no birth year" in notes and "no visits" in notes and "no questionnaires" in notes
 
 
+@pytest.mark.slow
 def test_cli_export_fhir_one_client_and_all(tmp_path, sample_db):
     run = lambda *a: subprocess.run(
         [sys.executable, "-m", "knotwork", "export-fhir", *a, "--db", str(sample_db)],

@@ -154,6 +154,7 @@ def check_hostile_file(base_db: Path, hf: HostileFile) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.slow
 @given(hf=hostile_file())
 def test_hostile_files_never_crash_and_every_row_is_accounted_for(base_db, hf):
     check_hostile_file(base_db, hf)

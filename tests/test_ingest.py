@@ -316,6 +316,7 @@ def test_unreadable_file_gives_one_line_and_writes_nothing(tmp_path, db, name, c
     assert not db.exists()
 
 
+@pytest.mark.slow
 def test_cli_json_report_has_the_contract_fields(tmp_path, db):
     write_csv(tmp_path, "clients.csv", CLIENTS)
     visits = write_csv(tmp_path, "visits.csv", VISITS + "V4,C1,2026-01-20,9,5,4,swedish\n")
@@ -350,6 +351,7 @@ def test_cli_json_report_has_the_contract_fields(tmp_path, db):
     assert v["rejects"] == [{"line": 5, "column": "pressure", "value": "9", "reason": "Pressure 9 is outside 1–5"}]
 
 
+@pytest.mark.slow
 def test_kill_mid_import_leaves_database_as_before_and_rerun_completes(tmp_path, db):
     """SIGKILL during a big import: nothing of that file is visible; the next run finishes the job."""
     load_basic(tmp_path, db)

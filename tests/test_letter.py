@@ -169,6 +169,7 @@ def test_numbers_never_read_minus_zero():
     assert fmt(-4.5, signed=True) == "−4.5" and fmt(3.0) == "3" and fmt(82.4, 0, unit=" %") == "82 %"
 
 
+@pytest.mark.browser
 @needs_chromium
 @needs_poppler
 @pytest.mark.parametrize("paper", ["A4", "Letter"])
@@ -184,6 +185,8 @@ def test_letter_pdf_is_one_to_two_full_pages(tmp_path, sample_db, clients, paper
     assert len(pages) == 1 or len(lines) >= 8, f"last page nearly empty: {lines}"
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 @needs_chromium
 @needs_poppler
 def test_cli_letter(tmp_path, sample_db, clients):

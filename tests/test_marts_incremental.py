@@ -223,6 +223,7 @@ def mart_differences(db: Path) -> dict[str, int]:
         con.close()
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(operations, min_size=1, max_size=7))
 def test_after_any_writes_the_maintained_marts_equal_a_full_rebuild(sample_db, ops):

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# Runs every notebook: the full suite runs it, the quick loop does not.
+pytestmark = pytest.mark.slow
+
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 

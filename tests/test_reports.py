@@ -111,6 +111,7 @@ def test_one_visit_client_gets_a_helpful_first_visit_report(sample_db):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.browser
 @needs_chromium
 def test_html_renders_in_chromium_with_every_network_request_refused(tmp_path, report):
     from playwright.sync_api import sync_playwright
@@ -184,6 +185,7 @@ def _one_page_holds_all(pages: list[str], labels: list[str]) -> bool:
     return any(all(label in p for label in labels) for p in squash)
 
 
+@pytest.mark.browser
 @needs_chromium
 @needs_poppler
 @pytest.mark.parametrize("paper, size", [("A4", (595.9, 842.9)), ("Letter", (612.0, 792.0))])
@@ -207,6 +209,8 @@ def test_pdf_on_a4_and_letter_keeps_each_chart_whole(tmp_path, sample_db, long_c
     assert "How to read this report" in pages[-1]
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 @needs_chromium
 @needs_poppler
 def test_cli_report_writes_html_and_pdf(tmp_path, sample_db, long_client):
@@ -288,6 +292,7 @@ def short_client(sample_db) -> str:
         ).fetchone()[0]
 
 
+@pytest.mark.browser
 @needs_chromium
 @needs_poppler
 @pytest.mark.parametrize("paper", ["A4", "Letter"])

@@ -25,6 +25,9 @@ from scipy.stats import binom, spearmanr
 
 from pipelines.techniques import model as tq
 
+# Simulation studies of the statistics, many fits each: the full suite runs it, the quick loop does not.
+pytestmark = pytest.mark.slow
+
 N_SIMS = int(os.environ.get("KNOTWORK_TECHNIQUE_SIMS", "40"))
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 EFFECTS = {"a": -1.0, "b": -0.5, "c": -0.25, "x": 0.0}  # x: the null technique

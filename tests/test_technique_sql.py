@@ -141,6 +141,7 @@ def test_within_path_recovers_planted_effects(tmp_path):
     assert row["in_main_model"] and row["ci_low"] - 0.1 < truth["synergy"]["effect"] < row["ci_high"] + 0.1
 
 
+@pytest.mark.slow
 def test_within_path_finds_nothing_in_practices_without_effects(tmp_path):
     """No technique at Holm p < .05 in (nearly) every one of 12 practices with nothing planted."""
     false = 0
@@ -245,6 +246,7 @@ def test_cli_table_names_the_within_client_method(sample_db):
     assert "Observational data" in text
 
 
+@pytest.mark.slow
 def test_subgroups_by_region_at_large_size(sample_db):
     """One within-client fit per complaint region; Benjamini-Hochberg across the whole table; small regions show counts only."""
     levels = tq.filter_options(sample_db)["regions"]

@@ -185,6 +185,7 @@ def test_unadjusted_comparison_is_off_by_confounding(recovery_runs):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_no_technique_effects_found_in_a_practice_without_any(tmp_path):
     """It flags no technique (Holm p < .05) in about 95 % of 40 solo practices with no effects."""
     false_seeds, raw_rejections, tests, pair_false, covered, cells = [], 0, 0, 0, 0, 0

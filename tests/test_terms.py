@@ -30,6 +30,7 @@ def db(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_the_command_line_prints_each_new_term_once_with_its_rows_and_suggestion(tmp_path, db):
     path = write_csv(tmp_path, "visits.csv", VISITS)
     proc = subprocess.run(

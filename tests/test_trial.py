@@ -43,6 +43,7 @@ def test_planted_difference_is_found_with_an_interval_around_it():
     assert res.ci[0] <= -2.0 <= res.ci[1] and res.ci[1] < 0
 
 
+@pytest.mark.slow
 def test_null_schedule_finds_no_difference():
     rng = np.random.default_rng(2)
     rejections, covered = 0, 0
