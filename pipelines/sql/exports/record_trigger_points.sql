@@ -1,5 +1,5 @@
 -- One client's trigger point findings, each with its visit's date.
-select visit_id, visit_date, visit_number, muscle, side, referral_region, tenderness, released
-from marts.trigger_points
-where client_id = ?
-order by visit_date, visit_id, muscle, side
+SELECT visit_id, visit_date, visit_number, muscle, side, referral_region, tenderness, released
+FROM marts.trigger_points
+WHERE client_id = ?
+ORDER BY visit_date, visit_id, muscle, side

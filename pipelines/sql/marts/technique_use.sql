@@ -1,19 +1,19 @@
 -- Grain: one row per visit and technique used in it.
-with
+WITH
 
-visit_outcomes as (
-    select * from marts.visit_outcomes
+visit_outcomes AS (
+    SELECT * FROM marts.visit_outcomes
 ),
 
-unnested as (
-    select
+unnested AS (
+    SELECT
         visit_outcomes.visit_id,
-        unnest(visit_outcomes.techniques) as technique
-    from visit_outcomes
+        unnest(visit_outcomes.techniques) AS technique
+    FROM visit_outcomes
 ),
 
-final as (
-    select
+final AS (
+    SELECT
         unnested.visit_id,
         unnested.technique,
         visit_outcomes.client_id,
@@ -26,8 +26,8 @@ final as (
         visit_outcomes.pain_post,
         visit_outcomes.pain_change,
         visit_outcomes.carryover_change
-    from unnested
-    inner join visit_outcomes on visit_outcomes.visit_id = unnested.visit_id
+    FROM unnested
+    INNER JOIN visit_outcomes ON visit_outcomes.visit_id = unnested.visit_id
 )
 
-select * from final
+SELECT * FROM final

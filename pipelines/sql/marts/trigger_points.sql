@@ -1,17 +1,17 @@
 -- Grain: one row per trigger point found in a visit (visit × muscle × side).
 -- Stored sorted by client so a one-client read skips other clients' row groups (zone maps).
-with
+WITH
 
-trigger_points as (
-    select * from core.trigger_points
+trigger_points AS (
+    SELECT * FROM core.trigger_points
 ),
 
-visit_outcomes as (
-    select * from marts.visit_outcomes
+visit_outcomes AS (
+    SELECT * FROM marts.visit_outcomes
 ),
 
-final as (
-    select
+final AS (
+    SELECT
         visit_outcomes.client_id,
         trigger_points.visit_id,
         visit_outcomes.visit_date,
@@ -21,9 +21,9 @@ final as (
         trigger_points.referral_region,
         trigger_points.tenderness,
         trigger_points.released
-    from trigger_points
-    inner join visit_outcomes on visit_outcomes.visit_id = trigger_points.visit_id
+    FROM trigger_points
+    INNER JOIN visit_outcomes ON visit_outcomes.visit_id = trigger_points.visit_id
 )
 
-select * from final
-order by client_id, visit_date, visit_id, muscle, side
+SELECT * FROM final
+ORDER BY client_id, visit_date, visit_id, muscle, side

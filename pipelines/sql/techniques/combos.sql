@@ -1,16 +1,16 @@
 -- Sufficient statistics per (technique set, pressure) over the analysable visits: counts, sums
 -- and cross-products of pain before (p), visit number (v), the extra covariate (e) and the
 -- outcome (y).  Every regressor that is not continuous is constant within one such cell.
-select
+SELECT
     technique_set,
-    any_value(techniques) as techniques,
+    any_value(techniques) AS techniques,
     pressure_label,
-    count(*) as n,
-    sum(pain_pre) as s_p, sum(visit_number) as s_v, sum(extra) as s_e, sum(y) as s_y,
-    sum(pain_pre * pain_pre) as s_pp, sum(pain_pre * visit_number) as s_pv, sum(pain_pre * extra) as s_pe,
-    sum(visit_number * visit_number) as s_vv, sum(visit_number * extra) as s_ve, sum(extra * extra) as s_ee,
-    sum(y * pain_pre) as s_yp, sum(y * visit_number) as s_yv, sum(y * extra) as s_ye, sum(y * y) as s_yy
-from tq_visits
-where excluded_because is null
-group by technique_set, pressure_label
-order by technique_set, pressure_label
+    count(*) AS n,
+    sum(pain_pre) AS s_p, sum(visit_number) AS s_v, sum(extra) AS s_e, sum(y) AS s_y,
+    sum(pain_pre * pain_pre) AS s_pp, sum(pain_pre * visit_number) AS s_pv, sum(pain_pre * extra) AS s_pe,
+    sum(visit_number * visit_number) AS s_vv, sum(visit_number * extra) AS s_ve, sum(extra * extra) AS s_ee,
+    sum(y * pain_pre) AS s_yp, sum(y * visit_number) AS s_yv, sum(y * extra) AS s_ye, sum(y * y) AS s_yy
+FROM tq_visits
+WHERE excluded_because IS NULL
+GROUP BY technique_set, pressure_label
+ORDER BY technique_set, pressure_label

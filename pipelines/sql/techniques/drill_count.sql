@@ -1,5 +1,5 @@
 -- How many visits and clients are behind one estimate (filters as drill.sql).
-select count(*) as n_visits, count(distinct filtered.client_id) as n_clients
-from (/*filtered_visits*/) as filtered
-where ($technique is null or list_contains(filtered.techniques, $technique))
-    and ($mix is null or filtered.technique_set = $mix)
+SELECT count(*) AS n_visits, count(DISTINCT filtered.client_id) AS n_clients
+FROM (/*filtered_visits*/) AS filtered
+WHERE ($technique IS NULL OR list_contains(filtered.techniques, $technique))
+    AND ($mix IS NULL OR filtered.technique_set = $mix)

@@ -1,5 +1,5 @@
 -- Visits left out of the analysis and why (tq_visits from visits.sql).
-select excluded_because, count(*) as n
-from tq_visits
-where excluded_because is not null
-group by excluded_because
+SELECT excluded_because, count(*) AS n
+FROM tq_visits
+WHERE excluded_because IS NOT NULL
+GROUP BY excluded_because

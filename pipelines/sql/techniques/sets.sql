@@ -1,14 +1,14 @@
 -- The distinct technique sets (mixes) among the analysable visits, with a dense code: every
 -- per-client statistic of a 0/1 column (a technique, a pair, a mix) is a sum over the client's
 -- visits per set (client_sets.sql), so one (client, set) table serves them all.
-create or replace temp table tq_sets as
+CREATE OR REPLACE TEMP TABLE tq_sets AS
 select
-    cast(row_number() over (order by technique_set) - 1 as integer) as set_code,
+    CAST(row_number() OVER (ORDER BY technique_set) - 1 AS integer) AS set_code,
     technique_set,
     techniques
-from (
-    select technique_set, any_value(techniques) as techniques
-    from tq_visits
-    where excluded_because is null
-    group by technique_set
+FROM (
+    SELECT technique_set, any_value(techniques) AS techniques
+    FROM tq_visits
+    WHERE excluded_because IS NULL
+    GROUP BY technique_set
 )

@@ -1,1 +1,1 @@
-select count(*) > 0 from duckdb_tables() where schema_name = 'technique_cache' and table_name = 'reports'
+SELECT count(*) > 0 FROM duckdb_tables() WHERE schema_name = 'technique_cache' AND table_name = 'reports'

@@ -1,7 +1,7 @@
 -- Where the importer keeps the default (unfiltered) technique result of a large practice:
 -- the dashboard only reads, so the writer computes it once per import (technique_sql.store_default_report).
-create schema if not exists technique_cache;
-create table if not exists technique_cache.reports (
+CREATE SCHEMA IF NOT EXISTS technique_cache;
+CREATE TABLE IF NOT EXISTS technique_cache.reports (
     outcome varchar,
     min_clients integer,
     fingerprint varchar,

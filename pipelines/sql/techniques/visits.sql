@@ -3,72 +3,72 @@
 -- One row per visit; cc is a dense client code (0..clients-1) so numpy can index by client.
 -- The 7-day self-report windows come from tq_windows (windows.sql for the self-report outcome,
 -- windows_empty.sql otherwise: joining 12 million self-reports for nothing costs seconds).
-create or replace temp table tq_visits as
+CREATE OR REPLACE TEMP TABLE tq_visits AS
 
 with
 
-filtered as (
-    select
+filtered AS (
+    SELECT
         filtered_visits.visit_id,
         filtered_visits.client_id,
         filtered_visits.visit_date,
         filtered_visits.techniques,
         filtered_visits.technique_set,
-        coalesce(cast(filtered_visits.pressure as varchar), 'unknown') as pressure_label,
+        coalesce(CAST(filtered_visits.pressure AS varchar), 'unknown') AS pressure_label,
         filtered_visits.pain_pre,
-        cast(filtered_visits.visit_number as double) as visit_number,
+        CAST(filtered_visits.visit_number AS double) AS visit_number,
         filtered_visits.pain_change,
         filtered_visits.carryover_change,
-        ln(greatest(date_diff('day', filtered_visits.visit_date, filtered_visits.next_visit_date), 1)) as log_days_to_next,
+        ln(greatest(date_diff('day', filtered_visits.visit_date, filtered_visits.next_visit_date), 1)) AS log_days_to_next,
         filtered_visits.rom_mean_change_deg
-    from (/*filtered_visits*/) as filtered_visits
+    FROM (/*filtered_visits*/) AS filtered_visits
 ),
 
-outcome as (
-    select
+outcome AS (
+    SELECT
         filtered.client_id,
         filtered.techniques,
         filtered.technique_set,
         filtered.pressure_label,
         filtered.pain_pre,
         filtered.visit_number,
-        case $outcome
-            when 'pain_change' then filtered.pain_change
-            when 'carryover_change' then filtered.carryover_change
-            when 'self_report_change' then windows.self_pain_after_7d - windows.self_pain_before_7d
-            when 'rom_change' then filtered.rom_mean_change_deg
-        end as y,
+        CASE $outcome
+            WHEN 'pain_change' THEN filtered.pain_change
+            WHEN 'carryover_change' THEN filtered.carryover_change
+            WHEN 'self_report_change' THEN windows.self_pain_after_7d - windows.self_pain_before_7d
+            WHEN 'rom_change' THEN filtered.rom_mean_change_deg
+        END AS y,
         -- the outcome's own extra covariate (0 when it has none; see techniques.OUTCOMES)
-        case $outcome
-            when 'carryover_change' then filtered.log_days_to_next
-            when 'self_report_change' then windows.self_pain_before_7d
-            else 0.0
-        end as extra
-    from filtered
-    left join tq_windows as windows on windows.visit_id = filtered.visit_id
+        CASE $outcome
+            WHEN 'carryover_change' THEN filtered.log_days_to_next
+            WHEN 'self_report_change' THEN windows.self_pain_before_7d
+            ELSE 0.0
+        END AS extra
+    FROM filtered
+    LEFT JOIN tq_windows AS windows ON windows.visit_id = filtered.visit_id
 ),
 
-flagged as (
-    select
+flagged AS (
+    SELECT
         outcome.*,
         -- the same exclusions, in the same order, as techniques.prepare
-        case
-            when outcome.techniques is null or len(outcome.techniques) = 0 then 'no technique recorded'
-            when outcome.pain_pre is null then 'no pain before the visit'
-            when outcome.y is null then 'outcome missing'
-            when outcome.extra is null or not isfinite(outcome.extra) then 'extra covariate missing'
-        end as excluded_because
-    from outcome
+        CASE
+            WHEN outcome.techniques IS NULL OR len(outcome.techniques) = 0 THEN 'no technique recorded'
+            WHEN outcome.pain_pre IS NULL THEN 'no pain before the visit'
+            WHEN outcome.y IS NULL THEN 'outcome missing'
+            WHEN outcome.extra IS NULL OR NOT isfinite(outcome.extra) THEN 'extra covariate missing'
+        END AS excluded_because
+    FROM outcome
 ),
 
 -- dense codes over the clients with at least one analysable visit (numpy indexes by them)
-codes as (
-    select client_id, cast(row_number() over (order by client_id) - 1 as integer) as cc
-    from (select distinct client_id from flagged where excluded_because is null)
+codes AS (
+    SELECT client_id, CAST(row_number() OVER (ORDER BY client_id) - 1 AS integer) AS cc
+    FROM (SELECT DISTINCT client_id FROM flagged WHERE excluded_because IS NULL)
 ),
 
-final as (
-    select
+final AS (
+    SELECT
         codes.cc,
         flagged.techniques,
         flagged.technique_set,
@@ -78,8 +78,8 @@ final as (
         flagged.y,
         flagged.extra,
         flagged.excluded_because
-    from flagged
-    left join codes on codes.client_id = flagged.client_id
+    FROM flagged
+    LEFT JOIN codes ON codes.client_id = flagged.client_id
 )
 
-select * from final
+SELECT * FROM final

@@ -1,29 +1,29 @@
 -- Mean self-reported pain in the $window days before and after each filtered visit (the
 -- self-report outcome only; visits.sql joins it).
-create or replace temp table tq_windows as
+CREATE OR REPLACE TEMP TABLE tq_windows AS
 
 with
 
-visits as (
-    select filtered.visit_id, filtered.client_id, filtered.visit_date
-    from (/*filtered_visits*/) as filtered
+visits AS (
+    SELECT filtered.visit_id, filtered.client_id, filtered.visit_date
+    FROM (/*filtered_visits*/) AS filtered
 ),
 
-self_reports as (
-    select client_id, cast(reported_at as date) as reported_on, pain from core.self_reports
+self_reports AS (
+    SELECT client_id, CAST(reported_at AS date) AS reported_on, pain FROM core.self_reports
 ),
 
-final as (
-    select
+final AS (
+    SELECT
         visits.visit_id,
-        avg(self_reports.pain) filter (where self_reports.reported_on < visits.visit_date) as self_pain_before_7d,
-        avg(self_reports.pain) filter (where self_reports.reported_on > visits.visit_date) as self_pain_after_7d
-    from visits
-    inner join self_reports
-        on self_reports.client_id = visits.client_id
-        and self_reports.reported_on between visits.visit_date - $window and visits.visit_date + $window
-        and self_reports.reported_on <> visits.visit_date
-    group by visits.visit_id
+        avg(self_reports.pain) FILTER (WHERE self_reports.reported_on < visits.visit_date) AS self_pain_before_7d,
+        avg(self_reports.pain) FILTER (WHERE self_reports.reported_on > visits.visit_date) AS self_pain_after_7d
+    FROM visits
+    INNER JOIN self_reports
+        ON self_reports.client_id = visits.client_id
+        AND self_reports.reported_on BETWEEN visits.visit_date - $window AND visits.visit_date + $window
+        AND self_reports.reported_on <> visits.visit_date
+    GROUP BY visits.visit_id
 )
 
-select * from final
+SELECT * FROM final
