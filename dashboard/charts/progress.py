@@ -165,7 +165,7 @@ def pain_chart(
     band_label: str = "",
     trend: Any = None,
     categories: pd.Series | None = None,
-    title: str = "Pain before and after each visit, with between-visit reports",
+    title: str = "Pain before and after each visit",  # short enough for a phone; the legend names the rest
 ) -> go.Figure:
     """Pain before/after each visit, self-reports between visits, trend and the improvement band.
 
@@ -317,7 +317,7 @@ def pain_chart(
     shown = list(v["visit_date"])
     if self_reports is not None and len(self_reports):
         shown += list(self_reports["reported_at"])
-    _date_axis(fig, shown, title_text="Date")
+    _date_axis(fig, shown)  # months are labelled; a "Date" title collided with the legend on a phone
     return _layout(fig, title, 430)
 
 
