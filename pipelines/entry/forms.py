@@ -41,6 +41,7 @@ from pipelines.clinical.questionnaires import (
     total_as_percent,
 )
 from pipelines.ingest import vocab as V
+from pipelines.ingest.contract import COLUMN_LABELS
 from pipelines.ingest.practice_rules import practice_vocabularies  # the import's own lists
 from pipelines.ingest.validate import FIELDS, validate_chunk
 from pipelines.warehouse import audit
@@ -48,43 +49,16 @@ from pipelines.warehouse.db import read_connection, write_connection
 from pipelines.warehouse.marts import rebuild_marts
 from pipelines.warehouse.transaction import transaction
 
-# Short names for the form fields, used in every message ("Pain before: 12 is outside 0–10").
+# Short names for the form fields, used in every message ("Pain before: 12 is outside 0–10"): the
+# Import page's words, except the plan (the form's box is "Next time") and a row's own fields, which
+# follow "ROM row 2, " in lower case.
 LABELS = {
-    "client_id": "Client",
-    "display_name": "Name",
-    "birth_year": "Birth year",
-    "sex": "Sex",
-    "primary_complaint": "Main complaint",
-    "complaint_region": "Complaint region",
-    "intake_date": "Intake date",
-    "status": "Status",
-    "visit_id": "Visit",
-    "visit_date": "Date",
-    "therapist": "Therapist",
-    "duration_min": "Duration",
-    "pressure": "Pressure",
-    "pain_pre": "Pain before",
-    "pain_post": "Pain after",
-    "pain_region": "Pain region",
-    "techniques": "Techniques",
-    "focus_muscles": "Focus muscles",
-    "client_feedback": "Client feedback",
-    "homecare": "Home care",
-    "notes": "Notes",
+    **COLUMN_LABELS,
     "plan": "Next time",
-    "joint": "joint",
-    "movement": "movement",
-    "side": "side",
+    **{c: c for c in ("joint", "movement", "side", "instrument", "muscle", "tenderness", "released")},
     "degrees_pre": "degrees before",
     "degrees_post": "degrees after",
-    "instrument": "instrument",
-    "muscle": "muscle",
     "referral_region": "referral region",
-    "tenderness": "tenderness",
-    "released": "released",
-    "taken_on": "Date taken",
-    "total_score": "Total score",
-    **{f"item_{i}": f"Item {i}" for i in range(1, 21)},
 }
 GROUP_LABELS = {"rom": "ROM row", "trigger_points": "Trigger point row"}
 
