@@ -456,24 +456,7 @@ def _records(con, sql: str, params: list) -> list[dict[str, Any]]:
     return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
-_VISIT_COLS = (
-    "visit_id",
-    "client_id",
-    "visit_date",
-    "therapist",
-    "duration_min",
-    "pressure",
-    "pain_pre",
-    "pain_post",
-    "pain_region",
-    "techniques",
-    "focus_muscles",
-    "client_feedback",
-    "homecare",
-    "notes",
-    "plan",
-    "visit_id_derived",
-)
+_VISIT_COLS = (*VISIT_FIELDS, "visit_id_derived")  # the contract's visit columns, and how the id was made
 
 
 def visit_snapshot(con, visit_id: str) -> dict[str, Any] | None:
